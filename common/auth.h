@@ -1,0 +1,44 @@
+// API-key authentication and the authorization rules every service shares. Keys look like
+// "tt_<16 hex key id>_<64 hex secret>"; only SHA-256(secret) is ever stored.
+#pragma once
+
+#include <grpcpp/server_context.h>
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "techtrade/registry/v1/registry.pb.h"
+
+namespace techtrade {
+
+using Principal = techtrade::registry::v1::Principal;
+
+struct ParsedApiKey {
+  std::string key_id;
+  std::string secret;
+};
+
+// UNAUTHENTICATED if the text is not shaped like a key.
+absl::StatusOr<ParsedApiKey> ParseApiKey(absl::string_view api_key);
+// A new random key for `key_id` (random too when empty).
+std::string NewApiKey(std::string key_id = "");
+
+// The key from "authorization: Bearer <key>" (or "x-api-key: <key>"), "" when absent.
+std::string ApiKeyFromMetadata(const grpc::ServerContext& context);
+
+// Who is behind an API key. Implementations cache; UNAUTHENTICATED for unknown or revoked keys.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual absl::StatusOr<Principal> Authenticate(absl::string_view api_key) = 0;
+};
+
+// PERMISSION_DENIED unless the caller is an operator.
+absl::Status RequireOperator(const Principal& caller);
+// PERMISSION_DENIED unless the caller is an operator or the system of `city_id`.
+absl::Status RequireCityAccess(const Principal& caller, absl::string_view city_id);
+// PERMISSION_DENIED for read-only callers (finance partners).
+absl::Status RequireWriter(const Principal& caller);
+
+}  // namespace techtrade

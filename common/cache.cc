@@ -1,0 +1,166 @@
+#include "common/cache.h"
+
+#include <sys/time.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace techtrade {
+namespace {
+
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr size_t kMaxPendingInvalidations = 100000;
+
+}  // namespace
+
+absl::StatusOr<RedisOptions> ParseRedisUrl(absl::string_view url) {
+  constexpr absl::string_view kScheme = "redis://";
+  if (!absl::StartsWith(url, kScheme)) return FieldError("redis_url", "must start with redis://");
+  absl::string_view rest = url.substr(kScheme.size());
+  if (size_t slash = rest.find('/'); slash != absl::string_view::npos) rest = rest.substr(0, slash);
+  std::vector<absl::string_view> parts = absl::StrSplit(rest, absl::MaxSplits(':', 1));
+  RedisOptions options;
+  if (parts[0].empty()) return FieldError("redis_url", "missing host");
+  options.host = std::string(parts[0]);
+  if (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &options.port)) {
+    return FieldError("redis_url", absl::StrCat("bad port '", parts[1], "'"));
+  }
+  return options;
+}
+
+Cache::Cache(RedisOptions options) : options_(std::move(options)) {}
+
+Cache::~Cache() {
+  for (redisContext* c : idle_) redisFree(c);
+}
+
+bool Cache::InCooldown() { return NowNanos() < down_until_ns_.load(std::memory_order_relaxed); }
+
+redisContext* Cache::Borrow() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      redisContext* c = idle_.back();
+      idle_.pop_back();
+      return c;
+    }
+    // All connections busy: a miss is cheaper than waiting for one.
+    if (open_ >= options_.pool_size) return nullptr;
+    ++open_;
+  }
+  timeval connect_timeout = absl::ToTimeval(options_.connect_timeout);
+  redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port, connect_timeout);
+  if (c == nullptr || c->err != 0) {
+    if (c != nullptr) redisFree(c);
+    Return(nullptr, false);
+    return nullptr;
+  }
+  redisSetTimeout(c, absl::ToTimeval(options_.command_timeout));
+  return c;
+}
+
+void Cache::Return(redisContext* context, bool healthy) {
+  if (!healthy) {
+    down_until_ns_ = NowNanos() + absl::ToInt64Nanoseconds(options_.cooldown);
+    ++errors_;
+  }
+  std::lock_guard lock(mutex_);
+  if (context != nullptr && healthy) {
+    idle_.push_back(context);
+    return;
+  }
+  if (context != nullptr) redisFree(context);
+  --open_;
+}
+
+redisReply* Cache::Command(const std::vector<absl::string_view>& args) {
+  if (InCooldown()) return nullptr;
+  redisContext* c = Borrow();
+  if (c == nullptr) return nullptr;
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (absl::string_view a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lengths.data()));
+  bool healthy = reply != nullptr && c->err == 0 && reply->type != REDIS_REPLY_ERROR;
+  if (!healthy && reply != nullptr) {
+    freeReplyObject(reply);
+    reply = nullptr;
+  }
+  Return(c, healthy);
+  return reply;
+}
+
+bool Cache::FlushPendingInvalidations() {
+  std::unordered_set<std::string> pending;
+  {
+    std::lock_guard lock(mutex_);
+    if (pending_invalidations_.empty()) return true;
+    pending.swap(pending_invalidations_);
+  }
+  std::vector<absl::string_view> args = {"DEL"};
+  for (const std::string& key : pending) args.push_back(key);
+  if (redisReply* reply = Command(args)) {
+    freeReplyObject(reply);
+    log::Info("cache: deferred invalidations applied", {{"keys", pending.size()}});
+    return true;
+  }
+  std::lock_guard lock(mutex_);
+  pending_invalidations_.merge(pending);
+  return false;
+}
+
+std::optional<std::string> Cache::Get(const std::string& key) {
+  if (!FlushPendingInvalidations()) {
+    ++misses_;
+    return std::nullopt;
+  }
+  redisReply* reply = Command({"GET", key});
+  if (reply == nullptr || reply->type != REDIS_REPLY_STRING) {
+    if (reply != nullptr) freeReplyObject(reply);
+    ++misses_;
+    return std::nullopt;
+  }
+  std::string value(reply->str, reply->len);
+  freeReplyObject(reply);
+  ++hits_;
+  return value;
+}
+
+void Cache::Set(const std::string& key, absl::string_view value, absl::Duration ttl) {
+  {
+    // A key awaiting invalidation must not be refilled with what may be a stale read.
+    std::lock_guard lock(mutex_);
+    if (pending_invalidations_.contains(key)) return;
+  }
+  std::string ttl_ms = absl::StrCat(absl::ToInt64Milliseconds(ttl));
+  if (redisReply* reply = Command({"SET", key, value, "PX", ttl_ms})) freeReplyObject(reply);
+}
+
+void Cache::Invalidate(const std::string& key) {
+  if (redisReply* reply = Command({"DEL", key})) {
+    freeReplyObject(reply);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  if (pending_invalidations_.size() < kMaxPendingInvalidations) {
+    pending_invalidations_.insert(key);
+  } else {
+    log::Error("cache: too many deferred invalidations; relying on TTL", {{"key", key}});
+  }
+}
+
+}  // namespace techtrade

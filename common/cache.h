@@ -1,0 +1,83 @@
+// The one cache: cache-aside over Redis with a TTL as safety net. Redis is never a source of
+// truth: every Redis error or timeout is a miss, so a Redis outage costs latency, not correctness.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <unordered_set>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace techtrade {
+
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int pool_size = 8;
+  absl::Duration connect_timeout = absl::Milliseconds(100);
+  absl::Duration command_timeout = absl::Milliseconds(50);
+  // After a failure Redis is skipped for this long, so an outage does not add a timeout to
+  // every call.
+  absl::Duration cooldown = absl::Seconds(1);
+};
+
+// "redis://host:port" → options (other settings at their defaults).
+absl::StatusOr<RedisOptions> ParseRedisUrl(absl::string_view url);
+
+class Cache {
+ public:
+  explicit Cache(RedisOptions options);
+  ~Cache();
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+
+  std::optional<std::string> Get(const std::string& key);
+  void Set(const std::string& key, absl::string_view value, absl::Duration ttl);
+  // Deletes the key; if Redis cannot be reached the key is remembered and deleted as soon as
+  // Redis answers again, before any read is served from it.
+  void Invalidate(const std::string& key);
+
+  // Cache-aside for protobuf messages: the cached copy if there is one, else load(), cached for
+  // `ttl` when it succeeds. Errors from load() are returned and never cached.
+  template <class Message, class Loader>
+  absl::StatusOr<Message> GetOrLoad(const std::string& key, absl::Duration ttl, Loader&& load) {
+    if (std::optional<std::string> cached = Get(key)) {
+      Message message;
+      if (message.ParseFromString(*cached)) return message;
+    }
+    absl::StatusOr<Message> loaded = load();
+    if (loaded.ok()) Set(key, loaded->SerializeAsString(), ttl);
+    return loaded;
+  }
+
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+  uint64_t errors() const { return errors_; }
+
+ private:
+  // Runs one command on a pooled connection; nullptr on any failure (the reply is owned by the
+  // caller otherwise).
+  redisReply* Command(const std::vector<absl::string_view>& args);
+  redisContext* Borrow();
+  void Return(redisContext* context, bool healthy);
+  bool InCooldown();
+  bool FlushPendingInvalidations();
+
+  const RedisOptions options_;
+  std::mutex mutex_;
+  std::vector<redisContext*> idle_;                     // guarded by mutex_
+  int open_ = 0;                                        // guarded by mutex_
+  std::unordered_set<std::string> pending_invalidations_;  // guarded by mutex_
+  std::atomic<int64_t> down_until_ns_{0};
+  std::atomic<uint64_t> hits_{0}, misses_{0}, errors_{0};
+};
+
+}  // namespace techtrade

@@ -1,0 +1,131 @@
+#include "common/db.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace techtrade {
+namespace {
+
+absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url) {
+  try {
+    return std::make_unique<pqxx::connection>(url);
+  } catch (const std::exception& e) {
+    log::Warn("database connect failed", {{"error", e.what()}});
+    return absl::UnavailableError(absl::StrCat("database unavailable: ", e.what()));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(std::string url, int size) {
+  std::unique_ptr<PgPool> pool(new PgPool(std::move(url), size));
+  for (int i = 0; i < size; ++i) {
+    absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = Connect(pool->url_);
+    if (!conn.ok()) return conn.status();
+    pool->idle_.push_back(std::move(*conn));
+  }
+  return pool;
+}
+
+absl::StatusOr<PgPool::Lease> PgPool::Acquire(absl::Duration wait) {
+  std::unique_ptr<pqxx::connection> conn;
+  {
+    std::unique_lock lock(mutex_);
+    auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(wait);
+    if (!available_.wait_until(lock, deadline, [&] { return leased_ < size_; })) {
+      return absl::UnavailableError("database: no free connection in the pool");
+    }
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+    }
+    ++leased_;
+  }
+  if (conn == nullptr || !conn->is_open()) {
+    absl::StatusOr<std::unique_ptr<pqxx::connection>> fresh = Connect(url_);
+    if (!fresh.ok()) {
+      Return(nullptr);
+      return fresh.status();
+    }
+    conn = std::move(*fresh);
+  }
+  return Lease(this, std::move(conn));
+}
+
+void PgPool::Return(std::unique_ptr<pqxx::connection> conn) {
+  {
+    std::lock_guard lock(mutex_);
+    --leased_;
+    // A discarded connection leaves a free slot: the next Acquire connects afresh.
+    if (conn != nullptr) idle_.push_back(std::move(conn));
+  }
+  available_.notify_one();
+}
+
+PgPool::Lease::~Lease() {
+  if (pool_ != nullptr) pool_->Return(std::move(conn_));
+}
+
+namespace internal {
+
+absl::Status StatusFromException(const std::exception& e, bool* retryable, bool* broken) {
+  *retryable = false;
+  *broken = false;
+  if (dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr ||
+      dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr) {
+    *retryable = true;
+    return absl::AbortedError("database: concurrent update, retry");
+  }
+  if (const auto* unique = dynamic_cast<const pqxx::unique_violation*>(&e)) {
+    return absl::AlreadyExistsError(absl::StrCat("already exists (", unique->what(), ")"));
+  }
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    *broken = true;
+    return absl::UnavailableError(
+        "database: connection lost during commit, outcome unknown; retry with the same request_id");
+  }
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+    *broken = true;
+    log::Warn("database connection lost", {{"error", e.what()}});
+    return absl::UnavailableError("database unavailable");
+  }
+  log::Error("database error", {{"error", e.what()}});
+  return absl::InternalError("internal database error");
+}
+
+}  // namespace internal
+
+absl::Status ApplyMigrations(PgPool& pool, absl::string_view component,
+                             std::span<const Migration> migrations) {
+  for (const Migration& m : migrations) {
+    absl::Status status = InTransaction(pool, [&](pqxx::work& tx) -> absl::Status {
+      // Serialises concurrent starters; released at commit.
+      tx.exec("SELECT pg_advisory_xact_lock(7262381)");
+      tx.exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+          " component text NOT NULL, version int NOT NULL, name text NOT NULL,"
+          " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))");
+      pqxx::result done = tx.exec_params(
+          "SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2",
+          std::string(component), m.version);
+      if (!done.empty()) return absl::OkStatus();
+      tx.exec(std::string(m.sql));
+      tx.exec_params("INSERT INTO schema_migrations (component, version, name) VALUES ($1, $2, $3)",
+                     std::string(component), m.version, std::string(m.name));
+      log::Info("migration applied",
+                {{"component", component}, {"version", m.version}, {"name", m.name}});
+      return absl::OkStatus();
+    });
+    if (!status.ok()) {
+      return absl::Status(status.code(), absl::StrCat("migration ", component, "/", m.version,
+                                                      " (", m.name, "): ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string EpochMicros(absl::string_view column) {
+  return absl::StrCat("(extract(epoch from ", column, ") * 1000000)::bigint");
+}
+
+}  // namespace techtrade

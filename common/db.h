@@ -1,0 +1,111 @@
+// PostgreSQL: a bounded connection pool, one way to run a transaction, and versioned migrations.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <span>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace techtrade {
+
+class PgPool {
+ public:
+  // Connects `size` connections eagerly so a wrong URL fails at start-up, not on the first call.
+  static absl::StatusOr<std::unique_ptr<PgPool>> Create(std::string url, int size);
+
+  // A connection on loan; returned to the pool when destroyed.
+  class Lease {
+   public:
+    Lease(Lease&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr)), conn_(std::move(other.conn_)) {}
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    pqxx::connection& conn() { return *conn_; }
+    // The connection failed: the pool replaces it instead of reusing it.
+    void Discard() { conn_.reset(); }
+
+   private:
+    friend class PgPool;
+    Lease(PgPool* pool, std::unique_ptr<pqxx::connection> conn)
+        : pool_(pool), conn_(std::move(conn)) {}
+    PgPool* pool_;
+    std::unique_ptr<pqxx::connection> conn_;
+  };
+
+  // UNAVAILABLE if no connection frees up within `wait` or the database cannot be reached.
+  absl::StatusOr<Lease> Acquire(absl::Duration wait = absl::Seconds(5));
+
+  const std::string& url() const { return url_; }
+
+ private:
+  PgPool(std::string url, int size) : url_(std::move(url)), size_(size) {}
+  void Return(std::unique_ptr<pqxx::connection> conn);
+
+  const std::string url_;
+  const int size_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_;  // guarded by mutex_
+  int leased_ = 0;                                       // guarded by mutex_
+};
+
+namespace internal {
+inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
+template <class T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& s) { return s.status(); }
+// Maps a database exception onto the error model; logs what the caller must not see.
+absl::Status StatusFromException(const std::exception& e, bool* retryable, bool* broken);
+}  // namespace internal
+
+// Runs fn(pqxx::work&) in one transaction and commits iff fn returns OK. fn returns absl::Status
+// or absl::StatusOr<T>. Serialization failures and deadlocks are retried (fn must be safe to
+// re-run); a unique violation becomes ALREADY_EXISTS; a lost connection UNAVAILABLE.
+template <class Fn>
+auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, pqxx::work&> {
+  using Result = std::invoke_result_t<Fn&, pqxx::work&>;
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<PgPool::Lease> lease = pool.Acquire();
+    if (!lease.ok()) return Result(lease.status());
+    bool retryable = false;
+    bool broken = false;
+    absl::Status error;
+    try {
+      pqxx::work tx(lease->conn());
+      Result result = fn(tx);
+      if (internal::StatusOf(result).ok()) tx.commit();
+      return result;
+    } catch (const std::exception& e) {
+      error = internal::StatusFromException(e, &retryable, &broken);
+    }
+    if (broken) lease->Discard();
+    if (!retryable || attempt == kAttempts) return Result(error);
+  }
+}
+
+// One schema change. Versions are per component and applied in ascending order, once.
+struct Migration {
+  int version;
+  absl::string_view name;
+  absl::string_view sql;
+};
+
+// Applies the migrations of `component` not yet recorded in schema_migrations, each in its own
+// transaction, under an advisory lock so that replicas starting together do not race.
+absl::Status ApplyMigrations(PgPool& pool, absl::string_view component,
+                             std::span<const Migration> migrations);
+
+// SQL expression for a timestamptz column as microseconds since the epoch.
+std::string EpochMicros(absl::string_view column);
+
+}  // namespace techtrade

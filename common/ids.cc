@@ -1,0 +1,54 @@
+#include "common/ids.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+
+namespace techtrade {
+namespace {
+
+std::string Hex(const unsigned char* data, size_t size) {
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(data), size));
+}
+
+void FillRandom(unsigned char* out, size_t size) {
+  if (RAND_bytes(out, static_cast<int>(size)) != 1) throw std::runtime_error("RAND_bytes failed");
+}
+
+}  // namespace
+
+std::string NewUuid() {
+  std::array<unsigned char, 16> b;
+  FillRandom(b.data(), b.size());
+  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  std::string hex = Hex(b.data(), b.size());
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+std::string RandomHex(int bytes) {
+  std::vector<unsigned char> b(static_cast<size_t>(bytes));
+  FillRandom(b.data(), b.size());
+  return Hex(b.data(), b.size());
+}
+
+std::string Sha256Hex(absl::string_view data) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest;
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+  return Hex(digest.data(), digest.size());
+}
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace techtrade

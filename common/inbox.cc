@@ -1,0 +1,99 @@
+#include "common/inbox.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace techtrade {
+
+bool ClaimInboxEvent(pqxx::work& tx, absl::string_view consumer, absl::string_view event_id) {
+  pqxx::result r = tx.exec_params(
+      "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+      std::string(consumer), std::string(event_id));
+  return r.affected_rows() == 1;
+}
+
+EventConsumer::EventConsumer(EventConsumerOptions options, PgPool& db, EventHandler handler)
+    : options_(std::move(options)), db_(db), handler_(std::move(handler)) {}
+
+EventConsumer::~EventConsumer() { Stop(); }
+
+void EventConsumer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void EventConsumer::Stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void EventConsumer::Run() {
+  while (!stopping_) {
+    absl::StatusOr<std::unique_ptr<KafkaConsumer>> consumer = KafkaConsumer::Create(
+        options_.brokers, options_.consumer, options_.topics, options_.overrides);
+    if (!consumer.ok()) {
+      log::Error("consumer: cannot start", {{"consumer", options_.consumer},
+                                            {"error", consumer.status().ToString()}});
+      absl::SleepFor(absl::Seconds(1));
+      continue;
+    }
+    while (!stopping_) {
+      std::unique_ptr<RdKafka::Message> message = (*consumer)->Poll(absl::Milliseconds(200));
+      if (message != nullptr) Process(**consumer, *message);
+    }
+  }
+}
+
+void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& message) {
+  techtrade::common::v1::EventEnvelope event;
+  absl::Status status;
+  if (!event.ParseFromArray(message.payload(), static_cast<int>(message.len())) ||
+      event.event_id().empty()) {
+    status = absl::InvalidArgumentError("not a techtrade EventEnvelope");
+  } else {
+    int failures = 0;
+    while (!stopping_) {
+      status = InTransaction(db_, [&](pqxx::work& tx) -> absl::Status {
+        if (!ClaimInboxEvent(tx, options_.consumer, event.event_id())) return absl::OkStatus();
+        return handler_(tx, event);
+      });
+      if (status.ok()) break;
+      // The database being away is no reason to give up on an event: wait for it. Any other
+      // failure is retried a few times, then parked.
+      bool transient = status.code() == absl::StatusCode::kUnavailable ||
+                       status.code() == absl::StatusCode::kAborted;
+      if (!transient && ++failures >= options_.max_attempts) break;
+      log::Warn("consumer: event not applied; retrying",
+                {{"consumer", options_.consumer}, {"event_id", event.event_id()},
+                 {"error", status.ToString()}});
+      absl::SleepFor(absl::Milliseconds(100) * (1 << std::min(failures + 1, 5)));
+    }
+  }
+  // Not applied and shutting down: the offset stays, the event is redelivered after restart.
+  if (!status.ok() && stopping_) return;
+  if (!status.ok()) {
+    // Parked, not lost: an operator can inspect and replay it from inbox_dead_letter.
+    absl::Status parked;
+    do {
+      parked = InTransaction(db_, [&](pqxx::work& tx) -> absl::Status {
+        tx.exec_params(
+            "INSERT INTO inbox_dead_letter (consumer, topic, partition, \"offset\", event_id, "
+            "error, payload) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7)",
+            options_.consumer, message.topic_name(), message.partition(), message.offset(),
+            event.event_id(), status.ToString(),
+            pqxx::binarystring(message.payload(), message.len()));
+        return absl::OkStatus();
+      });
+      if (!parked.ok()) absl::SleepFor(absl::Seconds(1));
+    } while (!parked.ok() && !stopping_);
+    if (!parked.ok()) return;
+    log::Error("consumer: event dead-lettered", {{"consumer", options_.consumer},
+                                                 {"offset", message.offset()},
+                                                 {"error", status.ToString()}});
+  }
+  if (absl::Status committed = consumer.Commit(message); !committed.ok()) {
+    // The inbox makes the redelivery harmless.
+    log::Warn("consumer: offset commit failed", {{"error", committed.ToString()}});
+  }
+}
+
+}  // namespace techtrade

@@ -1,0 +1,57 @@
+// The one way to consume: at-least-once delivery from Kafka made effectively-once by an inbox of
+// processed event ids, written in the same transaction as the effect. Offsets are committed only
+// after that transaction commits.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/db.h"
+#include "common/kafka.h"
+#include "techtrade/common/v1/common.pb.h"
+
+namespace techtrade {
+
+// Records that `consumer` processed `event_id`. Returns false if it already had (the caller
+// then skips the effect). Waits for a concurrent transaction claiming the same event.
+bool ClaimInboxEvent(pqxx::work& tx, absl::string_view consumer, absl::string_view event_id);
+
+// Applies one event's effect inside the transaction that also claims the event id.
+using EventHandler =
+    std::function<absl::Status(pqxx::work& tx, const techtrade::common::v1::EventEnvelope& event)>;
+
+struct EventConsumerOptions {
+  std::string consumer;  // inbox name and Kafka consumer group, e.g. "listings.registry-events"
+  std::string brokers;
+  std::vector<std::string> topics;
+  int max_attempts = 5;  // then the event goes to inbox_dead_letter and consumption moves on
+  KafkaConfig overrides;
+};
+
+class EventConsumer {
+ public:
+  EventConsumer(EventConsumerOptions options, PgPool& db, EventHandler handler);
+  ~EventConsumer();
+  void Start();
+  void Stop();
+
+ private:
+  void Run();
+  // Processes one message until it is applied, skipped as a duplicate or dead-lettered.
+  void Process(KafkaConsumer& consumer, const RdKafka::Message& message);
+
+  const EventConsumerOptions options_;
+  PgPool& db_;
+  EventHandler handler_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace techtrade

@@ -1,0 +1,178 @@
+#include "common/kafka.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace techtrade {
+namespace {
+
+absl::Status ApplyConfig(RdKafka::Conf& conf, const KafkaConfig& settings) {
+  std::string error;
+  for (const auto& [key, value] : settings) {
+    if (conf.set(key, value, error) != RdKafka::Conf::CONF_OK) {
+      return absl::InvalidArgumentError(absl::StrCat("kafka config ", key, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int ToMillis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+}  // namespace
+
+class KafkaProducer::Callbacks : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
+ public:
+  Callbacks(KafkaProducer* owner, DeliveryCallback on_delivery)
+      : owner_(owner), on_delivery_(std::move(on_delivery)) {}
+
+  void dr_cb(RdKafka::Message& message) override {
+    absl::Status result =
+        message.err() == RdKafka::ERR_NO_ERROR
+            ? absl::OkStatus()
+            : absl::UnavailableError(absl::StrCat("kafka delivery failed: ", message.errstr()));
+    on_delivery_(message.msg_opaque(), result);
+  }
+
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() != RdKafka::Event::EVENT_ERROR) return;
+    if (event.fatal()) {
+      owner_->fatal_ = true;
+      log::Error("kafka producer fatal error", {{"error", event.str()}});
+    } else if (event.err() != RdKafka::ERR__TRANSPORT && event.err() != RdKafka::ERR__ALL_BROKERS_DOWN) {
+      log::Warn("kafka producer error", {{"error", event.str()}});
+    } else {
+      log::Debug("kafka producer transport error", {{"error", event.str()}});
+    }
+  }
+
+ private:
+  KafkaProducer* owner_;
+  DeliveryCallback on_delivery_;
+};
+
+absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::string& brokers,
+                                                                     const KafkaConfig& overrides,
+                                                                     DeliveryCallback on_delivery) {
+  std::unique_ptr<KafkaProducer> producer(new KafkaProducer());
+  producer->callbacks_ = std::make_unique<Callbacks>(producer.get(), std::move(on_delivery));
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  KafkaConfig settings = {
+      {"bootstrap.servers", brokers},
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"message.timeout.ms", "0"},  // never give up on a message: the outbox row waits anyway
+      {"linger.ms", "2"},
+      {"compression.type", "lz4"},
+      {"socket.keepalive.enable", "true"},
+      {"reconnect.backoff.max.ms", "1000"},
+  };
+  for (const auto& [key, value] : overrides) settings[key] = value;
+  if (absl::Status s = ApplyConfig(*conf, settings); !s.ok()) return s;
+  std::string error;
+  conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(producer->callbacks_.get()), error);
+  conf->set("event_cb", static_cast<RdKafka::EventCb*>(producer->callbacks_.get()), error);
+  producer->producer_.reset(RdKafka::Producer::create(conf.get(), error));
+  if (producer->producer_ == nullptr) {
+    return absl::InternalError(absl::StrCat("kafka producer: ", error));
+  }
+  return producer;
+}
+
+KafkaProducer::~KafkaProducer() {
+  if (producer_ != nullptr) {
+    // Whatever is still queued is reported as failed (and stays unpublished in the outbox).
+    producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+    producer_->poll(0);
+  }
+}
+
+absl::Status KafkaProducer::Produce(const std::string& topic, absl::string_view key,
+                                    absl::string_view value, const std::vector<KafkaHeader>& headers,
+                                    void* opaque) {
+  RdKafka::Headers* kafka_headers = RdKafka::Headers::create();
+  for (const KafkaHeader& h : headers) kafka_headers->add(h.key, h.value.data(), h.value.size());
+  RdKafka::ErrorCode err = producer_->produce(
+      topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+      const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, kafka_headers,
+      opaque);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    delete kafka_headers;  // ownership passes to librdkafka only on success
+    return absl::UnavailableError(absl::StrCat("kafka produce: ", RdKafka::err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+void KafkaProducer::Poll(absl::Duration timeout) { producer_->poll(ToMillis(timeout)); }
+
+void KafkaProducer::Purge() {
+  producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+  producer_->poll(0);
+}
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
+    const std::string& brokers, const std::string& group_id,
+    const std::vector<std::string>& topics, const KafkaConfig& overrides) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  KafkaConfig settings = {
+      {"bootstrap.servers", brokers},
+      {"group.id", group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"isolation.level", "read_committed"},
+      {"enable.partition.eof", "false"},
+  };
+  for (const auto& [key, value] : overrides) settings[key] = value;
+  if (absl::Status s = ApplyConfig(*conf, settings); !s.ok()) return s;
+  std::string error;
+  std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
+  consumer->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (consumer->consumer_ == nullptr) {
+    return absl::InternalError(absl::StrCat("kafka consumer: ", error));
+  }
+  RdKafka::ErrorCode err = consumer->consumer_->subscribe(topics);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return absl::InternalError(absl::StrCat("kafka subscribe: ", RdKafka::err2str(err)));
+  }
+  return consumer;
+}
+
+KafkaConsumer::~KafkaConsumer() {
+  if (consumer_ != nullptr) consumer_->close();
+}
+
+std::unique_ptr<RdKafka::Message> KafkaConsumer::Poll(absl::Duration timeout) {
+  std::unique_ptr<RdKafka::Message> message(consumer_->consume(ToMillis(timeout)));
+  if (message == nullptr) return nullptr;
+  switch (message->err()) {
+    case RdKafka::ERR_NO_ERROR:
+      return message;
+    case RdKafka::ERR__TIMED_OUT:
+    case RdKafka::ERR__PARTITION_EOF:
+      return nullptr;
+    default:
+      log::Warn("kafka consume error", {{"error", message->errstr()}});
+      return nullptr;
+  }
+}
+
+absl::Status KafkaConsumer::Commit(const RdKafka::Message& message) {
+  std::vector<RdKafka::TopicPartition*> offsets = {RdKafka::TopicPartition::create(
+      message.topic_name(), message.partition(), message.offset() + 1)};
+  RdKafka::ErrorCode err = consumer_->commitSync(offsets);
+  RdKafka::TopicPartition::destroy(offsets);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("kafka commit: ", RdKafka::err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+std::string HeaderValue(const RdKafka::Message& message, absl::string_view key) {
+  RdKafka::Headers* headers = const_cast<RdKafka::Message&>(message).headers();
+  if (headers == nullptr) return "";
+  RdKafka::Headers::Header h = headers->get_last(std::string(key));
+  if (h.err() != RdKafka::ERR_NO_ERROR || h.value() == nullptr) return "";
+  return std::string(static_cast<const char*>(h.value()), h.value_size());
+}
+
+}  // namespace techtrade

@@ -1,0 +1,85 @@
+// Thin wrappers over librdkafka's C++ API: an idempotent producer (acks=all) that reports each
+// message's fate, and a consumer that commits offsets only when told to (after the DB commit).
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace techtrade {
+
+using KafkaConfig = std::map<std::string, std::string>;
+
+struct KafkaHeader {
+  std::string key;
+  std::string value;
+};
+
+class KafkaProducer {
+ public:
+  // Called from Poll() once per produced message with the opaque given to Produce().
+  using DeliveryCallback = std::function<void(void* opaque, const absl::Status& result)>;
+
+  // Settings that make delivery exactly-once per producer session and ordered per partition:
+  // enable.idempotence, acks=all, no delivery timeout (the broker being away only delays).
+  // `overrides` win over these defaults.
+  static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(const std::string& brokers,
+                                                               const KafkaConfig& overrides,
+                                                               DeliveryCallback on_delivery);
+  ~KafkaProducer();
+
+  // Enqueues; the outcome arrives through the delivery callback.
+  absl::Status Produce(const std::string& topic, absl::string_view key, absl::string_view value,
+                       const std::vector<KafkaHeader>& headers, void* opaque);
+  // Serves delivery reports and errors for up to `timeout`.
+  void Poll(absl::Duration timeout);
+  // A fatal error (e.g. librdkafka 2.0's out-of-order-sequence after a disconnect) makes this
+  // producer unusable: the owner must destroy it and create another.
+  bool fatal() const { return fatal_.load(); }
+  // Drops queued and in-flight messages (each is reported as failed), for shutdown.
+  void Purge();
+  int OutQueueLength() const { return producer_->outq_len(); }
+
+ private:
+  class Callbacks;
+  KafkaProducer() = default;
+  std::unique_ptr<Callbacks> callbacks_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::atomic<bool> fatal_{false};
+};
+
+class KafkaConsumer {
+ public:
+  // A member of consumer group `group_id`, reading `topics` from the earliest offset when the
+  // group has none, committed messages only, offsets committed explicitly.
+  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(const std::string& brokers,
+                                                               const std::string& group_id,
+                                                               const std::vector<std::string>& topics,
+                                                               const KafkaConfig& overrides = {});
+  ~KafkaConsumer();
+
+  // The next message, nullptr when none arrived within `timeout`; partition EOF and transient
+  // errors are logged and yield nullptr too.
+  std::unique_ptr<RdKafka::Message> Poll(absl::Duration timeout);
+  // Commits the offset after `message` synchronously.
+  absl::Status Commit(const RdKafka::Message& message);
+
+ private:
+  KafkaConsumer() = default;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+};
+
+// The value of header `key` of `message`, or "" when absent.
+std::string HeaderValue(const RdKafka::Message& message, absl::string_view key);
+
+}  // namespace techtrade

@@ -1,0 +1,48 @@
+#include "common/metrics.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace techtrade {
+
+Metrics::Metrics(std::string service)
+    : service_(std::move(service)), registry_(std::make_shared<prometheus::Registry>()) {
+  rpc_requests_ = &prometheus::BuildCounter()
+                       .Name("techtrade_rpc_requests_total")
+                       .Help("gRPC calls served, by method and status code")
+                       .Labels({{"service", service_}})
+                       .Register(*registry_);
+  rpc_duration_ = &prometheus::BuildHistogram()
+                       .Name("techtrade_rpc_duration_seconds")
+                       .Help("gRPC call latency in the handler, by method")
+                       .Labels({{"service", service_}})
+                       .Register(*registry_);
+}
+
+absl::Status Metrics::Serve(const std::string& host, int port) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(absl::StrCat(host, ":", port));
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("metrics port ", port, ": ", e.what()));
+  }
+  exposer_->RegisterCollectable(registry_);
+  return absl::OkStatus();
+}
+
+int Metrics::bound_port() const {
+  if (exposer_ == nullptr) return -1;
+  std::vector<int> ports = exposer_->GetListeningPorts();
+  return ports.empty() ? -1 : ports.front();
+}
+
+void Metrics::RecordRpc(absl::string_view method, absl::string_view code, double seconds) {
+  rpc_requests_->Add({{"method", std::string(method)}, {"code", std::string(code)}}).Increment();
+  rpc_duration_->Add({{"method", std::string(method)}}, LatencyBuckets()).Observe(seconds);
+}
+
+prometheus::Histogram::BucketBoundaries Metrics::LatencyBuckets() {
+  prometheus::Histogram::BucketBoundaries buckets;
+  for (double b = 0.00025; b < 10; b *= 2) buckets.push_back(b);
+  return buckets;
+}
+
+}  // namespace techtrade

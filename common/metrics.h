@@ -1,0 +1,44 @@
+// Prometheus metrics: one registry per process, served over HTTP at /metrics on its own port.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace techtrade {
+
+class Metrics {
+ public:
+  explicit Metrics(std::string service);
+
+  // Serves /metrics on host:port; port 0 picks a free one (see bound_port()).
+  absl::Status Serve(const std::string& host, int port);
+  int bound_port() const;
+
+  prometheus::Registry& registry() { return *registry_; }
+  const std::string& service() const { return service_; }
+
+  // One finished RPC: counted by method and status code, timed by method.
+  void RecordRpc(absl::string_view method, absl::string_view code, double seconds);
+
+  // Latency buckets from 0.25 ms to ~8 s, for every latency histogram of the project.
+  static prometheus::Histogram::BucketBoundaries LatencyBuckets();
+
+ private:
+  std::string service_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Counter>* rpc_requests_;
+  prometheus::Family<prometheus::Histogram>* rpc_duration_;
+};
+
+}  // namespace techtrade

@@ -1,0 +1,338 @@
+#include "common/outbox.h"
+
+#include <google/protobuf/any.pb.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <chrono>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "techtrade/common/v1/common.pb.h"
+
+namespace techtrade {
+namespace {
+
+constexpr char kNotifyChannel[] = "techtrade_outbox";
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+class WakeUp : public pqxx::notification_receiver {
+ public:
+  explicit WakeUp(pqxx::connection_base& conn) : pqxx::notification_receiver(conn, kNotifyChannel) {}
+  void operator()(const std::string&, int) override {}
+};
+
+const Migration kCommonMigrations[] = {
+    {1, "outbox",
+     R"sql(
+CREATE TABLE outbox (
+  id            uuid        PRIMARY KEY,
+  aggregatetype text        NOT NULL,
+  aggregateid   text        NOT NULL,
+  type          text        NOT NULL,
+  payload       bytea       NOT NULL,  -- a serialized techtrade.common.v1.EventEnvelope
+  sequence      bigint      NOT NULL,
+  position      bigserial   NOT NULL UNIQUE,  -- relay order
+  occurred_at   timestamptz NOT NULL,
+  published_at  timestamptz,
+  UNIQUE (aggregatetype, aggregateid, sequence)
+);
+CREATE INDEX outbox_unpublished ON outbox (position) WHERE published_at IS NULL;
+CREATE INDEX outbox_published_at ON outbox (published_at) WHERE published_at IS NOT NULL;
+)sql"},
+    {2, "inbox",
+     R"sql(
+CREATE TABLE inbox (
+  consumer     text        NOT NULL,
+  event_id     text        NOT NULL,
+  processed_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, event_id)
+);
+CREATE TABLE inbox_dead_letter (
+  id         bigserial   PRIMARY KEY,
+  consumer   text        NOT NULL,
+  topic      text        NOT NULL,
+  partition  int         NOT NULL,
+  "offset"   bigint      NOT NULL,
+  event_id   text,
+  error      text        NOT NULL,
+  payload    bytea,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+)sql"},
+    {3, "idempotency_keys",
+     R"sql(
+CREATE TABLE idempotency_keys (
+  client_id    text        NOT NULL,
+  request_id   text        NOT NULL,
+  method       text        NOT NULL,
+  request_hash text        NOT NULL,
+  response     bytea,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (client_id, request_id)
+);
+CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> CommonMigrations() { return kCommonMigrations; }
+
+std::string AppendToOutbox(pqxx::work& tx, absl::string_view producer, const OutboxEvent& event) {
+  techtrade::common::v1::EventEnvelope envelope;
+  envelope.set_event_id(NewUuid());
+  envelope.set_event_type(event.payload->GetDescriptor()->full_name());
+  envelope.set_aggregate_type(event.aggregate_type);
+  envelope.set_aggregate_id(event.aggregate_id);
+  envelope.set_sequence(event.sequence);
+  int64_t now_us = absl::ToUnixMicros(absl::Now());
+  *envelope.mutable_occurred_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(now_us);
+  envelope.set_producer(std::string(producer));
+  envelope.mutable_trace()->set_traceparent(event.traceparent);
+  envelope.set_causation_request_id(event.causation_request_id);
+  envelope.mutable_payload()->PackFrom(*event.payload, "type.techtrade.dev");
+
+  tx.exec_params(
+      "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at) "
+      "VALUES ($1::uuid, $2, $3, $4, $5, $6, to_timestamp($7::double precision / 1000000))",
+      envelope.event_id(), event.aggregate_type, event.aggregate_id, envelope.event_type(),
+      pqxx::binarystring(envelope.SerializeAsString()), event.sequence, now_us);
+  // Delivered at commit (and only then): the relay wakes without polling.
+  tx.exec(absl::StrCat("NOTIFY ", kNotifyChannel));
+  return envelope.event_id();
+}
+
+OutboxRelay::OutboxRelay(OutboxRelayOptions options, Metrics& metrics)
+    : options_(std::move(options)) {
+  auto& reg = metrics.registry();
+  prometheus::Labels labels = {{"service", options_.service}, {"topic", options_.topic}};
+  published_ = &prometheus::BuildCounter()
+                    .Name("techtrade_outbox_published_total")
+                    .Help("Outbox events acknowledged by Kafka")
+                    .Register(reg)
+                    .Add(labels);
+  failed_ = &prometheus::BuildCounter()
+                 .Name("techtrade_outbox_publish_failures_total")
+                 .Help("Outbox events whose delivery failed (they are retried)")
+                 .Register(reg)
+                 .Add(labels);
+  producer_recreated_ = &prometheus::BuildCounter()
+                             .Name("techtrade_outbox_producer_recreated_total")
+                             .Help("Kafka producers replaced after a fatal error")
+                             .Register(reg)
+                             .Add(labels);
+  publish_latency_ = &prometheus::BuildHistogram()
+                          .Name("techtrade_outbox_publish_latency_seconds")
+                          .Help("From the event's commit to the broker's acknowledgement")
+                          .Register(reg)
+                          .Add(labels, Metrics::LatencyBuckets());
+  pending_ = &prometheus::BuildGauge()
+                  .Name("techtrade_outbox_pending_events")
+                  .Help("Outbox rows not yet published")
+                  .Register(reg)
+                  .Add(labels);
+  oldest_pending_age_ = &prometheus::BuildGauge()
+                             .Name("techtrade_outbox_lag_seconds")
+                             .Help("Age of the oldest unpublished outbox row (0 when none)")
+                             .Register(reg)
+                             .Add(labels);
+  leader_gauge_ = &prometheus::BuildGauge()
+                       .Name("techtrade_outbox_relay_leader")
+                       .Help("1 while this replica holds the relay lock and publishes")
+                       .Register(reg)
+                       .Add(labels);
+}
+
+OutboxRelay::~OutboxRelay() { Stop(absl::ZeroDuration()); }
+
+void OutboxRelay::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void OutboxRelay::Stop(absl::Duration grace) {
+  if (!thread_.joinable()) return;
+  hard_stop_at_ns_ = NowNanos() + absl::ToInt64Nanoseconds(grace);
+  stopping_ = true;
+  thread_.join();
+}
+
+bool OutboxRelay::EnsureProducer() {
+  if (producer_ != nullptr && !producer_->fatal()) return true;
+  if (producer_ != nullptr) {
+    // librdkafka 2.0's idempotent producer can fail fatally after a disconnect; a fresh producer
+    // resumes, and the rows that were not acknowledged drive the retry.
+    log::Warn("outbox: replacing Kafka producer after a fatal error");
+    producer_.reset();
+    producer_recreated_->Increment();
+  }
+  absl::StatusOr<std::unique_ptr<KafkaProducer>> producer = KafkaProducer::Create(
+      options_.brokers, options_.producer_overrides, [](void* opaque, const absl::Status& result) {
+        *static_cast<absl::Status*>(opaque) = result;
+      });
+  if (!producer.ok()) {
+    log::Error("outbox: cannot create Kafka producer", {{"error", producer.status().ToString()}});
+    return false;
+  }
+  producer_ = std::move(*producer);
+  return true;
+}
+
+void OutboxRelay::Run() {
+  while (!stopping_) {
+    try {
+      pqxx::connection conn(options_.pg_url);
+      RunConnected(conn);
+    } catch (const std::exception& e) {
+      log::Warn("outbox relay: database error; reconnecting", {{"error", e.what()}});
+    }
+    leader_ = false;
+    leader_gauge_->Set(0);
+    for (int i = 0; i < 10 && !stopping_; ++i) absl::SleepFor(absl::Milliseconds(100));
+  }
+  producer_.reset();
+}
+
+void OutboxRelay::RunConnected(pqxx::connection& conn) {
+  WakeUp wake_up(conn);
+  const std::string lock_name = absl::StrCat("techtrade_outbox_relay:", options_.service);
+  auto last_maintenance = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  auto last_gauges = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  while (!stopping_) {
+    if (!leader_) {
+      pqxx::nontransaction tx(conn);
+      // Session-level lock: held while this connection lives, released if this process dies.
+      bool acquired = tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", lock_name)[0].as<bool>();
+      tx.commit();
+      if (!acquired) {
+        conn.await_notification(1, 0);
+        continue;
+      }
+      leader_ = true;
+      leader_gauge_->Set(1);
+      log::Info("outbox relay: this replica publishes now", {{"topic", options_.topic}});
+    }
+    if (!EnsureProducer()) {
+      absl::SleepFor(absl::Seconds(1));
+      continue;
+    }
+    int read = PublishBatch(conn);
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_gauges > std::chrono::seconds(1)) {
+      RefreshLagGauges(conn);
+      last_gauges = now;
+    }
+    if (now - last_maintenance > std::chrono::minutes(10)) {
+      DeleteOldPublished(conn);
+      last_maintenance = now;
+    }
+    if (read < options_.batch_size && !stopping_) {
+      conn.get_notifs();
+      conn.await_notification(0, absl::ToInt64Microseconds(options_.idle_poll));
+    }
+  }
+}
+
+int OutboxRelay::PublishBatch(pqxx::connection& conn) {
+  struct Row {
+    int64_t position;
+    int64_t occurred_us;
+    absl::Status result = absl::UnknownError("not acknowledged");
+  };
+  pqxx::result rows;
+  {
+    pqxx::nontransaction tx(conn);
+    rows = tx.exec_params(
+        "SELECT position, id::text, aggregatetype, aggregateid, type, payload, sequence, " +
+            EpochMicros("occurred_at") +
+            " FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1",
+        options_.batch_size);
+  }
+  if (rows.empty()) return 0;
+
+  std::vector<Row> batch;
+  batch.reserve(rows.size());
+  for (const auto& r : rows) {
+    batch.push_back(Row{r[0].as<int64_t>(), r[7].as<int64_t>()});
+  }
+  size_t produced = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    pqxx::binarystring payload(r[5]);
+    std::vector<KafkaHeader> headers = {
+        {"event_id", r[1].as<std::string>()},  {"event_type", r[4].as<std::string>()},
+        {"aggregate_type", r[2].as<std::string>()}, {"aggregate_id", r[3].as<std::string>()},
+        {"sequence", r[6].as<std::string>()},  {"producer", options_.service},
+    };
+    absl::Status enqueued = producer_->Produce(options_.topic, r[3].as<std::string>(),
+                                               absl::string_view(payload.get(), payload.size()), headers, &batch[i].result);
+    if (!enqueued.ok()) {
+      // Stop here: producing later rows now could put an aggregate's events out of order.
+      log::Warn("outbox: produce failed", {{"error", enqueued.ToString()}});
+      break;
+    }
+    ++produced;
+  }
+  auto outstanding = [&] {
+    for (size_t i = 0; i < produced; ++i) {
+      if (batch[i].result.code() == absl::StatusCode::kUnknown) return true;
+    }
+    return false;
+  };
+  while (outstanding() && !producer_->fatal()) {
+    producer_->Poll(absl::Milliseconds(50));
+    if (stopping_ && NowNanos() > hard_stop_at_ns_) {
+      producer_->Purge();  // reports the rest as failed; they stay unpublished
+      break;
+    }
+  }
+
+  std::vector<std::string> acked;
+  int64_t now_us = absl::ToUnixMicros(absl::Now());
+  for (size_t i = 0; i < produced; ++i) {
+    if (batch[i].result.ok()) {
+      acked.push_back(absl::StrCat(batch[i].position));
+      publish_latency_->Observe(static_cast<double>(now_us - batch[i].occurred_us) / 1e6);
+    } else {
+      failed_->Increment();
+    }
+  }
+  if (!acked.empty()) {
+    pqxx::nontransaction tx(conn);
+    tx.exec_params("UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])",
+                   absl::StrCat("{", absl::StrJoin(acked, ","), "}"));
+    published_->Increment(static_cast<double>(acked.size()));
+  }
+  if (acked.size() < rows.size() && !stopping_) {
+    log::Warn("outbox: some events not acknowledged; retrying",
+              {{"acknowledged", acked.size()}, {"read", rows.size()}});
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  return static_cast<int>(rows.size());
+}
+
+void OutboxRelay::RefreshLagGauges(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  pqxx::row r = tx.exec1(
+      "SELECT count(*), COALESCE(extract(epoch from now() - min(occurred_at)), 0)::double precision "
+      "FROM outbox WHERE published_at IS NULL");
+  pending_->Set(r[0].as<double>());
+  oldest_pending_age_->Set(r[1].as<double>());
+}
+
+void OutboxRelay::DeleteOldPublished(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec_params(
+      "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+      static_cast<double>(absl::ToInt64Seconds(options_.retention)));
+  if (r.affected_rows() > 0) log::Info("outbox: old published rows deleted", {{"rows", r.affected_rows()}});
+}
+
+}  // namespace techtrade

@@ -1,0 +1,91 @@
+// Transactional outbox: an event row is written in the same PostgreSQL transaction as the state
+// change it describes (AppendToOutbox), and a relay publishes unpublished rows to Kafka, keyed by
+// aggregate id, marking them only after the broker acknowledged them (OutboxRelay).
+// Columns follow Debezium's outbox convention (id, aggregatetype, aggregateid, type, payload), so
+// the relay could be swapped for Debezium's outbox event router by configuration.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <atomic>
+#include <memory>
+#include <pqxx/pqxx>
+#include <span>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <thread>
+
+#include "absl/time/time.h"
+#include "common/db.h"
+#include "common/kafka.h"
+#include "common/metrics.h"
+
+namespace techtrade {
+
+struct OutboxEvent {
+  std::string aggregate_type;  // e.g. "organization"
+  std::string aggregate_id;
+  // Per-aggregate, gapless, starting at 1. The caller holds the aggregate's row lock, so the
+  // order of sequences is the order of commits.
+  int64_t sequence = 0;
+  const google::protobuf::Message* payload = nullptr;
+  std::string causation_request_id;
+  std::string traceparent;
+};
+
+// Writes the event (as a techtrade.common.v1.EventEnvelope) into `tx` and wakes the relay at
+// commit. Returns the event id.
+std::string AppendToOutbox(pqxx::work& tx, absl::string_view producer, const OutboxEvent& event);
+
+struct OutboxRelayOptions {
+  std::string service;  // also names the advisory lock: one active relay per service
+  std::string pg_url;
+  std::string brokers;
+  std::string topic;
+  int batch_size = 500;
+  absl::Duration idle_poll = absl::Milliseconds(500);  // NOTIFY wakes the relay sooner
+  absl::Duration retention = absl::Hours(24 * 7);      // published rows kept this long
+  KafkaConfig producer_overrides;
+};
+
+class OutboxRelay {
+ public:
+  OutboxRelay(OutboxRelayOptions options, Metrics& metrics);
+  ~OutboxRelay();
+
+  void Start();
+  // Stops taking new batches, waits up to `grace` for the batch in flight, then stops. Rows not
+  // acknowledged by then stay unpublished and are sent by the next relay.
+  void Stop(absl::Duration grace);
+
+  bool is_leader() const { return leader_; }
+
+ private:
+  void Run();
+  void RunConnected(pqxx::connection& conn);
+  // Publishes one batch; returns the number of rows it read.
+  int PublishBatch(pqxx::connection& conn);
+  void RefreshLagGauges(pqxx::connection& conn);
+  void DeleteOldPublished(pqxx::connection& conn);
+  bool EnsureProducer();
+
+  const OutboxRelayOptions options_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> hard_stop_at_ns_{0};
+  std::atomic<bool> leader_{false};
+  std::thread thread_;
+  std::unique_ptr<KafkaProducer> producer_;
+
+  prometheus::Counter* published_;
+  prometheus::Counter* failed_;
+  prometheus::Counter* producer_recreated_;
+  prometheus::Histogram* publish_latency_;
+  prometheus::Gauge* pending_;
+  prometheus::Gauge* oldest_pending_age_;
+  prometheus::Gauge* leader_gauge_;
+};
+
+// Tables shared by every service: outbox, inbox, inbox dead letters and idempotency keys.
+std::span<const Migration> CommonMigrations();
+
+}  // namespace techtrade

@@ -1,0 +1,208 @@
+#include "common/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/outbox.h"
+#include "common/status.h"
+
+namespace techtrade {
+namespace {
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string CodeName(absl::StatusCode code) { return absl::StatusCodeToString(code); }
+
+std::string TraceparentOf(const grpc::ServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find("traceparent"); it != metadata.end()) {
+    return std::string(it->second.data(), it->second.size());
+  }
+  // A new trace: version 00, random trace and span ids, sampled.
+  return absl::StrCat("00-", RandomHex(16), "-", RandomHex(8), "-01");
+}
+
+}  // namespace
+
+absl::Status GrpcServer::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.port),
+                           grpc::InsecureServerCredentials(), &port_);
+  // The synchronous API with a bounded pool: handlers block on PostgreSQL, so they must not run
+  // on callback reactor threads.
+  grpc::ResourceQuota quota("techtrade");
+  quota.SetMaxThreads(options_.max_threads);
+  builder.SetResourceQuota(quota);
+  for (grpc::Service* service : services_) builder.RegisterService(service);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.host, ":", options_.port, " (port in use?)"));
+  }
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  return absl::OkStatus();
+}
+
+void GrpcServer::Shutdown(absl::Duration grace) {
+  if (server_ == nullptr) return;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
+  server_->Wait();
+  server_.reset();
+}
+
+grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view method,
+                            const std::function<absl::Status(const CallContext&)>& handler) {
+  double started = NowSeconds();
+  std::string key = ApiKeyFromMetadata(*context);
+  if (key.empty()) {
+    return Finish(method,
+                  absl::UnauthenticatedError(
+                      "missing API key: send metadata 'authorization: Bearer <key>'"),
+                  started);
+  }
+  absl::StatusOr<Principal> caller = authenticator_.Authenticate(key);
+  if (!caller.ok()) return Finish(method, caller.status(), started);
+  CallContext call{*std::move(caller), TraceparentOf(*context)};
+  return Finish(method, handler(call), started);
+}
+
+grpc::Status RpcRunner::RunUnauthenticated(
+    grpc::ServerContext* context, absl::string_view method,
+    const std::function<absl::Status(const CallContext&)>& handler) {
+  double started = NowSeconds();
+  CallContext call{Principal(), TraceparentOf(*context)};
+  return Finish(method, handler(call), started);
+}
+
+grpc::Status RpcRunner::Finish(absl::string_view method, absl::Status status, double started) {
+  double elapsed = NowSeconds() - started;
+  metrics_.RecordRpc(method, CodeName(status.code()), elapsed);
+  switch (status.code()) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kUnavailable:
+      log::Error("rpc failed", {{"method", method}, {"code", CodeName(status.code())},
+                                {"error", status.message()}, {"seconds", elapsed}});
+      break;
+    default:
+      if (!status.ok()) {
+        log::Debug("rpc refused", {{"method", method}, {"code", CodeName(status.code())},
+                                   {"error", status.message()}});
+      }
+  }
+  return ToGrpcStatus(status);
+}
+
+void BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void WaitForShutdownSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int signal = 0;
+  sigwait(&set, &signal);
+  log::Info("shutdown signal received", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+}
+
+int RunService(int argc, char** argv, const ServiceDefinition& definition) {
+  // Before any thread exists, so that every thread inherits the mask and sigwait gets the signal.
+  BlockShutdownSignals();
+  log::SetService(definition.name);
+  absl::StatusOr<ServiceConfig> config = LoadServiceConfig(definition.name, argc, argv);
+  if (!config.ok()) {
+    log::Error("invalid configuration", {{"error", config.status().message()}});
+    return 2;
+  }
+  if (!log::SetLevel(config->log_level)) {
+    log::Error("invalid configuration", {{"error", "TECHTRADE_LOG_LEVEL: use debug|info|warn|error"}});
+    return 2;
+  }
+  absl::StatusOr<RedisOptions> redis = ParseRedisUrl(config->redis_url);
+  if (!redis.ok()) {
+    log::Error("invalid configuration", {{"error", redis.status().message()}});
+    return 2;
+  }
+
+  Metrics metrics(definition.name);
+  if (config->metrics_port >= 0) {
+    if (absl::Status s = metrics.Serve(config->listen_host, config->metrics_port); !s.ok()) {
+      log::Error("cannot serve metrics", {{"error", s.message()}});
+      return 1;
+    }
+  }
+
+  absl::StatusOr<std::unique_ptr<PgPool>> db = PgPool::Create(config->pg_url, config->db_pool_size);
+  if (!db.ok()) {
+    log::Error("cannot connect to PostgreSQL", {{"error", db.status().message()}});
+    return 1;
+  }
+  if (absl::Status s = ApplyMigrations(**db, "common", CommonMigrations()); !s.ok()) {
+    log::Error("migration failed", {{"error", s.message()}});
+    return 1;
+  }
+  if (absl::Status s = ApplyMigrations(**db, definition.name, definition.migrations); !s.ok()) {
+    log::Error("migration failed", {{"error", s.message()}});
+    return 1;
+  }
+
+  Cache cache(*redis);
+  ServiceEnvironment env{*config, metrics, **db, cache};
+  absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> services = definition.build(env);
+  if (!services.ok()) {
+    log::Error("service set-up failed", {{"error", services.status().message()}});
+    return 1;
+  }
+
+  OutboxRelay relay({.service = definition.name,
+                     .pg_url = config->pg_url,
+                     .brokers = config->kafka_brokers,
+                     .topic = definition.topic},
+                    metrics);
+  relay.Start();
+
+  GrpcServer server({.host = config->listen_host,
+                     .port = config->grpc_port,
+                     .max_threads = config->grpc_max_threads});
+  for (auto& service : *services) server.AddService(service.get());
+  if (absl::Status s = server.Start(); !s.ok()) {
+    log::Error("cannot start gRPC server", {{"error", s.message()}});
+    relay.Stop(absl::ZeroDuration());
+    return 1;
+  }
+  if (!config->port_file.empty()) {
+    std::ofstream(config->port_file) << server.port() << "\n";
+  }
+  log::Info("serving", {{"grpc_port", server.port()},
+                        {"metrics_port", metrics.bound_port()},
+                        {"topic", definition.topic}});
+
+  WaitForShutdownSignal();
+  // Stop accepting and drain calls in flight, then give the relay the rest of the grace period
+  // to publish what those calls committed.
+  server.Shutdown(config->shutdown_grace / 2);
+  relay.Stop(config->shutdown_grace / 2);
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace techtrade

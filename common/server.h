@@ -1,0 +1,100 @@
+// The one server bootstrap. GrpcServer: a synchronous gRPC server with a bounded thread pool,
+// the health service and reflection. RpcRunner: the one request pipeline (authenticate, run,
+// map the status, count and time). RunService: everything a service process does around its
+// handlers — configuration, logs, metrics, database and migrations, cache, outbox relay,
+// graceful shutdown on SIGTERM.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/auth.h"
+#include "common/cache.h"
+#include "common/config.h"
+#include "common/db.h"
+#include "common/metrics.h"
+
+namespace techtrade {
+
+class GrpcServer {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    int port = 0;  // 0 = any free port
+    int max_threads = 64;
+  };
+  explicit GrpcServer(Options options) : options_(std::move(options)) {}
+  void AddService(grpc::Service* service) { services_.push_back(service); }
+  // Binds, starts serving and reports SERVING to the health service.
+  absl::Status Start();
+  int port() const { return port_; }
+  // Health NOT_SERVING, stop accepting, let calls in flight finish until `grace`, then cancel.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  Options options_;
+  std::vector<grpc::Service*> services_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+// What a handler knows about the call it serves.
+struct CallContext {
+  Principal caller;
+  std::string traceparent;  // W3C trace context from the request, or a new one
+};
+
+class RpcRunner {
+ public:
+  RpcRunner(Authenticator& authenticator, Metrics& metrics)
+      : authenticator_(authenticator), metrics_(metrics) {}
+
+  // Authenticates the caller from metadata, runs `handler`, maps its status to gRPC, records
+  // metrics and logs server-side failures.
+  grpc::Status Run(grpc::ServerContext* context, absl::string_view method,
+                   const std::function<absl::Status(const CallContext&)>& handler);
+  // The same without authentication, for calls whose request carries the credential.
+  grpc::Status RunUnauthenticated(grpc::ServerContext* context, absl::string_view method,
+                                  const std::function<absl::Status(const CallContext&)>& handler);
+
+ private:
+  grpc::Status Finish(absl::string_view method, absl::Status status, double started);
+  Authenticator& authenticator_;
+  Metrics& metrics_;
+};
+
+// What RunService hands a service to build its handlers from.
+struct ServiceEnvironment {
+  const ServiceConfig& config;
+  Metrics& metrics;
+  PgPool& db;
+  Cache& cache;
+};
+
+struct ServiceDefinition {
+  std::string name;   // "registry"
+  std::string topic;  // outbox topic, e.g. "techtrade.registry.events.v1"
+  std::span<const Migration> migrations;
+  // Runs once the database is migrated; returns the gRPC services to serve (kept alive until
+  // shutdown) or an error that stops the process.
+  std::function<absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>>(ServiceEnvironment&)>
+      build;
+};
+
+// The whole life of a service process; returns the exit code.
+int RunService(int argc, char** argv, const ServiceDefinition& definition);
+
+// Blocks SIGTERM/SIGINT in this and every later thread and returns when one arrives.
+void BlockShutdownSignals();
+void WaitForShutdownSignal();
+
+}  // namespace techtrade

@@ -1,0 +1,24 @@
+// Boundary checks shared by every service's request validation. Each returns INVALID_ARGUMENT
+// naming the field, or OK.
+#pragma once
+
+#include <cstdint>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace techtrade {
+
+// Text measured in Unicode code points (Chinese names count one per character, not per byte).
+absl::Status CheckText(absl::string_view field, absl::string_view value, size_t min_chars,
+                       size_t max_chars);
+// Canonical lowercase UUID, e.g. an id assigned by a techtrade service.
+absl::Status CheckUuid(absl::string_view field, absl::string_view value);
+// expected_version must be a version the record could have had (>= 1).
+absl::Status CheckExpectedVersion(int64_t expected_version);
+// Optional e-mail address: empty, or something@domain of at most 254 characters.
+absl::Status CheckEmail(absl::string_view field, absl::string_view value);
+
+size_t CodePoints(absl::string_view utf8);
+
+}  // namespace techtrade

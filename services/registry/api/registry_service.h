@@ -1,0 +1,72 @@
+// gRPC handlers of techtrade.registry.v1.RegistryService: authorise, validate, then run the
+// domain rules and the store in one transaction with the outbox event and the idempotency record.
+#pragma once
+
+#include "common/cache.h"
+#include "common/db.h"
+#include "common/server.h"
+#include "services/registry/api/authenticator.h"
+#include "services/registry/domain/rules.h"
+#include "techtrade/registry/v1/registry.grpc.pb.h"
+
+namespace techtrade::registry {
+
+class RegistryServiceImpl final : public v1::RegistryService::Service {
+ public:
+  RegistryServiceImpl(PgPool& db, Cache& cache, Metrics& metrics);
+
+  grpc::Status CreatePilotCity(grpc::ServerContext* context, const v1::CreatePilotCityRequest* request,
+                               v1::PilotCity* response) override;
+  grpc::Status GetPilotCity(grpc::ServerContext* context, const v1::GetPilotCityRequest* request,
+                            v1::PilotCity* response) override;
+  grpc::Status ListPilotCities(grpc::ServerContext* context,
+                               const v1::ListPilotCitiesRequest* request,
+                               v1::ListPilotCitiesResponse* response) override;
+  grpc::Status RegisterOrganization(grpc::ServerContext* context,
+                                    const v1::RegisterOrganizationRequest* request,
+                                    v1::Organization* response) override;
+  grpc::Status GetOrganization(grpc::ServerContext* context,
+                               const v1::GetOrganizationRequest* request,
+                               v1::Organization* response) override;
+  grpc::Status ListOrganizations(grpc::ServerContext* context,
+                                 const v1::ListOrganizationsRequest* request,
+                                 v1::ListOrganizationsResponse* response) override;
+  grpc::Status UpdateOrganization(grpc::ServerContext* context,
+                                  const v1::UpdateOrganizationRequest* request,
+                                  v1::Organization* response) override;
+  grpc::Status VerifyOrganization(grpc::ServerContext* context,
+                                  const v1::VerifyOrganizationRequest* request,
+                                  v1::Organization* response) override;
+  grpc::Status SuspendOrganization(grpc::ServerContext* context,
+                                   const v1::SuspendOrganizationRequest* request,
+                                   v1::Organization* response) override;
+  grpc::Status ReinstateOrganization(grpc::ServerContext* context,
+                                     const v1::ReinstateOrganizationRequest* request,
+                                     v1::Organization* response) override;
+  grpc::Status IssueApiKey(grpc::ServerContext* context, const v1::IssueApiKeyRequest* request,
+                           v1::IssueApiKeyResponse* response) override;
+  grpc::Status RevokeApiKey(grpc::ServerContext* context, const v1::RevokeApiKeyRequest* request,
+                            v1::ApiClient* response) override;
+  grpc::Status GetApiClient(grpc::ServerContext* context, const v1::GetApiClientRequest* request,
+                            v1::ApiClient* response) override;
+  grpc::Status ListApiClients(grpc::ServerContext* context, const v1::ListApiClientsRequest* request,
+                              v1::ListApiClientsResponse* response) override;
+  grpc::Status Authenticate(grpc::ServerContext* context, const v1::AuthenticateRequest* request,
+                            Principal* response) override;
+
+  static std::string OrganizationCacheKey(absl::string_view id);
+
+ private:
+  // Verify, suspend and reinstate share everything but the action and the event.
+  template <class Request, class Event>
+  grpc::Status Transition(grpc::ServerContext* context, absl::string_view method,
+                          const Request& request, OrganizationAction action,
+                          v1::Organization* response);
+
+  PgPool& db_;
+  Cache& cache_;
+  LocalAuthenticator authenticator_;
+  RpcRunner runner_;
+};
+
+}  // namespace techtrade::registry

@@ -1,0 +1,196 @@
+#include "services/registry/store/registry_store.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/db.h"
+#include "common/status.h"
+
+namespace techtrade::registry::store {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+void SetTime(const pqxx::field& f, google::protobuf::Timestamp* out) {
+  if (!f.is_null()) *out = TimeUtil::MicrosecondsToTimestamp(f.as<int64_t>());
+}
+
+const std::string kCityColumns = absl::StrCat(
+    "id, name, kind, division_code, version, ordinal, ", EpochMicros("create_time"), ", ",
+    EpochMicros("update_time"));
+
+v1::PilotCity CityFromRow(const pqxx::row& r) {
+  v1::PilotCity c;
+  c.set_id(r[0].as<std::string>());
+  c.set_name(r[1].as<std::string>());
+  c.set_kind(static_cast<v1::PilotCityKind>(r[2].as<int>()));
+  c.set_division_code(r[3].as<std::string>());
+  c.set_version(r[4].as<int64_t>());
+  SetTime(r[6], c.mutable_create_time());
+  SetTime(r[7], c.mutable_update_time());
+  return c;
+}
+
+const std::string kOrgColumns = absl::StrCat(
+    "id::text, credit_code, name, kind, city_id, status, address, contact_email, description, "
+    "suspension_reason, version, ordinal, ",
+    EpochMicros("create_time"), ", ", EpochMicros("update_time"), ", ", EpochMicros("verify_time"),
+    ", ever_verified");
+
+v1::Organization OrgFromRow(const pqxx::row& r) {
+  v1::Organization o;
+  o.set_id(r[0].as<std::string>());
+  o.set_credit_code(r[1].as<std::string>());
+  o.set_name(r[2].as<std::string>());
+  o.set_kind(static_cast<v1::OrganizationKind>(r[3].as<int>()));
+  o.set_city_id(r[4].as<std::string>());
+  o.set_status(static_cast<v1::OrganizationStatus>(r[5].as<int>()));
+  o.set_address(r[6].as<std::string>());
+  o.set_contact_email(r[7].as<std::string>());
+  o.set_description(r[8].as<std::string>());
+  o.set_suspension_reason(r[9].as<std::string>());
+  o.set_version(r[10].as<int64_t>());
+  SetTime(r[12], o.mutable_create_time());
+  SetTime(r[13], o.mutable_update_time());
+  SetTime(r[14], o.mutable_verify_time());
+  return o;
+}
+
+const std::string kClientColumns = absl::StrCat(
+    "id, name, role, COALESCE(city_id, ''), status, version, ordinal, ", EpochMicros("create_time"),
+    ", ", EpochMicros("revoke_time"), ", secret_hash");
+
+v1::ApiClient ClientFromRow(const pqxx::row& r) {
+  v1::ApiClient c;
+  c.set_id(r[0].as<std::string>());
+  c.set_name(r[1].as<std::string>());
+  c.set_role(static_cast<v1::ApiClientRole>(r[2].as<int>()));
+  c.set_city_id(r[3].as<std::string>());
+  c.set_status(static_cast<v1::ApiClientStatus>(r[4].as<int>()));
+  c.set_version(r[5].as<int64_t>());
+  SetTime(r[7], c.mutable_create_time());
+  SetTime(r[8], c.mutable_revoke_time());
+  return c;
+}
+
+template <class T, class FromRow>
+Page<T> ToPage(const pqxx::result& rows, int limit, int ordinal_column, FromRow from_row) {
+  Page<T> page;
+  for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+    page.items.push_back(from_row(rows[i]));
+    page.last_ordinal = rows[i][ordinal_column].template as<int64_t>();
+  }
+  page.more = static_cast<int>(rows.size()) > limit;
+  return page;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::PilotCity> InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& r) {
+  pqxx::result rows = tx.exec_params(
+      "INSERT INTO pilot_cities (id, name, kind, division_code, version) VALUES ($1, $2, $3, $4, 1) "
+      "ON CONFLICT (id) DO NOTHING RETURNING " + kCityColumns,
+      r.id(), r.name(), static_cast<int>(r.kind()), r.division_code());
+  if (rows.empty()) {
+    return absl::AlreadyExistsError(absl::StrCat("id: pilot city '", r.id(), "' already exists"));
+  }
+  return CityFromRow(rows[0]);
+}
+
+absl::StatusOr<v1::PilotCity> GetPilotCity(pqxx::work& tx, const std::string& id) {
+  pqxx::result rows = tx.exec_params("SELECT " + kCityColumns + " FROM pilot_cities WHERE id = $1", id);
+  if (rows.empty()) return absl::NotFoundError(absl::StrCat("pilot city '", id, "' not found"));
+  return CityFromRow(rows[0]);
+}
+
+Page<v1::PilotCity> ListPilotCities(pqxx::work& tx, int64_t after, int limit) {
+  pqxx::result rows = tx.exec_params(
+      "SELECT " + kCityColumns + " FROM pilot_cities WHERE ordinal > $1 ORDER BY ordinal LIMIT $2",
+      after, limit + 1);
+  return ToPage<v1::PilotCity>(rows, limit, 5, CityFromRow);
+}
+
+absl::StatusOr<v1::Organization> InsertOrganization(pqxx::work& tx,
+                                                    const v1::RegisterOrganizationRequest& r) {
+  pqxx::result rows = tx.exec_params(
+      "INSERT INTO organizations (credit_code, name, kind, city_id, status, address, "
+      "contact_email, description, version) VALUES ($1, $2, $3, $4, 1, $5, $6, $7, 1) "
+      "ON CONFLICT (credit_code) DO NOTHING RETURNING " + kOrgColumns,
+      r.credit_code(), r.name(), static_cast<int>(r.kind()), r.city_id(), r.address(),
+      r.contact_email(), r.description());
+  if (rows.empty()) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "credit_code: an organisation with code ", r.credit_code(), " is already registered"));
+  }
+  return OrgFromRow(rows[0]);
+}
+
+absl::StatusOr<v1::Organization> GetOrganization(pqxx::work& tx, const std::string& id, bool lock,
+                                                 bool* ever_verified) {
+  pqxx::result rows = tx.exec_params("SELECT " + kOrgColumns +
+                                         " FROM organizations WHERE id = $1::uuid" +
+                                         (lock ? " FOR UPDATE" : ""),
+                                     id);
+  if (rows.empty()) return absl::NotFoundError(absl::StrCat("organisation ", id, " not found"));
+  if (ever_verified != nullptr) *ever_verified = rows[0][15].as<bool>();
+  return OrgFromRow(rows[0]);
+}
+
+v1::Organization SaveOrganization(pqxx::work& tx, const v1::Organization& o) {
+  pqxx::row r = tx.exec_params1(
+      "UPDATE organizations SET name = $2, status = $3, address = $4, contact_email = $5, "
+      "description = $6, suspension_reason = $7, version = $8, update_time = now(), "
+      "ever_verified = ever_verified OR $3 = 2, "
+      "verify_time = CASE WHEN $3 = 2 AND verify_time IS NULL THEN now() ELSE verify_time END "
+      "WHERE id = $1::uuid RETURNING " + kOrgColumns,
+      o.id(), o.name(), static_cast<int>(o.status()), o.address(), o.contact_email(),
+      o.description(), o.suspension_reason(), o.version());
+  return OrgFromRow(r);
+}
+
+Page<v1::Organization> ListOrganizations(pqxx::work& tx, const OrganizationFilter& f,
+                                         int64_t after, int limit) {
+  pqxx::result rows = tx.exec_params(
+      "SELECT " + kOrgColumns + " FROM organizations WHERE ordinal > $1 "
+      "AND ($2 = '' OR city_id = $2) AND ($3 = 0 OR kind = $3) AND ($4 = 0 OR status = $4) "
+      "AND ($5 = '' OR credit_code = $5) ORDER BY ordinal LIMIT $6",
+      after, f.city_id, static_cast<int>(f.kind), static_cast<int>(f.status), f.credit_code,
+      limit + 1);
+  return ToPage<v1::Organization>(rows, limit, 11, OrgFromRow);
+}
+
+absl::StatusOr<v1::ApiClient> InsertApiClient(pqxx::work& tx, const std::string& id,
+                                              const v1::IssueApiKeyRequest& r,
+                                              const std::string& secret_hash) {
+  pqxx::result rows = tx.exec_params(
+      "INSERT INTO api_clients (id, name, role, city_id, secret_hash, status, version) "
+      "VALUES ($1, $2, $3, NULLIF($4, ''), $5, 1, 1) ON CONFLICT (id) DO NOTHING RETURNING " +
+          kClientColumns,
+      id, r.name(), static_cast<int>(r.role()), r.city_id(), secret_hash);
+  if (rows.empty()) return absl::AlreadyExistsError(absl::StrCat("api client ", id, " exists"));
+  return ClientFromRow(rows[0]);
+}
+
+absl::StatusOr<StoredApiClient> GetApiClient(pqxx::work& tx, const std::string& id, bool lock) {
+  pqxx::result rows = tx.exec_params(
+      "SELECT " + kClientColumns + " FROM api_clients WHERE id = $1" + (lock ? " FOR UPDATE" : ""),
+      id);
+  if (rows.empty()) return absl::NotFoundError(absl::StrCat("api client ", id, " not found"));
+  return StoredApiClient{ClientFromRow(rows[0]), rows[0][9].as<std::string>()};
+}
+
+v1::ApiClient RevokeApiClient(pqxx::work& tx, const std::string& id, int64_t new_version) {
+  return ClientFromRow(tx.exec_params1(
+      "UPDATE api_clients SET status = 2, version = $2, revoke_time = now() WHERE id = $1 "
+      "RETURNING " + kClientColumns,
+      id, new_version));
+}
+
+Page<v1::ApiClient> ListApiClients(pqxx::work& tx, int64_t after, int limit) {
+  pqxx::result rows = tx.exec_params(
+      "SELECT " + kClientColumns + " FROM api_clients WHERE ordinal > $1 ORDER BY ordinal LIMIT $2",
+      after, limit + 1);
+  return ToPage<v1::ApiClient>(rows, limit, 6, ClientFromRow);
+}
+
+}  // namespace techtrade::registry::store

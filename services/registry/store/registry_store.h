@@ -1,0 +1,59 @@
+// The registry's PostgreSQL store. Every function runs inside the caller's transaction, so a
+// handler composes reads, writes and its outbox event into one atomic unit.
+#pragma once
+
+#include <cstdint>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "techtrade/registry/v1/registry.pb.h"
+
+namespace techtrade::registry::store {
+
+namespace v1 = techtrade::registry::v1;
+
+template <class T>
+struct Page {
+  std::vector<T> items;
+  int64_t last_ordinal = 0;  // keyset position of the last item
+  bool more = false;
+};
+
+// Pilot cities.
+absl::StatusOr<v1::PilotCity> InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& r);
+absl::StatusOr<v1::PilotCity> GetPilotCity(pqxx::work& tx, const std::string& id);
+Page<v1::PilotCity> ListPilotCities(pqxx::work& tx, int64_t after, int limit);
+
+// Organisations. GetOrganization with `lock` takes the row lock that orders its events.
+absl::StatusOr<v1::Organization> InsertOrganization(pqxx::work& tx,
+                                                    const v1::RegisterOrganizationRequest& r);
+absl::StatusOr<v1::Organization> GetOrganization(pqxx::work& tx, const std::string& id, bool lock,
+                                                 bool* ever_verified = nullptr);
+// Writes every mutable field of `org` with version = org.version(); returns the stored record.
+v1::Organization SaveOrganization(pqxx::work& tx, const v1::Organization& org);
+
+struct OrganizationFilter {
+  std::string city_id;
+  v1::OrganizationKind kind = v1::ORGANIZATION_KIND_UNSPECIFIED;
+  v1::OrganizationStatus status = v1::ORGANIZATION_STATUS_UNSPECIFIED;
+  std::string credit_code;
+};
+Page<v1::Organization> ListOrganizations(pqxx::work& tx, const OrganizationFilter& filter,
+                                         int64_t after, int limit);
+
+// API clients, with the SHA-256 of their secret.
+struct StoredApiClient {
+  v1::ApiClient client;
+  std::string secret_hash;
+};
+// ALREADY_EXISTS if the key id is taken (only the bootstrap key can collide: ids are random).
+absl::StatusOr<v1::ApiClient> InsertApiClient(pqxx::work& tx, const std::string& id,
+                                              const v1::IssueApiKeyRequest& r,
+                                              const std::string& secret_hash);
+absl::StatusOr<StoredApiClient> GetApiClient(pqxx::work& tx, const std::string& id, bool lock);
+v1::ApiClient RevokeApiClient(pqxx::work& tx, const std::string& id, int64_t new_version);
+Page<v1::ApiClient> ListApiClients(pqxx::work& tx, int64_t after, int limit);
+
+}  // namespace techtrade::registry::store

@@ -1,0 +1,126 @@
+// Pure helpers of common/: paging tokens, validation, API keys, ids, configuration parsing.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/auth.h"
+#include "common/cache.h"
+#include "common/ids.h"
+#include "common/idempotency.h"
+#include "common/paging.h"
+#include "common/validation.h"
+
+namespace techtrade {
+namespace {
+
+using ::testing::StartsWith;
+
+TEST(PagingTest, TokensRoundTripAndRejectForgeries) {
+  EXPECT_EQ(*DecodePageToken(""), 0);
+  EXPECT_EQ(*DecodePageToken(EncodePageToken(12345)), 12345);
+  EXPECT_EQ(DecodePageToken("garbage!").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(DecodePageToken("eDox").status().message()), StartsWith("page_token: "));
+}
+
+TEST(PagingTest, PageSizeBounds) {
+  EXPECT_EQ(*ResolvePageSize(0), kDefaultPageSize);
+  EXPECT_EQ(*ResolvePageSize(1), 1);
+  EXPECT_EQ(*ResolvePageSize(500), 500);
+  EXPECT_THAT(std::string(ResolvePageSize(501).status().message()), StartsWith("page_size: "));
+  EXPECT_FALSE(ResolvePageSize(-1).ok());
+}
+
+TEST(ValidationTest, Uuid) {
+  EXPECT_TRUE(CheckUuid("id", NewUuid()).ok());
+  EXPECT_FALSE(CheckUuid("id", "").ok());
+  EXPECT_FALSE(CheckUuid("id", "3F0C9A8E-1B2C-4D5E-8F90-123456789ABC").ok());
+  EXPECT_FALSE(CheckUuid("id", "3f0c9a8e1b2c4d5e8f90123456789abc").ok());
+}
+
+TEST(ValidationTest, Email) {
+  EXPECT_TRUE(CheckEmail("e", "").ok());
+  EXPECT_TRUE(CheckEmail("e", "a@b.cn").ok());
+  EXPECT_FALSE(CheckEmail("e", "a@b").ok());
+  EXPECT_FALSE(CheckEmail("e", "@b.cn").ok());
+  EXPECT_FALSE(CheckEmail("e", "a@@b.cn").ok());
+  EXPECT_FALSE(CheckEmail("e", "a b@c.cn").ok());
+}
+
+TEST(ValidationTest, RequestId) {
+  EXPECT_THAT(std::string(ValidateRequestId("").message()), StartsWith("request_id: "));
+  EXPECT_FALSE(ValidateRequestId(std::string(65, 'a')).ok());
+  EXPECT_FALSE(ValidateRequestId("has space").ok());
+  EXPECT_TRUE(ValidateRequestId("2f1c-retry-safe").ok());
+}
+
+TEST(ApiKeyTest, NewKeysParseAndDiffer) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    std::string key = NewApiKey();
+    absl::StatusOr<ParsedApiKey> parsed = ParseApiKey(key);
+    ASSERT_TRUE(parsed.ok()) << key;
+    EXPECT_EQ(parsed->key_id.size(), 16u);
+    EXPECT_EQ(parsed->secret.size(), 64u);
+    EXPECT_TRUE(seen.insert(key).second);
+  }
+}
+
+TEST(ApiKeyTest, MalformedKeysAreUnauthenticated) {
+  for (const std::string& bad : std::vector<std::string>{"", "tt_", "Bearer x", NewApiKey() + "0",
+                                                       "xx" + NewApiKey().substr(2)}) {
+    EXPECT_EQ(ParseApiKey(bad).status().code(), absl::StatusCode::kUnauthenticated) << bad;
+  }
+  std::string upper = NewApiKey();
+  upper[5] = 'A';
+  EXPECT_FALSE(ParseApiKey(upper).ok());
+}
+
+TEST(AuthorizationTest, CityRules) {
+  Principal op, city, partner;
+  op.set_role(registry::v1::API_CLIENT_ROLE_OPERATOR);
+  city.set_role(registry::v1::API_CLIENT_ROLE_CITY_SYSTEM);
+  city.set_city_id("wuhan-east-lake");
+  partner.set_role(registry::v1::API_CLIENT_ROLE_PARTNER);
+  EXPECT_TRUE(RequireCityAccess(op, "shenzhen").ok());
+  EXPECT_TRUE(RequireCityAccess(city, "wuhan-east-lake").ok());
+  EXPECT_EQ(RequireCityAccess(city, "shenzhen").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RequireCityAccess(partner, "wuhan-east-lake").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RequireOperator(city).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RequireWriter(partner).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(RequireWriter(city).ok());
+}
+
+TEST(IdsTest, UuidShapeAndDigest) {
+  std::string id = NewUuid();
+  EXPECT_EQ(id[14], '4');
+  EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
+}
+
+TEST(RedisUrlTest, Parses) {
+  absl::StatusOr<RedisOptions> o = ParseRedisUrl("redis://127.0.0.1:25479");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->host, "127.0.0.1");
+  EXPECT_EQ(o->port, 25479);
+  EXPECT_EQ(ParseRedisUrl("redis://cache/0")->port, 6379);
+  EXPECT_FALSE(ParseRedisUrl("http://x").ok());
+  EXPECT_FALSE(ParseRedisUrl("redis://x:notaport").ok());
+}
+
+TEST(CacheTest, UnreachableRedisIsAMissNotAnError) {
+  RedisOptions options;
+  options.port = 1;  // nothing listens there
+  Cache cache(options);
+  EXPECT_FALSE(cache.Get("k").has_value());
+  cache.Set("k", "v", absl::Seconds(1));
+  cache.Invalidate("k");
+  EXPECT_FALSE(cache.Get("k").has_value());
+  EXPECT_GE(cache.errors(), 1u);
+}
+
+}  // namespace
+}  // namespace techtrade
