@@ -98,7 +98,7 @@ std::string AppendToOutbox(pqxx::work& tx, absl::string_view producer, const Out
   envelope.set_producer(std::string(producer));
   envelope.mutable_trace()->set_traceparent(event.traceparent);
   envelope.set_causation_request_id(event.causation_request_id);
-  envelope.mutable_payload()->PackFrom(*event.payload, "type.techtrade.dev");
+  envelope.mutable_payload()->PackFrom(*event.payload);
 
   tx.exec_params(
       "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at) "

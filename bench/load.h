@@ -1,0 +1,44 @@
+// A small load generator: N client threads, each a closed loop (or paced), latencies per call,
+// and a report as a table and JSON. Every loop is bounded in time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace techtrade::bench {
+
+struct ScenarioResult {
+  std::string name;
+  std::string note;
+  int64_t calls = 0;
+  int64_t errors = 0;
+  double qps = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+};
+
+// Runs call(thread, i) from `threads` threads for `duration`; a call returns false on error.
+ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration duration,
+                          const std::function<bool(int thread, int64_t i)>& call);
+
+// p-th percentile (0..100) of `values` (sorted in place).
+double Percentile(std::vector<double>& values, double p);
+
+struct Figure {
+  std::string name;
+  double value;
+  std::string target;  // human-readable, e.g. ">= 0.50"
+  bool met;
+};
+
+// Prints the table and merges scenarios and figures into the JSON file at `path` (other keys,
+// e.g. from other services' benchmarks, are kept).
+void Report(const std::vector<ScenarioResult>& scenarios, const std::vector<Figure>& figures,
+            const std::string& path);
+
+}  // namespace techtrade::bench

@@ -1,0 +1,237 @@
+// `make bench` for the foundation and the registry. Every target is a ratio to a baseline
+// measured in the same run on the same machine (a plain echo server on the same gRPC stack, raw
+// single-row PostgreSQL inserts at the same concurrency), never an absolute time.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <iostream>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/load.h"
+#include "common/ids.h"
+#include "services/registry/domain/credit_code.h"
+#include "techtrade/bench/v1/echo.grpc.pb.h"
+#include "techtrade/registry/v1/registry.grpc.pb.h"
+#include "tests/support/harness.h"
+
+ABSL_FLAG(std::string, out, "bench/out/latest.json", "JSON file to merge results into");
+ABSL_FLAG(int, seconds, 5, "duration of each closed-loop scenario");
+ABSL_FLAG(int, concurrency, 8, "client threads of each closed-loop scenario");
+ABSL_FLAG(int, outbox_rate, 500, "registrations per second for the outbox latency scenario");
+ABSL_FLAG(int, outbox_seconds, 10, "duration of the outbox latency scenario");
+
+namespace techtrade::bench {
+namespace {
+
+namespace v1 = techtrade::registry::v1;
+using testing::AuthedContext;
+using testing::ServiceProcess;
+
+std::string CreditCode(int64_t n) {
+  std::string first17 = absl::StrFormat("91420100%09d", n);
+  return first17 + registry::CreditCodeCheckCharacter(first17);
+}
+
+// One channel per client thread, so threads do not queue behind one HTTP/2 connection.
+template <class Stub>
+std::vector<std::unique_ptr<typename Stub::Stub>> Stubs(const std::string& address, int n) {
+  std::vector<std::unique_ptr<typename Stub::Stub>> stubs;
+  for (int i = 0; i < n; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("techtrade.bench.channel", i);
+    stubs.push_back(Stub::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  }
+  return stubs;
+}
+
+v1::RegisterOrganizationRequest Registration(int64_t n, const std::string& tag) {
+  v1::RegisterOrganizationRequest r;
+  r.set_request_id(absl::StrCat(tag, "-", n));
+  r.set_credit_code(CreditCode(n));
+  r.set_name(absl::StrCat("Bench enterprise ", n));
+  r.set_kind(v1::ORGANIZATION_KIND_ENTERPRISE);
+  r.set_city_id("bench-city");
+  return r;
+}
+
+int Main() {
+  const testing::Stack stack = testing::Stack::FromEnvironment();
+  const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  const int threads = absl::GetFlag(FLAGS_concurrency);
+  std::vector<ScenarioResult> results;
+  std::vector<Figure> figures;
+  auto note = [](ScenarioResult r, std::string text) {
+    r.note = std::move(text);
+    return r;
+  };
+
+  // --- Ceiling: echo over the same gRPC bootstrap.
+  ServiceProcess echo("echo_server", {});
+  if (!echo.WaitUntilServing()) return 1;
+  {
+    auto stubs = Stubs<techtrade::bench::v1::EchoService>(echo.address(), threads);
+    results.push_back(note(ClosedLoop("echo", threads, duration, [&](int t, int64_t) {
+      grpc::ClientContext ctx;
+      techtrade::bench::v1::EchoRequest req;
+      req.set_message("ping");
+      techtrade::bench::v1::EchoResponse resp;
+      return stubs[t]->Echo(&ctx, req, &resp).ok();
+    }), "ceiling: same gRPC stack, no work"));
+  }
+  long echo_rss_kib = echo.RssKib();  // after load: the stack's own footprint
+  echo.Terminate();
+
+  // --- The registry on a fresh database, with Redis.
+  testing::ScratchDatabase db(stack, "registry_bench");
+  const std::string key = testing::NewOperatorKey();
+  std::map<std::string, std::string> env = {{"TECHTRADE_PG_URL", db.url()},
+                                            {"TECHTRADE_KAFKA_BROKERS", stack.kafka_brokers},
+                                            {"TECHTRADE_REDIS_URL", stack.redis_url},
+                                            {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", key}};
+  auto registry = std::make_unique<ServiceProcess>("registry", env);
+  if (!registry->WaitUntilServing()) return 1;
+  absl::SleepFor(absl::Seconds(2));
+  long idle_rss_kib = registry->RssKib();
+  auto stubs = Stubs<v1::RegistryService>(registry->address(), threads);
+  {
+    v1::CreatePilotCityRequest city;
+    city.set_request_id("bench-city");
+    city.set_id("bench-city");
+    city.set_name("Bench City");
+    city.set_kind(v1::PILOT_CITY_KIND_CITY);
+    city.set_division_code("420100");
+    v1::PilotCity created;
+    grpc::Status s = stubs[0]->CreatePilotCity(AuthedContext(key).get(), city, &created);
+    if (!s.ok()) {
+      std::cerr << "bench set-up failed: " << s.error_message() << "\n";
+      return 1;
+    }
+  }
+  v1::Organization target;
+  if (!stubs[0]->RegisterOrganization(AuthedContext(key).get(), Registration(1, "setup"), &target).ok()) {
+    return 1;
+  }
+  auto get = [&](int t, int64_t) {
+    v1::GetOrganizationRequest req;
+    req.set_id(target.id());
+    v1::Organization org;
+    return stubs[t]->GetOrganization(AuthedContext(key).get(), req, &org).ok();
+  };
+  results.push_back(note(ClosedLoop("registry.get_cached", threads, duration, get),
+                         "GetOrganization, org and API key from Redis"));
+
+  std::atomic<int64_t> next{1000};
+  results.push_back(note(ClosedLoop("registry.register", threads, duration, [&](int t, int64_t) {
+    v1::Organization org;
+    return stubs[t]->RegisterOrganization(AuthedContext(key).get(), Registration(next++, "reg"), &org).ok();
+  }), "durable: row + outbox event + idempotency key, one transaction"));
+
+  // --- Raw single-row insert baseline at the same concurrency.
+  {
+    pqxx::connection setup(db.url());
+    pqxx::nontransaction tx(setup);
+    tx.exec("CREATE TABLE bench_raw (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+            "payload text NOT NULL, created timestamptz NOT NULL DEFAULT now())");
+  }
+  {
+    std::vector<std::unique_ptr<pqxx::connection>> conns;
+    for (int i = 0; i < threads; ++i) conns.push_back(std::make_unique<pqxx::connection>(db.url()));
+    results.push_back(note(ClosedLoop("postgres.raw_insert", threads, duration, [&](int t, int64_t i) {
+      pqxx::work tx(*conns[t]);
+      tx.exec_params("INSERT INTO bench_raw (payload) VALUES ($1)", absl::StrCat("row ", t, "-", i));
+      tx.commit();
+      return true;
+    }), "baseline: one INSERT per transaction, libpqxx"));
+  }
+
+  // --- Outbox: commit → event on the topic, at a steady rate.
+  {
+    testing::TopicReader reader(stack.kafka_brokers, "techtrade.registry.events.v1");
+    const int rate = absl::GetFlag(FLAGS_outbox_rate);
+    const int total = rate * absl::GetFlag(FLAGS_outbox_seconds);
+    const int senders = 4;
+    std::atomic<int> sent{0}, failed{0};
+    std::vector<std::thread> workers;
+    auto start = absl::Now();
+    for (int t = 0; t < senders; ++t) {
+      workers.emplace_back([&, t] {
+        for (int i = t; i < total; i += senders) {
+          absl::Time due = start + absl::Seconds(1) * i / rate;
+          if (absl::Now() < due) absl::SleepFor(due - absl::Now());
+          v1::Organization org;
+          if (stubs[t]->RegisterOrganization(AuthedContext(key).get(), Registration(500000 + i, "lag"), &org).ok()) {
+            ++sent;
+          } else {
+            ++failed;
+          }
+        }
+      });
+    }
+    std::vector<double> lag_ms;
+    reader.ReadUntil(
+        [&](const std::vector<testing::TopicReader::Event>& events) {
+          // Latency is taken when the event is read, so measure as they arrive.
+          while (lag_ms.size() < events.size()) {
+            const auto& e = events[lag_ms.size()];
+            absl::Time occurred = absl::FromUnixSeconds(e.envelope.occurred_at().seconds()) +
+                                  absl::Nanoseconds(e.envelope.occurred_at().nanos());
+            lag_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - occurred));
+          }
+          return static_cast<int>(events.size()) >= total;
+        },
+        absl::Seconds(absl::GetFlag(FLAGS_outbox_seconds) + 30));
+    for (auto& w : workers) w.join();
+    double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+    ScenarioResult r;
+    r.name = "registry.outbox_lag";
+    r.calls = static_cast<int64_t>(lag_ms.size());
+    r.errors = failed + (sent - static_cast<int64_t>(lag_ms.size()));
+    r.qps = static_cast<double>(sent) / elapsed;
+    r.p50_ms = Percentile(lag_ms, 50);
+    r.p99_ms = Percentile(lag_ms, 99);
+    r.note = absl::StrCat("commit → read by a consumer, at ", rate, " registrations/s");
+    results.push_back(r);
+  }
+  registry->Terminate();
+
+  // --- The registry with no reachable Redis: every lookup from PostgreSQL.
+  env["TECHTRADE_REDIS_URL"] = "redis://127.0.0.1:1";
+  env.erase("TECHTRADE_BOOTSTRAP_OPERATOR_KEY");
+  registry = std::make_unique<ServiceProcess>("registry", env);
+  if (!registry->WaitUntilServing()) return 1;
+  stubs = Stubs<v1::RegistryService>(registry->address(), threads);
+  results.push_back(note(ClosedLoop("registry.get_uncached", threads, duration, get),
+                         "no Redis: org and API key from PostgreSQL"));
+  registry->Terminate();
+
+  auto find = [&](const std::string& name) -> const ScenarioResult& {
+    for (const auto& r : results) if (r.name == name) return r;
+    static ScenarioResult none;
+    return none;
+  };
+  double cached_vs_echo = find("registry.get_cached").qps / find("echo").qps;
+  double register_vs_raw = find("registry.register").qps / find("postgres.raw_insert").qps;
+  double outbox_p99 = find("registry.outbox_lag").p99_ms;
+  bool outbox_complete = find("registry.outbox_lag").errors == 0;
+  figures.push_back({"registry.cached_get_vs_echo", cached_vs_echo, ">= 0.50", cached_vs_echo >= 0.5});
+  figures.push_back({"registry.register_vs_raw_insert", register_vs_raw, ">= 0.50", register_vs_raw >= 0.5});
+  figures.push_back({"registry.outbox_p99_ms", outbox_p99, "<= 50", outbox_p99 <= 50 && outbox_complete});
+  figures.push_back({"registry.idle_rss_mb", idle_rss_kib / 1024.0, "<= 64", idle_rss_kib / 1024.0 <= 64});
+  figures.push_back({"echo.rss_after_load_mb", echo_rss_kib / 1024.0, "info", true});
+  Report(results, figures, absl::GetFlag(FLAGS_out));
+  return 0;
+}
+
+}  // namespace
+}  // namespace techtrade::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return techtrade::bench::Main();
+}

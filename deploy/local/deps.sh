@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Installs everything the techtrade build and the local stack (deploy/local/stack.sh) need:
+#   - Debian packages (toolchain, C++ libraries, PostgreSQL 15, Redis, JRE, Maven, Go, tools),
+#   - the Apache Kafka broker jars, fetched from Maven Central into .run/kafka/libs,
+#   - grpcurl, built with the Go toolchain into .run/bin.
+# Idempotent: when everything is already present it only checks and exits quickly.
+# Must run as root if apt packages are missing (it never uses sudo itself).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+ROOT="$(cd "${SCRIPT_DIR}/../.." && pwd -P)"
+readonly SCRIPT_DIR ROOT
+readonly KAFKA_POM="${SCRIPT_DIR}/kafka/pom.xml"
+readonly KAFKA_LIBS="${ROOT}/.run/kafka/libs"
+readonly BIN_DIR="${ROOT}/.run/bin"
+readonly GRPCURL_VERSION="v1.9.1"
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  librdkafka-dev libhiredis-dev libpqxx-dev libpq-dev libabsl-dev
+  libbenchmark-dev prometheus-cpp-dev libgtest-dev libgmock-dev googletest
+  nlohmann-json3-dev libssl-dev
+  postgresql-15 postgresql-client-15 redis-server
+  openjdk-17-jre-headless maven
+  clang-format procps iproute2 netcat-openbsd curl
+)
+
+log() { printf 'deps: %s\n' "$*"; }
+die() { printf 'deps: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# A Go toolchain installed from go.dev lives in /usr/local/go and is often not on PATH for
+# non-login shells; use it rather than pulling Debian's older golang-go.
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+  PATH="/usr/local/go/bin:${PATH}"
+fi
+if ! command -v go >/dev/null 2>&1; then
+  APT_PACKAGES+=(golang-go)
+fi
+
+# Two stack instances brought up at the same time both run this script; serialise them so the
+# downloads below never race. apt runs with fd 8 closed: daemons its postinst scripts may start
+# must not keep the lock.
+mkdir -p "${ROOT}/.run"
+exec 8>"${ROOT}/.run/deps.lock"
+if ! flock -n 8; then
+  log "waiting for another deps.sh run to finish"
+  flock -w 900 8 || die "timed out waiting for ${ROOT}/.run/deps.lock"
+fi
+
+# --- 1. apt packages ------------------------------------------------------------------------------
+# One `dpkg -s` call for all packages (a call per package would make the no-op case slow);
+# a package counts as present only if its status is "install ok installed".
+missing_packages() {
+  local installed
+  installed="$(dpkg -s "${APT_PACKAGES[@]}" 2>/dev/null |
+    awk '/^Package: /{p=$2} /^Status: install ok installed$/{print p}' || true)"
+  local pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    # Multi-arch packages are reported without the ":arch" suffix, so a plain name match works.
+    grep -qxF -- "${pkg}" <<<"${installed}" || printf '%s\n' "${pkg}"
+  done
+}
+
+mapfile -t MISSING < <(missing_packages)
+if ((${#MISSING[@]} > 0)); then
+  log "installing apt packages: ${MISSING[*]}"
+  [[ ${EUID} -eq 0 ]] || die "installing packages needs root; run: sudo $0"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq 8>&-
+  apt-get install -y -qq "${MISSING[@]}" >/dev/null 8>&-
+  log "apt packages installed"
+else
+  log "apt packages: all ${#APT_PACKAGES[@]} present"
+fi
+
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+  PATH="/usr/local/go/bin:${PATH}"
+fi
+
+# --- 2. Kafka broker jars -------------------------------------------------------------------------
+# The version is pinned in the pom; the marker file records which version the libs dir holds so
+# that bumping the pom refetches. The jars are fetched into a temporary dir and swapped in, so an
+# interrupted download never leaves a half-filled classpath behind.
+KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "${KAFKA_POM}" | head -n1)"
+[[ -n "${KAFKA_VERSION}" ]] || die "cannot read <kafka.version> from ${KAFKA_POM}"
+
+kafka_libs_ok() {
+  [[ -f "${KAFKA_LIBS}/.version" && "$(cat "${KAFKA_LIBS}/.version")" == "${KAFKA_VERSION}" ]] &&
+    [[ -f "${KAFKA_LIBS}/kafka_2.13-${KAFKA_VERSION}.jar" ]] &&
+    [[ -f "${KAFKA_LIBS}/kafka-tools-${KAFKA_VERSION}.jar" ]]
+}
+
+if kafka_libs_ok; then
+  log "Kafka ${KAFKA_VERSION} jars: present in ${KAFKA_LIBS#"${ROOT}/"}"
+else
+  log "fetching Kafka ${KAFKA_VERSION} jars via Maven into ${KAFKA_LIBS#"${ROOT}/"}"
+  command -v mvn >/dev/null 2>&1 || die "mvn not found (apt package maven)"
+  tmp="${KAFKA_LIBS}.tmp.$$"
+  mvn_log="${ROOT}/.run/kafka/maven.log"
+  mkdir -p "${ROOT}/.run/kafka"
+  rm -rf "${tmp}"
+  if ! mvn -q -B -Dstyle.color=never -f "${KAFKA_POM}" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="${tmp}" >"${mvn_log}" 2>&1; then
+    rm -rf "${tmp}"
+    tail -n 30 "${mvn_log}" >&2 || true
+    die "Maven could not fetch the Kafka jars (full log: ${mvn_log})"
+  fi
+  printf '%s\n' "${KAFKA_VERSION}" >"${tmp}/.version"
+  rm -rf "${KAFKA_LIBS}"
+  mv "${tmp}" "${KAFKA_LIBS}"
+  log "Kafka ${KAFKA_VERSION} jars ready ($(find "${KAFKA_LIBS}" -name '*.jar' | wc -l) jars)"
+fi
+
+# --- 3. grpcurl -----------------------------------------------------------------------------------
+# Not packaged in Debian 12; built from source through the Go module proxy. GOFLAGS=-mod=mod keeps
+# a vendor dir or GOFLAGS from the caller's environment from interfering.
+if [[ -x "${BIN_DIR}/grpcurl" ]]; then
+  log "grpcurl: present in ${BIN_DIR#"${ROOT}/"}"
+else
+  command -v go >/dev/null 2>&1 || die "go not found (apt package golang-go)"
+  mkdir -p "${BIN_DIR}"
+  log "building grpcurl ${GRPCURL_VERSION} with $(go version | awk '{print $3}') into ${BIN_DIR#"${ROOT}/"}"
+  go_log="${BIN_DIR}/grpcurl-build.log"
+  if ! GOBIN="${BIN_DIR}" GOFLAGS=-mod=mod \
+    go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}" >"${go_log}" 2>&1; then
+    log "grpcurl ${GRPCURL_VERSION} failed to build, trying @latest"
+    if ! GOBIN="${BIN_DIR}" GOFLAGS=-mod=mod \
+      go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@latest" >>"${go_log}" 2>&1; then
+      tail -n 30 "${go_log}" >&2 || true
+      die "could not build grpcurl (full log: ${go_log})"
+    fi
+  fi
+  # `go install` does not stamp grpcurl's -version string; the module version is in the binary.
+  log "grpcurl ready: $(go version -m "${BIN_DIR}/grpcurl" | awk '$1 == "mod" {print $2 "@" $3}')"
+fi
+
+log "done"

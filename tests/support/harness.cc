@@ -1,0 +1,259 @@
+#include "tests/support/harness.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <pqxx/pqxx>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/auth.h"
+#include "common/ids.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+extern char** environ;
+
+namespace techtrade::testing {
+namespace {
+
+std::string RequiredEnv(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') {
+    std::cerr << "integration tests need " << name
+              << ": run them through `make test` (it starts the local stack and sources .run/test/env)\n";
+    std::exit(2);
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string SourceDir() { return TECHTRADE_SOURCE_DIR; }
+std::string BinaryPath(const std::string& name) { return absl::StrCat(TECHTRADE_BINARY_DIR, "/bin/", name); }
+
+Stack Stack::FromEnvironment() {
+  Stack s;
+  s.pg_server_url = RequiredEnv("TECHTRADE_PG_URL");
+  s.kafka_brokers = RequiredEnv("TECHTRADE_KAFKA_BROKERS");
+  s.redis_url = RequiredEnv("TECHTRADE_REDIS_URL");
+  s.instance = RequiredEnv("TECHTRADE_INSTANCE");
+  return s;
+}
+
+void Stack::Stop(const std::string& component) const {
+  std::string cmd = absl::StrCat("TECHTRADE_INSTANCE=", instance, " ", SourceDir(),
+                                 "/deploy/local/stack.sh stop ", component, " >&2");
+  if (std::system(cmd.c_str()) != 0) std::cerr << "failed: " << cmd << "\n";
+}
+
+void Stack::Start(const std::string& component) const {
+  std::string cmd = absl::StrCat("TECHTRADE_INSTANCE=", instance, " ", SourceDir(),
+                                 "/deploy/local/stack.sh start ", component, " >&2");
+  if (std::system(cmd.c_str()) != 0) std::cerr << "failed: " << cmd << "\n";
+}
+
+ScratchDatabase::ScratchDatabase(const Stack& stack, const std::string& prefix)
+    : server_url_(stack.pg_server_url), name_(absl::StrCat(prefix, "_", RandomHex(6))) {
+  pqxx::connection conn(server_url_ + "/postgres");
+  pqxx::nontransaction tx(conn);
+  tx.exec("CREATE DATABASE " + name_);
+  url_ = absl::StrCat(server_url_, "/", name_);
+}
+
+ScratchDatabase::~ScratchDatabase() {
+  try {
+    pqxx::connection conn(server_url_ + "/postgres");
+    pqxx::nontransaction tx(conn);
+    tx.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (const std::exception& e) {
+    std::cerr << "could not drop " << name_ << ": " << e.what() << "\n";
+  }
+}
+
+int64_t ScratchDatabase::QueryInt(const std::string& sql) const {
+  pqxx::connection conn(url_);
+  pqxx::nontransaction tx(conn);
+  return tx.exec1(sql)[0].as<int64_t>();
+}
+
+ServiceProcess::ServiceProcess(const std::string& binary, std::map<std::string, std::string> env) {
+  std::string tag = RandomHex(4);
+  port_file_ = absl::StrCat(::testing::TempDir(), "/", tag, ".port");
+  log_path_ = absl::StrCat(::testing::TempDir(), "/", binary, "-", tag, ".log");
+  env["TECHTRADE_PORT_FILE"] = port_file_;
+  if (!env.contains("TECHTRADE_GRPC_PORT")) env["TECHTRADE_GRPC_PORT"] = "0";
+  if (!env.contains("TECHTRADE_METRICS_PORT")) env["TECHTRADE_METRICS_PORT"] = "0";
+  // The child inherits this process's environment, with `env` on top.
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (auto& [k, v] : env) merged[k] = v;
+  std::vector<std::string> entries;
+  for (auto& [k, v] : merged) entries.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : entries) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  std::string path = BinaryPath(binary);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  char* argv[] = {path.data(), nullptr};
+  if (posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, envp.data()) != 0) pid_ = -1;
+  posix_spawn_file_actions_destroy(&actions);
+}
+
+ServiceProcess::~ServiceProcess() {
+  if (pid_ > 0) Kill();
+}
+
+bool ServiceProcess::WaitUntilServing(absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int status = 0;
+    if (pid_ <= 0 || waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      std::cerr << "service exited during start-up; log " << log_path_ << ":\n"
+                << std::ifstream(log_path_).rdbuf() << "\n";
+      return false;
+    }
+    if (port_ == 0) {
+      std::ifstream in(port_file_);
+      in >> port_;
+    }
+    if (port_ != 0) {
+      auto stub = grpc::health::v1::Health::NewStub(channel());
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      grpc::health::v1::HealthCheckRequest req;
+      grpc::health::v1::HealthCheckResponse resp;
+      if (stub->Check(&ctx, req, &resp).ok() &&
+          resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+        return true;
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return false;
+}
+
+std::string ServiceProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+std::shared_ptr<grpc::Channel> ServiceProcess::channel() const {
+  return grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+}
+
+int ServiceProcess::Terminate(absl::Duration timeout) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  Kill();
+  return -1;
+}
+
+void ServiceProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+long ServiceProcess::RssKib() const {
+  std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+std::unique_ptr<grpc::ClientContext> AuthedContext(const std::string& api_key, absl::Duration deadline) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!api_key.empty()) ctx->AddMetadata("authorization", "Bearer " + api_key);
+  ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(deadline));
+  return ctx;
+}
+
+TopicReader::TopicReader(const std::string& brokers, const std::string& topic) {
+  std::string error;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", brokers, error);
+  conf->set("group.id", "test-reader-" + RandomHex(6), error);
+  conf->set("enable.auto.commit", "false", error);
+  conf->set("isolation.level", "read_committed", error);
+  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (consumer_ == nullptr) throw std::runtime_error(error);
+  // Assign every partition at its current end, so that only new events are read.
+  RdKafka::Metadata* metadata = nullptr;
+  std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(consumer_.get(), topic, nullptr, error));
+  if (consumer_->metadata(false, t.get(), &metadata, 10000) != RdKafka::ERR_NO_ERROR) {
+    throw std::runtime_error("metadata for " + topic);
+  }
+  std::vector<RdKafka::TopicPartition*> partitions;
+  for (const auto* tm : *metadata->topics()) {
+    for (const auto* pm : *tm->partitions()) {
+      int64_t low = 0, high = 0;
+      consumer_->query_watermark_offsets(topic, pm->id(), &low, &high, 10000);
+      partitions.push_back(RdKafka::TopicPartition::create(topic, pm->id(), high));
+    }
+  }
+  delete metadata;
+  consumer_->assign(partitions);
+  RdKafka::TopicPartition::destroy(partitions);
+}
+
+TopicReader::~TopicReader() { consumer_->close(); }
+
+const std::vector<TopicReader::Event>& TopicReader::ReadUntil(
+    const std::function<bool(const std::vector<Event>&)>& done, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (!done(events_) && absl::Now() < deadline) {
+    std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
+    if (m == nullptr || m->err() != RdKafka::ERR_NO_ERROR) continue;
+    Event e;
+    e.envelope.ParseFromArray(m->payload(), static_cast<int>(m->len()));
+    if (m->key() != nullptr) e.key = *m->key();
+    e.partition = m->partition();
+    e.offset = m->offset();
+    if (RdKafka::Headers* h = m->headers()) {
+      for (const auto& header : h->get_all()) {
+        e.headers[header.key()] =
+            std::string(static_cast<const char*>(header.value()), header.value_size());
+      }
+    }
+    events_.push_back(std::move(e));
+  }
+  return events_;
+}
+
+std::vector<TopicReader::Event> TopicReader::ForAggregate(const std::string& aggregate_id) const {
+  std::vector<Event> out;
+  for (const Event& e : events_) {
+    if (e.envelope.aggregate_id() == aggregate_id) out.push_back(e);
+  }
+  return out;
+}
+
+std::string NewOperatorKey() { return NewApiKey(); }
+
+}  // namespace techtrade::testing
