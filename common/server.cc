@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/outbox.h"
 #include "common/status.h"
+#include "grpc/health/v1/health.pb.h"
 
 namespace techtrade {
 namespace {
@@ -34,6 +35,9 @@ std::string TraceparentOf(const grpc::ServerContext& context) {
 }  // namespace
 
 absl::Status GrpcServer::Start() {
+  // gRPC's built-in health service has no descriptor in the protobuf pool, so reflection clients
+  // (grpcurl) could list it but not call it; touching the generated descriptor links it in.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

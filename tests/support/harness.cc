@@ -60,6 +60,19 @@ void Stack::Start(const std::string& component) const {
   if (std::system(cmd.c_str()) != 0) std::cerr << "failed: " << cmd << "\n";
 }
 
+ComponentOutage::ComponentOutage(const Stack& stack, std::string component)
+    : stack_(stack), component_(std::move(component)) {
+  stack_.Stop(component_);
+}
+
+ComponentOutage::~ComponentOutage() { End(); }
+
+void ComponentOutage::End() {
+  if (!down_) return;
+  stack_.Start(component_);
+  down_ = false;
+}
+
 ScratchDatabase::ScratchDatabase(const Stack& stack, const std::string& prefix)
     : server_url_(stack.pg_server_url), name_(absl::StrCat(prefix, "_", RandomHex(6))) {
   pqxx::connection conn(server_url_ + "/postgres");

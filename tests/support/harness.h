@@ -30,6 +30,21 @@ struct Stack {
   void Start(const std::string& component) const;
 };
 
+// Stops a stack component for the scope of a test and starts it again at the end, also when the
+// test fails half-way, so one failure cannot take the next tests down with it.
+class ComponentOutage {
+ public:
+  ComponentOutage(const Stack& stack, std::string component);
+  ~ComponentOutage();
+  // Starts the component again now (idempotent).
+  void End();
+
+ private:
+  const Stack& stack_;
+  std::string component_;
+  bool down_ = true;
+};
+
 // Creates a uniquely named database and drops it when destroyed.
 class ScratchDatabase {
  public:

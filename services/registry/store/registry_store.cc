@@ -138,10 +138,10 @@ absl::StatusOr<v1::Organization> GetOrganization(pqxx::work& tx, const std::stri
 
 v1::Organization SaveOrganization(pqxx::work& tx, const v1::Organization& o) {
   pqxx::row r = tx.exec_params1(
-      "UPDATE organizations SET name = $2, status = $3, address = $4, contact_email = $5, "
+      "UPDATE organizations SET name = $2, status = $3::smallint, address = $4, contact_email = $5, "
       "description = $6, suspension_reason = $7, version = $8, update_time = now(), "
-      "ever_verified = ever_verified OR $3 = 2, "
-      "verify_time = CASE WHEN $3 = 2 AND verify_time IS NULL THEN now() ELSE verify_time END "
+      "ever_verified = ever_verified OR $3::smallint = 2, "
+      "verify_time = CASE WHEN $3::smallint = 2 AND verify_time IS NULL THEN now() ELSE verify_time END "
       "WHERE id = $1::uuid RETURNING " + kOrgColumns,
       o.id(), o.name(), static_cast<int>(o.status()), o.address(), o.contact_email(),
       o.description(), o.suspension_reason(), o.version());
