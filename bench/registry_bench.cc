@@ -155,7 +155,7 @@ int Main() {
     testing::TopicReader reader(stack.kafka_brokers, "techtrade.registry.events.v1");
     const int rate = absl::GetFlag(FLAGS_outbox_rate);
     const int total = rate * absl::GetFlag(FLAGS_outbox_seconds);
-    const int senders = 4;
+    const int senders = threads;
     std::atomic<int> sent{0}, failed{0};
     std::vector<std::thread> workers;
     auto start = absl::Now();

@@ -49,6 +49,30 @@ std::string ApiKeyFromMetadata(const grpc::ServerContext& context) {
   return "";
 }
 
+absl::StatusOr<Principal> MemoizingAuthenticator::Authenticate(absl::string_view api_key) {
+  const absl::Time now = absl::Now();
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(api_key); it != entries_.end()) {
+      if (it->second.expires > now) return it->second.principal;
+      entries_.erase(it);
+    }
+  }
+  absl::StatusOr<Principal> principal = inner_.Authenticate(api_key);
+  if (principal.ok()) {
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= max_entries_) entries_.clear();  // crude, bounded, rare
+    entries_[std::string(api_key)] = Entry{*principal, now + ttl_};
+  }
+  return principal;
+}
+
+void MemoizingAuthenticator::Forget(absl::string_view key_id) {
+  const std::string prefix = absl::StrCat("tt_", key_id, "_");
+  std::lock_guard lock(mutex_);
+  absl::erase_if(entries_, [&](const auto& entry) { return absl::StartsWith(entry.first, prefix); });
+}
+
 absl::Status RequireOperator(const Principal& caller) {
   if (caller.role() == API_CLIENT_ROLE_OPERATOR) return absl::OkStatus();
   return absl::PermissionDeniedError("only a platform operator may do this");

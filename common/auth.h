@@ -7,7 +7,12 @@
 #include <string>
 #include "absl/strings/string_view.h"
 
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade {
@@ -32,6 +37,29 @@ class Authenticator {
  public:
   virtual ~Authenticator() = default;
   virtual absl::StatusOr<Principal> Authenticate(absl::string_view api_key) = 0;
+};
+
+// Remembers successful authentications in process memory for a short time in front of another
+// Authenticator, so that the hot path of every call costs no network round trip. A revocation is
+// effective at once on the replica that forgets the key, and within `ttl` on the others.
+class MemoizingAuthenticator : public Authenticator {
+ public:
+  MemoizingAuthenticator(Authenticator& inner, absl::Duration ttl, size_t max_entries = 10000)
+      : inner_(inner), ttl_(ttl), max_entries_(max_entries) {}
+  absl::StatusOr<Principal> Authenticate(absl::string_view api_key) override;
+  // Drops every remembered key with this key id.
+  void Forget(absl::string_view key_id);
+
+ private:
+  struct Entry {
+    Principal principal;
+    absl::Time expires;
+  };
+  Authenticator& inner_;
+  const absl::Duration ttl_;
+  const size_t max_entries_;
+  std::mutex mutex_;
+  absl::flat_hash_map<std::string, Entry> entries_;  // guarded by mutex_
 };
 
 // PERMISSION_DENIED unless the caller is an operator.

@@ -66,7 +66,21 @@ PgPool::Lease::~Lease() {
   if (pool_ != nullptr) pool_->Return(std::move(conn_));
 }
 
+namespace {
+thread_local std::vector<std::function<void()>> t_commit_hooks;
+}  // namespace
+
+void OnCommit(std::function<void()> hook) { t_commit_hooks.push_back(std::move(hook)); }
+
 namespace internal {
+
+void RunCommitHooks() {
+  std::vector<std::function<void()>> hooks;
+  hooks.swap(t_commit_hooks);
+  for (auto& hook : hooks) hook();
+}
+
+void DropCommitHooks() { t_commit_hooks.clear(); }
 
 absl::Status StatusFromException(const std::exception& e, bool* retryable, bool* broken) {
   *retryable = false;

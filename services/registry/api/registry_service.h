@@ -66,6 +66,7 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
   PgPool& db_;
   Cache& cache_;
   LocalAuthenticator authenticator_;
+  MemoizingAuthenticator memoized_authenticator_;
   RpcRunner runner_;
 };
 

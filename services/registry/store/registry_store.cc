@@ -112,12 +112,19 @@ Page<v1::PilotCity> ListPilotCities(pqxx::work& tx, int64_t after, int limit) {
 
 absl::StatusOr<v1::Organization> InsertOrganization(pqxx::work& tx,
                                                     const v1::RegisterOrganizationRequest& r) {
-  pqxx::result rows = tx.exec_params(
+  pqxx::result rows;
+  try {
+    rows = ExecPrepared(
+      tx, "registry_org_insert",
       "INSERT INTO organizations (credit_code, name, kind, city_id, status, address, "
       "contact_email, description, version) VALUES ($1, $2, $3, $4, 1, $5, $6, $7, 1) "
       "ON CONFLICT (credit_code) DO NOTHING RETURNING " + kOrgColumns,
       r.credit_code(), r.name(), static_cast<int>(r.kind()), r.city_id(), r.address(),
       r.contact_email(), r.description());
+  } catch (const pqxx::foreign_key_violation&) {
+    // The only foreign key: the city. Checked by the database instead of a look-up first.
+    return FieldError("city_id", absl::StrCat("unknown pilot city '", r.city_id(), "'"));
+  }
   if (rows.empty()) {
     return absl::AlreadyExistsError(absl::StrCat(
         "credit_code: an organisation with code ", r.credit_code(), " is already registered"));
@@ -127,17 +134,19 @@ absl::StatusOr<v1::Organization> InsertOrganization(pqxx::work& tx,
 
 absl::StatusOr<v1::Organization> GetOrganization(pqxx::work& tx, const std::string& id, bool lock,
                                                  bool* ever_verified) {
-  pqxx::result rows = tx.exec_params("SELECT " + kOrgColumns +
-                                         " FROM organizations WHERE id = $1::uuid" +
-                                         (lock ? " FOR UPDATE" : ""),
-                                     id);
+  pqxx::result rows =
+      ExecPrepared(tx, lock ? "registry_org_get_locked" : "registry_org_get",
+                   "SELECT " + kOrgColumns + " FROM organizations WHERE id = $1::uuid" +
+                       (lock ? " FOR UPDATE" : ""),
+                   id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("organisation ", id, " not found"));
   if (ever_verified != nullptr) *ever_verified = rows[0][15].as<bool>();
   return OrgFromRow(rows[0]);
 }
 
 v1::Organization SaveOrganization(pqxx::work& tx, const v1::Organization& o) {
-  pqxx::row r = tx.exec_params1(
+  pqxx::result saved = ExecPrepared(
+      tx, "registry_org_save",
       "UPDATE organizations SET name = $2, status = $3::smallint, address = $4, contact_email = $5, "
       "description = $6, suspension_reason = $7, version = $8, update_time = now(), "
       "ever_verified = ever_verified OR $3::smallint = 2, "
@@ -145,7 +154,7 @@ v1::Organization SaveOrganization(pqxx::work& tx, const v1::Organization& o) {
       "WHERE id = $1::uuid RETURNING " + kOrgColumns,
       o.id(), o.name(), static_cast<int>(o.status()), o.address(), o.contact_email(),
       o.description(), o.suspension_reason(), o.version());
-  return OrgFromRow(r);
+  return OrgFromRow(saved.at(0));
 }
 
 Page<v1::Organization> ListOrganizations(pqxx::work& tx, const OrganizationFilter& f,
@@ -172,7 +181,8 @@ absl::StatusOr<v1::ApiClient> InsertApiClient(pqxx::work& tx, const std::string&
 }
 
 absl::StatusOr<StoredApiClient> GetApiClient(pqxx::work& tx, const std::string& id, bool lock) {
-  pqxx::result rows = tx.exec_params(
+  pqxx::result rows = ExecPrepared(
+      tx, lock ? "registry_client_get_locked" : "registry_client_get",
       "SELECT " + kClientColumns + " FROM api_clients WHERE id = $1" + (lock ? " FOR UPDATE" : ""),
       id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("api client ", id, " not found"));
