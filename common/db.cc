@@ -1,5 +1,6 @@
 #include "common/db.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 
@@ -68,11 +69,42 @@ PgPool::Lease::~Lease() {
 
 namespace {
 thread_local std::vector<std::function<void()>> t_commit_hooks;
+thread_local std::vector<std::string> t_staged_writes;
+
+// Written once at start-up, read-only while serving.
+std::vector<std::pair<std::string, absl::Status>>& ConstraintErrors() {
+  static auto* errors = new std::vector<std::pair<std::string, absl::Status>>{
+      {"idempotency_keys_pkey", absl::AbortedError("request_id: already used")},
+  };
+  return *errors;
+}
+
 }  // namespace
 
 void OnCommit(std::function<void()> hook) { t_commit_hooks.push_back(std::move(hook)); }
 
+void StageWrite(std::string sql) { t_staged_writes.push_back(std::move(sql)); }
+
+void RegisterConstraintErrors(const std::vector<std::pair<std::string, absl::Status>>& errors) {
+  for (const auto& e : errors) ConstraintErrors().push_back(e);
+}
+
+std::string TimestampLiteral(int64_t unix_micros) {
+  return absl::StrCat("to_timestamp(", unix_micros, "::double precision / 1000000)");
+}
+
 namespace internal {
+
+void FlushStagedWrites(pqxx::transaction_base& tx) {
+  if (t_staged_writes.empty()) return;
+  std::string batch;
+  for (const std::string& sql : t_staged_writes) absl::StrAppend(&batch, sql, ";\n");
+  t_staged_writes.clear();
+  // The simple-query protocol runs all statements in one round trip, inside this transaction.
+  tx.exec(batch);
+}
+
+void DropStagedWrites() { t_staged_writes.clear(); }
 
 void RunCommitHooks() {
   std::vector<std::function<void()>> hooks;
@@ -89,6 +121,12 @@ absl::Status StatusFromException(const std::exception& e, bool* retryable, bool*
       dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr) {
     *retryable = true;
     return absl::AbortedError("database: concurrent update, retry");
+  }
+  if (dynamic_cast<const pqxx::integrity_constraint_violation*>(&e) != nullptr) {
+    // The constraint's name is quoted in the message whatever the server's language.
+    for (const auto& [constraint, status] : ConstraintErrors()) {
+      if (absl::StrContains(e.what(), absl::StrCat("\"", constraint, "\""))) return status;
+    }
   }
   if (const auto* unique = dynamic_cast<const pqxx::unique_violation*>(&e)) {
     return absl::AlreadyExistsError(absl::StrCat("already exists (", unique->what(), ")"));

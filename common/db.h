@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 #include <span>
 #include <string>
+#include <utility>
 #include "absl/strings/string_view.h"
 #include <type_traits>
 #include <utility>
@@ -65,10 +66,29 @@ class PgPool {
 // invalidating a cache entry.
 void OnCommit(std::function<void()> hook);
 
+// Adds a write whose result the transaction does not need. Staged writes are sent together, in
+// one round trip, right before the commit of the transaction now running in InTransaction, so a
+// mutation costs BEGIN, its reads, one write batch and COMMIT. Staged writes are not visible to
+// later reads of the same transaction. Values must be literals made with tx.quote()/quote_raw().
+// A constraint they violate fails the transaction with the status given to
+// RegisterConstraintErrors, else ALREADY_EXISTS / INTERNAL.
+void StageWrite(std::string sql);
+
+// Maps violations of named database constraints (the source of truth for uniqueness and
+// references) onto the error a caller should see, e.g. "organizations_credit_code_key" →
+// ALREADY_EXISTS "credit_code: …". Call at start-up, before serving.
+void RegisterConstraintErrors(const std::vector<std::pair<std::string, absl::Status>>& errors);
+
+// SQL literal for a timestamptz given as microseconds since the epoch.
+std::string TimestampLiteral(int64_t unix_micros);
+
 namespace internal {
 // Hooks registered by OnCommit during the current attempt.
 void RunCommitHooks();
 void DropCommitHooks();
+// Sends the staged writes (if any) in one round trip.
+void FlushStagedWrites(pqxx::transaction_base& tx);
+void DropStagedWrites();
 inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
 template <class T>
 const absl::Status& StatusOf(const absl::StatusOr<T>& s) { return s.status(); }
@@ -76,7 +96,8 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& s) { return s.status(); }
 absl::Status StatusFromException(const std::exception& e, bool* retryable, bool* broken);
 }  // namespace internal
 
-// Runs fn(pqxx::work&) in one transaction and commits iff fn returns OK. fn returns absl::Status
+// Runs fn(pqxx::work&) in one transaction and commits iff fn returns OK (writes staged with
+// StageWrite are sent just before the commit). fn returns absl::Status
 // or absl::StatusOr<T>. Serialization failures and deadlocks are retried (fn must be safe to
 // re-run); a unique violation becomes ALREADY_EXISTS; a lost connection UNAVAILABLE.
 template <class Fn>
@@ -93,13 +114,16 @@ auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, pqxx::wor
       pqxx::work tx(lease->conn());
       Result result = fn(tx);
       if (internal::StatusOf(result).ok()) {
+        internal::FlushStagedWrites(tx);
         tx.commit();
         internal::RunCommitHooks();
       } else {
+        internal::DropStagedWrites();
         internal::DropCommitHooks();
       }
       return result;
     } catch (const std::exception& e) {
+      internal::DropStagedWrites();
       internal::DropCommitHooks();
       error = internal::StatusFromException(e, &retryable, &broken);
     }

@@ -15,15 +15,12 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
 
 namespace internal {
 
-bool StoreIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
+void StageIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
                              const std::string& request_hash, const std::string& response) {
-  // A concurrent transaction holding the same key makes this wait for its outcome.
-  pqxx::result r = ExecPrepared(
-      tx, "techtrade_idempotency_store",
-      "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) "
-      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-      key.client_id, key.request_id, key.method, request_hash, pqxx::binarystring(response));
-  return r.affected_rows() == 1;
+  StageWrite(absl::StrCat(
+      "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) VALUES (",
+      tx.quote(key.client_id), ", ", tx.quote(key.request_id), ", ", tx.quote(key.method), ", ",
+      tx.quote(request_hash), ", ", tx.quote_raw(response), ")"));
 }
 
 absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(PgPool& db,

@@ -27,9 +27,9 @@ struct IdempotencyKey {
 absl::Status ValidateRequestId(absl::string_view request_id);
 
 namespace internal {
-// Records the response of a first call in `tx`; false if the key was taken meanwhile (the caller
-// must then roll back).
-bool StoreIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
+// Stages the record of a first call's response in `tx`. If the key is taken by then (a retry, or
+// a concurrent call with the same key), the commit fails and the transaction rolls back.
+void StageIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
                              const std::string& request_hash, const std::string& response);
 // The response stored for `key`, or nullopt; INVALID_ARGUMENT if it was for another request.
 absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(PgPool& db,
@@ -40,9 +40,10 @@ absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(PgPool& db,
 // Runs mutate(tx) -> absl::StatusOr<Response> at most once per key; `redact` (optional) edits
 // the copy that is stored, e.g. to drop a secret that must be shown only once.
 //
-// Optimistic: the mutation runs first and its response is stored by one INSERT in the same
-// transaction. If the mutation fails, or the INSERT finds the key taken (a retry, or a concurrent
-// call with the same key), everything rolls back and the stored response, if any, is returned.
+// Optimistic: the mutation runs first and its response is stored by an INSERT sent with the
+// mutation's own staged writes. If the mutation fails, or the INSERT finds the key taken (a retry,
+// or a concurrent call with the same key), everything rolls back and the stored response, if any,
+// is returned.
 // That costs a retry a second look-up, and saves every first call a round trip. A failed call
 // stores nothing, so it may be retried with the same request_id.
 template <class Response, class Mutate>
@@ -55,9 +56,7 @@ absl::StatusOr<Response> RunIdempotent(PgPool& db, const IdempotencyKey& key,
     TT_ASSIGN_OR_RETURN(Response response, mutate(tx));
     Response to_store = response;
     if (redact) redact(to_store);
-    if (!internal::StoreIdempotentResponse(tx, key, request_hash, to_store.SerializeAsString())) {
-      return absl::AbortedError("request_id: already used");  // rolled back; replayed below
-    }
+    internal::StageIdempotentResponse(tx, key, request_hash, to_store.SerializeAsString());
     return response;
   });
   if (result.ok()) return result;

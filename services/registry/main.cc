@@ -3,6 +3,7 @@
 #include "common/server.h"
 #include "services/registry/api/registry_service.h"
 #include "services/registry/store/migrations.h"
+#include "services/registry/store/registry_store.h"
 
 int main(int argc, char** argv) {
   using namespace techtrade;
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
       .migrations = registry::RegistryMigrations(),
       .build = [](ServiceEnvironment& env)
           -> absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> {
+        RegisterConstraintErrors(registry::store::RegistryConstraintErrors());
         if (!env.config.bootstrap_operator_key.empty()) {
           absl::Status s = registry::EnsureBootstrapOperatorKey(env.db, env.config.bootstrap_operator_key);
           if (!s.ok()) return s;

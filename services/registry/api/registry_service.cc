@@ -35,6 +35,8 @@ void Emit(pqxx::work& tx, const CallContext& call, const std::string& request_id
                   .traceparent = call.traceparent});
 }
 
+int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+
 absl::Status CheckVersion(int64_t expected, int64_t current) {
   if (expected == current) return absl::OkStatus();
   return absl::AbortedError(absl::StrCat("expected_version ", expected, " is stale: the record is at version ",
@@ -76,7 +78,7 @@ grpc::Status RegistryServiceImpl::CreatePilotCity(grpc::ServerContext* context,
         RunIdempotent<v1::PilotCity>(
             db_, KeyFor(call, request->request_id(), "CreatePilotCity"), *request,
             [&](pqxx::work& tx) -> absl::StatusOr<v1::PilotCity> {
-              TT_ASSIGN_OR_RETURN(v1::PilotCity city, store::InsertPilotCity(tx, *request));
+              v1::PilotCity city = store::InsertPilotCity(tx, *request, NowMicros());
               v1::PilotCityCreated event;
               *event.mutable_pilot_city() = city;
               Emit(tx, call, request->request_id(), "pilot_city", city.id(), city.version(), event);
@@ -128,7 +130,7 @@ grpc::Status RegistryServiceImpl::RegisterOrganization(grpc::ServerContext* cont
         RunIdempotent<v1::Organization>(
             db_, KeyFor(call, request->request_id(), "RegisterOrganization"), *request,
             [&](pqxx::work& tx) -> absl::StatusOr<v1::Organization> {
-              TT_ASSIGN_OR_RETURN(v1::Organization org, store::InsertOrganization(tx, *request));
+              v1::Organization org = store::InsertOrganization(tx, *request, NowMicros());
               v1::OrganizationRegistered event;
               *event.mutable_organization() = org;
               Emit(tx, call, request->request_id(), "organization", org.id(), org.version(), event);
@@ -196,7 +198,7 @@ grpc::Status RegistryServiceImpl::UpdateOrganization(grpc::ServerContext* contex
               if (request->has_description()) org.set_description(request->description());
               org.set_version(org.version() + 1);
               v1::OrganizationUpdated event;
-              *event.mutable_organization() = store::SaveOrganization(tx, org);
+              *event.mutable_organization() = store::SaveOrganization(tx, org, NowMicros());
               Emit(tx, call, request->request_id(), "organization", org.id(), org.version(), event);
               return event.organization();
             }));
@@ -237,7 +239,7 @@ grpc::Status RegistryServiceImpl::Transition(grpc::ServerContext* context, absl:
               }
               org.set_version(org.version() + 1);
               Event event;
-              *event.mutable_organization() = store::SaveOrganization(tx, org);
+              *event.mutable_organization() = store::SaveOrganization(tx, org, NowMicros());
               Emit(tx, call, request.request_id(), "organization", org.id(), org.version(), event);
               return event.organization();
             }));

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/db.h"
+#include "common/ids.h"
 #include "common/status.h"
 
 namespace techtrade::registry::store {
@@ -86,15 +87,31 @@ Page<T> ToPage(const pqxx::result& rows, int limit, int ordinal_column, FromRow 
 
 }  // namespace
 
-absl::StatusOr<v1::PilotCity> InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& r) {
-  pqxx::result rows = tx.exec_params(
-      "INSERT INTO pilot_cities (id, name, kind, division_code, version) VALUES ($1, $2, $3, $4, 1) "
-      "ON CONFLICT (id) DO NOTHING RETURNING " + kCityColumns,
-      r.id(), r.name(), static_cast<int>(r.kind()), r.division_code());
-  if (rows.empty()) {
-    return absl::AlreadyExistsError(absl::StrCat("id: pilot city '", r.id(), "' already exists"));
-  }
-  return CityFromRow(rows[0]);
+std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors() {
+  return {
+      {"pilot_cities_pkey", absl::AlreadyExistsError("id: this pilot city already exists")},
+      {"organizations_credit_code_key",
+       absl::AlreadyExistsError("credit_code: an organisation with this code is already registered")},
+      {"organizations_city_id_fkey", FieldError("city_id", "unknown pilot city")},
+      {"api_clients_city_id_fkey", FieldError("city_id", "unknown pilot city")},
+  };
+}
+
+v1::PilotCity InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& r, int64_t now_us) {
+  v1::PilotCity c;
+  c.set_id(r.id());
+  c.set_name(r.name());
+  c.set_kind(r.kind());
+  c.set_division_code(r.division_code());
+  c.set_version(1);
+  *c.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(now_us);
+  *c.mutable_update_time() = c.create_time();
+  StageWrite(absl::StrCat(
+      "INSERT INTO pilot_cities (id, name, kind, division_code, version, create_time, update_time) "
+      "VALUES (", tx.quote(c.id()), ", ", tx.quote(c.name()), ", ", static_cast<int>(c.kind()), ", ",
+      tx.quote(c.division_code()), ", 1, ", TimestampLiteral(now_us), ", ",
+      TimestampLiteral(now_us), ")"));
+  return c;
 }
 
 absl::StatusOr<v1::PilotCity> GetPilotCity(pqxx::work& tx, const std::string& id) {
@@ -110,26 +127,30 @@ Page<v1::PilotCity> ListPilotCities(pqxx::work& tx, int64_t after, int limit) {
   return ToPage<v1::PilotCity>(rows, limit, 5, CityFromRow);
 }
 
-absl::StatusOr<v1::Organization> InsertOrganization(pqxx::work& tx,
-                                                    const v1::RegisterOrganizationRequest& r) {
-  pqxx::result rows;
-  try {
-    rows = ExecPrepared(
-      tx, "registry_org_insert",
-      "INSERT INTO organizations (credit_code, name, kind, city_id, status, address, "
-      "contact_email, description, version) VALUES ($1, $2, $3, $4, 1, $5, $6, $7, 1) "
-      "ON CONFLICT (credit_code) DO NOTHING RETURNING " + kOrgColumns,
-      r.credit_code(), r.name(), static_cast<int>(r.kind()), r.city_id(), r.address(),
-      r.contact_email(), r.description());
-  } catch (const pqxx::foreign_key_violation&) {
-    // The only foreign key: the city. Checked by the database instead of a look-up first.
-    return FieldError("city_id", absl::StrCat("unknown pilot city '", r.city_id(), "'"));
-  }
-  if (rows.empty()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "credit_code: an organisation with code ", r.credit_code(), " is already registered"));
-  }
-  return OrgFromRow(rows[0]);
+v1::Organization InsertOrganization(pqxx::work& tx, const v1::RegisterOrganizationRequest& r,
+                                    int64_t now_us) {
+  v1::Organization o;
+  o.set_id(NewUuid());
+  o.set_credit_code(r.credit_code());
+  o.set_name(r.name());
+  o.set_kind(r.kind());
+  o.set_city_id(r.city_id());
+  o.set_status(v1::ORGANIZATION_STATUS_PENDING);
+  o.set_address(r.address());
+  o.set_contact_email(r.contact_email());
+  o.set_description(r.description());
+  o.set_version(1);
+  *o.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(now_us);
+  *o.mutable_update_time() = o.create_time();
+  StageWrite(absl::StrCat(
+      "INSERT INTO organizations (id, credit_code, name, kind, city_id, status, address, "
+      "contact_email, description, version, create_time, update_time) VALUES (",
+      tx.quote(o.id()), "::uuid, ", tx.quote(o.credit_code()), ", ", tx.quote(o.name()), ", ",
+      static_cast<int>(o.kind()), ", ", tx.quote(o.city_id()), ", ", static_cast<int>(o.status()),
+      ", ", tx.quote(o.address()), ", ", tx.quote(o.contact_email()), ", ",
+      tx.quote(o.description()), ", 1, ", TimestampLiteral(now_us), ", ", TimestampLiteral(now_us),
+      ")"));
+  return o;
 }
 
 absl::StatusOr<v1::Organization> GetOrganization(pqxx::work& tx, const std::string& id, bool lock,
@@ -144,17 +165,21 @@ absl::StatusOr<v1::Organization> GetOrganization(pqxx::work& tx, const std::stri
   return OrgFromRow(rows[0]);
 }
 
-v1::Organization SaveOrganization(pqxx::work& tx, const v1::Organization& o) {
-  pqxx::result saved = ExecPrepared(
-      tx, "registry_org_save",
-      "UPDATE organizations SET name = $2, status = $3::smallint, address = $4, contact_email = $5, "
-      "description = $6, suspension_reason = $7, version = $8, update_time = now(), "
-      "ever_verified = ever_verified OR $3::smallint = 2, "
-      "verify_time = CASE WHEN $3::smallint = 2 AND verify_time IS NULL THEN now() ELSE verify_time END "
-      "WHERE id = $1::uuid RETURNING " + kOrgColumns,
-      o.id(), o.name(), static_cast<int>(o.status()), o.address(), o.contact_email(),
-      o.description(), o.suspension_reason(), o.version());
-  return OrgFromRow(saved.at(0));
+v1::Organization SaveOrganization(pqxx::work& tx, v1::Organization o, int64_t now_us) {
+  *o.mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(now_us);
+  const bool verified = o.status() == v1::ORGANIZATION_STATUS_VERIFIED;
+  if (verified && !o.has_verify_time()) *o.mutable_verify_time() = o.update_time();
+  StageWrite(absl::StrCat(
+      "UPDATE organizations SET name = ", tx.quote(o.name()), ", status = ",
+      static_cast<int>(o.status()), ", address = ", tx.quote(o.address()),
+      ", contact_email = ", tx.quote(o.contact_email()), ", description = ",
+      tx.quote(o.description()), ", suspension_reason = ", tx.quote(o.suspension_reason()),
+      ", version = ", o.version(), ", update_time = ", TimestampLiteral(now_us),
+      verified ? ", ever_verified = true, verify_time = COALESCE(verify_time, " +
+                     TimestampLiteral(now_us) + ")"
+               : "",
+      " WHERE id = ", tx.quote(o.id()), "::uuid"));
+  return o;
 }
 
 Page<v1::Organization> ListOrganizations(pqxx::work& tx, const OrganizationFilter& f,

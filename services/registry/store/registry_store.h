@@ -14,6 +14,9 @@ namespace techtrade::registry::store {
 
 namespace v1 = techtrade::registry::v1;
 
+// Constraint violations of the registry's tables as the caller should see them.
+std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors();
+
 template <class T>
 struct Page {
   std::vector<T> items;
@@ -21,18 +24,22 @@ struct Page {
   bool more = false;
 };
 
+// Writes are staged (StageWrite): they reach the database with the transaction's commit, and a
+// violated constraint fails the commit with the error RegistryConstraintErrors() names. Records
+// are built here, ids and timestamps included, so nothing has to be read back.
+
 // Pilot cities.
-absl::StatusOr<v1::PilotCity> InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& r);
+v1::PilotCity InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& r, int64_t now_us);
 absl::StatusOr<v1::PilotCity> GetPilotCity(pqxx::work& tx, const std::string& id);
 Page<v1::PilotCity> ListPilotCities(pqxx::work& tx, int64_t after, int limit);
 
 // Organisations. GetOrganization with `lock` takes the row lock that orders its events.
-absl::StatusOr<v1::Organization> InsertOrganization(pqxx::work& tx,
-                                                    const v1::RegisterOrganizationRequest& r);
+v1::Organization InsertOrganization(pqxx::work& tx, const v1::RegisterOrganizationRequest& r,
+                                    int64_t now_us);
 absl::StatusOr<v1::Organization> GetOrganization(pqxx::work& tx, const std::string& id, bool lock,
                                                  bool* ever_verified = nullptr);
-// Writes every mutable field of `org` with version = org.version(); returns the stored record.
-v1::Organization SaveOrganization(pqxx::work& tx, const v1::Organization& org);
+// Writes every mutable field of `org` with version = org.version(); returns the record as stored.
+v1::Organization SaveOrganization(pqxx::work& tx, v1::Organization org, int64_t now_us);
 
 struct OrganizationFilter {
   std::string city_id;
