@@ -27,6 +27,8 @@ ABSL_FLAG(int, idle_exit_seconds, 0, "stop after this many seconds without an ev
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("prints techtrade events from Kafka as JSON lines");
+  // Referenced so that the linker keeps the event descriptors the JSON printer resolves Any with.
+  techtrade::registry::v1::OrganizationRegistered::descriptor();
   absl::ParseCommandLine(argc, argv);
   std::string brokers = absl::GetFlag(FLAGS_brokers);
   if (brokers.empty()) brokers = techtrade::EnvOr("TECHTRADE_KAFKA_BROKERS", "");

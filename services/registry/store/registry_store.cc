@@ -12,8 +12,10 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-void SetTime(const pqxx::field& f, google::protobuf::Timestamp* out) {
-  if (!f.is_null()) *out = TimeUtil::MicrosecondsToTimestamp(f.as<int64_t>());
+// Sets a timestamp only for a non-NULL column: an unset field, not the epoch, means "never".
+template <class MutableTimestamp>
+void SetTime(const pqxx::field& f, MutableTimestamp mutable_timestamp) {
+  if (!f.is_null()) *mutable_timestamp() = TimeUtil::MicrosecondsToTimestamp(f.as<int64_t>());
 }
 
 const std::string kCityColumns = absl::StrCat(
@@ -27,8 +29,8 @@ v1::PilotCity CityFromRow(const pqxx::row& r) {
   c.set_kind(static_cast<v1::PilotCityKind>(r[2].as<int>()));
   c.set_division_code(r[3].as<std::string>());
   c.set_version(r[4].as<int64_t>());
-  SetTime(r[6], c.mutable_create_time());
-  SetTime(r[7], c.mutable_update_time());
+  SetTime(r[6], [&] { return c.mutable_create_time(); });
+  SetTime(r[7], [&] { return c.mutable_update_time(); });
   return c;
 }
 
@@ -51,9 +53,9 @@ v1::Organization OrgFromRow(const pqxx::row& r) {
   o.set_description(r[8].as<std::string>());
   o.set_suspension_reason(r[9].as<std::string>());
   o.set_version(r[10].as<int64_t>());
-  SetTime(r[12], o.mutable_create_time());
-  SetTime(r[13], o.mutable_update_time());
-  SetTime(r[14], o.mutable_verify_time());
+  SetTime(r[12], [&] { return o.mutable_create_time(); });
+  SetTime(r[13], [&] { return o.mutable_update_time(); });
+  SetTime(r[14], [&] { return o.mutable_verify_time(); });
   return o;
 }
 
@@ -69,8 +71,8 @@ v1::ApiClient ClientFromRow(const pqxx::row& r) {
   c.set_city_id(r[3].as<std::string>());
   c.set_status(static_cast<v1::ApiClientStatus>(r[4].as<int>()));
   c.set_version(r[5].as<int64_t>());
-  SetTime(r[7], c.mutable_create_time());
-  SetTime(r[8], c.mutable_revoke_time());
+  SetTime(r[7], [&] { return c.mutable_create_time(); });
+  SetTime(r[8], [&] { return c.mutable_revoke_time(); });
   return c;
 }
 
