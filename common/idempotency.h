@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/db.h"
+#include "common/group_commit.h"
 #include "common/ids.h"
 #include "common/status.h"
 
@@ -49,20 +50,23 @@ absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(PgPool& db,
 template <class Response, class Mutate>
 absl::StatusOr<Response> RunIdempotent(PgPool& db, const IdempotencyKey& key,
                                        const google::protobuf::Message& request, Mutate&& mutate,
-                                       std::function<void(Response&)> redact = nullptr) {
+                                       std::function<void(Response&)> redact = nullptr,
+                                       GroupCommitter* group = nullptr) {
   TT_RETURN_IF_ERROR(ValidateRequestId(key.request_id));
   const std::string request_hash = Sha256Hex(request.SerializeAsString());
-  absl::StatusOr<Response> result = InTransaction(db, [&](pqxx::work& tx) -> absl::StatusOr<Response> {
-    TT_ASSIGN_OR_RETURN(Response response, mutate(tx));
+  Response response;
+  auto unit = [&](pqxx::work& tx) -> absl::Status {
+    TT_ASSIGN_OR_RETURN(response, mutate(tx));
     Response to_store = response;
     if (redact) redact(to_store);
     internal::StageIdempotentResponse(tx, key, request_hash, to_store.SerializeAsString());
-    return response;
-  });
-  if (result.ok()) return result;
+    return absl::OkStatus();
+  };
+  absl::Status status = group != nullptr ? group->Run(unit) : InTransaction(db, unit);
+  if (status.ok()) return response;
   TT_ASSIGN_OR_RETURN(std::optional<std::string> stored,
                       internal::LookupIdempotentResponse(db, key, request_hash));
-  if (!stored.has_value()) return result.status();
+  if (!stored.has_value()) return status;
   Response previous;
   if (!previous.ParseFromString(*stored)) return absl::InternalError("stored response unreadable");
   return previous;

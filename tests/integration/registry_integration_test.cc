@@ -169,10 +169,11 @@ TEST_F(RegistryTest, RetryWithSameRequestIdReturnsFirstResultOneRowOneEvent) {
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
   EXPECT_FALSE(ids[0].empty());
   EXPECT_EQ(Count("organizations"), 2);
-  // A marker event published after the retries bounds the wait for any (wrong) second event.
-  v1::Organization marker;
-  ASSERT_TRUE(Register(Registration(4, city_), &marker).ok());
-  reader.ReadUntil([&](auto&) { return !reader.ForAggregate(marker.id()).empty(); }, absl::Seconds(20));
+  // Wait for both events, then a while longer for any (wrong) second one.
+  reader.ReadUntil([&](auto&) {
+    return !reader.ForAggregate(first.id()).empty() && !reader.ForAggregate(ids[0]).empty();
+  }, absl::Seconds(20));
+  reader.ReadUntil([](auto&) { return false; }, absl::Seconds(2));
   EXPECT_EQ(reader.ForAggregate(first.id()).size(), 1u);
   EXPECT_EQ(reader.ForAggregate(ids[0]).size(), 1u);
 }
@@ -509,6 +510,59 @@ TEST_F(RegistryTest, GrpcurlListsAndCallsThroughReflection) {
   std::string body = absl::StrCat("-H 'authorization: Bearer ", operator_key_, "' -d '{\"id\":\"",
                                   city_, "\"}' ", addr, " techtrade.registry.v1.RegistryService/GetPilotCity");
   EXPECT_THAT(run(body), HasSubstr("420100"));
+}
+
+}  // namespace
+}  // namespace techtrade::testing
+
+namespace techtrade::testing {
+namespace {
+
+// Concurrent registrations share commits (group commit); a duplicate credit code in a shared
+// batch must fail only its own call, and every other registration must commit with one event.
+TEST_F(RegistryTest, ConcurrentRegistrationsWithDuplicatesGetTheirOwnOutcome) {
+  TopicReader reader(stack_.kafka_brokers, kTopic);
+  constexpr int kCalls = 24;
+  std::vector<grpc::Status> statuses(kCalls);
+  std::vector<v1::Organization> orgs(kCalls);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      // Calls 0-3 and 4-7 fight over two credit codes with different request ids.
+      int code = i < 4 ? 600 : (i < 8 ? 601 : 600 + i);
+      v1::RegisterOrganizationRequest req = Registration(code, city_);
+      req.set_request_id(absl::StrCat("dup-", i));
+      statuses[i] = Register(req, &orgs[i]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok_600 = 0, ok_601 = 0;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kCalls; ++i) {
+    if (i < 8) {
+      if (statuses[i].ok()) {
+        (i < 4 ? ok_600 : ok_601)++;
+        ids.push_back(orgs[i].id());
+      } else {
+        EXPECT_EQ(statuses[i].error_code(), grpc::StatusCode::ALREADY_EXISTS) << statuses[i].error_message();
+        EXPECT_THAT(statuses[i].error_message(), StartsWith("credit_code: "));
+      }
+    } else {
+      ASSERT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+      ids.push_back(orgs[i].id());
+    }
+  }
+  EXPECT_EQ(ok_600, 1);
+  EXPECT_EQ(ok_601, 1);
+  EXPECT_EQ(Count("organizations"), kCalls - 8 + 2);
+  reader.ReadUntil([&](auto&) {
+    for (const auto& id : ids) if (reader.ForAggregate(id).empty()) return false;
+    return true;
+  }, absl::Seconds(30));
+  reader.ReadUntil([](auto&) { return false; }, absl::Seconds(1));
+  for (const auto& id : ids) EXPECT_EQ(reader.ForAggregate(id).size(), 1u) << id;
+  EXPECT_EQ(db_->QueryInt("SELECT count(*) FROM idempotency_keys WHERE request_id LIKE 'dup-%'"),
+            kCalls - 8 + 2);
 }
 
 }  // namespace
