@@ -48,6 +48,8 @@ ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration d
   r.qps = static_cast<double>(r.calls - r.errors) / seconds;
   r.p50_ms = Percentile(all, 50);
   r.p99_ms = Percentile(all, 99);
+  std::fprintf(stderr, "bench: %-26s %8.0f qps  p50 %6.2f ms  p99 %6.2f ms  errors %lld\n",
+               name.c_str(), r.qps, r.p50_ms, r.p99_ms, static_cast<long long>(r.errors));
   return r;
 }
 

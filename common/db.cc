@@ -106,12 +106,6 @@ void FlushStagedWrites(pqxx::transaction_base& tx) {
 
 void DropStagedWrites() { t_staged_writes.clear(); }
 
-size_t StagedWriteCount() { return t_staged_writes.size(); }
-
-void TruncateStagedWrites(size_t count) {
-  if (count < t_staged_writes.size()) t_staged_writes.resize(count);
-}
-
 void RunCommitHooks() {
   std::vector<std::function<void()>> hooks;
   hooks.swap(t_commit_hooks);

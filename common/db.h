@@ -89,9 +89,6 @@ void DropCommitHooks();
 // Sends the staged writes (if any) in one round trip.
 void FlushStagedWrites(pqxx::transaction_base& tx);
 void DropStagedWrites();
-// For group commit: how many writes are staged, and dropping those staged after a mark.
-size_t StagedWriteCount();
-void TruncateStagedWrites(size_t count);
 inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
 template <class T>
 const absl::Status& StatusOf(const absl::StatusOr<T>& s) { return s.status(); }

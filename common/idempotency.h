@@ -13,7 +13,6 @@
 
 #include "absl/status/statusor.h"
 #include "common/db.h"
-#include "common/group_commit.h"
 #include "common/ids.h"
 #include "common/status.h"
 
@@ -50,8 +49,7 @@ absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(PgPool& db,
 template <class Response, class Mutate>
 absl::StatusOr<Response> RunIdempotent(PgPool& db, const IdempotencyKey& key,
                                        const google::protobuf::Message& request, Mutate&& mutate,
-                                       std::function<void(Response&)> redact = nullptr,
-                                       GroupCommitter* group = nullptr) {
+                                       std::function<void(Response&)> redact = nullptr) {
   TT_RETURN_IF_ERROR(ValidateRequestId(key.request_id));
   const std::string request_hash = Sha256Hex(request.SerializeAsString());
   Response response;
@@ -62,7 +60,7 @@ absl::StatusOr<Response> RunIdempotent(PgPool& db, const IdempotencyKey& key,
     internal::StageIdempotentResponse(tx, key, request_hash, to_store.SerializeAsString());
     return absl::OkStatus();
   };
-  absl::Status status = group != nullptr ? group->Run(unit) : InTransaction(db, unit);
+  absl::Status status = InTransaction(db, unit);
   if (status.ok()) return response;
   TT_ASSIGN_OR_RETURN(std::optional<std::string> stored,
                       internal::LookupIdempotentResponse(db, key, request_hash));

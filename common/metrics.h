@@ -30,7 +30,7 @@ class Metrics {
   // One finished RPC: counted by method and status code, timed by method.
   void RecordRpc(absl::string_view method, absl::string_view code, double seconds);
 
-  // Latency buckets from 0.25 ms to ~8 s, for every latency histogram of the project.
+  // Latency buckets from 0.25 ms to ~10 s, for every latency histogram of the project.
   static prometheus::Histogram::BucketBoundaries LatencyBuckets();
 
  private:

@@ -195,9 +195,13 @@ bool OutboxRelay::EnsureProducer() {
   return true;
 }
 
-void OutboxRelay::WaitForWork(absl::Duration timeout) {
+uint64_t OutboxRelay::WakeGeneration() {
+  std::lock_guard lock(g_wake_mutex);
+  return g_generation;
+}
+
+void OutboxRelay::WaitForWork(uint64_t seen, absl::Duration timeout) {
   std::unique_lock lock(g_wake_mutex);
-  uint64_t seen = g_generation;
   g_wake.wait_for(lock, absl::ToChronoNanoseconds(timeout),
                   [&] { return g_generation != seen || stopping_; });
 }
@@ -230,7 +234,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
       bool acquired = tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", lock_name)[0].as<bool>();
       tx.commit();
       if (!acquired) {
-        WaitForWork(absl::Seconds(1));
+        WaitForWork(WakeGeneration(), absl::Seconds(1));
         continue;
       }
       leader_ = true;
@@ -241,6 +245,8 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
       absl::SleepFor(absl::Seconds(1));
       continue;
     }
+    // Taken before reading, so that a commit during the batch is not a lost wake-up.
+    const uint64_t generation = WakeGeneration();
     int read = PublishBatch(conn);
     auto now = std::chrono::steady_clock::now();
     if (now - last_gauges > std::chrono::seconds(1)) {
@@ -248,7 +254,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
       last_gauges = now;
     }
     if (read < options_.batch_size && !stopping_) {
-      WaitForWork(options_.idle_poll);
+      WaitForWork(generation, options_.idle_poll);
       absl::SleepFor(options_.coalesce);
     }
   }

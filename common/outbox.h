@@ -71,8 +71,10 @@ class OutboxRelay {
   int PublishBatch(pqxx::connection& conn);
   void RefreshLagGauges(pqxx::connection& conn);
   bool EnsureProducer();
-  // Sleeps until woken by a local commit, `timeout` passes, or Stop().
-  void WaitForWork(absl::Duration timeout);
+  // Sleeps until a local commit moved the wake-up generation past `seen`, `timeout` passes, or
+  // Stop().
+  static uint64_t WakeGeneration();
+  void WaitForWork(uint64_t seen, absl::Duration timeout);
 
   const OutboxRelayOptions options_;
   std::atomic<bool> stopping_{false};

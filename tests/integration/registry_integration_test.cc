@@ -518,8 +518,8 @@ TEST_F(RegistryTest, GrpcurlListsAndCallsThroughReflection) {
 namespace techtrade::testing {
 namespace {
 
-// Concurrent registrations share commits (group commit); a duplicate credit code in a shared
-// batch must fail only its own call, and every other registration must commit with one event.
+// Concurrent registrations racing for the same credit code: exactly one wins per code, the others
+// get ALREADY_EXISTS naming the field, and every other registration commits with one event.
 TEST_F(RegistryTest, ConcurrentRegistrationsWithDuplicatesGetTheirOwnOutcome) {
   TopicReader reader(stack_.kafka_brokers, kTopic);
   constexpr int kCalls = 24;

@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,13 +119,19 @@ ServiceProcess::ServiceProcess(const std::string& binary, std::map<std::string, 
   envp.push_back(nullptr);
 
   std::string path = BinaryPath(binary);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
   char* argv[] = {path.data(), nullptr};
-  if (posix_spawn(&pid_, path.c_str(), &actions, nullptr, argv, envp.data()) != 0) pid_ = -1;
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ == 0) {
+    // The service dies with the test (or bench) that started it, even if that one is killed.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);
+    int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(log, 1);
+    dup2(log, 2);
+    execve(path.c_str(), argv, envp.data());
+    _exit(127);
+  }
 }
 
 ServiceProcess::~ServiceProcess() {
@@ -214,6 +220,7 @@ TopicReader::TopicReader(const std::string& brokers, const std::string& topic) {
   conf->set("group.id", "test-reader-" + RandomHex(6), error);
   conf->set("enable.auto.commit", "false", error);
   conf->set("isolation.level", "read_committed", error);
+  conf->set("socket.nagle.disable", "true", error);
   consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
   if (consumer_ == nullptr) throw std::runtime_error(error);
   // Assign every partition at its current end, so that only new events are read.

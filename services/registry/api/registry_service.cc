@@ -57,7 +57,6 @@ absl::Status RequireKnownCity(pqxx::work& tx, const std::string& field, const st
 RegistryServiceImpl::RegistryServiceImpl(PgPool& db, Cache& cache, Metrics& metrics)
     : db_(db),
       cache_(cache),
-      registrations_(db),
       authenticator_(db, cache),
       memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
       runner_(memoized_authenticator_, metrics) {}
@@ -136,8 +135,7 @@ grpc::Status RegistryServiceImpl::RegisterOrganization(grpc::ServerContext* cont
               *event.mutable_organization() = org;
               Emit(tx, call, request->request_id(), "organization", org.id(), org.version(), event);
               return org;
-            },
-            nullptr, &registrations_));
+            }));
     return absl::OkStatus();
   });
 }

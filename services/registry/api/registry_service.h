@@ -4,7 +4,6 @@
 
 #include "common/cache.h"
 #include "common/db.h"
-#include "common/group_commit.h"
 #include "common/server.h"
 #include "services/registry/api/authenticator.h"
 #include "services/registry/domain/rules.h"
@@ -66,7 +65,6 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
 
   PgPool& db_;
   Cache& cache_;
-  GroupCommitter registrations_;  // RegisterOrganization only writes: its commits are shared
   LocalAuthenticator authenticator_;
   MemoizingAuthenticator memoized_authenticator_;
   RpcRunner runner_;
