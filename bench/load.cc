@@ -74,7 +74,7 @@ void Report(const std::vector<ScenarioResult>& scenarios, const std::vector<Figu
     if (!doc.is_object()) doc = nlohmann::json::object();
   }
   for (const auto& s : scenarios) {
-    doc["scenarios"][s.name] = {{"qps", s.qps}, {"p50_ms", s.p50_ms}, {"p99_ms", s.p99_ms},
+    doc["scenarios"][s.name] = {{"qps", s.qps},     {"p50_ms", s.p50_ms}, {"p99_ms", s.p99_ms},
                                 {"calls", s.calls}, {"errors", s.errors}, {"note", s.note}};
   }
   for (const auto& f : figures) {

@@ -1,16 +1,15 @@
 // `make bench` for the foundation and the registry. Every target is a ratio to a baseline
 // measured in the same run on the same machine (a plain echo server on the same gRPC stack, raw
 // single-row PostgreSQL inserts at the same concurrency), never an absolute time.
-#include <gtest/gtest.h>
-
-#include <atomic>
-#include <iostream>
-#include <pqxx/pqxx>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <iostream>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <thread>
 
@@ -52,7 +51,8 @@ int FreePort() {
 }
 
 // Cumulative buckets (upper bound in ms → count) of a Prometheus histogram in a /metrics text.
-std::vector<std::pair<double, double>> Buckets(const std::string& metrics, const std::string& name) {
+std::vector<std::pair<double, double>> Buckets(const std::string& metrics,
+                                               const std::string& name) {
   std::vector<std::pair<double, double>> buckets;
   std::istringstream in(metrics);
   std::string line;
@@ -127,7 +127,8 @@ int Main() {
   std::vector<ScenarioResult> results;
   std::vector<Figure> figures;
   auto find_qps = [&](const std::string& name) {
-    for (const auto& r : results) if (r.name == name) return r.qps;
+    for (const auto& r : results)
+      if (r.name == name) return r.qps;
     return 0.0;
   };
   auto note = [](ScenarioResult r, std::string text) {
@@ -140,13 +141,15 @@ int Main() {
   if (!echo.WaitUntilServing()) return 1;
   {
     auto stubs = Stubs<techtrade::bench::v1::EchoService>(echo.address(), threads);
-    results.push_back(note(ClosedLoop("echo", threads, duration, [&](int t, int64_t) {
-      grpc::ClientContext ctx;
-      techtrade::bench::v1::EchoRequest req;
-      req.set_message("ping");
-      techtrade::bench::v1::EchoResponse resp;
-      return stubs[t]->Echo(&ctx, req, &resp).ok();
-    }), "ceiling: same gRPC stack, no work"));
+    results.push_back(note(ClosedLoop("echo", threads, duration,
+                                      [&](int t, int64_t) {
+                                        grpc::ClientContext ctx;
+                                        techtrade::bench::v1::EchoRequest req;
+                                        req.set_message("ping");
+                                        techtrade::bench::v1::EchoResponse resp;
+                                        return stubs[t]->Echo(&ctx, req, &resp).ok();
+                                      }),
+                           "ceiling: same gRPC stack, no work"));
   }
   long echo_rss_kib = echo.RssKib();  // after load: the stack's own footprint
   echo.Terminate();
@@ -180,7 +183,9 @@ int Main() {
     }
   }
   v1::Organization target;
-  if (!stubs[0]->RegisterOrganization(AuthedContext(key).get(), Registration(1, "setup"), &target).ok()) {
+  if (!stubs[0]
+           ->RegisterOrganization(AuthedContext(key).get(), Registration(1, "setup"), &target)
+           .ok()) {
     return 1;
   }
   // Warm-up, not measured: the JIT of a freshly started Kafka broker, PostgreSQL's caches and the
@@ -188,7 +193,9 @@ int Main() {
   std::atomic<int64_t> next{1000};
   ClosedLoop("warm-up", threads, absl::Seconds(3), [&](int t, int64_t) {
     v1::Organization org;
-    return stubs[t]->RegisterOrganization(AuthedContext(key).get(), Registration(next++, "warm"), &org).ok();
+    return stubs[t]
+        ->RegisterOrganization(AuthedContext(key).get(), Registration(next++, "warm"), &org)
+        .ok();
   });
   absl::SleepFor(absl::Seconds(1));
   auto get = [&](int t, int64_t) {
@@ -200,27 +207,37 @@ int Main() {
   results.push_back(note(ClosedLoop("registry.get_cached", threads, duration, get),
                          "GetOrganization, org and API key from Redis"));
 
-  results.push_back(note(ClosedLoop("registry.register", threads, duration, [&](int t, int64_t) {
-    v1::Organization org;
-    return stubs[t]->RegisterOrganization(AuthedContext(key).get(), Registration(next++, "reg"), &org).ok();
-  }), "durable: row + outbox event + idempotency key, one transaction"));
+  results.push_back(note(ClosedLoop("registry.register", threads, duration,
+                                    [&](int t, int64_t) {
+                                      v1::Organization org;
+                                      return stubs[t]
+                                          ->RegisterOrganization(AuthedContext(key).get(),
+                                                                 Registration(next++, "reg"), &org)
+                                          .ok();
+                                    }),
+                         "durable: row + outbox event + idempotency key, one transaction"));
 
   // --- Raw single-row insert baseline at the same concurrency.
   {
     pqxx::connection setup(db.url());
     pqxx::nontransaction tx(setup);
-    tx.exec("CREATE TABLE bench_raw (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
-            "payload text NOT NULL, created timestamptz NOT NULL DEFAULT now())");
+    tx.exec(
+        "CREATE TABLE bench_raw (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+        "payload text NOT NULL, created timestamptz NOT NULL DEFAULT now())");
   }
   {
     std::vector<std::unique_ptr<pqxx::connection>> conns;
     for (int i = 0; i < threads; ++i) conns.push_back(std::make_unique<pqxx::connection>(db.url()));
-    results.push_back(note(ClosedLoop("postgres.raw_insert", threads, duration, [&](int t, int64_t i) {
-      pqxx::work tx(*conns[t]);
-      tx.exec_params("INSERT INTO bench_raw (payload) VALUES ($1)", absl::StrCat("row ", t, "-", i));
-      tx.commit();
-      return true;
-    }), "baseline: one INSERT per transaction, libpqxx"));
+    results.push_back(note(ClosedLoop("postgres.raw_insert", threads, duration,
+                                      [&](int t, int64_t i) {
+                                        pqxx::work tx(*conns[t]);
+                                        tx.exec_params(
+                                            "INSERT INTO bench_raw (payload) VALUES ($1)",
+                                            absl::StrCat("row ", t, "-", i));
+                                        tx.commit();
+                                        return true;
+                                      }),
+                           "baseline: one INSERT per transaction, libpqxx"));
   }
 
   // --- Outbox at a steady rate: commit → broker acknowledgement from the relay's histogram
@@ -240,7 +257,10 @@ int Main() {
           absl::Time due = start + absl::Seconds(1) * i / rate;
           if (absl::Now() < due) absl::SleepFor(due - absl::Now());
           v1::Organization org;
-          if (stubs[t]->RegisterOrganization(AuthedContext(key).get(), Registration(500000 + i, "lag"), &org).ok()) {
+          if (stubs[t]
+                  ->RegisterOrganization(AuthedContext(key).get(), Registration(500000 + i, "lag"),
+                                         &org)
+                  .ok()) {
             ++sent;
           } else {
             ++failed;
@@ -277,7 +297,8 @@ int Main() {
     results.push_back(r);
   }
   {
-    const auto ack_after = Buckets(Scrape(metrics_port), "techtrade_outbox_publish_latency_seconds");
+    const auto ack_after =
+        Buckets(Scrape(metrics_port), "techtrade_outbox_publish_latency_seconds");
     ScenarioResult r;
     r.name = "registry.outbox_commit_to_ack";
     r.p50_ms = PercentileBetween(ack_before, ack_after, 50, &r.calls);
@@ -300,7 +321,8 @@ int Main() {
   registry->Terminate();
 
   auto find = [&](const std::string& name) -> const ScenarioResult& {
-    for (const auto& r : results) if (r.name == name) return r;
+    for (const auto& r : results)
+      if (r.name == name) return r;
     static ScenarioResult none;
     return none;
   };
@@ -308,14 +330,18 @@ int Main() {
   double register_vs_raw = find("registry.register").qps / find("postgres.raw_insert").qps;
   double outbox_p99 = find("registry.outbox_commit_to_ack").p99_ms;
   bool outbox_complete = find("registry.outbox_commit_to_consumer").errors == 0 &&
-                         find("registry.outbox_commit_to_ack").calls >= absl::GetFlag(FLAGS_outbox_rate) *
-                                                                          absl::GetFlag(FLAGS_outbox_seconds);
-  figures.push_back({"registry.cached_get_vs_echo", cached_vs_echo, ">= 0.50", cached_vs_echo >= 0.5});
-  figures.push_back({"registry.register_vs_raw_insert", register_vs_raw, ">= 0.50", register_vs_raw >= 0.5});
-  figures.push_back({"registry.outbox_p99_ms", outbox_p99, "<= 50", outbox_p99 <= 50 && outbox_complete});
+                         find("registry.outbox_commit_to_ack").calls >=
+                             absl::GetFlag(FLAGS_outbox_rate) * absl::GetFlag(FLAGS_outbox_seconds);
+  figures.push_back(
+      {"registry.cached_get_vs_echo", cached_vs_echo, ">= 0.50", cached_vs_echo >= 0.5});
+  figures.push_back(
+      {"registry.register_vs_raw_insert", register_vs_raw, ">= 0.50", register_vs_raw >= 0.5});
+  figures.push_back(
+      {"registry.outbox_p99_ms", outbox_p99, "<= 50", outbox_p99 <= 50 && outbox_complete});
   figures.push_back({"registry.outbox_to_consumer_p99_ms",
                      find("registry.outbox_commit_to_consumer").p99_ms, "info", true});
-  figures.push_back({"registry.idle_rss_mb", idle_rss_kib / 1024.0, "<= 64", idle_rss_kib / 1024.0 <= 64});
+  figures.push_back(
+      {"registry.idle_rss_mb", idle_rss_kib / 1024.0, "<= 64", idle_rss_kib / 1024.0 <= 64});
   figures.push_back({"echo.rss_after_load_mb", echo_rss_kib / 1024.0, "info", true});
   Report(results, figures, absl::GetFlag(FLAGS_out));
   return 0;

@@ -23,8 +23,8 @@ bool IsLowerHex(absl::string_view s) {
 
 absl::StatusOr<ParsedApiKey> ParseApiKey(absl::string_view api_key) {
   // tt_ + 16 + _ + 64
-  if (api_key.size() != 3 + 16 + 1 + 64 || !absl::StartsWith(api_key, "tt_") || api_key[19] != '_' ||
-      !IsLowerHex(api_key.substr(3, 16)) || !IsLowerHex(api_key.substr(20))) {
+  if (api_key.size() != 3 + 16 + 1 + 64 || !absl::StartsWith(api_key, "tt_") ||
+      api_key[19] != '_' || !IsLowerHex(api_key.substr(3, 16)) || !IsLowerHex(api_key.substr(20))) {
     return absl::UnauthenticatedError("malformed API key");
   }
   return ParsedApiKey{std::string(api_key.substr(3, 16)), std::string(api_key.substr(20))};
@@ -44,7 +44,8 @@ std::string ApiKeyFromMetadata(const grpc::ServerContext& context) {
     }
   }
   if (auto it = metadata.find("x-api-key"); it != metadata.end()) {
-    return std::string(absl::StripAsciiWhitespace(absl::string_view(it->second.data(), it->second.size())));
+    return std::string(
+        absl::StripAsciiWhitespace(absl::string_view(it->second.data(), it->second.size())));
   }
   return "";
 }
@@ -70,7 +71,8 @@ absl::StatusOr<Principal> MemoizingAuthenticator::Authenticate(absl::string_view
 void MemoizingAuthenticator::Forget(absl::string_view key_id) {
   const std::string prefix = absl::StrCat("tt_", key_id, "_");
   std::lock_guard lock(mutex_);
-  absl::erase_if(entries_, [&](const auto& entry) { return absl::StartsWith(entry.first, prefix); });
+  absl::erase_if(entries_,
+                 [&](const auto& entry) { return absl::StartsWith(entry.first, prefix); });
 }
 
 absl::Status RequireOperator(const Principal& caller) {

@@ -4,13 +4,12 @@
 
 #include <grpcpp/server_context.h>
 
-#include <string>
-#include "absl/strings/string_view.h"
-
 #include <mutex>
+#include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "techtrade/registry/v1/registry.pb.h"

@@ -12,7 +12,6 @@
 namespace techtrade {
 namespace {
 
-
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())

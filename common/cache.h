@@ -9,11 +9,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <unordered_set>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace techtrade {
@@ -73,8 +73,8 @@ class Cache {
 
   const RedisOptions options_;
   std::mutex mutex_;
-  std::vector<redisContext*> idle_;                     // guarded by mutex_
-  int open_ = 0;                                        // guarded by mutex_
+  std::vector<redisContext*> idle_;                        // guarded by mutex_
+  int open_ = 0;                                           // guarded by mutex_
   std::unordered_set<std::string> pending_invalidations_;  // guarded by mutex_
   std::atomic<int64_t> down_until_ns_{0};
   std::atomic<uint64_t> hits_{0}, misses_{0}, errors_{0};

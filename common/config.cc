@@ -11,17 +11,22 @@
 #include "common/status.h"
 
 // Empty string / -1 mean "not given on the command line": the environment decides then.
-ABSL_FLAG(std::string, listen_host, "", "address to bind (env TECHTRADE_LISTEN_HOST, default 127.0.0.1)");
+ABSL_FLAG(std::string, listen_host, "",
+          "address to bind (env TECHTRADE_LISTEN_HOST, default 127.0.0.1)");
 ABSL_FLAG(int, grpc_port, -1, "gRPC port (env TECHTRADE_GRPC_PORT; 0 = any free port)");
 ABSL_FLAG(int, metrics_port, -2, "Prometheus /metrics port (env TECHTRADE_METRICS_PORT; -1 = off)");
-ABSL_FLAG(std::string, pg_url, "", "PostgreSQL URL of the service's database (env TECHTRADE_PG_URL)");
+ABSL_FLAG(std::string, pg_url, "",
+          "PostgreSQL URL of the service's database (env TECHTRADE_PG_URL)");
 ABSL_FLAG(std::string, redis_url, "", "redis://host:port (env TECHTRADE_REDIS_URL)");
 ABSL_FLAG(std::string, kafka_brokers, "", "Kafka bootstrap servers (env TECHTRADE_KAFKA_BROKERS)");
 ABSL_FLAG(std::string, registry_addr, "", "registry host:port (env TECHTRADE_REGISTRY_ADDR)");
-ABSL_FLAG(std::string, port_file, "", "write the bound gRPC port to this file (env TECHTRADE_PORT_FILE)");
-ABSL_FLAG(std::string, log_level, "", "debug|info|warn|error (env TECHTRADE_LOG_LEVEL, default info)");
+ABSL_FLAG(std::string, port_file, "",
+          "write the bound gRPC port to this file (env TECHTRADE_PORT_FILE)");
+ABSL_FLAG(std::string, log_level, "",
+          "debug|info|warn|error (env TECHTRADE_LOG_LEVEL, default info)");
 ABSL_FLAG(int, db_pool_size, -1, "PostgreSQL connections (env TECHTRADE_DB_POOL_SIZE, default 16)");
-ABSL_FLAG(int, grpc_max_threads, -1, "gRPC worker threads (env TECHTRADE_GRPC_MAX_THREADS, default 64)");
+ABSL_FLAG(int, grpc_max_threads, -1,
+          "gRPC worker threads (env TECHTRADE_GRPC_MAX_THREADS, default 64)");
 
 namespace techtrade {
 namespace {
@@ -61,23 +66,28 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(absl::string_view service, int a
 
   ServiceConfig c;
   c.service = std::string(service);
-  c.listen_host = StringSetting(absl::GetFlag(FLAGS_listen_host), "TECHTRADE_LISTEN_HOST", "127.0.0.1");
+  c.listen_host =
+      StringSetting(absl::GetFlag(FLAGS_listen_host), "TECHTRADE_LISTEN_HOST", "127.0.0.1");
   TT_ASSIGN_OR_RETURN(c.grpc_port, IntSetting(absl::GetFlag(FLAGS_grpc_port), -1,
                                               "TECHTRADE_GRPC_PORT", 0, 0, 65535));
   TT_ASSIGN_OR_RETURN(c.metrics_port, IntSetting(absl::GetFlag(FLAGS_metrics_port), -2,
                                                  "TECHTRADE_METRICS_PORT", -1, -1, 65535));
   c.pg_url = StringSetting(absl::GetFlag(FLAGS_pg_url), "TECHTRADE_PG_URL", "");
   c.redis_url = StringSetting(absl::GetFlag(FLAGS_redis_url), "TECHTRADE_REDIS_URL", "");
-  c.kafka_brokers = StringSetting(absl::GetFlag(FLAGS_kafka_brokers), "TECHTRADE_KAFKA_BROKERS", "");
-  c.registry_addr = StringSetting(absl::GetFlag(FLAGS_registry_addr), "TECHTRADE_REGISTRY_ADDR", "");
+  c.kafka_brokers =
+      StringSetting(absl::GetFlag(FLAGS_kafka_brokers), "TECHTRADE_KAFKA_BROKERS", "");
+  c.registry_addr =
+      StringSetting(absl::GetFlag(FLAGS_registry_addr), "TECHTRADE_REGISTRY_ADDR", "");
   c.port_file = StringSetting(absl::GetFlag(FLAGS_port_file), "TECHTRADE_PORT_FILE", "");
   c.log_level = StringSetting(absl::GetFlag(FLAGS_log_level), "TECHTRADE_LOG_LEVEL", "info");
-  c.bootstrap_operator_key = EnvOr("TECHTRADE_BOOTSTRAP_OPERATOR_KEY", "");  // never a flag: ps shows flags
+  c.bootstrap_operator_key =
+      EnvOr("TECHTRADE_BOOTSTRAP_OPERATOR_KEY", "");  // never a flag: ps shows flags
   TT_ASSIGN_OR_RETURN(c.db_pool_size, IntSetting(absl::GetFlag(FLAGS_db_pool_size), -1,
                                                  "TECHTRADE_DB_POOL_SIZE", 16, 1, 500));
   TT_ASSIGN_OR_RETURN(c.grpc_max_threads, IntSetting(absl::GetFlag(FLAGS_grpc_max_threads), -1,
                                                      "TECHTRADE_GRPC_MAX_THREADS", 64, 4, 4096));
-  TT_ASSIGN_OR_RETURN(int grace, IntSetting(-1, -1, "TECHTRADE_SHUTDOWN_GRACE_SECONDS", 10, 0, 600));
+  TT_ASSIGN_OR_RETURN(int grace,
+                      IntSetting(-1, -1, "TECHTRADE_SHUTDOWN_GRACE_SECONDS", 10, 0, 600));
   c.shutdown_grace = absl::Seconds(grace);
 
   if (c.pg_url.empty()) return FieldError("TECHTRADE_PG_URL", "required (or --pg_url)");

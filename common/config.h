@@ -3,27 +3,27 @@
 #pragma once
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace techtrade {
 
 struct ServiceConfig {
-  std::string service;             // registry, listings, transactions, fund
-  std::string listen_host;         // TECHTRADE_LISTEN_HOST (127.0.0.1; 0.0.0.0 in a pod)
-  int grpc_port = 0;               // TECHTRADE_GRPC_PORT (0 = any free port, see port_file)
-  int metrics_port = 0;            // TECHTRADE_METRICS_PORT (-1 = no /metrics endpoint)
-  std::string pg_url;              // TECHTRADE_PG_URL, the service's own database
-  std::string redis_url;           // TECHTRADE_REDIS_URL, redis://host:port
-  std::string kafka_brokers;       // TECHTRADE_KAFKA_BROKERS, host:port[,host:port]
-  std::string registry_addr;       // TECHTRADE_REGISTRY_ADDR, for services that look keys up
+  std::string service;                 // registry, listings, transactions, fund
+  std::string listen_host;             // TECHTRADE_LISTEN_HOST (127.0.0.1; 0.0.0.0 in a pod)
+  int grpc_port = 0;                   // TECHTRADE_GRPC_PORT (0 = any free port, see port_file)
+  int metrics_port = 0;                // TECHTRADE_METRICS_PORT (-1 = no /metrics endpoint)
+  std::string pg_url;                  // TECHTRADE_PG_URL, the service's own database
+  std::string redis_url;               // TECHTRADE_REDIS_URL, redis://host:port
+  std::string kafka_brokers;           // TECHTRADE_KAFKA_BROKERS, host:port[,host:port]
+  std::string registry_addr;           // TECHTRADE_REGISTRY_ADDR, for services that look keys up
   std::string bootstrap_operator_key;  // TECHTRADE_BOOTSTRAP_OPERATOR_KEY, ensured at start-up
-  std::string port_file;           // TECHTRADE_PORT_FILE: write the bound gRPC port here
-  std::string log_level;           // TECHTRADE_LOG_LEVEL: debug|info|warn|error
-  int db_pool_size = 16;           // TECHTRADE_DB_POOL_SIZE
-  int grpc_max_threads = 64;       // TECHTRADE_GRPC_MAX_THREADS: bounds the sync server's pool
+  std::string port_file;               // TECHTRADE_PORT_FILE: write the bound gRPC port here
+  std::string log_level;               // TECHTRADE_LOG_LEVEL: debug|info|warn|error
+  int db_pool_size = 16;               // TECHTRADE_DB_POOL_SIZE
+  int grpc_max_threads = 64;           // TECHTRADE_GRPC_MAX_THREADS: bounds the sync server's pool
   absl::Duration shutdown_grace = absl::Seconds(10);  // TECHTRADE_SHUTDOWN_GRACE_SECONDS
 };
 

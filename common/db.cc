@@ -157,9 +157,9 @@ absl::Status ApplyMigrations(PgPool& pool, absl::string_view component,
           "CREATE TABLE IF NOT EXISTS schema_migrations ("
           " component text NOT NULL, version int NOT NULL, name text NOT NULL,"
           " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))");
-      pqxx::result done = tx.exec_params(
-          "SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2",
-          std::string(component), m.version);
+      pqxx::result done =
+          tx.exec_params("SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2",
+                         std::string(component), m.version);
       if (!done.empty()) return absl::OkStatus();
       tx.exec(std::string(m.sql));
       tx.exec_params("INSERT INTO schema_migrations (component, version, name) VALUES ($1, $2, $3)",
@@ -169,8 +169,8 @@ absl::Status ApplyMigrations(PgPool& pool, absl::string_view component,
       return absl::OkStatus();
     });
     if (!status.ok()) {
-      return absl::Status(status.code(), absl::StrCat("migration ", component, "/", m.version,
-                                                      " (", m.name, "): ", status.message()));
+      return absl::Status(status.code(), absl::StrCat("migration ", component, "/", m.version, " (",
+                                                      m.name, "): ", status.message()));
     }
   }
   return absl::OkStatus();

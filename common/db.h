@@ -8,14 +8,13 @@
 #include <pqxx/pqxx>
 #include <span>
 #include <string>
-#include <utility>
-#include "absl/strings/string_view.h"
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace techtrade {
@@ -91,7 +90,9 @@ void FlushStagedWrites(pqxx::transaction_base& tx);
 void DropStagedWrites();
 inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
 template <class T>
-const absl::Status& StatusOf(const absl::StatusOr<T>& s) { return s.status(); }
+const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
 // Maps a database exception onto the error model; logs what the caller must not see.
 absl::Status StatusFromException(const std::exception& e, bool* retryable, bool* broken);
 }  // namespace internal

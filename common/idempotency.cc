@@ -18,21 +18,22 @@ namespace internal {
 void StageIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
                              const std::string& request_hash, const std::string& response) {
   StageWrite(absl::StrCat(
-      "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) VALUES (",
+      "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) VALUES "
+      "(",
       tx.quote(key.client_id), ", ", tx.quote(key.request_id), ", ", tx.quote(key.method), ", ",
       tx.quote(request_hash), ", ", tx.quote_raw(response), ")"));
 }
 
-absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(PgPool& db,
-                                                                    const IdempotencyKey& key,
-                                                                    const std::string& request_hash) {
+absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(
+    PgPool& db, const IdempotencyKey& key, const std::string& request_hash) {
   return InTransaction(db, [&](pqxx::work& tx) -> absl::StatusOr<std::optional<std::string>> {
     pqxx::result rows = tx.exec_params(
         "SELECT method, request_hash, response FROM idempotency_keys "
         "WHERE client_id = $1 AND request_id = $2",
         key.client_id, key.request_id);
     if (rows.empty()) return std::nullopt;
-    if (rows[0][0].as<std::string>() != key.method || rows[0][1].as<std::string>() != request_hash) {
+    if (rows[0][0].as<std::string>() != key.method ||
+        rows[0][1].as<std::string>() != request_hash) {
       return FieldError("request_id", absl::StrCat("'", key.request_id,
                                                    "' was already used for a different request"));
     }

@@ -9,9 +9,9 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/db.h"
 #include "common/ids.h"
 #include "common/status.h"
@@ -32,9 +32,8 @@ namespace internal {
 void StageIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
                              const std::string& request_hash, const std::string& response);
 // The response stored for `key`, or nullopt; INVALID_ARGUMENT if it was for another request.
-absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(PgPool& db,
-                                                                    const IdempotencyKey& key,
-                                                                    const std::string& request_hash);
+absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(
+    PgPool& db, const IdempotencyKey& key, const std::string& request_hash);
 }  // namespace internal
 
 // Runs mutate(tx) -> absl::StatusOr<Response> at most once per key; `redact` (optional) edits

@@ -31,8 +31,8 @@ void EventConsumer::Run() {
     absl::StatusOr<std::unique_ptr<KafkaConsumer>> consumer = KafkaConsumer::Create(
         options_.brokers, options_.consumer, options_.topics, options_.overrides);
     if (!consumer.ok()) {
-      log::Error("consumer: cannot start", {{"consumer", options_.consumer},
-                                            {"error", consumer.status().ToString()}});
+      log::Error("consumer: cannot start",
+                 {{"consumer", options_.consumer}, {"error", consumer.status().ToString()}});
       absl::SleepFor(absl::Seconds(1));
       continue;
     }
@@ -62,9 +62,9 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
       bool transient = status.code() == absl::StatusCode::kUnavailable ||
                        status.code() == absl::StatusCode::kAborted;
       if (!transient && ++failures >= options_.max_attempts) break;
-      log::Warn("consumer: event not applied; retrying",
-                {{"consumer", options_.consumer}, {"event_id", event.event_id()},
-                 {"error", status.ToString()}});
+      log::Warn("consumer: event not applied; retrying", {{"consumer", options_.consumer},
+                                                          {"event_id", event.event_id()},
+                                                          {"error", status.ToString()}});
       absl::SleepFor(absl::Milliseconds(100) * (1 << std::min(failures + 1, 5)));
     }
   }

@@ -8,11 +8,11 @@
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "common/db.h"
 #include "common/kafka.h"
 #include "techtrade/common/v1/common.pb.h"

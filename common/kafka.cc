@@ -38,7 +38,8 @@ class KafkaProducer::Callbacks : public RdKafka::DeliveryReportCb, public RdKafk
     if (event.fatal()) {
       owner_->fatal_ = true;
       log::Error("kafka producer fatal error", {{"error", event.str()}});
-    } else if (event.err() != RdKafka::ERR__TRANSPORT && event.err() != RdKafka::ERR__ALL_BROKERS_DOWN) {
+    } else if (event.err() != RdKafka::ERR__TRANSPORT &&
+               event.err() != RdKafka::ERR__ALL_BROKERS_DOWN) {
       log::Warn("kafka producer error", {{"error", event.str()}});
     } else {
       log::Debug("kafka producer transport error", {{"error", event.str()}});
@@ -90,14 +91,14 @@ KafkaProducer::~KafkaProducer() {
 }
 
 absl::Status KafkaProducer::Produce(const std::string& topic, absl::string_view key,
-                                    absl::string_view value, const std::vector<KafkaHeader>& headers,
-                                    void* opaque) {
+                                    absl::string_view value,
+                                    const std::vector<KafkaHeader>& headers, void* opaque) {
   RdKafka::Headers* kafka_headers = RdKafka::Headers::create();
   for (const KafkaHeader& h : headers) kafka_headers->add(h.key, h.value.data(), h.value.size());
-  RdKafka::ErrorCode err = producer_->produce(
-      topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-      const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, kafka_headers,
-      opaque);
+  RdKafka::ErrorCode err =
+      producer_->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                         const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0,
+                         kafka_headers, opaque);
   if (err != RdKafka::ERR_NO_ERROR) {
     delete kafka_headers;  // ownership passes to librdkafka only on success
     return absl::UnavailableError(absl::StrCat("kafka produce: ", RdKafka::err2str(err)));
@@ -113,18 +114,14 @@ void KafkaProducer::Purge() {
 }
 
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
-    const std::string& brokers, const std::string& group_id,
-    const std::vector<std::string>& topics, const KafkaConfig& overrides) {
+    const std::string& brokers, const std::string& group_id, const std::vector<std::string>& topics,
+    const KafkaConfig& overrides) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   KafkaConfig settings = {
-      {"bootstrap.servers", brokers},
-      {"group.id", group_id},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"auto.offset.reset", "earliest"},
-      {"isolation.level", "read_committed"},
-      {"enable.partition.eof", "false"},
-      {"socket.nagle.disable", "true"},
+      {"bootstrap.servers", brokers},    {"group.id", group_id},
+      {"enable.auto.commit", "false"},   {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"}, {"isolation.level", "read_committed"},
+      {"enable.partition.eof", "false"}, {"socket.nagle.disable", "true"},
       {"fetch.wait.max.ms", "100"},
   };
   for (const auto& [key, value] : overrides) settings[key] = value;

@@ -9,11 +9,11 @@
 #include <map>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace techtrade {
@@ -62,10 +62,9 @@ class KafkaConsumer {
  public:
   // A member of consumer group `group_id`, reading `topics` from the earliest offset when the
   // group has none, committed messages only, offsets committed explicitly.
-  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(const std::string& brokers,
-                                                               const std::string& group_id,
-                                                               const std::vector<std::string>& topics,
-                                                               const KafkaConfig& overrides = {});
+  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(
+      const std::string& brokers, const std::string& group_id,
+      const std::vector<std::string>& topics, const KafkaConfig& overrides = {});
   ~KafkaConsumer();
 
   // The next message, nullptr when none arrived within `timeout`; partition EOF and transient

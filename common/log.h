@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+
 #include "absl/strings/string_view.h"
 
 namespace techtrade::log {

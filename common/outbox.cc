@@ -103,7 +103,8 @@ std::string AppendToOutbox(pqxx::work& tx, absl::string_view producer, const Out
   envelope.set_aggregate_id(event.aggregate_id);
   envelope.set_sequence(event.sequence);
   int64_t now_us = absl::ToUnixMicros(absl::Now());
-  *envelope.mutable_occurred_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(now_us);
+  *envelope.mutable_occurred_at() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(now_us);
   envelope.set_producer(std::string(producer));
   envelope.mutable_trace()->set_traceparent(event.traceparent);
   envelope.set_causation_request_id(event.causation_request_id);
@@ -112,7 +113,8 @@ std::string AppendToOutbox(pqxx::work& tx, absl::string_view producer, const Out
   std::string payload = envelope.SerializeAsString();
   StageWrite(absl::StrCat(
       "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at) "
-      "VALUES (", tx.quote(envelope.event_id()), "::uuid, ", tx.quote(event.aggregate_type), ", ",
+      "VALUES (",
+      tx.quote(envelope.event_id()), "::uuid, ", tx.quote(event.aggregate_type), ", ",
       tx.quote(event.aggregate_id), ", ", tx.quote(envelope.event_type()), ", ",
       tx.quote_raw(payload), ", ", event.sequence, ", ", TimestampLiteral(now_us), ")"));
   OnCommit(WakeRelays);
@@ -231,7 +233,8 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
     if (!leader_) {
       pqxx::nontransaction tx(conn);
       // Session-level lock: held while this connection lives, released if this process dies.
-      bool acquired = tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", lock_name)[0].as<bool>();
+      bool acquired =
+          tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", lock_name)[0].as<bool>();
       tx.commit();
       if (!acquired) {
         WaitForWork(WakeGeneration(), absl::Seconds(1));
@@ -255,7 +258,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
     }
     if (read < options_.batch_size && !stopping_) {
       WaitForWork(generation, options_.idle_poll);
-      absl::SleepFor(options_.coalesce);
+      if (options_.coalesce > absl::ZeroDuration()) absl::SleepFor(options_.coalesce);
     }
   }
 }
@@ -271,8 +274,8 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
     rows = ExecPrepared(tx, "techtrade_outbox_batch",
                         "SELECT position, id::text, aggregatetype, aggregateid, type, payload, "
-                        "sequence, " + EpochMicros("occurred_at") +
-                            " FROM outbox ORDER BY position LIMIT $1",
+                        "sequence, " +
+                            EpochMicros("occurred_at") + " FROM outbox ORDER BY position LIMIT $1",
                         options_.batch_size);
   }
   if (rows.empty()) return 0;
@@ -287,12 +290,13 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
     const auto& r = rows[i];
     pqxx::binarystring payload(r[5]);
     std::vector<KafkaHeader> headers = {
-        {"event_id", r[1].as<std::string>()},  {"event_type", r[4].as<std::string>()},
+        {"event_id", r[1].as<std::string>()},       {"event_type", r[4].as<std::string>()},
         {"aggregate_type", r[2].as<std::string>()}, {"aggregate_id", r[3].as<std::string>()},
-        {"sequence", r[6].as<std::string>()},  {"producer", options_.service},
+        {"sequence", r[6].as<std::string>()},       {"producer", options_.service},
     };
     absl::Status enqueued = producer_->Produce(options_.topic, r[3].as<std::string>(),
-                                               absl::string_view(payload.get(), payload.size()), headers, &batch[i].result);
+                                               absl::string_view(payload.get(), payload.size()),
+                                               headers, &batch[i].result);
     if (!enqueued.ok()) {
       // Stop here: producing later rows now could put an aggregate's events out of order.
       log::Warn("outbox: produce failed", {{"error", enqueued.ToString()}});
@@ -327,7 +331,8 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
   if (!acked.empty()) {
     // Kafka is the log from here on: the row goes, which keeps the table and its index small.
     pqxx::nontransaction tx(conn);
-    ExecPrepared(tx, "techtrade_outbox_delete", "DELETE FROM outbox WHERE position = ANY($1::bigint[])",
+    ExecPrepared(tx, "techtrade_outbox_delete",
+                 "DELETE FROM outbox WHERE position = ANY($1::bigint[])",
                  absl::StrCat("{", absl::StrJoin(acked, ","), "}"));
     published_->Increment(static_cast<double>(acked.size()));
   }
@@ -342,11 +347,11 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
 void OutboxRelay::RefreshLagGauges(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
   pqxx::row r = tx.exec1(
-      "SELECT count(*), COALESCE(extract(epoch from now() - min(occurred_at)), 0)::double precision "
+      "SELECT count(*), COALESCE(extract(epoch from now() - min(occurred_at)), 0)::double "
+      "precision "
       "FROM outbox");
   pending_->Set(r[0].as<double>());
   oldest_pending_age_->Set(r[1].as<double>());
 }
-
 
 }  // namespace techtrade

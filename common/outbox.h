@@ -12,9 +12,9 @@
 #include <pqxx/pqxx>
 #include <span>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <thread>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/db.h"
 #include "common/kafka.h"
@@ -48,7 +48,8 @@ struct OutboxRelayOptions {
   // on a global lock, which cost 85% of the write throughput.)
   absl::Duration idle_poll = absl::Milliseconds(20);
   // After a wake-up, wait this long so that one batch carries the events of concurrent commits.
-  absl::Duration coalesce = absl::Milliseconds(2);
+  // Off by default: under load, commits during one batch's round trip form the next batch.
+  absl::Duration coalesce = absl::ZeroDuration();
   KafkaConfig producer_overrides;
 };
 

@@ -11,8 +11,8 @@ namespace techtrade {
 absl::StatusOr<int> ResolvePageSize(int32_t requested) {
   if (requested == 0) return kDefaultPageSize;
   if (requested < 0 || requested > kMaxPageSize) {
-    return FieldError("page_size", absl::StrCat("must be 1..", kMaxPageSize, " (0 = ",
-                                                kDefaultPageSize, "), got ", requested));
+    return FieldError("page_size", absl::StrCat("must be 1..", kMaxPageSize,
+                                                " (0 = ", kDefaultPageSize, "), got ", requested));
   }
   return requested;
 }

@@ -71,10 +71,10 @@ grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view meth
   double started = NowSeconds();
   std::string key = ApiKeyFromMetadata(*context);
   if (key.empty()) {
-    return Finish(method,
-                  absl::UnauthenticatedError(
-                      "missing API key: send metadata 'authorization: Bearer <key>'"),
-                  started);
+    return Finish(
+        method,
+        absl::UnauthenticatedError("missing API key: send metadata 'authorization: Bearer <key>'"),
+        started);
   }
   absl::StatusOr<Principal> caller = authenticator_.Authenticate(key);
   if (!caller.ok()) return Finish(method, caller.status(), started);
@@ -98,13 +98,16 @@ grpc::Status RpcRunner::Finish(absl::string_view method, absl::Status status, do
     case absl::StatusCode::kUnknown:
     case absl::StatusCode::kDataLoss:
     case absl::StatusCode::kUnavailable:
-      log::Error("rpc failed", {{"method", method}, {"code", CodeName(status.code())},
-                                {"error", status.message()}, {"seconds", elapsed}});
+      log::Error("rpc failed", {{"method", method},
+                                {"code", CodeName(status.code())},
+                                {"error", status.message()},
+                                {"seconds", elapsed}});
       break;
     default:
       if (!status.ok()) {
-        log::Debug("rpc refused", {{"method", method}, {"code", CodeName(status.code())},
-                                   {"error", status.message()}});
+        log::Debug(
+            "rpc refused",
+            {{"method", method}, {"code", CodeName(status.code())}, {"error", status.message()}});
       }
   }
   return ToGrpcStatus(status);
@@ -138,7 +141,8 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
     return 2;
   }
   if (!log::SetLevel(config->log_level)) {
-    log::Error("invalid configuration", {{"error", "TECHTRADE_LOG_LEVEL: use debug|info|warn|error"}});
+    log::Error("invalid configuration",
+               {{"error", "TECHTRADE_LOG_LEVEL: use debug|info|warn|error"}});
     return 2;
   }
   absl::StatusOr<RedisOptions> redis = ParseRedisUrl(config->redis_url);

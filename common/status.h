@@ -3,10 +3,9 @@
 
 #include <grpcpp/support/status.h>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace techtrade {
 
@@ -21,17 +20,18 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 }  // namespace techtrade
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define TT_RETURN_IF_ERROR(expr)               \
-  do {                                         \
+#define TT_RETURN_IF_ERROR(expr)                              \
+  do {                                                        \
     if (absl::Status tt_status_ = (expr); !tt_status_.ok()) { \
-      return tt_status_;                       \
-    }                                          \
+      return tt_status_;                                      \
+    }                                                         \
   } while (0)
 
 #define TT_CONCAT_INNER(a, b) a##b
 #define TT_CONCAT(a, b) TT_CONCAT_INNER(a, b)
 // `TT_ASSIGN_OR_RETURN(auto x, StatusOrExpr());`
-#define TT_ASSIGN_OR_RETURN(lhs, expr) TT_ASSIGN_OR_RETURN_IMPL(TT_CONCAT(tt_or_, __LINE__), lhs, expr)
+#define TT_ASSIGN_OR_RETURN(lhs, expr) \
+  TT_ASSIGN_OR_RETURN_IMPL(TT_CONCAT(tt_or_, __LINE__), lhs, expr)
 #define TT_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \

@@ -24,7 +24,8 @@ absl::Status CheckText(absl::string_view field, absl::string_view value, size_t 
     return FieldError(field, absl::StrCat("at most ", max_chars, " characters, got ", chars));
   }
   for (unsigned char c : value) {
-    if (c < 0x20 && c != '\n' && c != '\t') return FieldError(field, "control characters are not allowed");
+    if (c < 0x20 && c != '\n' && c != '\t')
+      return FieldError(field, "control characters are not allowed");
   }
   return absl::OkStatus();
 }
@@ -52,7 +53,8 @@ absl::Status CheckEmail(absl::string_view field, absl::string_view value) {
   size_t at = value.find('@');
   if (value.size() > 254 || at == absl::string_view::npos || at == 0 || at + 1 >= value.size() ||
       value.find('@', at + 1) != absl::string_view::npos ||
-      value.find('.', at) == absl::string_view::npos || value.find(' ') != absl::string_view::npos) {
+      value.find('.', at) == absl::string_view::npos ||
+      value.find(' ') != absl::string_view::npos) {
     return FieldError(field, "not an e-mail address");
   }
   return absl::OkStatus();

@@ -19,7 +19,8 @@
 // Linked in so that event payloads (google.protobuf.Any) can be printed as JSON.
 #include "techtrade/registry/v1/registry.pb.h"
 
-ABSL_FLAG(std::string, brokers, "", "Kafka bootstrap servers (default: env TECHTRADE_KAFKA_BROKERS)");
+ABSL_FLAG(std::string, brokers, "",
+          "Kafka bootstrap servers (default: env TECHTRADE_KAFKA_BROKERS)");
 ABSL_FLAG(std::string, topic, "techtrade.registry.events.v1", "topic to read");
 ABSL_FLAG(bool, from_beginning, false, "read the whole topic, not only new events");
 ABSL_FLAG(int, max, 0, "stop after this many events (0 = no limit)");
@@ -41,8 +42,10 @@ int main(int argc, char** argv) {
   conf->set("bootstrap.servers", brokers, error);
   conf->set("group.id", "techtrade-events-" + techtrade::RandomHex(4), error);
   conf->set("enable.auto.commit", "false", error);
-  conf->set("auto.offset.reset", absl::GetFlag(FLAGS_from_beginning) ? "earliest" : "latest", error);
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), error));
+  conf->set("auto.offset.reset", absl::GetFlag(FLAGS_from_beginning) ? "earliest" : "latest",
+            error);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+      RdKafka::KafkaConsumer::create(conf.get(), error));
   if (consumer == nullptr) {
     std::cerr << "techtrade-events: " << error << "\n";
     return 1;

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
           -> absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> {
         RegisterConstraintErrors(registry::store::RegistryConstraintErrors());
         if (!env.config.bootstrap_operator_key.empty()) {
-          absl::Status s = registry::EnsureBootstrapOperatorKey(env.db, env.config.bootstrap_operator_key);
+          absl::Status s =
+              registry::EnsureBootstrapOperatorKey(env.db, env.config.bootstrap_operator_key);
           if (!s.ok()) return s;
         }
         std::vector<std::unique_ptr<grpc::Service>> services;

@@ -48,12 +48,12 @@ class RegistryTest : public ::testing::Test {
 
   void StartRegistry() {
     registry_ = std::make_unique<ServiceProcess>(
-        "registry", std::map<std::string, std::string>{
-                        {"TECHTRADE_PG_URL", db_->url()},
-                        {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                        {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                        {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_},
-                        {"TECHTRADE_DB_POOL_SIZE", "4"}});
+        "registry",
+        std::map<std::string, std::string>{{"TECHTRADE_PG_URL", db_->url()},
+                                           {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+                                           {"TECHTRADE_REDIS_URL", stack_.redis_url},
+                                           {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_},
+                                           {"TECHTRADE_DB_POOL_SIZE", "4"}});
     ASSERT_TRUE(registry_->WaitUntilServing()) << "log: " << registry_->log_path();
     stub_ = v1::RegistryService::NewStub(registry_->channel());
   }
@@ -84,10 +84,12 @@ class RegistryTest : public ::testing::Test {
 
   grpc::Status Register(const v1::RegisterOrganizationRequest& req, v1::Organization* org,
                         const std::string& key = "") {
-    return stub_->RegisterOrganization(AuthedContext(key.empty() ? operator_key_ : key).get(), req, org);
+    return stub_->RegisterOrganization(AuthedContext(key.empty() ? operator_key_ : key).get(), req,
+                                       org);
   }
 
-  std::string IssueKey(v1::ApiClientRole role, const std::string& city, v1::ApiClient* client = nullptr) {
+  std::string IssueKey(v1::ApiClientRole role, const std::string& city,
+                       v1::ApiClient* client = nullptr) {
     v1::IssueApiKeyRequest req;
     req.set_request_id("key-" + NewOperatorKey().substr(3, 8));
     req.set_name("test client");
@@ -100,11 +102,27 @@ class RegistryTest : public ::testing::Test {
     return resp.api_key();
   }
 
+  // Waits until every aggregate in `ids` has an event, then a while longer for any (wrong)
+  // second one, and expects exactly one each.
+  static void ExpectOneEventEach(TopicReader& reader, const std::vector<std::string>& ids) {
+    reader.ReadUntil(
+        [&](auto&) {
+          for (const auto& id : ids) {
+            if (reader.ForAggregate(id).empty()) return false;
+          }
+          return true;
+        },
+        absl::Seconds(30));
+    reader.ReadUntil([](auto&) { return false; }, absl::Seconds(2));
+    for (const auto& id : ids) EXPECT_EQ(reader.ForAggregate(id).size(), 1u) << id;
+  }
+
   int64_t Count(const std::string& table) { return db_->QueryInt("SELECT count(*) FROM " + table); }
   // Outbox inserts ever executed (published rows are deleted, the sequence stays; an insert in a
   // transaction that rolled back still counts, so this shows that nothing was even attempted).
   int64_t OutboxInserts() {
-    return db_->QueryInt("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM outbox_position_seq");
+    return db_->QueryInt(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM outbox_position_seq");
   }
 
   Stack stack_;
@@ -126,7 +144,8 @@ TEST_F(RegistryTest, RegisterPublishesEventWithCompleteEnvelope) {
   EXPECT_EQ(org.status(), v1::ORGANIZATION_STATUS_PENDING);
   EXPECT_EQ(org.version(), 1);
 
-  reader.ReadUntil([&](auto&) { return !reader.ForAggregate(org.id()).empty(); }, absl::Seconds(20));
+  reader.ReadUntil([&](auto&) { return !reader.ForAggregate(org.id()).empty(); },
+                   absl::Seconds(20));
   std::vector<TopicReader::Event> events = reader.ForAggregate(org.id());
   ASSERT_EQ(events.size(), 1u);
   const auto& e = events[0];
@@ -169,13 +188,7 @@ TEST_F(RegistryTest, RetryWithSameRequestIdReturnsFirstResultOneRowOneEvent) {
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
   EXPECT_FALSE(ids[0].empty());
   EXPECT_EQ(Count("organizations"), 2);
-  // Wait for both events, then a while longer for any (wrong) second one.
-  reader.ReadUntil([&](auto&) {
-    return !reader.ForAggregate(first.id()).empty() && !reader.ForAggregate(ids[0]).empty();
-  }, absl::Seconds(20));
-  reader.ReadUntil([](auto&) { return false; }, absl::Seconds(2));
-  EXPECT_EQ(reader.ForAggregate(first.id()).size(), 1u);
-  EXPECT_EQ(reader.ForAggregate(ids[0]).size(), 1u);
+  ExpectOneEventEach(reader, {first.id(), ids[0]});
 }
 
 TEST_F(RegistryTest, RequestIdReusedForDifferentRequestIsRefused) {
@@ -196,7 +209,8 @@ TEST_F(RegistryTest, StaleExpectedVersionChangesNothing) {
   verify.set_id(org.id());
   verify.set_expected_version(1);
   v1::Organization verified;
-  ASSERT_TRUE(stub_->VerifyOrganization(AuthedContext(operator_key_).get(), verify, &verified).ok());
+  ASSERT_TRUE(
+      stub_->VerifyOrganization(AuthedContext(operator_key_).get(), verify, &verified).ok());
   EXPECT_EQ(verified.status(), v1::ORGANIZATION_STATUS_VERIFIED);
   EXPECT_EQ(verified.version(), 2);
 
@@ -252,7 +266,8 @@ TEST_F(RegistryTest, InvalidInputsNameTheFieldAndWriteNothing) {
     c.mutate(req);
     v1::Organization org;
     grpc::Status s = Register(req, &org);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field << ": " << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.field << ": " << s.error_message();
     EXPECT_THAT(s.error_message(), StartsWith(c.field + ": "));
   }
   EXPECT_EQ(Count("organizations"), orgs_before);
@@ -311,7 +326,8 @@ TEST_F(RegistryTest, IssuedSecretIsShownOnceAndStoredOnlyAsHash) {
   EXPECT_TRUE(retry.api_key().empty());
   EXPECT_EQ(first.api_client().id(), retry.api_client().id());
   std::string secret = first.api_key().substr(20);
-  EXPECT_EQ(db_->QueryInt("SELECT count(*) FROM api_clients WHERE secret_hash = '" + secret + "'"), 0);
+  EXPECT_EQ(db_->QueryInt("SELECT count(*) FROM api_clients WHERE secret_hash = '" + secret + "'"),
+            0);
   EXPECT_EQ(db_->QueryInt("SELECT count(*) FROM idempotency_keys WHERE position('" + secret +
                           "' in encode(response, 'escape')) > 0"),
             0);
@@ -359,7 +375,8 @@ TEST_F(RegistryTest, ReadsStayCorrectWhileRedisIsDown) {
   get.set_id(org.id());
   v1::Organization read;
   ASSERT_TRUE(stub_->GetOrganization(AuthedContext(operator_key_).get(), get, &read).ok());
-  ASSERT_TRUE(stub_->GetOrganization(AuthedContext(operator_key_).get(), get, &read).ok());  // cached
+  ASSERT_TRUE(
+      stub_->GetOrganization(AuthedContext(operator_key_).get(), get, &read).ok());  // cached
 
   ComponentOutage redis_outage(stack_, "redis");
   v1::UpdateOrganizationRequest update;
@@ -397,7 +414,8 @@ TEST_F(RegistryTest, EventsCommittedWhileKafkaIsDownArriveInOrderOnceItReturns) 
     verify.set_id(orgs[i].id());
     verify.set_expected_version(1);
     v1::Organization verified;
-    ASSERT_TRUE(stub_->VerifyOrganization(AuthedContext(operator_key_).get(), verify, &verified).ok());
+    ASSERT_TRUE(
+        stub_->VerifyOrganization(AuthedContext(operator_key_).get(), verify, &verified).ok());
   }
   EXPECT_EQ(db_->QueryInt("SELECT count(*) FROM outbox WHERE aggregatetype = 'organization'"),
             2 * kOrgs);
@@ -429,9 +447,10 @@ TEST_F(RegistryTest, EventsCommittedWhileKafkaIsDownArriveInOrderOnceItReturns) 
 TEST_F(RegistryTest, TwoReplicasPublishEachEventOnce) {
   TopicReader reader(stack_.kafka_brokers, kTopic);
   auto second = std::make_unique<ServiceProcess>(
-      "registry", std::map<std::string, std::string>{{"TECHTRADE_PG_URL", db_->url()},
-                                                     {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                                                     {"TECHTRADE_REDIS_URL", stack_.redis_url}});
+      "registry",
+      std::map<std::string, std::string>{{"TECHTRADE_PG_URL", db_->url()},
+                                         {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+                                         {"TECHTRADE_REDIS_URL", stack_.redis_url}});
   ASSERT_TRUE(second->WaitUntilServing());
   auto second_stub = v1::RegistryService::NewStub(second->channel());
   std::vector<std::string> ids;
@@ -443,12 +462,7 @@ TEST_F(RegistryTest, TwoReplicasPublishEachEventOnce) {
     ASSERT_TRUE(s.ok()) << s.error_message();
     ids.push_back(org.id());
   }
-  reader.ReadUntil([&](auto&) {
-    for (const auto& id : ids) if (reader.ForAggregate(id).empty()) return false;
-    return true;
-  }, absl::Seconds(30));
-  reader.ReadUntil([](auto&) { return false; }, absl::Seconds(2));
-  for (const auto& id : ids) EXPECT_EQ(reader.ForAggregate(id).size(), 1u) << id;
+  ExpectOneEventEach(reader, ids);
 }
 
 TEST_F(RegistryTest, ListsPageThroughEveryOrganisationOnce) {
@@ -507,8 +521,9 @@ TEST_F(RegistryTest, GrpcurlListsAndCallsThroughReflection) {
   EXPECT_THAT(run(addr + " describe techtrade.registry.v1.RegistryService"),
               HasSubstr("rpc RegisterOrganization"));
   EXPECT_THAT(run(addr + " grpc.health.v1.Health/Check"), HasSubstr("SERVING"));
-  std::string body = absl::StrCat("-H 'authorization: Bearer ", operator_key_, "' -d '{\"id\":\"",
-                                  city_, "\"}' ", addr, " techtrade.registry.v1.RegistryService/GetPilotCity");
+  std::string body =
+      absl::StrCat("-H 'authorization: Bearer ", operator_key_, "' -d '{\"id\":\"", city_, "\"}' ",
+                   addr, " techtrade.registry.v1.RegistryService/GetPilotCity");
   EXPECT_THAT(run(body), HasSubstr("420100"));
 }
 
@@ -544,7 +559,8 @@ TEST_F(RegistryTest, ConcurrentRegistrationsWithDuplicatesGetTheirOwnOutcome) {
         (i < 4 ? ok_600 : ok_601)++;
         ids.push_back(orgs[i].id());
       } else {
-        EXPECT_EQ(statuses[i].error_code(), grpc::StatusCode::ALREADY_EXISTS) << statuses[i].error_message();
+        EXPECT_EQ(statuses[i].error_code(), grpc::StatusCode::ALREADY_EXISTS)
+            << statuses[i].error_message();
         EXPECT_THAT(statuses[i].error_message(), StartsWith("credit_code: "));
       }
     } else {
@@ -555,12 +571,7 @@ TEST_F(RegistryTest, ConcurrentRegistrationsWithDuplicatesGetTheirOwnOutcome) {
   EXPECT_EQ(ok_600, 1);
   EXPECT_EQ(ok_601, 1);
   EXPECT_EQ(Count("organizations"), kCalls - 8 + 2);
-  reader.ReadUntil([&](auto&) {
-    for (const auto& id : ids) if (reader.ForAggregate(id).empty()) return false;
-    return true;
-  }, absl::Seconds(30));
-  reader.ReadUntil([](auto&) { return false; }, absl::Seconds(1));
-  for (const auto& id : ids) EXPECT_EQ(reader.ForAggregate(id).size(), 1u) << id;
+  ExpectOneEventEach(reader, ids);
   EXPECT_EQ(db_->QueryInt("SELECT count(*) FROM idempotency_keys WHERE request_id LIKE 'dup-%'"),
             kCalls - 8 + 2);
 }

@@ -16,8 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/ids.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/health_check_service_interface.h"
 
 extern char** environ;
 
@@ -27,8 +27,9 @@ namespace {
 std::string RequiredEnv(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') {
-    std::cerr << "integration tests need " << name
-              << ": run them through `make test` (it starts the local stack and sources .run/test/env)\n";
+    std::cerr
+        << "integration tests need " << name
+        << ": run them through `make test` (it starts the local stack and sources .run/test/env)\n";
     std::exit(2);
   }
   return value;
@@ -37,7 +38,9 @@ std::string RequiredEnv(const char* name) {
 }  // namespace
 
 std::string SourceDir() { return TECHTRADE_SOURCE_DIR; }
-std::string BinaryPath(const std::string& name) { return absl::StrCat(TECHTRADE_BINARY_DIR, "/bin/", name); }
+std::string BinaryPath(const std::string& name) {
+  return absl::StrCat(TECHTRADE_BINARY_DIR, "/bin/", name);
+}
 
 Stack Stack::FromEnvironment() {
   Stack s;
@@ -206,7 +209,8 @@ long ServiceProcess::RssKib() const {
   return -1;
 }
 
-std::unique_ptr<grpc::ClientContext> AuthedContext(const std::string& api_key, absl::Duration deadline) {
+std::unique_ptr<grpc::ClientContext> AuthedContext(const std::string& api_key,
+                                                   absl::Duration deadline) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (!api_key.empty()) ctx->AddMetadata("authorization", "Bearer " + api_key);
   ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(deadline));

@@ -6,8 +6,8 @@
 
 #include "common/auth.h"
 #include "common/cache.h"
-#include "common/ids.h"
 #include "common/idempotency.h"
+#include "common/ids.h"
 #include "common/paging.h"
 #include "common/validation.h"
 
@@ -68,7 +68,7 @@ TEST(ApiKeyTest, NewKeysParseAndDiffer) {
 
 TEST(ApiKeyTest, MalformedKeysAreUnauthenticated) {
   for (const std::string& bad : std::vector<std::string>{"", "tt_", "Bearer x", NewApiKey() + "0",
-                                                       "xx" + NewApiKey().substr(2)}) {
+                                                         "xx" + NewApiKey().substr(2)}) {
     EXPECT_EQ(ParseApiKey(bad).status().code(), absl::StatusCode::kUnauthenticated) << bad;
   }
   std::string upper = NewApiKey();
@@ -85,7 +85,8 @@ TEST(AuthorizationTest, CityRules) {
   EXPECT_TRUE(RequireCityAccess(op, "shenzhen").ok());
   EXPECT_TRUE(RequireCityAccess(city, "wuhan-east-lake").ok());
   EXPECT_EQ(RequireCityAccess(city, "shenzhen").code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(RequireCityAccess(partner, "wuhan-east-lake").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(RequireCityAccess(partner, "wuhan-east-lake").code(),
+            absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(RequireOperator(city).code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(RequireWriter(partner).code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(RequireWriter(city).ok());

@@ -9,9 +9,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // Builds a code with a correct check character from its first 17 characters.
-std::string WithCheck(std::string first17) {
-  return first17 + CreditCodeCheckCharacter(first17);
-}
+std::string WithCheck(std::string first17) { return first17 + CreditCodeCheckCharacter(first17); }
 
 TEST(CreditCodeTest, AcceptsPublishedExample) {
   // The example printed in GB 32100-2015 style documentation.

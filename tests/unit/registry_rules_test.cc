@@ -1,9 +1,9 @@
-#include "services/registry/domain/rules.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "services/registry/domain/rules.h"
 
 namespace techtrade::registry {
 namespace {
@@ -38,19 +38,18 @@ TEST_P(TransitionTest, FollowsTheStatusMachine) {
 // Every (status, action) pair, exhaustively.
 INSTANTIATE_TEST_SUITE_P(
     AllPairs, TransitionTest,
-    ::testing::Values(
-        TransitionCase{kPending, OrganizationAction::kVerify, false, kVerified},
-        TransitionCase{kPending, OrganizationAction::kSuspend, false, kSuspended},
-        TransitionCase{kPending, OrganizationAction::kReinstate, false, std::nullopt},
-        TransitionCase{kVerified, OrganizationAction::kVerify, true, std::nullopt},
-        TransitionCase{kVerified, OrganizationAction::kSuspend, true, kSuspended},
-        TransitionCase{kVerified, OrganizationAction::kReinstate, true, std::nullopt},
-        TransitionCase{kSuspended, OrganizationAction::kVerify, true, std::nullopt},
-        TransitionCase{kSuspended, OrganizationAction::kSuspend, true, std::nullopt},
-        TransitionCase{kSuspended, OrganizationAction::kReinstate, true, kVerified},
-        TransitionCase{kSuspended, OrganizationAction::kReinstate, false, kPending},
-        TransitionCase{v1::ORGANIZATION_STATUS_UNSPECIFIED, OrganizationAction::kVerify, false,
-                       std::nullopt}));
+    ::testing::Values(TransitionCase{kPending, OrganizationAction::kVerify, false, kVerified},
+                      TransitionCase{kPending, OrganizationAction::kSuspend, false, kSuspended},
+                      TransitionCase{kPending, OrganizationAction::kReinstate, false, std::nullopt},
+                      TransitionCase{kVerified, OrganizationAction::kVerify, true, std::nullopt},
+                      TransitionCase{kVerified, OrganizationAction::kSuspend, true, kSuspended},
+                      TransitionCase{kVerified, OrganizationAction::kReinstate, true, std::nullopt},
+                      TransitionCase{kSuspended, OrganizationAction::kVerify, true, std::nullopt},
+                      TransitionCase{kSuspended, OrganizationAction::kSuspend, true, std::nullopt},
+                      TransitionCase{kSuspended, OrganizationAction::kReinstate, true, kVerified},
+                      TransitionCase{kSuspended, OrganizationAction::kReinstate, false, kPending},
+                      TransitionCase{v1::ORGANIZATION_STATUS_UNSPECIFIED,
+                                     OrganizationAction::kVerify, false, std::nullopt}));
 
 v1::RegisterOrganizationRequest ValidRegistration() {
   v1::RegisterOrganizationRequest r;

@@ -29,8 +29,8 @@ absl::StatusOr<Principal> LocalAuthenticator::Authenticate(absl::string_view api
     record = nlohmann::json::parse(*cached, nullptr, /*allow_exceptions=*/false);
   }
   if (!record.is_object()) {
-    absl::StatusOr<store::StoredApiClient> stored =
-        InTransaction(db_, [&](pqxx::work& tx) { return store::GetApiClient(tx, key.key_id, false); });
+    absl::StatusOr<store::StoredApiClient> stored = InTransaction(
+        db_, [&](pqxx::work& tx) { return store::GetApiClient(tx, key.key_id, false); });
     if (absl::IsNotFound(stored.status())) return absl::UnauthenticatedError(kUnknownKey);
     if (!stored.ok()) return stored.status();
     record = {{"hash", stored->secret_hash},
@@ -66,8 +66,11 @@ absl::Status EnsureBootstrapOperatorKey(PgPool& db, const std::string& api_key) 
     if (!client.ok()) return client.status();
     v1::ApiKeyIssued event;
     *event.mutable_api_client() = *client;
-    AppendToOutbox(tx, "registry", {.aggregate_type = "api_client", .aggregate_id = client->id(),
-                                    .sequence = client->version(), .payload = &event});
+    AppendToOutbox(tx, "registry",
+                   {.aggregate_type = "api_client",
+                    .aggregate_id = client->id(),
+                    .sequence = client->version(),
+                    .payload = &event});
     log::Info("bootstrap operator key registered", {{"api_client_id", client->id()}});
     return absl::OkStatus();
   });

@@ -39,12 +39,14 @@ int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
 absl::Status CheckVersion(int64_t expected, int64_t current) {
   if (expected == current) return absl::OkStatus();
-  return absl::AbortedError(absl::StrCat("expected_version ", expected, " is stale: the record is at version ",
-                                         current, "; read it again and retry"));
+  return absl::AbortedError(absl::StrCat("expected_version ", expected,
+                                         " is stale: the record is at version ", current,
+                                         "; read it again and retry"));
 }
 
 // An unknown city in a request is the caller's mistake in that field.
-absl::Status RequireKnownCity(pqxx::work& tx, const std::string& field, const std::string& city_id) {
+absl::Status RequireKnownCity(pqxx::work& tx, const std::string& field,
+                              const std::string& city_id) {
   absl::StatusOr<v1::PilotCity> city = store::GetPilotCity(tx, city_id);
   if (absl::IsNotFound(city.status())) {
     return FieldError(field, absl::StrCat("unknown pilot city '", city_id, "'"));
@@ -74,16 +76,16 @@ grpc::Status RegistryServiceImpl::CreatePilotCity(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(RequireOperator(call.caller));
     TT_RETURN_IF_ERROR(ValidateCreatePilotCity(*request));
     TT_ASSIGN_OR_RETURN(
-        *response,
-        RunIdempotent<v1::PilotCity>(
-            db_, KeyFor(call, request->request_id(), "CreatePilotCity"), *request,
-            [&](pqxx::work& tx) -> absl::StatusOr<v1::PilotCity> {
-              v1::PilotCity city = store::InsertPilotCity(tx, *request, NowMicros());
-              v1::PilotCityCreated event;
-              *event.mutable_pilot_city() = city;
-              Emit(tx, call, request->request_id(), "pilot_city", city.id(), city.version(), event);
-              return city;
-            }));
+        *response, RunIdempotent<v1::PilotCity>(
+                       db_, KeyFor(call, request->request_id(), "CreatePilotCity"), *request,
+                       [&](pqxx::work& tx) -> absl::StatusOr<v1::PilotCity> {
+                         v1::PilotCity city = store::InsertPilotCity(tx, *request, NowMicros());
+                         v1::PilotCityCreated event;
+                         *event.mutable_pilot_city() = city;
+                         Emit(tx, call, request->request_id(), "pilot_city", city.id(),
+                              city.version(), event);
+                         return city;
+                       }));
     return absl::OkStatus();
   });
 }
@@ -94,8 +96,8 @@ grpc::Status RegistryServiceImpl::GetPilotCity(grpc::ServerContext* context,
   return runner_.Run(context, "GetPilotCity", [&](const CallContext&) -> absl::Status {
     TT_RETURN_IF_ERROR(ValidateCityId("id", request->id()));
     TT_ASSIGN_OR_RETURN(*response, InTransaction(db_, [&](pqxx::work& tx) {
-                          return store::GetPilotCity(tx, request->id());
-                        }));
+      return store::GetPilotCity(tx, request->id());
+    }));
     return absl::OkStatus();
   });
 }
@@ -106,10 +108,11 @@ grpc::Status RegistryServiceImpl::ListPilotCities(grpc::ServerContext* context,
   return runner_.Run(context, "ListPilotCities", [&](const CallContext&) -> absl::Status {
     TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
     TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken(request->page_token()));
-    TT_ASSIGN_OR_RETURN(store::Page<v1::PilotCity> page,
-                        InTransaction(db_, [&](pqxx::work& tx) -> absl::StatusOr<store::Page<v1::PilotCity>> {
-                          return store::ListPilotCities(tx, after, limit);
-                        }));
+    TT_ASSIGN_OR_RETURN(
+        store::Page<v1::PilotCity> page,
+        InTransaction(db_, [&](pqxx::work& tx) -> absl::StatusOr<store::Page<v1::PilotCity>> {
+          return store::ListPilotCities(tx, after, limit);
+        }));
     for (auto& city : page.items) *response->add_pilot_cities() = std::move(city);
     if (page.more) response->set_next_page_token(EncodePageToken(page.last_ordinal));
     return absl::OkStatus();
@@ -118,9 +121,9 @@ grpc::Status RegistryServiceImpl::ListPilotCities(grpc::ServerContext* context,
 
 // ---- Organisations ----
 
-grpc::Status RegistryServiceImpl::RegisterOrganization(grpc::ServerContext* context,
-                                                       const v1::RegisterOrganizationRequest* request,
-                                                       v1::Organization* response) {
+grpc::Status RegistryServiceImpl::RegisterOrganization(
+    grpc::ServerContext* context, const v1::RegisterOrganizationRequest* request,
+    v1::Organization* response) {
   return runner_.Run(context, "RegisterOrganization", [&](const CallContext& call) -> absl::Status {
     TT_RETURN_IF_ERROR(RequireWriter(call.caller));
     TT_RETURN_IF_ERROR(ValidateRegisterOrganization(*request));
@@ -189,7 +192,8 @@ grpc::Status RegistryServiceImpl::UpdateOrganization(grpc::ServerContext* contex
         RunIdempotent<v1::Organization>(
             db_, KeyFor(call, request->request_id(), "UpdateOrganization"), *request,
             [&](pqxx::work& tx) -> absl::StatusOr<v1::Organization> {
-              TT_ASSIGN_OR_RETURN(v1::Organization org, store::GetOrganization(tx, request->id(), true));
+              TT_ASSIGN_OR_RETURN(v1::Organization org,
+                                  store::GetOrganization(tx, request->id(), true));
               TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, org.city_id()));
               TT_RETURN_IF_ERROR(CheckVersion(request->expected_version(), org.version()));
               if (request->has_name()) org.set_name(request->name());
@@ -288,9 +292,9 @@ grpc::Status RegistryServiceImpl::IssueApiKey(grpc::ServerContext* context,
               std::string api_key = NewApiKey();
               TT_ASSIGN_OR_RETURN(ParsedApiKey parsed, ParseApiKey(api_key));
               v1::IssueApiKeyResponse issued;
-              TT_ASSIGN_OR_RETURN(*issued.mutable_api_client(),
-                                  store::InsertApiClient(tx, parsed.key_id, *request,
-                                                         Sha256Hex(parsed.secret)));
+              TT_ASSIGN_OR_RETURN(
+                  *issued.mutable_api_client(),
+                  store::InsertApiClient(tx, parsed.key_id, *request, Sha256Hex(parsed.secret)));
               issued.set_api_key(api_key);
               v1::ApiKeyIssued event;
               *event.mutable_api_client() = issued.api_client();
@@ -311,23 +315,23 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
     if (request->id().empty()) return FieldError("id", "required");
     TT_RETURN_IF_ERROR(CheckExpectedVersion(request->expected_version()));
     TT_ASSIGN_OR_RETURN(
-        *response,
-        RunIdempotent<v1::ApiClient>(
-            db_, KeyFor(call, request->request_id(), "RevokeApiKey"), *request,
-            [&](pqxx::work& tx) -> absl::StatusOr<v1::ApiClient> {
-              TT_ASSIGN_OR_RETURN(store::StoredApiClient stored,
-                                  store::GetApiClient(tx, request->id(), true));
-              TT_RETURN_IF_ERROR(CheckVersion(request->expected_version(), stored.client.version()));
-              if (stored.client.status() == v1::API_CLIENT_STATUS_REVOKED) {
-                return absl::FailedPreconditionError("the key is already revoked");
-              }
-              v1::ApiKeyRevoked event;
-              *event.mutable_api_client() =
-                  store::RevokeApiClient(tx, request->id(), stored.client.version() + 1);
-              Emit(tx, call, request->request_id(), "api_client", request->id(),
-                   event.api_client().version(), event);
-              return event.api_client();
-            }));
+        *response, RunIdempotent<v1::ApiClient>(
+                       db_, KeyFor(call, request->request_id(), "RevokeApiKey"), *request,
+                       [&](pqxx::work& tx) -> absl::StatusOr<v1::ApiClient> {
+                         TT_ASSIGN_OR_RETURN(store::StoredApiClient stored,
+                                             store::GetApiClient(tx, request->id(), true));
+                         TT_RETURN_IF_ERROR(
+                             CheckVersion(request->expected_version(), stored.client.version()));
+                         if (stored.client.status() == v1::API_CLIENT_STATUS_REVOKED) {
+                           return absl::FailedPreconditionError("the key is already revoked");
+                         }
+                         v1::ApiKeyRevoked event;
+                         *event.mutable_api_client() =
+                             store::RevokeApiClient(tx, request->id(), stored.client.version() + 1);
+                         Emit(tx, call, request->request_id(), "api_client", request->id(),
+                              event.api_client().version(), event);
+                         return event.api_client();
+                       }));
     cache_.Invalidate(LocalAuthenticator::CacheKey(request->id()));
     memoized_authenticator_.Forget(request->id());
     return absl::OkStatus();
@@ -355,10 +359,11 @@ grpc::Status RegistryServiceImpl::ListApiClients(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(RequireOperator(call.caller));
     TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
     TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken(request->page_token()));
-    TT_ASSIGN_OR_RETURN(store::Page<v1::ApiClient> page,
-                        InTransaction(db_, [&](pqxx::work& tx) -> absl::StatusOr<store::Page<v1::ApiClient>> {
-                          return store::ListApiClients(tx, after, limit);
-                        }));
+    TT_ASSIGN_OR_RETURN(
+        store::Page<v1::ApiClient> page,
+        InTransaction(db_, [&](pqxx::work& tx) -> absl::StatusOr<store::Page<v1::ApiClient>> {
+          return store::ListApiClients(tx, after, limit);
+        }));
     for (auto& client : page.items) *response->add_api_clients() = std::move(client);
     if (page.more) response->set_next_page_token(EncodePageToken(page.last_ordinal));
     return absl::OkStatus();
@@ -368,10 +373,11 @@ grpc::Status RegistryServiceImpl::ListApiClients(grpc::ServerContext* context,
 grpc::Status RegistryServiceImpl::Authenticate(grpc::ServerContext* context,
                                                const v1::AuthenticateRequest* request,
                                                Principal* response) {
-  return runner_.RunUnauthenticated(context, "Authenticate", [&](const CallContext&) -> absl::Status {
-    TT_ASSIGN_OR_RETURN(*response, authenticator_.Authenticate(request->api_key()));
-    return absl::OkStatus();
-  });
+  return runner_.RunUnauthenticated(
+      context, "Authenticate", [&](const CallContext&) -> absl::Status {
+        TT_ASSIGN_OR_RETURN(*response, authenticator_.Authenticate(request->api_key()));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace techtrade::registry

@@ -15,7 +15,8 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
  public:
   RegistryServiceImpl(PgPool& db, Cache& cache, Metrics& metrics);
 
-  grpc::Status CreatePilotCity(grpc::ServerContext* context, const v1::CreatePilotCityRequest* request,
+  grpc::Status CreatePilotCity(grpc::ServerContext* context,
+                               const v1::CreatePilotCityRequest* request,
                                v1::PilotCity* response) override;
   grpc::Status GetPilotCity(grpc::ServerContext* context, const v1::GetPilotCityRequest* request,
                             v1::PilotCity* response) override;
@@ -49,7 +50,8 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
                             v1::ApiClient* response) override;
   grpc::Status GetApiClient(grpc::ServerContext* context, const v1::GetApiClientRequest* request,
                             v1::ApiClient* response) override;
-  grpc::Status ListApiClients(grpc::ServerContext* context, const v1::ListApiClientsRequest* request,
+  grpc::Status ListApiClients(grpc::ServerContext* context,
+                              const v1::ListApiClientsRequest* request,
                               v1::ListApiClientsResponse* response) override;
   grpc::Status Authenticate(grpc::ServerContext* context, const v1::AuthenticateRequest* request,
                             Principal* response) override;

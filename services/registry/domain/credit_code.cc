@@ -42,8 +42,8 @@ absl::Status ValidateCreditCode(absl::string_view code) {
     }
   }
   if (kAuthorities.find(code[0]) == absl::string_view::npos) {
-    return FieldError("credit_code", absl::StrCat("unknown registration authority '",
-                                                  code.substr(0, 1), "'"));
+    return FieldError("credit_code",
+                      absl::StrCat("unknown registration authority '", code.substr(0, 1), "'"));
   }
   if (code[1] < '1' || code[1] > '9') {
     return FieldError("credit_code", absl::StrCat("organisation category '", code.substr(1, 1),

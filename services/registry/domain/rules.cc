@@ -10,10 +10,14 @@ namespace {
 
 const char* StatusName(v1::OrganizationStatus s) {
   switch (s) {
-    case v1::ORGANIZATION_STATUS_PENDING: return "PENDING";
-    case v1::ORGANIZATION_STATUS_VERIFIED: return "VERIFIED";
-    case v1::ORGANIZATION_STATUS_SUSPENDED: return "SUSPENDED";
-    default: return "UNSPECIFIED";
+    case v1::ORGANIZATION_STATUS_PENDING:
+      return "PENDING";
+    case v1::ORGANIZATION_STATUS_VERIFIED:
+      return "VERIFIED";
+    case v1::ORGANIZATION_STATUS_SUSPENDED:
+      return "SUSPENDED";
+    default:
+      return "UNSPECIFIED";
   }
 }
 
@@ -31,7 +35,8 @@ absl::StatusOr<v1::OrganizationStatus> NextStatus(v1::OrganizationStatus current
       if (current == v1::ORGANIZATION_STATUS_PENDING) return v1::ORGANIZATION_STATUS_VERIFIED;
       return NotAllowed("verify", current);
     case OrganizationAction::kSuspend:
-      if (current == v1::ORGANIZATION_STATUS_PENDING || current == v1::ORGANIZATION_STATUS_VERIFIED) {
+      if (current == v1::ORGANIZATION_STATUS_PENDING ||
+          current == v1::ORGANIZATION_STATUS_VERIFIED) {
         return v1::ORGANIZATION_STATUS_SUSPENDED;
       }
       return NotAllowed("suspend", current);
@@ -60,7 +65,8 @@ absl::Status ValidateCreatePilotCity(const v1::CreatePilotCityRequest& r) {
   }
   bool six_digits = r.division_code().size() == 6;
   for (char c : r.division_code()) six_digits = six_digits && c >= '0' && c <= '9';
-  if (!six_digits) return FieldError("division_code", "must be a six-digit administrative division code");
+  if (!six_digits)
+    return FieldError("division_code", "must be a six-digit administrative division code");
   return absl::OkStatus();
 }
 
@@ -81,8 +87,9 @@ absl::Status ValidateUpdateOrganization(const v1::UpdateOrganizationRequest& r) 
   TT_RETURN_IF_ERROR(CheckUuid("id", r.id()));
   TT_RETURN_IF_ERROR(CheckExpectedVersion(r.expected_version()));
   if (!r.has_name() && !r.has_address() && !r.has_contact_email() && !r.has_description()) {
-    return FieldError("name", "nothing to update: set at least one of name, address, "
-                              "contact_email, description");
+    return FieldError("name",
+                      "nothing to update: set at least one of name, address, "
+                      "contact_email, description");
   }
   if (r.has_name()) TT_RETURN_IF_ERROR(CheckText("name", r.name(), 1, 200));
   if (r.has_address()) TT_RETURN_IF_ERROR(CheckText("address", r.address(), 0, 500));
@@ -104,7 +111,8 @@ absl::Status ValidateIssueApiKey(const v1::IssueApiKeyRequest& r) {
       return ValidateCityId("city_id", r.city_id());
     case v1::API_CLIENT_ROLE_OPERATOR:
     case v1::API_CLIENT_ROLE_PARTNER:
-      if (!r.city_id().empty()) return FieldError("city_id", "only CITY_SYSTEM clients have a city");
+      if (!r.city_id().empty())
+        return FieldError("city_id", "only CITY_SYSTEM clients have a city");
       return absl::OkStatus();
     default:
       return FieldError("role", "must be OPERATOR, CITY_SYSTEM or PARTNER");

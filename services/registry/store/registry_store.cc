@@ -18,9 +18,9 @@ void SetTime(const pqxx::field& f, MutableTimestamp mutable_timestamp) {
   if (!f.is_null()) *mutable_timestamp() = TimeUtil::MicrosecondsToTimestamp(f.as<int64_t>());
 }
 
-const std::string kCityColumns = absl::StrCat(
-    "id, name, kind, division_code, version, ordinal, ", EpochMicros("create_time"), ", ",
-    EpochMicros("update_time"));
+const std::string kCityColumns =
+    absl::StrCat("id, name, kind, division_code, version, ordinal, ", EpochMicros("create_time"),
+                 ", ", EpochMicros("update_time"));
 
 v1::PilotCity CityFromRow(const pqxx::row& r) {
   v1::PilotCity c;
@@ -59,9 +59,9 @@ v1::Organization OrgFromRow(const pqxx::row& r) {
   return o;
 }
 
-const std::string kClientColumns = absl::StrCat(
-    "id, name, role, COALESCE(city_id, ''), status, version, ordinal, ", EpochMicros("create_time"),
-    ", ", EpochMicros("revoke_time"), ", secret_hash");
+const std::string kClientColumns =
+    absl::StrCat("id, name, role, COALESCE(city_id, ''), status, version, ordinal, ",
+                 EpochMicros("create_time"), ", ", EpochMicros("revoke_time"), ", secret_hash");
 
 v1::ApiClient ClientFromRow(const pqxx::row& r) {
   v1::ApiClient c;
@@ -93,7 +93,8 @@ std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors() {
   return {
       {"pilot_cities_pkey", absl::AlreadyExistsError("id: this pilot city already exists")},
       {"organizations_credit_code_key",
-       absl::AlreadyExistsError("credit_code: an organisation with this code is already registered")},
+       absl::AlreadyExistsError(
+           "credit_code: an organisation with this code is already registered")},
       {"organizations_city_id_fkey", FieldError("city_id", "unknown pilot city")},
       {"api_clients_city_id_fkey", FieldError("city_id", "unknown pilot city")},
   };
@@ -110,14 +111,16 @@ v1::PilotCity InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& 
   *c.mutable_update_time() = c.create_time();
   StageWrite(absl::StrCat(
       "INSERT INTO pilot_cities (id, name, kind, division_code, version, create_time, update_time) "
-      "VALUES (", tx.quote(c.id()), ", ", tx.quote(c.name()), ", ", static_cast<int>(c.kind()), ", ",
+      "VALUES (",
+      tx.quote(c.id()), ", ", tx.quote(c.name()), ", ", static_cast<int>(c.kind()), ", ",
       tx.quote(c.division_code()), ", 1, ", TimestampLiteral(now_us), ", ",
       TimestampLiteral(now_us), ")"));
   return c;
 }
 
 absl::StatusOr<v1::PilotCity> GetPilotCity(pqxx::work& tx, const std::string& id) {
-  pqxx::result rows = tx.exec_params("SELECT " + kCityColumns + " FROM pilot_cities WHERE id = $1", id);
+  pqxx::result rows =
+      tx.exec_params("SELECT " + kCityColumns + " FROM pilot_cities WHERE id = $1", id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("pilot city '", id, "' not found"));
   return CityFromRow(rows[0]);
 }
@@ -172,8 +175,8 @@ v1::Organization SaveOrganization(pqxx::work& tx, v1::Organization o, int64_t no
   const bool verified = o.status() == v1::ORGANIZATION_STATUS_VERIFIED;
   if (verified && !o.has_verify_time()) *o.mutable_verify_time() = o.update_time();
   StageWrite(absl::StrCat(
-      "UPDATE organizations SET name = ", tx.quote(o.name()), ", status = ",
-      static_cast<int>(o.status()), ", address = ", tx.quote(o.address()),
+      "UPDATE organizations SET name = ", tx.quote(o.name()),
+      ", status = ", static_cast<int>(o.status()), ", address = ", tx.quote(o.address()),
       ", contact_email = ", tx.quote(o.contact_email()), ", description = ",
       tx.quote(o.description()), ", suspension_reason = ", tx.quote(o.suspension_reason()),
       ", version = ", o.version(), ", update_time = ", TimestampLiteral(now_us),
@@ -184,12 +187,13 @@ v1::Organization SaveOrganization(pqxx::work& tx, v1::Organization o, int64_t no
   return o;
 }
 
-Page<v1::Organization> ListOrganizations(pqxx::work& tx, const OrganizationFilter& f,
-                                         int64_t after, int limit) {
+Page<v1::Organization> ListOrganizations(pqxx::work& tx, const OrganizationFilter& f, int64_t after,
+                                         int limit) {
   pqxx::result rows = tx.exec_params(
-      "SELECT " + kOrgColumns + " FROM organizations WHERE ordinal > $1 "
-      "AND ($2 = '' OR city_id = $2) AND ($3 = 0 OR kind = $3) AND ($4 = 0 OR status = $4) "
-      "AND ($5 = '' OR credit_code = $5) ORDER BY ordinal LIMIT $6",
+      "SELECT " + kOrgColumns +
+          " FROM organizations WHERE ordinal > $1 "
+          "AND ($2 = '' OR city_id = $2) AND ($3 = 0 OR kind = $3) AND ($4 = 0 OR status = $4) "
+          "AND ($5 = '' OR credit_code = $5) ORDER BY ordinal LIMIT $6",
       after, f.city_id, static_cast<int>(f.kind), static_cast<int>(f.status), f.credit_code,
       limit + 1);
   return ToPage<v1::Organization>(rows, limit, 11, OrgFromRow);
@@ -219,7 +223,8 @@ absl::StatusOr<StoredApiClient> GetApiClient(pqxx::work& tx, const std::string& 
 v1::ApiClient RevokeApiClient(pqxx::work& tx, const std::string& id, int64_t new_version) {
   return ClientFromRow(tx.exec_params1(
       "UPDATE api_clients SET status = 2, version = $2, revoke_time = now() WHERE id = $1 "
-      "RETURNING " + kClientColumns,
+      "RETURNING " +
+          kClientColumns,
       id, new_version));
 }
 
