@@ -180,13 +180,21 @@ pg_paths() {
 }
 
 pg_fallback_dir() {
-  local reason=$1
+  local reason=$1 tag old owner
+  # One directory per checkout (a hash of its state path), so that several clones of the project
+  # on one machine (CI runs one per submission) never share or fight over PostgreSQL data.
+  tag="$(printf '%s' "${STATE}" | sha256sum | cut -c1-10)"
   # Physical path: ownership checks compare it with the server's working directory.
-  PG_DIR="$(realpath -m "/var/tmp/techtrade-${INSTANCE}-pg")"
-  # Another checkout may already use this instance name there; never share its data.
-  if [[ -f "${PG_DIR}/.owner" && "$(cat "${PG_DIR}/.owner")" != "${STATE}" ]]; then
-    die "postgres: ${PG_DIR} belongs to $(cat "${PG_DIR}/.owner"); use another TECHTRADE_INSTANCE"
-  fi
+  PG_DIR="$(realpath -m "/var/tmp/techtrade-${INSTANCE}-${tag}-pg")"
+  # Data of checkouts that no longer exist and whose server is gone is garbage: remove it.
+  for old in /var/tmp/techtrade-*-pg; do
+    [[ -f "${old}/.owner" && "${old}" != "${PG_DIR}" ]] || continue
+    owner="$(cat "${old}/.owner")"
+    if [[ ! -d ${owner} ]] && ! pgrep -f -- "-D ${old}/data" >/dev/null 2>&1; then
+      log "postgres: removing ${old}, left by a checkout that no longer exists"
+      rm -rf "${old}"
+    fi
+  done
   log "postgres: ${reason}; keeping PostgreSQL data in ${PG_DIR} instead of $(rel "${STATE}/pg")"
   mkdir -p "${PG_DIR}"
   printf '%s\n' "${STATE}" >"${PG_DIR}/.owner"
