@@ -39,6 +39,17 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(absl::string_view url) {
 
 Cache::Cache(RedisOptions options) : options_(std::move(options)) {}
 
+void Cache::ExportMetrics(prometheus::Registry& registry, const std::string& service) {
+  auto& family = prometheus::BuildCounter()
+                     .Name("techtrade_cache_requests_total")
+                     .Help("Redis cache look-ups by result; an error is also a miss")
+                     .Labels({{"service", service}})
+                     .Register(registry);
+  hit_counter_ = &family.Add({{"result", "hit"}});
+  miss_counter_ = &family.Add({{"result", "miss"}});
+  error_counter_ = &family.Add({{"result", "error"}});
+}
+
 Cache::~Cache() {
   for (redisContext* c : idle_) redisFree(c);
 }
@@ -72,6 +83,7 @@ void Cache::Return(redisContext* context, bool healthy) {
   if (!healthy) {
     down_until_ns_ = NowNanos() + absl::ToInt64Nanoseconds(options_.cooldown);
     ++errors_;
+    if (error_counter_ != nullptr) error_counter_->Increment();
   }
   std::lock_guard lock(mutex_);
   if (context != nullptr && healthy) {
@@ -125,17 +137,20 @@ bool Cache::FlushPendingInvalidations() {
 std::optional<std::string> Cache::Get(const std::string& key) {
   if (!FlushPendingInvalidations()) {
     ++misses_;
+    if (miss_counter_ != nullptr) miss_counter_->Increment();
     return std::nullopt;
   }
   redisReply* reply = Command({"GET", key});
   if (reply == nullptr || reply->type != REDIS_REPLY_STRING) {
     if (reply != nullptr) freeReplyObject(reply);
     ++misses_;
+    if (miss_counter_ != nullptr) miss_counter_->Increment();
     return std::nullopt;
   }
   std::string value(reply->str, reply->len);
   freeReplyObject(reply);
   ++hits_;
+  if (hit_counter_ != nullptr) hit_counter_->Increment();
   return value;
 }
 

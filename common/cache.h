@@ -3,6 +3,8 @@
 #pragma once
 
 #include <hiredis/hiredis.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
 
 #include <atomic>
 #include <chrono>
@@ -58,6 +60,9 @@ class Cache {
     return loaded;
   }
 
+  // Counts hits, misses and errors in techtrade_cache_requests_total{result} from now on.
+  void ExportMetrics(prometheus::Registry& registry, const std::string& service);
+
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
   uint64_t errors() const { return errors_; }
@@ -78,6 +83,9 @@ class Cache {
   std::unordered_set<std::string> pending_invalidations_;  // guarded by mutex_
   std::atomic<int64_t> down_until_ns_{0};
   std::atomic<uint64_t> hits_{0}, misses_{0}, errors_{0};
+  prometheus::Counter* hit_counter_ = nullptr;
+  prometheus::Counter* miss_counter_ = nullptr;
+  prometheus::Counter* error_counter_ = nullptr;
 };
 
 }  // namespace techtrade

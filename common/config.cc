@@ -89,6 +89,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(absl::string_view service, int a
   TT_ASSIGN_OR_RETURN(int grace,
                       IntSetting(-1, -1, "TECHTRADE_SHUTDOWN_GRACE_SECONDS", 10, 0, 600));
   c.shutdown_grace = absl::Seconds(grace);
+  TT_ASSIGN_OR_RETURN(int sweep,
+                      IntSetting(-1, -1, "TECHTRADE_RETENTION_SWEEP_SECONDS", 600, 1, 86400));
+  c.retention_sweep = absl::Seconds(sweep);
 
   if (c.pg_url.empty()) return FieldError("TECHTRADE_PG_URL", "required (or --pg_url)");
   if (c.kafka_brokers.empty()) {

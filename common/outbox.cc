@@ -89,6 +89,10 @@ CREATE TABLE idempotency_keys (
 -- BRIN: nearly free to maintain on an append-mostly table, enough for the retention sweep.
 CREATE INDEX idempotency_keys_created_at ON idempotency_keys USING brin (created_at);
 )sql"},
+    {4, "inbox retention index",
+     R"sql(
+CREATE INDEX inbox_processed_at ON inbox USING brin (processed_at);
+)sql"},
 };
 
 }  // namespace
@@ -229,6 +233,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
   conn.set_variable("synchronous_commit", "off");
   const std::string lock_name = absl::StrCat("techtrade_outbox_relay:", options_.service);
   auto last_gauges = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  auto last_sweep = std::chrono::steady_clock::now();
   while (!stopping_) {
     if (!leader_) {
       pqxx::nontransaction tx(conn);
@@ -256,6 +261,10 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
     if (now - last_gauges > std::chrono::seconds(1)) {
       RefreshLagGauges(conn);
       last_gauges = now;
+    }
+    if (now - last_sweep > absl::ToChronoNanoseconds(options_.sweep_interval)) {
+      SweepRetention(conn);
+      last_sweep = now;
     }
     if (read < options_.batch_size && !stopping_) {
       WaitForWork(generation, options_.idle_poll);
@@ -343,6 +352,31 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
     absl::SleepFor(absl::Milliseconds(200));
   }
   return static_cast<int>(rows.size());
+}
+
+void OutboxRelay::SweepRetention(pqxx::connection& conn) {
+  struct Sweep {
+    const char* table;
+    const char* column;
+    absl::Duration keep;
+  };
+  for (const Sweep& sweep :
+       {Sweep{"idempotency_keys", "created_at", options_.idempotency_retention},
+        Sweep{"inbox", "processed_at", options_.inbox_retention}}) {
+    // Small batches: a sweep must never hold locks or I/O long enough for callers to notice.
+    for (int round = 0; round < 100 && !stopping_; ++round) {
+      pqxx::nontransaction tx(conn);
+      pqxx::result r = tx.exec_params(
+          absl::StrCat("DELETE FROM ", sweep.table, " WHERE ctid = ANY(ARRAY(SELECT ctid FROM ",
+                       sweep.table, " WHERE ", sweep.column,
+                       " < now() - make_interval(secs => $1) LIMIT 5000))"),
+          static_cast<double>(absl::ToInt64Seconds(sweep.keep)));
+      if (r.affected_rows() > 0) {
+        log::Info("retention sweep", {{"table", sweep.table}, {"rows", r.affected_rows()}});
+      }
+      if (r.affected_rows() < 5000) break;
+    }
+  }
 }
 
 void OutboxRelay::RefreshLagGauges(pqxx::connection& conn) {

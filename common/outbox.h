@@ -47,6 +47,12 @@ struct OutboxRelayOptions {
   // by polling this often. (Not LISTEN/NOTIFY: NOTIFY serialises every committing transaction
   // on a global lock, which cost 85% of the write throughput.)
   absl::Duration idle_poll = absl::Milliseconds(20);
+  // The leader also sweeps what the shared tables no longer need: idempotency records older than
+  // this (a client retrying later than that gets a new effect), and inbox entries older than
+  // `inbox_retention` (longer than the topics keep events, so a replay is still deduplicated).
+  absl::Duration idempotency_retention = absl::Hours(24 * 7);
+  absl::Duration inbox_retention = absl::Hours(24 * 14);
+  absl::Duration sweep_interval = absl::Minutes(10);
   // After a wake-up, wait this long so that one batch carries the events of concurrent commits.
   // Off by default: under load, commits during one batch's round trip form the next batch.
   absl::Duration coalesce = absl::ZeroDuration();
@@ -71,6 +77,7 @@ class OutboxRelay {
   // Publishes one batch; returns the number of rows it read.
   int PublishBatch(pqxx::connection& conn);
   void RefreshLagGauges(pqxx::connection& conn);
+  void SweepRetention(pqxx::connection& conn);
   bool EnsureProducer();
   // Sleeps until a local commit moved the wake-up generation past `seen`, `timeout` passes, or
   // Stop().

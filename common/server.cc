@@ -174,6 +174,7 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   }
 
   Cache cache(*redis);
+  cache.ExportMetrics(metrics.registry(), definition.name);
   ServiceEnvironment env{*config, metrics, **db, cache};
   absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> services = definition.build(env);
   if (!services.ok()) {
@@ -184,7 +185,8 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   OutboxRelay relay({.service = definition.name,
                      .pg_url = config->pg_url,
                      .brokers = config->kafka_brokers,
-                     .topic = definition.topic},
+                     .topic = definition.topic,
+                     .sweep_interval = config->retention_sweep},
                     metrics);
   relay.Start();
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
@@ -53,7 +54,8 @@ class RegistryTest : public ::testing::Test {
                                            {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
                                            {"TECHTRADE_REDIS_URL", stack_.redis_url},
                                            {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_},
-                                           {"TECHTRADE_DB_POOL_SIZE", "4"}});
+                                           {"TECHTRADE_DB_POOL_SIZE", "4"},
+                                           {"TECHTRADE_RETENTION_SWEEP_SECONDS", "1"}});
     ASSERT_TRUE(registry_->WaitUntilServing()) << "log: " << registry_->log_path();
     stub_ = v1::RegistryService::NewStub(registry_->channel());
   }
@@ -463,6 +465,36 @@ TEST_F(RegistryTest, TwoReplicasPublishEachEventOnce) {
     ids.push_back(org.id());
   }
   ExpectOneEventEach(reader, ids);
+}
+
+TEST_F(RegistryTest, RetentionSweepDropsOnlyExpiredIdempotencyAndInboxRecords) {
+  v1::Organization org;
+  ASSERT_TRUE(Register(Registration(700, city_), &org).ok());
+  {
+    pqxx::connection conn(db_->url());
+    pqxx::work tx(conn);
+    tx.exec(
+        "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, created_at) "
+        "SELECT 'old', 'r' || g, 'M', 'h', now() - interval '8 days' FROM generate_series(1, 7000) "
+        "g");
+    tx.exec(
+        "INSERT INTO inbox (consumer, event_id, processed_at) "
+        "SELECT 'c', 'e' || g, now() - interval '15 days' FROM generate_series(1, 100) g");
+    tx.exec("INSERT INTO inbox (consumer, event_id) VALUES ('c', 'recent')");
+    tx.commit();
+  }
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline &&
+         Count("idempotency_keys WHERE client_id = 'old'") + Count("inbox WHERE consumer = 'c'") >
+             1) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(Count("idempotency_keys WHERE client_id = 'old'"), 0);
+  EXPECT_EQ(Count("inbox WHERE consumer = 'c'"), 1);  // the recent one stays
+  // The real request's record is recent and stays: a retry still replays.
+  v1::Organization again;
+  ASSERT_TRUE(Register(Registration(700, city_), &again).ok());
+  EXPECT_EQ(again.id(), org.id());
 }
 
 TEST_F(RegistryTest, ListsPageThroughEveryOrganisationOnce) {
