@@ -271,6 +271,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
       if (options_.coalesce > absl::ZeroDuration()) absl::SleepFor(options_.coalesce);
     }
   }
+  DeleteAcknowledged(conn);
 }
 
 int OutboxRelay::PublishBatch(pqxx::connection& conn) {
@@ -282,11 +283,17 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
   pqxx::result rows;
   {
     pqxx::nontransaction tx(conn);
-    rows = ExecPrepared(tx, "techtrade_outbox_batch",
+    // One round trip: delete what the broker acknowledged last time, read what comes next (the
+    // SELECT sees the rows as before the DELETE, hence the filter).
+    rows = ExecPrepared(tx, "techtrade_outbox_next",
+                        "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])) "
                         "SELECT position, id::text, aggregatetype, aggregateid, type, payload, "
                         "sequence, " +
-                            EpochMicros("occurred_at") + " FROM outbox ORDER BY position LIMIT $1",
-                        options_.batch_size);
+                            EpochMicros("occurred_at") +
+                            " FROM outbox WHERE position <> ALL($1::bigint[]) ORDER BY position "
+                            "LIMIT $2",
+                        acknowledged_, options_.batch_size);
+    acknowledged_ = "{}";
   }
   if (rows.empty()) return 0;
 
@@ -339,11 +346,9 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
     }
   }
   if (!acked.empty()) {
-    // Kafka is the log from here on: the row goes, which keeps the table and its index small.
-    pqxx::nontransaction tx(conn);
-    ExecPrepared(tx, "techtrade_outbox_delete",
-                 "DELETE FROM outbox WHERE position = ANY($1::bigint[])",
-                 absl::StrCat("{", absl::StrJoin(acked, ","), "}"));
+    // Kafka is the log from here on: the rows go, with the next read (or DeleteAcknowledged), which
+    // keeps the table and its index small.
+    acknowledged_ = absl::StrCat("{", absl::StrJoin(acked, ","), "}");
     published_->Increment(static_cast<double>(acked.size()));
   }
   if (acked.size() < rows.size() && !stopping_) {
@@ -352,6 +357,13 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
     absl::SleepFor(absl::Milliseconds(200));
   }
   return static_cast<int>(rows.size());
+}
+
+void OutboxRelay::DeleteAcknowledged(pqxx::connection& conn) {
+  if (acknowledged_ == "{}") return;
+  pqxx::nontransaction tx(conn);
+  tx.exec_params("DELETE FROM outbox WHERE position = ANY($1::bigint[])", acknowledged_);
+  acknowledged_ = "{}";
 }
 
 void OutboxRelay::SweepRetention(pqxx::connection& conn) {

@@ -77,6 +77,7 @@ class OutboxRelay {
   // Publishes one batch; returns the number of rows it read.
   int PublishBatch(pqxx::connection& conn);
   void RefreshLagGauges(pqxx::connection& conn);
+  void DeleteAcknowledged(pqxx::connection& conn);
   void SweepRetention(pqxx::connection& conn);
   bool EnsureProducer();
   // Sleeps until a local commit moved the wake-up generation past `seen`, `timeout` passes, or
@@ -90,6 +91,8 @@ class OutboxRelay {
   std::atomic<bool> leader_{false};
   std::thread thread_;
   std::unique_ptr<KafkaProducer> producer_;
+  // Positions acknowledged by the broker and not yet deleted (a PostgreSQL array literal).
+  std::string acknowledged_ = "{}";
 
   prometheus::Counter* published_;
   prometheus::Counter* failed_;
