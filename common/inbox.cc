@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status.h"
 
 namespace techtrade {
 
@@ -36,11 +37,51 @@ void EventConsumer::Run() {
       absl::SleepFor(absl::Seconds(1));
       continue;
     }
+    std::vector<std::unique_ptr<RdKafka::Message>> batch;
     while (!stopping_) {
-      std::unique_ptr<RdKafka::Message> message = (*consumer)->Poll(absl::Milliseconds(200));
-      if (message != nullptr) Process(**consumer, *message);
+      // Whatever has arrived, up to max_batch, without waiting once the first one is there.
+      batch.clear();
+      for (absl::Duration wait = absl::Milliseconds(200);
+           static_cast<int>(batch.size()) < options_.max_batch; wait = absl::ZeroDuration()) {
+        std::unique_ptr<RdKafka::Message> message = (*consumer)->Poll(wait);
+        if (message == nullptr) break;
+        batch.push_back(std::move(message));
+      }
+      if (batch.empty()) continue;
+      if (ProcessBatch(**consumer, batch)) continue;
+      // Something in the batch failed: one event at a time, each with its own outcome.
+      for (const auto& message : batch) {
+        if (stopping_) break;
+        Process(**consumer, *message);
+      }
     }
   }
+}
+
+bool EventConsumer::ProcessBatch(KafkaConsumer& consumer,
+                                 const std::vector<std::unique_ptr<RdKafka::Message>>& batch) {
+  if (batch.size() == 1) return false;
+  std::vector<techtrade::common::v1::EventEnvelope> events(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!events[i].ParseFromArray(batch[i]->payload(), static_cast<int>(batch[i]->len())) ||
+        events[i].event_id().empty()) {
+      return false;
+    }
+  }
+  absl::Status status = InTransaction(db_, [&](pqxx::work& tx) -> absl::Status {
+    for (const auto& event : events) {
+      if (!ClaimInboxEvent(tx, options_.consumer, event.event_id())) continue;
+      TT_RETURN_IF_ERROR(handler_(tx, event));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return false;
+  for (const auto& message : batch) {
+    if (absl::Status committed = consumer.Commit(*message); !committed.ok()) {
+      log::Warn("consumer: offset commit failed", {{"error", committed.ToString()}});
+    }
+  }
+  return true;
 }
 
 void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& message) {

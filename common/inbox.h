@@ -32,6 +32,9 @@ struct EventConsumerOptions {
   std::string brokers;
   std::vector<std::string> topics;
   int max_attempts = 5;  // then the event goes to inbox_dead_letter and consumption moves on
+  // Events that arrived together are applied in one transaction (one commit, one fsync); if any
+  // of them fails, the batch is rolled back and its events are applied one by one.
+  int max_batch = 100;
   KafkaConfig overrides;
 };
 
@@ -44,6 +47,10 @@ class EventConsumer {
 
  private:
   void Run();
+  // Applies a batch in one transaction and commits its offsets; false (nothing applied) if any
+  // event fails or is unreadable.
+  bool ProcessBatch(KafkaConsumer& consumer,
+                    const std::vector<std::unique_ptr<RdKafka::Message>>& batch);
   // Processes one message until it is applied, skipped as a duplicate or dead-lettered.
   void Process(KafkaConsumer& consumer, const RdKafka::Message& message);
 

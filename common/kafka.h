@@ -70,7 +70,7 @@ class KafkaConsumer {
   // The next message, nullptr when none arrived within `timeout`; partition EOF and transient
   // errors are logged and yield nullptr too.
   std::unique_ptr<RdKafka::Message> Poll(absl::Duration timeout);
-  // Commits the offset after `message` synchronously.
+  // Commits the offset after `message` (asynchronously; order per partition is kept).
   absl::Status Commit(const RdKafka::Message& message);
 
  private:
