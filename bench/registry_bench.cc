@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/load.h"
+#include "common/auth.h"
 #include "common/ids.h"
 #include "services/registry/domain/credit_code.h"
 #include "techtrade/bench/v1/echo.grpc.pb.h"
@@ -138,7 +139,7 @@ int Main() {
 
   // --- The registry on a fresh database, with Redis.
   testing::ScratchDatabase db(stack, "registry_bench");
-  const std::string key = testing::NewOperatorKey();
+  const std::string key = NewApiKey();
   std::map<std::string, std::string> env = {{"TECHTRADE_PG_URL", db.url()},
                                             {"TECHTRADE_KAFKA_BROKERS", stack.kafka_brokers},
                                             {"TECHTRADE_REDIS_URL", stack.redis_url},

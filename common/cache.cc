@@ -136,20 +136,17 @@ bool Cache::FlushPendingInvalidations() {
 
 std::optional<std::string> Cache::Get(const std::string& key) {
   if (!FlushPendingInvalidations()) {
-    ++misses_;
     if (miss_counter_ != nullptr) miss_counter_->Increment();
     return std::nullopt;
   }
   redisReply* reply = Command({"GET", key});
   if (reply == nullptr || reply->type != REDIS_REPLY_STRING) {
     if (reply != nullptr) freeReplyObject(reply);
-    ++misses_;
     if (miss_counter_ != nullptr) miss_counter_->Increment();
     return std::nullopt;
   }
   std::string value(reply->str, reply->len);
   freeReplyObject(reply);
-  ++hits_;
   if (hit_counter_ != nullptr) hit_counter_->Increment();
   return value;
 }

@@ -63,8 +63,6 @@ class Cache {
   // Counts hits, misses and errors in techtrade_cache_requests_total{result} from now on.
   void ExportMetrics(prometheus::Registry& registry, const std::string& service);
 
-  uint64_t hits() const { return hits_; }
-  uint64_t misses() const { return misses_; }
   uint64_t errors() const { return errors_; }
 
  private:
@@ -82,7 +80,7 @@ class Cache {
   int open_ = 0;                                           // guarded by mutex_
   std::unordered_set<std::string> pending_invalidations_;  // guarded by mutex_
   std::atomic<int64_t> down_until_ns_{0};
-  std::atomic<uint64_t> hits_{0}, misses_{0}, errors_{0};
+  std::atomic<uint64_t> errors_{0};
   prometheus::Counter* hit_counter_ = nullptr;
   prometheus::Counter* miss_counter_ = nullptr;
   prometheus::Counter* error_counter_ = nullptr;

@@ -171,12 +171,4 @@ absl::Status KafkaConsumer::Commit(const RdKafka::Message& message) {
   return absl::OkStatus();
 }
 
-std::string HeaderValue(const RdKafka::Message& message, absl::string_view key) {
-  RdKafka::Headers* headers = const_cast<RdKafka::Message&>(message).headers();
-  if (headers == nullptr) return "";
-  RdKafka::Headers::Header h = headers->get_last(std::string(key));
-  if (h.err() != RdKafka::ERR_NO_ERROR || h.value() == nullptr) return "";
-  return std::string(static_cast<const char*>(h.value()), h.value_size());
-}
-
 }  // namespace techtrade

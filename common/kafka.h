@@ -78,7 +78,4 @@ class KafkaConsumer {
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
 };
 
-// The value of header `key` of `message`, or "" when absent.
-std::string HeaderValue(const RdKafka::Message& message, absl::string_view key);
-
 }  // namespace techtrade

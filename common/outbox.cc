@@ -268,7 +268,6 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
     }
     if (read < options_.batch_size && !stopping_) {
       WaitForWork(generation, options_.idle_poll);
-      if (options_.coalesce > absl::ZeroDuration()) absl::SleepFor(options_.coalesce);
     }
   }
   DeleteAcknowledged(conn);

@@ -45,7 +45,7 @@ struct OutboxRelayOptions {
   int batch_size = 500;
   // Commits in this process wake the relay at once; rows committed by other replicas are found
   // by polling this often. (Not LISTEN/NOTIFY: NOTIFY serialises every committing transaction
-  // on a global lock, which cost 85% of the write throughput.)
+  // on a global lock.)
   absl::Duration idle_poll = absl::Milliseconds(20);
   // The leader also sweeps what the shared tables no longer need: idempotency records older than
   // this (a client retrying later than that gets a new effect), and inbox entries older than
@@ -53,9 +53,6 @@ struct OutboxRelayOptions {
   absl::Duration idempotency_retention = absl::Hours(24 * 7);
   absl::Duration inbox_retention = absl::Hours(24 * 14);
   absl::Duration sweep_interval = absl::Minutes(10);
-  // After a wake-up, wait this long so that one batch carries the events of concurrent commits.
-  // Off by default: under load, commits during one batch's round trip form the next batch.
-  absl::Duration coalesce = absl::ZeroDuration();
   KafkaConfig producer_overrides;
 };
 
@@ -68,8 +65,6 @@ class OutboxRelay {
   // Stops taking new batches, waits up to `grace` for the batch in flight, then stops. Rows not
   // acknowledged by then stay unpublished and are sent by the next relay.
   void Stop(absl::Duration grace);
-
-  bool is_leader() const { return leader_; }
 
  private:
   void Run();

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/auth.h"
 #include "common/db.h"
 #include "common/ids.h"
 #include "common/inbox.h"
@@ -27,7 +28,7 @@ class InboxTest : public ::testing::Test {
     stack_ = Stack::FromEnvironment();
     // Real events: a registry on its own database registers a few organisations.
     registry_db_ = std::make_unique<ScratchDatabase>(stack_, "inbox_src");
-    const std::string key = NewOperatorKey();
+    const std::string key = NewApiKey();
     registry_ = std::make_unique<ServiceProcess>(
         "registry",
         std::map<std::string, std::string>{{"TECHTRADE_PG_URL", registry_db_->url()},

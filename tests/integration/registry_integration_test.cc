@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/auth.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/registry/domain/credit_code.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
@@ -36,7 +37,7 @@ class RegistryTest : public ::testing::Test {
   void SetUp() override {
     stack_ = Stack::FromEnvironment();
     db_ = std::make_unique<ScratchDatabase>(stack_, "registry_it");
-    operator_key_ = NewOperatorKey();
+    operator_key_ = NewApiKey();
     StartRegistry();
     city_ = CreateCity("wuhan-east-lake");
     other_city_ = CreateCity("shenzhen");
@@ -93,7 +94,7 @@ class RegistryTest : public ::testing::Test {
   std::string IssueKey(v1::ApiClientRole role, const std::string& city,
                        v1::ApiClient* client = nullptr) {
     v1::IssueApiKeyRequest req;
-    req.set_request_id("key-" + NewOperatorKey().substr(3, 8));
+    req.set_request_id("key-" + NewApiKey().substr(3, 8));
     req.set_name("test client");
     req.set_role(role);
     req.set_city_id(city);
@@ -285,7 +286,7 @@ TEST_F(RegistryTest, WrongMissingOrRevokedKeyIsUnauthenticated) {
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(stub_->GetPilotCity(AuthedContext("not-a-key").get(), get, &city).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(stub_->GetPilotCity(AuthedContext(NewOperatorKey()).get(), get, &city).error_code(),
+  EXPECT_EQ(stub_->GetPilotCity(AuthedContext(NewApiKey()).get(), get, &city).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   // Right key id, wrong secret.
   std::string forged = operator_key_.substr(0, 20) + std::string(64, 'a');

@@ -278,6 +278,4 @@ std::vector<TopicReader::Event> TopicReader::ForAggregate(const std::string& agg
   return out;
 }
 
-std::string NewOperatorKey() { return NewApiKey(); }
-
 }  // namespace techtrade::testing

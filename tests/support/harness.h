@@ -116,7 +116,4 @@ class TopicReader {
   std::vector<Event> events_;
 };
 
-// A fresh random operator key in the platform's format.
-std::string NewOperatorKey();
-
 }  // namespace techtrade::testing

@@ -44,16 +44,6 @@ absl::Status CheckVersion(int64_t expected, int64_t current) {
                                          "; read it again and retry"));
 }
 
-// An unknown city in a request is the caller's mistake in that field.
-absl::Status RequireKnownCity(pqxx::work& tx, const std::string& field,
-                              const std::string& city_id) {
-  absl::StatusOr<v1::PilotCity> city = store::GetPilotCity(tx, city_id);
-  if (absl::IsNotFound(city.status())) {
-    return FieldError(field, absl::StrCat("unknown pilot city '", city_id, "'"));
-  }
-  return city.status();
-}
-
 }  // namespace
 
 RegistryServiceImpl::RegistryServiceImpl(PgPool& db, Cache& cache, Metrics& metrics)
@@ -286,9 +276,6 @@ grpc::Status RegistryServiceImpl::IssueApiKey(grpc::ServerContext* context,
         RunIdempotent<v1::IssueApiKeyResponse>(
             db_, KeyFor(call, request->request_id(), "IssueApiKey"), *request,
             [&](pqxx::work& tx) -> absl::StatusOr<v1::IssueApiKeyResponse> {
-              if (!request->city_id().empty()) {
-                TT_RETURN_IF_ERROR(RequireKnownCity(tx, "city_id", request->city_id()));
-              }
               std::string api_key = NewApiKey();
               TT_ASSIGN_OR_RETURN(ParsedApiKey parsed, ParseApiKey(api_key));
               v1::IssueApiKeyResponse issued;
