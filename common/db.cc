@@ -68,8 +68,6 @@ PgPool::Lease::~Lease() {
 }
 
 namespace {
-thread_local std::vector<std::function<void()>> t_commit_hooks;
-thread_local std::vector<std::string> t_staged_writes;
 
 // Written once at start-up, read-only while serving.
 std::vector<std::pair<std::string, absl::Status>>& ConstraintErrors() {
@@ -81,9 +79,79 @@ std::vector<std::pair<std::string, absl::Status>>& ConstraintErrors() {
 
 }  // namespace
 
-void OnCommit(std::function<void()> hook) { t_commit_hooks.push_back(std::move(hook)); }
+Tx::~Tx() { Rollback(); }
 
-void StageWrite(std::string sql) { t_staged_writes.push_back(std::move(sql)); }
+pqxx::nontransaction& Tx::Begun() {
+  if (finished_) throw pqxx::usage_error("statement after the end of the transaction");
+  if (!raw_) raw_.emplace(conn_);
+  if (!begun_) {
+    raw_->exec("BEGIN");
+    begun_ = true;
+  }
+  return *raw_;
+}
+
+pqxx::result Tx::exec(const std::string& sql) {
+  return Guarded([&] {
+    if (finished_) throw pqxx::usage_error("statement after the end of the transaction");
+    if (!raw_) raw_.emplace(conn_);
+    if (begun_) return raw_->exec(sql);
+    // The simple-query protocol takes both in one round trip and answers with the last result.
+    begun_ = true;
+    return raw_->exec(absl::StrCat("BEGIN;\n", sql));
+  });
+}
+
+pqxx::row Tx::exec1(const std::string& sql) {
+  pqxx::result rows = exec(sql);
+  if (rows.size() != 1) {
+    failed_ = true;
+    throw pqxx::unexpected_rows(absl::StrCat("expected 1 row, got ", rows.size()));
+  }
+  return rows[0];
+}
+
+void Tx::Commit() {
+  if (finished_) throw pqxx::usage_error("commit after the end of the transaction");
+  if (failed_) throw pqxx::usage_error("commit after a failed statement");
+  std::string batch;
+  for (const std::string& sql : staged_) absl::StrAppend(&batch, sql, ";\n");
+  // Without a BEGIN, the statements of one simple query run as one implicit transaction.
+  if (begun_) absl::StrAppend(&batch, "COMMIT");
+  if (!batch.empty()) {
+    if (!raw_) raw_.emplace(conn_);
+    try {
+      raw_->exec(batch);
+    } catch (const pqxx::broken_connection& e) {
+      failed_ = true;
+      throw pqxx::in_doubt_error(e.what());
+    } catch (...) {
+      failed_ = true;
+      throw;
+    }
+  }
+  finished_ = true;
+  staged_.clear();
+  std::vector<std::function<void()>> hooks;
+  hooks.swap(commit_hooks_);
+  for (auto& hook : hooks) hook();
+}
+
+bool Tx::Rollback() noexcept {
+  if (finished_) return true;
+  finished_ = true;
+  staged_.clear();
+  commit_hooks_.clear();
+  raw_.reset();
+  if (!begun_) return true;  // nothing open on the server (an implicit transaction ends itself)
+  try {
+    pqxx::nontransaction rollback(conn_);
+    rollback.exec("ROLLBACK");
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
 
 void RegisterConstraintErrors(const std::vector<std::pair<std::string, absl::Status>>& errors) {
   for (const auto& e : errors) ConstraintErrors().push_back(e);
@@ -94,25 +162,6 @@ std::string TimestampLiteral(int64_t unix_micros) {
 }
 
 namespace internal {
-
-void FlushStagedWrites(pqxx::transaction_base& tx) {
-  if (t_staged_writes.empty()) return;
-  std::string batch;
-  for (const std::string& sql : t_staged_writes) absl::StrAppend(&batch, sql, ";\n");
-  t_staged_writes.clear();
-  // The simple-query protocol runs all statements in one round trip, inside this transaction.
-  tx.exec(batch);
-}
-
-void DropStagedWrites() { t_staged_writes.clear(); }
-
-void RunCommitHooks() {
-  std::vector<std::function<void()>> hooks;
-  hooks.swap(t_commit_hooks);
-  for (auto& hook : hooks) hook();
-}
-
-void DropCommitHooks() { t_commit_hooks.clear(); }
 
 absl::Status StatusFromException(const std::exception& e, bool* retryable, bool* broken) {
   *retryable = false;
@@ -150,7 +199,7 @@ absl::Status StatusFromException(const std::exception& e, bool* retryable, bool*
 absl::Status ApplyMigrations(PgPool& pool, absl::string_view component,
                              std::span<const Migration> migrations) {
   for (const Migration& m : migrations) {
-    absl::Status status = InTransaction(pool, [&](pqxx::work& tx) -> absl::Status {
+    absl::Status status = InTransaction(pool, [&](Tx& tx) -> absl::Status {
       // Serialises concurrent starters; released at commit.
       tx.exec("SELECT pg_advisory_xact_lock(7262381)");
       tx.exec(

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <span>
 #include <string>
@@ -60,19 +61,6 @@ class PgPool {
   int leased_ = 0;                                       // guarded by mutex_
 };
 
-// Runs `hook` on this thread after the transaction now running in InTransaction commits, and
-// never if it rolls back. For effects that must follow the commit: waking the outbox relay,
-// invalidating a cache entry.
-void OnCommit(std::function<void()> hook);
-
-// Adds a write whose result the transaction does not need. Staged writes are sent together, in
-// one round trip, right before the commit of the transaction now running in InTransaction, so a
-// mutation costs BEGIN, its reads, one write batch and COMMIT. Staged writes are not visible to
-// later reads of the same transaction. Values must be literals made with tx.quote()/quote_raw().
-// A constraint they violate fails the transaction with the status given to
-// RegisterConstraintErrors, else ALREADY_EXISTS / INTERNAL.
-void StageWrite(std::string sql);
-
 // Maps violations of named database constraints (the source of truth for uniqueness and
 // references) onto the error a caller should see, e.g. "organizations_credit_code_key" →
 // ALREADY_EXISTS "credit_code: …". Call at start-up, before serving.
@@ -81,13 +69,86 @@ void RegisterConstraintErrors(const std::vector<std::pair<std::string, absl::Sta
 // SQL literal for a timestamptz given as microseconds since the epoch.
 std::string TimestampLiteral(int64_t unix_micros);
 
+// One database transaction, run by InTransaction. Round trips are what a mutation costs on a
+// loaded machine, so the transaction spends as few as it can:
+//  - BEGIN is sent with the first statement, not on its own;
+//  - writes whose results the transaction does not need are staged (StageWrite) and go with
+//    COMMIT in one round trip; a transaction that only writes is that one round trip.
+class Tx {
+ public:
+  explicit Tx(pqxx::connection& conn) : conn_(conn) {}
+  Tx(const Tx&) = delete;
+  Tx& operator=(const Tx&) = delete;
+  ~Tx();
+
+  pqxx::result exec(const std::string& sql);
+  pqxx::row exec1(const std::string& sql);
+  template <class... Args>
+  pqxx::result exec_params(const std::string& sql, Args&&... args) {
+    return Guarded([&] { return Begun().exec_params(sql, std::forward<Args>(args)...); });
+  }
+  template <class... Args>
+  pqxx::row exec_params1(const std::string& sql, Args&&... args) {
+    return Guarded([&] { return Begun().exec_params1(sql, std::forward<Args>(args)...); });
+  }
+  // Runs `sql` as a prepared statement named `name` (unique per SQL text): parsed and planned
+  // once per connection instead of on every call.
+  template <class... Args>
+  pqxx::result ExecPrepared(const char* name, const std::string& sql, Args&&... args) {
+    // Registers the definition on the client side only (a no-op when already known); the server
+    // prepares it on first use.
+    conn_.prepare(name, sql);
+    return Guarded([&] { return Begun().exec_prepared(name, std::forward<Args>(args)...); });
+  }
+
+  template <class T>
+  std::string quote(const T& value) {
+    return conn_.quote(value);
+  }
+  std::string quote_raw(const std::string& bytes) {
+    return conn_.quote_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  }
+
+  // Adds a write whose result the transaction does not need; it is sent with COMMIT. Staged
+  // writes are not visible to later reads of the same transaction. Values must be literals made
+  // with quote()/quote_raw(). A constraint they violate fails the transaction with the status
+  // given to RegisterConstraintErrors, else ALREADY_EXISTS / INTERNAL.
+  void StageWrite(std::string sql) { staged_.push_back(std::move(sql)); }
+
+  // Runs `hook` after this transaction commits, never if it rolls back. For effects that must
+  // follow the commit: waking the outbox relay, invalidating a cache entry.
+  void OnCommit(std::function<void()> hook) { commit_hooks_.push_back(std::move(hook)); }
+
+  // Sends the staged writes and COMMIT together, then runs the commit hooks. A connection lost
+  // meanwhile throws pqxx::in_doubt_error: the outcome is unknown.
+  void Commit();
+  // Rolls back what was begun; false if the connection is unusable afterwards.
+  bool Rollback() noexcept;
+
+ private:
+  pqxx::nontransaction& Begun();
+  // Runs a statement; a failed one poisons the transaction (the server has aborted it, and a
+  // COMMIT would silently roll back), so Commit refuses afterwards.
+  template <class F>
+  auto Guarded(F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (...) {
+      failed_ = true;
+      throw;
+    }
+  }
+
+  pqxx::connection& conn_;
+  std::optional<pqxx::nontransaction> raw_;  // statements are sent through it; never commits
+  bool begun_ = false;                       // BEGIN sent, transaction open on the server
+  bool finished_ = false;
+  bool failed_ = false;
+  std::vector<std::string> staged_;
+  std::vector<std::function<void()>> commit_hooks_;
+};
+
 namespace internal {
-// Hooks registered by OnCommit during the current attempt.
-void RunCommitHooks();
-void DropCommitHooks();
-// Sends the staged writes (if any) in one round trip.
-void FlushStagedWrites(pqxx::transaction_base& tx);
-void DropStagedWrites();
 inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
 template <class T>
 const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
@@ -97,13 +158,12 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
 absl::Status StatusFromException(const std::exception& e, bool* retryable, bool* broken);
 }  // namespace internal
 
-// Runs fn(pqxx::work&) in one transaction and commits iff fn returns OK (writes staged with
-// StageWrite are sent just before the commit). fn returns absl::Status
-// or absl::StatusOr<T>. Serialization failures and deadlocks are retried (fn must be safe to
+// Runs fn(Tx&) in one transaction and commits iff fn returns OK. fn returns absl::Status or
+// absl::StatusOr<T>. Serialization failures and deadlocks are retried (fn must be safe to
 // re-run); a unique violation becomes ALREADY_EXISTS; a lost connection UNAVAILABLE.
 template <class Fn>
-auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, pqxx::work&> {
-  using Result = std::invoke_result_t<Fn&, pqxx::work&>;
+auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, Tx&> {
+  using Result = std::invoke_result_t<Fn&, Tx&>;
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<PgPool::Lease> lease = pool.Acquire();
@@ -111,37 +171,22 @@ auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, pqxx::wor
     bool retryable = false;
     bool broken = false;
     absl::Status error;
-    try {
-      pqxx::work tx(lease->conn());
-      Result result = fn(tx);
-      if (internal::StatusOf(result).ok()) {
-        internal::FlushStagedWrites(tx);
-        tx.commit();
-        internal::RunCommitHooks();
-      } else {
-        internal::DropStagedWrites();
-        internal::DropCommitHooks();
+    std::optional<Result> result;
+    {
+      Tx tx(lease->conn());
+      try {
+        result.emplace(fn(tx));
+        if (internal::StatusOf(*result).ok()) tx.Commit();
+      } catch (const std::exception& e) {
+        result.reset();
+        error = internal::StatusFromException(e, &retryable, &broken);
       }
-      return result;
-    } catch (const std::exception& e) {
-      internal::DropStagedWrites();
-      internal::DropCommitHooks();
-      error = internal::StatusFromException(e, &retryable, &broken);
+      if (!tx.Rollback()) broken = true;  // a no-op after a commit
     }
     if (broken) lease->Discard();
+    if (result.has_value()) return std::move(*result);
     if (!retryable || attempt == kAttempts) return Result(error);
   }
-}
-
-// Runs `sql` as a prepared statement named `name` on the transaction's connection: parsed and
-// planned once per connection instead of on every call. `name` must be unique per SQL text.
-template <class... Args>
-pqxx::result ExecPrepared(pqxx::transaction_base& tx, const char* name, const std::string& sql,
-                          Args&&... args) {
-  // Registers the definition on the client side only (a no-op when already known); the server
-  // prepares it on first use.
-  tx.conn().prepare(name, sql);
-  return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
 
 // One schema change. Versions are per component and applied in ascending order, once.

@@ -15,9 +15,9 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
 
 namespace internal {
 
-void StageIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
+void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key,
                              const std::string& request_hash, const std::string& response) {
-  StageWrite(absl::StrCat(
+  tx.StageWrite(absl::StrCat(
       "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) VALUES "
       "(",
       tx.quote(key.client_id), ", ", tx.quote(key.request_id), ", ", tx.quote(key.method), ", ",
@@ -26,7 +26,7 @@ void StageIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
 
 absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(
     PgPool& db, const IdempotencyKey& key, const std::string& request_hash) {
-  return InTransaction(db, [&](pqxx::work& tx) -> absl::StatusOr<std::optional<std::string>> {
+  return InTransaction(db, [&](Tx& tx) -> absl::StatusOr<std::optional<std::string>> {
     pqxx::result rows = tx.exec_params(
         "SELECT method, request_hash, response FROM idempotency_keys "
         "WHERE client_id = $1 AND request_id = $2",

@@ -29,7 +29,7 @@ absl::Status ValidateRequestId(absl::string_view request_id);
 namespace internal {
 // Stages the record of a first call's response in `tx`. If the key is taken by then (a retry, or
 // a concurrent call with the same key), the commit fails and the transaction rolls back.
-void StageIdempotentResponse(pqxx::work& tx, const IdempotencyKey& key,
+void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key,
                              const std::string& request_hash, const std::string& response);
 // The response stored for `key`, or nullopt; INVALID_ARGUMENT if it was for another request.
 absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(
@@ -52,7 +52,7 @@ absl::StatusOr<Response> RunIdempotent(PgPool& db, const IdempotencyKey& key,
   TT_RETURN_IF_ERROR(ValidateRequestId(key.request_id));
   const std::string request_hash = Sha256Hex(request.SerializeAsString());
   Response response;
-  auto unit = [&](pqxx::work& tx) -> absl::Status {
+  auto unit = [&](Tx& tx) -> absl::Status {
     TT_ASSIGN_OR_RETURN(response, mutate(tx));
     Response to_store = response;
     if (redact) redact(to_store);

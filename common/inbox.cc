@@ -6,7 +6,7 @@
 
 namespace techtrade {
 
-bool ClaimInboxEvent(pqxx::work& tx, absl::string_view consumer, absl::string_view event_id) {
+bool ClaimInboxEvent(Tx& tx, absl::string_view consumer, absl::string_view event_id) {
   pqxx::result r = tx.exec_params(
       "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
       std::string(consumer), std::string(event_id));
@@ -68,7 +68,7 @@ bool EventConsumer::ProcessBatch(KafkaConsumer& consumer,
       return false;
     }
   }
-  absl::Status status = InTransaction(db_, [&](pqxx::work& tx) -> absl::Status {
+  absl::Status status = InTransaction(db_, [&](Tx& tx) -> absl::Status {
     for (const auto& event : events) {
       if (!ClaimInboxEvent(tx, options_.consumer, event.event_id())) continue;
       TT_RETURN_IF_ERROR(handler_(tx, event));
@@ -93,7 +93,7 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
   } else {
     int failures = 0;
     while (!stopping_) {
-      status = InTransaction(db_, [&](pqxx::work& tx) -> absl::Status {
+      status = InTransaction(db_, [&](Tx& tx) -> absl::Status {
         if (!ClaimInboxEvent(tx, options_.consumer, event.event_id())) return absl::OkStatus();
         return handler_(tx, event);
       });
@@ -115,7 +115,7 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
     // Parked, not lost: an operator can inspect and replay it from inbox_dead_letter.
     absl::Status parked;
     do {
-      parked = InTransaction(db_, [&](pqxx::work& tx) -> absl::Status {
+      parked = InTransaction(db_, [&](Tx& tx) -> absl::Status {
         tx.exec_params(
             "INSERT INTO inbox_dead_letter (consumer, topic, partition, \"offset\", event_id, "
             "error, payload) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7)",

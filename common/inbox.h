@@ -21,11 +21,11 @@ namespace techtrade {
 
 // Records that `consumer` processed `event_id`. Returns false if it already had (the caller
 // then skips the effect). Waits for a concurrent transaction claiming the same event.
-bool ClaimInboxEvent(pqxx::work& tx, absl::string_view consumer, absl::string_view event_id);
+bool ClaimInboxEvent(Tx& tx, absl::string_view consumer, absl::string_view event_id);
 
 // Applies one event's effect inside the transaction that also claims the event id.
 using EventHandler =
-    std::function<absl::Status(pqxx::work& tx, const techtrade::common::v1::EventEnvelope& event)>;
+    std::function<absl::Status(Tx& tx, const techtrade::common::v1::EventEnvelope& event)>;
 
 struct EventConsumerOptions {
   std::string consumer;  // inbox name and Kafka consumer group, e.g. "listings.registry-events"

@@ -99,7 +99,7 @@ CREATE INDEX inbox_processed_at ON inbox USING brin (processed_at);
 
 std::span<const Migration> CommonMigrations() { return kCommonMigrations; }
 
-std::string AppendToOutbox(pqxx::work& tx, absl::string_view producer, const OutboxEvent& event) {
+std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent& event) {
   techtrade::common::v1::EventEnvelope envelope;
   envelope.set_event_id(NewUuid());
   envelope.set_event_type(event.payload->GetDescriptor()->full_name());
@@ -115,13 +115,13 @@ std::string AppendToOutbox(pqxx::work& tx, absl::string_view producer, const Out
   envelope.mutable_payload()->PackFrom(*event.payload);
 
   std::string payload = envelope.SerializeAsString();
-  StageWrite(absl::StrCat(
+  tx.StageWrite(absl::StrCat(
       "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at) "
       "VALUES (",
       tx.quote(envelope.event_id()), "::uuid, ", tx.quote(event.aggregate_type), ", ",
       tx.quote(event.aggregate_id), ", ", tx.quote(envelope.event_type()), ", ",
       tx.quote_raw(payload), ", ", event.sequence, ", ", TimestampLiteral(now_us), ")"));
-  OnCommit(WakeRelays);
+  tx.OnCommit(WakeRelays);
   return envelope.event_id();
 }
 
@@ -281,17 +281,16 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
   };
   pqxx::result rows;
   {
+    conn.prepare(
+        "techtrade_outbox_next",
+        "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])) "
+        "SELECT position, id::text, aggregatetype, aggregateid, type, payload, sequence, " +
+            EpochMicros("occurred_at") +
+            " FROM outbox WHERE position <> ALL($1::bigint[]) ORDER BY position LIMIT $2");
     pqxx::nontransaction tx(conn);
     // One round trip: delete what the broker acknowledged last time, read what comes next (the
     // SELECT sees the rows as before the DELETE, hence the filter).
-    rows = ExecPrepared(tx, "techtrade_outbox_next",
-                        "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])) "
-                        "SELECT position, id::text, aggregatetype, aggregateid, type, payload, "
-                        "sequence, " +
-                            EpochMicros("occurred_at") +
-                            " FROM outbox WHERE position <> ALL($1::bigint[]) ORDER BY position "
-                            "LIMIT $2",
-                        acknowledged_, options_.batch_size);
+    rows = tx.exec_prepared("techtrade_outbox_next", acknowledged_, options_.batch_size);
     acknowledged_ = "{}";
   }
   if (rows.empty()) return 0;

@@ -35,7 +35,7 @@ struct OutboxEvent {
 
 // Writes the event (as a techtrade.common.v1.EventEnvelope) into `tx`; when the transaction
 // (run by InTransaction) commits, this process's relay wakes at once. Returns the event id.
-std::string AppendToOutbox(pqxx::work& tx, absl::string_view producer, const OutboxEvent& event);
+std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent& event);
 
 struct OutboxRelayOptions {
   std::string service;  // also names the advisory lock: one active relay per service

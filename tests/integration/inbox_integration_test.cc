@@ -65,7 +65,7 @@ class InboxTest : public ::testing::Test {
     pool_ = *PgPool::Create(db_->url(), 4);
     ASSERT_TRUE(ApplyMigrations(*pool_, "common", CommonMigrations()).ok());
     ASSERT_TRUE(
-        InTransaction(*pool_, [](pqxx::work& tx) -> absl::Status {
+        InTransaction(*pool_, [](Tx& tx) -> absl::Status {
           // No unique constraint: an effect applied twice would show as two rows.
           tx.exec("CREATE TABLE effects (aggregate_id text NOT NULL, sequence bigint NOT NULL)");
           return absl::OkStatus();
@@ -81,7 +81,7 @@ class InboxTest : public ::testing::Test {
 
   // Applies our organisations' events; `poison` (if set) always fails.
   EventHandler Handler(const std::string& poison = "") {
-    return [this, poison](pqxx::work& tx,
+    return [this, poison](Tx& tx,
                           const techtrade::common::v1::EventEnvelope& e) -> absl::Status {
       if (!ids_.contains(e.aggregate_id())) return absl::OkStatus();
       if (e.aggregate_id() == poison) return absl::InternalError("poisoned for the test");

@@ -30,7 +30,7 @@ absl::StatusOr<Principal> LocalAuthenticator::Authenticate(absl::string_view api
   }
   if (!record.is_object()) {
     absl::StatusOr<store::StoredApiClient> stored = InTransaction(
-        db_, [&](pqxx::work& tx) { return store::GetApiClient(tx, key.key_id, false); });
+        db_, [&](Tx& tx) { return store::GetApiClient(tx, key.key_id, false); });
     if (absl::IsNotFound(stored.status())) return absl::UnauthenticatedError(kUnknownKey);
     if (!stored.ok()) return stored.status();
     record = {{"hash", stored->secret_hash},
@@ -56,7 +56,7 @@ absl::Status EnsureBootstrapOperatorKey(PgPool& db, const std::string& api_key) 
     return absl::InvalidArgumentError(
         "TECHTRADE_BOOTSTRAP_OPERATOR_KEY: not an API key (tt_<16 hex>_<64 hex>)");
   }
-  return InTransaction(db, [&](pqxx::work& tx) -> absl::Status {
+  return InTransaction(db, [&](Tx& tx) -> absl::Status {
     v1::IssueApiKeyRequest request;
     request.set_name("bootstrap operator");
     request.set_role(v1::API_CLIENT_ROLE_OPERATOR);

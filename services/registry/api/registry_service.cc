@@ -23,7 +23,7 @@ IdempotencyKey KeyFor(const CallContext& call, const std::string& request_id, st
   return {call.caller.api_client_id(), request_id, std::move(method)};
 }
 
-void Emit(pqxx::work& tx, const CallContext& call, const std::string& request_id,
+void Emit(Tx& tx, const CallContext& call, const std::string& request_id,
           std::string aggregate_type, std::string aggregate_id, int64_t sequence,
           const google::protobuf::Message& payload) {
   AppendToOutbox(tx, kProducer,
@@ -68,7 +68,7 @@ grpc::Status RegistryServiceImpl::CreatePilotCity(grpc::ServerContext* context,
     TT_ASSIGN_OR_RETURN(
         *response, RunIdempotent<v1::PilotCity>(
                        db_, KeyFor(call, request->request_id(), "CreatePilotCity"), *request,
-                       [&](pqxx::work& tx) -> absl::StatusOr<v1::PilotCity> {
+                       [&](Tx& tx) -> absl::StatusOr<v1::PilotCity> {
                          v1::PilotCity city = store::InsertPilotCity(tx, *request, NowMicros());
                          v1::PilotCityCreated event;
                          *event.mutable_pilot_city() = city;
@@ -85,7 +85,7 @@ grpc::Status RegistryServiceImpl::GetPilotCity(grpc::ServerContext* context,
                                                v1::PilotCity* response) {
   return runner_.Run(context, "GetPilotCity", [&](const CallContext&) -> absl::Status {
     TT_RETURN_IF_ERROR(ValidateCityId("id", request->id()));
-    TT_ASSIGN_OR_RETURN(*response, InTransaction(db_, [&](pqxx::work& tx) {
+    TT_ASSIGN_OR_RETURN(*response, InTransaction(db_, [&](Tx& tx) {
       return store::GetPilotCity(tx, request->id());
     }));
     return absl::OkStatus();
@@ -100,7 +100,7 @@ grpc::Status RegistryServiceImpl::ListPilotCities(grpc::ServerContext* context,
     TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken(request->page_token()));
     TT_ASSIGN_OR_RETURN(
         store::Page<v1::PilotCity> page,
-        InTransaction(db_, [&](pqxx::work& tx) -> absl::StatusOr<store::Page<v1::PilotCity>> {
+        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::PilotCity>> {
           return store::ListPilotCities(tx, after, limit);
         }));
     for (auto& city : page.items) *response->add_pilot_cities() = std::move(city);
@@ -122,7 +122,7 @@ grpc::Status RegistryServiceImpl::RegisterOrganization(
         *response,
         RunIdempotent<v1::Organization>(
             db_, KeyFor(call, request->request_id(), "RegisterOrganization"), *request,
-            [&](pqxx::work& tx) -> absl::StatusOr<v1::Organization> {
+            [&](Tx& tx) -> absl::StatusOr<v1::Organization> {
               v1::Organization org = store::InsertOrganization(tx, *request, NowMicros());
               v1::OrganizationRegistered event;
               *event.mutable_organization() = org;
@@ -140,7 +140,7 @@ grpc::Status RegistryServiceImpl::GetOrganization(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     TT_ASSIGN_OR_RETURN(*response, cache_.GetOrLoad<v1::Organization>(
                                        OrganizationCacheKey(request->id()), kOrganizationTtl, [&] {
-                                         return InTransaction(db_, [&](pqxx::work& tx) {
+                                         return InTransaction(db_, [&](Tx& tx) {
                                            return store::GetOrganization(tx, request->id(), false);
                                          });
                                        }));
@@ -162,7 +162,7 @@ grpc::Status RegistryServiceImpl::ListOrganizations(grpc::ServerContext* context
                                      request->credit_code()};
     TT_ASSIGN_OR_RETURN(
         store::Page<v1::Organization> page,
-        InTransaction(db_, [&](pqxx::work& tx) -> absl::StatusOr<store::Page<v1::Organization>> {
+        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::Organization>> {
           return store::ListOrganizations(tx, filter, after, limit);
         }));
     for (auto& org : page.items) *response->add_organizations() = std::move(org);
@@ -181,7 +181,7 @@ grpc::Status RegistryServiceImpl::UpdateOrganization(grpc::ServerContext* contex
         *response,
         RunIdempotent<v1::Organization>(
             db_, KeyFor(call, request->request_id(), "UpdateOrganization"), *request,
-            [&](pqxx::work& tx) -> absl::StatusOr<v1::Organization> {
+            [&](Tx& tx) -> absl::StatusOr<v1::Organization> {
               TT_ASSIGN_OR_RETURN(v1::Organization org,
                                   store::GetOrganization(tx, request->id(), true));
               TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, org.city_id()));
@@ -217,7 +217,7 @@ grpc::Status RegistryServiceImpl::Transition(grpc::ServerContext* context, absl:
         *response,
         RunIdempotent<v1::Organization>(
             db_, KeyFor(call, request.request_id(), std::string(method)), request,
-            [&](pqxx::work& tx) -> absl::StatusOr<v1::Organization> {
+            [&](Tx& tx) -> absl::StatusOr<v1::Organization> {
               bool ever_verified = false;
               TT_ASSIGN_OR_RETURN(v1::Organization org,
                                   store::GetOrganization(tx, request.id(), true, &ever_verified));
@@ -275,7 +275,7 @@ grpc::Status RegistryServiceImpl::IssueApiKey(grpc::ServerContext* context,
         *response,
         RunIdempotent<v1::IssueApiKeyResponse>(
             db_, KeyFor(call, request->request_id(), "IssueApiKey"), *request,
-            [&](pqxx::work& tx) -> absl::StatusOr<v1::IssueApiKeyResponse> {
+            [&](Tx& tx) -> absl::StatusOr<v1::IssueApiKeyResponse> {
               std::string api_key = NewApiKey();
               TT_ASSIGN_OR_RETURN(ParsedApiKey parsed, ParseApiKey(api_key));
               v1::IssueApiKeyResponse issued;
@@ -304,7 +304,7 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
     TT_ASSIGN_OR_RETURN(
         *response, RunIdempotent<v1::ApiClient>(
                        db_, KeyFor(call, request->request_id(), "RevokeApiKey"), *request,
-                       [&](pqxx::work& tx) -> absl::StatusOr<v1::ApiClient> {
+                       [&](Tx& tx) -> absl::StatusOr<v1::ApiClient> {
                          TT_ASSIGN_OR_RETURN(store::StoredApiClient stored,
                                              store::GetApiClient(tx, request->id(), true));
                          TT_RETURN_IF_ERROR(
@@ -331,7 +331,7 @@ grpc::Status RegistryServiceImpl::GetApiClient(grpc::ServerContext* context,
   return runner_.Run(context, "GetApiClient", [&](const CallContext& call) -> absl::Status {
     TT_RETURN_IF_ERROR(RequireOperator(call.caller));
     if (request->id().empty()) return FieldError("id", "required");
-    TT_ASSIGN_OR_RETURN(store::StoredApiClient stored, InTransaction(db_, [&](pqxx::work& tx) {
+    TT_ASSIGN_OR_RETURN(store::StoredApiClient stored, InTransaction(db_, [&](Tx& tx) {
                           return store::GetApiClient(tx, request->id(), false);
                         }));
     *response = std::move(stored.client);
@@ -348,7 +348,7 @@ grpc::Status RegistryServiceImpl::ListApiClients(grpc::ServerContext* context,
     TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken(request->page_token()));
     TT_ASSIGN_OR_RETURN(
         store::Page<v1::ApiClient> page,
-        InTransaction(db_, [&](pqxx::work& tx) -> absl::StatusOr<store::Page<v1::ApiClient>> {
+        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::ApiClient>> {
           return store::ListApiClients(tx, after, limit);
         }));
     for (auto& client : page.items) *response->add_api_clients() = std::move(client);

@@ -100,7 +100,7 @@ std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors() {
   };
 }
 
-v1::PilotCity InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& r, int64_t now_us) {
+v1::PilotCity InsertPilotCity(Tx& tx, const v1::CreatePilotCityRequest& r, int64_t now_us) {
   v1::PilotCity c;
   c.set_id(r.id());
   c.set_name(r.name());
@@ -109,7 +109,7 @@ v1::PilotCity InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& 
   c.set_version(1);
   *c.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(now_us);
   *c.mutable_update_time() = c.create_time();
-  StageWrite(absl::StrCat(
+  tx.StageWrite(absl::StrCat(
       "INSERT INTO pilot_cities (id, name, kind, division_code, version, create_time, update_time) "
       "VALUES (",
       tx.quote(c.id()), ", ", tx.quote(c.name()), ", ", static_cast<int>(c.kind()), ", ",
@@ -118,21 +118,21 @@ v1::PilotCity InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& 
   return c;
 }
 
-absl::StatusOr<v1::PilotCity> GetPilotCity(pqxx::work& tx, const std::string& id) {
+absl::StatusOr<v1::PilotCity> GetPilotCity(Tx& tx, const std::string& id) {
   pqxx::result rows =
       tx.exec_params("SELECT " + kCityColumns + " FROM pilot_cities WHERE id = $1", id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("pilot city '", id, "' not found"));
   return CityFromRow(rows[0]);
 }
 
-Page<v1::PilotCity> ListPilotCities(pqxx::work& tx, int64_t after, int limit) {
+Page<v1::PilotCity> ListPilotCities(Tx& tx, int64_t after, int limit) {
   pqxx::result rows = tx.exec_params(
       "SELECT " + kCityColumns + " FROM pilot_cities WHERE ordinal > $1 ORDER BY ordinal LIMIT $2",
       after, limit + 1);
   return ToPage<v1::PilotCity>(rows, limit, 5, CityFromRow);
 }
 
-v1::Organization InsertOrganization(pqxx::work& tx, const v1::RegisterOrganizationRequest& r,
+v1::Organization InsertOrganization(Tx& tx, const v1::RegisterOrganizationRequest& r,
                                     int64_t now_us) {
   v1::Organization o;
   o.set_id(NewUuid());
@@ -147,7 +147,7 @@ v1::Organization InsertOrganization(pqxx::work& tx, const v1::RegisterOrganizati
   o.set_version(1);
   *o.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(now_us);
   *o.mutable_update_time() = o.create_time();
-  StageWrite(absl::StrCat(
+  tx.StageWrite(absl::StrCat(
       "INSERT INTO organizations (id, credit_code, name, kind, city_id, status, address, "
       "contact_email, description, version, create_time, update_time) VALUES (",
       tx.quote(o.id()), "::uuid, ", tx.quote(o.credit_code()), ", ", tx.quote(o.name()), ", ",
@@ -158,23 +158,23 @@ v1::Organization InsertOrganization(pqxx::work& tx, const v1::RegisterOrganizati
   return o;
 }
 
-absl::StatusOr<v1::Organization> GetOrganization(pqxx::work& tx, const std::string& id, bool lock,
+absl::StatusOr<v1::Organization> GetOrganization(Tx& tx, const std::string& id, bool lock,
                                                  bool* ever_verified) {
   pqxx::result rows =
-      ExecPrepared(tx, lock ? "registry_org_get_locked" : "registry_org_get",
-                   "SELECT " + kOrgColumns + " FROM organizations WHERE id = $1::uuid" +
-                       (lock ? " FOR UPDATE" : ""),
-                   id);
+      tx.ExecPrepared(lock ? "registry_org_get_locked" : "registry_org_get",
+                      "SELECT " + kOrgColumns + " FROM organizations WHERE id = $1::uuid" +
+                          (lock ? " FOR UPDATE" : ""),
+                      id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("organisation ", id, " not found"));
   if (ever_verified != nullptr) *ever_verified = rows[0][15].as<bool>();
   return OrgFromRow(rows[0]);
 }
 
-v1::Organization SaveOrganization(pqxx::work& tx, v1::Organization o, int64_t now_us) {
+v1::Organization SaveOrganization(Tx& tx, v1::Organization o, int64_t now_us) {
   *o.mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(now_us);
   const bool verified = o.status() == v1::ORGANIZATION_STATUS_VERIFIED;
   if (verified && !o.has_verify_time()) *o.mutable_verify_time() = o.update_time();
-  StageWrite(absl::StrCat(
+  tx.StageWrite(absl::StrCat(
       "UPDATE organizations SET name = ", tx.quote(o.name()),
       ", status = ", static_cast<int>(o.status()), ", address = ", tx.quote(o.address()),
       ", contact_email = ", tx.quote(o.contact_email()), ", description = ",
@@ -187,7 +187,7 @@ v1::Organization SaveOrganization(pqxx::work& tx, v1::Organization o, int64_t no
   return o;
 }
 
-Page<v1::Organization> ListOrganizations(pqxx::work& tx, const OrganizationFilter& f, int64_t after,
+Page<v1::Organization> ListOrganizations(Tx& tx, const OrganizationFilter& f, int64_t after,
                                          int limit) {
   pqxx::result rows = tx.exec_params(
       "SELECT " + kOrgColumns +
@@ -199,7 +199,7 @@ Page<v1::Organization> ListOrganizations(pqxx::work& tx, const OrganizationFilte
   return ToPage<v1::Organization>(rows, limit, 11, OrgFromRow);
 }
 
-absl::StatusOr<v1::ApiClient> InsertApiClient(pqxx::work& tx, const std::string& id,
+absl::StatusOr<v1::ApiClient> InsertApiClient(Tx& tx, const std::string& id,
                                               const v1::IssueApiKeyRequest& r,
                                               const std::string& secret_hash) {
   pqxx::result rows = tx.exec_params(
@@ -211,16 +211,16 @@ absl::StatusOr<v1::ApiClient> InsertApiClient(pqxx::work& tx, const std::string&
   return ClientFromRow(rows[0]);
 }
 
-absl::StatusOr<StoredApiClient> GetApiClient(pqxx::work& tx, const std::string& id, bool lock) {
-  pqxx::result rows = ExecPrepared(
-      tx, lock ? "registry_client_get_locked" : "registry_client_get",
+absl::StatusOr<StoredApiClient> GetApiClient(Tx& tx, const std::string& id, bool lock) {
+  pqxx::result rows = tx.ExecPrepared(
+      lock ? "registry_client_get_locked" : "registry_client_get",
       "SELECT " + kClientColumns + " FROM api_clients WHERE id = $1" + (lock ? " FOR UPDATE" : ""),
       id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("api client ", id, " not found"));
   return StoredApiClient{ClientFromRow(rows[0]), rows[0][9].as<std::string>()};
 }
 
-v1::ApiClient RevokeApiClient(pqxx::work& tx, const std::string& id, int64_t new_version) {
+v1::ApiClient RevokeApiClient(Tx& tx, const std::string& id, int64_t new_version) {
   return ClientFromRow(tx.exec_params1(
       "UPDATE api_clients SET status = 2, version = $2, revoke_time = now() WHERE id = $1 "
       "RETURNING " +
@@ -228,7 +228,7 @@ v1::ApiClient RevokeApiClient(pqxx::work& tx, const std::string& id, int64_t new
       id, new_version));
 }
 
-Page<v1::ApiClient> ListApiClients(pqxx::work& tx, int64_t after, int limit) {
+Page<v1::ApiClient> ListApiClients(Tx& tx, int64_t after, int limit) {
   pqxx::result rows = tx.exec_params(
       "SELECT " + kClientColumns + " FROM api_clients WHERE ordinal > $1 ORDER BY ordinal LIMIT $2",
       after, limit + 1);

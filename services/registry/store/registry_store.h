@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/db.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade::registry::store {
 
 namespace v1 = techtrade::registry::v1;
+using techtrade::Tx;
 
 // Constraint violations of the registry's tables as the caller should see them.
 std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors();
@@ -24,22 +26,22 @@ struct Page {
   bool more = false;
 };
 
-// Writes are staged (StageWrite): they reach the database with the transaction's commit, and a
+// Writes are staged (Tx::StageWrite): they reach the database with the transaction's commit, and a
 // violated constraint fails the commit with the error RegistryConstraintErrors() names. Records
 // are built here, ids and timestamps included, so nothing has to be read back.
 
 // Pilot cities.
-v1::PilotCity InsertPilotCity(pqxx::work& tx, const v1::CreatePilotCityRequest& r, int64_t now_us);
-absl::StatusOr<v1::PilotCity> GetPilotCity(pqxx::work& tx, const std::string& id);
-Page<v1::PilotCity> ListPilotCities(pqxx::work& tx, int64_t after, int limit);
+v1::PilotCity InsertPilotCity(Tx& tx, const v1::CreatePilotCityRequest& r, int64_t now_us);
+absl::StatusOr<v1::PilotCity> GetPilotCity(Tx& tx, const std::string& id);
+Page<v1::PilotCity> ListPilotCities(Tx& tx, int64_t after, int limit);
 
 // Organisations. GetOrganization with `lock` takes the row lock that orders its events.
-v1::Organization InsertOrganization(pqxx::work& tx, const v1::RegisterOrganizationRequest& r,
+v1::Organization InsertOrganization(Tx& tx, const v1::RegisterOrganizationRequest& r,
                                     int64_t now_us);
-absl::StatusOr<v1::Organization> GetOrganization(pqxx::work& tx, const std::string& id, bool lock,
+absl::StatusOr<v1::Organization> GetOrganization(Tx& tx, const std::string& id, bool lock,
                                                  bool* ever_verified = nullptr);
 // Writes every mutable field of `org` with version = org.version(); returns the record as stored.
-v1::Organization SaveOrganization(pqxx::work& tx, v1::Organization org, int64_t now_us);
+v1::Organization SaveOrganization(Tx& tx, v1::Organization org, int64_t now_us);
 
 struct OrganizationFilter {
   std::string city_id;
@@ -47,8 +49,8 @@ struct OrganizationFilter {
   v1::OrganizationStatus status = v1::ORGANIZATION_STATUS_UNSPECIFIED;
   std::string credit_code;
 };
-Page<v1::Organization> ListOrganizations(pqxx::work& tx, const OrganizationFilter& filter,
-                                         int64_t after, int limit);
+Page<v1::Organization> ListOrganizations(Tx& tx, const OrganizationFilter& filter, int64_t after,
+                                         int limit);
 
 // API clients, with the SHA-256 of their secret.
 struct StoredApiClient {
@@ -56,11 +58,11 @@ struct StoredApiClient {
   std::string secret_hash;
 };
 // ALREADY_EXISTS if the key id is taken (only the bootstrap key can collide: ids are random).
-absl::StatusOr<v1::ApiClient> InsertApiClient(pqxx::work& tx, const std::string& id,
+absl::StatusOr<v1::ApiClient> InsertApiClient(Tx& tx, const std::string& id,
                                               const v1::IssueApiKeyRequest& r,
                                               const std::string& secret_hash);
-absl::StatusOr<StoredApiClient> GetApiClient(pqxx::work& tx, const std::string& id, bool lock);
-v1::ApiClient RevokeApiClient(pqxx::work& tx, const std::string& id, int64_t new_version);
-Page<v1::ApiClient> ListApiClients(pqxx::work& tx, int64_t after, int limit);
+absl::StatusOr<StoredApiClient> GetApiClient(Tx& tx, const std::string& id, bool lock);
+v1::ApiClient RevokeApiClient(Tx& tx, const std::string& id, int64_t new_version);
+Page<v1::ApiClient> ListApiClients(Tx& tx, int64_t after, int limit);
 
 }  // namespace techtrade::registry::store

@@ -1,0 +1,137 @@
+// The one way to run a transaction (common/db.h) against the real PostgreSQL: BEGIN travels with
+// the first statement and staged writes with COMMIT, and none of those savings may cost
+// atomicity: a failure anywhere leaves nothing behind and the connection fit for the next caller.
+#include <gtest/gtest.h>
+
+#include "common/db.h"
+#include "tests/support/harness.h"
+
+namespace techtrade::testing {
+namespace {
+
+class TxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stack_ = Stack::FromEnvironment();
+    db_ = std::make_unique<ScratchDatabase>(stack_, "tx");
+    // One connection, so every test also shows that the connection it leaves behind works.
+    pool_ = *PgPool::Create(db_->url(), 1);
+    ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+                  tx.exec("CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL)");
+                  return absl::OkStatus();
+                }).ok());
+  }
+
+  int64_t Count() {
+    return *InTransaction(*pool_, [](Tx& tx) -> absl::StatusOr<int64_t> {
+      return tx.exec1("SELECT count(*) FROM items")[0].as<int64_t>();
+    });
+  }
+
+  Stack stack_;
+  std::unique_ptr<ScratchDatabase> db_;
+  std::unique_ptr<PgPool> pool_;
+};
+
+TEST_F(TxTest, WriteOnlyTransactionCommitsAllStagedWrites) {
+  absl::Status status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    tx.StageWrite("INSERT INTO items VALUES (1, 'a')");
+    tx.StageWrite("INSERT INTO items VALUES (2, 'b')");
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Count(), 2);
+}
+
+TEST_F(TxTest, ViolatedConstraintInStagedWritesLeavesNothing) {
+  ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+                tx.StageWrite("INSERT INTO items VALUES (1, 'a')");
+                return absl::OkStatus();
+              }).ok());
+  bool hook_ran = false;
+  absl::Status status = InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    tx.StageWrite("INSERT INTO items VALUES (2, 'b')");
+    tx.StageWrite("INSERT INTO items VALUES (1, 'duplicate')");
+    tx.OnCommit([&] { hook_ran = true; });
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+  EXPECT_FALSE(hook_ran);
+  EXPECT_EQ(Count(), 1);  // row 2 went with the failed batch
+}
+
+TEST_F(TxTest, ReadThenStagedWritesCommitTogetherAndFailTogether) {
+  absl::Status status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    int64_t before = tx.exec_params1("SELECT count(*) FROM items WHERE id > $1", 0)[0].as<int64_t>();
+    tx.StageWrite(absl::StrCat("INSERT INTO items VALUES (", before + 10, ", 'x')"));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Count(), 1);
+
+  // Explicit transaction this time (a read came first): the failed batch must not leave the
+  // session inside an aborted transaction block.
+  status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    tx.exec("SELECT 1");
+    tx.StageWrite("INSERT INTO items VALUES (20, 'y')");
+    tx.StageWrite("INSERT INTO items VALUES (10, 'duplicate')");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+  EXPECT_EQ(Count(), 1);
+}
+
+TEST_F(TxTest, ErrorFromFnRollsBackWritesAlreadySent) {
+  absl::Status status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    tx.exec("INSERT INTO items VALUES (1, 'sent before the error')");
+    tx.StageWrite("INSERT INTO items VALUES (2, 'staged')");
+    return absl::FailedPreconditionError("changed my mind");
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Count(), 0);
+}
+
+TEST_F(TxTest, SwallowedStatementFailureRefusesTheCommit) {
+  // PostgreSQL answers COMMIT in an aborted transaction with ROLLBACK and no error; a caller
+  // that caught the statement's exception must not be told its writes are durable.
+  absl::Status status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    tx.exec("INSERT INTO items VALUES (1, 'a')");
+    try {
+      tx.exec("INSERT INTO items VALUES (1, 'duplicate')");
+    } catch (const pqxx::unique_violation&) {
+    }
+    tx.StageWrite("INSERT INTO items VALUES (3, 'c')");
+    return absl::OkStatus();
+  });
+  EXPECT_FALSE(status.ok());
+  EXPECT_EQ(Count(), 0);
+}
+
+TEST_F(TxTest, ConnectionIsOutsideATransactionAfterEachOutcome) {
+  auto in_transaction_block = [&] {
+    auto lease = pool_->Acquire();
+    pqxx::nontransaction probe(lease->conn());
+    // In autocommit each statement gets its own transaction id; inside a block they share one.
+    auto first = probe.exec1("SELECT txid_current()")[0].as<int64_t>();
+    auto second = probe.exec1("SELECT txid_current()")[0].as<int64_t>();
+    return first == second;
+  };
+  ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+                tx.exec("SELECT 1");
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_FALSE(in_transaction_block());
+  (void)InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    tx.exec("SELECT 1");
+    return absl::InternalError("fail");
+  });
+  EXPECT_FALSE(in_transaction_block());
+  (void)InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    tx.exec("SELECT no_such_column FROM items");
+    return absl::OkStatus();
+  });
+  EXPECT_FALSE(in_transaction_block());
+}
+
+}  // namespace
+}  // namespace techtrade::testing
