@@ -21,6 +21,7 @@ class EchoService final : public techtrade::bench::v1::EchoService::Service {
 
 int main() {
   using namespace techtrade;
+  InitProcess();
   BlockShutdownSignals();
   log::SetService("echo");
   EchoService echo;

@@ -15,8 +15,8 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
 
 namespace internal {
 
-void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key,
-                             const std::string& request_hash, const std::string& response) {
+void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key, const std::string& request_hash,
+                             const std::string& response) {
   tx.StageWrite(absl::StrCat(
       "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) VALUES "
       "(",

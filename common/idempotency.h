@@ -29,8 +29,8 @@ absl::Status ValidateRequestId(absl::string_view request_id);
 namespace internal {
 // Stages the record of a first call's response in `tx`. If the key is taken by then (a retry, or
 // a concurrent call with the same key), the commit fails and the transaction rolls back.
-void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key,
-                             const std::string& request_hash, const std::string& response);
+void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key, const std::string& request_hash,
+                             const std::string& response);
 // The response stored for `key`, or nullopt; INVALID_ARGUMENT if it was for another request.
 absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(
     PgPool& db, const IdempotencyKey& key, const std::string& request_hash);

@@ -62,7 +62,10 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::
       {"enable.idempotence", "true"},
       {"acks", "all"},
       {"message.timeout.ms", "0"},  // never give up on a message: the outbox row waits anyway
-      {"linger.ms", "2"},
+      // The outbox relay hands the producer a whole batch at once and waits for its
+      // acknowledgements: lingering for more would only add latency (2 ms of linger cost ~3x on
+      // the median commit-to-ack at 500 events/s).
+      {"linger.ms", "0"},
       {"compression.type", "lz4"},
       {"socket.keepalive.enable", "true"},
       // Without TCP_NODELAY, Nagle's algorithm meeting the broker's delayed ACKs adds up to

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/outbox.h"
@@ -113,6 +114,8 @@ grpc::Status RpcRunner::Finish(absl::string_view method, absl::Status status, do
   return ToGrpcStatus(status);
 }
 
+void InitProcess() { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); }
+
 void BlockShutdownSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -132,6 +135,7 @@ void WaitForShutdownSignal() {
 }
 
 int RunService(int argc, char** argv, const ServiceDefinition& definition) {
+  InitProcess();
   // Before any thread exists, so that every thread inherits the mask and sigwait gets the signal.
   BlockShutdownSignals();
   log::SetService(definition.name);

@@ -93,6 +93,11 @@ struct ServiceDefinition {
 // The whole life of a service process; returns the exit code.
 int RunService(int argc, char** argv, const ServiceDefinition& definition);
 
+// Process-wide settings, first thing in main() of every techtrade binary. Debian's abseil is built
+// without NDEBUG, which leaves absl::Mutex deadlock detection on: gRPC would record a lock graph,
+// with a stack trace, on every lock it takes.
+void InitProcess();
+
 // Blocks SIGTERM/SIGINT in this and every later thread and returns when one arrives.
 void BlockShutdownSignals();
 void WaitForShutdownSignal();

@@ -62,7 +62,8 @@ TEST_F(TxTest, ViolatedConstraintInStagedWritesLeavesNothing) {
 
 TEST_F(TxTest, ReadThenStagedWritesCommitTogetherAndFailTogether) {
   absl::Status status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
-    int64_t before = tx.exec_params1("SELECT count(*) FROM items WHERE id > $1", 0)[0].as<int64_t>();
+    int64_t before =
+        tx.exec_params1("SELECT count(*) FROM items WHERE id > $1", 0)[0].as<int64_t>();
     tx.StageWrite(absl::StrCat("INSERT INTO items VALUES (", before + 10, ", 'x')"));
     return absl::OkStatus();
   });

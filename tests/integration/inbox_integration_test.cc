@@ -81,8 +81,7 @@ class InboxTest : public ::testing::Test {
 
   // Applies our organisations' events; `poison` (if set) always fails.
   EventHandler Handler(const std::string& poison = "") {
-    return [this, poison](Tx& tx,
-                          const techtrade::common::v1::EventEnvelope& e) -> absl::Status {
+    return [this, poison](Tx& tx, const techtrade::common::v1::EventEnvelope& e) -> absl::Status {
       if (!ids_.contains(e.aggregate_id())) return absl::OkStatus();
       if (e.aggregate_id() == poison) return absl::InternalError("poisoned for the test");
       tx.exec_params("INSERT INTO effects VALUES ($1, $2)", e.aggregate_id(), e.sequence());
