@@ -1,9 +1,13 @@
 #include "common/auth.h"
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/cache.h"
 #include "common/ids.h"
+#include "common/status.h"
 
 namespace techtrade {
 namespace {
@@ -73,6 +77,48 @@ void MemoizingAuthenticator::Forget(absl::string_view key_id) {
   std::lock_guard lock(mutex_);
   absl::erase_if(entries_,
                  [&](const auto& entry) { return absl::StartsWith(entry.first, prefix); });
+}
+
+std::string ApiKeyCacheKey(absl::string_view key_id) {
+  return absl::StrCat("registry:apikey:", key_id);
+}
+
+absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view api_key) {
+  constexpr absl::Duration kKeyTtl = absl::Seconds(60);
+  constexpr char kUnknownKey[] = "unknown or revoked API key";
+  TT_ASSIGN_OR_RETURN(ParsedApiKey key, ParseApiKey(api_key));
+  const std::string cache_key = ApiKeyCacheKey(key.key_id);
+  ApiKeyRecord record;
+  nlohmann::json cached;
+  if (std::optional<std::string> text = cache_.Get(cache_key)) {
+    cached = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  }
+  if (cached.is_object()) {
+    record.secret_hash = cached.value("hash", std::string());
+    record.role = static_cast<techtrade::registry::v1::ApiClientRole>(cached.value("role", 0));
+    record.city_id = cached.value("city", std::string());
+    record.active = cached.value("active", false);
+  } else {
+    absl::StatusOr<ApiKeyRecord> loaded = Load(key);
+    if (absl::IsUnauthenticated(loaded.status())) return absl::UnauthenticatedError(kUnknownKey);
+    if (!loaded.ok()) return loaded.status();
+    record = *std::move(loaded);
+    cache_.Set(cache_key,
+               nlohmann::json{{"hash", record.secret_hash},
+                              {"role", static_cast<int>(record.role)},
+                              {"city", record.city_id},
+                              {"active", record.active}}
+                   .dump(),
+               kKeyTtl);
+  }
+  if (!record.active || !ConstantTimeEquals(Sha256Hex(key.secret), record.secret_hash)) {
+    return absl::UnauthenticatedError(kUnknownKey);
+  }
+  Principal principal;
+  principal.set_api_client_id(key.key_id);
+  principal.set_role(record.role);
+  principal.set_city_id(record.city_id);
+  return principal;
 }
 
 absl::Status RequireOperator(const Principal& caller) {

@@ -38,6 +38,33 @@ class Authenticator {
   virtual absl::StatusOr<Principal> Authenticate(absl::string_view api_key) = 0;
 };
 
+// What the cache holds for an API key, under ApiKeyCacheKey(key id), shared by every service:
+// written by whichever service loads it first, deleted by the registry when the key is revoked.
+struct ApiKeyRecord {
+  std::string secret_hash;  // SHA-256 of the secret, hex
+  techtrade::registry::v1::ApiClientRole role = {};
+  std::string city_id;
+  bool active = false;
+};
+std::string ApiKeyCacheKey(absl::string_view key_id);
+
+class Cache;
+
+// Authenticates against the shared cache entry, loading the record on a miss (from the
+// registry's table in the registry, through the registry's Authenticate RPC elsewhere).
+class CachedKeyAuthenticator : public Authenticator {
+ public:
+  explicit CachedKeyAuthenticator(Cache& cache) : cache_(cache) {}
+  absl::StatusOr<Principal> Authenticate(absl::string_view api_key) override;
+
+ protected:
+  // The record for `key`; UNAUTHENTICATED for an unknown key.
+  virtual absl::StatusOr<ApiKeyRecord> Load(const ParsedApiKey& key) = 0;
+
+ private:
+  Cache& cache_;
+};
+
 // Remembers successful authentications in process memory for a short time in front of another
 // Authenticator, so that the hot path of every call costs no network round trip. A revocation is
 // effective at once on the replica that forgets the key, and within `ttl` on the others.

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "common/db.h"
 #include "common/kafka.h"
+#include "common/worker.h"
 #include "techtrade/common/v1/common.pb.h"
 
 namespace techtrade {
@@ -38,12 +39,12 @@ struct EventConsumerOptions {
   KafkaConfig overrides;
 };
 
-class EventConsumer {
+class EventConsumer : public Worker {
  public:
   EventConsumer(EventConsumerOptions options, PgPool& db, EventHandler handler);
-  ~EventConsumer();
-  void Start();
-  void Stop();
+  ~EventConsumer() override;
+  void Start() override;
+  void Stop() override;
 
  private:
   void Run();

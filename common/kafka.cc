@@ -1,7 +1,11 @@
 #include "common/kafka.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "common/ids.h"
 #include "common/log.h"
+#include "common/status.h"
 
 namespace techtrade {
 namespace {
@@ -140,6 +144,100 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
     return absl::InternalError(absl::StrCat("kafka subscribe: ", RdKafka::err2str(err)));
   }
   return consumer;
+}
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> GrouplessConsumer(
+    const std::string& brokers) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  // A group id is required by the API even though nothing joins or commits.
+  KafkaConfig settings = {
+      {"bootstrap.servers", brokers},        {"group.id", "techtrade-tail-" + RandomHex(8)},
+      {"enable.auto.commit", "false"},       {"enable.auto.offset.store", "false"},
+      {"isolation.level", "read_committed"}, {"enable.partition.eof", "false"},
+      {"socket.nagle.disable", "true"},      {"fetch.wait.max.ms", "100"},
+  };
+  if (absl::Status s = ApplyConfig(*conf, settings); !s.ok()) return s;
+  std::string error;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+      RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (consumer == nullptr) return absl::InternalError(absl::StrCat("kafka consumer: ", error));
+  return consumer;
+}
+
+absl::StatusOr<std::vector<int32_t>> Partitions(RdKafka::KafkaConsumer& consumer,
+                                                const std::string& topic, absl::Duration timeout) {
+  std::string error;
+  std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(&consumer, topic, nullptr, error));
+  RdKafka::Metadata* raw = nullptr;
+  RdKafka::ErrorCode err = consumer.metadata(false, t.get(), &raw, ToMillis(timeout));
+  std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("kafka metadata: ", RdKafka::err2str(err)));
+  }
+  std::vector<int32_t> partitions;
+  for (const auto* tm : *metadata->topics()) {
+    if (tm->err() != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError(
+          absl::StrCat("kafka topic ", topic, ": ", RdKafka::err2str(tm->err())));
+    }
+    for (const auto* pm : *tm->partitions()) partitions.push_back(pm->id());
+  }
+  return partitions;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::CreateTail(
+    const std::string& brokers, const std::string& topic,
+    const std::map<int32_t, int64_t>& start_offsets) {
+  TT_ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::KafkaConsumer> raw, GrouplessConsumer(brokers));
+  std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
+  consumer->consumer_ = std::move(raw);
+  std::vector<int32_t> partitions;
+  if (absl::StatusOr<std::vector<int32_t>> known =
+          Partitions(*consumer->consumer_, topic, absl::Seconds(5));
+      known.ok()) {
+    partitions = *std::move(known);
+  }
+  for (const auto& [partition, offset] : start_offsets) {
+    if (std::find(partitions.begin(), partitions.end(), partition) == partitions.end()) {
+      partitions.push_back(partition);
+    }
+  }
+  if (partitions.empty()) return absl::UnavailableError("kafka: no partitions known for " + topic);
+  std::vector<RdKafka::TopicPartition*> assignment;
+  for (int32_t p : partitions) {
+    auto it = start_offsets.find(p);
+    assignment.push_back(RdKafka::TopicPartition::create(
+        topic, p, it == start_offsets.end() ? RdKafka::Topic::OFFSET_BEGINNING : it->second));
+  }
+  RdKafka::ErrorCode err = consumer->consumer_->assign(assignment);
+  RdKafka::TopicPartition::destroy(assignment);
+  if (err != RdKafka::ERR_NO_ERROR) {
+    return absl::InternalError(absl::StrCat("kafka assign: ", RdKafka::err2str(err)));
+  }
+  return consumer;
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> KafkaConsumer::EndOffsets(const std::string& brokers,
+                                                                     const std::string& topic,
+                                                                     absl::Duration timeout) {
+  TT_ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::KafkaConsumer> consumer, GrouplessConsumer(brokers));
+  TT_ASSIGN_OR_RETURN(std::vector<int32_t> partitions, Partitions(*consumer, topic, timeout));
+  std::map<int32_t, int64_t> offsets;
+  for (int32_t p : partitions) {
+    int64_t low = 0, high = 0;
+    RdKafka::ErrorCode err =
+        consumer->query_watermark_offsets(topic, p, &low, &high, ToMillis(timeout));
+    if (err != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError(absl::StrCat("kafka offsets: ", RdKafka::err2str(err)));
+    }
+    offsets[p] = high;
+  }
+  consumer->close();
+  return offsets;
 }
 
 KafkaConsumer::~KafkaConsumer() {

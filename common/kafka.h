@@ -65,6 +65,16 @@ class KafkaConsumer {
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(
       const std::string& brokers, const std::string& group_id,
       const std::vector<std::string>& topics, const KafkaConfig& overrides = {});
+  // A reader of every partition of `topic` from the given offsets (partition → offset; a partition
+  // not listed starts at the beginning), outside any consumer group and committing nothing: each
+  // replica of a read model reads the whole stream for itself.
+  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> CreateTail(
+      const std::string& brokers, const std::string& topic,
+      const std::map<int32_t, int64_t>& start_offsets);
+  // The offset after the last message of each partition of `topic`, now.
+  static absl::StatusOr<std::map<int32_t, int64_t>> EndOffsets(const std::string& brokers,
+                                                               const std::string& topic,
+                                                               absl::Duration timeout);
   ~KafkaConsumer();
 
   // The next message, nullptr when none arrived within `timeout`; partition EOF and transient

@@ -79,7 +79,7 @@ grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view meth
   }
   absl::StatusOr<Principal> caller = authenticator_.Authenticate(key);
   if (!caller.ok()) return Finish(method, caller.status(), started);
-  CallContext call{*std::move(caller), TraceparentOf(*context)};
+  CallContext call{*std::move(caller), TraceparentOf(*context), key};
   return Finish(method, handler(call), started);
 }
 
@@ -179,7 +179,8 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
 
   Cache cache(*redis);
   cache.ExportMetrics(metrics.registry(), definition.name);
-  ServiceEnvironment env{*config, metrics, **db, cache};
+  std::vector<std::unique_ptr<Worker>> workers;
+  ServiceEnvironment env{*config, metrics, **db, cache, workers};
   absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> services = definition.build(env);
   if (!services.ok()) {
     log::Error("service set-up failed", {{"error", services.status().message()}});
@@ -193,6 +194,7 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
                      .sweep_interval = config->retention_sweep},
                     metrics);
   relay.Start();
+  for (auto& worker : workers) worker->Start();
 
   GrpcServer server({.host = config->listen_host,
                      .port = config->grpc_port,
@@ -200,6 +202,7 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   for (auto& service : *services) server.AddService(service.get());
   if (absl::Status s = server.Start(); !s.ok()) {
     log::Error("cannot start gRPC server", {{"error", s.message()}});
+    for (auto& worker : workers) worker->Stop();
     relay.Stop(absl::ZeroDuration());
     return 1;
   }
@@ -214,6 +217,7 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   // Stop accepting and drain calls in flight, then give the relay the rest of the grace period
   // to publish what those calls committed.
   server.Shutdown(config->shutdown_grace / 2);
+  for (auto& worker : workers) worker->Stop();
   relay.Stop(config->shutdown_grace / 2);
   log::Info("stopped");
   return 0;

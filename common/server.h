@@ -22,6 +22,7 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/metrics.h"
+#include "common/worker.h"
 
 namespace techtrade {
 
@@ -51,6 +52,8 @@ class GrpcServer {
 struct CallContext {
   Principal caller;
   std::string traceparent;  // W3C trace context from the request, or a new one
+  // The caller's credential, for look-ups made on its behalf in other services.
+  std::string api_key;
 };
 
 class RpcRunner {
@@ -78,6 +81,8 @@ struct ServiceEnvironment {
   Metrics& metrics;
   PgPool& db;
   Cache& cache;
+  // Background loops to run while serving; RunService starts and stops them.
+  std::vector<std::unique_ptr<Worker>>& workers;
 };
 
 struct ServiceDefinition {

@@ -1,7 +1,5 @@
 #include "services/registry/api/authenticator.h"
 
-#include <nlohmann/json.hpp>
-
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -10,44 +8,15 @@
 #include "services/registry/store/registry_store.h"
 
 namespace techtrade::registry {
-namespace {
-
-constexpr absl::Duration kKeyTtl = absl::Seconds(60);
-constexpr char kUnknownKey[] = "unknown or revoked API key";
-
-}  // namespace
-
-std::string LocalAuthenticator::CacheKey(absl::string_view key_id) {
-  return absl::StrCat("registry:apikey:", key_id);
-}
-
-absl::StatusOr<Principal> LocalAuthenticator::Authenticate(absl::string_view api_key) {
-  TT_ASSIGN_OR_RETURN(ParsedApiKey key, ParseApiKey(api_key));
-  const std::string cache_key = CacheKey(key.key_id);
-  nlohmann::json record;
-  if (std::optional<std::string> cached = cache_.Get(cache_key)) {
-    record = nlohmann::json::parse(*cached, nullptr, /*allow_exceptions=*/false);
-  }
-  if (!record.is_object()) {
-    absl::StatusOr<store::StoredApiClient> stored = InTransaction(
-        db_, [&](Tx& tx) { return store::GetApiClient(tx, key.key_id, false); });
-    if (absl::IsNotFound(stored.status())) return absl::UnauthenticatedError(kUnknownKey);
-    if (!stored.ok()) return stored.status();
-    record = {{"hash", stored->secret_hash},
-              {"role", static_cast<int>(stored->client.role())},
-              {"city", stored->client.city_id()},
-              {"active", stored->client.status() == v1::API_CLIENT_STATUS_ACTIVE}};
-    cache_.Set(cache_key, record.dump(), kKeyTtl);
-  }
-  if (!record.value("active", false) ||
-      !ConstantTimeEquals(Sha256Hex(key.secret), record.value("hash", std::string()))) {
-    return absl::UnauthenticatedError(kUnknownKey);
-  }
-  Principal principal;
-  principal.set_api_client_id(key.key_id);
-  principal.set_role(static_cast<v1::ApiClientRole>(record.value("role", 0)));
-  principal.set_city_id(record.value("city", std::string()));
-  return principal;
+absl::StatusOr<ApiKeyRecord> LocalAuthenticator::Load(const ParsedApiKey& key) {
+  absl::StatusOr<store::StoredApiClient> stored =
+      InTransaction(db_, [&](Tx& tx) { return store::GetApiClient(tx, key.key_id, false); });
+  if (absl::IsNotFound(stored.status())) return absl::UnauthenticatedError("unknown API key");
+  if (!stored.ok()) return stored.status();
+  return ApiKeyRecord{.secret_hash = stored->secret_hash,
+                      .role = stored->client.role(),
+                      .city_id = stored->client.city_id(),
+                      .active = stored->client.status() == v1::API_CLIENT_STATUS_ACTIVE};
 }
 
 absl::Status EnsureBootstrapOperatorKey(PgPool& db, const std::string& api_key) {

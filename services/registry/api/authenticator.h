@@ -7,16 +7,15 @@
 
 namespace techtrade::registry {
 
-class LocalAuthenticator : public Authenticator {
+class LocalAuthenticator : public CachedKeyAuthenticator {
  public:
-  LocalAuthenticator(PgPool& db, Cache& cache) : db_(db), cache_(cache) {}
-  absl::StatusOr<Principal> Authenticate(absl::string_view api_key) override;
+  LocalAuthenticator(PgPool& db, Cache& cache) : CachedKeyAuthenticator(cache), db_(db) {}
 
-  static std::string CacheKey(absl::string_view key_id);
+ protected:
+  absl::StatusOr<ApiKeyRecord> Load(const ParsedApiKey& key) override;
 
  private:
   PgPool& db_;
-  Cache& cache_;
 };
 
 // Makes sure the operator key given at start-up exists (an existing or revoked one is left as

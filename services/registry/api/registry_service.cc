@@ -6,6 +6,7 @@
 #include "common/ids.h"
 #include "common/outbox.h"
 #include "common/paging.h"
+#include "common/registry_client.h"
 #include "common/status.h"
 #include "common/validation.h"
 #include "services/registry/domain/rules.h"
@@ -15,7 +16,6 @@ namespace techtrade::registry {
 namespace {
 
 constexpr char kProducer[] = "registry";
-constexpr absl::Duration kOrganizationTtl = absl::Seconds(60);
 // How long another replica may still accept a key revoked here.
 constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 
@@ -52,10 +52,6 @@ RegistryServiceImpl::RegistryServiceImpl(PgPool& db, Cache& cache, Metrics& metr
       authenticator_(db, cache),
       memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
       runner_(memoized_authenticator_, metrics) {}
-
-std::string RegistryServiceImpl::OrganizationCacheKey(absl::string_view id) {
-  return absl::StrCat("registry:org:", id);
-}
 
 // ---- Pilot cities ----
 
@@ -139,7 +135,7 @@ grpc::Status RegistryServiceImpl::GetOrganization(grpc::ServerContext* context,
   return runner_.Run(context, "GetOrganization", [&](const CallContext&) -> absl::Status {
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     TT_ASSIGN_OR_RETURN(*response, cache_.GetOrLoad<v1::Organization>(
-                                       OrganizationCacheKey(request->id()), kOrganizationTtl, [&] {
+                                       techtrade::OrganizationCacheKey(request->id()), kOrganizationCacheTtl, [&] {
                                          return InTransaction(db_, [&](Tx& tx) {
                                            return store::GetOrganization(tx, request->id(), false);
                                          });
@@ -196,7 +192,7 @@ grpc::Status RegistryServiceImpl::UpdateOrganization(grpc::ServerContext* contex
               Emit(tx, call, request->request_id(), "organization", org.id(), org.version(), event);
               return event.organization();
             }));
-    cache_.Invalidate(OrganizationCacheKey(response->id()));
+    cache_.Invalidate(techtrade::OrganizationCacheKey(response->id()));
     return absl::OkStatus();
   });
 }
@@ -237,7 +233,7 @@ grpc::Status RegistryServiceImpl::Transition(grpc::ServerContext* context, absl:
               Emit(tx, call, request.request_id(), "organization", org.id(), org.version(), event);
               return event.organization();
             }));
-    cache_.Invalidate(OrganizationCacheKey(response->id()));
+    cache_.Invalidate(techtrade::OrganizationCacheKey(response->id()));
     return absl::OkStatus();
   });
 }
@@ -319,7 +315,7 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
                               event.api_client().version(), event);
                          return event.api_client();
                        }));
-    cache_.Invalidate(LocalAuthenticator::CacheKey(request->id()));
+    cache_.Invalidate(ApiKeyCacheKey(request->id()));
     memoized_authenticator_.Forget(request->id());
     return absl::OkStatus();
   });

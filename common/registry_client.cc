@@ -1,0 +1,66 @@
+#include "common/registry_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+namespace techtrade {
+namespace {
+
+namespace v1 = techtrade::registry::v1;
+
+// gRPC's status as the error model's (the codes coincide); an unreachable registry is UNAVAILABLE.
+absl::Status FromGrpc(const grpc::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+      s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat("registry unavailable (", what, ")"));
+  }
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+}  // namespace
+
+std::string OrganizationCacheKey(absl::string_view organization_id) {
+  return absl::StrCat("registry:org:", organization_id);
+}
+
+RegistryClient::RegistryClient(const std::string& address, Cache& cache, absl::Duration deadline)
+    : cache_(cache),
+      deadline_(deadline),
+      stub_(v1::RegistryService::NewStub(
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+
+absl::StatusOr<v1::Organization> RegistryClient::GetOrganization(
+    const std::string& organization_id, const std::string& caller_api_key) {
+  return cache_.GetOrLoad<v1::Organization>(
+      OrganizationCacheKey(organization_id), kOrganizationCacheTtl,
+      [&]() -> absl::StatusOr<v1::Organization> {
+        grpc::ClientContext context;
+        context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+        context.AddMetadata("authorization", absl::StrCat("Bearer ", caller_api_key));
+        v1::GetOrganizationRequest request;
+        request.set_id(organization_id);
+        v1::Organization org;
+        grpc::Status s = stub_->GetOrganization(&context, request, &org);
+        if (!s.ok()) return FromGrpc(s, "GetOrganization");
+        return org;
+      });
+}
+
+absl::StatusOr<ApiKeyRecord> RemoteAuthenticator::Load(const ParsedApiKey& key) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + registry_.deadline()));
+  v1::AuthenticateRequest request;
+  request.set_api_key(absl::StrCat("tt_", key.key_id, "_", key.secret));
+  v1::Principal principal;
+  grpc::Status s = registry_.stub().Authenticate(&context, request, &principal);
+  if (!s.ok()) return FromGrpc(s, "Authenticate");
+  // The registry accepted this secret, so its hash is the one it stores.
+  return ApiKeyRecord{.secret_hash = Sha256Hex(key.secret),
+                      .role = principal.role(),
+                      .city_id = principal.city_id(),
+                      .active = true};
+}
+
+}  // namespace techtrade

@@ -1,0 +1,67 @@
+// The listings gRPC API: offers and demands (owned in PostgreSQL), search and matchmaking
+// (answered from this replica's ReadModel), and the reaction to registry events.
+#pragma once
+
+#include "common/cache.h"
+#include "common/db.h"
+#include "common/metrics.h"
+#include "common/registry_client.h"
+#include "common/server.h"
+#include "services/listings/domain/read_model.h"
+#include "techtrade/listings/v1/listings.grpc.pb.h"
+
+namespace techtrade::listings {
+
+class ListingsServiceImpl final : public v1::ListingsService::Service {
+ public:
+  ListingsServiceImpl(PgPool& db, Cache& cache, Metrics& metrics, RegistryClient& registry,
+                      ReadModel& model);
+
+  grpc::Status CreateOffer(grpc::ServerContext*, const v1::CreateOfferRequest*,
+                           v1::Offer*) override;
+  grpc::Status UpdateOffer(grpc::ServerContext*, const v1::UpdateOfferRequest*,
+                           v1::Offer*) override;
+  grpc::Status PublishOffer(grpc::ServerContext*, const v1::ChangeListingRequest*,
+                            v1::Offer*) override;
+  grpc::Status WithdrawOffer(grpc::ServerContext*, const v1::ChangeListingRequest*,
+                             v1::Offer*) override;
+  grpc::Status GetOffer(grpc::ServerContext*, const v1::GetListingRequest*, v1::Offer*) override;
+  grpc::Status ListOffers(grpc::ServerContext*, const v1::ListListingsRequest*,
+                          v1::ListOffersResponse*) override;
+
+  grpc::Status CreateDemand(grpc::ServerContext*, const v1::CreateDemandRequest*,
+                            v1::Demand*) override;
+  grpc::Status UpdateDemand(grpc::ServerContext*, const v1::UpdateDemandRequest*,
+                            v1::Demand*) override;
+  grpc::Status PublishDemand(grpc::ServerContext*, const v1::ChangeListingRequest*,
+                             v1::Demand*) override;
+  grpc::Status WithdrawDemand(grpc::ServerContext*, const v1::ChangeListingRequest*,
+                              v1::Demand*) override;
+  grpc::Status GetDemand(grpc::ServerContext*, const v1::GetListingRequest*, v1::Demand*) override;
+  grpc::Status ListDemands(grpc::ServerContext*, const v1::ListListingsRequest*,
+                           v1::ListDemandsResponse*) override;
+
+  grpc::Status Search(grpc::ServerContext*, const v1::SearchRequest*, v1::SearchResponse*) override;
+  grpc::Status MatchOffersForDemand(grpc::ServerContext*, const v1::MatchRequest*,
+                                    v1::MatchResponse*) override;
+  grpc::Status MatchDemandsForOffer(grpc::ServerContext*, const v1::MatchRequest*,
+                                    v1::MatchResponse*) override;
+
+  // The effect of one registry event, inside the inbox transaction: an organisation's suspension
+  // hides its listings, its reinstatement shows them again. Other events are ignored.
+  absl::Status HandleRegistryEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event);
+
+  template <class Kind>
+  struct Ops;  // the code offers and demands share
+
+ private:
+  PgPool& db_;
+  Cache& cache_;
+  RegistryClient& registry_;
+  ReadModel& model_;
+  RemoteAuthenticator authenticator_;
+  MemoizingAuthenticator memoized_authenticator_;
+  RpcRunner runner_;
+};
+
+}  // namespace techtrade::listings

@@ -1,0 +1,128 @@
+// The listings read model: every published offer and demand in memory, with an inverted index for
+// keyword relevance (BM25 over title and text) and compact attributes for filtering and
+// matchmaking. Each replica keeps its own, rebuilt at start-up and kept current from the
+// service's event stream, so searches and matches never wait for the database.
+//
+// Pure: no I/O. Thread-safe: searches share a lock, changes take it exclusively.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "services/listings/domain/rules.h"
+#include "techtrade/listings/v1/listings.pb.h"
+
+namespace techtrade::listings {
+
+// Weights of the match factors; the score is Σ weight × value / Σ weight. Configured with
+// TECHTRADE_MATCH_WEIGHTS, e.g. "ipc=3,text=3,fields=1.5" (unnamed factors keep their default).
+struct MatchWeights {
+  double ipc = 3;
+  double fields = 1.5;
+  double text = 3;
+  double readiness = 2;
+  double price = 2;
+  double transfer_mode = 2;
+  double city = 0.5;
+};
+absl::StatusOr<MatchWeights> ParseMatchWeights(absl::string_view spec);
+
+class ReadModel {
+ public:
+  explicit ReadModel(MatchWeights weights = {}) : weights_(weights) {}
+
+  // Takes the listing as of its version: older or equal versions than the one held are ignored
+  // (events may arrive twice or late). Only PUBLISHED listings are searchable. Returns whether
+  // it changed anything.
+  bool ApplyOffer(const v1::Offer& offer);
+  bool ApplyDemand(const v1::Demand& demand);
+  // Hides or shows every listing of an organisation; `sequence` orders the changes (a lower one
+  // than already seen is ignored).
+  bool SetOrganizationHidden(const std::string& organization_id, bool hidden, int64_t sequence);
+
+  // Validates the request (INVALID_ARGUMENT naming the field) and answers it.
+  absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request) const;
+  // The best `limit` published, visible offers for `demand` (which need not be published), the
+  // seeker's own offers excluded; and the converse.
+  std::vector<v1::Match> MatchOffers(const v1::Demand& demand, int limit) const;
+  std::vector<v1::Match> MatchDemands(const v1::Offer& offer, int limit) const;
+
+  // Published listings as held here (visible or not).
+  std::optional<v1::Offer> FindOffer(const std::string& id) const;
+  std::optional<v1::Demand> FindDemand(const std::string& id) const;
+  size_t searchable_offers() const;
+  size_t searchable_demands() const;
+  bool IsHidden(const std::string& organization_id) const;
+
+  // Bytes held for the index and attributes, excluding the listings' text; for the bench.
+  size_t ApproximateIndexBytes() const;
+
+ private:
+  // One listing in compact form. Offers and demands share it: for a demand, `readiness` is the
+  // minimum it accepts and [price_low, price_high] its budget.
+  struct Doc {
+    std::string id;
+    std::string record;                 // the serialized Offer or Demand, for answers
+    std::vector<std::string> ipc_text;  // canonical codes, for prefix filters
+    std::vector<IpcCode> ipc;
+    int64_t version = 0;
+    int64_t publish_us = 0;
+    int64_t price_low = -1;  // -1: none
+    int64_t price_high = -1;
+    uint32_t owner = 0;  // interned organisation id
+    uint32_t city = 0;   // interned city id
+    uint32_t currency = 0;
+    FieldMask fields = 0;
+    ModeMask modes = 0;
+    uint16_t length = 0;  // tokens, for BM25
+    uint8_t readiness = 0;
+    bool negotiable = false;
+    bool live = false;  // published and current (a replaced slot is dead)
+  };
+  struct Corpus {
+    std::vector<Doc> docs;  // slots; a changed listing moves to a new slot
+    absl::flat_hash_map<std::string, uint32_t> slot_of;    // id → current slot
+    absl::flat_hash_map<std::string, int64_t> version_of;  // id → newest version seen
+    // token → postings, each (slot << 6 | min(term frequency, 63)); dead slots are skipped and
+    // swept when they make up a quarter of the postings.
+    absl::flat_hash_map<std::string, std::vector<uint32_t>> postings;
+    size_t live = 0;
+    size_t dead = 0;
+    uint64_t total_length = 0;
+  };
+  struct Scored {
+    uint32_t slot;
+    double score;
+  };
+
+  bool Apply(Corpus& corpus, const std::string& id, int64_t version, bool searchable, Doc doc,
+             const std::string& text);
+  void Compact(Corpus& corpus);
+  uint32_t Intern(const std::string& value) const;
+  std::optional<uint32_t> Lookup(const std::string& value) const;
+  bool Visible(const Doc& doc) const;
+  // BM25 of every live slot against the query's tokens (dense, by slot).
+  std::vector<float> TextScores(const Corpus& corpus, const std::vector<std::string>& tokens) const;
+  std::vector<v1::Match> Match(const Corpus& candidates, const Doc& probe,
+                               const std::vector<std::string>& probe_tokens, bool probe_is_demand,
+                               int limit) const;
+
+  const MatchWeights weights_;
+  mutable std::shared_mutex mutex_;
+  Corpus offers_;   // guarded by mutex_
+  Corpus demands_;  // guarded by mutex_
+  // Interned strings (organisation, city and currency ids); guarded by mutex_ (written under the
+  // exclusive lock only).
+  mutable absl::flat_hash_map<std::string, uint32_t> interned_;
+  mutable std::vector<std::string> names_;  // interned id → string
+  // organisation → (hidden, sequence); hidden_owner_[interned id] mirrors the flag.
+  absl::flat_hash_map<std::string, std::pair<bool, int64_t>> hidden_;
+  mutable std::vector<bool> hidden_owner_;
+};
+
+}  // namespace techtrade::listings

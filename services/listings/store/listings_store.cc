@@ -1,0 +1,179 @@
+#include "services/listings/store/listings_store.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace techtrade::listings::store {
+namespace {
+
+const Migration kMigrations[] = {
+    {1, "offers, demands, organisation visibility", R"sql(
+CREATE TABLE offers (
+  id            uuid        PRIMARY KEY,
+  owner_org_id  uuid        NOT NULL,
+  city_id       text        NOT NULL,
+  status        smallint    NOT NULL CHECK (status BETWEEN 1 AND 6),
+  version       bigint      NOT NULL CHECK (version >= 1),
+  record        bytea       NOT NULL,  -- techtrade.listings.v1.Offer
+  ordinal       bigserial   NOT NULL UNIQUE,
+  update_time   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX offers_owner ON offers (owner_org_id, ordinal);
+CREATE INDEX offers_city ON offers (city_id, ordinal);
+CREATE INDEX offers_published ON offers (ordinal) WHERE status = 2;
+
+CREATE TABLE demands (
+  id            uuid        PRIMARY KEY,
+  seeker_org_id uuid        NOT NULL,
+  city_id       text        NOT NULL,
+  status        smallint    NOT NULL CHECK (status BETWEEN 1 AND 5),
+  version       bigint      NOT NULL CHECK (version >= 1),
+  record        bytea       NOT NULL,  -- techtrade.listings.v1.Demand
+  ordinal       bigserial   NOT NULL UNIQUE,
+  update_time   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX demands_seeker ON demands (seeker_org_id, ordinal);
+CREATE INDEX demands_city ON demands (city_id, ordinal);
+CREATE INDEX demands_published ON demands (ordinal) WHERE status = 2;
+
+CREATE TABLE organization_visibility (
+  organization_id   uuid        PRIMARY KEY,
+  hidden            boolean     NOT NULL,
+  registry_sequence bigint      NOT NULL,
+  version           bigint      NOT NULL CHECK (version >= 1),
+  update_time       timestamptz NOT NULL DEFAULT now()
+);
+)sql"},
+};
+
+// The SQL of one listing table; offers and demands differ only in names.
+struct Table {
+  const char* name;
+  const char* owner_column;
+  const char* prefix;  // of prepared statement names
+};
+constexpr Table kOffers{"offers", "owner_org_id", "listings_offers"};
+constexpr Table kDemands{"demands", "seeker_org_id", "listings_demands"};
+
+template <class Record>
+void Insert(Tx& tx, const Table& t, const Record& r, const std::string& owner, int status) {
+  tx.StageWrite(absl::StrCat("INSERT INTO ", t.name, " (id, ", t.owner_column,
+                             ", city_id, status, version, record) VALUES (", tx.quote(r.id()),
+                             "::uuid, ", tx.quote(owner), "::uuid, ", tx.quote(r.city_id()), ", ",
+                             status, ", ", r.version(), ", ", tx.quote_raw(r.SerializeAsString()),
+                             ")"));
+}
+
+template <class Record>
+void Save(Tx& tx, const Table& t, const Record& r, int status) {
+  tx.StageWrite(absl::StrCat("UPDATE ", t.name, " SET status = ", status, ", version = ",
+                             r.version(), ", record = ", tx.quote_raw(r.SerializeAsString()),
+                             ", update_time = now() WHERE id = ", tx.quote(r.id()), "::uuid"));
+}
+
+template <class Record>
+Record Parse(const pqxx::field& f) {
+  pqxx::binarystring bytes(f);
+  Record r;
+  r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  return r;
+}
+
+template <class Record>
+absl::StatusOr<Record> Get(Tx& tx, const Table& t, const std::string& id, bool lock) {
+  std::string name = absl::StrCat(t.prefix, lock ? "_get_locked" : "_get");
+  pqxx::result rows =
+      tx.ExecPrepared(name.c_str(),
+                      absl::StrCat("SELECT record FROM ", t.name, " WHERE id = $1::uuid",
+                                   lock ? " FOR UPDATE" : ""),
+                      id);
+  if (rows.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat(t.name == kOffers.name ? "offer " : "demand ", id, " not found"));
+  }
+  return Parse<Record>(rows[0][0]);
+}
+
+template <class Record>
+Page<Record> List(Tx& tx, const Table& t, const ListFilter& f, int64_t after, int limit) {
+  pqxx::result rows =
+      tx.exec_params(absl::StrCat("SELECT record, ordinal FROM ", t.name,
+                                  " WHERE ordinal > $1 AND ($2 = '' OR ", t.owner_column,
+                                  "::text = $2) AND ($3 = '' OR city_id = $3) ORDER BY ordinal "
+                                  "LIMIT $4"),
+                     after, f.owner_org_id, f.city_id, limit + 1);
+  Page<Record> page;
+  for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+    page.items.push_back(Parse<Record>(rows[i][0]));
+    page.last_ordinal = rows[i][1].as<int64_t>();
+  }
+  page.more = static_cast<int>(rows.size()) > limit;
+  return page;
+}
+
+}  // namespace
+
+std::span<const Migration> ListingsMigrations() { return kMigrations; }
+
+void InsertOffer(Tx& tx, const v1::Offer& o) {
+  Insert(tx, kOffers, o, o.owner_org_id(), o.status());
+}
+void SaveOffer(Tx& tx, const v1::Offer& o) { Save(tx, kOffers, o, o.status()); }
+absl::StatusOr<v1::Offer> GetOffer(Tx& tx, const std::string& id, bool lock) {
+  return Get<v1::Offer>(tx, kOffers, id, lock);
+}
+Page<v1::Offer> ListOffers(Tx& tx, const ListFilter& filter, int64_t after, int limit) {
+  return List<v1::Offer>(tx, kOffers, filter, after, limit);
+}
+
+void InsertDemand(Tx& tx, const v1::Demand& d) {
+  Insert(tx, kDemands, d, d.seeker_org_id(), d.status());
+}
+void SaveDemand(Tx& tx, const v1::Demand& d) { Save(tx, kDemands, d, d.status()); }
+absl::StatusOr<v1::Demand> GetDemand(Tx& tx, const std::string& id, bool lock) {
+  return Get<v1::Demand>(tx, kDemands, id, lock);
+}
+Page<v1::Demand> ListDemands(Tx& tx, const ListFilter& filter, int64_t after, int limit) {
+  return List<v1::Demand>(tx, kDemands, filter, after, limit);
+}
+
+void ForEachPublished(Tx& tx, const std::function<void(const v1::Offer&)>& on_offer,
+                      const std::function<void(const v1::Demand&)>& on_demand) {
+  for (const auto& row : tx.exec("SELECT record FROM offers WHERE status = 2 ORDER BY ordinal")) {
+    on_offer(Parse<v1::Offer>(row[0]));
+  }
+  for (const auto& row : tx.exec("SELECT record FROM demands WHERE status = 2 ORDER BY ordinal")) {
+    on_demand(Parse<v1::Demand>(row[0]));
+  }
+}
+
+std::optional<Visibility> GetVisibility(Tx& tx, const std::string& organization_id) {
+  pqxx::result rows =
+      tx.ExecPrepared("listings_visibility_get",
+                      "SELECT hidden, registry_sequence, version FROM organization_visibility "
+                      "WHERE organization_id = $1::uuid FOR UPDATE",
+                      organization_id);
+  if (rows.empty()) return std::nullopt;
+  return Visibility{rows[0][0].as<bool>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>()};
+}
+
+void SaveVisibility(Tx& tx, const std::string& organization_id, const Visibility& v) {
+  tx.StageWrite(absl::StrCat(
+      "INSERT INTO organization_visibility (organization_id, hidden, registry_sequence, version) "
+      "VALUES (",
+      tx.quote(organization_id), "::uuid, ", v.hidden ? "true" : "false", ", ", v.registry_sequence,
+      ", ", v.version,
+      ") ON CONFLICT (organization_id) DO UPDATE SET hidden = EXCLUDED.hidden, "
+      "registry_sequence = EXCLUDED.registry_sequence, version = EXCLUDED.version, "
+      "update_time = now()"));
+}
+
+void ForEachVisibility(Tx& tx,
+                       const std::function<void(const std::string&, const Visibility&)>& fn) {
+  for (const auto& row : tx.exec("SELECT organization_id::text, hidden, registry_sequence, version "
+                                 "FROM organization_visibility")) {
+    fn(row[0].as<std::string>(),
+       Visibility{row[1].as<bool>(), row[2].as<int64_t>(), row[3].as<int64_t>()});
+  }
+}
+
+}  // namespace techtrade::listings::store
