@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
         ListingsServiceImpl* handlers = service.get();
         env.workers.push_back(std::move(follower));
         env.workers.push_back(std::make_unique<EventConsumer>(
-            EventConsumerOptions{.consumer = "listings.registry-events",
+            // The group is the inbox's name; tests give each run its own.
+            EventConsumerOptions{.consumer = EnvOr("TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+                                                   "listings.registry-events"),
                                  .brokers = env.config.kafka_brokers,
                                  .topics = {"techtrade.registry.events.v1"}},
             env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {

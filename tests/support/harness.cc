@@ -218,42 +218,47 @@ std::unique_ptr<grpc::ClientContext> AuthedContext(const std::string& api_key,
 }
 
 TopicReader::TopicReader(const std::string& brokers, const std::string& topic) {
+  absl::StatusOr<std::map<int32_t, int64_t>> ends =
+      KafkaConsumer::EndOffsets(brokers, topic, absl::Seconds(10));
+  if (!ends.ok()) throw std::runtime_error(ends.status().ToString());
+  absl::StatusOr<std::unique_ptr<KafkaConsumer>> consumer =
+      KafkaConsumer::CreateTail(brokers, topic, *ends);
+  if (!consumer.ok()) throw std::runtime_error(consumer.status().ToString());
+  consumer_ = *std::move(consumer);
+}
+
+std::string ConsumerGroupAtEnd(const std::string& brokers, const std::string& topic,
+                               const std::string& prefix) {
+  const std::string group = prefix + "-" + RandomHex(6);
+  absl::StatusOr<std::map<int32_t, int64_t>> ends =
+      KafkaConsumer::EndOffsets(brokers, topic, absl::Seconds(10));
+  if (!ends.ok()) throw std::runtime_error(ends.status().ToString());
   std::string error;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   conf->set("bootstrap.servers", brokers, error);
-  conf->set("group.id", "test-reader-" + RandomHex(6), error);
-  conf->set("enable.auto.commit", "false", error);
-  conf->set("isolation.level", "read_committed", error);
-  conf->set("socket.nagle.disable", "true", error);
-  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
-  if (consumer_ == nullptr) throw std::runtime_error(error);
-  // Assign every partition at its current end, so that only new events are read.
-  RdKafka::Metadata* metadata = nullptr;
-  std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(consumer_.get(), topic, nullptr, error));
-  if (consumer_->metadata(false, t.get(), &metadata, 10000) != RdKafka::ERR_NO_ERROR) {
-    throw std::runtime_error("metadata for " + topic);
+  conf->set("group.id", group, error);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+      RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (consumer == nullptr) throw std::runtime_error(error);
+  std::vector<RdKafka::TopicPartition*> offsets;
+  for (const auto& [partition, offset] : *ends) {
+    offsets.push_back(RdKafka::TopicPartition::create(topic, partition, offset));
   }
-  std::vector<RdKafka::TopicPartition*> partitions;
-  for (const auto* tm : *metadata->topics()) {
-    for (const auto* pm : *tm->partitions()) {
-      int64_t low = 0, high = 0;
-      consumer_->query_watermark_offsets(topic, pm->id(), &low, &high, 10000);
-      partitions.push_back(RdKafka::TopicPartition::create(topic, pm->id(), high));
-    }
+  RdKafka::ErrorCode err = consumer->commitSync(offsets);
+  RdKafka::TopicPartition::destroy(offsets);
+  consumer->close();
+  if (err != RdKafka::ERR_NO_ERROR) {
+    throw std::runtime_error("commit offsets for " + group + ": " + RdKafka::err2str(err));
   }
-  delete metadata;
-  consumer_->assign(partitions);
-  RdKafka::TopicPartition::destroy(partitions);
+  return group;
 }
-
-TopicReader::~TopicReader() { consumer_->close(); }
 
 const std::vector<TopicReader::Event>& TopicReader::ReadUntil(
     const std::function<bool(const std::vector<Event>&)>& done, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   while (!done(events_) && absl::Now() < deadline) {
-    std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
-    if (m == nullptr || m->err() != RdKafka::ERR_NO_ERROR) continue;
+    std::unique_ptr<RdKafka::Message> m = consumer_->Poll(absl::Milliseconds(100));
+    if (m == nullptr) continue;
     Event e;
     e.envelope.ParseFromArray(m->payload(), static_cast<int>(m->len()));
     if (m->key() != nullptr) e.key = *m->key();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/kafka.h"
 #include "techtrade/common/v1/common.pb.h"
 
 namespace techtrade::testing {
@@ -104,7 +105,6 @@ class TopicReader {
     std::map<std::string, std::string> headers;
   };
   TopicReader(const std::string& brokers, const std::string& topic);
-  ~TopicReader();
   // Reads until `done(all events so far)` is true or the timeout passes; returns all events read.
   const std::vector<Event>& ReadUntil(const std::function<bool(const std::vector<Event>&)>& done,
                                       absl::Duration timeout);
@@ -112,8 +112,14 @@ class TopicReader {
   std::vector<Event> ForAggregate(const std::string& aggregate_id) const;
 
  private:
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<KafkaConsumer> consumer_;
   std::vector<Event> events_;
 };
+
+// The name of a consumer group that has never run, with its offsets committed at the current end
+// of `topic`: a service consuming with it sees only events produced from now on, not the history
+// earlier tests left on the shared topic.
+std::string ConsumerGroupAtEnd(const std::string& brokers, const std::string& topic,
+                               const std::string& prefix);
 
 }  // namespace techtrade::testing

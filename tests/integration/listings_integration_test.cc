@@ -1,0 +1,463 @@
+// Listings against the real local stack: a registry and a listings process, each on its own
+// scratch database, real Kafka topics between them and Redis in front.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/auth.h"
+#include "common/ids.h"
+#include "common/kafka.h"
+#include "services/registry/domain/credit_code.h"
+#include "techtrade/listings/v1/listings.grpc.pb.h"
+#include "techtrade/registry/v1/registry.grpc.pb.h"
+#include "tests/support/harness.h"
+
+namespace techtrade::testing {
+namespace {
+
+namespace reg = techtrade::registry::v1;
+namespace v1 = techtrade::listings::v1;
+using ::testing::HasSubstr;
+
+constexpr char kListingsTopic[] = "techtrade.listings.events.v1";
+constexpr char kRegistryTopic[] = "techtrade.registry.events.v1";
+
+class ListingsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stack_ = Stack::FromEnvironment();
+    registry_db_ = std::make_unique<ScratchDatabase>(stack_, "listings_it_reg");
+    listings_db_ = std::make_unique<ScratchDatabase>(stack_, "listings_it");
+    operator_key_ = NewApiKey();
+    registry_ = std::make_unique<ServiceProcess>(
+        "registry",
+        std::map<std::string, std::string>{{"TECHTRADE_PG_URL", registry_db_->url()},
+                                           {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+                                           {"TECHTRADE_REDIS_URL", stack_.redis_url},
+                                           {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_},
+                                           {"TECHTRADE_DB_POOL_SIZE", "4"}});
+    ASSERT_TRUE(registry_->WaitUntilServing()) << registry_->log_path();
+    registry_stub_ = reg::RegistryService::NewStub(registry_->channel());
+    StartListings();
+    run_ = RandomHex(3);
+    CreateCity("wuhan-east-lake");
+    CreateCity("shenzhen");
+  }
+
+  void StartListings() {
+    listings_ = std::make_unique<ServiceProcess>(
+        "listings", std::map<std::string, std::string>{
+                        {"TECHTRADE_PG_URL", listings_db_->url()},
+                        {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+                        {"TECHTRADE_REDIS_URL", stack_.redis_url},
+                        {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+                        {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+                         ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")},
+                        {"TECHTRADE_DB_POOL_SIZE", "4"}});
+    ASSERT_TRUE(listings_->WaitUntilServing()) << listings_->log_path();
+    stub_ = v1::ListingsService::NewStub(listings_->channel());
+  }
+
+  void TearDown() override {
+    listings_.reset();
+    registry_.reset();
+    listings_db_.reset();
+    registry_db_.reset();
+  }
+
+  void CreateCity(const std::string& id) {
+    reg::CreatePilotCityRequest req;
+    req.set_request_id("city-" + id);
+    req.set_id(id);
+    req.set_name(id);
+    req.set_kind(reg::PILOT_CITY_KIND_CITY);
+    req.set_division_code("420100");
+    reg::PilotCity city;
+    grpc::Status s =
+        registry_stub_->CreatePilotCity(AuthedContext(operator_key_).get(), req, &city);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  // A registered organisation, verified unless told otherwise.
+  reg::Organization Organization(int n, const std::string& city = "wuhan-east-lake",
+                                 bool verify = true) {
+    std::string first17 = absl::StrFormat("91420100%09d", n);
+    reg::RegisterOrganizationRequest req;
+    req.set_request_id(absl::StrCat("org-", n));
+    req.set_credit_code(first17 + registry::CreditCodeCheckCharacter(first17));
+    req.set_name(absl::StrCat("武汉光谷科技 ", n));
+    req.set_kind(reg::ORGANIZATION_KIND_UNIVERSITY);
+    req.set_city_id(city);
+    reg::Organization org;
+    grpc::Status s =
+        registry_stub_->RegisterOrganization(AuthedContext(operator_key_).get(), req, &org);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (verify) org = ChangeOrganization(org, "verify");
+    return org;
+  }
+
+  reg::Organization ChangeOrganization(const reg::Organization& org, const std::string& action) {
+    reg::Organization out;
+    grpc::Status s;
+    if (action == "verify") {
+      reg::VerifyOrganizationRequest req;
+      req.set_request_id("verify-" + org.id() + std::to_string(org.version()));
+      req.set_id(org.id());
+      req.set_expected_version(org.version());
+      s = registry_stub_->VerifyOrganization(AuthedContext(operator_key_).get(), req, &out);
+    } else if (action == "suspend") {
+      reg::SuspendOrganizationRequest req;
+      req.set_request_id("suspend-" + org.id() + std::to_string(org.version()));
+      req.set_id(org.id());
+      req.set_expected_version(org.version());
+      req.set_reason("audit finding");
+      s = registry_stub_->SuspendOrganization(AuthedContext(operator_key_).get(), req, &out);
+    } else {
+      reg::ReinstateOrganizationRequest req;
+      req.set_request_id("reinstate-" + org.id() + std::to_string(org.version()));
+      req.set_id(org.id());
+      req.set_expected_version(org.version());
+      s = registry_stub_->ReinstateOrganization(AuthedContext(operator_key_).get(), req, &out);
+    }
+    EXPECT_TRUE(s.ok()) << action << ": " << s.error_message();
+    return out;
+  }
+
+  static v1::OfferDraft Draft() {
+    v1::OfferDraft d;
+    d.set_title("基于深度学习的锂电池健康状态估计方法");
+    d.set_abstract("利用长短期记忆网络从充放电曲线估计锂离子电池的健康状态, 误差小于2%。");
+    d.add_ipc_codes("H01M 10/48");
+    d.add_ipc_codes("G06N 3/08");
+    d.add_fields("energy-storage");
+    d.add_fields("artificial-intelligence");
+    d.set_readiness_level(6);
+    d.add_ip_assets("CN114512345A");
+    d.add_transfer_modes(v1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
+    d.mutable_asking_price()->set_currency("CNY");
+    d.mutable_asking_price()->set_amount_minor(80000000);
+    return d;
+  }
+
+  grpc::Status CreateOffer(const std::string& owner, const v1::OfferDraft& draft, v1::Offer* out,
+                           const std::string& request_id = "", const std::string& key = "") {
+    v1::CreateOfferRequest req;
+    req.set_request_id(request_id.empty() ? "offer-" + NewUuid() : request_id);
+    req.set_owner_org_id(owner);
+    *req.mutable_offer() = draft;
+    return stub_->CreateOffer(AuthedContext(key.empty() ? operator_key_ : key).get(), req, out);
+  }
+
+  grpc::Status Publish(const v1::Offer& offer, v1::Offer* out) {
+    v1::ChangeListingRequest req;
+    req.set_request_id("publish-" + NewUuid());
+    req.set_id(offer.id());
+    req.set_expected_version(offer.version());
+    return stub_->PublishOffer(AuthedContext(operator_key_).get(), req, out);
+  }
+
+  v1::Offer PublishedOffer(const reg::Organization& owner) {
+    v1::Offer draft, published;
+    EXPECT_TRUE(CreateOffer(owner.id(), Draft(), &draft).ok());
+    grpc::Status s = Publish(draft, &published);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return published;
+  }
+
+  // Offer ids that a keyword search returns now.
+  std::vector<std::string> SearchOffers(const std::string& query) {
+    v1::SearchRequest req;
+    req.set_kind(v1::LISTING_KIND_OFFER);
+    req.set_query(query);
+    v1::SearchResponse resp;
+    grpc::Status s = stub_->Search(AuthedContext(operator_key_).get(), req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> ids;
+    for (const auto& h : resp.hits()) ids.push_back(h.id());
+    return ids;
+  }
+
+  // How long until `done` holds (polling every 10 ms), or nullopt after `limit`.
+  static std::optional<absl::Duration> TimeUntil(const std::function<bool()>& done,
+                                                 absl::Duration limit) {
+    absl::Time start = absl::Now();
+    while (absl::Now() - start < limit) {
+      if (done()) return absl::Now() - start;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return std::nullopt;
+  }
+
+  Stack stack_;
+  std::unique_ptr<ScratchDatabase> registry_db_, listings_db_;
+  std::string operator_key_, run_;
+  std::unique_ptr<ServiceProcess> registry_, listings_;
+  std::unique_ptr<reg::RegistryService::Stub> registry_stub_;
+  std::unique_ptr<v1::ListingsService::Stub> stub_;
+};
+
+TEST_F(ListingsTest, PublishPutsAnEventOnTheTopicAndTheOfferInSearch) {
+  TopicReader reader(stack_.kafka_brokers, kListingsTopic);
+  reg::Organization org = Organization(1);
+  v1::Offer offer = PublishedOffer(org);
+  ASSERT_EQ(offer.status(), v1::OFFER_STATUS_PUBLISHED);
+  ASSERT_EQ(offer.version(), 2);
+  reader.ReadUntil([&](auto&) { return reader.ForAggregate(offer.id()).size() >= 2; },
+                   absl::Seconds(20));
+  auto events = reader.ForAggregate(offer.id());
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].envelope.event_type(), "techtrade.listings.v1.OfferCreated");
+  EXPECT_EQ(events[1].envelope.event_type(), "techtrade.listings.v1.OfferPublished");
+  EXPECT_EQ(events[1].envelope.sequence(), 2);
+  EXPECT_EQ(events[1].envelope.aggregate_type(), "offer");
+  EXPECT_EQ(events[1].key, offer.id());
+  v1::OfferPublished published;
+  ASSERT_TRUE(events[1].envelope.payload().UnpackTo(&published));
+  EXPECT_EQ(published.offer().status(), v1::OFFER_STATUS_PUBLISHED);
+  EXPECT_EQ(published.offer().owner_org_id(), org.id());
+  // Chinese keywords find it (character bigrams), and so does the IPC-coded English word.
+  EXPECT_THAT(SearchOffers("锂电池 健康状态"), ::testing::Contains(offer.id()));
+  // A second replica builds the same read model from the database and the topic.
+  v1::GetListingRequest get;
+  get.set_id(offer.id());
+  v1::Offer fetched;
+  ASSERT_TRUE(stub_->GetOffer(AuthedContext(operator_key_).get(), get, &fetched).ok());
+  EXPECT_EQ(fetched.version(), 2);
+  EXPECT_TRUE(fetched.visible());
+}
+
+TEST_F(ListingsTest, ARestartedReplicaRebuildsItsReadModel) {
+  reg::Organization org = Organization(2);
+  v1::Offer offer = PublishedOffer(org);
+  listings_->Terminate();
+  StartListings();
+  EXPECT_THAT(SearchOffers("锂电池"), ::testing::ElementsAre(offer.id()));
+}
+
+TEST_F(ListingsTest, OnlyAVerifiedOrganisationCanPublish) {
+  reg::Organization pending = Organization(3, "wuhan-east-lake", /*verify=*/false);
+  v1::Offer draft, out;
+  ASSERT_TRUE(CreateOffer(pending.id(), Draft(), &draft).ok());
+  grpc::Status s = Publish(draft, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("PENDING"));
+
+  reg::Organization verified = Organization(4);
+  v1::Offer second;
+  ASSERT_TRUE(CreateOffer(verified.id(), Draft(), &second).ok());
+  ChangeOrganization(verified, "suspend");
+  s = Publish(second, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("SUSPENDED"));
+  EXPECT_TRUE(SearchOffers("锂电池").empty());
+}
+
+TEST_F(ListingsTest, SuspensionTakesListingsOutOfSearchWithinASecondAndReinstatementBack) {
+  reg::Organization org = Organization(5);
+  v1::Offer offer = PublishedOffer(org);
+  ASSERT_THAT(SearchOffers("锂电池"), ::testing::ElementsAre(offer.id()));
+
+  reg::Organization suspended = ChangeOrganization(org, "suspend");
+  std::optional<absl::Duration> gone =
+      TimeUntil([&] { return SearchOffers("锂电池").empty(); }, absl::Seconds(10));
+  ASSERT_TRUE(gone.has_value()) << "still in search 10 s after the suspension";
+  EXPECT_LE(*gone, absl::Seconds(1)) << "took " << absl::FormatDuration(*gone);
+  std::cout << "suspension -> out of search: " << absl::FormatDuration(*gone) << std::endl;
+  // Not in matchmaking either, and Get says why.
+  v1::GetListingRequest get;
+  get.set_id(offer.id());
+  v1::Offer fetched;
+  ASSERT_TRUE(stub_->GetOffer(AuthedContext(operator_key_).get(), get, &fetched).ok());
+  EXPECT_FALSE(fetched.visible());
+
+  ChangeOrganization(suspended, "reinstate");
+  std::optional<absl::Duration> back =
+      TimeUntil([&] { return !SearchOffers("锂电池").empty(); }, absl::Seconds(10));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_LE(*back, absl::Seconds(1)) << "took " << absl::FormatDuration(*back);
+  std::cout << "reinstatement -> back in search: " << absl::FormatDuration(*back) << std::endl;
+}
+
+TEST_F(ListingsTest, AReplayedRegistryEventTakesEffectOnce) {
+  TopicReader registry_events(stack_.kafka_brokers, kRegistryTopic);
+  TopicReader listings_events(stack_.kafka_brokers, kListingsTopic);
+  reg::Organization org = Organization(6);
+  PublishedOffer(org);
+  ChangeOrganization(org, "suspend");
+  registry_events.ReadUntil(
+      [&](auto&) {
+        for (const auto& e : registry_events.ForAggregate(org.id())) {
+          if (e.envelope.payload().Is<reg::OrganizationSuspended>()) return true;
+        }
+        return false;
+      },
+      absl::Seconds(20));
+  const TopicReader::Event* suspension = nullptr;
+  auto org_events = registry_events.ForAggregate(org.id());
+  for (const auto& e : org_events) {
+    if (e.envelope.payload().Is<reg::OrganizationSuspended>()) suspension = &e;
+  }
+  ASSERT_NE(suspension, nullptr);
+  auto hidden_events = [&] {
+    int n = 0;
+    for (const auto& e : listings_events.ForAggregate(org.id())) {
+      n += e.envelope.payload().Is<v1::OrganizationListingsHidden>();
+    }
+    return n;
+  };
+  listings_events.ReadUntil([&](auto&) { return hidden_events() == 1; }, absl::Seconds(20));
+  ASSERT_EQ(hidden_events(), 1);
+
+  // The same event, byte for byte, delivered again (as after a consumer crash before its offset
+  // commit).
+  std::atomic<int> delivered{0};
+  auto producer = *KafkaProducer::Create(
+      stack_.kafka_brokers, {}, [&](void*, const absl::Status& s) { delivered += s.ok(); });
+  ASSERT_TRUE(
+      producer
+          ->Produce(kRegistryTopic, org.id(), suspension->envelope.SerializeAsString(), {}, nullptr)
+          .ok());
+  for (int i = 0; i < 100 && delivered == 0; ++i) producer->Poll(absl::Milliseconds(100));
+  ASSERT_EQ(delivered, 1);
+  // Once the consumer is past it, nothing more happened: no second event, one inbox entry.
+  absl::SleepFor(absl::Seconds(3));
+  listings_events.ReadUntil([](auto&) { return false; }, absl::Seconds(1));
+  EXPECT_EQ(hidden_events(), 1);
+  EXPECT_EQ(listings_db_->QueryInt(absl::StrCat("SELECT count(*) FROM inbox WHERE event_id = '",
+                                                suspension->envelope.event_id(), "'")),
+            1);
+  EXPECT_EQ(
+      listings_db_->QueryInt(absl::StrCat(
+          "SELECT version FROM organization_visibility WHERE organization_id = '", org.id(), "'")),
+      1);
+}
+
+TEST_F(ListingsTest, BadInputIsRefusedNamingTheFieldAndNothingIsStored) {
+  reg::Organization org = Organization(7);
+  struct Case {
+    std::string field;
+    std::function<void(v1::OfferDraft&)> spoil;
+  };
+  std::vector<Case> cases = {
+      {"offer.readiness_level", [](auto& d) { d.set_readiness_level(0); }},
+      {"offer.readiness_level", [](auto& d) { d.set_readiness_level(10); }},
+      {"offer.ipc_codes[1]", [](auto& d) { d.set_ipc_codes(1, "G06N3-08"); }},
+      {"offer.ipc_codes[0]", [](auto& d) { d.set_ipc_codes(0, "Z99Q 1/00"); }},
+      {"offer.asking_price.amount_minor",
+       [](auto& d) { d.mutable_asking_price()->set_amount_minor(-100); }},
+      {"offer.asking_price.currency",
+       [](auto& d) { d.mutable_asking_price()->set_currency("cny"); }},
+      {"offer.transfer_modes[1]",
+       [](auto& d) { d.add_transfer_modes(static_cast<v1::TransferMode>(99)); }},
+      {"offer.fields[0]", [](auto& d) { d.set_fields(0, "alchemy"); }},
+      {"offer.title", [](auto& d) { d.set_title(""); }},
+      {"offer.title", [](auto& d) { d.set_title(std::string(201, 'x')); }},
+  };
+  for (const Case& c : cases) {
+    v1::OfferDraft draft = Draft();
+    c.spoil(draft);
+    v1::Offer out;
+    grpc::Status s = CreateOffer(org.id(), draft, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field;
+    EXPECT_THAT(s.error_message(), ::testing::StartsWith(c.field + ":")) << s.error_message();
+  }
+  // Demands: a budget whose minimum exceeds its maximum, a readiness out of range.
+  v1::CreateDemandRequest demand;
+  demand.set_request_id("bad-demand");
+  demand.set_seeker_org_id(org.id());
+  demand.mutable_demand()->set_title("需要电池健康状态估计技术");
+  demand.mutable_demand()->set_problem("储能电站需要在线估计电池健康状态");
+  demand.mutable_demand()->add_fields("energy-storage");
+  demand.mutable_demand()->set_min_readiness_level(5);
+  demand.mutable_demand()->mutable_budget_min()->set_currency("CNY");
+  demand.mutable_demand()->mutable_budget_min()->set_amount_minor(90000000);
+  demand.mutable_demand()->mutable_budget_max()->set_currency("CNY");
+  demand.mutable_demand()->mutable_budget_max()->set_amount_minor(10000000);
+  v1::Demand out;
+  grpc::Status s = stub_->CreateDemand(AuthedContext(operator_key_).get(), demand, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), ::testing::StartsWith("demand.budget_min:"));
+  demand.mutable_demand()->mutable_budget_min()->set_amount_minor(0);
+  demand.mutable_demand()->set_min_readiness_level(10);
+  s = stub_->CreateDemand(AuthedContext(operator_key_).get(), demand, &out);
+  EXPECT_THAT(s.error_message(), ::testing::StartsWith("demand.min_readiness_level:"));
+  // An owner the registry does not know.
+  v1::Offer offer;
+  s = CreateOffer(NewUuid(), Draft(), &offer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), ::testing::StartsWith("owner_org_id:"));
+
+  EXPECT_EQ(listings_db_->QueryInt("SELECT count(*) FROM offers"), 0);
+  EXPECT_EQ(listings_db_->QueryInt("SELECT count(*) FROM demands"), 0);
+  EXPECT_EQ(listings_db_->QueryInt(
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM outbox_position_seq"),
+            0);
+}
+
+TEST_F(ListingsTest, RetriesStaleVersionsAndOtherCitiesAreHandled) {
+  reg::Organization org = Organization(8);
+  v1::Offer first, again;
+  ASSERT_TRUE(CreateOffer(org.id(), Draft(), &first, "same-request").ok());
+  ASSERT_TRUE(CreateOffer(org.id(), Draft(), &again, "same-request").ok());
+  EXPECT_EQ(first.id(), again.id());
+  EXPECT_EQ(listings_db_->QueryInt("SELECT count(*) FROM offers"), 1);
+
+  v1::Offer published;
+  ASSERT_TRUE(Publish(first, &published).ok());
+  grpc::Status s = Publish(first, &again);  // version 1 is stale now
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+
+  // A Shenzhen city system may not act for a Wuhan organisation.
+  reg::IssueApiKeyRequest issue;
+  issue.set_request_id("sz-key");
+  issue.set_name("Shenzhen portal");
+  issue.set_role(reg::API_CLIENT_ROLE_CITY_SYSTEM);
+  issue.set_city_id("shenzhen");
+  reg::IssueApiKeyResponse key;
+  ASSERT_TRUE(registry_stub_->IssueApiKey(AuthedContext(operator_key_).get(), issue, &key).ok());
+  v1::Offer denied;
+  s = CreateOffer(org.id(), Draft(), &denied, "", key.api_key());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  s = CreateOffer(org.id(), Draft(), &denied, "", NewApiKey());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+}
+
+TEST_F(ListingsTest, MatchmakingExplainsWhyAnOfferFitsADemand) {
+  reg::Organization university = Organization(9);
+  reg::Organization enterprise = Organization(10);
+  v1::Offer offer = PublishedOffer(university);
+  v1::CreateDemandRequest req;
+  req.set_request_id("demand-1");
+  req.set_seeker_org_id(enterprise.id());
+  v1::DemandDraft* d = req.mutable_demand();
+  d->set_title("储能电站锂电池健康状态在线估计");
+  d->set_problem("需要基于深度学习的锂电池健康状态估计方法, 用于储能电站运维。");
+  d->add_ipc_codes("H01M 10/44");
+  d->add_fields("energy-storage");
+  d->set_min_readiness_level(5);
+  d->mutable_budget_min()->set_currency("CNY");
+  d->mutable_budget_min()->set_amount_minor(0);
+  d->mutable_budget_max()->set_currency("CNY");
+  d->mutable_budget_max()->set_amount_minor(100000000);
+  d->add_transfer_modes(v1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
+  v1::Demand demand;
+  ASSERT_TRUE(stub_->CreateDemand(AuthedContext(operator_key_).get(), req, &demand).ok());
+  v1::MatchRequest match;
+  match.set_id(demand.id());  // a draft demand is matched from the store
+  v1::MatchResponse resp;
+  grpc::Status s = stub_->MatchOffersForDemand(AuthedContext(operator_key_).get(), match, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.matches_size(), 1);
+  EXPECT_EQ(resp.matches(0).id(), offer.id());
+  std::map<std::string, std::string> reasons;
+  for (const auto& f : resp.matches(0).factors()) reasons[f.name()] = f.reason();
+  EXPECT_THAT(reasons["ipc"], HasSubstr("main group H01M 10"));
+  EXPECT_THAT(reasons["price"], HasSubstr("within the budget"));
+  EXPECT_THAT(reasons["transfer_mode"], HasSubstr("both accept"));
+}
+
+}  // namespace
+}  // namespace techtrade::testing
