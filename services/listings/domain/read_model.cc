@@ -71,6 +71,8 @@ absl::StatusOr<MatchWeights> ParseMatchWeights(absl::string_view spec) {
   MatchWeights w;
   for (absl::string_view part : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
     std::pair<std::string, std::string> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    absl::StripAsciiWhitespace(&kv.first);
+    absl::StripAsciiWhitespace(&kv.second);
     double value = 0;
     if (!absl::SimpleAtod(kv.second, &value) || value < 0 || value > 100) {
       return absl::InvalidArgumentError(
@@ -310,7 +312,8 @@ std::vector<float> ReadModel::TextScores(const Corpus& corpus,
   for (const auto& [token, query_tf] : query) {
     auto it = corpus.postings.find(token);
     if (it == corpus.postings.end()) continue;
-    const double df = static_cast<double>(it->second.size());
+    // Postings of replaced slots still count until the next compaction; never more than n.
+    const double df = std::min(n, static_cast<double>(it->second.size()));
     const double idf = std::log(1 + (n - df + 0.5) / (df + 0.5));
     for (uint32_t p : it->second) {
       const Doc& doc = corpus.docs[p >> 6];

@@ -74,7 +74,7 @@ const absl::flat_hash_set<std::string>& StopWords() {
 // Folds the common English plural endings, so that "batteries" meets "battery".
 std::string Fold(std::string word) {
   auto ends = [&](absl::string_view suffix) {
-    return word.size() > suffix.size() + 2 &&
+    return word.size() >= suffix.size() + 2 &&
            absl::string_view(word).substr(word.size() - suffix.size()) == suffix;
   };
   if (ends("ies")) return word.substr(0, word.size() - 3) + "y";
