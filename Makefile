@@ -57,6 +57,7 @@ bench: build
 	@TECHTRADE_INSTANCE=bench TECHTRADE_SKIP_DEPS=1 TECHTRADE_NO_SERVICES=1 $(STACK) up
 	@set -a; source .run/bench/env; set +a; \
 	  rc=0; $(BUILD_DIR)/bin/registry_bench --out bench/out/latest.json || rc=$$?; \
+	  $(BUILD_DIR)/bin/listings_bench --out bench/out/latest.json || rc=$$?; \
 	  TECHTRADE_INSTANCE=bench $(STACK) down; exit $$rc
 
 format:

@@ -18,11 +18,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/load.h"
+#include "bench/services.h"
 #include "common/auth.h"
 #include "common/ids.h"
 #include "common/server.h"
 #include "services/registry/domain/credit_code.h"
-#include "techtrade/bench/v1/echo.grpc.pb.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
 #include "tests/support/harness.h"
 
@@ -109,19 +109,6 @@ std::string CreditCode(int64_t n) {
   return first17 + registry::CreditCodeCheckCharacter(first17);
 }
 
-// One channel per client thread, so threads do not queue behind one HTTP/2 connection.
-template <class Stub>
-std::vector<std::unique_ptr<typename Stub::Stub>> Stubs(const std::string& address, int n) {
-  std::vector<std::unique_ptr<typename Stub::Stub>> stubs;
-  for (int i = 0; i < n; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("techtrade.bench.channel", i);
-    stubs.push_back(Stub::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
-  }
-  return stubs;
-}
-
 v1::RegisterOrganizationRequest Registration(int64_t n, const std::string& tag) {
   v1::RegisterOrganizationRequest r;
   r.set_request_id(absl::StrCat(tag, "-", n));
@@ -189,22 +176,8 @@ int Main() {
   absl::SleepFor(absl::Seconds(1));
 
   // --- Ceiling: echo over the same gRPC bootstrap, measured once everything is warm.
-  ServiceProcess echo("echo_server", {});
-  if (!echo.WaitUntilServing()) return 1;
-  {
-    auto stubs = Stubs<techtrade::bench::v1::EchoService>(echo.address(), threads);
-    results.push_back(note(ClosedLoop("echo", threads, duration,
-                                      [&](int t, int64_t) {
-                                        grpc::ClientContext ctx;
-                                        techtrade::bench::v1::EchoRequest req;
-                                        req.set_message("ping");
-                                        techtrade::bench::v1::EchoResponse resp;
-                                        return stubs[t]->Echo(&ctx, req, &resp).ok();
-                                      }),
-                           "ceiling: same gRPC stack, no work"));
-  }
-  long echo_rss_kib = echo.RssKib();  // after load: the stack's own footprint
-  echo.Terminate();
+  long echo_rss_kib = 0;
+  results.push_back(MeasureEchoCeiling(threads, duration, &echo_rss_kib));
 
   auto get = [&](int t, int64_t) {
     v1::GetOrganizationRequest req;

@@ -42,16 +42,30 @@ ModeMask MaskOfModes(const google::protobuf::RepeatedField<int>& modes) {
   return mask;
 }
 
-std::vector<IpcCode> ParseCodes(const google::protobuf::RepeatedPtrField<std::string>& codes,
-                                std::vector<std::string>* canonical) {
-  std::vector<IpcCode> out;
+// An IPC code packed so that closeness is a few comparisons: section (3 bits), class (7),
+// subclass (5), main group (14, 0 at subclass level).
+uint32_t PackIpc(const IpcCode& c) {
+  return static_cast<uint32_t>(c.section - 'A') << 26 | static_cast<uint32_t>(c.ipc_class) << 19 |
+         static_cast<uint32_t>(c.subclass - 'A') << 14 | (c.main_group & 0x3FFF);
+}
+
+double PackedCloseness(uint32_t a, uint32_t b) {
+  if ((a >> 26) != (b >> 26)) return 0;
+  if ((a >> 19) != (b >> 19)) return 0.25;
+  if ((a >> 14) != (b >> 14)) return 0.5;
+  if (a == b && (a & 0x3FFF) != 0) return 1;
+  return 0.75;
+}
+
+// Canonical text and packed keys of the codes that parse.
+void ParseCodes(const google::protobuf::RepeatedPtrField<std::string>& codes,
+                std::vector<std::string>* canonical, std::vector<uint32_t>* packed) {
   for (const std::string& c : codes) {
     if (absl::StatusOr<IpcCode> code = ParseIpc(c); code.ok()) {
       canonical->push_back(code->ToString());
-      out.push_back(*std::move(code));
+      packed->push_back(PackIpc(*code));
     }
   }
-  return out;
 }
 
 std::string Money(int64_t minor, absl::string_view currency) {
@@ -119,22 +133,19 @@ std::optional<uint32_t> ReadModel::Lookup(const std::string& value) const {
   return it->second;
 }
 
-bool ReadModel::Visible(const Doc& doc) const { return doc.live && !hidden_owner_[doc.owner]; }
+bool ReadModel::Visible(const Hot& hot) const { return hot.live && !hidden_owner_[hot.owner]; }
 
-bool ReadModel::Apply(Corpus& corpus, const std::string& id, int64_t version, bool searchable,
-                      Doc doc, const std::string& text) {
-  auto [known, inserted] = corpus.version_of.try_emplace(id, version);
+bool ReadModel::Apply(Corpus& corpus, bool searchable, Hot hot, Doc doc, const std::string& text) {
+  auto [known, inserted] = corpus.version_of.try_emplace(doc.id, doc.version);
   if (!inserted) {
-    if (known->second >= version) return false;
-    known->second = version;
+    if (known->second >= doc.version) return false;
+    known->second = doc.version;
   }
-  if (auto it = corpus.slot_of.find(id); it != corpus.slot_of.end()) {
-    Doc& old = corpus.docs[it->second];
+  if (auto it = corpus.slot_of.find(doc.id); it != corpus.slot_of.end()) {
+    Hot& old = corpus.hot[it->second];
     old.live = false;
     corpus.total_length -= old.length;
-    old.record = std::string();
-    old.ipc_text = {};
-    old.ipc = {};
+    corpus.docs[it->second] = Doc();
     --corpus.live;
     ++corpus.dead;
     corpus.slot_of.erase(it);
@@ -147,11 +158,12 @@ bool ReadModel::Apply(Corpus& corpus, const std::string& id, int64_t version, bo
     for (auto& [token, count] : tf) {
       corpus.postings[token].push_back(slot << 6 | std::min<uint32_t>(count, 63));
     }
-    doc.length = static_cast<uint16_t>(std::min<size_t>(tokens.size(), 65535));
-    doc.live = true;
-    corpus.total_length += doc.length;
+    hot.length = static_cast<uint16_t>(std::min<size_t>(tokens.size(), 65535));
+    hot.live = true;
+    corpus.total_length += hot.length;
+    corpus.slot_of[doc.id] = slot;
+    corpus.hot.push_back(hot);
     corpus.docs.push_back(std::move(doc));
-    corpus.slot_of[id] = slot;
     ++corpus.live;
   }
   if (corpus.dead > 1024 && corpus.dead * 4 > corpus.docs.size()) Compact(corpus);
@@ -160,12 +172,15 @@ bool ReadModel::Apply(Corpus& corpus, const std::string& id, int64_t version, bo
 
 void ReadModel::Compact(Corpus& corpus) {
   std::vector<uint32_t> new_slot(corpus.docs.size(), UINT32_MAX);
+  std::vector<Hot> hot;
   std::vector<Doc> docs;
+  hot.reserve(corpus.live);
   docs.reserve(corpus.live);
   for (uint32_t s = 0; s < corpus.docs.size(); ++s) {
-    if (!corpus.docs[s].live) continue;
+    if (!corpus.hot[s].live) continue;
     new_slot[s] = static_cast<uint32_t>(docs.size());
     corpus.slot_of[corpus.docs[s].id] = new_slot[s];
+    hot.push_back(corpus.hot[s]);
     docs.push_back(std::move(corpus.docs[s]));
   }
   for (auto it = corpus.postings.begin(); it != corpus.postings.end();) {
@@ -181,56 +196,69 @@ void ReadModel::Compact(Corpus& corpus) {
       ++it;
     }
   }
+  corpus.hot = std::move(hot);
   corpus.docs = std::move(docs);
   corpus.dead = 0;
 }
 
+namespace {
+void PackInto(const std::vector<uint32_t>& packed, uint32_t (&ipc)[4], uint8_t& count) {
+  count = static_cast<uint8_t>(std::min<size_t>(packed.size(), 4));
+  for (int i = 0; i < count; ++i) ipc[i] = packed[i];
+}
+}  // namespace
+
 bool ReadModel::ApplyOffer(const v1::Offer& offer) {
+  Hot hot;
   Doc doc;
   doc.id = offer.id();
   doc.version = offer.version();
   doc.publish_us = TimeUtil::TimestampToMicroseconds(offer.publish_time());
-  doc.ipc = ParseCodes(offer.ipc_codes(), &doc.ipc_text);
-  doc.fields = MaskOfFields(offer.fields());
-  doc.modes = MaskOfModes(offer.transfer_modes());
-  doc.readiness = static_cast<uint8_t>(offer.readiness_level());
-  doc.negotiable = offer.negotiable();
-  std::unique_lock lock(mutex_);
-  doc.owner = Intern(offer.owner_org_id());
-  doc.city = Intern(offer.city_id());
-  if (offer.has_asking_price()) {
-    doc.price_low = doc.price_high = offer.asking_price().amount_minor();
-    doc.currency = Intern(offer.asking_price().currency());
-  }
+  std::vector<uint32_t> packed;
+  ParseCodes(offer.ipc_codes(), &doc.ipc_text, &packed);
+  PackInto(packed, hot.ipc, hot.ipc_count);
+  hot.fields = MaskOfFields(offer.fields());
+  hot.modes = MaskOfModes(offer.transfer_modes());
+  hot.readiness = static_cast<uint8_t>(offer.readiness_level());
+  hot.negotiable = offer.negotiable();
   v1::Offer stored = offer;
   stored.set_visible(true);  // computed on the way out
   doc.record = stored.SerializeAsString();
-  return Apply(offers_, offer.id(), offer.version(), offer.status() == v1::OFFER_STATUS_PUBLISHED,
-               std::move(doc), absl::StrCat(offer.title(), "\n", offer.abstract()));
+  std::unique_lock lock(mutex_);
+  hot.owner = Intern(offer.owner_org_id());
+  hot.city = Intern(offer.city_id());
+  if (offer.has_asking_price()) {
+    hot.price_low = hot.price_high = offer.asking_price().amount_minor();
+    hot.currency = Intern(offer.asking_price().currency());
+  }
+  return Apply(offers_, offer.status() == v1::OFFER_STATUS_PUBLISHED, hot, std::move(doc),
+               absl::StrCat(offer.title(), "\n", offer.abstract()));
 }
 
 bool ReadModel::ApplyDemand(const v1::Demand& demand) {
+  Hot hot;
   Doc doc;
   doc.id = demand.id();
   doc.version = demand.version();
   doc.publish_us = TimeUtil::TimestampToMicroseconds(demand.publish_time());
-  doc.ipc = ParseCodes(demand.ipc_codes(), &doc.ipc_text);
-  doc.fields = MaskOfFields(demand.fields());
-  doc.modes = MaskOfModes(demand.transfer_modes());
-  doc.readiness = static_cast<uint8_t>(demand.min_readiness_level());
-  std::unique_lock lock(mutex_);
-  doc.owner = Intern(demand.seeker_org_id());
-  doc.city = Intern(demand.city_id());
-  if (demand.has_budget_max()) {
-    doc.price_low = demand.has_budget_min() ? demand.budget_min().amount_minor() : 0;
-    doc.price_high = demand.budget_max().amount_minor();
-    doc.currency = Intern(demand.budget_max().currency());
-  }
+  std::vector<uint32_t> packed;
+  ParseCodes(demand.ipc_codes(), &doc.ipc_text, &packed);
+  PackInto(packed, hot.ipc, hot.ipc_count);
+  hot.fields = MaskOfFields(demand.fields());
+  hot.modes = MaskOfModes(demand.transfer_modes());
+  hot.readiness = static_cast<uint8_t>(demand.min_readiness_level());
   v1::Demand stored = demand;
   stored.set_visible(true);
   doc.record = stored.SerializeAsString();
-  return Apply(demands_, demand.id(), demand.version(),
-               demand.status() == v1::DEMAND_STATUS_PUBLISHED, std::move(doc),
+  std::unique_lock lock(mutex_);
+  hot.owner = Intern(demand.seeker_org_id());
+  hot.city = Intern(demand.city_id());
+  if (demand.has_budget_max()) {
+    hot.price_low = demand.has_budget_min() ? demand.budget_min().amount_minor() : 0;
+    hot.price_high = demand.budget_max().amount_minor();
+    hot.currency = Intern(demand.budget_max().currency());
+  }
+  return Apply(demands_, demand.status() == v1::DEMAND_STATUS_PUBLISHED, hot, std::move(doc),
                absl::StrCat(demand.title(), "\n", demand.problem()));
 }
 
@@ -257,9 +285,8 @@ std::optional<v1::Offer> ReadModel::FindOffer(const std::string& id) const {
   auto it = offers_.slot_of.find(id);
   if (it == offers_.slot_of.end()) return std::nullopt;
   v1::Offer offer;
-  const Doc& doc = offers_.docs[it->second];
-  offer.ParseFromString(doc.record);
-  offer.set_visible(!hidden_owner_[doc.owner]);
+  offer.ParseFromString(offers_.docs[it->second].record);
+  offer.set_visible(!hidden_owner_[offers_.hot[it->second].owner]);
   return offer;
 }
 
@@ -268,9 +295,8 @@ std::optional<v1::Demand> ReadModel::FindDemand(const std::string& id) const {
   auto it = demands_.slot_of.find(id);
   if (it == demands_.slot_of.end()) return std::nullopt;
   v1::Demand demand;
-  const Doc& doc = demands_.docs[it->second];
-  demand.ParseFromString(doc.record);
-  demand.set_visible(!hidden_owner_[doc.owner]);
+  demand.ParseFromString(demands_.docs[it->second].record);
+  demand.set_visible(!hidden_owner_[demands_.hot[it->second].owner]);
   return demand;
 }
 
@@ -288,9 +314,9 @@ size_t ReadModel::ApproximateIndexBytes() const {
   std::shared_lock lock(mutex_);
   size_t bytes = 0;
   for (const Corpus* c : {&offers_, &demands_}) {
-    bytes += c->docs.capacity() * sizeof(Doc);
+    bytes += c->docs.capacity() * sizeof(Doc) + c->hot.capacity() * sizeof(Hot);
     for (const Doc& d : c->docs) {
-      bytes += d.ipc.capacity() * sizeof(IpcCode) + d.ipc_text.capacity() * sizeof(std::string);
+      bytes += d.ipc_text.capacity() * sizeof(std::string);
       if (d.id.capacity() > 15) bytes += d.id.capacity() + 1;
     }
     bytes += c->slot_of.capacity() * (sizeof(std::string) + sizeof(uint32_t) + 1);
@@ -302,11 +328,18 @@ size_t ReadModel::ApproximateIndexBytes() const {
 }
 
 std::vector<float> ReadModel::TextScores(const Corpus& corpus,
-                                         const std::vector<std::string>& tokens) const {
-  std::vector<float> scores(corpus.docs.size(), 0);
+                                         const std::vector<std::string>& tokens,
+                                         bool skip_common) const {
+  std::vector<float> scores(corpus.hot.size(), 0);
   if (corpus.live == 0 || tokens.empty()) return scores;
   const double n = static_cast<double>(corpus.live);
   const double avg_length = std::max(1.0, static_cast<double>(corpus.total_length) / n);
+  // BM25's length normalisation per slot, once per query; dead slots get a NaN-free huge value
+  // and are filtered by the caller anyway.
+  std::vector<float> norm(corpus.hot.size());
+  for (size_t s = 0; s < corpus.hot.size(); ++s) {
+    norm[s] = static_cast<float>(kK1 * (1 - kB + kB * corpus.hot[s].length / avg_length));
+  }
   absl::flat_hash_map<std::string, int> query;
   for (const std::string& t : tokens) ++query[t];
   for (const auto& [token, query_tf] : query) {
@@ -314,13 +347,16 @@ std::vector<float> ReadModel::TextScores(const Corpus& corpus,
     if (it == corpus.postings.end()) continue;
     // Postings of replaced slots still count until the next compaction; never more than n.
     const double df = std::min(n, static_cast<double>(it->second.size()));
-    const double idf = std::log(1 + (n - df + 0.5) / (df + 0.5));
+    // For ranking, a term in more than half of the listings says almost nothing (idf below ln 2,
+    // against 5–10 for a distinctive term) and costs the longest scan: it is skipped, like a stop
+    // word. A search still matches it.
+    if (skip_common && n >= 1000 && df > n / 2) continue;
+    const float weight =
+        static_cast<float>(std::log(1 + (n - df + 0.5) / (df + 0.5)) * (kK1 + 1) * query_tf);
     for (uint32_t p : it->second) {
-      const Doc& doc = corpus.docs[p >> 6];
-      if (!doc.live) continue;
-      const double tf = p & 63;
-      const double norm = kK1 * (1 - kB + kB * doc.length / avg_length);
-      scores[p >> 6] += static_cast<float>(idf * tf * (kK1 + 1) / (tf + norm) * query_tf);
+      const uint32_t slot = p >> 6;
+      const float tf = static_cast<float>(p & 63);
+      scores[slot] += weight * tf / (tf + norm[slot]);
     }
   }
   return scores;
@@ -387,10 +423,10 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
     currency_id = Lookup(currency);
     if (!currency_id) return v1::SearchResponse();
   }
-  std::vector<float> text = TextScores(corpus, tokens);
+  std::vector<float> text = TextScores(corpus, tokens, /*skip_common=*/false);
   std::vector<Scored> hits;
-  for (uint32_t s = 0; s < corpus.docs.size(); ++s) {
-    const Doc& d = corpus.docs[s];
+  for (uint32_t s = 0; s < corpus.hot.size(); ++s) {
+    const Hot& d = corpus.hot[s];
     if (!Visible(d)) continue;
     if (!tokens.empty() && text[s] <= 0) continue;
     if (fields != 0 && (d.fields & fields) == 0) continue;
@@ -399,7 +435,7 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
     if (r.min_readiness_level() != 0 && d.readiness < r.min_readiness_level()) continue;
     if (r.max_readiness_level() != 0 && d.readiness > r.max_readiness_level()) continue;
     if (!ipc_prefix.empty() &&
-        std::none_of(d.ipc_text.begin(), d.ipc_text.end(),
+        std::none_of(corpus.docs[s].ipc_text.begin(), corpus.docs[s].ipc_text.end(),
                      [&](const std::string& code) { return code.rfind(ipc_prefix, 0) == 0; })) {
       continue;
     }
@@ -442,60 +478,73 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
 }
 
 std::vector<v1::Match> ReadModel::MatchOffers(const v1::Demand& demand, int limit) const {
-  Doc probe;
-  probe.id = demand.id();
-  probe.ipc = ParseCodes(demand.ipc_codes(), &probe.ipc_text);
-  probe.fields = MaskOfFields(demand.fields());
-  probe.modes = MaskOfModes(demand.transfer_modes());
-  probe.readiness = static_cast<uint8_t>(demand.min_readiness_level());
-  std::vector<std::string> tokens = Tokenize(absl::StrCat(demand.title(), "\n", demand.problem()));
+  Probe probe;
+  ParseCodes(demand.ipc_codes(), &probe.ipc_text, &probe.ipc);
+  PackInto(probe.ipc, probe.hot.ipc, probe.hot.ipc_count);
+  probe.hot.fields = MaskOfFields(demand.fields());
+  probe.hot.modes = MaskOfModes(demand.transfer_modes());
+  probe.hot.readiness = static_cast<uint8_t>(demand.min_readiness_level());
+  probe.tokens = Tokenize(absl::StrCat(demand.title(), "\n", demand.problem()));
   std::shared_lock lock(mutex_);
-  // Unknown strings get an id no listing has.
-  probe.owner = Lookup(demand.seeker_org_id()).value_or(UINT32_MAX);
-  probe.city = Lookup(demand.city_id()).value_or(UINT32_MAX);
+  // Strings the model has never seen get an id no listing has.
+  probe.hot.owner = Lookup(demand.seeker_org_id()).value_or(UINT32_MAX);
+  probe.hot.city = Lookup(demand.city_id()).value_or(UINT32_MAX);
   if (demand.has_budget_max()) {
-    probe.price_low = demand.has_budget_min() ? demand.budget_min().amount_minor() : 0;
-    probe.price_high = demand.budget_max().amount_minor();
-    probe.currency = Lookup(demand.budget_max().currency()).value_or(UINT32_MAX);
+    probe.hot.price_low = demand.has_budget_min() ? demand.budget_min().amount_minor() : 0;
+    probe.hot.price_high = demand.budget_max().amount_minor();
+    probe.hot.currency = Lookup(demand.budget_max().currency()).value_or(UINT32_MAX);
   }
-  return Match(offers_, probe, tokens, /*probe_is_demand=*/true, limit);
+  return Match(offers_, probe, /*probe_is_demand=*/true, limit);
 }
 
 std::vector<v1::Match> ReadModel::MatchDemands(const v1::Offer& offer, int limit) const {
-  Doc probe;
-  probe.id = offer.id();
-  probe.ipc = ParseCodes(offer.ipc_codes(), &probe.ipc_text);
-  probe.fields = MaskOfFields(offer.fields());
-  probe.modes = MaskOfModes(offer.transfer_modes());
-  probe.readiness = static_cast<uint8_t>(offer.readiness_level());
-  probe.negotiable = offer.negotiable();
-  std::vector<std::string> tokens = Tokenize(absl::StrCat(offer.title(), "\n", offer.abstract()));
+  Probe probe;
+  ParseCodes(offer.ipc_codes(), &probe.ipc_text, &probe.ipc);
+  PackInto(probe.ipc, probe.hot.ipc, probe.hot.ipc_count);
+  probe.hot.fields = MaskOfFields(offer.fields());
+  probe.hot.modes = MaskOfModes(offer.transfer_modes());
+  probe.hot.readiness = static_cast<uint8_t>(offer.readiness_level());
+  probe.hot.negotiable = offer.negotiable();
+  probe.tokens = Tokenize(absl::StrCat(offer.title(), "\n", offer.abstract()));
   std::shared_lock lock(mutex_);
-  probe.owner = Lookup(offer.owner_org_id()).value_or(UINT32_MAX);
-  probe.city = Lookup(offer.city_id()).value_or(UINT32_MAX);
+  probe.hot.owner = Lookup(offer.owner_org_id()).value_or(UINT32_MAX);
+  probe.hot.city = Lookup(offer.city_id()).value_or(UINT32_MAX);
   if (offer.has_asking_price()) {
-    probe.price_low = probe.price_high = offer.asking_price().amount_minor();
-    probe.currency = Lookup(offer.asking_price().currency()).value_or(UINT32_MAX);
+    probe.hot.price_low = probe.hot.price_high = offer.asking_price().amount_minor();
+    probe.hot.currency = Lookup(offer.asking_price().currency()).value_or(UINT32_MAX);
   }
-  return Match(demands_, probe, tokens, /*probe_is_demand=*/false, limit);
+  return Match(demands_, probe, /*probe_is_demand=*/false, limit);
 }
 
-std::vector<v1::Match> ReadModel::Match(const Corpus& candidates, const Doc& probe,
-                                        const std::vector<std::string>& probe_tokens,
+std::vector<v1::Match> ReadModel::Match(const Corpus& candidates, const Probe& probe,
                                         bool probe_is_demand, int limit) const {
   const MatchWeights& w = weights_;
   const double total_weight =
       w.ipc + w.fields + w.text + w.readiness + w.price + w.transfer_mode + w.city;
-  std::vector<float> text = TextScores(candidates, probe_tokens);
+  std::vector<float> text = TextScores(candidates, probe.tokens, /*skip_common=*/true);
   float max_text = 0;
-  for (uint32_t s = 0; s < candidates.docs.size(); ++s) {
-    if (Visible(candidates.docs[s])) max_text = std::max(max_text, text[s]);
+  for (uint32_t s = 0; s < candidates.hot.size(); ++s) {
+    if (Visible(candidates.hot[s])) max_text = std::max(max_text, text[s]);
   }
-  // Each factor from the demand's point of view: `demand` and `offer` are the two sides.
-  auto factors = [&](const Doc& demand, const Doc& offer, float text_score) {
+  // The codes of a candidate: the inline keys, or all of them when it has more than four.
+  auto candidate_ipc = [&](uint32_t slot, std::vector<uint32_t>& out) -> const uint32_t* {
+    const Hot& h = candidates.hot[slot];
+    if (h.ipc_count < 4 || candidates.docs[slot].ipc_text.size() <= 4) return h.ipc;
+    out.clear();
+    for (const std::string& code : candidates.docs[slot].ipc_text)
+      out.push_back(PackIpc(*ParseIpc(code)));
+    return out.data();
+  };
+  std::vector<uint32_t> spill;
+  // Each factor from the demand's point of view, whichever side the probe is.
+  auto factors = [&](const Hot& demand, const uint32_t* demand_ipc, size_t demand_ipc_count,
+                     const Hot& offer, const uint32_t* offer_ipc, size_t offer_ipc_count,
+                     float text_score) {
     Factors f;
-    for (const IpcCode& a : demand.ipc) {
-      for (const IpcCode& b : offer.ipc) f.ipc = std::max(f.ipc, IpcCloseness(a, b));
+    for (size_t i = 0; i < demand_ipc_count; ++i) {
+      for (size_t j = 0; j < offer_ipc_count; ++j) {
+        f.ipc = std::max(f.ipc, PackedCloseness(demand_ipc[i], offer_ipc[j]));
+      }
     }
     if (demand.fields != 0) {
       f.fields =
@@ -521,6 +570,15 @@ std::vector<v1::Match> ReadModel::Match(const Corpus& candidates, const Doc& pro
     f.city = demand.city == offer.city ? 1 : 0;
     return f;
   };
+  auto factors_of = [&](uint32_t slot) {
+    const Hot& c = candidates.hot[slot];
+    const uint32_t* c_ipc = candidate_ipc(slot, spill);
+    const size_t c_count = c_ipc == c.ipc ? c.ipc_count : spill.size();
+    return probe_is_demand ? factors(probe.hot, probe.ipc.data(), probe.ipc.size(), c, c_ipc,
+                                     c_count, text[slot])
+                           : factors(c, c_ipc, c_count, probe.hot, probe.ipc.data(),
+                                     probe.ipc.size(), text[slot]);
+  };
   auto score_of = [&](const Factors& f) {
     return (w.ipc * f.ipc + w.fields * f.fields + w.text * f.text + w.readiness * f.readiness +
             w.price * f.price + w.transfer_mode * f.transfer_mode + w.city * f.city) /
@@ -531,11 +589,10 @@ std::vector<v1::Match> ReadModel::Match(const Corpus& candidates, const Doc& pro
     return a.score != b.score ? a.score > b.score : a.slot < b.slot;
   };
   std::priority_queue<Scored, std::vector<Scored>, decltype(worse)> top(worse);
-  for (uint32_t s = 0; s < candidates.docs.size(); ++s) {
-    const Doc& c = candidates.docs[s];
-    if (!Visible(c) || c.owner == probe.owner) continue;
-    Factors f = probe_is_demand ? factors(probe, c, text[s]) : factors(c, probe, text[s]);
-    double score = score_of(f);
+  for (uint32_t s = 0; s < candidates.hot.size(); ++s) {
+    const Hot& c = candidates.hot[s];
+    if (!Visible(c) || c.owner == probe.hot.owner) continue;
+    double score = score_of(factors_of(s));
     if (static_cast<int>(top.size()) < limit) {
       top.push({s, score});
     } else if (score > top.top().score) {
@@ -552,20 +609,23 @@ std::vector<v1::Match> ReadModel::Match(const Corpus& candidates, const Doc& pro
 
   std::vector<v1::Match> out;
   for (const Scored& r : ranked) {
-    const Doc& c = candidates.docs[r.slot];
-    const Doc& demand = probe_is_demand ? probe : c;
-    const Doc& offer = probe_is_demand ? c : probe;
-    Factors f = factors(demand, offer, text[r.slot]);
+    const Hot& c = candidates.hot[r.slot];
+    const Doc& doc = candidates.docs[r.slot];
+    const Hot& demand = probe_is_demand ? probe.hot : c;
+    const Hot& offer = probe_is_demand ? c : probe.hot;
+    const std::vector<std::string>& demand_codes = probe_is_demand ? probe.ipc_text : doc.ipc_text;
+    const std::vector<std::string>& offer_codes = probe_is_demand ? doc.ipc_text : probe.ipc_text;
+    Factors f = factors_of(r.slot);
     v1::Match m;
-    m.set_id(c.id);
+    m.set_id(doc.id);
     m.set_score(r.score);
     if (probe_is_demand) {
       v1::Offer o;
-      o.ParseFromString(c.record);
+      o.ParseFromString(doc.record);
       m.set_title(o.title());
     } else {
       v1::Demand d;
-      d.ParseFromString(c.record);
+      d.ParseFromString(doc.record);
       m.set_title(d.title());
     }
     auto add = [&](const char* name, double value, double weight, std::string reason) {
@@ -576,13 +636,15 @@ std::vector<v1::Match> ReadModel::Match(const Corpus& candidates, const Doc& pro
       factor->set_reason(std::move(reason));
     };
     // IPC: the closest pair explains the value.
-    std::string ipc_reason = demand.ipc.empty() ? "the demand gives no IPC code" : "no IPC overlap";
+    std::string ipc_reason =
+        demand_codes.empty() ? "the demand gives no IPC code" : "no IPC overlap";
     double best = -1;
-    for (const IpcCode& a : demand.ipc) {
-      for (const IpcCode& b : offer.ipc) {
-        if (IpcCloseness(a, b) > best) {
-          best = IpcCloseness(a, b);
-          ipc_reason = IpcClosenessReason(a, b);
+    for (const std::string& a : demand_codes) {
+      for (const std::string& b : offer_codes) {
+        IpcCode ca = *ParseIpc(a), cb = *ParseIpc(b);
+        if (IpcCloseness(ca, cb) > best) {
+          best = IpcCloseness(ca, cb);
+          ipc_reason = IpcClosenessReason(ca, cb);
         }
       }
     }

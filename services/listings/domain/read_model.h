@@ -63,15 +63,10 @@ class ReadModel {
   size_t ApproximateIndexBytes() const;
 
  private:
-  // One listing in compact form. Offers and demands share it: for a demand, `readiness` is the
-  // minimum it accepts and [price_low, price_high] its budget.
-  struct Doc {
-    std::string id;
-    std::string record;                 // the serialized Offer or Demand, for answers
-    std::vector<std::string> ipc_text;  // canonical codes, for prefix filters
-    std::vector<IpcCode> ipc;
-    int64_t version = 0;
-    int64_t publish_us = 0;
+  // One listing, split for a fast scan: Hot holds everything a filter or a match factor reads
+  // (64 bytes, contiguous), Doc the rest. For a demand, `readiness` is the minimum it accepts and
+  // [price_low, price_high] its budget.
+  struct Hot {
     int64_t price_low = -1;  // -1: none
     int64_t price_high = -1;
     uint32_t owner = 0;  // interned organisation id
@@ -79,37 +74,54 @@ class ReadModel {
     uint32_t currency = 0;
     FieldMask fields = 0;
     ModeMask modes = 0;
-    uint16_t length = 0;  // tokens, for BM25
+    uint32_t ipc[4] = {};  // packed IPC keys of the first four codes (the rest stay in Doc)
+    uint8_t ipc_count = 0;
     uint8_t readiness = 0;
+    uint16_t length = 0;  // tokens, for BM25
     bool negotiable = false;
     bool live = false;  // published and current (a replaced slot is dead)
   };
+  struct Doc {
+    std::string id;
+    std::string record;                 // the serialized Offer or Demand, for answers
+    std::vector<std::string> ipc_text;  // canonical codes
+    int64_t version = 0;
+    int64_t publish_us = 0;
+  };
   struct Corpus {
-    std::vector<Doc> docs;  // slots; a changed listing moves to a new slot
+    std::vector<Hot> hot;   // by slot; a changed listing moves to a new slot
+    std::vector<Doc> docs;  // by slot
     absl::flat_hash_map<std::string, uint32_t> slot_of;    // id → current slot
     absl::flat_hash_map<std::string, int64_t> version_of;  // id → newest version seen
     // token → postings, each (slot << 6 | min(term frequency, 63)); dead slots are skipped and
-    // swept when they make up a quarter of the postings.
+    // swept when they make up a quarter of the slots.
     absl::flat_hash_map<std::string, std::vector<uint32_t>> postings;
     size_t live = 0;
     size_t dead = 0;
     uint64_t total_length = 0;
+  };
+  // A demand or offer being matched (not necessarily in the model).
+  struct Probe {
+    Hot hot;
+    std::vector<uint32_t> ipc;  // packed keys of all its codes
+    std::vector<std::string> ipc_text;
+    std::vector<std::string> tokens;
   };
   struct Scored {
     uint32_t slot;
     double score;
   };
 
-  bool Apply(Corpus& corpus, const std::string& id, int64_t version, bool searchable, Doc doc,
-             const std::string& text);
+  bool Apply(Corpus& corpus, bool searchable, Hot hot, Doc doc, const std::string& text);
   void Compact(Corpus& corpus);
   uint32_t Intern(const std::string& value) const;
   std::optional<uint32_t> Lookup(const std::string& value) const;
-  bool Visible(const Doc& doc) const;
-  // BM25 of every live slot against the query's tokens (dense, by slot).
-  std::vector<float> TextScores(const Corpus& corpus, const std::vector<std::string>& tokens) const;
-  std::vector<v1::Match> Match(const Corpus& candidates, const Doc& probe,
-                               const std::vector<std::string>& probe_tokens, bool probe_is_demand,
+  bool Visible(const Hot& hot) const;
+  // BM25 of every live slot against the query's tokens (dense, by slot); `skip_common` leaves out
+  // terms in more than half of the listings (for ranking, not for matching a keyword).
+  std::vector<float> TextScores(const Corpus& corpus, const std::vector<std::string>& tokens,
+                                bool skip_common) const;
+  std::vector<v1::Match> Match(const Corpus& candidates, const Probe& probe, bool probe_is_demand,
                                int limit) const;
 
   const MatchWeights weights_;
