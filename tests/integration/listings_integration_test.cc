@@ -237,6 +237,33 @@ TEST_F(ListingsTest, ARestartedReplicaRebuildsItsReadModel) {
   EXPECT_THAT(SearchOffers("锂电池"), ::testing::ElementsAre(offer.id()));
 }
 
+TEST_F(ListingsTest, ASecondReplicaLearnsOfChangesFromTheEventStream) {
+  // Same database, its own read model: it hears of the publication only through Kafka.
+  ServiceProcess replica(
+      "listings", {{"TECHTRADE_PG_URL", listings_db_->url()},
+                   {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+                   {"TECHTRADE_REDIS_URL", stack_.redis_url},
+                   {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+                   {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+                    ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")}});
+  ASSERT_TRUE(replica.WaitUntilServing()) << replica.log_path();
+  auto replica_stub = v1::ListingsService::NewStub(replica.channel());
+  reg::Organization org = Organization(11);
+  v1::Offer offer = PublishedOffer(org);
+  auto replica_finds = [&] {
+    v1::SearchRequest req;
+    req.set_kind(v1::LISTING_KIND_OFFER);
+    req.set_query("锂电池");
+    v1::SearchResponse resp;
+    return replica_stub->Search(AuthedContext(operator_key_).get(), req, &resp).ok() &&
+           resp.hits_size() == 1 && resp.hits(0).id() == offer.id();
+  };
+  std::optional<absl::Duration> seen = TimeUntil(replica_finds, absl::Seconds(10));
+  ASSERT_TRUE(seen.has_value()) << "the other replica never saw the publication";
+  std::cout << "publication -> searchable on another replica: " << absl::FormatDuration(*seen)
+            << std::endl;
+}
+
 TEST_F(ListingsTest, OnlyAVerifiedOrganisationCanPublish) {
   reg::Organization pending = Organization(3, "wuhan-east-lake", /*verify=*/false);
   v1::Offer draft, out;
