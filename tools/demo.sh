@@ -18,6 +18,11 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 call() {
   "${GRPCURL}" -plaintext -H "authorization: Bearer $1" -d "$3" "${TECHTRADE_REGISTRY_ADDR}" "${SVC}/$2"
 }
+# lcall KEY METHOD JSON: the same against the listings service.
+lcall() {
+  "${GRPCURL}" -plaintext -H "authorization: Bearer $1" -d "$3" "${TECHTRADE_LISTINGS_ADDR}" \
+    "techtrade.listings.v1.ListingsService/$2"
+}
 field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" | head -n 1; }
 
 step "Health and reflection (grpcurl)"
@@ -57,6 +62,20 @@ call "${city_key}" UpdateOrganization "{\"request_id\":\"demo-stale\",\"id\":\"$
 
 step "Organisations of Wuhan East Lake"
 call "${city_key}" ListOrganizations '{"city_id":"wuhan-east-lake","page_size":10}' | grep -E '"(name|status|creditCode|credit_code)"'
+
+step "The university offers a technology; the enterprise posts what it needs"
+offer="$(lcall "${city_key}" CreateOffer "{\"request_id\":\"demo-offer\",\"owner_org_id\":\"${uni_id}\",\"offer\":{\"title\":\"基于深度学习的锂电池健康状态在线估计方法\",\"abstract\":\"利用充放电曲线的增量容量特征与迁移学习模型在线估计锂离子电池健康状态, 误差小于2%, 可部署于现有电池管理系统。\",\"ipc_codes\":[\"H01M 10/48\",\"G06N 3/08\"],\"fields\":[\"energy-storage\",\"artificial-intelligence\"],\"readiness_level\":6,\"ip_assets\":[\"CN114512345A\"],\"transfer_modes\":[\"TRANSFER_MODE_EXCLUSIVE_LICENSE\",\"TRANSFER_MODE_ASSIGNMENT\"],\"asking_price\":{\"currency\":\"CNY\",\"amount_minor\":\"80000000\"}}}")"
+offer_id="$(echo "${offer}" | field id)"
+lcall "${city_key}" PublishOffer "{\"request_id\":\"demo-offer-publish\",\"id\":\"${offer_id}\",\"expected_version\":1}" | grep -E '"(title|status|version)"'
+demand="$(lcall "${city_key}" CreateDemand "{\"request_id\":\"demo-demand\",\"seeker_org_id\":\"${ent_id}\",\"demand\":{\"title\":\"储能电站锂电池健康状态在线监测技术\",\"problem\":\"我公司储能电站需要在线估计锂电池健康状态, 提前发现衰减电芯, 希望获得成熟的估计方法并独占使用。\",\"ipc_codes\":[\"H01M 10/44\"],\"fields\":[\"energy-storage\"],\"min_readiness_level\":5,\"budget_min\":{\"currency\":\"CNY\",\"amount_minor\":\"0\"},\"budget_max\":{\"currency\":\"CNY\",\"amount_minor\":\"100000000\"},\"transfer_modes\":[\"TRANSFER_MODE_EXCLUSIVE_LICENSE\"]}}")"
+demand_id="$(echo "${demand}" | field id)"
+lcall "${city_key}" PublishDemand "{\"request_id\":\"demo-demand-publish\",\"id\":\"${demand_id}\",\"expected_version\":1}" | grep -E '"(title|status|version)"'
+
+step "Keyword search (Chinese has no spaces: character bigrams)"
+lcall "${city_key}" Search '{"kind":"LISTING_KIND_OFFER","query":"电池健康","min_readiness_level":5}' | grep -E '"(title|score|total)"'
+
+step "Matchmaking: offers for the enterprise's demand, each factor explained"
+lcall "${city_key}" MatchOffersForDemand "{\"id\":\"${demand_id}\",\"limit\":3}" | grep -E '"(title|score|name|reason)"'
 
 step "What a consumer of techtrade.registry.events.v1 receives (one event per change, in order)"
 "${ROOT}/build/bin/techtrade-events" --brokers "${TECHTRADE_KAFKA_BROKERS}" \
