@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/cache.h"
+#include "common/cache_keys.h"
 #include "common/ids.h"
 #include "common/status.h"
 
@@ -79,12 +80,7 @@ void MemoizingAuthenticator::Forget(absl::string_view key_id) {
                  [&](const auto& entry) { return absl::StartsWith(entry.first, prefix); });
 }
 
-std::string ApiKeyCacheKey(absl::string_view key_id) {
-  return absl::StrCat("registry:apikey:", key_id);
-}
-
 absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view api_key) {
-  constexpr absl::Duration kKeyTtl = absl::Seconds(60);
   constexpr char kUnknownKey[] = "unknown or revoked API key";
   TT_ASSIGN_OR_RETURN(ParsedApiKey key, ParseApiKey(api_key));
   const std::string cache_key = ApiKeyCacheKey(key.key_id);
@@ -109,7 +105,7 @@ absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view
                               {"city", record.city_id},
                               {"active", record.active}}
                    .dump(),
-               kKeyTtl);
+               kSharedCacheTtl);
   }
   if (!record.active || !ConstantTimeEquals(Sha256Hex(key.secret), record.secret_hash)) {
     return absl::UnauthenticatedError(kUnknownKey);

@@ -46,7 +46,6 @@ struct ApiKeyRecord {
   std::string city_id;
   bool active = false;
 };
-std::string ApiKeyCacheKey(absl::string_view key_id);
 
 class Cache;
 

@@ -21,10 +21,6 @@ absl::Status FromGrpc(const grpc::Status& s, absl::string_view what) {
 
 }  // namespace
 
-std::string OrganizationCacheKey(absl::string_view organization_id) {
-  return absl::StrCat("registry:org:", organization_id);
-}
-
 RegistryClient::RegistryClient(const std::string& address, Cache& cache, absl::Duration deadline)
     : cache_(cache),
       deadline_(deadline),
@@ -34,7 +30,7 @@ RegistryClient::RegistryClient(const std::string& address, Cache& cache, absl::D
 absl::StatusOr<v1::Organization> RegistryClient::GetOrganization(
     const std::string& organization_id, const std::string& caller_api_key) {
   return cache_.GetOrLoad<v1::Organization>(
-      OrganizationCacheKey(organization_id), kOrganizationCacheTtl,
+      OrganizationCacheKey(organization_id), kSharedCacheTtl,
       [&]() -> absl::StatusOr<v1::Organization> {
         grpc::ClientContext context;
         context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));

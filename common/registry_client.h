@@ -13,12 +13,11 @@
 #include "absl/time/time.h"
 #include "common/auth.h"
 #include "common/cache.h"
+#include "common/cache_keys.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
 
 namespace techtrade {
 
-inline constexpr absl::Duration kOrganizationCacheTtl = absl::Seconds(60);
-std::string OrganizationCacheKey(absl::string_view organization_id);
 
 class RegistryClient {
  public:

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
+#include "common/cache_keys.h"
 #include "common/idempotency.h"
 #include "common/outbox.h"
 #include "common/paging.h"
@@ -20,7 +21,6 @@ using google::protobuf::util::TimeUtil;
 namespace reg = techtrade::registry::v1;
 
 constexpr char kProducer[] = "listings";
-constexpr absl::Duration kListingCacheTtl = absl::Seconds(60);
 constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 constexpr int kDefaultMatchLimit = 10;
 constexpr int kMaxMatchLimit = 100;
@@ -171,7 +171,11 @@ struct DemandKind {
 
 template <class Kind>
 std::string CacheKey(absl::string_view id) {
-  return absl::StrCat("listings:", Kind::kName, ":", id);
+  if constexpr (std::is_same_v<Kind, OfferKind>) {
+    return OfferCacheKey(id);
+  } else {
+    return DemandCacheKey(id);
+  }
 }
 
 }  // namespace
@@ -288,7 +292,7 @@ struct ListingsServiceImpl::Ops {
   static absl::StatusOr<Record> Read(ListingsServiceImpl& s, const std::string& id) {
     TT_RETURN_IF_ERROR(CheckUuid("id", id));
     TT_ASSIGN_OR_RETURN(
-        Record r, s.cache_.GetOrLoad<Record>(CacheKey<Kind>(id), kListingCacheTtl, [&] {
+        Record r, s.cache_.GetOrLoad<Record>(CacheKey<Kind>(id), kSharedCacheTtl, [&] {
           return InTransaction(s.db_, [&](Tx& tx) { return Kind::Get(tx, id, false); });
         }));
     // Visibility follows the registry and is this replica's to say, not the cache's.

@@ -135,7 +135,7 @@ grpc::Status RegistryServiceImpl::GetOrganization(grpc::ServerContext* context,
   return runner_.Run(context, "GetOrganization", [&](const CallContext&) -> absl::Status {
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     TT_ASSIGN_OR_RETURN(*response, cache_.GetOrLoad<v1::Organization>(
-                                       techtrade::OrganizationCacheKey(request->id()), kOrganizationCacheTtl, [&] {
+                                       techtrade::OrganizationCacheKey(request->id()), kSharedCacheTtl, [&] {
                                          return InTransaction(db_, [&](Tx& tx) {
                                            return store::GetOrganization(tx, request->id(), false);
                                          });

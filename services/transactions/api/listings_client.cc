@@ -1,0 +1,62 @@
+#include "services/transactions/api/listings_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/cache_keys.h"
+
+namespace techtrade::transactions {
+namespace {
+
+namespace lv1 = techtrade::listings::v1;
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+      s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError("listings service unavailable");
+  }
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+}  // namespace
+
+ListingsClient::ListingsClient(const std::string& address, Cache& cache, absl::Duration deadline)
+    : cache_(cache),
+      deadline_(deadline),
+      stub_(lv1::ListingsService::NewStub(
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+
+absl::StatusOr<ListingFacts> ListingsClient::Get(lv1::ListingKind kind, const std::string& id,
+                                                 const std::string& caller_api_key) {
+  auto call = [&](auto rpc, auto* response) -> absl::Status {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", caller_api_key));
+    lv1::GetListingRequest request;
+    request.set_id(id);
+    grpc::Status s = ((*stub_).*rpc)(&context, request, response);
+    return s.ok() ? absl::OkStatus() : FromGrpc(s);
+  };
+  if (kind == lv1::LISTING_KIND_OFFER) {
+    absl::StatusOr<lv1::Offer> offer = cache_.GetOrLoad<lv1::Offer>(
+        OfferCacheKey(id), kSharedCacheTtl, [&]() -> absl::StatusOr<lv1::Offer> {
+          lv1::Offer o;
+          absl::Status s = call(&lv1::ListingsService::Stub::GetOffer, &o);
+          if (!s.ok()) return s;
+          return o;
+        });
+    if (!offer.ok()) return offer.status();
+    return ListingFacts{offer->owner_org_id(), offer->city_id(),
+                        offer->status() == lv1::OFFER_STATUS_PUBLISHED};
+  }
+  absl::StatusOr<lv1::Demand> demand = cache_.GetOrLoad<lv1::Demand>(
+      DemandCacheKey(id), kSharedCacheTtl, [&]() -> absl::StatusOr<lv1::Demand> {
+        lv1::Demand d;
+        absl::Status s = call(&lv1::ListingsService::Stub::GetDemand, &d);
+        if (!s.ok()) return s;
+        return d;
+      });
+  if (!demand.ok()) return demand.status();
+  return ListingFacts{demand->seeker_org_id(), demand->city_id(),
+                      demand->status() == lv1::DEMAND_STATUS_PUBLISHED};
+}
+
+}  // namespace techtrade::transactions

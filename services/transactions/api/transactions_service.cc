@@ -1,0 +1,443 @@
+#include "services/transactions/api/transactions_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/auth.h"
+#include "common/cache_keys.h"
+#include "common/idempotency.h"
+#include "common/ids.h"
+#include "common/outbox.h"
+#include "common/paging.h"
+#include "common/status.h"
+#include "common/validation.h"
+#include "services/transactions/store/deals_store.h"
+#include "techtrade/registry/v1/registry.pb.h"
+
+namespace techtrade::transactions {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+namespace reg = techtrade::registry::v1;
+namespace lv1 = techtrade::listings::v1;
+
+constexpr char kProducer[] = "transactions";
+constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
+
+std::string DealCacheKey(absl::string_view id) { return absl::StrCat("transactions:deal:", id); }
+
+IdempotencyKey KeyFor(const CallContext& call, const std::string& request_id, std::string method) {
+  return {call.caller.api_client_id(), request_id, std::move(method)};
+}
+
+bool IsOperator(const CallContext& call) {
+  return call.caller.role() == reg::API_CLIENT_ROLE_OPERATOR;
+}
+
+// The caller acts for `party`: an operator, or the system of the party's own city.
+absl::Status ActsFor(const CallContext& call, const v1::Party& party, absl::string_view role) {
+  if (IsOperator(call)) return absl::OkStatus();
+  if (call.caller.role() == reg::API_CLIENT_ROLE_CITY_SYSTEM &&
+      call.caller.city_id() == party.city_id()) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat("this API client may not act as the ", role, " (",
+                                                  party.name(), ", pilot city '", party.city_id(),
+                                                  "')"));
+}
+
+const v1::Party& PartyOf(const v1::Deal& deal, v1::PartyRole role) {
+  return role == v1::PARTY_ROLE_BUYER ? deal.buyer() : deal.seller();
+}
+
+absl::string_view RoleName(v1::PartyRole role) {
+  switch (role) {
+    case v1::PARTY_ROLE_BUYER:
+      return "buyer";
+    case v1::PARTY_ROLE_SELLER:
+      return "seller";
+    default:
+      return "operator";
+  }
+}
+
+// Sees the deal: an operator or partner, or the system of a city the deal involves.
+absl::Status MayRead(const CallContext& call, const v1::Deal& deal) {
+  if (call.caller.role() != reg::API_CLIENT_ROLE_CITY_SYSTEM) return absl::OkStatus();
+  const std::string& city = call.caller.city_id();
+  if (city == deal.city_id() || city == deal.buyer().city_id() || city == deal.seller().city_id() ||
+      (deal.has_broker() && city == deal.broker().city_id())) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError("this deal involves no organisation of the caller's city");
+}
+
+absl::Status CheckVersion(int64_t expected, int64_t current) {
+  if (expected == current) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat("expected_version ", expected,
+                                         " is stale: the deal is at version ", current,
+                                         "; read it again and retry"));
+}
+
+// Sets the snapshot and the partners' idempotency key every transactions event carries.
+void Complete(google::protobuf::Message& event, const v1::Deal& deal, int64_t sequence) {
+  const auto* d = event.GetDescriptor();
+  const auto* r = event.GetReflection();
+  r->MutableMessage(&event, d->FindFieldByName("deal"))->CopyFrom(deal);
+  r->SetString(&event, d->FindFieldByName("idempotency_key"),
+               absl::StrCat(deal.id(), ":", sequence));
+}
+
+void EmitAll(Tx& tx, const CallContext& call, const std::string& request_id, Transition& t,
+             int64_t first_sequence) {
+  int64_t sequence = first_sequence;
+  for (auto& event : t.events) {
+    Complete(*event, t.deal, sequence);
+    AppendToOutbox(tx, kProducer,
+                   {.aggregate_type = "deal",
+                    .aggregate_id = t.deal.id(),
+                    .sequence = sequence,
+                    .payload = event.get(),
+                    .causation_request_id = request_id,
+                    .traceparent = call.traceparent});
+    ++sequence;
+  }
+}
+
+}  // namespace
+
+TransactionsServiceImpl::TransactionsServiceImpl(PgPool& db, Cache& cache, Metrics& metrics,
+                                                 RegistryClient& registry, ListingsClient& listings)
+    : db_(db),
+      cache_(cache),
+      registry_(registry),
+      listings_(listings),
+      authenticator_(registry, cache),
+      memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
+      runner_(memoized_authenticator_, metrics) {}
+
+absl::StatusOr<v1::Party> TransactionsServiceImpl::VerifiedParty(const std::string& field,
+                                                                 const std::string& org_id,
+                                                                 const CallContext& call) {
+  absl::StatusOr<reg::Organization> org = registry_.GetOrganization(org_id, call.api_key);
+  if (absl::IsNotFound(org.status())) {
+    return FieldError(field, absl::StrCat("no organisation ", org_id, " in the registry"));
+  }
+  if (!org.ok()) return org.status();
+  if (org->status() != reg::ORGANIZATION_STATUS_VERIFIED) {
+    return absl::FailedPreconditionError(absl::StrCat(field, ": organisation ", org_id, " is ",
+                                                      reg::OrganizationStatus_Name(org->status()),
+                                                      "; both parties must be verified"));
+  }
+  v1::Party party;
+  party.set_organization_id(org->id());
+  party.set_credit_code(org->credit_code());
+  party.set_name(org->name());
+  party.set_city_id(org->city_id());
+  return party;
+}
+
+absl::Status TransactionsServiceImpl::Mutate(
+    const CallContext& call, const std::string& method, const std::string& request_id,
+    const std::string& deal_id, int64_t expected_version, const google::protobuf::Message& request,
+    const ActorCheck& may_act, const Change& change, v1::Deal* response,
+    const std::function<void(Tx&, const v1::Deal&)>& extra_writes) {
+  TT_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  TT_RETURN_IF_ERROR(CheckUuid("deal_id", deal_id));
+  TT_RETURN_IF_ERROR(CheckExpectedVersion(expected_version));
+  TT_ASSIGN_OR_RETURN(
+      *response,
+      RunIdempotent<v1::Deal>(
+          db_, KeyFor(call, request_id, method), request, [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
+            absl::StatusOr<v1::Deal> deal = store::GetDeal(tx, deal_id, /*lock=*/true);
+            if (absl::IsNotFound(deal.status())) {
+              return absl::NotFoundError(absl::StrCat("deal_id: no deal ", deal_id));
+            }
+            if (!deal.ok()) return deal.status();
+            TT_RETURN_IF_ERROR(may_act(*deal));
+            TT_RETURN_IF_ERROR(CheckVersion(expected_version, deal->version()));
+            TT_ASSIGN_OR_RETURN(Transition t, change(*deal));
+            const int64_t first = deal->version() + 1;
+            t.deal.set_version(deal->version() + static_cast<int64_t>(t.events.size()));
+            store::SaveDeal(tx, t.deal);
+            if (extra_writes) extra_writes(tx, t.deal);
+            EmitAll(tx, call, request_id, t, first);
+            tx.OnCommit([this, id = t.deal.id()] { cache_.Invalidate(DealCacheKey(id)); });
+            return t.deal;
+          }));
+  return absl::OkStatus();
+}
+
+grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
+                                               const v1::OpenDealRequest* request,
+                                               v1::Deal* response) {
+  return runner_.Run(context, "OpenDeal", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+    TT_RETURN_IF_ERROR(ValidateRequestId(request->request_id()));
+    TT_RETURN_IF_ERROR(ValidateOpenDeal(*request));
+    TT_ASSIGN_OR_RETURN(v1::Party buyer,
+                        VerifiedParty("buyer_org_id", request->buyer_org_id(), call));
+    TT_ASSIGN_OR_RETURN(v1::Party seller,
+                        VerifiedParty("seller_org_id", request->seller_org_id(), call));
+    // Either party's system may open the inquiry.
+    if (!ActsFor(call, buyer, "buyer").ok()) TT_RETURN_IF_ERROR(ActsFor(call, seller, "seller"));
+    v1::Party broker;
+    if (!request->broker_org_id().empty()) {
+      TT_ASSIGN_OR_RETURN(broker, VerifiedParty("broker_org_id", request->broker_org_id(), call));
+    }
+    absl::StatusOr<ListingFacts> listing =
+        listings_.Get(request->listing_kind(), request->listing_id(), call.api_key);
+    if (absl::IsNotFound(listing.status())) {
+      return FieldError("listing_id",
+                        absl::StrCat("no such ", lv1::ListingKind_Name(request->listing_kind())));
+    }
+    if (!listing.ok()) return listing.status();
+    if (!listing->published) {
+      return absl::FailedPreconditionError("listing_id: the listing is not published");
+    }
+    const bool offer = request->listing_kind() == lv1::LISTING_KIND_OFFER;
+    if (offer && listing->owner_org_id != seller.organization_id()) {
+      return FieldError("seller_org_id", "an offer's deal is sold by the offer's owner");
+    }
+    if (!offer && listing->owner_org_id != buyer.organization_id()) {
+      return FieldError("buyer_org_id", "a demand's deal is bought by the demand's seeker");
+    }
+    TT_ASSIGN_OR_RETURN(*response,
+                        RunIdempotent<v1::Deal>(
+                            db_, KeyFor(call, request->request_id(), "OpenDeal"), *request,
+                            [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
+                              v1::Deal deal;
+                              deal.set_id(NewUuid());
+                              deal.set_listing_id(request->listing_id());
+                              deal.set_listing_kind(request->listing_kind());
+                              deal.set_city_id(listing->city_id);
+                              *deal.mutable_buyer() = buyer;
+                              *deal.mutable_seller() = seller;
+                              if (!broker.organization_id().empty())
+                                *deal.mutable_broker() = broker;
+                              deal.set_broker_commission_bps(request->broker_commission_bps());
+                              Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
+                              t.deal.set_version(1);
+                              store::InsertDeal(tx, t.deal);
+                              EmitAll(tx, call, request->request_id(), t, 1);
+                              return t.deal;
+                            }));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status TransactionsServiceImpl::ProposeTerms(grpc::ServerContext* context,
+                                                   const v1::ProposeTermsRequest* request,
+                                                   v1::Deal* response) {
+  return runner_.Run(context, "ProposeTerms", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+    TT_RETURN_IF_ERROR(ValidateTerms(*request));
+    return Mutate(
+        call, "ProposeTerms", request->request_id(), request->deal_id(),
+        request->expected_version(), *request,
+        [&](const v1::Deal& d) {
+          return ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as()));
+        },
+        [&](const v1::Deal& d) { return transactions::ProposeTerms(d, *request, absl::Now()); },
+        response);
+  });
+}
+
+grpc::Status TransactionsServiceImpl::AcceptTerms(grpc::ServerContext* context,
+                                                  const v1::AcceptTermsRequest* request,
+                                                  v1::Deal* response) {
+  return runner_.Run(context, "AcceptTerms", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+    if (request->acting_as() != v1::PARTY_ROLE_BUYER &&
+        request->acting_as() != v1::PARTY_ROLE_SELLER) {
+      return FieldError("acting_as", "PARTY_ROLE_BUYER or PARTY_ROLE_SELLER required");
+    }
+    return Mutate(
+        call, "AcceptTerms", request->request_id(), request->deal_id(), request->expected_version(),
+        *request,
+        [&](const v1::Deal& d) {
+          return ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as()));
+        },
+        [&](const v1::Deal& d) {
+          return transactions::AcceptTerms(d, request->acting_as(), request->terms_version(),
+                                           absl::Now());
+        },
+        response);
+  });
+}
+
+grpc::Status TransactionsServiceImpl::SignContract(grpc::ServerContext* context,
+                                                   const v1::SignContractRequest* request,
+                                                   v1::Deal* response) {
+  return runner_.Run(context, "SignContract", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+    TT_RETURN_IF_ERROR(ValidateSignContract(*request, absl::Now()));
+    return Mutate(
+        call, "SignContract", request->request_id(), request->deal_id(),
+        request->expected_version(), *request,
+        [&](const v1::Deal& d) {
+          if (ActsFor(call, d.buyer(), "buyer").ok()) return absl::OkStatus();
+          return ActsFor(call, d.seller(), "seller");
+        },
+        [&](const v1::Deal& d) { return transactions::SignContract(d, *request, absl::Now()); },
+        response);
+  });
+}
+
+grpc::Status TransactionsServiceImpl::DeliverMilestone(grpc::ServerContext* context,
+                                                       const v1::MilestoneRequest* request,
+                                                       v1::Deal* response) {
+  return runner_.Run(context, "DeliverMilestone", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+    return Mutate(
+        call, "DeliverMilestone", request->request_id(), request->deal_id(),
+        request->expected_version(), *request,
+        [&](const v1::Deal& d) { return ActsFor(call, d.seller(), "seller"); },
+        [&](const v1::Deal& d) {
+          return transactions::DeliverMilestone(d, request->milestone_index(), absl::Now());
+        },
+        response);
+  });
+}
+
+grpc::Status TransactionsServiceImpl::AcceptMilestone(grpc::ServerContext* context,
+                                                      const v1::MilestoneRequest* request,
+                                                      v1::Deal* response) {
+  return runner_.Run(context, "AcceptMilestone", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+    return Mutate(
+        call, "AcceptMilestone", request->request_id(), request->deal_id(),
+        request->expected_version(), *request,
+        [&](const v1::Deal& d) { return ActsFor(call, d.buyer(), "buyer"); },
+        [&](const v1::Deal& d) {
+          return transactions::AcceptMilestone(d, request->milestone_index(), absl::Now());
+        },
+        response);
+  });
+}
+
+grpc::Status TransactionsServiceImpl::RecordPayment(grpc::ServerContext* context,
+                                                    const v1::RecordPaymentRequest* request,
+                                                    v1::Deal* response) {
+  return runner_.Run(context, "RecordPayment", [&](const CallContext& call) -> absl::Status {
+    if (call.caller.role() != reg::API_CLIENT_ROLE_PARTNER && !IsOperator(call)) {
+      return absl::PermissionDeniedError("payments are recorded by a finance partner");
+    }
+    TT_RETURN_IF_ERROR(ValidatePayment(*request));
+    return Mutate(
+        call, "RecordPayment", request->request_id(), request->deal_id(),
+        request->expected_version(), *request, [](const v1::Deal&) { return absl::OkStatus(); },
+        [&](const v1::Deal& d) { return transactions::RecordPayment(d, *request, absl::Now()); },
+        response, [&](Tx& tx, const v1::Deal& d) { store::InsertPayment(tx, d.id(), *request); });
+  });
+}
+
+grpc::Status TransactionsServiceImpl::CancelDeal(grpc::ServerContext* context,
+                                                 const v1::CancelDealRequest* request,
+                                                 v1::Deal* response) {
+  return runner_.Run(context, "CancelDeal", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+    return Mutate(
+        call, "CancelDeal", request->request_id(), request->deal_id(), request->expected_version(),
+        *request,
+        [&](const v1::Deal& d) -> absl::Status {
+          if (request->acting_as() == v1::PARTY_ROLE_OPERATOR) return RequireOperator(call.caller);
+          if (request->acting_as() != v1::PARTY_ROLE_BUYER &&
+              request->acting_as() != v1::PARTY_ROLE_SELLER) {
+            return absl::OkStatus();  // the transition names the field
+          }
+          return ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as()));
+        },
+        [&](const v1::Deal& d) {
+          return transactions::CancelDeal(d, request->acting_as(), request->reason(), absl::Now());
+        },
+        response);
+  });
+}
+
+grpc::Status TransactionsServiceImpl::OpenDispute(grpc::ServerContext* context,
+                                                  const v1::OpenDisputeRequest* request,
+                                                  v1::Deal* response) {
+  return runner_.Run(context, "OpenDispute", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+    if (request->acting_as() != v1::PARTY_ROLE_BUYER &&
+        request->acting_as() != v1::PARTY_ROLE_SELLER) {
+      return FieldError("acting_as", "PARTY_ROLE_BUYER or PARTY_ROLE_SELLER required");
+    }
+    return Mutate(
+        call, "OpenDispute", request->request_id(), request->deal_id(), request->expected_version(),
+        *request,
+        [&](const v1::Deal& d) {
+          return ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as()));
+        },
+        [&](const v1::Deal& d) {
+          return transactions::OpenDispute(d, request->acting_as(), request->reason(), absl::Now());
+        },
+        response);
+  });
+}
+
+grpc::Status TransactionsServiceImpl::ResolveDispute(grpc::ServerContext* context,
+                                                     const v1::ResolveDisputeRequest* request,
+                                                     v1::Deal* response) {
+  return runner_.Run(context, "ResolveDispute", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(RequireOperator(call.caller));
+    return Mutate(
+        call, "ResolveDispute", request->request_id(), request->deal_id(),
+        request->expected_version(), *request, [](const v1::Deal&) { return absl::OkStatus(); },
+        [&](const v1::Deal& d) {
+          return transactions::ResolveDispute(d, request->resolution(), request->cancel(),
+                                              absl::Now());
+        },
+        response);
+  });
+}
+
+grpc::Status TransactionsServiceImpl::GetDeal(grpc::ServerContext* context,
+                                              const v1::GetDealRequest* request,
+                                              v1::Deal* response) {
+  return runner_.Run(context, "GetDeal", [&](const CallContext& call) -> absl::Status {
+    TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
+    TT_ASSIGN_OR_RETURN(
+        *response, cache_.GetOrLoad<v1::Deal>(DealCacheKey(request->id()), kSharedCacheTtl, [&] {
+          return InTransaction(db_,
+                               [&](Tx& tx) { return store::GetDeal(tx, request->id(), false); });
+        }));
+    return MayRead(call, *response);
+  });
+}
+
+grpc::Status TransactionsServiceImpl::ListDeals(grpc::ServerContext* context,
+                                                const v1::ListDealsRequest* request,
+                                                v1::ListDealsResponse* response) {
+  return runner_.Run(context, "ListDeals", [&](const CallContext& call) -> absl::Status {
+    TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
+    TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken(request->page_token()));
+    if (!request->party_org_id().empty()) {
+      TT_RETURN_IF_ERROR(CheckUuid("party_org_id", request->party_org_id()));
+    }
+    if (!v1::DealState_IsValid(request->state())) return FieldError("state", "unknown state");
+    store::DealFilter filter{
+        request->party_org_id(), request->city_id(), request->state(),
+        request->has_opened_after() ? TimeUtil::TimestampToMicroseconds(request->opened_after())
+                                    : 0,
+        request->has_opened_before() ? TimeUtil::TimestampToMicroseconds(request->opened_before())
+                                     : 0};
+    // A city system sees its own city's deals only.
+    if (call.caller.role() == reg::API_CLIENT_ROLE_CITY_SYSTEM) {
+      if (!filter.city_id.empty() && filter.city_id != call.caller.city_id()) {
+        return absl::PermissionDeniedError("city_id: a city system lists its own city's deals");
+      }
+      filter.city_id = call.caller.city_id();
+    }
+    TT_ASSIGN_OR_RETURN(store::DealPage page,
+                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::DealPage> {
+                          return store::ListDeals(tx, filter, after, limit);
+                        }));
+    for (auto& d : page.deals) *response->add_deals() = std::move(d);
+    if (page.more) response->set_next_page_token(EncodePageToken(page.last_ordinal));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace techtrade::transactions

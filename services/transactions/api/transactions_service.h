@@ -1,0 +1,63 @@
+// The transactions gRPC API: every mutation loads the deal under lock, checks the caller acts for
+// the party whose turn it is, runs the pure transition of domain/, and saves the deal with its
+// events in one transaction.
+#pragma once
+
+#include "common/cache.h"
+#include "common/db.h"
+#include "common/metrics.h"
+#include "common/registry_client.h"
+#include "common/server.h"
+#include "services/transactions/api/listings_client.h"
+#include "services/transactions/domain/deal_rules.h"
+#include "techtrade/transactions/v1/transactions.grpc.pb.h"
+
+namespace techtrade::transactions {
+
+class TransactionsServiceImpl final : public v1::TransactionsService::Service {
+ public:
+  TransactionsServiceImpl(PgPool& db, Cache& cache, Metrics& metrics, RegistryClient& registry,
+                          ListingsClient& listings);
+
+  grpc::Status OpenDeal(grpc::ServerContext*, const v1::OpenDealRequest*, v1::Deal*) override;
+  grpc::Status ProposeTerms(grpc::ServerContext*, const v1::ProposeTermsRequest*,
+                            v1::Deal*) override;
+  grpc::Status AcceptTerms(grpc::ServerContext*, const v1::AcceptTermsRequest*, v1::Deal*) override;
+  grpc::Status SignContract(grpc::ServerContext*, const v1::SignContractRequest*,
+                            v1::Deal*) override;
+  grpc::Status DeliverMilestone(grpc::ServerContext*, const v1::MilestoneRequest*,
+                                v1::Deal*) override;
+  grpc::Status AcceptMilestone(grpc::ServerContext*, const v1::MilestoneRequest*,
+                               v1::Deal*) override;
+  grpc::Status RecordPayment(grpc::ServerContext*, const v1::RecordPaymentRequest*,
+                             v1::Deal*) override;
+  grpc::Status CancelDeal(grpc::ServerContext*, const v1::CancelDealRequest*, v1::Deal*) override;
+  grpc::Status OpenDispute(grpc::ServerContext*, const v1::OpenDisputeRequest*, v1::Deal*) override;
+  grpc::Status ResolveDispute(grpc::ServerContext*, const v1::ResolveDisputeRequest*,
+                              v1::Deal*) override;
+  grpc::Status GetDeal(grpc::ServerContext*, const v1::GetDealRequest*, v1::Deal*) override;
+  grpc::Status ListDeals(grpc::ServerContext*, const v1::ListDealsRequest*,
+                         v1::ListDealsResponse*) override;
+
+ private:
+  // Who may act in a mutation, decided once the deal is loaded.
+  using ActorCheck = std::function<absl::Status(const v1::Deal&)>;
+  using Change = std::function<absl::StatusOr<Transition>(const v1::Deal&)>;
+  absl::Status Mutate(const CallContext& call, const std::string& method,
+                      const std::string& request_id, const std::string& deal_id,
+                      int64_t expected_version, const google::protobuf::Message& request,
+                      const ActorCheck& may_act, const Change& change, v1::Deal* response,
+                      const std::function<void(Tx&, const v1::Deal&)>& extra_writes = nullptr);
+  absl::StatusOr<v1::Party> VerifiedParty(const std::string& field, const std::string& org_id,
+                                          const CallContext& call);
+
+  PgPool& db_;
+  Cache& cache_;
+  RegistryClient& registry_;
+  ListingsClient& listings_;
+  RemoteAuthenticator authenticator_;
+  MemoizingAuthenticator memoized_authenticator_;
+  RpcRunner runner_;
+};
+
+}  // namespace techtrade::transactions

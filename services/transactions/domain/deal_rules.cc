@@ -1,0 +1,413 @@
+#include "services/transactions/domain/deal_rules.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "common/validation.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace techtrade::transactions {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+namespace listings = techtrade::listings::v1;
+
+google::protobuf::Timestamp Ts(absl::Time t) {
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+std::string StateName(v1::DealState s) { return v1::DealState_Name(s); }
+
+absl::Status Refuse(const v1::Deal& deal, absl::string_view why) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("deal is ", StateName(deal.state()), ": ", why));
+}
+
+bool IsParty(v1::PartyRole r) { return r == v1::PARTY_ROLE_BUYER || r == v1::PARTY_ROLE_SELLER; }
+
+absl::Status CheckParty(const std::string& field, v1::PartyRole r) {
+  if (!IsParty(r)) return FieldError(field, "PARTY_ROLE_BUYER or PARTY_ROLE_SELLER required");
+  return absl::OkStatus();
+}
+
+absl::Status CheckMoney(const std::string& field, const common::v1::Money& m) {
+  if (m.currency().size() != 3 ||
+      !std::all_of(m.currency().begin(), m.currency().end(), absl::ascii_isupper)) {
+    return FieldError(field + ".currency", "ISO 4217 code of three capital letters required");
+  }
+  if (m.amount_minor() <= 0) return FieldError(field + ".amount_minor", "must be positive");
+  return absl::OkStatus();
+}
+
+bool IsLicence(int mode) {
+  return mode == listings::TRANSFER_MODE_EXCLUSIVE_LICENSE ||
+         mode == listings::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE;
+}
+
+template <class Event>
+std::unique_ptr<google::protobuf::Message> New(const std::function<void(Event&)>& fill = nullptr) {
+  auto e = std::make_unique<Event>();
+  if (fill) fill(*e);
+  return e;
+}
+
+Transition Step(v1::Deal deal, absl::Time now) {
+  *deal.mutable_update_time() = Ts(now);
+  return Transition{std::move(deal), {}};
+}
+
+v1::Milestone* FindMilestone(v1::Deal& deal, int index) {
+  for (auto& m : *deal.mutable_milestones()) {
+    if (m.index() == index) return &m;
+  }
+  return nullptr;
+}
+
+absl::Status CheckMilestoneIndex(const v1::Deal& deal, int index) {
+  if (index < 1 || index > deal.milestones_size()) {
+    return FieldError("milestone_index",
+                      absl::StrCat("the deal has milestones 1–", deal.milestones_size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateOpenDeal(const v1::OpenDealRequest& r) {
+  TT_RETURN_IF_ERROR(CheckUuid("listing_id", r.listing_id()));
+  if (r.listing_kind() != listings::LISTING_KIND_OFFER &&
+      r.listing_kind() != listings::LISTING_KIND_DEMAND) {
+    return FieldError("listing_kind", "LISTING_KIND_OFFER or LISTING_KIND_DEMAND required");
+  }
+  TT_RETURN_IF_ERROR(CheckUuid("buyer_org_id", r.buyer_org_id()));
+  TT_RETURN_IF_ERROR(CheckUuid("seller_org_id", r.seller_org_id()));
+  if (r.buyer_org_id() == r.seller_org_id()) {
+    return FieldError("seller_org_id", "the buyer and the seller must be different organisations");
+  }
+  if (!r.broker_org_id().empty()) {
+    TT_RETURN_IF_ERROR(CheckUuid("broker_org_id", r.broker_org_id()));
+    if (r.broker_org_id() == r.buyer_org_id() || r.broker_org_id() == r.seller_org_id()) {
+      return FieldError("broker_org_id", "the broker must be neither the buyer nor the seller");
+    }
+  }
+  if (r.broker_commission_bps() < 0 || r.broker_commission_bps() > kMaxBrokerCommissionBps) {
+    return FieldError("broker_commission_bps",
+                      absl::StrCat("0–", kMaxBrokerCommissionBps, " basis points"));
+  }
+  if (r.broker_commission_bps() > 0 && r.broker_org_id().empty()) {
+    return FieldError("broker_commission_bps", "a commission needs a broker_org_id");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTerms(const v1::ProposeTermsRequest& r) {
+  TT_RETURN_IF_ERROR(CheckParty("acting_as", r.acting_as()));
+  TT_RETURN_IF_ERROR(CheckMoney("price", r.price()));
+  if (!listings::TransferMode_IsValid(r.transfer_mode()) ||
+      r.transfer_mode() == listings::TRANSFER_MODE_UNSPECIFIED) {
+    return FieldError("transfer_mode", "a transfer mode is required");
+  }
+  if (IsLicence(r.transfer_mode())) {
+    TT_RETURN_IF_ERROR(CheckText("licence_scope", r.licence_scope(), 1, 500));
+    TT_RETURN_IF_ERROR(CheckText("territory", r.territory(), 1, 200));
+  } else {
+    TT_RETURN_IF_ERROR(CheckText("licence_scope", r.licence_scope(), 0, 500));
+    TT_RETURN_IF_ERROR(CheckText("territory", r.territory(), 0, 200));
+  }
+  if (r.milestones_size() < 1 || r.milestones_size() > kMaxMilestones) {
+    return FieldError("milestones", absl::StrCat("1–", kMaxMilestones, " milestones required"));
+  }
+  int64_t sum = 0;
+  for (int i = 0; i < r.milestones_size(); ++i) {
+    const v1::MilestonePlan& m = r.milestones(i);
+    const std::string field = absl::StrCat("milestones[", i, "]");
+    TT_RETURN_IF_ERROR(CheckText(field + ".title", m.title(), 1, 200));
+    TT_RETURN_IF_ERROR(CheckMoney(field + ".amount", m.amount()));
+    if (m.amount().currency() != r.price().currency()) {
+      return FieldError(
+          field + ".amount.currency",
+          absl::StrCat("one currency per deal: the price is in ", r.price().currency()));
+    }
+    if (!m.has_due_time()) return FieldError(field + ".due_time", "required");
+    if (i > 0 && m.due_time() < r.milestones(i - 1).due_time()) {
+      return FieldError(field + ".due_time", "before the previous milestone's");
+    }
+    if (__builtin_add_overflow(sum, m.amount().amount_minor(), &sum)) {
+      return FieldError("milestones", "amounts overflow");
+    }
+  }
+  if (sum != r.price().amount_minor()) {
+    return FieldError("milestones", absl::StrCat("amounts sum to ", sum, ", the price is ",
+                                                 r.price().amount_minor(), " (minor units)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSignContract(const v1::SignContractRequest& r, absl::Time now) {
+  const std::string& n = r.registration_number();
+  if (n.size() < 6 || n.size() > 40 ||
+      !std::all_of(n.begin(), n.end(), [](char c) { return absl::ascii_isalnum(c) || c == '-'; })) {
+    return FieldError("registration_number", "6–40 letters, digits or '-'");
+  }
+  if (!r.has_signing_time()) return FieldError("signing_time", "required");
+  if (TimeUtil::TimestampToMicroseconds(r.signing_time()) > absl::ToUnixMicros(now)) {
+    return FieldError("signing_time", "in the future");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePayment(const v1::RecordPaymentRequest& r) {
+  TT_RETURN_IF_ERROR(CheckMoney("amount", r.amount()));
+  const std::string& ref = r.payment_reference();
+  if (ref.empty() || ref.size() > 64 ||
+      !std::all_of(ref.begin(), ref.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    return FieldError("payment_reference", "1–64 printable ASCII characters required");
+  }
+  return absl::OkStatus();
+}
+
+Transition OpenDeal(v1::Deal deal, absl::Time now) {
+  deal.set_state(v1::DEAL_STATE_OPEN);
+  *deal.mutable_create_time() = Ts(now);
+  Transition t = Step(std::move(deal), now);
+  t.events.push_back(New<v1::DealOpened>());
+  return t;
+}
+
+absl::StatusOr<Transition> ProposeTerms(const v1::Deal& deal, const v1::ProposeTermsRequest& r,
+                                        absl::Time now) {
+  if (deal.state() != v1::DEAL_STATE_OPEN && deal.state() != v1::DEAL_STATE_NEGOTIATING) {
+    return Refuse(deal, "terms can be proposed only while the deal is open or negotiating");
+  }
+  Transition t = Step(deal, now);
+  v1::Terms* terms = t.deal.add_terms();
+  terms->set_version(deal.terms_size() + 1);
+  terms->set_proposed_by(r.acting_as());
+  *terms->mutable_price() = r.price();
+  terms->set_transfer_mode(r.transfer_mode());
+  terms->set_licence_scope(r.licence_scope());
+  terms->set_territory(r.territory());
+  *terms->mutable_milestones() = r.milestones();
+  *terms->mutable_propose_time() = Ts(now);
+  t.deal.set_state(v1::DEAL_STATE_NEGOTIATING);
+  const v1::Terms proposed = *terms;
+  t.events.push_back(New<v1::TermsProposed>([&](auto& e) { *e.mutable_terms() = proposed; }));
+  return t;
+}
+
+absl::StatusOr<Transition> AcceptTerms(const v1::Deal& deal, v1::PartyRole by,
+                                       int64_t terms_version, absl::Time now) {
+  TT_RETURN_IF_ERROR(CheckParty("acting_as", by));
+  if (deal.state() != v1::DEAL_STATE_NEGOTIATING) {
+    return Refuse(deal, "there are no open terms to accept");
+  }
+  const int64_t latest = deal.terms_size();
+  if (terms_version != latest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "terms_version: ", terms_version, " is not the latest proposal (", latest, ")"));
+  }
+  const int64_t already =
+      by == v1::PARTY_ROLE_BUYER ? deal.buyer_accepted_version() : deal.seller_accepted_version();
+  if (already == latest) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(v1::PartyRole_Name(by), " has already accepted terms version ", latest));
+  }
+  Transition t = Step(deal, now);
+  if (by == v1::PARTY_ROLE_BUYER) {
+    t.deal.set_buyer_accepted_version(latest);
+  } else {
+    t.deal.set_seller_accepted_version(latest);
+  }
+  t.events.push_back(New<v1::TermsAccepted>([&](auto& e) {
+    e.set_accepted_by(by);
+    e.set_terms_version(latest);
+  }));
+  if (t.deal.buyer_accepted_version() == latest && t.deal.seller_accepted_version() == latest) {
+    const v1::Terms& agreed = deal.terms(static_cast<int>(latest - 1));
+    t.deal.set_state(v1::DEAL_STATE_AGREED);
+    t.deal.set_agreed_terms_version(latest);
+    t.deal.clear_milestones();
+    for (int i = 0; i < agreed.milestones_size(); ++i) {
+      v1::Milestone* m = t.deal.add_milestones();
+      m->set_index(i + 1);
+      m->set_title(agreed.milestones(i).title());
+      *m->mutable_amount() = agreed.milestones(i).amount();
+      *m->mutable_due_time() = agreed.milestones(i).due_time();
+      m->set_state(v1::MILESTONE_STATE_PENDING);
+      m->mutable_paid()->set_currency(agreed.price().currency());
+    }
+    t.deal.mutable_paid_total()->set_currency(agreed.price().currency());
+    t.deal.mutable_paid_total()->set_amount_minor(0);
+    t.events.push_back(New<v1::DealAgreed>([&](auto& e) { *e.mutable_terms() = agreed; }));
+  }
+  return t;
+}
+
+absl::StatusOr<Transition> SignContract(const v1::Deal& deal, const v1::SignContractRequest& r,
+                                        absl::Time now) {
+  if (deal.state() != v1::DEAL_STATE_AGREED) {
+    return Refuse(deal, "only agreed terms can be signed");
+  }
+  Transition t = Step(deal, now);
+  t.deal.set_state(v1::DEAL_STATE_SIGNED);
+  t.deal.mutable_contract()->set_registration_number(r.registration_number());
+  *t.deal.mutable_contract()->mutable_signing_time() = r.signing_time();
+  const auto schedule = t.deal.milestones();
+  t.events.push_back(
+      New<v1::ContractSigned>([&](auto& e) { *e.mutable_payment_schedule() = schedule; }));
+  return t;
+}
+
+absl::StatusOr<Transition> DeliverMilestone(const v1::Deal& deal, int index, absl::Time now) {
+  if (deal.state() != v1::DEAL_STATE_SIGNED && deal.state() != v1::DEAL_STATE_IN_PERFORMANCE) {
+    return Refuse(deal, "milestones are delivered under a signed contract");
+  }
+  TT_RETURN_IF_ERROR(CheckMilestoneIndex(deal, index));
+  Transition t = Step(deal, now);
+  v1::Milestone* m = FindMilestone(t.deal, index);
+  if (m->state() != v1::MILESTONE_STATE_PENDING) {
+    return absl::FailedPreconditionError(absl::StrCat("milestone_index: milestone ", index, " is ",
+                                                      v1::MilestoneState_Name(m->state())));
+  }
+  m->set_state(v1::MILESTONE_STATE_DELIVERED);
+  *m->mutable_deliver_time() = Ts(now);
+  t.deal.set_state(v1::DEAL_STATE_IN_PERFORMANCE);
+  const v1::Milestone delivered = *m;
+  t.events.push_back(
+      New<v1::MilestoneDelivered>([&](auto& e) { *e.mutable_milestone() = delivered; }));
+  return t;
+}
+
+absl::StatusOr<Transition> AcceptMilestone(const v1::Deal& deal, int index, absl::Time now) {
+  if (deal.state() != v1::DEAL_STATE_IN_PERFORMANCE) {
+    return Refuse(deal, "milestones are accepted while the contract is performed");
+  }
+  TT_RETURN_IF_ERROR(CheckMilestoneIndex(deal, index));
+  Transition t = Step(deal, now);
+  v1::Milestone* m = FindMilestone(t.deal, index);
+  if (m->state() != v1::MILESTONE_STATE_DELIVERED) {
+    return absl::FailedPreconditionError(absl::StrCat("milestone_index: milestone ", index, " is ",
+                                                      v1::MilestoneState_Name(m->state()),
+                                                      ", not delivered"));
+  }
+  m->set_state(v1::MILESTONE_STATE_ACCEPTED);
+  *m->mutable_accept_time() = Ts(now);
+  const v1::Milestone accepted = *m;
+  t.events.push_back(New<v1::MilestoneAccepted>([&](auto& e) {
+    *e.mutable_milestone() = accepted;
+    e.mutable_amount_due()->set_currency(accepted.amount().currency());
+    e.mutable_amount_due()->set_amount_minor(accepted.amount().amount_minor() -
+                                             accepted.paid().amount_minor());
+  }));
+  return t;
+}
+
+absl::StatusOr<Transition> RecordPayment(const v1::Deal& deal, const v1::RecordPaymentRequest& r,
+                                         absl::Time now) {
+  if (deal.state() != v1::DEAL_STATE_IN_PERFORMANCE) {
+    return Refuse(deal, "payments are recorded while the contract is performed");
+  }
+  TT_RETURN_IF_ERROR(CheckMilestoneIndex(deal, r.milestone_index()));
+  Transition t = Step(deal, now);
+  v1::Milestone* m = FindMilestone(t.deal, r.milestone_index());
+  if (m->state() != v1::MILESTONE_STATE_ACCEPTED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("milestone_index: milestone ", r.milestone_index(), " is ",
+                     v1::MilestoneState_Name(m->state()), ": nothing is due on it"));
+  }
+  if (r.amount().currency() != m->amount().currency()) {
+    return FieldError("amount.currency", absl::StrCat("the deal is in ", m->amount().currency()));
+  }
+  const int64_t due = m->amount().amount_minor() - m->paid().amount_minor();
+  if (r.amount().amount_minor() > due) {
+    return absl::FailedPreconditionError(absl::StrCat("amount: ", r.amount().amount_minor(),
+                                                      " exceeds the ", due, " due on milestone ",
+                                                      r.milestone_index()));
+  }
+  m->mutable_paid()->set_amount_minor(m->paid().amount_minor() + r.amount().amount_minor());
+  if (m->paid().amount_minor() == m->amount().amount_minor()) {
+    m->set_state(v1::MILESTONE_STATE_PAID);
+    *m->mutable_paid_time() = Ts(now);
+  }
+  t.deal.mutable_paid_total()->set_amount_minor(t.deal.paid_total().amount_minor() +
+                                                r.amount().amount_minor());
+  const v1::Milestone paid = *m;
+  t.events.push_back(New<v1::PaymentRecorded>([&](auto& e) {
+    *e.mutable_milestone() = paid;
+    *e.mutable_amount() = r.amount();
+    e.set_payment_reference(r.payment_reference());
+  }));
+  const bool all_paid =
+      std::all_of(t.deal.milestones().begin(), t.deal.milestones().end(),
+                  [](const v1::Milestone& x) { return x.state() == v1::MILESTONE_STATE_PAID; });
+  if (all_paid) {
+    t.deal.set_state(v1::DEAL_STATE_COMPLETED);
+    t.events.push_back(New<v1::DealCompleted>());
+  }
+  return t;
+}
+
+absl::StatusOr<Transition> CancelDeal(const v1::Deal& deal, v1::PartyRole by,
+                                      const std::string& reason, absl::Time now) {
+  if (!IsParty(by) && by != v1::PARTY_ROLE_OPERATOR) {
+    return FieldError("acting_as", "PARTY_ROLE_BUYER, PARTY_ROLE_SELLER or PARTY_ROLE_OPERATOR");
+  }
+  TT_RETURN_IF_ERROR(CheckText("reason", reason, 1, 500));
+  switch (deal.state()) {
+    case v1::DEAL_STATE_OPEN:
+    case v1::DEAL_STATE_NEGOTIATING:
+    case v1::DEAL_STATE_AGREED:
+      break;  // either party may walk away before signing
+    case v1::DEAL_STATE_SIGNED:
+    case v1::DEAL_STATE_IN_PERFORMANCE:
+      if (by != v1::PARTY_ROLE_OPERATOR) {
+        return Refuse(deal, "a signed contract is cancelled by the operator (or a dispute)");
+      }
+      break;
+    case v1::DEAL_STATE_DISPUTED:
+      return Refuse(deal, "a disputed deal is cancelled by resolving the dispute");
+    default:
+      return Refuse(deal, "it is final");
+  }
+  Transition t = Step(deal, now);
+  t.deal.set_state(v1::DEAL_STATE_CANCELLED);
+  t.deal.set_cancel_reason(reason);
+  t.events.push_back(New<v1::DealCancelled>([&](auto& e) {
+    e.set_cancelled_by(by);
+    e.set_reason(reason);
+  }));
+  return t;
+}
+
+absl::StatusOr<Transition> OpenDispute(const v1::Deal& deal, v1::PartyRole by,
+                                       const std::string& reason, absl::Time now) {
+  TT_RETURN_IF_ERROR(CheckParty("acting_as", by));
+  TT_RETURN_IF_ERROR(CheckText("reason", reason, 1, 2000));
+  if (deal.state() != v1::DEAL_STATE_SIGNED && deal.state() != v1::DEAL_STATE_IN_PERFORMANCE) {
+    return Refuse(deal, "only a signed contract can be disputed");
+  }
+  Transition t = Step(deal, now);
+  t.deal.set_state(v1::DEAL_STATE_DISPUTED);
+  t.deal.mutable_dispute()->set_opened_by(by);
+  t.deal.mutable_dispute()->set_reason(reason);
+  t.deal.mutable_dispute()->set_resume_state(deal.state());
+  t.deal.mutable_dispute()->clear_resolution();
+  t.events.push_back(New<v1::DisputeOpened>());
+  return t;
+}
+
+absl::StatusOr<Transition> ResolveDispute(const v1::Deal& deal, const std::string& resolution,
+                                          bool cancel, absl::Time now) {
+  TT_RETURN_IF_ERROR(CheckText("resolution", resolution, 1, 2000));
+  if (deal.state() != v1::DEAL_STATE_DISPUTED) return Refuse(deal, "there is no dispute");
+  Transition t = Step(deal, now);
+  t.deal.mutable_dispute()->set_resolution(resolution);
+  t.deal.set_state(cancel ? v1::DEAL_STATE_CANCELLED : deal.dispute().resume_state());
+  if (cancel) t.deal.set_cancel_reason(resolution);
+  t.events.push_back(New<v1::DisputeResolved>([&](auto& e) { e.set_cancelled(cancel); }));
+  return t;
+}
+
+}  // namespace techtrade::transactions

@@ -1,0 +1,123 @@
+#include "services/transactions/store/deals_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace techtrade::transactions::store {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+const Migration kMigrations[] = {
+    {1, "deals and payments", R"sql(
+CREATE TABLE deals (
+  id            uuid        PRIMARY KEY,
+  listing_id    uuid        NOT NULL,
+  buyer_org_id  uuid        NOT NULL,
+  seller_org_id uuid        NOT NULL CHECK (seller_org_id <> buyer_org_id),
+  broker_org_id uuid,
+  city_id       text        NOT NULL,
+  state         smallint    NOT NULL CHECK (state BETWEEN 1 AND 8),
+  version       bigint      NOT NULL CHECK (version >= 1),
+  record        bytea       NOT NULL,  -- techtrade.transactions.v1.Deal
+  ordinal       bigserial   NOT NULL UNIQUE,
+  create_time   timestamptz NOT NULL,
+  update_time   timestamptz NOT NULL
+);
+CREATE INDEX deals_buyer ON deals (buyer_org_id, ordinal);
+CREATE INDEX deals_seller ON deals (seller_org_id, ordinal);
+CREATE INDEX deals_broker ON deals (broker_org_id, ordinal) WHERE broker_org_id IS NOT NULL;
+CREATE INDEX deals_city ON deals (city_id, ordinal);
+CREATE INDEX deals_state ON deals (state, ordinal);
+
+-- One row per finance partner's payment: the reference is recorded once.
+CREATE TABLE payments (
+  payment_reference text        PRIMARY KEY,
+  deal_id           uuid        NOT NULL REFERENCES deals (id),
+  milestone_index   int         NOT NULL CHECK (milestone_index >= 1),
+  currency          text        NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+  amount_minor      bigint      NOT NULL CHECK (amount_minor > 0),
+  recorded_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX payments_deal ON payments (deal_id);
+)sql"},
+};
+
+std::string Uuid(Tx& tx, const std::string& id) {
+  return id.empty() ? "NULL" : absl::StrCat(tx.quote(id), "::uuid");
+}
+
+v1::Deal Parse(const pqxx::field& f) {
+  pqxx::binarystring bytes(f);
+  v1::Deal deal;
+  deal.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  return deal;
+}
+
+}  // namespace
+
+std::span<const Migration> TransactionsMigrations() { return kMigrations; }
+
+std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors() {
+  return {{"payments_pkey",
+           absl::AlreadyExistsError("payment_reference: this payment is already recorded")}};
+}
+
+void InsertDeal(Tx& tx, const v1::Deal& d) {
+  tx.StageWrite(absl::StrCat(
+      "INSERT INTO deals (id, listing_id, buyer_org_id, seller_org_id, broker_org_id, city_id, "
+      "state, version, record, create_time, update_time) VALUES (",
+      Uuid(tx, d.id()), ", ", Uuid(tx, d.listing_id()), ", ", Uuid(tx, d.buyer().organization_id()),
+      ", ", Uuid(tx, d.seller().organization_id()), ", ", Uuid(tx, d.broker().organization_id()),
+      ", ", tx.quote(d.city_id()), ", ", static_cast<int>(d.state()), ", ", d.version(), ", ",
+      tx.quote_raw(d.SerializeAsString()), ", ",
+      TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.create_time())), ", ",
+      TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())), ")"));
+}
+
+void SaveDeal(Tx& tx, const v1::Deal& d) {
+  tx.StageWrite(absl::StrCat(
+      "UPDATE deals SET state = ", static_cast<int>(d.state()), ", version = ", d.version(),
+      ", record = ", tx.quote_raw(d.SerializeAsString()),
+      ", update_time = ", TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())),
+      " WHERE id = ", Uuid(tx, d.id())));
+}
+
+absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id, bool lock) {
+  pqxx::result rows = tx.ExecPrepared(
+      lock ? "transactions_deal_get_locked" : "transactions_deal_get",
+      std::string("SELECT record FROM deals WHERE id = $1::uuid") + (lock ? " FOR UPDATE" : ""),
+      id);
+  if (rows.empty()) return absl::NotFoundError(absl::StrCat("deal ", id, " not found"));
+  return Parse(rows[0][0]);
+}
+
+void InsertPayment(Tx& tx, const std::string& deal_id, const v1::RecordPaymentRequest& p) {
+  tx.StageWrite(absl::StrCat(
+      "INSERT INTO payments (payment_reference, deal_id, milestone_index, currency, amount_minor) "
+      "VALUES (",
+      tx.quote(p.payment_reference()), ", ", Uuid(tx, deal_id), ", ", p.milestone_index(), ", ",
+      tx.quote(p.amount().currency()), ", ", p.amount().amount_minor(), ")"));
+}
+
+DealPage ListDeals(Tx& tx, const DealFilter& f, int64_t after, int limit) {
+  pqxx::result rows = tx.exec_params(
+      "SELECT record, ordinal FROM deals WHERE ordinal > $1 "
+      "AND ($2 = '' OR buyer_org_id::text = $2 OR seller_org_id::text = $2 "
+      "     OR broker_org_id::text = $2) "
+      "AND ($3 = '' OR city_id = $3) AND ($4 = 0 OR state = $4) "
+      "AND ($5 = 0 OR create_time >= to_timestamp($5::double precision / 1e6)) "
+      "AND ($6 = 0 OR create_time < to_timestamp($6::double precision / 1e6)) "
+      "ORDER BY ordinal LIMIT $7",
+      after, f.party_org_id, f.city_id, f.state, f.opened_after_us, f.opened_before_us, limit + 1);
+  DealPage page;
+  for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+    page.deals.push_back(Parse(rows[i][0]));
+    page.last_ordinal = rows[i][1].as<int64_t>();
+  }
+  page.more = static_cast<int>(rows.size()) > limit;
+  return page;
+}
+
+}  // namespace techtrade::transactions::store

@@ -1,0 +1,42 @@
+// The transactions' PostgreSQL store: a deal is kept whole as its protobuf record beside the
+// columns that lists filter on; payments have their own table so that a finance partner's
+// reference is recorded once (its primary key). Runs in the caller's transaction.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/db.h"
+#include "techtrade/transactions/v1/transactions.pb.h"
+
+namespace techtrade::transactions::store {
+
+namespace v1 = techtrade::transactions::v1;
+
+std::span<const Migration> TransactionsMigrations();
+std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors();
+
+void InsertDeal(Tx& tx, const v1::Deal& deal);
+void SaveDeal(Tx& tx, const v1::Deal& deal);
+absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id, bool lock);
+// Staged; a reference recorded before fails the commit with ALREADY_EXISTS on payment_reference.
+void InsertPayment(Tx& tx, const std::string& deal_id, const v1::RecordPaymentRequest& payment);
+
+struct DealFilter {
+  std::string party_org_id;
+  std::string city_id;
+  int state = 0;
+  int64_t opened_after_us = 0;   // 0 = no bound
+  int64_t opened_before_us = 0;  // 0 = no bound
+};
+struct DealPage {
+  std::vector<v1::Deal> deals;
+  int64_t last_ordinal = 0;
+  bool more = false;
+};
+DealPage ListDeals(Tx& tx, const DealFilter& filter, int64_t after, int limit);
+
+}  // namespace techtrade::transactions::store
