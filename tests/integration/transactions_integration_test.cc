@@ -1,0 +1,519 @@
+// Transactions against the real local stack: registry, listings and transactions processes on
+// their own scratch databases, the deal's events read back from the real topic.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/auth.h"
+#include "common/ids.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/registry/domain/credit_code.h"
+#include "techtrade/listings/v1/listings.grpc.pb.h"
+#include "techtrade/registry/v1/registry.grpc.pb.h"
+#include "techtrade/transactions/v1/transactions.grpc.pb.h"
+#include "tests/support/harness.h"
+
+namespace techtrade::testing {
+namespace {
+
+namespace reg = techtrade::registry::v1;
+namespace lv1 = techtrade::listings::v1;
+namespace v1 = techtrade::transactions::v1;
+using google::protobuf::util::TimeUtil;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kTopic[] = "techtrade.transactions.events.v1";
+
+class TransactionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stack_ = Stack::FromEnvironment();
+    operator_key_ = NewApiKey();
+    for (const char* name : {"registry", "listings", "transactions"}) {
+      dbs_.push_back(std::make_unique<ScratchDatabase>(stack_, std::string("tx_it_") + name));
+    }
+    std::map<std::string, std::string> common = {{"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+                                                 {"TECHTRADE_REDIS_URL", stack_.redis_url},
+                                                 {"TECHTRADE_DB_POOL_SIZE", "8"}};
+    auto env = [&](int db, std::map<std::string, std::string> extra) {
+      extra.insert(common.begin(), common.end());
+      extra["TECHTRADE_PG_URL"] = dbs_[db]->url();
+      return extra;
+    };
+    registry_ = std::make_unique<ServiceProcess>(
+        "registry", env(0, {{"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_}}));
+    ASSERT_TRUE(registry_->WaitUntilServing());
+    listings_ = std::make_unique<ServiceProcess>(
+        "listings",
+        env(1,
+            {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+             {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+              ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.registry.events.v1", "tx-it")}}));
+    ASSERT_TRUE(listings_->WaitUntilServing());
+    transactions_ = std::make_unique<ServiceProcess>(
+        "transactions", env(2, {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+                                {"TECHTRADE_LISTINGS_ADDR", listings_->address()}}));
+    ASSERT_TRUE(transactions_->WaitUntilServing()) << transactions_->log_path();
+    registry_stub_ = reg::RegistryService::NewStub(registry_->channel());
+    listings_stub_ = lv1::ListingsService::NewStub(listings_->channel());
+    stub_ = v1::TransactionsService::NewStub(transactions_->channel());
+
+    City("wuhan-east-lake");
+    City("shenzhen");
+    wuhan_key_ = Key(reg::API_CLIENT_ROLE_CITY_SYSTEM, "wuhan-east-lake");
+    shenzhen_key_ = Key(reg::API_CLIENT_ROLE_CITY_SYSTEM, "shenzhen");
+    partner_key_ = Key(reg::API_CLIENT_ROLE_PARTNER, "");
+    seller_ = Organization(1, "wuhan-east-lake", reg::ORGANIZATION_KIND_UNIVERSITY);
+    buyer_ = Organization(2, "shenzhen", reg::ORGANIZATION_KIND_ENTERPRISE);
+    offer_id_ = PublishedOffer(seller_.id());
+  }
+
+  void TearDown() override {
+    transactions_.reset();
+    listings_.reset();
+    registry_.reset();
+    dbs_.clear();
+  }
+
+  void City(const std::string& id) {
+    reg::CreatePilotCityRequest r;
+    r.set_request_id("city-" + id);
+    r.set_id(id);
+    r.set_name(id);
+    r.set_kind(reg::PILOT_CITY_KIND_CITY);
+    r.set_division_code("420100");
+    reg::PilotCity c;
+    ASSERT_TRUE(registry_stub_->CreatePilotCity(AuthedContext(operator_key_).get(), r, &c).ok());
+  }
+
+  std::string Key(reg::ApiClientRole role, const std::string& city) {
+    reg::IssueApiKeyRequest r;
+    r.set_request_id("key-" + NewUuid());
+    r.set_name("test");
+    r.set_role(role);
+    r.set_city_id(city);
+    reg::IssueApiKeyResponse resp;
+    EXPECT_TRUE(registry_stub_->IssueApiKey(AuthedContext(operator_key_).get(), r, &resp).ok());
+    return resp.api_key();
+  }
+
+  reg::Organization Organization(int n, const std::string& city, reg::OrganizationKind kind) {
+    std::string first17 = absl::StrFormat("91420100%09d", n);
+    reg::RegisterOrganizationRequest r;
+    r.set_request_id(absl::StrCat("org-", n));
+    r.set_credit_code(first17 + registry::CreditCodeCheckCharacter(first17));
+    r.set_name(absl::StrCat("Organisation ", n));
+    r.set_kind(kind);
+    r.set_city_id(city);
+    reg::Organization org;
+    EXPECT_TRUE(
+        registry_stub_->RegisterOrganization(AuthedContext(operator_key_).get(), r, &org).ok());
+    reg::VerifyOrganizationRequest v;
+    v.set_request_id("verify-" + org.id());
+    v.set_id(org.id());
+    v.set_expected_version(1);
+    EXPECT_TRUE(
+        registry_stub_->VerifyOrganization(AuthedContext(operator_key_).get(), v, &org).ok());
+    return org;
+  }
+
+  std::string PublishedOffer(const std::string& owner) {
+    lv1::CreateOfferRequest r;
+    r.set_request_id("offer-" + owner);
+    r.set_owner_org_id(owner);
+    lv1::OfferDraft* d = r.mutable_offer();
+    d->set_title("Lithium battery state-of-health estimation");
+    d->add_ipc_codes("H01M 10/48");
+    d->add_fields("energy-storage");
+    d->set_readiness_level(7);
+    d->add_transfer_modes(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
+    d->set_negotiable(true);
+    lv1::Offer offer;
+    EXPECT_TRUE(listings_stub_->CreateOffer(AuthedContext(operator_key_).get(), r, &offer).ok());
+    lv1::ChangeListingRequest p;
+    p.set_request_id("publish-" + offer.id());
+    p.set_id(offer.id());
+    p.set_expected_version(1);
+    EXPECT_TRUE(listings_stub_->PublishOffer(AuthedContext(operator_key_).get(), p, &offer).ok());
+    return offer.id();
+  }
+
+  grpc::Status Open(v1::Deal* deal, const std::string& key) {
+    v1::OpenDealRequest r;
+    r.set_request_id("open-" + NewUuid());
+    r.set_listing_id(offer_id_);
+    r.set_listing_kind(lv1::LISTING_KIND_OFFER);
+    r.set_buyer_org_id(buyer_.id());
+    r.set_seller_org_id(seller_.id());
+    return stub_->OpenDeal(AuthedContext(key).get(), r, deal);
+  }
+
+  static v1::ProposeTermsRequest Terms(const v1::Deal& deal, v1::PartyRole by, int64_t price) {
+    v1::ProposeTermsRequest r;
+    r.set_request_id("terms-" + NewUuid());
+    r.set_deal_id(deal.id());
+    r.set_expected_version(deal.version());
+    r.set_acting_as(by);
+    r.mutable_price()->set_currency("CNY");
+    r.mutable_price()->set_amount_minor(price);
+    r.set_transfer_mode(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
+    r.set_licence_scope("battery management systems for energy storage");
+    r.set_territory("CN");
+    for (int i = 0; i < 2; ++i) {
+      v1::MilestonePlan* m = r.add_milestones();
+      m->set_title(i == 0 ? "algorithm and source code" : "deployment support");
+      m->mutable_amount()->set_currency("CNY");
+      m->mutable_amount()->set_amount_minor(i == 0 ? price * 3 / 10 : price - price * 3 / 10);
+      *m->mutable_due_time() = TimeUtil::SecondsToTimestamp(1'900'000'000 + i * 1'000'000);
+    }
+    return r;
+  }
+
+  // Runs one mutation and expects it to succeed; returns the deal after it.
+  template <class Request, class Rpc>
+  v1::Deal Must(Rpc rpc, Request r, const std::string& key) {
+    v1::Deal out;
+    grpc::Status s = ((*stub_).*rpc)(AuthedContext(key).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << r.GetDescriptor()->name() << ": " << s.error_message();
+    return out;
+  }
+
+  v1::Deal Accept(const v1::Deal& d, v1::PartyRole by, const std::string& key) {
+    v1::AcceptTermsRequest r;
+    r.set_request_id("accept-" + NewUuid());
+    r.set_deal_id(d.id());
+    r.set_expected_version(d.version());
+    r.set_acting_as(by);
+    r.set_terms_version(d.terms_size());
+    return Must(&v1::TransactionsService::Stub::AcceptTerms, r, key);
+  }
+
+  v1::MilestoneRequest Milestone(const v1::Deal& d, int index) {
+    v1::MilestoneRequest r;
+    r.set_request_id("milestone-" + NewUuid());
+    r.set_deal_id(d.id());
+    r.set_expected_version(d.version());
+    r.set_milestone_index(index);
+    return r;
+  }
+
+  v1::RecordPaymentRequest Payment(const v1::Deal& d, int index, const std::string& ref) {
+    v1::RecordPaymentRequest r;
+    r.set_request_id("pay-" + NewUuid());
+    r.set_deal_id(d.id());
+    r.set_expected_version(d.version());
+    r.set_milestone_index(index);
+    *r.mutable_amount() = d.milestones(index - 1).amount();
+    r.set_payment_reference(ref);
+    return r;
+  }
+
+  // A deal brought to AGREED (seller proposes, buyer counters, both accept the counter) and
+  // signed.
+  v1::Deal Signed() {
+    v1::Deal d;
+    EXPECT_TRUE(Open(&d, shenzhen_key_).ok());
+    d = Must(&v1::TransactionsService::Stub::ProposeTerms,
+             Terms(d, v1::PARTY_ROLE_SELLER, 100'000'00), wuhan_key_);
+    d = Must(&v1::TransactionsService::Stub::ProposeTerms,
+             Terms(d, v1::PARTY_ROLE_BUYER, 80'000'00), shenzhen_key_);
+    d = Accept(d, v1::PARTY_ROLE_SELLER, wuhan_key_);
+    d = Accept(d, v1::PARTY_ROLE_BUYER, shenzhen_key_);
+    EXPECT_EQ(d.state(), v1::DEAL_STATE_AGREED);
+    v1::SignContractRequest sign;
+    sign.set_request_id("sign-" + d.id());
+    sign.set_deal_id(d.id());
+    sign.set_expected_version(d.version());
+    sign.set_registration_number("2026420100000123");
+    *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
+    return Must(&v1::TransactionsService::Stub::SignContract, sign, wuhan_key_);
+  }
+
+  std::vector<std::string> EventTypes(TopicReader& reader, const v1::Deal& deal, size_t expected) {
+    reader.ReadUntil([&](auto&) { return reader.ForAggregate(deal.id()).size() >= expected; },
+                     absl::Seconds(20));
+    reader.ReadUntil([](auto&) { return false; }, absl::Milliseconds(500));  // any extra one
+    std::vector<std::string> types;
+    int64_t sequence = 0;
+    for (const auto& e : reader.ForAggregate(deal.id())) {
+      EXPECT_EQ(e.envelope.sequence(), ++sequence) << "gap or disorder";
+      EXPECT_EQ(e.key, deal.id());
+      std::string type = e.envelope.event_type();
+      types.push_back(type.substr(type.rfind('.') + 1));
+    }
+    return types;
+  }
+
+  Stack stack_;
+  std::vector<std::unique_ptr<ScratchDatabase>> dbs_;
+  std::string operator_key_, wuhan_key_, shenzhen_key_, partner_key_, offer_id_;
+  std::unique_ptr<ServiceProcess> registry_, listings_, transactions_;
+  std::unique_ptr<reg::RegistryService::Stub> registry_stub_;
+  std::unique_ptr<lv1::ListingsService::Stub> listings_stub_;
+  std::unique_ptr<v1::TransactionsService::Stub> stub_;
+  reg::Organization seller_, buyer_;
+};
+
+TEST_F(TransactionsTest, AFullDealFromInquiryToCompletionWithOneEventPerChange) {
+  TopicReader reader(stack_.kafka_brokers, kTopic);
+  v1::Deal d = Signed();
+  EXPECT_EQ(d.state(), v1::DEAL_STATE_SIGNED);
+  EXPECT_EQ(d.agreed_terms_version(), 2);
+  using Stub = v1::TransactionsService::Stub;
+  for (int m = 1; m <= 2; ++m) {
+    d = Must(&Stub::DeliverMilestone, Milestone(d, m), wuhan_key_);
+    d = Must(&Stub::AcceptMilestone, Milestone(d, m), shenzhen_key_);
+    d = Must(&Stub::RecordPayment, Payment(d, m, absl::StrCat("BANK-", d.id(), "-", m)),
+             partner_key_);
+  }
+  EXPECT_EQ(d.state(), v1::DEAL_STATE_COMPLETED);
+  EXPECT_EQ(d.paid_total().amount_minor(), 80'000'00);
+  EXPECT_EQ(d.version(), 14);
+  std::vector<std::string> types = EventTypes(reader, d, 14);
+  EXPECT_THAT(types,
+              ElementsAre("DealOpened", "TermsProposed", "TermsProposed", "TermsAccepted",
+                          "TermsAccepted", "DealAgreed", "ContractSigned", "MilestoneDelivered",
+                          "MilestoneAccepted", "PaymentRecorded", "MilestoneDelivered",
+                          "MilestoneAccepted", "PaymentRecorded", "DealCompleted"));
+  // What a partner needs without calling back: the parties' credit codes, the schedule, the
+  // amount due, an idempotency key.
+  auto events = reader.ForAggregate(d.id());
+  v1::ContractSigned signed_event;
+  ASSERT_TRUE(events[6].envelope.payload().UnpackTo(&signed_event));
+  EXPECT_EQ(signed_event.payment_schedule_size(), 2);
+  EXPECT_EQ(signed_event.payment_schedule(0).amount().amount_minor(), 24'000'00);
+  EXPECT_EQ(signed_event.deal().seller().credit_code(), seller_.credit_code());
+  EXPECT_EQ(signed_event.deal().buyer().credit_code(), buyer_.credit_code());
+  EXPECT_EQ(signed_event.idempotency_key(), absl::StrCat(d.id(), ":7"));
+  v1::MilestoneAccepted due;
+  ASSERT_TRUE(events[8].envelope.payload().UnpackTo(&due));
+  EXPECT_EQ(due.amount_due().amount_minor(), 24'000'00);
+  EXPECT_EQ(due.amount_due().currency(), "CNY");
+  EXPECT_EQ(due.milestone().index(), 1);
+}
+
+TEST_F(TransactionsTest, ACancelledDeal) {
+  TopicReader reader(stack_.kafka_brokers, kTopic);
+  v1::Deal d;
+  ASSERT_TRUE(Open(&d, shenzhen_key_).ok());
+  d = Must(&v1::TransactionsService::Stub::ProposeTerms, Terms(d, v1::PARTY_ROLE_SELLER, 50'000'00),
+           wuhan_key_);
+  v1::CancelDealRequest cancel;
+  cancel.set_request_id("cancel-" + d.id());
+  cancel.set_deal_id(d.id());
+  cancel.set_expected_version(d.version());
+  cancel.set_acting_as(v1::PARTY_ROLE_BUYER);
+  cancel.set_reason("budget withdrawn");
+  d = Must(&v1::TransactionsService::Stub::CancelDeal, cancel, shenzhen_key_);
+  EXPECT_EQ(d.state(), v1::DEAL_STATE_CANCELLED);
+  EXPECT_THAT(EventTypes(reader, d, 3),
+              ElementsAre("DealOpened", "TermsProposed", "DealCancelled"));
+  // Final: nothing more can happen to it.
+  v1::Deal out;
+  grpc::Status s = stub_->ProposeTerms(AuthedContext(wuhan_key_).get(),
+                                       Terms(d, v1::PARTY_ROLE_SELLER, 1000), &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+}
+
+TEST_F(TransactionsTest, ADisputedDealResumesAndIsCancelledByTheOperator) {
+  TopicReader reader(stack_.kafka_brokers, kTopic);
+  using Stub = v1::TransactionsService::Stub;
+  v1::Deal d = Signed();
+  d = Must(&Stub::DeliverMilestone, Milestone(d, 1), wuhan_key_);
+  v1::OpenDisputeRequest dispute;
+  dispute.set_request_id("dispute-" + d.id());
+  dispute.set_deal_id(d.id());
+  dispute.set_expected_version(d.version());
+  dispute.set_acting_as(v1::PARTY_ROLE_BUYER);
+  dispute.set_reason("the delivered model misses the accuracy in the contract");
+  d = Must(&Stub::OpenDispute, dispute, shenzhen_key_);
+  EXPECT_EQ(d.state(), v1::DEAL_STATE_DISPUTED);
+  // Only the operator resolves.
+  v1::ResolveDisputeRequest resolve;
+  resolve.set_request_id("resolve-" + d.id());
+  resolve.set_deal_id(d.id());
+  resolve.set_expected_version(d.version());
+  resolve.set_resolution("arbitration: contract terminated, nothing paid");
+  resolve.set_cancel(true);
+  v1::Deal out;
+  EXPECT_EQ(stub_->ResolveDispute(AuthedContext(wuhan_key_).get(), resolve, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  d = Must(&Stub::ResolveDispute, resolve, operator_key_);
+  EXPECT_EQ(d.state(), v1::DEAL_STATE_CANCELLED);
+  std::vector<std::string> types = EventTypes(reader, d, 10);
+  ASSERT_EQ(types.size(), 10u);
+  EXPECT_THAT(std::vector<std::string>(types.end() - 3, types.end()),
+              ElementsAre("MilestoneDelivered", "DisputeOpened", "DisputeResolved"));
+}
+
+TEST_F(TransactionsTest, ConcurrentClientsWithTheSameVersionGetExactlyOneChange) {
+  TopicReader reader(stack_.kafka_brokers, kTopic);
+  v1::Deal d;
+  ASSERT_TRUE(Open(&d, shenzhen_key_).ok());
+  // 12 clients propose terms against version 1 at once: one wins, the others are stale.
+  constexpr int kClients = 12;
+  std::atomic<int> ok{0}, aborted{0}, other{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      auto stub = v1::TransactionsService::NewStub(transactions_->channel());
+      v1::Deal out;
+      grpc::Status s = stub->ProposeTerms(AuthedContext(wuhan_key_).get(),
+                                          Terms(d, v1::PARTY_ROLE_SELLER, 10'000'00 + i), &out);
+      if (s.ok()) {
+        ++ok;
+      } else if (s.error_code() == grpc::StatusCode::ABORTED) {
+        ++aborted;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(aborted, kClients - 1);
+  EXPECT_EQ(other, 0);
+  v1::GetDealRequest get;
+  get.set_id(d.id());
+  v1::Deal now;
+  ASSERT_TRUE(stub_->GetDeal(AuthedContext(operator_key_).get(), get, &now).ok());
+  EXPECT_EQ(now.version(), 2);
+  EXPECT_EQ(now.terms_size(), 1);
+  EXPECT_THAT(EventTypes(reader, d, 2), ElementsAre("DealOpened", "TermsProposed"));
+
+  // A retry with the same request_id returns the first result and publishes nothing more.
+  v1::ProposeTermsRequest again = Terms(now, v1::PARTY_ROLE_SELLER, 12'000'00);
+  again.set_request_id("retry-me");
+  v1::Deal first, second;
+  ASSERT_TRUE(stub_->ProposeTerms(AuthedContext(wuhan_key_).get(), again, &first).ok());
+  ASSERT_TRUE(stub_->ProposeTerms(AuthedContext(wuhan_key_).get(), again, &second).ok());
+  EXPECT_EQ(first.version(), 3);
+  EXPECT_EQ(second.SerializeAsString(), first.SerializeAsString());
+  EXPECT_EQ(EventTypes(reader, d, 3).size(), 3u);
+}
+
+TEST_F(TransactionsTest, ADuplicatePaymentReferenceIsRefusedWithoutASecondEvent) {
+  TopicReader reader(stack_.kafka_brokers, kTopic);
+  using Stub = v1::TransactionsService::Stub;
+  v1::Deal d = Signed();
+  d = Must(&Stub::DeliverMilestone, Milestone(d, 1), wuhan_key_);
+  d = Must(&Stub::AcceptMilestone, Milestone(d, 1), shenzhen_key_);
+  v1::RecordPaymentRequest pay = Payment(d, 1, "ICBC-20261123-0001");
+  pay.mutable_amount()->set_amount_minor(10'000'00);  // part of the 24 000 due
+  d = Must(&Stub::RecordPayment, pay, partner_key_);
+  v1::RecordPaymentRequest duplicate = Payment(d, 1, "ICBC-20261123-0001");
+  duplicate.mutable_amount()->set_amount_minor(10'000'00);
+  v1::Deal out;
+  grpc::Status s = stub_->RecordPayment(AuthedContext(partner_key_).get(), duplicate, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+  EXPECT_THAT(s.error_message(), StartsWith("payment_reference:"));
+  // More than is due is refused too, naming the amount.
+  v1::RecordPaymentRequest excess = Payment(d, 1, "ICBC-20261123-0002");
+  s = stub_->RecordPayment(AuthedContext(partner_key_).get(), excess, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_THAT(s.error_message(), StartsWith("amount:"));
+  std::vector<std::string> types = EventTypes(reader, d, 10);
+  EXPECT_EQ(types.size(), 10u);
+  EXPECT_EQ(types.back(), "PaymentRecorded");
+  EXPECT_EQ(dbs_[2]->QueryInt("SELECT count(*) FROM payments"), 1);
+}
+
+TEST_F(TransactionsTest, BadInputGetsTheSpecificCodeAndChangesNothing) {
+  v1::Deal d;
+  ASSERT_TRUE(Open(&d, shenzhen_key_).ok());
+  struct Case {
+    const char* field;
+    grpc::StatusCode code;
+    std::function<void(v1::ProposeTermsRequest&)> spoil;
+    std::string key;
+  };
+  std::vector<Case> cases = {
+      {"price.amount_minor", grpc::StatusCode::INVALID_ARGUMENT,
+       [](auto& r) { r.mutable_price()->set_amount_minor(0); }, wuhan_key_},
+      {"milestones[0].amount.amount_minor", grpc::StatusCode::INVALID_ARGUMENT,
+       [](auto& r) { r.mutable_milestones(0)->mutable_amount()->set_amount_minor(-1); },
+       wuhan_key_},
+      {"milestones[1].amount.currency", grpc::StatusCode::INVALID_ARGUMENT,
+       [](auto& r) { r.mutable_milestones(1)->mutable_amount()->set_currency("USD"); }, wuhan_key_},
+      {"milestones", grpc::StatusCode::INVALID_ARGUMENT,
+       [](auto& r) { r.mutable_milestones(1)->mutable_amount()->set_amount_minor(1); }, wuhan_key_},
+      {"deal_id", grpc::StatusCode::NOT_FOUND, [](auto& r) { r.set_deal_id(NewUuid()); },
+       wuhan_key_},
+      // Shenzhen's system acting as the Wuhan seller.
+      {"", grpc::StatusCode::PERMISSION_DENIED, [](auto&) {}, shenzhen_key_},
+  };
+  for (const Case& c : cases) {
+    v1::ProposeTermsRequest r = Terms(d, v1::PARTY_ROLE_SELLER, 30'000'00);
+    c.spoil(r);
+    v1::Deal out;
+    grpc::Status s = stub_->ProposeTerms(AuthedContext(c.key).get(), r, &out);
+    EXPECT_EQ(s.error_code(), c.code) << c.field << ": " << s.error_message();
+    if (*c.field != '\0') {
+      EXPECT_THAT(s.error_message(), StartsWith(std::string(c.field) + ":"));
+    }
+  }
+  // The wrong actor at the wrong turn: the buyer's system delivering a milestone.
+  v1::Deal signed_deal = Signed();
+  v1::Deal out;
+  grpc::Status s =
+      stub_->DeliverMilestone(AuthedContext(shenzhen_key_).get(), Milestone(signed_deal, 1), &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  // A partner cannot propose; a city system cannot record payments.
+  s = stub_->RecordPayment(AuthedContext(wuhan_key_).get(), Payment(signed_deal, 1, "X-1"), &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Buyer and seller the same organisation.
+  v1::OpenDealRequest self;
+  self.set_request_id("self");
+  self.set_listing_id(offer_id_);
+  self.set_listing_kind(lv1::LISTING_KIND_OFFER);
+  self.set_buyer_org_id(seller_.id());
+  self.set_seller_org_id(seller_.id());
+  s = stub_->OpenDeal(AuthedContext(operator_key_).get(), self, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("seller_org_id:"));
+  // Nothing changed: the first deal is still at version 1, with the one event it had.
+  v1::GetDealRequest get;
+  get.set_id(d.id());
+  ASSERT_TRUE(stub_->GetDeal(AuthedContext(operator_key_).get(), get, &out).ok());
+  EXPECT_EQ(out.version(), 1);
+  EXPECT_EQ(out.state(), v1::DEAL_STATE_OPEN);
+  EXPECT_EQ(dbs_[2]->QueryInt("SELECT count(*) FROM deals"), 2);
+}
+
+TEST_F(TransactionsTest, ListsFilterByPartyCityAndState) {
+  v1::Deal open;
+  ASSERT_TRUE(Open(&open, shenzhen_key_).ok());
+  v1::Deal signed_deal = Signed();
+  v1::ListDealsRequest r;
+  r.set_state(v1::DEAL_STATE_SIGNED);
+  v1::ListDealsResponse resp;
+  ASSERT_TRUE(stub_->ListDeals(AuthedContext(operator_key_).get(), r, &resp).ok());
+  ASSERT_EQ(resp.deals_size(), 1);
+  EXPECT_EQ(resp.deals(0).id(), signed_deal.id());
+  r.Clear();
+  r.set_party_org_id(buyer_.id());
+  r.set_page_size(1);
+  ASSERT_TRUE(stub_->ListDeals(AuthedContext(operator_key_).get(), r, &resp).ok());
+  EXPECT_EQ(resp.deals_size(), 1);
+  EXPECT_FALSE(resp.next_page_token().empty());
+  // A third city's system sees none of these deals.
+  City("hefei");
+  std::string hefei = Key(reg::API_CLIENT_ROLE_CITY_SYSTEM, "hefei");
+  r.Clear();
+  ASSERT_TRUE(stub_->ListDeals(AuthedContext(hefei).get(), r, &resp).ok());
+  EXPECT_EQ(resp.deals_size(), 0);
+  v1::GetDealRequest get;
+  get.set_id(open.id());
+  v1::Deal out;
+  EXPECT_EQ(stub_->GetDeal(AuthedContext(hefei).get(), get, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace techtrade::testing
