@@ -17,7 +17,9 @@
 #include "common/ids.h"
 #include "techtrade/common/v1/common.pb.h"
 // Linked in so that event payloads (google.protobuf.Any) can be printed as JSON.
+#include "techtrade/listings/v1/listings.pb.h"
 #include "techtrade/registry/v1/registry.pb.h"
+#include "techtrade/transactions/v1/transactions.pb.h"
 
 ABSL_FLAG(std::string, brokers, "",
           "Kafka bootstrap servers (default: env TECHTRADE_KAFKA_BROKERS)");
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("prints techtrade events from Kafka as JSON lines");
   // Referenced so that the linker keeps the event descriptors the JSON printer resolves Any with.
   techtrade::registry::v1::OrganizationRegistered::descriptor();
+  techtrade::listings::v1::OfferCreated::descriptor();
+  techtrade::transactions::v1::DealOpened::descriptor();
   absl::ParseCommandLine(argc, argv);
   std::string brokers = absl::GetFlag(FLAGS_brokers);
   if (brokers.empty()) brokers = techtrade::EnvOr("TECHTRADE_KAFKA_BROKERS", "");
