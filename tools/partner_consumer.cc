@@ -17,7 +17,8 @@
 #include "common/kafka.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
-ABSL_FLAG(std::string, brokers, "", "Kafka bootstrap servers (default: env TECHTRADE_KAFKA_BROKERS)");
+ABSL_FLAG(std::string, brokers, "",
+          "Kafka bootstrap servers (default: env TECHTRADE_KAFKA_BROKERS)");
 ABSL_FLAG(std::string, group, "", "consumer group (default: a new one for this run)");
 ABSL_FLAG(std::string, topic, "techtrade.transactions.events.v1", "topic to read");
 ABSL_FLAG(int, idle_exit_seconds, 0, "stop after this many seconds without an event (0 = never)");
@@ -37,8 +38,8 @@ std::string Who(const v1::Party& p) { return absl::StrCat(p.name(), " (", p.cred
 std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
   const auto& any = e.payload();
   if (v1::ContractSigned x; any.UnpackTo(&x)) {
-    std::string s = absl::StrCat("contract ", x.deal().contract().registration_number(),
-                                 " signed; schedule:");
+    std::string s =
+        absl::StrCat("contract ", x.deal().contract().registration_number(), " signed; schedule:");
     for (const auto& m : x.payment_schedule()) {
       absl::StrAppend(&s, " #", m.index(), " ", Amount(m.amount()));
     }
@@ -109,8 +110,9 @@ int main(int argc, char** argv) {
     }
     (void)(*consumer)->Commit(*m);
   }
-  std::cout << absl::StrFormat("%d events over %d deals, %d redeliveries dropped, %d gaps or "
-                               "disorders\n",
-                               events, last_sequence.size(), duplicates, problems);
+  std::cout << absl::StrFormat(
+      "%d events over %d deals, %d redeliveries dropped, %d gaps or "
+      "disorders\n",
+      events, last_sequence.size(), duplicates, problems);
   return problems == 0 ? 0 : 3;
 }

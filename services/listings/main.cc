@@ -52,6 +52,14 @@ int main(int argc, char** argv) {
             env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleRegistryEvent(tx, event);
             }));
+        env.workers.push_back(std::make_unique<EventConsumer>(
+            EventConsumerOptions{.consumer = EnvOr("TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+                                                   "listings.transactions-events"),
+                                 .brokers = env.config.kafka_brokers,
+                                 .topics = {"techtrade.transactions.events.v1"}},
+            env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
+              return handlers->HandleTransactionsEvent(tx, event);
+            }));
         std::vector<std::unique_ptr<grpc::Service>> services;
         services.push_back(std::move(service));
         return services;

@@ -298,6 +298,47 @@ TEST_F(TransactionsTest, AFullDealFromInquiryToCompletionWithOneEventPerChange) 
   EXPECT_EQ(due.milestone().index(), 1);
 }
 
+TEST_F(TransactionsTest, CompletingAnAssignmentTransfersTheOffer) {
+  using Stub = v1::TransactionsService::Stub;
+  v1::Deal d;
+  ASSERT_TRUE(Open(&d, shenzhen_key_).ok());
+  v1::ProposeTermsRequest terms = Terms(d, v1::PARTY_ROLE_SELLER, 50'000'00);
+  terms.set_transfer_mode(lv1::TRANSFER_MODE_ASSIGNMENT);
+  d = Must(&Stub::ProposeTerms, terms, wuhan_key_);
+  d = Accept(d, v1::PARTY_ROLE_SELLER, wuhan_key_);
+  d = Accept(d, v1::PARTY_ROLE_BUYER, shenzhen_key_);
+  v1::SignContractRequest sign;
+  sign.set_request_id("sign-" + d.id());
+  sign.set_deal_id(d.id());
+  sign.set_expected_version(d.version());
+  sign.set_registration_number("2026420100000456");
+  *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
+  d = Must(&Stub::SignContract, sign, wuhan_key_);
+  for (int m = 1; m <= 2; ++m) {
+    d = Must(&Stub::DeliverMilestone, Milestone(d, m), wuhan_key_);
+    d = Must(&Stub::AcceptMilestone, Milestone(d, m), shenzhen_key_);
+    d = Must(&Stub::RecordPayment, Payment(d, m, absl::StrCat("A-", d.id(), "-", m)), partner_key_);
+  }
+  ASSERT_EQ(d.state(), v1::DEAL_STATE_COMPLETED);
+  lv1::GetListingRequest get;
+  get.set_id(offer_id_);
+  lv1::Offer offer;
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    ASSERT_TRUE(listings_stub_->GetOffer(AuthedContext(operator_key_).get(), get, &offer).ok());
+    if (offer.status() == lv1::OFFER_STATUS_TRANSFERRED) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(offer.status(), lv1::OFFER_STATUS_TRANSFERRED);
+  // No longer on the market.
+  lv1::SearchRequest search;
+  search.set_kind(lv1::LISTING_KIND_OFFER);
+  search.set_query("battery");
+  lv1::SearchResponse found;
+  ASSERT_TRUE(listings_stub_->Search(AuthedContext(operator_key_).get(), search, &found).ok());
+  EXPECT_EQ(found.hits_size(), 0);
+}
+
 TEST_F(TransactionsTest, ACancelledDeal) {
   TopicReader reader(stack_.kafka_brokers, kTopic);
   v1::Deal d;

@@ -13,6 +13,7 @@
 #include "services/listings/domain/rules.h"
 #include "services/listings/store/listings_store.h"
 #include "techtrade/registry/v1/registry.pb.h"
+#include "techtrade/transactions/v1/transactions.pb.h"
 
 namespace techtrade::listings {
 namespace {
@@ -551,6 +552,40 @@ absl::Status ListingsServiceImpl::HandleRegistryEvent(
   }
   tx.OnCommit([this, org, hidden, seq = event.sequence()] {
     model_.SetOrganizationHidden(org, hidden, seq);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status ListingsServiceImpl::HandleTransactionsEvent(
+    Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
+  techtrade::transactions::v1::DealCompleted completed;
+  if (!event.payload().UnpackTo(&completed)) return absl::OkStatus();
+  const auto& deal = completed.deal();
+  if (deal.listing_kind() != v1::LISTING_KIND_OFFER || deal.agreed_terms_version() < 1 ||
+      deal.agreed_terms_version() > deal.terms_size()) {
+    return absl::OkStatus();
+  }
+  const auto& terms = deal.terms(static_cast<int>(deal.agreed_terms_version() - 1));
+  if (terms.transfer_mode() != v1::TRANSFER_MODE_ASSIGNMENT) return absl::OkStatus();
+  absl::StatusOr<v1::Offer> offer = store::GetOffer(tx, deal.listing_id(), /*lock=*/true);
+  if (absl::IsNotFound(offer.status())) return absl::OkStatus();  // not one of ours
+  if (!offer.ok()) return offer.status();
+  absl::StatusOr<v1::OfferStatus> next = NextOfferStatus(offer->status(), ListingAction::kTransfer);
+  if (!next.ok()) {
+    // Already transferred, or withdrawn meanwhile: the deal stands, the listing stays as it is.
+    return absl::OkStatus();
+  }
+  offer->set_status(*next);
+  offer->set_version(offer->version() + 1);
+  *offer->mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(NowMicros());
+  store::SaveOffer(tx, *offer);
+  v1::OfferTransferred e;
+  *e.mutable_offer() = *offer;
+  e.set_deal_id(deal.id());
+  Emit(tx, nullptr, event.causation_request_id(), "offer", offer->id(), offer->version(), e);
+  tx.OnCommit([this, o = *offer] {
+    model_.ApplyOffer(o);
+    cache_.Invalidate(OfferCacheKey(o.id()));
   });
   return absl::OkStatus();
 }

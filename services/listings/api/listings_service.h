@@ -50,6 +50,8 @@ class ListingsServiceImpl final : public v1::ListingsService::Service {
   // The effect of one registry event, inside the inbox transaction: an organisation's suspension
   // hides its listings, its reinstatement shows them again. Other events are ignored.
   absl::Status HandleRegistryEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event);
+  // A completed deal for an offer under an assignment transfers the offer (TRANSFERRED, final).
+  absl::Status HandleTransactionsEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event);
 
   template <class Kind>
   struct Ops;  // the code offers and demands share
