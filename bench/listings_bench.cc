@@ -322,7 +322,7 @@ int Main() {
     return stubs[t]->GetOffer(testing::AuthedContext(key).get(), req, &offer).ok();
   };
   ClosedLoop("warm-up", threads, absl::Seconds(3), get);
-  results.push_back(MeasureEchoCeiling(threads, duration));
+  results.push_back(MeasureEchoCeiling("listings.echo", threads, duration));
   results.push_back(ClosedLoop("listings.get_offer_cached", threads, duration, get));
   results.back().note = "GetOffer, offer and API key from Redis";
   Synthetic queries(45);
@@ -353,7 +353,7 @@ int Main() {
     return none;
   };
   const double match_p99 = find("listings.match_100k").p99_ms;
-  const double get_vs_echo = find("listings.get_offer_cached").qps / find("echo").qps;
+  const double get_vs_echo = find("listings.get_offer_cached").qps / find("listings.echo").qps;
   figures.push_back({"listings.match_p99_ms_100k", match_p99, "<= 20", match_p99 <= 20});
   figures.push_back({"listings.match_p99_ms_1m", find("listings.match_1m").p99_ms, "info", true});
   figures.push_back(

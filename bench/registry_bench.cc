@@ -177,7 +177,7 @@ int Main() {
 
   // --- Ceiling: echo over the same gRPC bootstrap, measured once everything is warm.
   long echo_rss_kib = 0;
-  results.push_back(MeasureEchoCeiling(threads, duration, &echo_rss_kib));
+  results.push_back(MeasureEchoCeiling("echo", threads, duration, &echo_rss_kib));
 
   auto get = [&](int t, int64_t) {
     v1::GetOrganizationRequest req;

@@ -5,16 +5,17 @@
 
 namespace techtrade::bench {
 
-ScenarioResult MeasureEchoCeiling(int threads, absl::Duration duration, long* rss_kib) {
+ScenarioResult MeasureEchoCeiling(const std::string& name, int threads, absl::Duration duration,
+                                  long* rss_kib) {
   testing::ServiceProcess echo("echo_server", {});
   if (!echo.WaitUntilServing()) {
     ScenarioResult failed;
-    failed.name = "echo";
+    failed.name = name;
     failed.errors = 1;
     return failed;
   }
   auto stubs = Stubs<techtrade::bench::v1::EchoService>(echo.address(), threads);
-  ScenarioResult r = ClosedLoop("echo", threads, duration, [&](int t, int64_t) {
+  ScenarioResult r = ClosedLoop(name, threads, duration, [&](int t, int64_t) {
     grpc::ClientContext ctx;
     techtrade::bench::v1::EchoRequest req;
     req.set_message("ping");

@@ -28,6 +28,8 @@ std::vector<std::unique_ptr<typename Service::Stub>> Stubs(const std::string& ad
 
 // Starts the echo server (the same gRPC bootstrap as the services, no work behind it), runs a
 // closed loop against it and stops it. `rss_kib`, if given, gets its resident memory after load.
-ScenarioResult MeasureEchoCeiling(int threads, absl::Duration duration, long* rss_kib = nullptr);
+// `name` keeps each benchmark's ceiling apart in the merged JSON.
+ScenarioResult MeasureEchoCeiling(const std::string& name, int threads, absl::Duration duration,
+                                  long* rss_kib = nullptr);
 
 }  // namespace techtrade::bench

@@ -1,0 +1,411 @@
+// `make bench`, transactions: OpenDeal and AcceptMilestone throughput against a raw single-row
+// PostgreSQL insert at the same concurrency, whole deal life cycles per second, and the lag from
+// commit to a partner-style consumer at a steady 500 commands/s — all against real processes on
+// the real stack.
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/load.h"
+#include "bench/services.h"
+#include "common/auth.h"
+#include "common/ids.h"
+#include "common/server.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/registry/domain/credit_code.h"
+#include "techtrade/listings/v1/listings.grpc.pb.h"
+#include "techtrade/registry/v1/registry.grpc.pb.h"
+#include "techtrade/transactions/v1/transactions.grpc.pb.h"
+#include "tests/support/harness.h"
+
+ABSL_FLAG(std::string, out, "bench/out/latest.json", "JSON file to merge results into");
+ABSL_FLAG(int, seconds, 5, "duration of each closed-loop scenario");
+ABSL_FLAG(int, concurrency, 8, "client threads of each closed-loop scenario");
+ABSL_FLAG(int, lag_rate, 500, "commands per second for the event-lag scenario");
+ABSL_FLAG(int, lag_seconds, 10, "duration of the event-lag scenario");
+
+namespace techtrade::bench {
+namespace {
+
+namespace reg = techtrade::registry::v1;
+namespace lv1 = techtrade::listings::v1;
+namespace v1 = techtrade::transactions::v1;
+using google::protobuf::util::TimeUtil;
+using testing::AuthedContext;
+using Stub = v1::TransactionsService::Stub;
+
+// Milestones per prepared deal: a realistic contract has a handful.
+constexpr int kMilestones = 4;
+
+struct Platform {
+  std::string key, buyer, seller, offer;
+  std::vector<std::unique_ptr<Stub>> stubs;
+};
+
+v1::ProposeTermsRequest Terms(const v1::Deal& d, int milestones, int64_t per_milestone) {
+  v1::ProposeTermsRequest r;
+  r.set_request_id("t-" + NewUuid());
+  r.set_deal_id(d.id());
+  r.set_expected_version(d.version());
+  r.set_acting_as(v1::PARTY_ROLE_SELLER);
+  r.mutable_price()->set_currency("CNY");
+  r.mutable_price()->set_amount_minor(per_milestone * milestones);
+  r.set_transfer_mode(lv1::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE);
+  r.set_licence_scope("bench");
+  r.set_territory("CN");
+  for (int i = 0; i < milestones; ++i) {
+    v1::MilestonePlan* m = r.add_milestones();
+    m->set_title(absl::StrCat("milestone ", i + 1));
+    m->mutable_amount()->set_currency("CNY");
+    m->mutable_amount()->set_amount_minor(per_milestone);
+    *m->mutable_due_time() = TimeUtil::SecondsToTimestamp(1'900'000'000 + i);
+  }
+  return r;
+}
+
+// One RPC; false (and a message) on failure.
+template <class Request, class Rpc>
+bool Call(Stub& stub, Rpc rpc, const Request& r, const std::string& key, v1::Deal* out) {
+  grpc::Status s = (stub.*rpc)(AuthedContext(key).get(), r, out);
+  if (!s.ok()) std::cerr << r.GetDescriptor()->name() << ": " << s.error_message() << "\n";
+  return s.ok();
+}
+
+bool Open(Stub& stub, const Platform& p, v1::Deal* d, const std::string& tag = "o") {
+  v1::OpenDealRequest r;
+  r.set_request_id(tag + "-" + NewUuid());
+  r.set_listing_id(p.offer);
+  r.set_listing_kind(lv1::LISTING_KIND_OFFER);
+  r.set_buyer_org_id(p.buyer);
+  r.set_seller_org_id(p.seller);
+  return Call(stub, &Stub::OpenDeal, r, p.key, d);
+}
+
+// Open → terms → both accept → signed.
+bool Signed(Stub& stub, const Platform& p, int milestones, v1::Deal* d) {
+  if (!Open(stub, p, d)) return false;
+  if (!Call(stub, &Stub::ProposeTerms, Terms(*d, milestones, 1000'00), p.key, d)) return false;
+  for (auto by : {v1::PARTY_ROLE_SELLER, v1::PARTY_ROLE_BUYER}) {
+    v1::AcceptTermsRequest a;
+    a.set_request_id("a-" + NewUuid());
+    a.set_deal_id(d->id());
+    a.set_expected_version(d->version());
+    a.set_acting_as(by);
+    a.set_terms_version(1);
+    if (!Call(stub, &Stub::AcceptTerms, a, p.key, d)) return false;
+  }
+  v1::SignContractRequest s;
+  s.set_request_id("s-" + NewUuid());
+  s.set_deal_id(d->id());
+  s.set_expected_version(d->version());
+  s.set_registration_number("BENCH-" + d->id().substr(0, 8));
+  *s.mutable_signing_time() = TimeUtil::GetCurrentTime();
+  return Call(stub, &Stub::SignContract, s, p.key, d);
+}
+
+bool Milestone(Stub& stub, const Platform& p, bool deliver, int index, v1::Deal* d) {
+  v1::MilestoneRequest r;
+  r.set_request_id("m-" + NewUuid());
+  r.set_deal_id(d->id());
+  r.set_expected_version(d->version());
+  r.set_milestone_index(index);
+  return Call(stub, deliver ? &Stub::DeliverMilestone : &Stub::AcceptMilestone, r, p.key, d);
+}
+
+bool Pay(Stub& stub, const Platform& p, int index, v1::Deal* d) {
+  v1::RecordPaymentRequest r;
+  r.set_request_id("p-" + NewUuid());
+  r.set_deal_id(d->id());
+  r.set_expected_version(d->version());
+  r.set_milestone_index(index);
+  *r.mutable_amount() = d->milestones(index - 1).amount();
+  r.set_payment_reference("PAY-" + NewUuid());
+  return Call(stub, &Stub::RecordPayment, r, p.key, d);
+}
+
+// Runs each thread's own list of calls to the end (a bounded loop), timing each.
+ScenarioResult RunLists(const std::string& name, int threads,
+                        const std::function<bool(int thread, size_t i)>& call,
+                        const std::vector<size_t>& counts) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<std::vector<double>> latencies(threads);
+  std::atomic<int64_t> errors{0};
+  auto started = Clock::now();
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (size_t i = 0; i < counts[t]; ++i) {
+        auto before = Clock::now();
+        if (!call(t, i)) ++errors;
+        latencies[t].push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - before).count());
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  ScenarioResult r;
+  r.name = name;
+  r.calls = static_cast<int64_t>(all.size());
+  r.errors = errors;
+  r.qps = static_cast<double>(r.calls - r.errors) / seconds;
+  r.p50_ms = Percentile(all, 50);
+  r.p99_ms = Percentile(all, 99);
+  std::fprintf(stderr, "bench: %-26s %8.0f qps  p50 %6.2f ms  p99 %6.2f ms  errors %lld\n",
+               name.c_str(), r.qps, r.p50_ms, r.p99_ms, static_cast<long long>(r.errors));
+  return r;
+}
+
+int Main() {
+  const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  const int threads = absl::GetFlag(FLAGS_concurrency);
+  std::vector<ScenarioResult> results;
+  std::vector<Figure> figures;
+
+  const testing::Stack stack = testing::Stack::FromEnvironment();
+  testing::ScratchDatabase registry_db(stack, "tx_bench_reg");
+  testing::ScratchDatabase listings_db(stack, "tx_bench_listings");
+  testing::ScratchDatabase db(stack, "tx_bench");
+  Platform p;
+  p.key = NewApiKey();
+  std::map<std::string, std::string> common = {{"TECHTRADE_KAFKA_BROKERS", stack.kafka_brokers},
+                                               {"TECHTRADE_REDIS_URL", stack.redis_url}};
+  auto env = [&](const std::string& url, std::map<std::string, std::string> extra) {
+    extra.insert(common.begin(), common.end());
+    extra["TECHTRADE_PG_URL"] = url;
+    return extra;
+  };
+  testing::ServiceProcess registry(
+      "registry", env(registry_db.url(), {{"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", p.key}}));
+  if (!registry.WaitUntilServing()) return 1;
+  testing::ServiceProcess listings(
+      "listings",
+      env(listings_db.url(),
+          {{"TECHTRADE_REGISTRY_ADDR", registry.address()},
+           {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+            testing::ConsumerGroupAtEnd(stack.kafka_brokers, "techtrade.registry.events.v1",
+                                        "tx-bench")},
+           {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+            testing::ConsumerGroupAtEnd(stack.kafka_brokers, "techtrade.transactions.events.v1",
+                                        "tx-bench")}}));
+  if (!listings.WaitUntilServing()) return 1;
+  testing::ServiceProcess transactions(
+      "transactions", env(db.url(), {{"TECHTRADE_REGISTRY_ADDR", registry.address()},
+                                     {"TECHTRADE_LISTINGS_ADDR", listings.address()}}));
+  if (!transactions.WaitUntilServing()) return 1;
+
+  // Two verified organisations and a published offer.
+  {
+    auto r = reg::RegistryService::NewStub(registry.channel());
+    reg::CreatePilotCityRequest city;
+    city.set_request_id("city");
+    city.set_id("wuhan-east-lake");
+    city.set_name("Wuhan East Lake");
+    city.set_kind(reg::PILOT_CITY_KIND_PARK);
+    city.set_division_code("420100");
+    reg::PilotCity c;
+    if (!r->CreatePilotCity(AuthedContext(p.key).get(), city, &c).ok()) return 1;
+    for (int n : {1, 2}) {
+      std::string first17 = absl::StrFormat("91420100%09d", n);
+      reg::RegisterOrganizationRequest o;
+      o.set_request_id(absl::StrCat("org-", n));
+      o.set_credit_code(first17 + registry::CreditCodeCheckCharacter(first17));
+      o.set_name(absl::StrCat("Bench organisation ", n));
+      o.set_kind(reg::ORGANIZATION_KIND_ENTERPRISE);
+      o.set_city_id("wuhan-east-lake");
+      reg::Organization org;
+      if (!r->RegisterOrganization(AuthedContext(p.key).get(), o, &org).ok()) return 1;
+      reg::VerifyOrganizationRequest v;
+      v.set_request_id(absl::StrCat("verify-", n));
+      v.set_id(org.id());
+      v.set_expected_version(1);
+      if (!r->VerifyOrganization(AuthedContext(p.key).get(), v, &org).ok()) return 1;
+      (n == 1 ? p.seller : p.buyer) = org.id();
+    }
+    auto l = lv1::ListingsService::NewStub(listings.channel());
+    lv1::CreateOfferRequest create;
+    create.set_request_id("offer");
+    create.set_owner_org_id(p.seller);
+    create.mutable_offer()->set_title("Bench technology");
+    create.mutable_offer()->add_ipc_codes("G06N 3/08");
+    create.mutable_offer()->add_fields("artificial-intelligence");
+    create.mutable_offer()->set_readiness_level(6);
+    create.mutable_offer()->add_transfer_modes(lv1::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE);
+    create.mutable_offer()->set_negotiable(true);
+    lv1::Offer offer;
+    if (!l->CreateOffer(AuthedContext(p.key).get(), create, &offer).ok()) return 1;
+    lv1::ChangeListingRequest publish;
+    publish.set_request_id("publish");
+    publish.set_id(offer.id());
+    publish.set_expected_version(1);
+    if (!l->PublishOffer(AuthedContext(p.key).get(), publish, &offer).ok()) return 1;
+    p.offer = offer.id();
+  }
+  p.stubs = Stubs<v1::TransactionsService>(transactions.address(), threads);
+
+  // Warm-up: caches, pools, the broker.
+  ClosedLoop("warm-up", threads, absl::Seconds(5), [&](int t, int64_t) {
+    v1::Deal d;
+    return Open(*p.stubs[t], p, &d, "warm");
+  });
+
+  results.push_back(ClosedLoop("transactions.open_deal", threads, duration, [&](int t, int64_t) {
+    v1::Deal d;
+    return Open(*p.stubs[t], p, &d);
+  }));
+  results.back().note = "OpenDeal: parties and listing through the cache, deal + event + key";
+
+  // AcceptMilestone over milestones delivered beforehand, each thread on its own deals.
+  {
+    const size_t per_thread =
+        static_cast<size_t>(results.back().qps / threads * absl::ToDoubleSeconds(duration)) +
+        kMilestones;
+    const size_t deals_per_thread = (per_thread + kMilestones - 1) / kMilestones;
+    std::vector<std::vector<v1::Deal>> deals(threads);
+    std::vector<size_t> counts(threads, deals_per_thread * kMilestones);
+    std::atomic<bool> ok{true};
+    std::vector<std::thread> prep;
+    for (int t = 0; t < threads; ++t) {
+      prep.emplace_back([&, t] {
+        for (size_t k = 0; k < deals_per_thread && ok; ++k) {
+          v1::Deal d;
+          if (!Signed(*p.stubs[t], p, kMilestones, &d)) ok = false;
+          for (int m = 1; m <= kMilestones && ok; ++m) {
+            if (!Milestone(*p.stubs[t], p, true, m, &d)) ok = false;
+          }
+          deals[t].push_back(d);
+        }
+      });
+    }
+    for (auto& w : prep) w.join();
+    if (!ok) return 1;
+    results.push_back(RunLists(
+        "transactions.accept_milestone", threads,
+        [&](int t, size_t i) {
+          v1::Deal& d = deals[t][i / kMilestones];
+          return Milestone(*p.stubs[t], p, false, static_cast<int>(i % kMilestones) + 1, &d);
+        },
+        counts));
+    results.back().note = "AcceptMilestone (payment due): deal row + event, under lock";
+  }
+
+  // Raw single-row insert baseline at the same concurrency, on the transactions database.
+  {
+    pqxx::connection setup(db.url());
+    pqxx::nontransaction tx(setup);
+    tx.exec(
+        "CREATE TABLE bench_raw (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+        "payload text NOT NULL, created timestamptz NOT NULL DEFAULT now())");
+  }
+  {
+    std::vector<std::unique_ptr<pqxx::connection>> conns;
+    for (int i = 0; i < threads; ++i) conns.push_back(std::make_unique<pqxx::connection>(db.url()));
+    results.push_back(
+        ClosedLoop("transactions.raw_insert", threads, duration, [&](int t, int64_t i) {
+          pqxx::work tx(*conns[t]);
+          tx.exec_params("INSERT INTO bench_raw (payload) VALUES ($1)",
+                         absl::StrCat("row ", t, "-", i));
+          tx.commit();
+          return true;
+        }));
+    results.back().note = "baseline: one INSERT per transaction, libpqxx";
+  }
+
+  // Whole life cycles: 13 commands each.
+  results.push_back(ClosedLoop("transactions.lifecycle", threads, duration, [&](int t, int64_t) {
+    v1::Deal d;
+    Stub& s = *p.stubs[t];
+    if (!Signed(s, p, 2, &d)) return false;
+    for (int m = 1; m <= 2; ++m) {
+      if (!Milestone(s, p, true, m, &d) || !Milestone(s, p, false, m, &d) || !Pay(s, p, m, &d)) {
+        return false;
+      }
+    }
+    return d.state() == v1::DEAL_STATE_COMPLETED;
+  }));
+  results.back().note = "open, terms, 2 accepts, sign, 2 x (deliver, accept, pay); qps = deals/s";
+
+  // Event lag at a steady rate: OpenDeal commands, read back by a partner-style reader.
+  {
+    const int rate = absl::GetFlag(FLAGS_lag_rate);
+    const int total = rate * absl::GetFlag(FLAGS_lag_seconds);
+    testing::TopicReader reader(stack.kafka_brokers, "techtrade.transactions.events.v1");
+    std::atomic<int> sent{0}, failed{0};
+    std::vector<std::thread> workers;
+    const absl::Time start = absl::Now();
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (int i = t; i < total; i += threads) {
+          absl::Time due = start + absl::Seconds(1) * i / rate;
+          if (absl::Now() < due) absl::SleepFor(due - absl::Now());
+          v1::Deal d;
+          ++(Open(*p.stubs[t], p, &d, "lag") ? sent : failed);
+        }
+      });
+    }
+    std::vector<double> lag_ms;
+    size_t examined = 0;
+    reader.ReadUntil(
+        [&](const std::vector<testing::TopicReader::Event>& events) {
+          for (; examined < events.size(); ++examined) {
+            const auto& e = events[examined].envelope;
+            if (e.causation_request_id().rfind("lag-", 0) != 0) continue;
+            absl::Time occurred = absl::FromUnixSeconds(e.occurred_at().seconds()) +
+                                  absl::Nanoseconds(e.occurred_at().nanos());
+            lag_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - occurred));
+          }
+          return static_cast<int>(lag_ms.size()) >= total;
+        },
+        absl::Seconds(absl::GetFlag(FLAGS_lag_seconds) + 30));
+    for (auto& w : workers) w.join();
+    ScenarioResult r;
+    r.name = "transactions.event_lag";
+    r.calls = static_cast<int64_t>(lag_ms.size());
+    r.errors = failed + (sent - r.calls);
+    r.qps = static_cast<double>(sent) / absl::ToDoubleSeconds(absl::Now() - start);
+    r.p50_ms = Percentile(lag_ms, 50);
+    r.p99_ms = Percentile(lag_ms, 99);
+    r.note = absl::StrCat("commit -> read by a partner-style consumer, at ", rate, " commands/s");
+    results.push_back(r);
+  }
+
+  auto find = [&](const std::string& name) -> const ScenarioResult& {
+    for (const auto& r : results)
+      if (r.name == name) return r;
+    static ScenarioResult none;
+    return none;
+  };
+  const double raw = find("transactions.raw_insert").qps;
+  const double open_ratio = find("transactions.open_deal").qps / raw;
+  const double accept_ratio = find("transactions.accept_milestone").qps / raw;
+  const double command_ratio = std::min(open_ratio, accept_ratio);
+  const auto& lag = find("transactions.event_lag");
+  const bool lag_complete = lag.errors == 0 && lag.calls > 0;
+  figures.push_back({"transactions.open_deal_vs_raw_insert", open_ratio, "info", true});
+  figures.push_back({"transactions.accept_milestone_vs_raw_insert", accept_ratio, "info", true});
+  figures.push_back(
+      {"transactions.command_vs_raw_insert", command_ratio, ">= 0.40", command_ratio >= 0.40});
+  figures.push_back(
+      {"transactions.event_lag_p99_ms", lag.p99_ms, "<= 100", lag.p99_ms <= 100 && lag_complete});
+  figures.push_back(
+      {"transactions.lifecycles_per_s", find("transactions.lifecycle").qps, "info", true});
+  Report(results, figures, absl::GetFlag(FLAGS_out));
+  return 0;
+}
+
+}  // namespace
+}  // namespace techtrade::bench
+
+int main(int argc, char** argv) {
+  techtrade::InitProcess();
+  absl::ParseCommandLine(argc, argv);
+  return techtrade::bench::Main();
+}
