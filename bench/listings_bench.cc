@@ -230,13 +230,17 @@ int Main() {
                                                 {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", key}});
   if (!registry.WaitUntilServing()) return 1;
   testing::ServiceProcess listings(
-      "listings", {{"TECHTRADE_PG_URL", listings_db.url()},
-                   {"TECHTRADE_KAFKA_BROKERS", stack.kafka_brokers},
-                   {"TECHTRADE_REDIS_URL", stack.redis_url},
-                   {"TECHTRADE_REGISTRY_ADDR", registry.address()},
-                   {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
-                    testing::ConsumerGroupAtEnd(stack.kafka_brokers, "techtrade.registry.events.v1",
-                                                "listings-bench")}});
+      "listings",
+      {{"TECHTRADE_PG_URL", listings_db.url()},
+       {"TECHTRADE_KAFKA_BROKERS", stack.kafka_brokers},
+       {"TECHTRADE_REDIS_URL", stack.redis_url},
+       {"TECHTRADE_REGISTRY_ADDR", registry.address()},
+       {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+        testing::ConsumerGroupAtEnd(stack.kafka_brokers, "techtrade.registry.events.v1",
+                                    "listings-bench")},
+       {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+        testing::ConsumerGroupAtEnd(stack.kafka_brokers, "techtrade.transactions.events.v1",
+                                    "listings-bench")}});
   if (!listings.WaitUntilServing()) return 1;
   auto registry_stub = reg::RegistryService::NewStub(registry.channel());
   reg::Organization org;

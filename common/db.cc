@@ -1,5 +1,6 @@
 #include "common/db.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -100,6 +101,25 @@ pqxx::result Tx::exec(const std::string& sql) {
     begun_ = true;
     return raw_->exec(absl::StrCat("BEGIN;\n", sql));
   });
+}
+
+std::string Tx::Substitute(const std::string& sql, const std::vector<std::string>& literals) {
+  std::string out;
+  out.reserve(sql.size() + 64);
+  for (size_t i = 0; i < sql.size();) {
+    if (sql[i] == '$' && i + 1 < sql.size() && absl::ascii_isdigit(sql[i + 1])) {
+      size_t j = i + 1;
+      size_t n = 0;
+      while (j < sql.size() && absl::ascii_isdigit(sql[j])) n = n * 10 + (sql[j++] - '0');
+      if (n >= 1 && n <= literals.size()) {
+        absl::StrAppend(&out, literals[n - 1]);
+        i = j;
+        continue;
+      }
+    }
+    out.push_back(sql[i++]);
+  }
+  return out;
 }
 
 pqxx::row Tx::exec1(const std::string& sql) {

@@ -83,18 +83,25 @@ class Tx {
 
   pqxx::result exec(const std::string& sql);
   pqxx::row exec1(const std::string& sql);
+  // Statements with parameters ($1, $2 … in `sql`). The transaction's first statement goes as a
+  // simple query with the arguments as quoted literals, so that BEGIN travels with it; later ones
+  // use the extended protocol.
   template <class... Args>
   pqxx::result exec_params(const std::string& sql, Args&&... args) {
+    if (!begun_) return exec(Substitute(sql, {quote(args)...}));
     return Guarded([&] { return Begun().exec_params(sql, std::forward<Args>(args)...); });
   }
   template <class... Args>
   pqxx::row exec_params1(const std::string& sql, Args&&... args) {
+    if (!begun_) return exec1(Substitute(sql, {quote(args)...}));
     return Guarded([&] { return Begun().exec_params1(sql, std::forward<Args>(args)...); });
   }
   // Runs `sql` as a prepared statement named `name` (unique per SQL text): parsed and planned
-  // once per connection instead of on every call.
+  // once per connection instead of on every call — except as the transaction's first statement
+  // (see exec_params), where saving the round trip of a separate BEGIN is worth more.
   template <class... Args>
   pqxx::result ExecPrepared(const char* name, const std::string& sql, Args&&... args) {
+    if (!begun_) return exec(Substitute(sql, {quote(args)...}));
     // Registers the definition on the client side only (a no-op when already known); the server
     // prepares it on first use.
     conn_.prepare(name, sql);
@@ -127,6 +134,8 @@ class Tx {
 
  private:
   pqxx::nontransaction& Begun();
+  // `sql` with $1, $2 … replaced by `literals` (our statements have no '$' elsewhere).
+  static std::string Substitute(const std::string& sql, const std::vector<std::string>& literals);
   // Runs a statement; a failed one poisons the transaction (the server has aborted it, and a
   // COMMIT would silently roll back), so Commit refuses afterwards.
   template <class F>

@@ -125,11 +125,19 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
     const KafkaConfig& overrides) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   KafkaConfig settings = {
-      {"bootstrap.servers", brokers},    {"group.id", group_id},
-      {"enable.auto.commit", "false"},   {"enable.auto.offset.store", "false"},
-      {"auto.offset.reset", "earliest"}, {"isolation.level", "read_committed"},
-      {"enable.partition.eof", "false"}, {"socket.nagle.disable", "true"},
+      {"bootstrap.servers", brokers},
+      {"group.id", group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"isolation.level", "read_committed"},
+      {"enable.partition.eof", "false"},
+      {"socket.nagle.disable", "true"},
       {"fetch.wait.max.ms", "100"},
+      // A member that died without leaving holds its partitions until its session expires: 10 s
+      // instead of librdkafka's 45 s bounds how long a crashed replica stalls the group.
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "3000"},
   };
   for (const auto& [key, value] : overrides) settings[key] = value;
   if (absl::Status s = ApplyConfig(*conf, settings); !s.ok()) return s;

@@ -108,6 +108,28 @@ TEST_F(TxTest, SwallowedStatementFailureRefusesTheCommit) {
   EXPECT_EQ(Count(), 0);
 }
 
+TEST_F(TxTest, AFirstStatementWithParametersCountsAndReturnsLikeALaterOne) {
+  for (bool first : {true, false}) {
+    auto inserted = [&](int id) {
+      return *InTransaction(*pool_, [&](Tx& tx) -> absl::StatusOr<int> {
+        if (!first) tx.exec("SELECT 1");
+        return static_cast<int>(
+            tx.exec_params("INSERT INTO items VALUES ($1, $2) ON CONFLICT DO NOTHING", id, "it's")
+                .affected_rows());
+      });
+    };
+    const int id = first ? 1 : 2;
+    EXPECT_EQ(inserted(id), 1) << first;
+    EXPECT_EQ(inserted(id), 0) << first;
+    std::string note = *InTransaction(*pool_, [&](Tx& tx) -> absl::StatusOr<std::string> {
+      if (!first) tx.exec("SELECT 1");
+      pqxx::result r = tx.ExecPrepared("items_note", "SELECT note FROM items WHERE id = $1", id);
+      return r.empty() ? std::string("<none>") : r[0][0].as<std::string>();
+    });
+    EXPECT_EQ(note, "it's") << first;
+  }
+}
+
 TEST_F(TxTest, ConnectionIsOutsideATransactionAfterEachOutcome) {
   auto in_transaction_block = [&] {
     auto lease = pool_->Acquire();

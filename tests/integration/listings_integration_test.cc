@@ -56,6 +56,9 @@ class ListingsTest : public ::testing::Test {
                         {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
                         {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
                          ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")},
+                        {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+                         ConsumerGroupAtEnd(stack_.kafka_brokers,
+                                            "techtrade.transactions.events.v1", "listings-it")},
                         {"TECHTRADE_DB_POOL_SIZE", "4"}});
     ASSERT_TRUE(listings_->WaitUntilServing()) << listings_->log_path();
     stub_ = v1::ListingsService::NewStub(listings_->channel());
@@ -245,7 +248,10 @@ TEST_F(ListingsTest, ASecondReplicaLearnsOfChangesFromTheEventStream) {
                    {"TECHTRADE_REDIS_URL", stack_.redis_url},
                    {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
                    {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
-                    ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")}});
+                    ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")},
+                   {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+                    ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.transactions.events.v1",
+                                       "listings-it")}});
   ASSERT_TRUE(replica.WaitUntilServing()) << replica.log_path();
   auto replica_stub = v1::ListingsService::NewStub(replica.channel());
   reg::Organization org = Organization(11);

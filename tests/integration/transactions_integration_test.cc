@@ -51,10 +51,11 @@ class TransactionsTest : public ::testing::Test {
     ASSERT_TRUE(registry_->WaitUntilServing());
     listings_ = std::make_unique<ServiceProcess>(
         "listings",
-        env(1,
-            {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
-             {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
-              ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.registry.events.v1", "tx-it")}}));
+        env(1, {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+                {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+                 ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.registry.events.v1", "tx-it")},
+                {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+                 ConsumerGroupAtEnd(stack_.kafka_brokers, kTopic, "tx-it")}}));
     ASSERT_TRUE(listings_->WaitUntilServing());
     transactions_ = std::make_unique<ServiceProcess>(
         "transactions", env(2, {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
