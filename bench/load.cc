@@ -18,17 +18,20 @@ double Percentile(std::vector<double>& values, double p) {
   return values[std::min(index, values.size() - 1)];
 }
 
-ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration duration,
-                          const std::function<bool(int, int64_t)>& call) {
+namespace {
+
+// Runs call(t, i) on `threads` threads while more(t, i) holds, timing every call.
+ScenarioResult Loop(const std::string& name, int threads,
+                    const std::function<bool(int, int64_t)>& more,
+                    const std::function<bool(int, int64_t)>& call) {
   using Clock = std::chrono::steady_clock;
   std::vector<std::vector<double>> latencies(threads);
   std::atomic<int64_t> errors{0};
-  const auto end = Clock::now() + absl::ToChronoNanoseconds(duration);
   auto started = Clock::now();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      for (int64_t i = 0; Clock::now() < end; ++i) {
+      for (int64_t i = 0; more(t, i); ++i) {
         auto before = Clock::now();
         bool ok = call(t, i);
         auto after = Clock::now();
@@ -51,6 +54,22 @@ ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration d
   std::fprintf(stderr, "bench: %-26s %8.0f qps  p50 %6.2f ms  p99 %6.2f ms  errors %lld\n",
                name.c_str(), r.qps, r.p50_ms, r.p99_ms, static_cast<long long>(r.errors));
   return r;
+}
+
+}  // namespace
+
+ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration duration,
+                          const std::function<bool(int, int64_t)>& call) {
+  const auto end = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(duration);
+  return Loop(
+      name, threads, [&](int, int64_t) { return std::chrono::steady_clock::now() < end; }, call);
+}
+
+ScenarioResult CountedLoop(const std::string& name, const std::vector<int64_t>& calls_per_thread,
+                           const std::function<bool(int, int64_t)>& call) {
+  return Loop(
+      name, static_cast<int>(calls_per_thread.size()),
+      [&](int t, int64_t i) { return i < calls_per_thread[t]; }, call);
 }
 
 void Report(const std::vector<ScenarioResult>& scenarios, const std::vector<Figure>& figures,

@@ -26,6 +26,10 @@ struct ScenarioResult {
 ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration duration,
                           const std::function<bool(int thread, int64_t i)>& call);
 
+// Runs exactly calls_per_thread[t] calls on thread t (a bounded list of work per thread).
+ScenarioResult CountedLoop(const std::string& name, const std::vector<int64_t>& calls_per_thread,
+                           const std::function<bool(int thread, int64_t i)>& call);
+
 // p-th percentile (0..100) of `values` (sorted in place).
 double Percentile(std::vector<double>& values, double p);
 

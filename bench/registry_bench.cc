@@ -199,90 +199,29 @@ int Main() {
                          "durable: row + outbox event + idempotency key, one transaction"));
 
   // --- Raw single-row insert baseline at the same concurrency.
-  {
-    pqxx::connection setup(db.url());
-    pqxx::nontransaction tx(setup);
-    tx.exec(
-        "CREATE TABLE bench_raw (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
-        "payload text NOT NULL, created timestamptz NOT NULL DEFAULT now())");
-  }
-  {
-    std::vector<std::unique_ptr<pqxx::connection>> conns;
-    for (int i = 0; i < threads; ++i) conns.push_back(std::make_unique<pqxx::connection>(db.url()));
-    results.push_back(note(ClosedLoop("postgres.raw_insert", threads, duration,
-                                      [&](int t, int64_t i) {
-                                        pqxx::work tx(*conns[t]);
-                                        tx.exec_params(
-                                            "INSERT INTO bench_raw (payload) VALUES ($1)",
-                                            absl::StrCat("row ", t, "-", i));
-                                        tx.commit();
-                                        return true;
-                                      }),
-                           "baseline: one INSERT per transaction, libpqxx"));
-  }
+  results.push_back(RawInsertBaseline("postgres.raw_insert", db.url(), threads, duration));
 
   // --- Outbox at a steady rate: commit → broker acknowledgement from the relay's histogram
   // (scraped before and after), and commit → read by a consumer from the events themselves.
   {
     const int rate = absl::GetFlag(FLAGS_outbox_rate);
-    // Registers `total` organisations at `rate` per second, spread over the client threads.
-    auto paced = [&](int total, int64_t first, const std::string& tag, std::atomic<int>& sent,
-                     std::atomic<int>& failed) {
-      std::vector<std::thread> workers;
-      const absl::Time start = absl::Now();
-      for (int t = 0; t < threads; ++t) {
-        workers.emplace_back([&stubs, &key, t, total, first, tag, start, rate, threads,
-                              sent = &sent, failed = &failed] {
-          for (int i = t; i < total; i += threads) {
-            absl::Time due = start + absl::Seconds(1) * i / rate;
-            if (absl::Now() < due) absl::SleepFor(due - absl::Now());
-            v1::Organization org;
-            grpc::Status s = stubs[t]->RegisterOrganization(AuthedContext(key).get(),
-                                                            Registration(first + i, tag), &org);
-            ++*(s.ok() ? sent : failed);
-          }
-        });
-      }
-      return workers;
+    auto registration = [&](const std::string& tag) {
+      return [&, tag](int t, int64_t i) {
+        v1::Organization org;
+        return stubs[t]
+            ->RegisterOrganization(AuthedContext(key).get(),
+                                   Registration((tag == "lag" ? 500000 : 400000) + i, tag), &org)
+            .ok();
+      };
     };
     // The steady state is what is measured: first the same load, unmeasured, for a few seconds
     // (the broker's JIT and the relay's batching settle after the closed-loop scenarios).
-    {
-      std::atomic<int> sent{0}, failed{0};
-      for (auto& w : paced(rate * 5, 400000, "steady", sent, failed)) w.join();
-    }
+    Paced(rate, 5, threads, registration("steady"));
     const auto ack_before =
         Buckets(Scrape(metrics_port), "techtrade_outbox_publish_latency_seconds");
-    testing::TopicReader reader(stack.kafka_brokers, "techtrade.registry.events.v1");
-    const int total = rate * absl::GetFlag(FLAGS_outbox_seconds);
-    std::atomic<int> sent{0}, failed{0};
-    auto start = absl::Now();
-    std::vector<std::thread> workers = paced(total, 500000, "lag", sent, failed);
-    std::vector<double> lag_ms;
-    size_t examined = 0;
-    reader.ReadUntil(
-        [&](const std::vector<testing::TopicReader::Event>& events) {
-          // Latency is taken when the event is read, so measure as they arrive; events of earlier
-          // scenarios still in flight are not this scenario's.
-          for (; examined < events.size(); ++examined) {
-            const auto& e = events[examined].envelope;
-            if (e.causation_request_id().rfind("lag-", 0) != 0) continue;
-            absl::Time occurred = absl::FromUnixSeconds(e.occurred_at().seconds()) +
-                                  absl::Nanoseconds(e.occurred_at().nanos());
-            lag_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - occurred));
-          }
-          return static_cast<int>(lag_ms.size()) >= total;
-        },
-        absl::Seconds(absl::GetFlag(FLAGS_outbox_seconds) + 30));
-    for (auto& w : workers) w.join();
-    double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-    ScenarioResult r;
-    r.name = "registry.outbox_commit_to_consumer";
-    r.calls = static_cast<int64_t>(lag_ms.size());
-    r.errors = failed + (sent - static_cast<int64_t>(lag_ms.size()));
-    r.qps = static_cast<double>(sent) / elapsed;
-    r.p50_ms = Percentile(lag_ms, 50);
-    r.p99_ms = Percentile(lag_ms, 99);
+    ScenarioResult r = PacedLag(
+        "registry.outbox_commit_to_consumer", stack.kafka_brokers, "techtrade.registry.events.v1",
+        rate, absl::GetFlag(FLAGS_outbox_seconds), threads, "lag", registration("lag"));
     r.note = absl::StrCat("commit → read by a consumer, at ", rate, " registrations/s (info)");
     results.push_back(r);
     const auto ack_after =

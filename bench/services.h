@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,5 +32,22 @@ std::vector<std::unique_ptr<typename Service::Stub>> Stubs(const std::string& ad
 // `name` keeps each benchmark's ceiling apart in the merged JSON.
 ScenarioResult MeasureEchoCeiling(const std::string& name, int threads, absl::Duration duration,
                                   long* rss_kib = nullptr);
+
+// Open-loop load at a steady rate: send(thread, i) for i < rate × seconds, spread over `threads`,
+// each call at its time. While it runs, `topic` is read from its end, and the lag from each
+// event's occurred_at to its arrival is taken for events whose causation_request_id starts with
+// `tag` + "-" (the sends must use such request ids). qps: commands sent per second; errors:
+// failed sends plus events that never arrived.
+ScenarioResult PacedLag(const std::string& name, const std::string& brokers,
+                        const std::string& topic, int rate, int seconds, int threads,
+                        const std::string& tag, const std::function<bool(int, int64_t)>& send);
+
+// The same load without reading anything, to bring a system to its steady state first.
+void Paced(int rate, int seconds, int threads, const std::function<bool(int, int64_t)>& send);
+
+// The raw single-row insert baseline: `threads` libpqxx connections to `db_url`, each inserting
+// one row per transaction (BEGIN, INSERT, COMMIT) into a table of its own, for `duration`.
+ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_url, int threads,
+                                 absl::Duration duration);
 
 }  // namespace techtrade::bench

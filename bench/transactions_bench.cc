@@ -129,41 +129,6 @@ bool Pay(Stub& stub, const Platform& p, int index, v1::Deal* d) {
   return Call(stub, &Stub::RecordPayment, r, p.key, d);
 }
 
-// Runs each thread's own list of calls to the end (a bounded loop), timing each.
-ScenarioResult RunLists(const std::string& name, int threads,
-                        const std::function<bool(int thread, size_t i)>& call,
-                        const std::vector<size_t>& counts) {
-  using Clock = std::chrono::steady_clock;
-  std::vector<std::vector<double>> latencies(threads);
-  std::atomic<int64_t> errors{0};
-  auto started = Clock::now();
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      for (size_t i = 0; i < counts[t]; ++i) {
-        auto before = Clock::now();
-        if (!call(t, i)) ++errors;
-        latencies[t].push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - before).count());
-      }
-    });
-  }
-  for (auto& w : workers) w.join();
-  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  ScenarioResult r;
-  r.name = name;
-  r.calls = static_cast<int64_t>(all.size());
-  r.errors = errors;
-  r.qps = static_cast<double>(r.calls - r.errors) / seconds;
-  r.p50_ms = Percentile(all, 50);
-  r.p99_ms = Percentile(all, 99);
-  std::fprintf(stderr, "bench: %-26s %8.0f qps  p50 %6.2f ms  p99 %6.2f ms  errors %lld\n",
-               name.c_str(), r.qps, r.p50_ms, r.p99_ms, static_cast<long long>(r.errors));
-  return r;
-}
-
 int Main() {
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   const int threads = absl::GetFlag(FLAGS_concurrency);
@@ -270,7 +235,7 @@ int Main() {
         kMilestones;
     const size_t deals_per_thread = (per_thread + kMilestones - 1) / kMilestones;
     std::vector<std::vector<v1::Deal>> deals(threads);
-    std::vector<size_t> counts(threads, deals_per_thread * kMilestones);
+    std::vector<int64_t> counts(threads, static_cast<int64_t>(deals_per_thread * kMilestones));
     std::atomic<bool> ok{true};
     std::vector<std::thread> prep;
     for (int t = 0; t < threads; ++t) {
@@ -287,37 +252,15 @@ int Main() {
     }
     for (auto& w : prep) w.join();
     if (!ok) return 1;
-    results.push_back(RunLists(
-        "transactions.accept_milestone", threads,
-        [&](int t, size_t i) {
-          v1::Deal& d = deals[t][i / kMilestones];
-          return Milestone(*p.stubs[t], p, false, static_cast<int>(i % kMilestones) + 1, &d);
-        },
-        counts));
+    results.push_back(CountedLoop("transactions.accept_milestone", counts, [&](int t, int64_t i) {
+      v1::Deal& d = deals[t][i / kMilestones];
+      return Milestone(*p.stubs[t], p, false, static_cast<int>(i % kMilestones) + 1, &d);
+    }));
     results.back().note = "AcceptMilestone (payment due): deal row + event, under lock";
   }
 
   // Raw single-row insert baseline at the same concurrency, on the transactions database.
-  {
-    pqxx::connection setup(db.url());
-    pqxx::nontransaction tx(setup);
-    tx.exec(
-        "CREATE TABLE bench_raw (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
-        "payload text NOT NULL, created timestamptz NOT NULL DEFAULT now())");
-  }
-  {
-    std::vector<std::unique_ptr<pqxx::connection>> conns;
-    for (int i = 0; i < threads; ++i) conns.push_back(std::make_unique<pqxx::connection>(db.url()));
-    results.push_back(
-        ClosedLoop("transactions.raw_insert", threads, duration, [&](int t, int64_t i) {
-          pqxx::work tx(*conns[t]);
-          tx.exec_params("INSERT INTO bench_raw (payload) VALUES ($1)",
-                         absl::StrCat("row ", t, "-", i));
-          tx.commit();
-          return true;
-        }));
-    results.back().note = "baseline: one INSERT per transaction, libpqxx";
-  }
+  results.push_back(RawInsertBaseline("transactions.raw_insert", db.url(), threads, duration));
 
   // Whole life cycles: 13 commands each.
   results.push_back(ClosedLoop("transactions.lifecycle", threads, duration, [&](int t, int64_t) {
@@ -336,47 +279,15 @@ int Main() {
   // Event lag at a steady rate: OpenDeal commands, read back by a partner-style reader.
   {
     const int rate = absl::GetFlag(FLAGS_lag_rate);
-    const int total = rate * absl::GetFlag(FLAGS_lag_seconds);
-    testing::TopicReader reader(stack.kafka_brokers, "techtrade.transactions.events.v1");
-    std::atomic<int> sent{0}, failed{0};
-    std::vector<std::thread> workers;
-    const absl::Time start = absl::Now();
-    for (int t = 0; t < threads; ++t) {
-      workers.emplace_back([&, t] {
-        for (int i = t; i < total; i += threads) {
-          absl::Time due = start + absl::Seconds(1) * i / rate;
-          if (absl::Now() < due) absl::SleepFor(due - absl::Now());
-          v1::Deal d;
-          ++(Open(*p.stubs[t], p, &d, "lag") ? sent : failed);
-        }
-      });
-    }
-    std::vector<double> lag_ms;
-    size_t examined = 0;
-    reader.ReadUntil(
-        [&](const std::vector<testing::TopicReader::Event>& events) {
-          for (; examined < events.size(); ++examined) {
-            const auto& e = events[examined].envelope;
-            if (e.causation_request_id().rfind("lag-", 0) != 0) continue;
-            absl::Time occurred = absl::FromUnixSeconds(e.occurred_at().seconds()) +
-                                  absl::Nanoseconds(e.occurred_at().nanos());
-            lag_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - occurred));
-          }
-          return static_cast<int>(lag_ms.size()) >= total;
-        },
-        absl::Seconds(absl::GetFlag(FLAGS_lag_seconds) + 30));
-    for (auto& w : workers) w.join();
-    ScenarioResult r;
-    r.name = "transactions.event_lag";
-    r.calls = static_cast<int64_t>(lag_ms.size());
-    r.errors = failed + (sent - r.calls);
-    r.qps = static_cast<double>(sent) / absl::ToDoubleSeconds(absl::Now() - start);
-    r.p50_ms = Percentile(lag_ms, 50);
-    r.p99_ms = Percentile(lag_ms, 99);
-    r.note = absl::StrCat("commit -> read by a partner-style consumer, at ", rate, " commands/s");
-    results.push_back(r);
+    results.push_back(
+        PacedLag("transactions.event_lag", stack.kafka_brokers, "techtrade.transactions.events.v1",
+                 rate, absl::GetFlag(FLAGS_lag_seconds), threads, "lag", [&](int t, int64_t) {
+                   v1::Deal d;
+                   return Open(*p.stubs[t], p, &d, "lag");
+                 }));
+    results.back().note =
+        absl::StrCat("commit -> read by a partner-style consumer, at ", rate, " commands/s");
   }
-
   auto find = [&](const std::string& name) -> const ScenarioResult& {
     for (const auto& r : results)
       if (r.name == name) return r;

@@ -18,7 +18,6 @@
 
 namespace techtrade {
 
-
 class RegistryClient {
  public:
   // `address` is host:port of the registry (TECHTRADE_REGISTRY_ADDR).

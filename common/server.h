@@ -21,6 +21,7 @@
 #include "common/cache.h"
 #include "common/config.h"
 #include "common/db.h"
+#include "common/idempotency.h"
 #include "common/metrics.h"
 #include "common/worker.h"
 
@@ -55,6 +56,12 @@ struct CallContext {
   // The caller's credential, for look-ups made on its behalf in other services.
   std::string api_key;
 };
+
+// The idempotency key of a mutation: request ids are scoped per API client and method.
+inline IdempotencyKey IdempotencyKeyFor(const CallContext& call, const std::string& request_id,
+                                        std::string method) {
+  return {call.caller.api_client_id(), request_id, std::move(method)};
+}
 
 class RpcRunner {
  public:

@@ -60,4 +60,11 @@ absl::Status CheckEmail(absl::string_view field, absl::string_view value) {
   return absl::OkStatus();
 }
 
+absl::Status CheckVersionIsCurrent(int64_t expected_version, int64_t current_version) {
+  if (expected_version == current_version) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat("expected_version ", expected_version,
+                                         " is stale: the record is at version ", current_version,
+                                         "; read it again and retry"));
+}
+
 }  // namespace techtrade

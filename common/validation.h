@@ -16,6 +16,9 @@ absl::Status CheckText(absl::string_view field, absl::string_view value, size_t 
 absl::Status CheckUuid(absl::string_view field, absl::string_view value);
 // expected_version must be a version the record could have had (>= 1).
 absl::Status CheckExpectedVersion(int64_t expected_version);
+// ABORTED unless the caller's expected_version is the record's current version (optimistic
+// concurrency: the caller read an older state and must read again).
+absl::Status CheckVersionIsCurrent(int64_t expected_version, int64_t current_version);
 // Optional e-mail address: empty, or something@domain of at most 254 characters.
 absl::Status CheckEmail(absl::string_view field, absl::string_view value);
 

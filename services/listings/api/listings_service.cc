@@ -28,10 +28,6 @@ constexpr int kMaxMatchLimit = 100;
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
-IdempotencyKey KeyFor(const CallContext& call, const std::string& request_id, std::string method) {
-  return {call.caller.api_client_id(), request_id, std::move(method)};
-}
-
 void Emit(Tx& tx, const CallContext* call, const std::string& request_id,
           std::string aggregate_type, std::string aggregate_id, int64_t sequence,
           const google::protobuf::Message& payload) {
@@ -42,13 +38,6 @@ void Emit(Tx& tx, const CallContext* call, const std::string& request_id,
                   .payload = &payload,
                   .causation_request_id = request_id,
                   .traceparent = call != nullptr ? call->traceparent : ""});
-}
-
-absl::Status CheckVersion(int64_t expected, int64_t current) {
-  if (expected == current) return absl::OkStatus();
-  return absl::AbortedError(absl::StrCat("expected_version ", expected,
-                                         " is stale: the listing is at version ", current,
-                                         "; read it again and retry"));
 }
 
 // The owner as the registry has it now (through the cache): an unknown id is the request's
@@ -210,27 +199,28 @@ struct ListingsServiceImpl::Ops {
     }
     const Draft draft = Kind::Normalize(raw);
     TT_ASSIGN_OR_RETURN(
-        *response, RunIdempotent<Record>(
-                       s.db_, KeyFor(call, req.request_id(), absl::StrCat("Create", Kind::kName)),
-                       req, [&](Tx& tx) -> absl::StatusOr<Record> {
-                         Record r;
-                         r.set_id(NewUuid());
-                         Kind::SetOwner(r, owner_id);
-                         r.set_city_id(owner.city_id());
-                         Kind::ApplyDraft(r, draft);
-                         Kind::SetStatus(r, Kind::Draftstatus());
-                         r.set_visible(true);
-                         r.set_version(1);
-                         const int64_t now = NowMicros();
-                         *r.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(now);
-                         *r.mutable_update_time() = r.create_time();
-                         Kind::Insert(tx, r);
-                         typename Kind::Created event;
-                         Kind::Fill(event, r);
-                         Emit(tx, &call, req.request_id(), Kind::kName, r.id(), r.version(), event);
-                         AfterCommit(s, tx, r);
-                         return r;
-                       }));
+        *response,
+        RunIdempotent<Record>(
+            s.db_, IdempotencyKeyFor(call, req.request_id(), absl::StrCat("Create", Kind::kName)),
+            req, [&](Tx& tx) -> absl::StatusOr<Record> {
+              Record r;
+              r.set_id(NewUuid());
+              Kind::SetOwner(r, owner_id);
+              r.set_city_id(owner.city_id());
+              Kind::ApplyDraft(r, draft);
+              Kind::SetStatus(r, Kind::Draftstatus());
+              r.set_visible(true);
+              r.set_version(1);
+              const int64_t now = NowMicros();
+              *r.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(now);
+              *r.mutable_update_time() = r.create_time();
+              Kind::Insert(tx, r);
+              typename Kind::Created event;
+              Kind::Fill(event, r);
+              Emit(tx, &call, req.request_id(), Kind::kName, r.id(), r.version(), event);
+              AfterCommit(s, tx, r);
+              return r;
+            }));
     return absl::OkStatus();
   }
 
@@ -244,26 +234,27 @@ struct ListingsServiceImpl::Ops {
     TT_RETURN_IF_ERROR(CheckUuid("id", req.id()));
     TT_RETURN_IF_ERROR(CheckExpectedVersion(req.expected_version()));
     TT_ASSIGN_OR_RETURN(
-        *response, RunIdempotent<Record>(
-                       s.db_, KeyFor(call, req.request_id(), method), req,
-                       [&](Tx& tx) -> absl::StatusOr<Record> {
-                         TT_ASSIGN_OR_RETURN(Record r, Kind::Get(tx, req.id(), /*lock=*/true));
-                         TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, r.city_id()));
-                         TT_RETURN_IF_ERROR(CheckVersion(req.expected_version(), r.version()));
-                         TT_RETURN_IF_ERROR(change(r));
-                         r.set_version(r.version() + 1);
-                         *r.mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(NowMicros());
-                         r.set_visible(true);
-                         Kind::Save(tx, r);
-                         Event event;
-                         Kind::Fill(event, r);
-                         if constexpr (std::is_same_v<Event, typename Kind::Withdrawn>) {
-                           event.set_reason(req.reason());
-                         }
-                         Emit(tx, &call, req.request_id(), Kind::kName, r.id(), r.version(), event);
-                         AfterCommit(s, tx, r);
-                         return r;
-                       }));
+        *response,
+        RunIdempotent<Record>(
+            s.db_, IdempotencyKeyFor(call, req.request_id(), method), req,
+            [&](Tx& tx) -> absl::StatusOr<Record> {
+              TT_ASSIGN_OR_RETURN(Record r, Kind::Get(tx, req.id(), /*lock=*/true));
+              TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, r.city_id()));
+              TT_RETURN_IF_ERROR(CheckVersionIsCurrent(req.expected_version(), r.version()));
+              TT_RETURN_IF_ERROR(change(r));
+              r.set_version(r.version() + 1);
+              *r.mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(NowMicros());
+              r.set_visible(true);
+              Kind::Save(tx, r);
+              Event event;
+              Kind::Fill(event, r);
+              if constexpr (std::is_same_v<Event, typename Kind::Withdrawn>) {
+                event.set_reason(req.reason());
+              }
+              Emit(tx, &call, req.request_id(), Kind::kName, r.id(), r.version(), event);
+              AfterCommit(s, tx, r);
+              return r;
+            }));
     return absl::OkStatus();
   }
 

@@ -19,10 +19,6 @@ constexpr char kProducer[] = "registry";
 // How long another replica may still accept a key revoked here.
 constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 
-IdempotencyKey KeyFor(const CallContext& call, const std::string& request_id, std::string method) {
-  return {call.caller.api_client_id(), request_id, std::move(method)};
-}
-
 void Emit(Tx& tx, const CallContext& call, const std::string& request_id,
           std::string aggregate_type, std::string aggregate_id, int64_t sequence,
           const google::protobuf::Message& payload) {
@@ -36,13 +32,6 @@ void Emit(Tx& tx, const CallContext& call, const std::string& request_id,
 }
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
-
-absl::Status CheckVersion(int64_t expected, int64_t current) {
-  if (expected == current) return absl::OkStatus();
-  return absl::AbortedError(absl::StrCat("expected_version ", expected,
-                                         " is stale: the record is at version ", current,
-                                         "; read it again and retry"));
-}
 
 }  // namespace
 
@@ -63,8 +52,8 @@ grpc::Status RegistryServiceImpl::CreatePilotCity(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(ValidateCreatePilotCity(*request));
     TT_ASSIGN_OR_RETURN(
         *response, RunIdempotent<v1::PilotCity>(
-                       db_, KeyFor(call, request->request_id(), "CreatePilotCity"), *request,
-                       [&](Tx& tx) -> absl::StatusOr<v1::PilotCity> {
+                       db_, IdempotencyKeyFor(call, request->request_id(), "CreatePilotCity"),
+                       *request, [&](Tx& tx) -> absl::StatusOr<v1::PilotCity> {
                          v1::PilotCity city = store::InsertPilotCity(tx, *request, NowMicros());
                          v1::PilotCityCreated event;
                          *event.mutable_pilot_city() = city;
@@ -117,7 +106,7 @@ grpc::Status RegistryServiceImpl::RegisterOrganization(
     TT_ASSIGN_OR_RETURN(
         *response,
         RunIdempotent<v1::Organization>(
-            db_, KeyFor(call, request->request_id(), "RegisterOrganization"), *request,
+            db_, IdempotencyKeyFor(call, request->request_id(), "RegisterOrganization"), *request,
             [&](Tx& tx) -> absl::StatusOr<v1::Organization> {
               v1::Organization org = store::InsertOrganization(tx, *request, NowMicros());
               v1::OrganizationRegistered event;
@@ -134,12 +123,13 @@ grpc::Status RegistryServiceImpl::GetOrganization(grpc::ServerContext* context,
                                                   v1::Organization* response) {
   return runner_.Run(context, "GetOrganization", [&](const CallContext&) -> absl::Status {
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
-    TT_ASSIGN_OR_RETURN(*response, cache_.GetOrLoad<v1::Organization>(
-                                       techtrade::OrganizationCacheKey(request->id()), kSharedCacheTtl, [&] {
-                                         return InTransaction(db_, [&](Tx& tx) {
-                                           return store::GetOrganization(tx, request->id(), false);
-                                         });
-                                       }));
+    TT_ASSIGN_OR_RETURN(*response,
+                        cache_.GetOrLoad<v1::Organization>(
+                            techtrade::OrganizationCacheKey(request->id()), kSharedCacheTtl, [&] {
+                              return InTransaction(db_, [&](Tx& tx) {
+                                return store::GetOrganization(tx, request->id(), false);
+                              });
+                            }));
     return absl::OkStatus();
   });
 }
@@ -176,12 +166,12 @@ grpc::Status RegistryServiceImpl::UpdateOrganization(grpc::ServerContext* contex
     TT_ASSIGN_OR_RETURN(
         *response,
         RunIdempotent<v1::Organization>(
-            db_, KeyFor(call, request->request_id(), "UpdateOrganization"), *request,
+            db_, IdempotencyKeyFor(call, request->request_id(), "UpdateOrganization"), *request,
             [&](Tx& tx) -> absl::StatusOr<v1::Organization> {
               TT_ASSIGN_OR_RETURN(v1::Organization org,
                                   store::GetOrganization(tx, request->id(), true));
               TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, org.city_id()));
-              TT_RETURN_IF_ERROR(CheckVersion(request->expected_version(), org.version()));
+              TT_RETURN_IF_ERROR(CheckVersionIsCurrent(request->expected_version(), org.version()));
               if (request->has_name()) org.set_name(request->name());
               if (request->has_address()) org.set_address(request->address());
               if (request->has_contact_email()) org.set_contact_email(request->contact_email());
@@ -212,13 +202,13 @@ grpc::Status RegistryServiceImpl::Transition(grpc::ServerContext* context, absl:
     TT_ASSIGN_OR_RETURN(
         *response,
         RunIdempotent<v1::Organization>(
-            db_, KeyFor(call, request.request_id(), std::string(method)), request,
+            db_, IdempotencyKeyFor(call, request.request_id(), std::string(method)), request,
             [&](Tx& tx) -> absl::StatusOr<v1::Organization> {
               bool ever_verified = false;
               TT_ASSIGN_OR_RETURN(v1::Organization org,
                                   store::GetOrganization(tx, request.id(), true, &ever_verified));
               TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, org.city_id()));
-              TT_RETURN_IF_ERROR(CheckVersion(request.expected_version(), org.version()));
+              TT_RETURN_IF_ERROR(CheckVersionIsCurrent(request.expected_version(), org.version()));
               TT_ASSIGN_OR_RETURN(v1::OrganizationStatus next,
                                   NextStatus(org.status(), action, ever_verified));
               org.set_status(next);
@@ -270,7 +260,7 @@ grpc::Status RegistryServiceImpl::IssueApiKey(grpc::ServerContext* context,
     TT_ASSIGN_OR_RETURN(
         *response,
         RunIdempotent<v1::IssueApiKeyResponse>(
-            db_, KeyFor(call, request->request_id(), "IssueApiKey"), *request,
+            db_, IdempotencyKeyFor(call, request->request_id(), "IssueApiKey"), *request,
             [&](Tx& tx) -> absl::StatusOr<v1::IssueApiKeyResponse> {
               std::string api_key = NewApiKey();
               TT_ASSIGN_OR_RETURN(ParsedApiKey parsed, ParseApiKey(api_key));
@@ -299,12 +289,12 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(CheckExpectedVersion(request->expected_version()));
     TT_ASSIGN_OR_RETURN(
         *response, RunIdempotent<v1::ApiClient>(
-                       db_, KeyFor(call, request->request_id(), "RevokeApiKey"), *request,
-                       [&](Tx& tx) -> absl::StatusOr<v1::ApiClient> {
+                       db_, IdempotencyKeyFor(call, request->request_id(), "RevokeApiKey"),
+                       *request, [&](Tx& tx) -> absl::StatusOr<v1::ApiClient> {
                          TT_ASSIGN_OR_RETURN(store::StoredApiClient stored,
                                              store::GetApiClient(tx, request->id(), true));
-                         TT_RETURN_IF_ERROR(
-                             CheckVersion(request->expected_version(), stored.client.version()));
+                         TT_RETURN_IF_ERROR(CheckVersionIsCurrent(request->expected_version(),
+                                                                  stored.client.version()));
                          if (stored.client.status() == v1::API_CLIENT_STATUS_REVOKED) {
                            return absl::FailedPreconditionError("the key is already revoked");
                          }

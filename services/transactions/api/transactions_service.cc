@@ -26,10 +26,6 @@ constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 
 std::string DealCacheKey(absl::string_view id) { return absl::StrCat("transactions:deal:", id); }
 
-IdempotencyKey KeyFor(const CallContext& call, const std::string& request_id, std::string method) {
-  return {call.caller.api_client_id(), request_id, std::move(method)};
-}
-
 bool IsOperator(const CallContext& call) {
   return call.caller.role() == reg::API_CLIENT_ROLE_OPERATOR;
 }
@@ -70,13 +66,6 @@ absl::Status MayRead(const CallContext& call, const v1::Deal& deal) {
     return absl::OkStatus();
   }
   return absl::PermissionDeniedError("this deal involves no organisation of the caller's city");
-}
-
-absl::Status CheckVersion(int64_t expected, int64_t current) {
-  if (expected == current) return absl::OkStatus();
-  return absl::AbortedError(absl::StrCat("expected_version ", expected,
-                                         " is stale: the deal is at version ", current,
-                                         "; read it again and retry"));
 }
 
 // Sets the snapshot and the partners' idempotency key every transactions event carries.
@@ -148,14 +137,15 @@ absl::Status TransactionsServiceImpl::Mutate(
   TT_ASSIGN_OR_RETURN(
       *response,
       RunIdempotent<v1::Deal>(
-          db_, KeyFor(call, request_id, method), request, [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
+          db_, IdempotencyKeyFor(call, request_id, method), request,
+          [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
             absl::StatusOr<v1::Deal> deal = store::GetDeal(tx, deal_id, /*lock=*/true);
             if (absl::IsNotFound(deal.status())) {
               return absl::NotFoundError(absl::StrCat("deal_id: no deal ", deal_id));
             }
             if (!deal.ok()) return deal.status();
             TT_RETURN_IF_ERROR(may_act(*deal));
-            TT_RETURN_IF_ERROR(CheckVersion(expected_version, deal->version()));
+            TT_RETURN_IF_ERROR(CheckVersionIsCurrent(expected_version, deal->version()));
             TT_ASSIGN_OR_RETURN(Transition t, change(*deal));
             const int64_t first = deal->version() + 1;
             t.deal.set_version(deal->version() + static_cast<int64_t>(t.events.size()));
@@ -202,26 +192,25 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
     if (!offer && listing->owner_org_id != buyer.organization_id()) {
       return FieldError("buyer_org_id", "a demand's deal is bought by the demand's seeker");
     }
-    TT_ASSIGN_OR_RETURN(*response,
-                        RunIdempotent<v1::Deal>(
-                            db_, KeyFor(call, request->request_id(), "OpenDeal"), *request,
-                            [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
-                              v1::Deal deal;
-                              deal.set_id(NewUuid());
-                              deal.set_listing_id(request->listing_id());
-                              deal.set_listing_kind(request->listing_kind());
-                              deal.set_city_id(listing->city_id);
-                              *deal.mutable_buyer() = buyer;
-                              *deal.mutable_seller() = seller;
-                              if (!broker.organization_id().empty())
-                                *deal.mutable_broker() = broker;
-                              deal.set_broker_commission_bps(request->broker_commission_bps());
-                              Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
-                              t.deal.set_version(1);
-                              store::InsertDeal(tx, t.deal);
-                              EmitAll(tx, call, request->request_id(), t, 1);
-                              return t.deal;
-                            }));
+    TT_ASSIGN_OR_RETURN(
+        *response, RunIdempotent<v1::Deal>(
+                       db_, IdempotencyKeyFor(call, request->request_id(), "OpenDeal"), *request,
+                       [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
+                         v1::Deal deal;
+                         deal.set_id(NewUuid());
+                         deal.set_listing_id(request->listing_id());
+                         deal.set_listing_kind(request->listing_kind());
+                         deal.set_city_id(listing->city_id);
+                         *deal.mutable_buyer() = buyer;
+                         *deal.mutable_seller() = seller;
+                         if (!broker.organization_id().empty()) *deal.mutable_broker() = broker;
+                         deal.set_broker_commission_bps(request->broker_commission_bps());
+                         Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
+                         t.deal.set_version(1);
+                         store::InsertDeal(tx, t.deal);
+                         EmitAll(tx, call, request->request_id(), t, 1);
+                         return t.deal;
+                       }));
     return absl::OkStatus();
   });
 }
