@@ -1,5 +1,7 @@
 #include "common/inbox.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -17,6 +19,12 @@ EventConsumer::EventConsumer(EventConsumerOptions options, PgPool& db, EventHand
     : options_(std::move(options)), db_(db), handler_(std::move(handler)) {}
 
 EventConsumer::~EventConsumer() { Stop(); }
+
+bool EventConsumer::Wanted(const techtrade::common::v1::EventEnvelope& event) const {
+  return options_.event_types.empty() ||
+         std::find(options_.event_types.begin(), options_.event_types.end(), event.event_type()) !=
+             options_.event_types.end();
+}
 
 void EventConsumer::Start() {
   thread_ = std::thread([this] { Run(); });
@@ -68,8 +76,13 @@ bool EventConsumer::ProcessBatch(KafkaConsumer& consumer,
       return false;
     }
   }
+  if (std::none_of(events.begin(), events.end(), [&](const auto& e) { return Wanted(e); })) {
+    for (const auto& message : batch) (void)consumer.Commit(*message);
+    return true;
+  }
   absl::Status status = InTransaction(db_, [&](Tx& tx) -> absl::Status {
     for (const auto& event : events) {
+      if (!Wanted(event)) continue;
       if (!ClaimInboxEvent(tx, options_.consumer, event.event_id())) continue;
       TT_RETURN_IF_ERROR(handler_(tx, event));
     }
@@ -92,7 +105,7 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
     status = absl::InvalidArgumentError("not a techtrade EventEnvelope");
   } else {
     int failures = 0;
-    while (!stopping_) {
+    while (!stopping_ && Wanted(event)) {
       status = InTransaction(db_, [&](Tx& tx) -> absl::Status {
         if (!ClaimInboxEvent(tx, options_.consumer, event.event_id())) return absl::OkStatus();
         return handler_(tx, event);

@@ -36,6 +36,9 @@ struct EventConsumerOptions {
   // Events that arrived together are applied in one transaction (one commit, one fsync); if any
   // of them fails, the batch is rolled back and its events are applied one by one.
   int max_batch = 100;
+  // Event types (EventEnvelope.event_type) the handler acts on; others are skipped without a
+  // database transaction. Empty: every event goes to the handler.
+  std::vector<std::string> event_types;
   KafkaConfig overrides;
 };
 
@@ -54,6 +57,7 @@ class EventConsumer : public Worker {
                     const std::vector<std::unique_ptr<RdKafka::Message>>& batch);
   // Processes one message until it is applied, skipped as a duplicate or dead-lettered.
   void Process(KafkaConsumer& consumer, const RdKafka::Message& message);
+  bool Wanted(const techtrade::common::v1::EventEnvelope& event) const;
 
   const EventConsumerOptions options_;
   PgPool& db_;

@@ -48,7 +48,9 @@ int main(int argc, char** argv) {
             EventConsumerOptions{.consumer = EnvOr("TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
                                                    "listings.registry-events"),
                                  .brokers = env.config.kafka_brokers,
-                                 .topics = {"techtrade.registry.events.v1"}},
+                                 .topics = {"techtrade.registry.events.v1"},
+                                 .event_types = {"techtrade.registry.v1.OrganizationSuspended",
+                                                 "techtrade.registry.v1.OrganizationReinstated"}},
             env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleRegistryEvent(tx, event);
             }));
@@ -56,7 +58,8 @@ int main(int argc, char** argv) {
             EventConsumerOptions{.consumer = EnvOr("TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
                                                    "listings.transactions-events"),
                                  .brokers = env.config.kafka_brokers,
-                                 .topics = {"techtrade.transactions.events.v1"}},
+                                 .topics = {"techtrade.transactions.events.v1"},
+                                 .event_types = {"techtrade.transactions.v1.DealCompleted"}},
             env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleTransactionsEvent(tx, event);
             }));
