@@ -350,12 +350,7 @@ int Main() {
   results.back().note = absl::StrCat("keywords + field + readiness filters over ", service_offers,
                                      " offers, page of 20");
 
-  auto find = [&](const std::string& name) -> const ScenarioResult& {
-    for (const auto& r : results)
-      if (r.name == name) return r;
-    static ScenarioResult none;
-    return none;
-  };
+  auto find = [&](const std::string& name) -> const ScenarioResult& { return Find(results, name); };
   const double match_p99 = find("listings.match_100k").p99_ms;
   const double get_vs_echo = find("listings.get_offer_cached").qps / find("listings.echo").qps;
   figures.push_back({"listings.match_p99_ms_100k", match_p99, "<= 20", match_p99 <= 20});

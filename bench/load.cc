@@ -72,6 +72,14 @@ ScenarioResult CountedLoop(const std::string& name, const std::vector<int64_t>& 
       [&](int t, int64_t i) { return i < calls_per_thread[t]; }, call);
 }
 
+const ScenarioResult& Find(const std::vector<ScenarioResult>& results, const std::string& name) {
+  for (const auto& r : results) {
+    if (r.name == name) return r;
+  }
+  static const ScenarioResult none;
+  return none;
+}
+
 void Report(const std::vector<ScenarioResult>& scenarios, const std::vector<Figure>& figures,
             const std::string& path) {
   std::printf("\n%-28s %10s %10s %10s %8s %8s  %s\n", "scenario", "qps", "p50_ms", "p99_ms",

@@ -30,6 +30,9 @@ ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration d
 ScenarioResult CountedLoop(const std::string& name, const std::vector<int64_t>& calls_per_thread,
                            const std::function<bool(int thread, int64_t i)>& call);
 
+// The scenario called `name` in `results` (an empty one if there is none).
+const ScenarioResult& Find(const std::vector<ScenarioResult>& results, const std::string& name);
+
 // p-th percentile (0..100) of `values` (sorted in place).
 double Percentile(std::vector<double>& values, double p);
 

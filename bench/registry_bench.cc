@@ -247,12 +247,7 @@ int Main() {
                          "no Redis: org and API key from PostgreSQL"));
   registry->Terminate();
 
-  auto find = [&](const std::string& name) -> const ScenarioResult& {
-    for (const auto& r : results)
-      if (r.name == name) return r;
-    static ScenarioResult none;
-    return none;
-  };
+  auto find = [&](const std::string& name) -> const ScenarioResult& { return Find(results, name); };
   double cached_vs_echo = find("registry.get_cached").qps / find("echo").qps;
   double register_vs_raw = find("registry.register").qps / find("postgres.raw_insert").qps;
   double outbox_p99 = find("registry.outbox_commit_to_ack").p99_ms;

@@ -288,12 +288,7 @@ int Main() {
     results.back().note =
         absl::StrCat("commit -> read by a partner-style consumer, at ", rate, " commands/s");
   }
-  auto find = [&](const std::string& name) -> const ScenarioResult& {
-    for (const auto& r : results)
-      if (r.name == name) return r;
-    static ScenarioResult none;
-    return none;
-  };
+  auto find = [&](const std::string& name) -> const ScenarioResult& { return Find(results, name); };
   const double raw = find("transactions.raw_insert").qps;
   const double open_ratio = find("transactions.open_deal").qps / raw;
   const double accept_ratio = find("transactions.accept_milestone").qps / raw;
