@@ -3,21 +3,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/status.h"
 
 namespace techtrade {
 namespace {
 
 namespace v1 = techtrade::registry::v1;
-
-// gRPC's status as the error model's (the codes coincide); an unreachable registry is UNAVAILABLE.
-absl::Status FromGrpc(const grpc::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-      s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return absl::UnavailableError(absl::StrCat("registry unavailable (", what, ")"));
-  }
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
 
 }  // namespace
 
@@ -39,9 +30,19 @@ absl::StatusOr<v1::Organization> RegistryClient::GetOrganization(
         request.set_id(organization_id);
         v1::Organization org;
         grpc::Status s = stub_->GetOrganization(&context, request, &org);
-        if (!s.ok()) return FromGrpc(s, "GetOrganization");
+        if (!s.ok()) return StatusFromGrpc(s, "registry (GetOrganization)");
         return org;
       });
+}
+
+absl::StatusOr<v1::Organization> RegistryClient::GetReferencedOrganization(
+    absl::string_view field, const std::string& organization_id,
+    const std::string& caller_api_key) {
+  absl::StatusOr<v1::Organization> org = GetOrganization(organization_id, caller_api_key);
+  if (absl::IsNotFound(org.status())) {
+    return FieldError(field, absl::StrCat("no organisation ", organization_id, " in the registry"));
+  }
+  return org;
 }
 
 absl::StatusOr<ApiKeyRecord> RemoteAuthenticator::Load(const ParsedApiKey& key) {
@@ -51,7 +52,7 @@ absl::StatusOr<ApiKeyRecord> RemoteAuthenticator::Load(const ParsedApiKey& key) 
   request.set_api_key(absl::StrCat("tt_", key.key_id, "_", key.secret));
   v1::Principal principal;
   grpc::Status s = registry_.stub().Authenticate(&context, request, &principal);
-  if (!s.ok()) return FromGrpc(s, "Authenticate");
+  if (!s.ok()) return StatusFromGrpc(s, "registry (Authenticate)");
   // The registry accepted this secret, so its hash is the one it stores.
   return ApiKeyRecord{.secret_hash = Sha256Hex(key.secret),
                       .role = principal.role(),

@@ -28,6 +28,12 @@ class RegistryClient {
   absl::StatusOr<techtrade::registry::v1::Organization> GetOrganization(
       const std::string& organization_id, const std::string& caller_api_key);
 
+  // The same for an organisation a request refers to in `field`: an unknown id is the request's
+  // fault (INVALID_ARGUMENT naming the field), not NOT_FOUND.
+  absl::StatusOr<techtrade::registry::v1::Organization> GetReferencedOrganization(
+      absl::string_view field, const std::string& organization_id,
+      const std::string& caller_api_key);
+
   techtrade::registry::v1::RegistryService::Stub& stub() { return *stub_; }
   absl::Duration deadline() const { return deadline_; }
 

@@ -16,6 +16,9 @@ inline absl::Status FieldError(absl::string_view field, absl::string_view proble
 
 // Maps an absl::Status onto the gRPC status with the same code and message (the codes coincide).
 grpc::Status ToGrpcStatus(const absl::Status& status);
+// The converse, for answers of another techtrade service: its code and message, except that a
+// service that cannot be reached (or answered too late) is UNAVAILABLE naming `peer`.
+absl::Status StatusFromGrpc(const grpc::Status& status, absl::string_view peer);
 
 }  // namespace techtrade
 

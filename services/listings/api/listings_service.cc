@@ -45,11 +45,7 @@ void Emit(Tx& tx, const CallContext* call, const std::string& request_id,
 absl::StatusOr<reg::Organization> LookUpOwner(RegistryClient& registry, const std::string& field,
                                               const std::string& org_id, const CallContext& call) {
   TT_RETURN_IF_ERROR(CheckUuid(field, org_id));
-  absl::StatusOr<reg::Organization> org = registry.GetOrganization(org_id, call.api_key);
-  if (absl::IsNotFound(org.status())) {
-    return FieldError(field, absl::StrCat("no organisation ", org_id, " in the registry"));
-  }
-  return org;
+  return registry.GetReferencedOrganization(field, org_id, call.api_key);
 }
 
 absl::Status RequirePublishable(const reg::Organization& org) {

@@ -305,28 +305,6 @@ size_t ReadModel::searchable_offers() const {
   return offers_.live;
 }
 
-size_t ReadModel::searchable_demands() const {
-  std::shared_lock lock(mutex_);
-  return demands_.live;
-}
-
-size_t ReadModel::ApproximateIndexBytes() const {
-  std::shared_lock lock(mutex_);
-  size_t bytes = 0;
-  for (const Corpus* c : {&offers_, &demands_}) {
-    bytes += c->docs.capacity() * sizeof(Doc) + c->hot.capacity() * sizeof(Hot);
-    for (const Doc& d : c->docs) {
-      bytes += d.ipc_text.capacity() * sizeof(std::string);
-      if (d.id.capacity() > 15) bytes += d.id.capacity() + 1;
-    }
-    bytes += c->slot_of.capacity() * (sizeof(std::string) + sizeof(uint32_t) + 1);
-    bytes += c->version_of.capacity() * (sizeof(std::string) + sizeof(int64_t) + 1);
-    bytes += c->postings.capacity() * (sizeof(std::string) + sizeof(std::vector<uint32_t>) + 1);
-    for (const auto& [token, list] : c->postings) bytes += list.capacity() * sizeof(uint32_t);
-  }
-  return bytes;
-}
-
 std::vector<float> ReadModel::TextScores(const Corpus& corpus,
                                          const std::vector<std::string>& tokens,
                                          bool skip_common) const {

@@ -56,11 +56,7 @@ class ReadModel {
   std::optional<v1::Offer> FindOffer(const std::string& id) const;
   std::optional<v1::Demand> FindDemand(const std::string& id) const;
   size_t searchable_offers() const;
-  size_t searchable_demands() const;
   bool IsHidden(const std::string& organization_id) const;
-
-  // Bytes held for the index and attributes, excluding the listings' text; for the bench.
-  size_t ApproximateIndexBytes() const;
 
  private:
   // One listing, split for a fast scan: Hot holds everything a filter or a match factor reads

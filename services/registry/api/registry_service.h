@@ -56,7 +56,6 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
   grpc::Status Authenticate(grpc::ServerContext* context, const v1::AuthenticateRequest* request,
                             Principal* response) override;
 
-
  private:
   // Verify, suspend and reinstate share everything but the action and the event.
   template <class Request, class Event>

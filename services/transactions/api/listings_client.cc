@@ -2,19 +2,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/cache_keys.h"
+#include "common/status.h"
 
 namespace techtrade::transactions {
 namespace {
 
 namespace lv1 = techtrade::listings::v1;
-
-absl::Status FromGrpc(const grpc::Status& s) {
-  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
-      s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return absl::UnavailableError("listings service unavailable");
-  }
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
 
 }  // namespace
 
@@ -33,7 +26,7 @@ absl::StatusOr<ListingFacts> ListingsClient::Get(lv1::ListingKind kind, const st
     lv1::GetListingRequest request;
     request.set_id(id);
     grpc::Status s = ((*stub_).*rpc)(&context, request, response);
-    return s.ok() ? absl::OkStatus() : FromGrpc(s);
+    return StatusFromGrpc(s, "listings service");
   };
   if (kind == lv1::LISTING_KIND_OFFER) {
     absl::StatusOr<lv1::Offer> offer = cache_.GetOrLoad<lv1::Offer>(

@@ -108,10 +108,8 @@ TransactionsServiceImpl::TransactionsServiceImpl(PgPool& db, Cache& cache, Metri
 absl::StatusOr<v1::Party> TransactionsServiceImpl::VerifiedParty(const std::string& field,
                                                                  const std::string& org_id,
                                                                  const CallContext& call) {
-  absl::StatusOr<reg::Organization> org = registry_.GetOrganization(org_id, call.api_key);
-  if (absl::IsNotFound(org.status())) {
-    return FieldError(field, absl::StrCat("no organisation ", org_id, " in the registry"));
-  }
+  absl::StatusOr<reg::Organization> org =
+      registry_.GetReferencedOrganization(field, org_id, call.api_key);
   if (!org.ok()) return org.status();
   if (org->status() != reg::ORGANIZATION_STATUS_VERIFIED) {
     return absl::FailedPreconditionError(absl::StrCat(field, ": organisation ", org_id, " is ",
