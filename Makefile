@@ -59,6 +59,7 @@ bench: build
 	  rc=0; $(BUILD_DIR)/bin/registry_bench --out bench/out/latest.json || rc=$$?; \
 	  $(BUILD_DIR)/bin/listings_bench --out bench/out/latest.json || rc=$$?; \
 	  $(BUILD_DIR)/bin/transactions_bench --out bench/out/latest.json || rc=$$?; \
+	  $(BUILD_DIR)/bin/fund_bench --out bench/out/latest.json || rc=$$?; \
 	  TECHTRADE_INSTANCE=bench $(STACK) down; exit $$rc
 
 format:

@@ -1,5 +1,7 @@
 #include "common/validation.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 
@@ -65,6 +67,24 @@ absl::Status CheckVersionIsCurrent(int64_t expected_version, int64_t current_ver
   return absl::AbortedError(absl::StrCat("expected_version ", expected_version,
                                          " is stale: the record is at version ", current_version,
                                          "; read it again and retry"));
+}
+
+absl::Status CheckCurrency(absl::string_view field, absl::string_view currency) {
+  if (currency.size() != 3 ||
+      !std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return FieldError(field, "ISO 4217 code of three capital letters required, e.g. CNY");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMoney(absl::string_view field, const techtrade::common::v1::Money& money,
+                        bool allow_zero) {
+  TT_RETURN_IF_ERROR(CheckCurrency(absl::StrCat(field, ".currency"), money.currency()));
+  if (money.amount_minor() < 0 || (!allow_zero && money.amount_minor() == 0)) {
+    return FieldError(absl::StrCat(field, ".amount_minor"),
+                      allow_zero ? "must not be negative" : "must be positive");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace techtrade

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "techtrade/common/v1/common.pb.h"
 
 namespace techtrade {
 
@@ -21,6 +22,13 @@ absl::Status CheckExpectedVersion(int64_t expected_version);
 absl::Status CheckVersionIsCurrent(int64_t expected_version, int64_t current_version);
 // Optional e-mail address: empty, or something@domain of at most 254 characters.
 absl::Status CheckEmail(absl::string_view field, absl::string_view value);
+
+// An ISO 4217 alphabetic code: three capital letters.
+absl::Status CheckCurrency(absl::string_view field, absl::string_view currency);
+// A positive (or, with allow_zero, non-negative) amount in a valid currency; the error names
+// `field`.currency or `field`.amount_minor.
+absl::Status CheckMoney(absl::string_view field, const techtrade::common::v1::Money& money,
+                        bool allow_zero = false);
 
 size_t CodePoints(absl::string_view utf8);
 

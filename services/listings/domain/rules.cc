@@ -42,24 +42,6 @@ constexpr int kMaxIpAssets = 50;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-absl::Status CheckCurrency(const std::string& field, const std::string& currency) {
-  if (currency.size() != 3 ||
-      !std::all_of(currency.begin(), currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
-    return FieldError(field, "ISO 4217 code of three capital letters required, e.g. CNY");
-  }
-  return absl::OkStatus();
-}
-
-// A positive (or, with allow_zero, non-negative) amount in a valid currency.
-absl::Status CheckMoney(const std::string& field, const common::v1::Money& money, bool allow_zero) {
-  TT_RETURN_IF_ERROR(CheckCurrency(field + ".currency", money.currency()));
-  if (money.amount_minor() < 0 || (!allow_zero && money.amount_minor() == 0)) {
-    return FieldError(field + ".amount_minor",
-                      allow_zero ? "must not be negative" : "must be positive");
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckIpcCodes(const std::string& field,
                            const google::protobuf::RepeatedPtrField<std::string>& codes,
                            int min_count) {

@@ -121,6 +121,7 @@ absl::StatusOr<v1::Party> TransactionsServiceImpl::VerifiedParty(const std::stri
   party.set_credit_code(org->credit_code());
   party.set_name(org->name());
   party.set_city_id(org->city_id());
+  party.set_kind(org->kind());
   return party;
 }
 

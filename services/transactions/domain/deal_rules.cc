@@ -32,15 +32,6 @@ absl::Status CheckParty(const std::string& field, v1::PartyRole r) {
   return absl::OkStatus();
 }
 
-absl::Status CheckMoney(const std::string& field, const common::v1::Money& m) {
-  if (m.currency().size() != 3 ||
-      !std::all_of(m.currency().begin(), m.currency().end(), absl::ascii_isupper)) {
-    return FieldError(field + ".currency", "ISO 4217 code of three capital letters required");
-  }
-  if (m.amount_minor() <= 0) return FieldError(field + ".amount_minor", "must be positive");
-  return absl::OkStatus();
-}
-
 bool IsLicence(int mode) {
   return mode == listings::TRANSFER_MODE_EXCLUSIVE_LICENSE ||
          mode == listings::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE;

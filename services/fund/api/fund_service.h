@@ -1,0 +1,93 @@
+// The fund gRPC API and its consumer of deal events. Every decision that moves money locks, in
+// this order, the deal's row of the fund's projection, the application, then the programme's
+// balances, runs the pure rules of domain/, and writes the ledger entries, the application and
+// its events in one transaction.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/cache.h"
+#include "common/db.h"
+#include "common/metrics.h"
+#include "common/registry_client.h"
+#include "common/server.h"
+#include "common/worker.h"
+#include "services/fund/domain/fund_rules.h"
+#include "techtrade/common/v1/common.pb.h"
+#include "techtrade/fund/v1/fund.grpc.pb.h"
+
+namespace techtrade::fund {
+
+class FundServiceImpl final : public v1::FundService::Service {
+ public:
+  FundServiceImpl(PgPool& db, Cache& cache, Metrics& metrics, RegistryClient& registry);
+
+  grpc::Status CreateProgramme(grpc::ServerContext*, const v1::CreateProgrammeRequest*,
+                               v1::Programme*) override;
+  grpc::Status CloseProgramme(grpc::ServerContext*, const v1::CloseProgrammeRequest*,
+                              v1::Programme*) override;
+  grpc::Status GetProgramme(grpc::ServerContext*, const v1::GetProgrammeRequest*,
+                            v1::Programme*) override;
+  grpc::Status ListProgrammes(grpc::ServerContext*, const v1::ListProgrammesRequest*,
+                              v1::ListProgrammesResponse*) override;
+  grpc::Status SubmitApplication(grpc::ServerContext*, const v1::SubmitApplicationRequest*,
+                                 v1::Application*) override;
+  grpc::Status ApproveApplication(grpc::ServerContext*, const v1::DecideApplicationRequest*,
+                                  v1::Application*) override;
+  grpc::Status RejectApplication(grpc::ServerContext*, const v1::DecideApplicationRequest*,
+                                 v1::Application*) override;
+  grpc::Status GetApplication(grpc::ServerContext*, const v1::GetApplicationRequest*,
+                              v1::Application*) override;
+  grpc::Status ListApplications(grpc::ServerContext*, const v1::ListApplicationsRequest*,
+                                v1::ListApplicationsResponse*) override;
+  grpc::Status ListLedgerEntries(grpc::ServerContext*, const v1::ListLedgerEntriesRequest*,
+                                 v1::ListLedgerEntriesResponse*) override;
+  grpc::Status Reconcile(grpc::ServerContext*, const v1::ReconcileRequest*,
+                         v1::ReconcileResponse*) override;
+  grpc::Status GetAppraisal(grpc::ServerContext*, const v1::GetAppraisalRequest*,
+                            v1::Appraisal*) override;
+
+  // A deal event from techtrade.transactions.events.v1 (through the inbox): updates the fund's
+  // projection of the deal and, if it is news, pays the tranches it makes due or unwinds the
+  // deal's applications when it was cancelled.
+  absl::Status HandleTransactionsEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event);
+
+  // The deal events HandleTransactionsEvent acts on.
+  static std::vector<std::string> DealEventTypes();
+
+ private:
+  absl::Status Decide(const CallContext& call, const v1::DecideApplicationRequest& request,
+                      bool approve, v1::Application* response);
+
+  PgPool& db_;
+  RegistryClient& registry_;
+  RemoteAuthenticator authenticator_;
+  MemoizingAuthenticator memoized_authenticator_;
+  RpcRunner runner_;
+};
+
+// Prometheus gauges of the appraisal (per pilot city, current year) and of every programme's
+// balances, refreshed every `interval`.
+class FundGauges : public Worker {
+ public:
+  FundGauges(PgPool& db, Metrics& metrics, absl::Duration interval);
+  ~FundGauges() override;
+  void Start() override;
+  void Stop() override;
+  // One refresh (also run by the loop).
+  absl::Status Refresh();
+
+ private:
+  PgPool& db_;
+  const absl::Duration interval_;
+  prometheus::Family<prometheus::Gauge>& appraisal_;
+  prometheus::Family<prometheus::Gauge>& balances_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace techtrade::fund
