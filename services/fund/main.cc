@@ -31,11 +31,11 @@ int main(int argc, char** argv) {
         FundServiceImpl* handlers = service.get();
         env.workers.push_back(std::make_unique<EventConsumer>(
             // The group is the inbox's name; tests give each run its own.
-            EventConsumerOptions{
-                .consumer = EnvOr("TECHTRADE_FUND_TRANSACTIONS_CONSUMER", "fund.transactions-events"),
-                .brokers = env.config.kafka_brokers,
-                .topics = {"techtrade.transactions.events.v1"},
-                .event_types = FundServiceImpl::DealEventTypes()},
+            EventConsumerOptions{.consumer = EnvOr("TECHTRADE_FUND_TRANSACTIONS_CONSUMER",
+                                                   "fund.transactions-events"),
+                                 .brokers = env.config.kafka_brokers,
+                                 .topics = {"techtrade.transactions.events.v1"},
+                                 .event_types = FundServiceImpl::DealEventTypes()},
             env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleTransactionsEvent(tx, event);
             }));

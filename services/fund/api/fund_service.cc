@@ -143,7 +143,8 @@ void Unwind(Tx& tx, ApplicationChange& change, const v1::Programme& programme) {
     return;
   }
   const Unwinding u = UnwindOnCancellation(programme.rules(), a);
-  if (u.release_minor > 0) store::AppendEntry(tx, a.programme_id(), a.id(), "release", "", u.release_minor);
+  if (u.release_minor > 0)
+    store::AppendEntry(tx, a.programme_id(), a.id(), "release", "", u.release_minor);
   if (u.clawback_minor > 0) {
     store::AppendEntry(tx, a.programme_id(), a.id(), "clawback", "", u.clawback_minor);
   }
@@ -186,12 +187,9 @@ FundServiceImpl::FundServiceImpl(PgPool& db, Cache& cache, Metrics& metrics,
       runner_(memoized_authenticator_, metrics) {}
 
 std::vector<std::string> FundServiceImpl::DealEventTypes() {
-  return {"techtrade.transactions.v1.ContractSigned",
-          "techtrade.transactions.v1.MilestoneAccepted",
-          "techtrade.transactions.v1.DealCompleted",
-          "techtrade.transactions.v1.DealCancelled",
-          "techtrade.transactions.v1.DisputeOpened",
-          "techtrade.transactions.v1.DisputeResolved"};
+  return {"techtrade.transactions.v1.ContractSigned", "techtrade.transactions.v1.MilestoneAccepted",
+          "techtrade.transactions.v1.DealCompleted",  "techtrade.transactions.v1.DealCancelled",
+          "techtrade.transactions.v1.DisputeOpened",  "techtrade.transactions.v1.DisputeResolved"};
 }
 
 grpc::Status FundServiceImpl::CreateProgramme(grpc::ServerContext* context,
@@ -212,40 +210,39 @@ grpc::Status FundServiceImpl::CreateProgramme(grpc::ServerContext* context,
       if (absl::IsNotFound(s)) return FieldError("city_id", "no such pilot city");
       TT_RETURN_IF_ERROR(s);
     }
-    TT_ASSIGN_OR_RETURN(
-        *response,
-        RunIdempotent<v1::Programme>(
-            db_, IdempotencyKeyFor(call, request->request_id(), "CreateProgramme"), *request,
-            [&](Tx& tx) -> absl::StatusOr<v1::Programme> {
-              const absl::Time now = absl::Now();
-              v1::Programme p;
-              p.set_id(NewUuid());
-              p.set_name(request->name());
-              p.set_city_id(request->city_id());
-              *p.mutable_start_time() = request->start_time();
-              *p.mutable_end_time() = request->end_time();
-              *p.mutable_total_budget() = request->total_budget();
-              *p.mutable_rules() = request->rules();
-              p.set_status(v1::PROGRAMME_STATUS_ACTIVE);
-              p.set_version(1);
-              *p.mutable_create_time() = Ts(now);
-              *p.mutable_update_time() = Ts(now);
-              store::InsertProgramme(tx, p);
-              v1::Balances* b = p.mutable_balances();
-              b->set_currency(p.total_budget().currency());
-              b->set_total_minor(p.total_budget().amount_minor());
-              b->set_available_minor(p.total_budget().amount_minor());
-              v1::ProgrammeCreated event;
-              *event.mutable_programme() = p;
-              AppendToOutbox(tx, kProducer,
-                             {.aggregate_type = "programme",
-                              .aggregate_id = p.id(),
-                              .sequence = 1,
-                              .payload = &event,
-                              .causation_request_id = request->request_id(),
-                              .traceparent = call.traceparent});
-              return p;
-            }));
+    TT_ASSIGN_OR_RETURN(*response,
+                        RunIdempotent<v1::Programme>(
+                            db_, IdempotencyKeyFor(call, request->request_id(), "CreateProgramme"),
+                            *request, [&](Tx& tx) -> absl::StatusOr<v1::Programme> {
+                              const absl::Time now = absl::Now();
+                              v1::Programme p;
+                              p.set_id(NewUuid());
+                              p.set_name(request->name());
+                              p.set_city_id(request->city_id());
+                              *p.mutable_start_time() = request->start_time();
+                              *p.mutable_end_time() = request->end_time();
+                              *p.mutable_total_budget() = request->total_budget();
+                              *p.mutable_rules() = request->rules();
+                              p.set_status(v1::PROGRAMME_STATUS_ACTIVE);
+                              p.set_version(1);
+                              *p.mutable_create_time() = Ts(now);
+                              *p.mutable_update_time() = Ts(now);
+                              store::InsertProgramme(tx, p);
+                              v1::Balances* b = p.mutable_balances();
+                              b->set_currency(p.total_budget().currency());
+                              b->set_total_minor(p.total_budget().amount_minor());
+                              b->set_available_minor(p.total_budget().amount_minor());
+                              v1::ProgrammeCreated event;
+                              *event.mutable_programme() = p;
+                              AppendToOutbox(tx, kProducer,
+                                             {.aggregate_type = "programme",
+                                              .aggregate_id = p.id(),
+                                              .sequence = 1,
+                                              .payload = &event,
+                                              .causation_request_id = request->request_id(),
+                                              .traceparent = call.traceparent});
+                              return p;
+                            }));
     return absl::OkStatus();
   });
 }
@@ -296,8 +293,8 @@ grpc::Status FundServiceImpl::GetProgramme(grpc::ServerContext* context,
   return runner_.Run(context, "GetProgramme", [&](const CallContext&) -> absl::Status {
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     TT_ASSIGN_OR_RETURN(*response, InTransaction(db_, [&](Tx& tx) {
-                          return store::GetProgramme(tx, request->id(), store::Lock::kNone);
-                        }));
+      return store::GetProgramme(tx, request->id(), store::Lock::kNone);
+    }));
     return absl::OkStatus();
   });
 }
@@ -365,9 +362,9 @@ grpc::Status FundServiceImpl::SubmitApplication(grpc::ServerContext* context,
                   programme->rules().per_organization_annual_cap_minor() -
                   store::AnnualGranted(tx, programme->id(), deal->buyer().organization_id(),
                                        a.year());
-              const Decision decision = fund::Decide(*programme, *deal, cap_left,
-                                                     programme->balances().available_minor(),
-                                                     /*review=*/false);
+              const Decision decision =
+                  fund::Decide(*programme, *deal, cap_left, programme->balances().available_minor(),
+                               /*review=*/false);
               *a.mutable_calculation() = decision.calculation;
               // The row first: entries and events refer to it.
               a.set_status(v1::APPLICATION_STATUS_PENDING_REVIEW);
@@ -444,16 +441,17 @@ absl::Status FundServiceImpl::Decide(const CallContext& call,
                 return absl::FailedPreconditionError(
                     "the deal is no longer signed and in good standing");
               }
-              TT_ASSIGN_OR_RETURN(v1::Programme programme,
-                                  store::GetProgramme(tx, a.programme_id(), store::Lock::kBalances));
+              TT_ASSIGN_OR_RETURN(
+                  v1::Programme programme,
+                  store::GetProgramme(tx, a.programme_id(), store::Lock::kBalances));
               const int64_t cap_left =
                   programme.rules().per_organization_annual_cap_minor() -
                   store::AnnualGranted(tx, a.programme_id(), a.applicant().organization_id(),
                                        a.year());
               // Recomputed: the budget and the buyer's cap may have moved since submission.
-              const Decision decision = fund::Decide(programme, *deal, cap_left,
-                                                     programme.balances().available_minor(),
-                                                     /*review=*/true);
+              const Decision decision =
+                  fund::Decide(programme, *deal, cap_left, programme.balances().available_minor(),
+                               /*review=*/true);
               if (decision.status != v1::APPLICATION_STATUS_APPROVED) {
                 return absl::FailedPreconditionError(
                     absl::StrCat("cannot approve: ", decision.refusal.message,
@@ -491,8 +489,8 @@ grpc::Status FundServiceImpl::GetApplication(grpc::ServerContext* context,
   return runner_.Run(context, "GetApplication", [&](const CallContext& call) -> absl::Status {
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     TT_ASSIGN_OR_RETURN(*response, InTransaction(db_, [&](Tx& tx) {
-                          return store::GetApplication(tx, request->id(), false);
-                        }));
+      return store::GetApplication(tx, request->id(), false);
+    }));
     return MayRead(call, *response);
   });
 }
@@ -552,12 +550,12 @@ grpc::Status FundServiceImpl::Reconcile(grpc::ServerContext* context,
     if (!request->programme_id().empty()) {
       TT_RETURN_IF_ERROR(CheckUuid("programme_id", request->programme_id()));
     }
-    TT_ASSIGN_OR_RETURN(
-        *response, InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<v1::ReconcileResponse> {
-          // One snapshot for the balances, the entries and the applications.
-          tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-          return store::Reconcile(tx, request->programme_id());
-        }));
+    TT_ASSIGN_OR_RETURN(*response,
+                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<v1::ReconcileResponse> {
+                          // One snapshot for the balances, the entries and the applications.
+                          tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+                          return store::Reconcile(tx, request->programme_id());
+                        }));
     if (!response->balanced()) {
       log::Error("fund ledger does not reconcile", {{"programme_id", request->programme_id()}});
     }
@@ -689,10 +687,11 @@ absl::Status FundGauges::Refresh() {
       store::ProgrammePage page = store::ListProgrammes(tx, "", 0, after, 500);
       for (const v1::Programme& p : page.programmes) {
         const v1::Balances& b = p.balances();
-        const std::pair<const char*, int64_t> accounts[] = {
-            {"total", b.total_minor()},         {"available", b.available_minor()},
-            {"reserved", b.reserved_minor()},   {"disbursed", b.disbursed_minor()},
-            {"clawed_back", b.clawed_back_minor()}};
+        const std::pair<const char*, int64_t> accounts[] = {{"total", b.total_minor()},
+                                                            {"available", b.available_minor()},
+                                                            {"reserved", b.reserved_minor()},
+                                                            {"disbursed", b.disbursed_minor()},
+                                                            {"clawed_back", b.clawed_back_minor()}};
         for (const auto& [account, value] : accounts) {
           balances_.Add({{"programme", p.id()}, {"account", account}})
               .Set(static_cast<double>(value));

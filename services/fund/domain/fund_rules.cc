@@ -84,8 +84,8 @@ absl::Status ValidateRules(const v1::ProgrammeRules& r) {
   for (int i = 0; i < r.tranches_size(); ++i) {
     const std::string field = absl::StrCat("rules.tranches[", i, "]");
     const v1::Tranche& t = r.tranches(i);
-    if (t.trigger() == v1::TRANCHE_TRIGGER_UNSPECIFIED || !v1::TrancheTrigger_IsValid(t.trigger()) ||
-        !seen.insert(t.trigger()).second) {
+    if (t.trigger() == v1::TRANCHE_TRIGGER_UNSPECIFIED ||
+        !v1::TrancheTrigger_IsValid(t.trigger()) || !seen.insert(t.trigger()).second) {
       return FieldError(field + ".trigger", "a known trigger, at most one tranche each");
     }
     if (t.share_bps() <= 0 || t.share_bps() > kBpsWhole) {
@@ -139,11 +139,10 @@ v1::Calculation Calculate(const v1::ProgrammeRules& rules, int64_t contract_valu
   c.set_annual_cap_left_minor(std::max<int64_t>(annual_cap_left, 0));
   c.set_available_minor(std::max<int64_t>(available, 0));
   // The first bound reached names the limit, in the order the brief states them.
-  const std::pair<int64_t, const char*> bounds[] = {
-      {c.tiered_minor(), "tiered rate"},
-      {c.per_deal_cap_minor(), "per-deal cap"},
-      {c.annual_cap_left_minor(), "annual cap"},
-      {c.available_minor(), "budget"}};
+  const std::pair<int64_t, const char*> bounds[] = {{c.tiered_minor(), "tiered rate"},
+                                                    {c.per_deal_cap_minor(), "per-deal cap"},
+                                                    {c.annual_cap_left_minor(), "annual cap"},
+                                                    {c.available_minor(), "budget"}};
   const auto* least = &bounds[0];
   for (const auto& b : bounds) {
     if (b.first < least->first) least = &b;
@@ -167,8 +166,7 @@ bool SignedAndStanding(const tv1::Deal& deal) {
 int SigningYear(const tv1::Deal& deal) {
   const absl::Time signed_at =
       absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(deal.contract().signing_time()));
-  return static_cast<int>(
-      absl::ToCivilYear(signed_at, absl::FixedTimeZone(8 * 60 * 60)).year());
+  return static_cast<int>(absl::ToCivilYear(signed_at, absl::FixedTimeZone(8 * 60 * 60)).year());
 }
 
 std::optional<Refusal> Ineligibility(const v1::Programme& p, const tv1::Deal& deal) {
@@ -179,10 +177,11 @@ std::optional<Refusal> Ineligibility(const v1::Programme& p, const tv1::Deal& de
   const int64_t signed_us = TimeUtil::TimestampToMicroseconds(deal.contract().signing_time());
   if (signed_us < TimeUtil::TimestampToMicroseconds(p.start_time()) ||
       signed_us >= TimeUtil::TimestampToMicroseconds(p.end_time())) {
-    return Refusal{v1::REFUSAL_REASON_OUTSIDE_PERIOD,
-                   absl::StrCat("contract signed ", TimeUtil::ToString(deal.contract().signing_time()),
-                                ", outside the programme period ", TimeUtil::ToString(p.start_time()),
-                                " – ", TimeUtil::ToString(p.end_time()))};
+    return Refusal{
+        v1::REFUSAL_REASON_OUTSIDE_PERIOD,
+        absl::StrCat("contract signed ", TimeUtil::ToString(deal.contract().signing_time()),
+                     ", outside the programme period ", TimeUtil::ToString(p.start_time()), " – ",
+                     TimeUtil::ToString(p.end_time()))};
   }
   if (!p.city_id().empty() && deal.buyer().city_id() != p.city_id()) {
     return Refusal{v1::REFUSAL_REASON_OUTSIDE_CITY,

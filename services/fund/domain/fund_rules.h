@@ -42,7 +42,8 @@ v1::Calculation Calculate(const v1::ProgrammeRules& rules, int64_t contract_valu
 std::optional<tv1::Terms> AgreedTerms(const tv1::Deal& deal);
 // Signed and not cancelled or under dispute: SIGNED, IN_PERFORMANCE or COMPLETED.
 bool SignedAndStanding(const tv1::Deal& deal);
-// The calendar year of the contract's signing in China Standard Time (UTC+8): the annual cap's year.
+// The calendar year of the contract's signing in China Standard Time (UTC+8): the annual cap's
+// year.
 int SigningYear(const tv1::Deal& deal);
 
 struct Refusal {

@@ -240,10 +240,9 @@ void InsertProgramme(Tx& tx, const v1::Programme& p) {
 void SaveProgramme(Tx& tx, const v1::Programme& p) {
   v1::Programme record = p;
   record.clear_balances();
-  tx.exec(absl::StrCat("UPDATE programmes SET status = ", static_cast<int>(p.status()),
-                       ", version = ", p.version(),
-                       ", record = ", tx.quote_raw(record.SerializeAsString()),
-                       " WHERE id = ", Uuid(tx, p.id())));
+  tx.exec(absl::StrCat(
+      "UPDATE programmes SET status = ", static_cast<int>(p.status()), ", version = ", p.version(),
+      ", record = ", tx.quote_raw(record.SerializeAsString()), " WHERE id = ", Uuid(tx, p.id())));
 }
 
 absl::StatusOr<v1::Programme> GetProgramme(Tx& tx, const std::string& id, Lock lock) {
@@ -299,8 +298,8 @@ bool UpsertDeal(Tx& tx, const tv1::Deal& d) {
 }
 
 std::optional<tv1::Deal> GetDeal(Tx& tx, const std::string& id) {
-  pqxx::result rows = tx.ExecPrepared(
-      "fund_deal_get_shared", "SELECT record FROM deals WHERE id = $1::uuid FOR SHARE", id);
+  pqxx::result rows = tx.ExecPrepared("fund_deal_get_shared",
+                                      "SELECT record FROM deals WHERE id = $1::uuid FOR SHARE", id);
   if (rows.empty()) return std::nullopt;
   return Parse<tv1::Deal>(rows[0][0]);
 }
@@ -323,17 +322,18 @@ void InsertApplication(Tx& tx, const v1::Application& a) {
 }
 
 void SaveApplication(Tx& tx, const v1::Application& a) {
-  tx.exec(absl::StrCat("UPDATE applications SET (status, approved, disbursed, released, "
-                       "clawed_back, version, record) = (",
-                       ApplicationValues(tx, a), ") WHERE id = ", Uuid(tx, a.id())));
+  tx.exec(
+      absl::StrCat("UPDATE applications SET (status, approved, disbursed, released, "
+                   "clawed_back, version, record) = (",
+                   ApplicationValues(tx, a), ") WHERE id = ", Uuid(tx, a.id())));
 }
 
 absl::StatusOr<v1::Application> GetApplication(Tx& tx, const std::string& id, bool lock) {
-  pqxx::result rows = tx.ExecPrepared(
-      lock ? "fund_application_get_locked" : "fund_application_get",
-      std::string("SELECT record FROM applications WHERE id = $1::uuid") +
-          (lock ? " FOR UPDATE" : ""),
-      id);
+  pqxx::result rows =
+      tx.ExecPrepared(lock ? "fund_application_get_locked" : "fund_application_get",
+                      std::string("SELECT record FROM applications WHERE id = $1::uuid") +
+                          (lock ? " FOR UPDATE" : ""),
+                      id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("application ", id, " not found"));
   return Parse<v1::Application>(rows[0][0]);
 }
@@ -367,16 +367,24 @@ ApplicationPage ListApplications(Tx& tx, const ApplicationFilter& f, int64_t aft
 
 int64_t AnnualGranted(Tx& tx, const std::string& programme_id, const std::string& org_id,
                       int year) {
-  pqxx::result rows = tx.ExecPrepared(
-      "fund_annual_granted",
-      "SELECT granted FROM annual_grants WHERE programme_id = $1::uuid "
-      "AND organization_id = $2::uuid AND year = $3",
-      programme_id, org_id, year);
+  pqxx::result rows =
+      tx.ExecPrepared("fund_annual_granted",
+                      "SELECT granted FROM annual_grants WHERE programme_id = $1::uuid "
+                      "AND organization_id = $2::uuid AND year = $3",
+                      programme_id, org_id, year);
   return rows.empty() ? 0 : rows[0][0].as<int64_t>();
 }
 
 void AddAnnualGrant(Tx& tx, const std::string& programme_id, const std::string& org_id, int year,
                     int64_t delta, int64_t cap) {
+  if (delta < 0) {
+    // A give-back: the row exists since the grant. (An INSERT … ON CONFLICT would check the
+    // proposed negative row against granted >= 0 before finding the conflict.)
+    tx.exec(absl::StrCat("UPDATE annual_grants SET granted = granted + ", delta,
+                         " WHERE programme_id = ", Uuid(tx, programme_id),
+                         " AND organization_id = ", Uuid(tx, org_id), " AND year = ", year));
+    return;
+  }
   tx.exec(absl::StrCat(
       "INSERT INTO annual_grants (programme_id, organization_id, year, granted, cap) VALUES (",
       Uuid(tx, programme_id), ", ", Uuid(tx, org_id), ", ", year, ", ", delta, ", ", cap,
@@ -444,8 +452,7 @@ v1::ReconcileResponse Reconcile(Tx& tx, const std::string& programme_id) {
       "FROM programme_balances b LEFT JOIN sums s USING (programme_id)",
       balance_filter, " ORDER BY b.programme_id"));
   const std::string application_filter =
-      programme_id.empty() ? ""
-                           : absl::StrCat(" AND a.programme_id = ", Uuid(tx, programme_id));
+      programme_id.empty() ? "" : absl::StrCat(" AND a.programme_id = ", Uuid(tx, programme_id));
   pqxx::result mismatched = tx.exec(absl::StrCat(
       "SELECT a.programme_id, a.id FROM applications a LEFT JOIN ("
       "SELECT application_id, "
@@ -500,8 +507,8 @@ AppraisalFigures Appraise(Tx& tx, const std::string& city_id, int64_t from_us, i
   const std::string city = tx.quote(city_id);
   pqxx::row r = tx.exec1(absl::StrCat(
       "SELECT "
-      "(SELECT count(*) FROM deals WHERE (", city, " = '' OR city_id = ", city,
-      ") AND signed_at >= ", from, " AND signed_at < ", to,
+      "(SELECT count(*) FROM deals WHERE (",
+      city, " = '' OR city_id = ", city, ") AND signed_at >= ", from, " AND signed_at < ", to,
       "), "
       "(SELECT count(*) FROM deals WHERE (",
       city, " = '' OR city_id = ", city, ") AND completed_at >= ", from, " AND completed_at < ", to,
@@ -517,7 +524,7 @@ AppraisalFigures Appraise(Tx& tx, const std::string& city_id, int64_t from_us, i
       " AND e.created_at >= ", from, " AND e.created_at < ", to,
       "), "
       "(SELECT coalesce(percentile_cont(0.5) WITHIN GROUP "
-      "(ORDER BY extract(epoch FROM signed_at - opened_at) / 86400), 0) FROM deals WHERE (",
+      "(ORDER BY greatest(extract(epoch FROM signed_at - opened_at), 0) / 86400), 0) FROM deals WHERE (",
       city, " = '' OR city_id = ", city, ") AND signed_at >= ", from, " AND signed_at < ", to,
       ")"));
   AppraisalFigures f;

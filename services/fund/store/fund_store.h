@@ -74,8 +74,7 @@ struct ApplicationPage {
 ApplicationPage ListApplications(Tx& tx, const ApplicationFilter& filter, int64_t after, int limit);
 
 // What the buyer has been granted by the programme in the year, net of releases and clawbacks.
-int64_t AnnualGranted(Tx& tx, const std::string& programme_id, const std::string& org_id,
-                      int year);
+int64_t AnnualGranted(Tx& tx, const std::string& programme_id, const std::string& org_id, int year);
 // Adds `delta` (negative to give back) to it; the database refuses to pass `cap`.
 void AddAnnualGrant(Tx& tx, const std::string& programme_id, const std::string& org_id, int year,
                     int64_t delta, int64_t cap);

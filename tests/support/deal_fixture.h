@@ -1,0 +1,271 @@
+// A gtest fixture with registry, listings and transactions running as processes on the real
+// local stack (each on its own scratch database), two pilot cities with their systems' keys, a
+// verified university (seller, Wuhan) and enterprise (buyer, Shenzhen), a published offer, and
+// helpers that drive a deal through its life. Shared by the transactions and fund tests.
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/auth.h"
+#include "common/ids.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/registry/domain/credit_code.h"
+#include "techtrade/listings/v1/listings.grpc.pb.h"
+#include "techtrade/registry/v1/registry.grpc.pb.h"
+#include "techtrade/transactions/v1/transactions.grpc.pb.h"
+#include "tests/support/harness.h"
+
+namespace techtrade::testing {
+
+namespace reg = techtrade::registry::v1;
+namespace lv1 = techtrade::listings::v1;
+namespace tv1 = techtrade::transactions::v1;
+
+inline constexpr char kDealTopic[] = "techtrade.transactions.events.v1";
+
+class DealFixture : public ::testing::Test {
+ protected:
+  explicit DealFixture(std::string db_prefix) : db_prefix_(std::move(db_prefix)) {}
+
+  void SetUp() override {
+    stack_ = Stack::FromEnvironment();
+    operator_key_ = NewApiKey();
+    for (const char* name : {"registry", "listings", "transactions"}) {
+      dbs_.push_back(std::make_unique<ScratchDatabase>(stack_, db_prefix_ + name));
+    }
+    std::map<std::string, std::string> common = {{"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+                                                 {"TECHTRADE_REDIS_URL", stack_.redis_url},
+                                                 {"TECHTRADE_DB_POOL_SIZE", "8"}};
+    auto env = [&](int db, std::map<std::string, std::string> extra) {
+      extra.insert(common.begin(), common.end());
+      extra["TECHTRADE_PG_URL"] = dbs_[db]->url();
+      return extra;
+    };
+    registry_ = std::make_unique<ServiceProcess>(
+        "registry", env(0, {{"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_}}));
+    ASSERT_TRUE(registry_->WaitUntilServing());
+    listings_ = std::make_unique<ServiceProcess>(
+        "listings",
+        env(1,
+            {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+             {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+              ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.registry.events.v1", db_prefix_)},
+             {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+              ConsumerGroupAtEnd(stack_.kafka_brokers, kDealTopic, db_prefix_)}}));
+    ASSERT_TRUE(listings_->WaitUntilServing());
+    transactions_ = std::make_unique<ServiceProcess>(
+        "transactions", env(2, {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+                                {"TECHTRADE_LISTINGS_ADDR", listings_->address()}}));
+    ASSERT_TRUE(transactions_->WaitUntilServing()) << transactions_->log_path();
+    registry_stub_ = reg::RegistryService::NewStub(registry_->channel());
+    listings_stub_ = lv1::ListingsService::NewStub(listings_->channel());
+    stub_ = tv1::TransactionsService::NewStub(transactions_->channel());
+
+    City("wuhan-east-lake");
+    City("shenzhen");
+    wuhan_key_ = Key(reg::API_CLIENT_ROLE_CITY_SYSTEM, "wuhan-east-lake");
+    shenzhen_key_ = Key(reg::API_CLIENT_ROLE_CITY_SYSTEM, "shenzhen");
+    partner_key_ = Key(reg::API_CLIENT_ROLE_PARTNER, "");
+    seller_ = Organization(1, "wuhan-east-lake", reg::ORGANIZATION_KIND_UNIVERSITY);
+    buyer_ = Organization(2, "shenzhen", reg::ORGANIZATION_KIND_ENTERPRISE);
+    offer_id_ = PublishedOffer(seller_.id());
+  }
+
+  void TearDown() override {
+    transactions_.reset();
+    listings_.reset();
+    registry_.reset();
+    dbs_.clear();
+  }
+
+  void City(const std::string& id) {
+    reg::CreatePilotCityRequest r;
+    r.set_request_id("city-" + id);
+    r.set_id(id);
+    r.set_name(id);
+    r.set_kind(reg::PILOT_CITY_KIND_CITY);
+    r.set_division_code("420100");
+    reg::PilotCity c;
+    ASSERT_TRUE(registry_stub_->CreatePilotCity(AuthedContext(operator_key_).get(), r, &c).ok());
+  }
+
+  std::string Key(reg::ApiClientRole role, const std::string& city) {
+    reg::IssueApiKeyRequest r;
+    r.set_request_id("key-" + NewUuid());
+    r.set_name("test");
+    r.set_role(role);
+    r.set_city_id(city);
+    reg::IssueApiKeyResponse resp;
+    EXPECT_TRUE(registry_stub_->IssueApiKey(AuthedContext(operator_key_).get(), r, &resp).ok());
+    return resp.api_key();
+  }
+
+  reg::Organization Organization(int n, const std::string& city, reg::OrganizationKind kind) {
+    std::string first17 = absl::StrFormat("91420100%09d", n);
+    reg::RegisterOrganizationRequest r;
+    r.set_request_id(absl::StrCat("org-", n));
+    r.set_credit_code(first17 + registry::CreditCodeCheckCharacter(first17));
+    r.set_name(absl::StrCat("Organisation ", n));
+    r.set_kind(kind);
+    r.set_city_id(city);
+    reg::Organization org;
+    EXPECT_TRUE(
+        registry_stub_->RegisterOrganization(AuthedContext(operator_key_).get(), r, &org).ok());
+    reg::VerifyOrganizationRequest v;
+    v.set_request_id("verify-" + org.id());
+    v.set_id(org.id());
+    v.set_expected_version(1);
+    EXPECT_TRUE(
+        registry_stub_->VerifyOrganization(AuthedContext(operator_key_).get(), v, &org).ok());
+    return org;
+  }
+
+  std::string PublishedOffer(const std::string& owner) {
+    lv1::CreateOfferRequest r;
+    r.set_request_id("offer-" + owner);
+    r.set_owner_org_id(owner);
+    lv1::OfferDraft* d = r.mutable_offer();
+    d->set_title("Lithium battery state-of-health estimation");
+    d->add_ipc_codes("H01M 10/48");
+    d->add_fields("energy-storage");
+    d->set_readiness_level(7);
+    d->add_transfer_modes(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
+    d->set_negotiable(true);
+    lv1::Offer offer;
+    EXPECT_TRUE(listings_stub_->CreateOffer(AuthedContext(operator_key_).get(), r, &offer).ok());
+    lv1::ChangeListingRequest p;
+    p.set_request_id("publish-" + offer.id());
+    p.set_id(offer.id());
+    p.set_expected_version(1);
+    EXPECT_TRUE(listings_stub_->PublishOffer(AuthedContext(operator_key_).get(), p, &offer).ok());
+    return offer.id();
+  }
+
+  // Opens a deal on the offer, bought by `buyer_id` (default: buyer_).
+  grpc::Status Open(tv1::Deal* deal, const std::string& key, const std::string& buyer_id = "") {
+    tv1::OpenDealRequest r;
+    r.set_request_id("open-" + NewUuid());
+    r.set_listing_id(offer_id_);
+    r.set_listing_kind(lv1::LISTING_KIND_OFFER);
+    r.set_buyer_org_id(buyer_id.empty() ? buyer_.id() : buyer_id);
+    r.set_seller_org_id(seller_.id());
+    return stub_->OpenDeal(AuthedContext(key).get(), r, deal);
+  }
+
+  static tv1::ProposeTermsRequest Terms(const tv1::Deal& deal, tv1::PartyRole by, int64_t price) {
+    tv1::ProposeTermsRequest r;
+    r.set_request_id("terms-" + NewUuid());
+    r.set_deal_id(deal.id());
+    r.set_expected_version(deal.version());
+    r.set_acting_as(by);
+    r.mutable_price()->set_currency("CNY");
+    r.mutable_price()->set_amount_minor(price);
+    r.set_transfer_mode(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
+    r.set_licence_scope("battery management systems for energy storage");
+    r.set_territory("CN");
+    for (int i = 0; i < 2; ++i) {
+      tv1::MilestonePlan* m = r.add_milestones();
+      m->set_title(i == 0 ? "algorithm and source code" : "deployment support");
+      m->mutable_amount()->set_currency("CNY");
+      m->mutable_amount()->set_amount_minor(i == 0 ? price * 3 / 10 : price - price * 3 / 10);
+      *m->mutable_due_time() =
+          google::protobuf::util::TimeUtil::SecondsToTimestamp(1'900'000'000 + i * 1'000'000);
+    }
+    return r;
+  }
+
+  // Runs one mutation and expects it to succeed; returns the deal after it.
+  template <class Request, class Rpc>
+  tv1::Deal Must(Rpc rpc, Request r, const std::string& key) {
+    tv1::Deal out;
+    grpc::Status s = ((*stub_).*rpc)(AuthedContext(key).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << r.GetDescriptor()->name() << ": " << s.error_message();
+    return out;
+  }
+
+  tv1::Deal Accept(const tv1::Deal& d, tv1::PartyRole by, const std::string& key) {
+    tv1::AcceptTermsRequest r;
+    r.set_request_id("accept-" + NewUuid());
+    r.set_deal_id(d.id());
+    r.set_expected_version(d.version());
+    r.set_acting_as(by);
+    r.set_terms_version(d.terms_size());
+    return Must(&tv1::TransactionsService::Stub::AcceptTerms, r, key);
+  }
+
+  tv1::MilestoneRequest Milestone(const tv1::Deal& d, int index) {
+    tv1::MilestoneRequest r;
+    r.set_request_id("milestone-" + NewUuid());
+    r.set_deal_id(d.id());
+    r.set_expected_version(d.version());
+    r.set_milestone_index(index);
+    return r;
+  }
+
+  tv1::RecordPaymentRequest Payment(const tv1::Deal& d, int index, const std::string& ref) {
+    tv1::RecordPaymentRequest r;
+    r.set_request_id("pay-" + NewUuid());
+    r.set_deal_id(d.id());
+    r.set_expected_version(d.version());
+    r.set_milestone_index(index);
+    *r.mutable_amount() = d.milestones(index - 1).amount();
+    r.set_payment_reference(ref);
+    return r;
+  }
+
+  // A deal brought to AGREED (seller proposes, buyer counters, both accept the counter) and
+  // signed.
+  tv1::Deal Signed(const std::string& buyer_id = "") {
+    tv1::Deal d;
+    EXPECT_TRUE(Open(&d, shenzhen_key_, buyer_id).ok());
+    d = Must(&tv1::TransactionsService::Stub::ProposeTerms,
+             Terms(d, tv1::PARTY_ROLE_SELLER, 100'000'00), wuhan_key_);
+    d = Must(&tv1::TransactionsService::Stub::ProposeTerms,
+             Terms(d, tv1::PARTY_ROLE_BUYER, 80'000'00), shenzhen_key_);
+    d = Accept(d, tv1::PARTY_ROLE_SELLER, wuhan_key_);
+    d = Accept(d, tv1::PARTY_ROLE_BUYER, shenzhen_key_);
+    EXPECT_EQ(d.state(), tv1::DEAL_STATE_AGREED);
+    tv1::SignContractRequest sign;
+    sign.set_request_id("sign-" + d.id());
+    sign.set_deal_id(d.id());
+    sign.set_expected_version(d.version());
+    sign.set_registration_number("2026420100000123");
+    *sign.mutable_signing_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    return Must(&tv1::TransactionsService::Stub::SignContract, sign, wuhan_key_);
+  }
+
+  std::vector<std::string> EventTypes(TopicReader& reader, const tv1::Deal& deal, size_t expected) {
+    reader.ReadUntil([&](auto&) { return reader.ForAggregate(deal.id()).size() >= expected; },
+                     absl::Seconds(20));
+    reader.ReadUntil([](auto&) { return false; }, absl::Milliseconds(500));  // any extra one
+    std::vector<std::string> types;
+    int64_t sequence = 0;
+    for (const auto& e : reader.ForAggregate(deal.id())) {
+      EXPECT_EQ(e.envelope.sequence(), ++sequence) << "gap or disorder";
+      EXPECT_EQ(e.key, deal.id());
+      std::string type = e.envelope.event_type();
+      types.push_back(type.substr(type.rfind('.') + 1));
+    }
+    return types;
+  }
+
+  const std::string db_prefix_;
+  Stack stack_;
+  std::vector<std::unique_ptr<ScratchDatabase>> dbs_;
+  std::string operator_key_, wuhan_key_, shenzhen_key_, partner_key_, offer_id_;
+  std::unique_ptr<ServiceProcess> registry_, listings_, transactions_;
+  std::unique_ptr<reg::RegistryService::Stub> registry_stub_;
+  std::unique_ptr<lv1::ListingsService::Stub> listings_stub_;
+  std::unique_ptr<tv1::TransactionsService::Stub> stub_;
+  reg::Organization seller_, buyer_;
+};
+
+}  // namespace techtrade::testing
