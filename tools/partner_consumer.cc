@@ -1,8 +1,10 @@
-// techtrade-partner: a reference finance-partner consumer of techtrade.transactions.events.v1.
-// It reads the topic as a partner would (its own consumer group, committing offsets after each
-// event), checks that every deal's events arrive in order without gaps, drops redeliveries by
-// their sequence, and prints what it would pay. Exit code 3 if a gap or disorder was seen.
-//   techtrade-partner [--brokers ...] [--group finance-partner] [--from_beginning]
+// techtrade-partner: a reference finance-partner consumer of the deal events
+// (techtrade.transactions.events.v1) and the fund's (techtrade.fund.events.v1). It reads the
+// topics as a partner would (its own consumer group, committing offsets after each event), checks
+// that every deal's and every application's events arrive in order without gaps, drops
+// redeliveries by their sequence, and prints what it would pay. Exit code 3 if a gap or disorder
+// was seen.
+//   techtrade-partner [--brokers ...] [--group finance-partner] [--topics a,b]
 //                     [--idle_exit_seconds 5]
 #include <iostream>
 #include <map>
@@ -12,24 +14,35 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "techtrade/fund/v1/fund.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
 ABSL_FLAG(std::string, brokers, "",
           "Kafka bootstrap servers (default: env TECHTRADE_KAFKA_BROKERS)");
 ABSL_FLAG(std::string, group, "", "consumer group (default: a new one for this run)");
-ABSL_FLAG(std::string, topic, "techtrade.transactions.events.v1", "topic to read");
+ABSL_FLAG(std::string, topics, "techtrade.transactions.events.v1,techtrade.fund.events.v1",
+          "topics to read, comma-separated");
 ABSL_FLAG(int, idle_exit_seconds, 0, "stop after this many seconds without an event (0 = never)");
 
 namespace v1 = techtrade::transactions::v1;
+namespace fv1 = techtrade::fund::v1;
 
 namespace {
 
 std::string Amount(const techtrade::common::v1::Money& m) {
   return absl::StrFormat("%s %d.%02d", m.currency(), m.amount_minor() / 100,
                          std::abs(m.amount_minor() % 100));
+}
+
+techtrade::common::v1::Money Money(const std::string& currency, int64_t minor) {
+  techtrade::common::v1::Money m;
+  m.set_currency(currency);
+  m.set_amount_minor(minor);
+  return m;
 }
 
 std::string Who(const v1::Party& p) { return absl::StrCat(p.name(), " (", p.credit_code(), ")"); }
@@ -58,6 +71,25 @@ std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
     return absl::StrCat("deal completed, ", Amount(x.deal().paid_total()), " paid in total");
   }
   if (v1::DealCancelled x; any.UnpackTo(&x)) return "deal cancelled: " + x.reason();
+  if (fv1::ApplicationDecided x; any.UnpackTo(&x)) {
+    const fv1::Application& a = x.application();
+    return absl::StrCat("fund application for deal ", a.deal_id().substr(0, 8), " ",
+                        fv1::ApplicationStatus_Name(a.status()), ": ",
+                        Amount(Money(a.currency(), a.approved_minor())), " — ",
+                        a.decision_reason());
+  }
+  if (fv1::TrancheDisbursed x; any.UnpackTo(&x)) {
+    return absl::StrCat("PAY subsidy ", Amount(x.amount()), " from the fund to ", Who(x.payee()),
+                        ", tranche '", x.disbursement().tranche(), "' [idempotency key ",
+                        x.idempotency_key(), "]");
+  }
+  if (fv1::ReservationReleased x; any.UnpackTo(&x)) {
+    return absl::StrCat("fund reservation released: ", Amount(x.amount()));
+  }
+  if (fv1::ClawbackRaised x; any.UnpackTo(&x)) {
+    return absl::StrCat("COLLECT ", Amount(x.amount()), " back from ", Who(x.debtor()),
+                        " for the fund (clawback) [idempotency key ", x.idempotency_key(), "]");
+  }
   std::string type = e.event_type();
   return type.substr(type.rfind('.') + 1);
 }
@@ -75,12 +107,14 @@ int main(int argc, char** argv) {
   }
   std::string group = absl::GetFlag(FLAGS_group);
   if (group.empty()) group = "finance-partner-" + techtrade::RandomHex(4);
-  auto consumer = techtrade::KafkaConsumer::Create(brokers, group, {absl::GetFlag(FLAGS_topic)});
+  const std::vector<std::string> topics =
+      absl::StrSplit(absl::GetFlag(FLAGS_topics), ',', absl::SkipEmpty());
+  auto consumer = techtrade::KafkaConsumer::Create(brokers, group, topics);
   if (!consumer.ok()) {
     std::cerr << "techtrade-partner: " << consumer.status() << "\n";
     return 1;
   }
-  std::map<std::string, int64_t> last_sequence;  // per deal
+  std::map<std::string, int64_t> last_sequence;  // per deal or application
   int events = 0, duplicates = 0, problems = 0;
   absl::Time last_event = absl::Now();
   const int idle_exit = absl::GetFlag(FLAGS_idle_exit_seconds);
@@ -98,20 +132,20 @@ int main(int argc, char** argv) {
         ++duplicates;  // a redelivery: already acted on
       } else {
         if (e.sequence() != last + 1) {
-          std::cout << "GAP deal " << e.aggregate_id() << ": expected sequence " << last + 1
-                    << ", got " << e.sequence() << "\n";
+          std::cout << "GAP " << e.aggregate_type() << " " << e.aggregate_id()
+                    << ": expected sequence " << last + 1 << ", got " << e.sequence() << "\n";
           ++problems;
         }
         last = e.sequence();
         ++events;
-        std::cout << "deal " << e.aggregate_id().substr(0, 8) << " #" << e.sequence() << "  "
-                  << Describe(e) << "\n";
+        std::cout << e.aggregate_type() << " " << e.aggregate_id().substr(0, 8) << " #"
+                  << e.sequence() << "  " << Describe(e) << "\n";
       }
     }
     (void)(*consumer)->Commit(*m);
   }
   std::cout << absl::StrFormat(
-      "%d events over %d deals, %d redeliveries dropped, %d gaps or "
+      "%d events over %d deals and applications, %d redeliveries dropped, %d gaps or "
       "disorders\n",
       events, last_sequence.size(), duplicates, problems);
   return problems == 0 ? 0 : 3;

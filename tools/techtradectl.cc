@@ -539,6 +539,8 @@ bool IsLeaf(const pb::FieldDescriptor* f) {
   return t == "google.protobuf.Timestamp" || t == "techtrade.common.v1.Money";
 }
 
+void PrintRows(const pb::Message& msg, const pb::FieldDescriptor* rows, const std::string& indent);
+
 // A record as "field  value" lines, one level of nesting flattened with dots.
 void PrintRecord(const pb::Message& msg, const std::string& prefix, int depth) {
   const pb::Reflection* r = msg.GetReflection();
@@ -560,14 +562,96 @@ void PrintRecord(const pb::Message& msg, const std::string& prefix, int depth) {
       }
       std::printf("%-34s %s\n", name.c_str(), absl::StrJoin(values, ", ").c_str());
     } else {
-      std::printf("%-34s %d item(s) (--json shows them)\n", name.c_str(), r->FieldSize(msg, f));
+      std::printf("%s:\n", name.c_str());
+      PrintRows(msg, f, "  ");
     }
   }
 }
 
-// A list response: its repeated message field as a table of the elements' leaf fields.
+// Terminal columns of UTF-8 text: CJK and other wide characters take two.
+size_t DisplayWidth(absl::string_view text) {
+  size_t width = 0;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = text[i];
+    const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    uint32_t cp = len == 1 ? c : c & (0x3F >> (len - 1));
+    for (size_t k = 1; k < len && i + k < text.size(); ++k) cp = (cp << 6) | (text[i + k] & 0x3F);
+    width += (cp >= 0x1100 &&
+              (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+               (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+               (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000))
+                 ? 2
+                 : 1;
+    i += len;
+  }
+  return width;
+}
+
+// At most `max` columns, cut at a character boundary.
+std::string Clip(const std::string& text, size_t max) {
+  if (DisplayWidth(text) <= max) return text;
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = text[i];
+    const size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    std::string next = out + text.substr(i, len);
+    if (DisplayWidth(next) > max - 1) break;
+    out = std::move(next);
+    i += len;
+  }
+  return out + "…";
+}
+
+// Rows of a repeated message field as a table of their leaf fields.
+void PrintRows(const pb::Message& msg, const pb::FieldDescriptor* rows, const std::string& indent) {
+  const pb::Reflection* r = msg.GetReflection();
+  const int n = r->FieldSize(msg, rows);
+  // Leaf fields, but not times, nor one that is the same in every row of several (the filter).
+  auto same_everywhere = [&](const pb::FieldDescriptor* f) {
+    if (n < 2) return false;
+    const std::string first = Cell(r->GetRepeatedMessage(msg, rows, 0), f);
+    for (int i = 1; i < n; ++i) {
+      if (Cell(r->GetRepeatedMessage(msg, rows, i), f) != first) return false;
+    }
+    return true;
+  };
+  std::vector<const pb::FieldDescriptor*> columns;
+  for (int i = 0; i < rows->message_type()->field_count() && columns.size() < 8; ++i) {
+    const pb::FieldDescriptor* f = rows->message_type()->field(i);
+    if (IsLeaf(f) && !absl::EndsWith(f->name(), "_time") && !same_everywhere(f)) {
+      columns.push_back(f);
+    }
+  }
+  std::vector<std::vector<std::string>> cells;
+  std::vector<size_t> width;
+  for (const auto* c : columns) width.push_back(c->name().size());
+  for (int i = 0; i < n; ++i) {
+    const pb::Message& row = r->GetRepeatedMessage(msg, rows, i);
+    cells.emplace_back();
+    for (size_t c = 0; c < columns.size(); ++c) {
+      std::string v = Clip(Cell(row, columns[c]), 40);
+      width[c] = std::max(width[c], DisplayWidth(v));
+      cells.back().push_back(std::move(v));
+    }
+  }
+  auto line = [&](const std::vector<std::string>& values) {
+    std::string out = indent;
+    for (size_t c = 0; c < values.size(); ++c) {
+      absl::StrAppend(&out, values[c], std::string(width[c] + 2 - DisplayWidth(values[c]), ' '));
+    }
+    std::printf("%s\n", std::string(absl::StripTrailingAsciiWhitespace(out)).c_str());
+  };
+  std::vector<std::string> header;
+  for (const auto* c : columns) header.push_back(absl::AsciiStrToUpper(c->name()));
+  line(header);
+  for (const auto& row : cells) line(row);
+}
+
+// A List/Search/Match/Reconcile response: its one repeated message field as a table, then the
+// response's own leaf fields (page token, totals).
 bool PrintTable(const pb::Message& msg) {
   const pb::Descriptor* d = msg.GetDescriptor();
+  if (!absl::EndsWith(d->name(), "Response")) return false;
   const pb::FieldDescriptor* rows = nullptr;
   for (int i = 0; i < d->field_count(); ++i) {
     const pb::FieldDescriptor* f = d->field(i);
@@ -577,36 +661,7 @@ bool PrintTable(const pb::Message& msg) {
     }
   }
   if (rows == nullptr) return false;
-  const pb::Reflection* r = msg.GetReflection();
-  std::vector<const pb::FieldDescriptor*> columns;
-  for (int i = 0; i < rows->message_type()->field_count() && columns.size() < 7; ++i) {
-    const pb::FieldDescriptor* f = rows->message_type()->field(i);
-    if (IsLeaf(f) && !absl::EndsWith(f->name(), "_time")) columns.push_back(f);
-  }
-  std::vector<std::vector<std::string>> cells;
-  std::vector<size_t> width;
-  for (const auto* c : columns) width.push_back(c->name().size());
-  for (int i = 0; i < r->FieldSize(msg, rows); ++i) {
-    const pb::Message& row = r->GetRepeatedMessage(msg, rows, i);
-    cells.emplace_back();
-    for (size_t c = 0; c < columns.size(); ++c) {
-      std::string v = Cell(row, columns[c]);
-      if (v.size() > 40) v = v.substr(0, 39) + "…";
-      width[c] = std::max(width[c], v.size());
-      cells.back().push_back(std::move(v));
-    }
-  }
-  auto line = [&](const std::vector<std::string>& values) {
-    std::string out;
-    for (size_t c = 0; c < values.size(); ++c) {
-      absl::StrAppend(&out, values[c], std::string(width[c] + 2 - values[c].size(), ' '));
-    }
-    std::printf("%s\n", std::string(absl::StripTrailingAsciiWhitespace(out)).c_str());
-  };
-  std::vector<std::string> header;
-  for (const auto* c : columns) header.push_back(absl::AsciiStrToUpper(c->name()));
-  line(header);
-  for (const auto& row : cells) line(row);
+  PrintRows(msg, rows, "");
   for (int i = 0; i < d->field_count(); ++i) {
     const pb::FieldDescriptor* f = d->field(i);
     if (f != rows && IsLeaf(f) && !Cell(msg, f).empty()) {
