@@ -27,7 +27,7 @@ build: deps $(BUILD_DIR)/build.ninja
 	@cmake --build $(BUILD_DIR)
 
 unit-test: build
-	@cd $(BUILD_DIR) && ctest --output-on-failure -LE integration -j2
+	@cd $(BUILD_DIR) && ctest --output-on-failure -LE "integration|e2e" -j2
 
 # The test stack (instance "test", ports 254xx) is started for the run and stopped afterwards.
 test: build

@@ -10,19 +10,16 @@
 #include "absl/strings/str_cat.h"
 #include "common/kafka.h"
 #include "techtrade/fund/v1/fund.grpc.pb.h"
-#include "tests/support/deal_fixture.h"
 #include "tests/support/harness.h"
+#include "tests/support/platform_fixture.h"
 
 namespace techtrade::testing {
 namespace {
 
-namespace fv1 = techtrade::fund::v1;
 using google::protobuf::util::TimeUtil;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using TxStub = tv1::TransactionsService::Stub;
-
-constexpr char kFundTopic[] = "techtrade.fund.events.v1";
 
 // The deal of DealFixture::Signed(): 80 000.00 CNY in milestones of 24 000.00 and 56 000.00.
 // With bands 19.99 % to 50 000.00 and 11.11 % above, the subsidy is
@@ -35,161 +32,9 @@ constexpr int64_t kMilestone1 = 133'266;  // 444 222 × 24 000 / 80 000 = 133 26
 constexpr int64_t kMilestone2 = 310'955;  // 444 222 × 56 000 / 80 000 = 310 955.4
 constexpr int64_t kCompletion = 444'357;  // 1 332 800 − the three above
 
-class FundTest : public DealFixture {
+class FundTest : public PlatformFixture {
  protected:
-  FundTest() : DealFixture("fund_it_") {}
-
-  void SetUp() override {
-    DealFixture::SetUp();
-    if (HasFatalFailure()) return;
-    fund_db_ = std::make_unique<ScratchDatabase>(stack_, "fund_it_fund");
-    fund_process_ = std::make_unique<ServiceProcess>(
-        "fund", std::map<std::string, std::string>{
-                    {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                    {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                    {"TECHTRADE_DB_POOL_SIZE", "8"},
-                    {"TECHTRADE_PG_URL", fund_db_->url()},
-                    {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
-                    {"TECHTRADE_FUND_TRANSACTIONS_CONSUMER",
-                     ConsumerGroupAtEnd(stack_.kafka_brokers, kDealTopic, "fund_it_")}});
-    ASSERT_TRUE(fund_process_->WaitUntilServing()) << fund_process_->log_path();
-    fund_ = fv1::FundService::NewStub(fund_process_->channel());
-  }
-
-  void TearDown() override {
-    fund_process_.reset();
-    fund_db_.reset();
-    DealFixture::TearDown();
-  }
-
-  static fv1::CreateProgrammeRequest ProgrammeRequest(int64_t budget) {
-    fv1::CreateProgrammeRequest r;
-    r.set_request_id("programme-" + NewUuid());
-    r.set_name("Shenzhen technology absorption subsidy 2026");
-    r.set_city_id("shenzhen");
-    *r.mutable_start_time() =
-        TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(absl::Now()) - 86400);
-    *r.mutable_end_time() =
-        TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(absl::Now()) + 365 * 86400);
-    r.mutable_total_budget()->set_currency("CNY");
-    r.mutable_total_budget()->set_amount_minor(budget);
-    fv1::ProgrammeRules* rules = r.mutable_rules();
-    rules->add_eligible_transfer_modes(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
-    rules->add_eligible_transfer_modes(lv1::TRANSFER_MODE_ASSIGNMENT);
-    rules->add_eligible_buyer_kinds(reg::ORGANIZATION_KIND_ENTERPRISE);
-    rules->set_min_contract_value_minor(10'000'00);
-    fv1::SubsidyBand* low = rules->add_bands();
-    low->set_from_minor(0);
-    low->set_rate_bps(1999);
-    fv1::SubsidyBand* high = rules->add_bands();
-    high->set_from_minor(50'000'00);
-    high->set_rate_bps(1111);
-    rules->set_per_deal_cap_minor(20'000'00);
-    rules->set_per_organization_annual_cap_minor(100'000'00);
-    rules->set_auto_approval_threshold_minor(50'000'00);
-    rules->set_claw_back_on_cancellation(true);
-    for (auto [trigger, share] : {std::pair{fv1::TRANCHE_TRIGGER_SIGNING, 3333},
-                                  std::pair{fv1::TRANCHE_TRIGGER_MILESTONES, 3333},
-                                  std::pair{fv1::TRANCHE_TRIGGER_COMPLETION, 3334}}) {
-      fv1::Tranche* t = rules->add_tranches();
-      t->set_trigger(trigger);
-      t->set_share_bps(share);
-    }
-    return r;
-  }
-
-  fv1::Programme CreateProgramme(const fv1::CreateProgrammeRequest& r) {
-    fv1::Programme p;
-    grpc::Status s = fund_->CreateProgramme(AuthedContext(operator_key_).get(), r, &p);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return p;
-  }
-
-  // Submits until the fund has seen the deal signed (it learns of it from the topic).
-  grpc::Status Submit(const std::string& programme_id, const tv1::Deal& deal, fv1::Application* out,
-                      const std::string& key = "") {
-    fv1::SubmitApplicationRequest r;
-    r.set_request_id("apply-" + NewUuid());
-    r.set_programme_id(programme_id);
-    r.set_deal_id(deal.id());
-    grpc::Status s;
-    for (absl::Time deadline = absl::Now() + absl::Seconds(20); absl::Now() < deadline;
-         absl::SleepFor(absl::Milliseconds(50))) {
-      s = fund_->SubmitApplication(AuthedContext(key.empty() ? shenzhen_key_ : key).get(), r, out);
-      if (s.error_code() != grpc::StatusCode::FAILED_PRECONDITION ||
-          s.error_message().find("has no signed deal") == std::string::npos) {
-        break;
-      }
-    }
-    return s;
-  }
-
-  fv1::Application GetApplication(const std::string& id) {
-    fv1::GetApplicationRequest r;
-    r.set_id(id);
-    fv1::Application a;
-    EXPECT_TRUE(fund_->GetApplication(AuthedContext(operator_key_).get(), r, &a).ok());
-    return a;
-  }
-
-  // Polls until `done(application)`; returns the last state read.
-  fv1::Application WaitFor(const std::string& id,
-                           const std::function<bool(const fv1::Application&)>& done) {
-    fv1::Application a;
-    for (absl::Time deadline = absl::Now() + absl::Seconds(20); absl::Now() < deadline;
-         absl::SleepFor(absl::Milliseconds(50))) {
-      a = GetApplication(id);
-      if (done(a)) break;
-    }
-    return a;
-  }
-
-  fv1::Programme GetProgramme(const std::string& id) {
-    fv1::GetProgrammeRequest r;
-    r.set_id(id);
-    fv1::Programme p;
-    EXPECT_TRUE(fund_->GetProgramme(AuthedContext(operator_key_).get(), r, &p).ok());
-    return p;
-  }
-
-  fv1::ReconcileResponse Reconcile(const std::string& programme_id = "") {
-    fv1::ReconcileRequest r;
-    r.set_programme_id(programme_id);
-    fv1::ReconcileResponse out;
-    EXPECT_TRUE(fund_->Reconcile(AuthedContext(partner_key_).get(), r, &out).ok());
-    return out;
-  }
-
-  tv1::Deal PerformMilestone(tv1::Deal d, int m) {
-    d = Must(&TxStub::DeliverMilestone, Milestone(d, m), wuhan_key_);
-    d = Must(&TxStub::AcceptMilestone, Milestone(d, m), shenzhen_key_);
-    return Must(&TxStub::RecordPayment, Payment(d, m, absl::StrCat("BANK-", d.id(), "-", m)),
-                partner_key_);
-  }
-
-  tv1::Deal CancelAsOperator(const tv1::Deal& d) {
-    tv1::CancelDealRequest r;
-    r.set_request_id("cancel-" + d.id());
-    r.set_deal_id(d.id());
-    r.set_expected_version(d.version());
-    r.set_acting_as(tv1::PARTY_ROLE_OPERATOR);
-    r.set_reason("the licensor lost the patent in invalidation proceedings");
-    return Must(&TxStub::CancelDeal, r, operator_key_);
-  }
-
-  static std::vector<int64_t> Amounts(const fv1::Application& a) {
-    std::vector<int64_t> out;
-    for (const auto& d : a.disbursements()) out.push_back(d.amount_minor());
-    return out;
-  }
-
-  int64_t LedgerEntries() const {
-    return fund_db_->QueryInt("SELECT count(*) FROM ledger_entries");
-  }
-
-  std::unique_ptr<ScratchDatabase> fund_db_;
-  std::unique_ptr<ServiceProcess> fund_process_;
-  std::unique_ptr<fv1::FundService::Stub> fund_;
+  FundTest() : PlatformFixture("fund_it_") {}
 };
 
 TEST_F(FundTest, ASignedDealIsSubsidisedTrancheByTrancheToTheFen) {
@@ -587,7 +432,11 @@ TEST_F(FundTest, BadInputGetsTheSpecificCodeAndChangesNothing) {
 }
 
 TEST_F(FundTest, TheDatabaseItselfRefusesToBreakTheLedger) {
+  // A budget of 1 000.00, all of it reserved by one application.
   fv1::Programme p = CreateProgramme(ProgrammeRequest(1'000'00));
+  fv1::Application a;
+  ASSERT_TRUE(Submit(p.id(), Signed(), &a).ok());
+  ASSERT_EQ(a.approved_minor(), 1'000'00);
   pqxx::connection conn(fund_db_->url());
   auto refused = [&](const std::string& sql) {
     try {
@@ -599,29 +448,31 @@ TEST_F(FundTest, TheDatabaseItselfRefusesToBreakTheLedger) {
       return true;
     }
   };
-  const std::string id = absl::StrCat("'", p.id(), "'");
+  auto entry = [&](const std::string& application, const std::string& kind, int debit, int credit,
+                   int64_t amount) {
+    return absl::StrCat(
+        "INSERT INTO ledger_entries (programme_id, application_id, kind, debit, credit, amount) "
+        "VALUES ('",
+        p.id(), "', ", application, ", '", kind, "', ", debit, ", ", credit, ", ", amount, ")");
+  };
+  const std::string app = absl::StrCat("'", a.id(), "'");
   EXPECT_TRUE(refused("UPDATE programme_balances SET available = available + 1"));
   EXPECT_TRUE(refused("UPDATE ledger_entries SET amount = amount + 1"));
   EXPECT_TRUE(refused("DELETE FROM ledger_entries"));
   EXPECT_TRUE(refused("TRUNCATE ledger_entries"));
-  // Reserving more than is available drives available negative.
-  EXPECT_TRUE(refused(absl::StrCat(
-      "INSERT INTO ledger_entries (programme_id, application_id, kind, debit, credit, amount) "
-      "VALUES (",
-      id, ", gen_random_uuid(), 'reserve', 3, 2, 100001)")));
-  // An entry whose accounts do not match its kind.
-  EXPECT_TRUE(refused(absl::StrCat(
-      "INSERT INTO ledger_entries (programme_id, application_id, kind, debit, credit, amount) "
-      "VALUES (",
-      id, ", gen_random_uuid(), 'reserve', 4, 2, 1)")));
-  // A legal one is taken and posted.
-  EXPECT_FALSE(refused(absl::StrCat(
-      "INSERT INTO ledger_entries (programme_id, application_id, kind, debit, credit, amount) "
-      "VALUES (",
-      id, ", gen_random_uuid(), 'reserve', 3, 2, 100)")));
+  // Reserving what is not available drives available negative.
+  EXPECT_TRUE(refused(entry(app, "reserve", 3, 2, 1)));
+  // Releasing more than is reserved drives reserved negative.
+  EXPECT_TRUE(refused(entry(app, "release", 2, 3, 1'000'01)));
+  // An entry whose accounts do not match its kind; one for an application that does not exist.
+  EXPECT_TRUE(refused(entry(app, "reserve", 4, 2, 1)));
+  EXPECT_TRUE(refused(entry("gen_random_uuid()", "release", 2, 3, 1)));
+  // A legal one is taken and posted: the budget topped up by 1.00.
+  EXPECT_FALSE(refused(entry("NULL", "fund", 2, 1, 100)));
   fv1::Programme after = GetProgramme(p.id());
-  EXPECT_EQ(after.balances().available_minor(), 1'000'00 - 100);
-  EXPECT_EQ(after.balances().reserved_minor(), 100);
+  EXPECT_EQ(after.balances().total_minor(), 1'001'00);
+  EXPECT_EQ(after.balances().available_minor(), 100);
+  EXPECT_EQ(after.balances().reserved_minor() + after.balances().disbursed_minor(), 1'000'00);
   EXPECT_TRUE(Reconcile(p.id()).balanced());
 }
 

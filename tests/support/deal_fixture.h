@@ -49,21 +49,20 @@ class DealFixture : public ::testing::Test {
       extra["TECHTRADE_PG_URL"] = dbs_[db]->url();
       return extra;
     };
-    registry_ = std::make_unique<ServiceProcess>(
-        "registry", env(0, {{"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_}}));
+    envs_["registry"] = env(0, {{"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_}});
+    registry_ = std::make_unique<ServiceProcess>("registry", envs_["registry"]);
     ASSERT_TRUE(registry_->WaitUntilServing());
-    listings_ = std::make_unique<ServiceProcess>(
-        "listings",
-        env(1,
-            {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
-             {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
-              ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.registry.events.v1", db_prefix_)},
-             {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
-              ConsumerGroupAtEnd(stack_.kafka_brokers, kDealTopic, db_prefix_)}}));
+    envs_["listings"] = env(
+        1, {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+            {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+             ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.registry.events.v1", db_prefix_)},
+            {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+             ConsumerGroupAtEnd(stack_.kafka_brokers, kDealTopic, db_prefix_)}});
+    listings_ = std::make_unique<ServiceProcess>("listings", envs_["listings"]);
     ASSERT_TRUE(listings_->WaitUntilServing());
-    transactions_ = std::make_unique<ServiceProcess>(
-        "transactions", env(2, {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
-                                {"TECHTRADE_LISTINGS_ADDR", listings_->address()}}));
+    envs_["transactions"] = env(2, {{"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+                                    {"TECHTRADE_LISTINGS_ADDR", listings_->address()}});
+    transactions_ = std::make_unique<ServiceProcess>("transactions", envs_["transactions"]);
     ASSERT_TRUE(transactions_->WaitUntilServing()) << transactions_->log_path();
     registry_stub_ = reg::RegistryService::NewStub(registry_->channel());
     listings_stub_ = lv1::ListingsService::NewStub(listings_->channel());
@@ -257,7 +256,31 @@ class DealFixture : public ::testing::Test {
     return types;
   }
 
+  // The process slot of a service this fixture (or a subclass) runs.
+  virtual std::unique_ptr<ServiceProcess>* Slot(const std::string& name) {
+    if (name == "registry") return &registry_;
+    if (name == "listings") return &listings_;
+    if (name == "transactions") return &transactions_;
+    return nullptr;
+  }
+
+  // SIGKILL, then the same binary on the same port, database and consumer groups: a crash and
+  // the restart an orchestrator would do. Clients' channels reconnect to the same address.
+  // The new process dies with the thread that calls this (PR_SET_PDEATHSIG follows the forking
+  // thread), so call it from one that lives as long as the test.
+  bool KillAndRestart(const std::string& name) {
+    std::unique_ptr<ServiceProcess>* slot = Slot(name);
+    const int port = (*slot)->port();
+    (*slot)->Kill();
+    std::map<std::string, std::string> env = envs_.at(name);
+    env["TECHTRADE_GRPC_PORT"] = absl::StrCat(port);
+    *slot = std::make_unique<ServiceProcess>(name, env);
+    return (*slot)->WaitUntilServing();
+  }
+
   const std::string db_prefix_;
+  // Each service's environment, kept for restarts.
+  std::map<std::string, std::map<std::string, std::string>> envs_;
   Stack stack_;
   std::vector<std::unique_ptr<ScratchDatabase>> dbs_;
   std::string operator_key_, wuhan_key_, shenzhen_key_, partner_key_, offer_id_;

@@ -1465,11 +1465,19 @@ TEST(FundUnwindTest, ClawsBackWhatWentOutNetOfEarlierClawbacks) {
   EXPECT_EQ(u.clawback_minor, 1'000'000);
 }
 
-TEST(FundUnwindTest, NothingForApplicationsNotApproved) {
+TEST(FundUnwindTest, AFullyPaidApplicationIsClawedBack) {
+  // Paid in full before the deal completed (e.g. 100 % at signing), then the deal is cancelled.
+  v1::Application a = MakeApplication(1'000'000, v1::APPLICATION_STATUS_COMPLETED);
+  a.set_disbursed_minor(1'000'000);
+  Unwinding u = UnwindOnCancellation(MakeRules(), a);
+  EXPECT_EQ(u.release_minor, 0);
+  EXPECT_EQ(u.clawback_minor, 1'000'000);
+}
+
+TEST(FundUnwindTest, NothingForApplicationsNeverApproved) {
   for (v1::ApplicationStatus status :
        {v1::APPLICATION_STATUS_UNSPECIFIED, v1::APPLICATION_STATUS_PENDING_REVIEW,
-        v1::APPLICATION_STATUS_REJECTED, v1::APPLICATION_STATUS_COMPLETED,
-        v1::APPLICATION_STATUS_CANCELLED}) {
+        v1::APPLICATION_STATUS_REJECTED, v1::APPLICATION_STATUS_CANCELLED}) {
     v1::Application a = MakeApplication(1'000'000, status);
     a.set_disbursed_minor(300'000);
     const Unwinding u = UnwindOnCancellation(MakeRules(), a);

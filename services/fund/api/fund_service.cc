@@ -104,9 +104,8 @@ void PayDueTranches(Tx& tx, ApplicationChange& change, const v1::Programme& prog
     store::AppendEntry(tx, a.programme_id(), a.id(), "disburse", d.tranche(), d.amount_minor());
     a.set_disbursed_minor(a.disbursed_minor() + d.amount_minor());
     *a.add_disbursements() = d;
-    if (deal.state() == tv1::DEAL_STATE_COMPLETED && ReservedFor(a) == 0) {
-      a.set_status(v1::APPLICATION_STATUS_COMPLETED);
-    }
+    // Every fen approved is out (at completion, or earlier with a plan front-loaded so).
+    if (ReservedFor(a) == 0) a.set_status(v1::APPLICATION_STATUS_COMPLETED);
     auto& event = change.Record<v1::TrancheDisbursed>();
     *event.mutable_disbursement() = d;
     *event.mutable_payee() = a.applicant();

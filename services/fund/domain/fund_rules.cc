@@ -298,7 +298,12 @@ std::vector<v1::Disbursement> DueDisbursements(const v1::ProgrammeRules& rules,
 
 Unwinding UnwindOnCancellation(const v1::ProgrammeRules& rules, const v1::Application& a) {
   Unwinding u;
-  if (a.status() != v1::APPLICATION_STATUS_APPROVED) return u;
+  // A fully paid application (COMPLETED) of a deal cancelled before completion can still owe
+  // its money back.
+  if (a.status() != v1::APPLICATION_STATUS_APPROVED &&
+      a.status() != v1::APPLICATION_STATUS_COMPLETED) {
+    return u;
+  }
   u.release_minor = std::max<int64_t>(ReservedFor(a), 0);
   if (rules.claw_back_on_cancellation()) {
     u.clawback_minor = std::max<int64_t>(a.disbursed_minor() - a.clawed_back_minor(), 0);

@@ -75,8 +75,9 @@ std::vector<v1::Disbursement> DueDisbursements(const v1::ProgrammeRules& rules,
                                                const v1::Application& application,
                                                const tv1::Deal& deal, absl::Time now);
 
-// What a cancelled deal's application gives back: the unspent reservation is released; what was
-// disbursed becomes a clawback receivable where the rules say so.
+// What a cancelled deal's application (APPROVED, or COMPLETED when everything was paid early)
+// gives back: the unspent reservation is released; what was disbursed becomes a clawback
+// receivable where the rules say so.
 struct Unwinding {
   int64_t release_minor = 0;
   int64_t clawback_minor = 0;

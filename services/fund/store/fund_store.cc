@@ -157,6 +157,10 @@ CREATE TABLE deals (
 CREATE INDEX deals_signed ON deals (signed_at) WHERE signed_at IS NOT NULL;
 CREATE INDEX deals_completed ON deals (completed_at) WHERE completed_at IS NOT NULL;
 )sql"},
+    {2, "ledger entries name applications that exist", R"sql(
+ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_application_fkey
+  FOREIGN KEY (application_id) REFERENCES applications (id);
+)sql"},
 };
 
 constexpr char kProgrammeColumns[] =
@@ -341,7 +345,7 @@ absl::StatusOr<v1::Application> GetApplication(Tx& tx, const std::string& id, bo
 std::vector<v1::Application> OpenApplicationsOfDeal(Tx& tx, const std::string& deal_id) {
   pqxx::result rows = tx.ExecPrepared(
       "fund_applications_open_of_deal",
-      "SELECT record FROM applications WHERE deal_id = $1::uuid AND status IN (1, 2) "
+      "SELECT record FROM applications WHERE deal_id = $1::uuid AND status IN (1, 2, 4) "
       "ORDER BY ordinal FOR UPDATE",
       deal_id);
   std::vector<v1::Application> out;
@@ -524,7 +528,8 @@ AppraisalFigures Appraise(Tx& tx, const std::string& city_id, int64_t from_us, i
       " AND e.created_at >= ", from, " AND e.created_at < ", to,
       "), "
       "(SELECT coalesce(percentile_cont(0.5) WITHIN GROUP "
-      "(ORDER BY greatest(extract(epoch FROM signed_at - opened_at), 0) / 86400), 0) FROM deals WHERE (",
+      "(ORDER BY greatest(extract(epoch FROM signed_at - opened_at), 0) / 86400), 0) FROM deals "
+      "WHERE (",
       city, " = '' OR city_id = ", city, ") AND signed_at >= ", from, " AND signed_at < ", to,
       ")"));
   AppraisalFigures f;

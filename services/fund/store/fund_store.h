@@ -57,7 +57,8 @@ std::optional<tv1::Deal> GetDeal(Tx& tx, const std::string& id);
 void InsertApplication(Tx& tx, const v1::Application& application);
 void SaveApplication(Tx& tx, const v1::Application& application);
 absl::StatusOr<v1::Application> GetApplication(Tx& tx, const std::string& id, bool lock);
-// Applications of a deal that are waiting or approved, locked.
+// Applications of a deal that a deal event can still change (waiting, approved, or paid in full
+// while the deal runs), locked.
 std::vector<v1::Application> OpenApplicationsOfDeal(Tx& tx, const std::string& deal_id);
 struct ApplicationFilter {
   std::string programme_id;
