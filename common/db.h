@@ -69,6 +69,15 @@ void RegisterConstraintErrors(const std::vector<std::pair<std::string, absl::Sta
 // SQL literal for a timestamptz given as microseconds since the epoch.
 std::string TimestampLiteral(int64_t unix_micros);
 
+// A protobuf record stored as bytea (the `record` column of every service's tables).
+template <class Message>
+Message ParseRecord(const pqxx::field& field) {
+  pqxx::binarystring bytes(field);
+  Message message;
+  message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  return message;
+}
+
 // One database transaction, run by InTransaction. Round trips are what a mutation costs on a
 // loaded machine, so the transaction spends as few as it can:
 //  - BEGIN is sent with the first statement, not on its own;
@@ -166,6 +175,11 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
 // Maps a database exception onto the error model; logs what the caller must not see.
 absl::Status StatusFromException(const std::exception& e, bool* retryable, bool* broken);
 }  // namespace internal
+
+// SQL literal for an optional uuid: NULL when `id` is empty.
+inline std::string UuidLiteral(Tx& tx, const std::string& id) {
+  return id.empty() ? std::string("NULL") : tx.quote(id) + "::uuid";
+}
 
 // Runs fn(Tx&) in one transaction and commits iff fn returns OK. fn returns absl::Status or
 // absl::StatusOr<T>. Serialization failures and deadlocks are retried (fn must be safe to

@@ -168,16 +168,8 @@ constexpr char kProgrammeColumns[] =
     "b.disbursed, b.clawed_back, p.ordinal FROM programmes p "
     "JOIN programme_balances b ON b.programme_id = p.id ";
 
-template <class Message>
-Message Parse(const pqxx::field& f) {
-  pqxx::binarystring bytes(f);
-  Message m;
-  m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
-  return m;
-}
-
 v1::Programme ProgrammeFromRow(const pqxx::row& row) {
-  v1::Programme p = Parse<v1::Programme>(row[0]);
+  v1::Programme p = ParseRecord<v1::Programme>(row[0]);
   v1::Balances* b = p.mutable_balances();
   b->set_currency(row[3].as<std::string>());
   b->set_total_minor(row[4].as<int64_t>());
@@ -190,10 +182,6 @@ v1::Programme ProgrammeFromRow(const pqxx::row& row) {
 
 std::string Ts(const google::protobuf::Timestamp& t) {
   return TimestampLiteral(TimeUtil::TimestampToMicroseconds(t));
-}
-
-std::string Uuid(Tx& tx, const std::string& id) {
-  return id.empty() ? "NULL" : absl::StrCat(tx.quote(id), "::uuid");
 }
 
 struct Accounts {
@@ -233,20 +221,21 @@ void InsertProgramme(Tx& tx, const v1::Programme& p) {
   v1::Programme record = p;
   record.clear_balances();
   tx.exec(absl::StrCat("INSERT INTO programmes (id, city_id, status, version, record) VALUES (",
-                       Uuid(tx, p.id()), ", ", tx.quote(p.city_id()), ", ",
+                       UuidLiteral(tx, p.id()), ", ", tx.quote(p.city_id()), ", ",
                        static_cast<int>(p.status()), ", ", p.version(), ", ",
                        tx.quote_raw(record.SerializeAsString()),
                        ");\nINSERT INTO programme_balances (programme_id, currency) VALUES (",
-                       Uuid(tx, p.id()), ", ", tx.quote(p.total_budget().currency()), ")"));
+                       UuidLiteral(tx, p.id()), ", ", tx.quote(p.total_budget().currency()), ")"));
   AppendEntry(tx, p.id(), "", "fund", "", p.total_budget().amount_minor());
 }
 
 void SaveProgramme(Tx& tx, const v1::Programme& p) {
   v1::Programme record = p;
   record.clear_balances();
-  tx.exec(absl::StrCat(
-      "UPDATE programmes SET status = ", static_cast<int>(p.status()), ", version = ", p.version(),
-      ", record = ", tx.quote_raw(record.SerializeAsString()), " WHERE id = ", Uuid(tx, p.id())));
+  tx.exec(absl::StrCat("UPDATE programmes SET status = ", static_cast<int>(p.status()),
+                       ", version = ", p.version(),
+                       ", record = ", tx.quote_raw(record.SerializeAsString()),
+                       " WHERE id = ", UuidLiteral(tx, p.id())));
 }
 
 absl::StatusOr<v1::Programme> GetProgramme(Tx& tx, const std::string& id, Lock lock) {
@@ -290,9 +279,9 @@ bool UpsertDeal(Tx& tx, const tv1::Deal& d) {
   pqxx::result applied = tx.exec(absl::StrCat(
       "INSERT INTO deals (id, sequence, state, city_id, buyer_org_id, currency, contract_value, "
       "opened_at, signed_at, completed_at, record) VALUES (",
-      Uuid(tx, d.id()), ", ", d.version(), ", ", static_cast<int>(d.state()), ", ",
-      tx.quote(d.city_id()), ", ", Uuid(tx, d.buyer().organization_id()), ", ", currency, ", ",
-      value, ", ", Ts(d.create_time()), ", ", signed_at, ", ", completed_at, ", ",
+      UuidLiteral(tx, d.id()), ", ", d.version(), ", ", static_cast<int>(d.state()), ", ",
+      tx.quote(d.city_id()), ", ", UuidLiteral(tx, d.buyer().organization_id()), ", ", currency,
+      ", ", value, ", ", Ts(d.create_time()), ", ", signed_at, ", ", completed_at, ", ",
       tx.quote_raw(d.SerializeAsString()),
       ") ON CONFLICT (id) DO UPDATE SET sequence = EXCLUDED.sequence, state = EXCLUDED.state, "
       "currency = EXCLUDED.currency, contract_value = EXCLUDED.contract_value, "
@@ -305,7 +294,7 @@ std::optional<tv1::Deal> GetDeal(Tx& tx, const std::string& id) {
   pqxx::result rows = tx.ExecPrepared("fund_deal_get_shared",
                                       "SELECT record FROM deals WHERE id = $1::uuid FOR SHARE", id);
   if (rows.empty()) return std::nullopt;
-  return Parse<tv1::Deal>(rows[0][0]);
+  return ParseRecord<tv1::Deal>(rows[0][0]);
 }
 
 namespace {
@@ -320,16 +309,17 @@ void InsertApplication(Tx& tx, const v1::Application& a) {
   tx.exec(absl::StrCat(
       "INSERT INTO applications (id, programme_id, deal_id, applicant_org_id, city_id, currency, "
       "status, approved, disbursed, released, clawed_back, version, record) VALUES (",
-      Uuid(tx, a.id()), ", ", Uuid(tx, a.programme_id()), ", ", Uuid(tx, a.deal_id()), ", ",
-      Uuid(tx, a.applicant().organization_id()), ", ", tx.quote(a.applicant().city_id()), ", ",
-      tx.quote(a.currency()), ", ", ApplicationValues(tx, a), ")"));
+      UuidLiteral(tx, a.id()), ", ", UuidLiteral(tx, a.programme_id()), ", ",
+      UuidLiteral(tx, a.deal_id()), ", ", UuidLiteral(tx, a.applicant().organization_id()), ", ",
+      tx.quote(a.applicant().city_id()), ", ", tx.quote(a.currency()), ", ",
+      ApplicationValues(tx, a), ")"));
 }
 
 void SaveApplication(Tx& tx, const v1::Application& a) {
   tx.exec(
       absl::StrCat("UPDATE applications SET (status, approved, disbursed, released, "
                    "clawed_back, version, record) = (",
-                   ApplicationValues(tx, a), ") WHERE id = ", Uuid(tx, a.id())));
+                   ApplicationValues(tx, a), ") WHERE id = ", UuidLiteral(tx, a.id())));
 }
 
 absl::StatusOr<v1::Application> GetApplication(Tx& tx, const std::string& id, bool lock) {
@@ -339,7 +329,7 @@ absl::StatusOr<v1::Application> GetApplication(Tx& tx, const std::string& id, bo
                           (lock ? " FOR UPDATE" : ""),
                       id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("application ", id, " not found"));
-  return Parse<v1::Application>(rows[0][0]);
+  return ParseRecord<v1::Application>(rows[0][0]);
 }
 
 std::vector<v1::Application> OpenApplicationsOfDeal(Tx& tx, const std::string& deal_id) {
@@ -349,7 +339,7 @@ std::vector<v1::Application> OpenApplicationsOfDeal(Tx& tx, const std::string& d
       "ORDER BY ordinal FOR UPDATE",
       deal_id);
   std::vector<v1::Application> out;
-  for (const auto& row : rows) out.push_back(Parse<v1::Application>(row[0]));
+  for (const auto& row : rows) out.push_back(ParseRecord<v1::Application>(row[0]));
   return out;
 }
 
@@ -362,7 +352,7 @@ ApplicationPage ListApplications(Tx& tx, const ApplicationFilter& f, int64_t aft
       after, f.programme_id, f.deal_id, f.applicant_org_id, f.city_id, f.status, limit + 1);
   ApplicationPage page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
-    page.applications.push_back(Parse<v1::Application>(rows[i][0]));
+    page.applications.push_back(ParseRecord<v1::Application>(rows[i][0]));
     page.last_ordinal = rows[i][1].as<int64_t>();
   }
   page.more = static_cast<int>(rows.size()) > limit;
@@ -385,13 +375,14 @@ void AddAnnualGrant(Tx& tx, const std::string& programme_id, const std::string& 
     // A give-back: the row exists since the grant. (An INSERT … ON CONFLICT would check the
     // proposed negative row against granted >= 0 before finding the conflict.)
     tx.exec(absl::StrCat("UPDATE annual_grants SET granted = granted + ", delta,
-                         " WHERE programme_id = ", Uuid(tx, programme_id),
-                         " AND organization_id = ", Uuid(tx, org_id), " AND year = ", year));
+                         " WHERE programme_id = ", UuidLiteral(tx, programme_id),
+                         " AND organization_id = ", UuidLiteral(tx, org_id), " AND year = ", year));
     return;
   }
   tx.exec(absl::StrCat(
       "INSERT INTO annual_grants (programme_id, organization_id, year, granted, cap) VALUES (",
-      Uuid(tx, programme_id), ", ", Uuid(tx, org_id), ", ", year, ", ", delta, ", ", cap,
+      UuidLiteral(tx, programme_id), ", ", UuidLiteral(tx, org_id), ", ", year, ", ", delta, ", ",
+      cap,
       ") ON CONFLICT (programme_id, organization_id, year) DO UPDATE SET granted = "
       "annual_grants.granted + EXCLUDED.granted"));
 }
@@ -402,9 +393,9 @@ void AppendEntry(Tx& tx, const std::string& programme_id, const std::string& app
   tx.exec(absl::StrCat(
       "INSERT INTO ledger_entries (programme_id, application_id, kind, tranche, debit, credit, "
       "amount) VALUES (",
-      Uuid(tx, programme_id), ", ", Uuid(tx, application_id), ", ", tx.quote(kind), ", ",
-      tranche.empty() ? "NULL" : tx.quote(tranche), ", ", a.debit, ", ", a.credit, ", ", amount,
-      ")"));
+      UuidLiteral(tx, programme_id), ", ", UuidLiteral(tx, application_id), ", ", tx.quote(kind),
+      ", ", tranche.empty() ? "NULL" : tx.quote(tranche), ", ", a.debit, ", ", a.credit, ", ",
+      amount, ")"));
 }
 
 EntryPage ListEntries(Tx& tx, const std::string& programme_id, const std::string& application_id,
@@ -437,9 +428,12 @@ EntryPage ListEntries(Tx& tx, const std::string& programme_id, const std::string
 
 v1::ReconcileResponse Reconcile(Tx& tx, const std::string& programme_id) {
   const std::string entry_filter =
-      programme_id.empty() ? "" : absl::StrCat(" WHERE programme_id = ", Uuid(tx, programme_id));
+      programme_id.empty() ? ""
+                           : absl::StrCat(" WHERE programme_id = ", UuidLiteral(tx, programme_id));
   const std::string balance_filter =
-      programme_id.empty() ? "" : absl::StrCat(" WHERE b.programme_id = ", Uuid(tx, programme_id));
+      programme_id.empty()
+          ? ""
+          : absl::StrCat(" WHERE b.programme_id = ", UuidLiteral(tx, programme_id));
   pqxx::result rows = tx.exec(absl::StrCat(
       "WITH sums AS (SELECT programme_id, count(*) AS entries, "
       "sum(CASE WHEN credit = 1 THEN amount WHEN debit = 1 THEN -amount ELSE 0 END) AS total, "
@@ -456,7 +450,8 @@ v1::ReconcileResponse Reconcile(Tx& tx, const std::string& programme_id) {
       "FROM programme_balances b LEFT JOIN sums s USING (programme_id)",
       balance_filter, " ORDER BY b.programme_id"));
   const std::string application_filter =
-      programme_id.empty() ? "" : absl::StrCat(" AND a.programme_id = ", Uuid(tx, programme_id));
+      programme_id.empty() ? ""
+                           : absl::StrCat(" AND a.programme_id = ", UuidLiteral(tx, programme_id));
   pqxx::result mismatched = tx.exec(absl::StrCat(
       "SELECT a.programme_id, a.id FROM applications a LEFT JOIN ("
       "SELECT application_id, "
@@ -465,7 +460,8 @@ v1::ReconcileResponse Reconcile(Tx& tx, const std::string& programme_id) {
       "sum(amount) FILTER (WHERE kind = 'release') AS released, "
       "sum(amount) FILTER (WHERE kind = 'clawback') AS clawed_back "
       "FROM ledger_entries WHERE application_id IS NOT NULL",
-      programme_id.empty() ? "" : absl::StrCat(" AND programme_id = ", Uuid(tx, programme_id)),
+      programme_id.empty() ? ""
+                           : absl::StrCat(" AND programme_id = ", UuidLiteral(tx, programme_id)),
       " GROUP BY application_id) s ON s.application_id = a.id "
       "WHERE (a.approved <> coalesce(s.reserved, 0) OR a.disbursed <> coalesce(s.disbursed, 0) "
       "OR a.released <> coalesce(s.released, 0) OR a.clawed_back <> coalesce(s.clawed_back, 0))",

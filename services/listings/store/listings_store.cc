@@ -71,14 +71,6 @@ void Save(Tx& tx, const Table& t, const Record& r, int status) {
 }
 
 template <class Record>
-Record Parse(const pqxx::field& f) {
-  pqxx::binarystring bytes(f);
-  Record r;
-  r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
-  return r;
-}
-
-template <class Record>
 absl::StatusOr<Record> Get(Tx& tx, const Table& t, const std::string& id, bool lock) {
   std::string name = absl::StrCat(t.prefix, lock ? "_get_locked" : "_get");
   pqxx::result rows =
@@ -90,7 +82,7 @@ absl::StatusOr<Record> Get(Tx& tx, const Table& t, const std::string& id, bool l
     return absl::NotFoundError(
         absl::StrCat(t.name == kOffers.name ? "offer " : "demand ", id, " not found"));
   }
-  return Parse<Record>(rows[0][0]);
+  return ParseRecord<Record>(rows[0][0]);
 }
 
 template <class Record>
@@ -103,7 +95,7 @@ Page<Record> List(Tx& tx, const Table& t, const ListFilter& f, int64_t after, in
                      after, f.owner_org_id, f.city_id, limit + 1);
   Page<Record> page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
-    page.items.push_back(Parse<Record>(rows[i][0]));
+    page.items.push_back(ParseRecord<Record>(rows[i][0]));
     page.last_ordinal = rows[i][1].as<int64_t>();
   }
   page.more = static_cast<int>(rows.size()) > limit;
@@ -139,10 +131,10 @@ Page<v1::Demand> ListDemands(Tx& tx, const ListFilter& filter, int64_t after, in
 void ForEachPublished(Tx& tx, const std::function<void(const v1::Offer&)>& on_offer,
                       const std::function<void(const v1::Demand&)>& on_demand) {
   for (const auto& row : tx.exec("SELECT record FROM offers WHERE status = 2 ORDER BY ordinal")) {
-    on_offer(Parse<v1::Offer>(row[0]));
+    on_offer(ParseRecord<v1::Offer>(row[0]));
   }
   for (const auto& row : tx.exec("SELECT record FROM demands WHERE status = 2 ORDER BY ordinal")) {
-    on_demand(Parse<v1::Demand>(row[0]));
+    on_demand(ParseRecord<v1::Demand>(row[0]));
   }
 }
 

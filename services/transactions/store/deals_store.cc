@@ -44,17 +44,6 @@ CREATE INDEX payments_deal ON payments (deal_id);
 )sql"},
 };
 
-std::string Uuid(Tx& tx, const std::string& id) {
-  return id.empty() ? "NULL" : absl::StrCat(tx.quote(id), "::uuid");
-}
-
-v1::Deal Parse(const pqxx::field& f) {
-  pqxx::binarystring bytes(f);
-  v1::Deal deal;
-  deal.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
-  return deal;
-}
-
 }  // namespace
 
 std::span<const Migration> TransactionsMigrations() { return kMigrations; }
@@ -68,11 +57,12 @@ void InsertDeal(Tx& tx, const v1::Deal& d) {
   tx.StageWrite(absl::StrCat(
       "INSERT INTO deals (id, listing_id, buyer_org_id, seller_org_id, broker_org_id, city_id, "
       "state, version, record, create_time, update_time) VALUES (",
-      Uuid(tx, d.id()), ", ", Uuid(tx, d.listing_id()), ", ", Uuid(tx, d.buyer().organization_id()),
-      ", ", Uuid(tx, d.seller().organization_id()), ", ", Uuid(tx, d.broker().organization_id()),
-      ", ", tx.quote(d.city_id()), ", ", static_cast<int>(d.state()), ", ", d.version(), ", ",
-      tx.quote_raw(d.SerializeAsString()), ", ",
-      TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.create_time())), ", ",
+      UuidLiteral(tx, d.id()), ", ", UuidLiteral(tx, d.listing_id()), ", ",
+      UuidLiteral(tx, d.buyer().organization_id()), ", ",
+      UuidLiteral(tx, d.seller().organization_id()), ", ",
+      UuidLiteral(tx, d.broker().organization_id()), ", ", tx.quote(d.city_id()), ", ",
+      static_cast<int>(d.state()), ", ", d.version(), ", ", tx.quote_raw(d.SerializeAsString()),
+      ", ", TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.create_time())), ", ",
       TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())), ")"));
 }
 
@@ -81,7 +71,7 @@ void SaveDeal(Tx& tx, const v1::Deal& d) {
       "UPDATE deals SET state = ", static_cast<int>(d.state()), ", version = ", d.version(),
       ", record = ", tx.quote_raw(d.SerializeAsString()),
       ", update_time = ", TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())),
-      " WHERE id = ", Uuid(tx, d.id())));
+      " WHERE id = ", UuidLiteral(tx, d.id())));
 }
 
 absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id, bool lock) {
@@ -90,15 +80,15 @@ absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id, bool lock) {
       std::string("SELECT record FROM deals WHERE id = $1::uuid") + (lock ? " FOR UPDATE" : ""),
       id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("deal ", id, " not found"));
-  return Parse(rows[0][0]);
+  return ParseRecord<v1::Deal>(rows[0][0]);
 }
 
 void InsertPayment(Tx& tx, const std::string& deal_id, const v1::RecordPaymentRequest& p) {
   tx.StageWrite(absl::StrCat(
       "INSERT INTO payments (payment_reference, deal_id, milestone_index, currency, amount_minor) "
       "VALUES (",
-      tx.quote(p.payment_reference()), ", ", Uuid(tx, deal_id), ", ", p.milestone_index(), ", ",
-      tx.quote(p.amount().currency()), ", ", p.amount().amount_minor(), ")"));
+      tx.quote(p.payment_reference()), ", ", UuidLiteral(tx, deal_id), ", ", p.milestone_index(),
+      ", ", tx.quote(p.amount().currency()), ", ", p.amount().amount_minor(), ")"));
 }
 
 DealPage ListDeals(Tx& tx, const DealFilter& f, int64_t after, int limit) {
@@ -113,7 +103,7 @@ DealPage ListDeals(Tx& tx, const DealFilter& f, int64_t after, int limit) {
       after, f.party_org_id, f.city_id, f.state, f.opened_after_us, f.opened_before_us, limit + 1);
   DealPage page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
-    page.deals.push_back(Parse(rows[i][0]));
+    page.deals.push_back(ParseRecord<v1::Deal>(rows[i][0]));
     page.last_ordinal = rows[i][1].as<int64_t>();
   }
   page.more = static_cast<int>(rows.size()) > limit;
