@@ -220,7 +220,7 @@ std::vector<std::pair<std::string, absl::Status>> FundConstraintErrors() {
 void InsertProgramme(Tx& tx, const v1::Programme& p) {
   v1::Programme record = p;
   record.clear_balances();
-  tx.exec(absl::StrCat("INSERT INTO programmes (id, city_id, status, version, record) VALUES (",
+  tx.StageWrite(absl::StrCat("INSERT INTO programmes (id, city_id, status, version, record) VALUES (",
                        UuidLiteral(tx, p.id()), ", ", tx.quote(p.city_id()), ", ",
                        static_cast<int>(p.status()), ", ", p.version(), ", ",
                        tx.quote_raw(record.SerializeAsString()),
@@ -232,7 +232,7 @@ void InsertProgramme(Tx& tx, const v1::Programme& p) {
 void SaveProgramme(Tx& tx, const v1::Programme& p) {
   v1::Programme record = p;
   record.clear_balances();
-  tx.exec(absl::StrCat("UPDATE programmes SET status = ", static_cast<int>(p.status()),
+  tx.StageWrite(absl::StrCat("UPDATE programmes SET status = ", static_cast<int>(p.status()),
                        ", version = ", p.version(),
                        ", record = ", tx.quote_raw(record.SerializeAsString()),
                        " WHERE id = ", UuidLiteral(tx, p.id())));
@@ -306,7 +306,7 @@ std::string ApplicationValues(Tx& tx, const v1::Application& a) {
 }  // namespace
 
 void InsertApplication(Tx& tx, const v1::Application& a) {
-  tx.exec(absl::StrCat(
+  tx.StageWrite(absl::StrCat(
       "INSERT INTO applications (id, programme_id, deal_id, applicant_org_id, city_id, currency, "
       "status, approved, disbursed, released, clawed_back, version, record) VALUES (",
       UuidLiteral(tx, a.id()), ", ", UuidLiteral(tx, a.programme_id()), ", ",
@@ -316,7 +316,7 @@ void InsertApplication(Tx& tx, const v1::Application& a) {
 }
 
 void SaveApplication(Tx& tx, const v1::Application& a) {
-  tx.exec(
+  tx.StageWrite(
       absl::StrCat("UPDATE applications SET (status, approved, disbursed, released, "
                    "clawed_back, version, record) = (",
                    ApplicationValues(tx, a), ") WHERE id = ", UuidLiteral(tx, a.id())));
@@ -374,12 +374,12 @@ void AddAnnualGrant(Tx& tx, const std::string& programme_id, const std::string& 
   if (delta < 0) {
     // A give-back: the row exists since the grant. (An INSERT … ON CONFLICT would check the
     // proposed negative row against granted >= 0 before finding the conflict.)
-    tx.exec(absl::StrCat("UPDATE annual_grants SET granted = granted + ", delta,
+    tx.StageWrite(absl::StrCat("UPDATE annual_grants SET granted = granted + ", delta,
                          " WHERE programme_id = ", UuidLiteral(tx, programme_id),
                          " AND organization_id = ", UuidLiteral(tx, org_id), " AND year = ", year));
     return;
   }
-  tx.exec(absl::StrCat(
+  tx.StageWrite(absl::StrCat(
       "INSERT INTO annual_grants (programme_id, organization_id, year, granted, cap) VALUES (",
       UuidLiteral(tx, programme_id), ", ", UuidLiteral(tx, org_id), ", ", year, ", ", delta, ", ",
       cap,
@@ -390,7 +390,7 @@ void AddAnnualGrant(Tx& tx, const std::string& programme_id, const std::string& 
 void AppendEntry(Tx& tx, const std::string& programme_id, const std::string& application_id,
                  const std::string& kind, const std::string& tranche, int64_t amount) {
   const Accounts a = AccountsOf(kind);
-  tx.exec(absl::StrCat(
+  tx.StageWrite(absl::StrCat(
       "INSERT INTO ledger_entries (programme_id, application_id, kind, tranche, debit, credit, "
       "amount) VALUES (",
       UuidLiteral(tx, programme_id), ", ", UuidLiteral(tx, application_id), ", ", tx.quote(kind),

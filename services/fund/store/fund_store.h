@@ -4,7 +4,9 @@
 // available + reserved + disbursed − clawed_back = total with nothing negative, and refuse any
 // change of balances that does not come from an entry; a buyer's annual grants may not exceed the
 // cap; a tranche is disbursed once; one application per (programme, deal) that was not rejected.
-// Writes run at once (not staged), so that later reads of the same transaction see them.
+// Writes are staged (Tx::StageWrite) and go with COMMIT in one round trip: a decision holds its
+// programme's balances row only for its reads and that one round trip. So no read of a
+// transaction may depend on a write of the same transaction; the services read first, then write.
 #pragma once
 
 #include <cstdint>
