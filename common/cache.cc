@@ -19,6 +19,8 @@ int64_t NowNanos() {
 }
 
 constexpr size_t kMaxPendingInvalidations = 100000;
+// Near copies are for a hot few; past this many the map starts afresh (crude, bounded, rare).
+constexpr size_t kMaxLocalCopies = 10000;
 
 }  // namespace
 
@@ -42,10 +44,13 @@ Cache::Cache(RedisOptions options) : options_(std::move(options)) {}
 void Cache::ExportMetrics(prometheus::Registry& registry, const std::string& service) {
   auto& family = prometheus::BuildCounter()
                      .Name("techtrade_cache_requests_total")
-                     .Help("Redis cache look-ups by result; an error is also a miss")
+                     .Help(
+                         "Cache look-ups by result (local_hit: the near copy in the process); "
+                         "an error is also a miss")
                      .Labels({{"service", service}})
                      .Register(registry);
   hit_counter_ = &family.Add({{"result", "hit"}});
+  local_hit_counter_ = &family.Add({{"result", "local_hit"}});
   miss_counter_ = &family.Add({{"result", "miss"}});
   error_counter_ = &family.Add({{"result", "error"}});
 }
@@ -161,7 +166,32 @@ void Cache::Set(const std::string& key, absl::string_view value, absl::Duration 
   if (redisReply* reply = Command({"SET", key, value, "PX", ttl_ms})) freeReplyObject(reply);
 }
 
+std::optional<std::string> Cache::LocalGet(const std::string& key) {
+  std::lock_guard lock(local_mutex_);
+  auto it = local_.find(key);
+  if (it == local_.end()) return std::nullopt;
+  if (it->second.expires_ns <= NowNanos()) {
+    local_.erase(it);
+    return std::nullopt;
+  }
+  if (local_hit_counter_ != nullptr) local_hit_counter_->Increment();
+  return it->second.value;
+}
+
+void Cache::LocalPut(const std::string& key, std::string value, uint64_t generation) {
+  std::lock_guard lock(local_mutex_);
+  if (local_generation_.load() != generation) return;
+  if (local_.size() >= kMaxLocalCopies) local_.clear();
+  local_[key] =
+      LocalCopy{std::move(value), NowNanos() + absl::ToInt64Nanoseconds(options_.near_copy_ttl)};
+}
+
 void Cache::Invalidate(const std::string& key) {
+  {
+    std::lock_guard lock(local_mutex_);
+    local_.erase(key);
+    ++local_generation_;
+  }
   if (redisReply* reply = Command({"DEL", key})) {
     freeReplyObject(reply);
     return;

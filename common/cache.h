@@ -1,5 +1,9 @@
 // The one cache: cache-aside over Redis with a TTL as safety net. Redis is never a source of
 // truth: every Redis error or timeout is a miss, so a Redis outage costs latency, not correctness.
+// A read may opt into a near copy in this process for a short time (RedisOptions::near_copy_ttl),
+// for the hottest reads of a record's owner: a Redis round trip costs a cached read more than the
+// rest of the call. This process's invalidations reach the near copies at once; another
+// replica's within near_copy_ttl.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -11,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -29,6 +34,9 @@ struct RedisOptions {
   // After a failure Redis is skipped for this long, so an outage does not add a timeout to
   // every call.
   absl::Duration cooldown = absl::Seconds(1);
+  // How long a near copy (GetOrLoad with near_copy) lives in the process; zero turns them off.
+  // It bounds how long another replica's change takes to reach this process's near reads.
+  absl::Duration near_copy_ttl = absl::ZeroDuration();
 };
 
 // "redis://host:port" → options (other settings at their defaults).
@@ -48,15 +56,33 @@ class Cache {
   void Invalidate(const std::string& key);
 
   // Cache-aside for protobuf messages: the cached copy if there is one, else load(), cached for
-  // `ttl` when it succeeds. Errors from load() are returned and never cached.
+  // `ttl` when it succeeds. Errors from load() are returned and never cached. With `near_copy`,
+  // the copy is also kept in this process (see above).
   template <class Message, class Loader>
-  absl::StatusOr<Message> GetOrLoad(const std::string& key, absl::Duration ttl, Loader&& load) {
+  absl::StatusOr<Message> GetOrLoad(const std::string& key, absl::Duration ttl, Loader&& load,
+                                    bool near_copy = false) {
+    const bool near = near_copy && options_.near_copy_ttl > absl::ZeroDuration();
+    if (near) {
+      if (std::optional<std::string> copy = LocalGet(key)) {
+        Message message;
+        if (message.ParseFromString(*copy)) return message;
+      }
+    }
+    // Taken before reading: an invalidation during the read keeps its result out of the near copy.
+    const uint64_t generation = local_generation_.load();
     if (std::optional<std::string> cached = Get(key)) {
       Message message;
-      if (message.ParseFromString(*cached)) return message;
+      if (message.ParseFromString(*cached)) {
+        if (near) LocalPut(key, *std::move(cached), generation);
+        return message;
+      }
     }
     absl::StatusOr<Message> loaded = load();
-    if (loaded.ok()) Set(key, loaded->SerializeAsString(), ttl);
+    if (loaded.ok()) {
+      std::string bytes = loaded->SerializeAsString();
+      Set(key, bytes, ttl);
+      if (near) LocalPut(key, std::move(bytes), generation);
+    }
     return loaded;
   }
 
@@ -73,6 +99,9 @@ class Cache {
   void Return(redisContext* context, bool healthy);
   bool InCooldown();
   bool FlushPendingInvalidations();
+  std::optional<std::string> LocalGet(const std::string& key);
+  // Keeps `value` near unless an invalidation came after `generation` was read.
+  void LocalPut(const std::string& key, std::string value, uint64_t generation);
 
   const RedisOptions options_;
   std::mutex mutex_;
@@ -80,8 +109,16 @@ class Cache {
   int open_ = 0;                                           // guarded by mutex_
   std::unordered_set<std::string> pending_invalidations_;  // guarded by mutex_
   std::atomic<int64_t> down_until_ns_{0};
+  struct LocalCopy {
+    std::string value;
+    int64_t expires_ns;
+  };
+  std::mutex local_mutex_;
+  std::unordered_map<std::string, LocalCopy> local_;  // guarded by local_mutex_
+  std::atomic<uint64_t> local_generation_{0};         // bumped by every Invalidate
   std::atomic<uint64_t> errors_{0};
   prometheus::Counter* hit_counter_ = nullptr;
+  prometheus::Counter* local_hit_counter_ = nullptr;
   prometheus::Counter* miss_counter_ = nullptr;
   prometheus::Counter* error_counter_ = nullptr;
 };

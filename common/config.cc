@@ -92,6 +92,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(absl::string_view service, int a
   TT_ASSIGN_OR_RETURN(int sweep,
                       IntSetting(-1, -1, "TECHTRADE_RETENTION_SWEEP_SECONDS", 600, 1, 86400));
   c.retention_sweep = absl::Seconds(sweep);
+  TT_ASSIGN_OR_RETURN(int near_copy_ms,
+                      IntSetting(-1, -1, "TECHTRADE_CACHE_NEAR_COPY_MS", 250, 0, 60000));
+  c.cache_near_copy_ttl = absl::Milliseconds(near_copy_ms);
 
   if (c.pg_url.empty()) return FieldError("TECHTRADE_PG_URL", "required (or --pg_url)");
   if (c.kafka_brokers.empty()) {

@@ -26,6 +26,9 @@ struct ServiceConfig {
   int grpc_max_threads = 64;           // TECHTRADE_GRPC_MAX_THREADS: bounds the sync server's pool
   absl::Duration shutdown_grace = absl::Seconds(10);   // TECHTRADE_SHUTDOWN_GRACE_SECONDS
   absl::Duration retention_sweep = absl::Minutes(10);  // TECHTRADE_RETENTION_SWEEP_SECONDS
+  // TECHTRADE_CACHE_NEAR_COPY_MS (0 = off): how long a service keeps near copies of its own
+  // hottest records in process; how long another replica's change may take to reach those reads.
+  absl::Duration cache_near_copy_ttl = absl::Milliseconds(250);
 };
 
 // Parses argv (absl flags) and the environment. Returns INVALID_ARGUMENT naming the setting.

@@ -2,14 +2,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/auth.h"
 #include "common/cache.h"
 #include "common/idempotency.h"
 #include "common/ids.h"
 #include "common/paging.h"
 #include "common/validation.h"
+#include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade {
 namespace {
@@ -121,6 +125,88 @@ TEST(CacheTest, UnreachableRedisIsAMissNotAnError) {
   cache.Invalidate("k");
   EXPECT_FALSE(cache.Get("k").has_value());
   EXPECT_GE(cache.errors(), 1u);
+}
+
+// Near copies, with no Redis to answer: what the process itself keeps.
+class NearCopyTest : public ::testing::Test {
+ protected:
+  NearCopyTest() : cache_(Options()) {}
+  static RedisOptions Options() {
+    RedisOptions options;
+    options.port = 1;  // nothing listens there: every Redis read is a miss
+    options.cooldown = absl::ZeroDuration();
+    options.near_copy_ttl = absl::Milliseconds(200);
+    return options;
+  }
+  absl::StatusOr<registry::v1::Organization> Read(bool near_copy) {
+    return cache_.GetOrLoad<registry::v1::Organization>(
+        "org", absl::Seconds(60),
+        [&]() -> absl::StatusOr<registry::v1::Organization> {
+          ++loads_;
+          if (during_load_) during_load_();
+          registry::v1::Organization org;
+          org.set_name(absl::StrCat("load ", loads_));
+          return org;
+        },
+        near_copy);
+  }
+  Cache cache_;
+  int loads_ = 0;
+  std::function<void()> during_load_;
+};
+
+TEST_F(NearCopyTest, ServedFromTheProcessUntilItExpires) {
+  EXPECT_EQ(Read(true)->name(), "load 1");
+  EXPECT_EQ(Read(true)->name(), "load 1");
+  EXPECT_EQ(loads_, 1);
+  absl::SleepFor(absl::Milliseconds(300));  // past near_copy_ttl
+  EXPECT_EQ(Read(true)->name(), "load 2");
+}
+
+TEST_F(NearCopyTest, OnlyForReadsThatAskAndOnlyWhenConfigured) {
+  Read(false);
+  Read(false);
+  EXPECT_EQ(loads_, 2);
+  RedisOptions off = Options();
+  off.near_copy_ttl = absl::ZeroDuration();
+  Cache cache(off);
+  int loads = 0;
+  for (int i = 0; i < 2; ++i) {
+    (void)cache.GetOrLoad<registry::v1::Organization>(
+        "org", absl::Seconds(60),
+        [&] {
+          ++loads;
+          return absl::StatusOr<registry::v1::Organization>(registry::v1::Organization());
+        },
+        true);
+  }
+  EXPECT_EQ(loads, 2);
+}
+
+TEST_F(NearCopyTest, AnInvalidationDropsItAtOnce) {
+  Read(true);
+  cache_.Invalidate("org");
+  EXPECT_EQ(Read(true)->name(), "load 2");
+  cache_.Invalidate("other");  // another key's invalidation leaves this copy alone
+  EXPECT_EQ(Read(true)->name(), "load 2");
+}
+
+TEST_F(NearCopyTest, AReadRacingAnInvalidationIsNotKept) {
+  // The record changes while it is being read: what was read may be the old state.
+  during_load_ = [&] { cache_.Invalidate("org"); };
+  EXPECT_EQ(Read(true)->name(), "load 1");
+  during_load_ = nullptr;
+  EXPECT_EQ(Read(true)->name(), "load 2");
+}
+
+TEST_F(NearCopyTest, ErrorsAreNotKept) {
+  auto failing = [&]() -> absl::StatusOr<registry::v1::Organization> {
+    ++loads_;
+    return absl::UnavailableError("database unavailable");
+  };
+  EXPECT_FALSE(
+      cache_.GetOrLoad<registry::v1::Organization>("org", absl::Seconds(60), failing, true).ok());
+  EXPECT_EQ(Read(true)->name(), "load 2");
 }
 
 }  // namespace

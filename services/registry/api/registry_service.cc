@@ -125,11 +125,13 @@ grpc::Status RegistryServiceImpl::GetOrganization(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     TT_ASSIGN_OR_RETURN(*response,
                         cache_.GetOrLoad<v1::Organization>(
-                            techtrade::OrganizationCacheKey(request->id()), kSharedCacheTtl, [&] {
+                            techtrade::OrganizationCacheKey(request->id()), kSharedCacheTtl,
+                            [&] {
                               return InTransaction(db_, [&](Tx& tx) {
                                 return store::GetOrganization(tx, request->id(), false);
                               });
-                            }));
+                            },
+                            /*near_copy=*/true));
     return absl::OkStatus();
   });
 }
