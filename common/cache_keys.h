@@ -11,6 +11,10 @@
 namespace techtrade {
 
 inline constexpr absl::Duration kSharedCacheTtl = absl::Seconds(60);
+// gRPC metadata a service sends when it fills the shared cache with the owner's answer: the owner
+// then answers from Redis or its database, never from a near copy in its process, which another
+// replica's change may not have reached yet and which must not go on living in Redis.
+inline constexpr char kFreshReadMetadata[] = "x-techtrade-fresh-read";
 
 // registry: an API key's hash, role and city (JSON).
 inline std::string ApiKeyCacheKey(absl::string_view key_id) {

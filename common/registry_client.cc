@@ -26,6 +26,7 @@ absl::StatusOr<v1::Organization> RegistryClient::GetOrganization(
         grpc::ClientContext context;
         context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
         context.AddMetadata("authorization", absl::StrCat("Bearer ", caller_api_key));
+        context.AddMetadata(kFreshReadMetadata, "1");
         v1::GetOrganizationRequest request;
         request.set_id(organization_id);
         v1::Organization org;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/auth.h"
+#include "common/cache_keys.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/registry/domain/credit_code.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
@@ -466,6 +467,53 @@ TEST_F(RegistryTest, TwoReplicasPublishEachEventOnce) {
     ids.push_back(org.id());
   }
   ExpectOneEventEach(reader, ids);
+}
+
+// Each replica keeps near copies of organisations it read (250 ms here, as by default). Its own
+// changes drop them at once; another replica's change reaches its plain reads within the near
+// copy's lifetime, and its fresh reads (what other services fill Redis with) at once.
+TEST_F(RegistryTest, ReplicasSeeEachOthersChangesWithinTheNearCopyLifetime) {
+  auto second = std::make_unique<ServiceProcess>(
+      "registry",
+      std::map<std::string, std::string>{{"TECHTRADE_PG_URL", db_->url()},
+                                         {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+                                         {"TECHTRADE_REDIS_URL", stack_.redis_url},
+                                         {"TECHTRADE_CACHE_NEAR_COPY_MS", "250"}});
+  ASSERT_TRUE(second->WaitUntilServing());
+  auto second_stub = v1::RegistryService::NewStub(second->channel());
+  v1::Organization org;
+  ASSERT_TRUE(Register(Registration(800, city_), &org).ok());
+  v1::GetOrganizationRequest get;
+  get.set_id(org.id());
+  auto read = [&](v1::RegistryService::Stub& stub, bool fresh) {
+    auto ctx = AuthedContext(operator_key_);
+    if (fresh) ctx->AddMetadata(kFreshReadMetadata, "1");
+    v1::Organization o;
+    grpc::Status s = stub.GetOrganization(ctx.get(), get, &o);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return o.version();
+  };
+  EXPECT_EQ(read(*second_stub, false), 1);  // now near in the second replica
+  EXPECT_EQ(read(*second_stub, false), 1);
+
+  v1::VerifyOrganizationRequest verify;
+  verify.set_request_id("verify-800");
+  verify.set_id(org.id());
+  verify.set_expected_version(1);
+  ASSERT_TRUE(stub_->VerifyOrganization(AuthedContext(operator_key_).get(), verify, &org).ok());
+  EXPECT_EQ(read(*stub_, false), 2);        // the replica that changed it
+  EXPECT_EQ(read(*second_stub, true), 2);   // a fresh read: from Redis or the database
+  absl::SleepFor(absl::Milliseconds(300));  // past the near copy's lifetime
+  EXPECT_EQ(read(*second_stub, false), 2);
+
+  v1::SuspendOrganizationRequest suspend;
+  suspend.set_request_id("suspend-800");
+  suspend.set_id(org.id());
+  suspend.set_expected_version(2);
+  suspend.set_reason("audit");
+  ASSERT_TRUE(
+      second_stub->SuspendOrganization(AuthedContext(operator_key_).get(), suspend, &org).ok());
+  EXPECT_EQ(read(*second_stub, false), 3);  // its own change: the near copy is gone at once
 }
 
 TEST_F(RegistryTest, RetentionSweepDropsOnlyExpiredIdempotencyAndInboxRecords) {

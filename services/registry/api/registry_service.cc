@@ -131,7 +131,8 @@ grpc::Status RegistryServiceImpl::GetOrganization(grpc::ServerContext* context,
                                 return store::GetOrganization(tx, request->id(), false);
                               });
                             },
-                            /*near_copy=*/true));
+                            /*near_copy=*/
+                            context->client_metadata().count(kFreshReadMetadata) == 0));
     return absl::OkStatus();
   });
 }
