@@ -256,6 +256,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
     }
     // Taken before reading, so that a commit during the batch is not a lost wake-up.
     const uint64_t generation = WakeGeneration();
+    const auto batch_start = std::chrono::steady_clock::now();
     int read = PublishBatch(conn);
     auto now = std::chrono::steady_clock::now();
     if (now - last_gauges > std::chrono::seconds(1)) {
@@ -268,6 +269,11 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
     }
     if (read < options_.batch_size && !stopping_) {
       WaitForWork(generation, options_.idle_poll);
+      // Woken by a commit: let the next batch gather what commits meanwhile.
+      const auto next_start = batch_start + absl::ToChronoNanoseconds(options_.min_batch_interval);
+      if (read > 0 && !stopping_ && std::chrono::steady_clock::now() < next_start) {
+        std::this_thread::sleep_until(next_start);
+      }
     }
   }
   DeleteAcknowledged(conn);

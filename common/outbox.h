@@ -47,6 +47,10 @@ struct OutboxRelayOptions {
   // by polling this often. (Not LISTEN/NOTIFY: NOTIFY serialises every committing transaction
   // on a global lock.)
   absl::Duration idle_poll = absl::Milliseconds(20);
+  // Under load, batches start at most this often, so that each carries more events: every batch
+  // costs a database round trip, a produce request and their wake-ups in four processes
+  // whatever its size. Adds at most this much to an event's latency.
+  absl::Duration min_batch_interval = absl::Milliseconds(5);
   // The leader also sweeps what the shared tables no longer need: idempotency records older than
   // this (a client retrying later than that gets a new effect), and inbox entries older than
   // `inbox_retention` (longer than the topics keep events, so a replay is still deduplicated).
