@@ -80,6 +80,74 @@ std::vector<std::pair<std::string, absl::Status>>& ConstraintErrors() {
 
 }  // namespace
 
+void CommitBatcher::Commit(pqxx::connection& conn, std::string sql) {
+  Entry entry;
+  entry.sql = std::move(sql);
+  std::unique_lock lock(mutex_);
+  queue_.push_back(&entry);
+  while (!entry.done) {
+    if (leading_) {
+      done_.wait(lock);
+      continue;
+    }
+    // Lead one batch: everything waiting, up to a bound that keeps a batch's locks short.
+    constexpr size_t kMaxBatch = 64;
+    std::vector<Entry*> batch;
+    while (!queue_.empty() && batch.size() < kMaxBatch) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    leading_ = true;
+    lock.unlock();
+    Run(conn, batch);
+    lock.lock();
+    leading_ = false;
+    for (Entry* e : batch) e->done = true;
+    done_.notify_all();
+  }
+  if (entry.error) std::rethrow_exception(entry.error);
+}
+
+void CommitBatcher::Run(pqxx::connection& conn, const std::vector<Entry*>& batch) {
+  auto in_doubt = [](const std::exception& e) {
+    return std::make_exception_ptr(pqxx::in_doubt_error(e.what()));
+  };
+  auto alone = [&](Entry* e) {
+    try {
+      pqxx::nontransaction tx(conn);
+      tx.exec(e->sql);  // without BEGIN, the statements of one query are one transaction
+    } catch (const pqxx::broken_connection& error) {
+      e->error = in_doubt(error);
+    } catch (...) {
+      e->error = std::current_exception();
+    }
+  };
+  if (batch.size() == 1) return alone(batch[0]);
+  std::string sql = "BEGIN;\n";
+  for (const Entry* e : batch) absl::StrAppend(&sql, e->sql);
+  absl::StrAppend(&sql, "COMMIT");
+  try {
+    pqxx::nontransaction tx(conn);
+    tx.exec(sql);
+    return;
+  } catch (const pqxx::broken_connection& error) {
+    for (Entry* e : batch) e->error = in_doubt(error);
+    return;
+  } catch (...) {
+    // One of them failed (a constraint, most likely), and with it the batch: end the aborted
+    // transaction, then give each its own outcome.
+  }
+  try {
+    pqxx::nontransaction tx(conn);
+    tx.exec("ROLLBACK");
+  } catch (const pqxx::broken_connection& error) {
+    for (Entry* e : batch) e->error = in_doubt(error);
+    return;
+  } catch (...) {
+  }
+  for (Entry* e : batch) alone(e);
+}
+
 Tx::~Tx() { Rollback(); }
 
 pqxx::nontransaction& Tx::Begun() {
@@ -136,6 +204,15 @@ void Tx::Commit() {
   if (failed_) throw pqxx::usage_error("commit after a failed statement");
   std::string batch;
   for (const std::string& sql : staged_) absl::StrAppend(&batch, sql, ";\n");
+  if (!begun_ && batcher_ != nullptr && !batch.empty()) {
+    try {
+      batcher_->Commit(conn_, std::move(batch));
+    } catch (...) {
+      failed_ = true;
+      throw;
+    }
+    batch.clear();
+  }
   // Without a BEGIN, the statements of one simple query run as one implicit transaction.
   if (begun_) absl::StrAppend(&batch, "COMMIT");
   if (!batch.empty()) {

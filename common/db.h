@@ -2,6 +2,8 @@
 #pragma once
 
 #include <condition_variable>
+#include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,6 +21,32 @@
 #include "absl/time/time.h"
 
 namespace techtrade {
+
+// Group commit. A transaction that only writes (everything staged, nothing read) needs nothing
+// of its own connection but the round trip; concurrent ones are sent to PostgreSQL together as
+// one transaction, in one round trip with one WAL flush, by whichever caller comes first while
+// the others wait. If the batch fails, its transactions run again one by one, so each caller
+// gets exactly the outcome its own statements have alone.
+class CommitBatcher {
+ public:
+  // Runs `sql` (one write-only transaction's statements) with what others commit meanwhile, on
+  // `conn` if this caller leads. Throws what its own statements throw alone, or
+  // pqxx::in_doubt_error if the connection was lost while its batch was in flight.
+  void Commit(pqxx::connection& conn, std::string sql);
+
+ private:
+  struct Entry {
+    std::string sql;
+    bool done = false;
+    std::exception_ptr error;
+  };
+  static void Run(pqxx::connection& conn, const std::vector<Entry*>& batch);
+
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::deque<Entry*> queue_;  // guarded by mutex_
+  bool leading_ = false;      // guarded by mutex_: a batch is in flight
+};
 
 class PgPool {
  public:
@@ -48,6 +76,7 @@ class PgPool {
   absl::StatusOr<Lease> Acquire(absl::Duration wait = absl::Seconds(5));
 
   const std::string& url() const { return url_; }
+  CommitBatcher& batcher() { return batcher_; }
 
  private:
   PgPool(std::string url, int size) : url_(std::move(url)), size_(size) {}
@@ -59,6 +88,7 @@ class PgPool {
   std::condition_variable available_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;  // guarded by mutex_
   int leased_ = 0;                                       // guarded by mutex_
+  CommitBatcher batcher_;
 };
 
 // Maps violations of named database constraints (the source of truth for uniqueness and
@@ -85,7 +115,9 @@ Message ParseRecord(const pqxx::field& field) {
 //    COMMIT in one round trip; a transaction that only writes is that one round trip.
 class Tx {
  public:
-  explicit Tx(pqxx::connection& conn) : conn_(conn) {}
+  // With a batcher, a transaction that only wrote commits through it (group commit).
+  explicit Tx(pqxx::connection& conn, CommitBatcher* batcher = nullptr)
+      : conn_(conn), batcher_(batcher) {}
   Tx(const Tx&) = delete;
   Tx& operator=(const Tx&) = delete;
   ~Tx();
@@ -158,6 +190,7 @@ class Tx {
   }
 
   pqxx::connection& conn_;
+  CommitBatcher* const batcher_;
   std::optional<pqxx::nontransaction> raw_;  // statements are sent through it; never commits
   bool begun_ = false;                       // BEGIN sent, transaction open on the server
   bool finished_ = false;
@@ -196,7 +229,7 @@ auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, Tx&> {
     absl::Status error;
     std::optional<Result> result;
     {
-      Tx tx(lease->conn());
+      Tx tx(lease->conn(), &pool.batcher());
       try {
         result.emplace(fn(tx));
         if (internal::StatusOf(*result).ok()) tx.Commit();

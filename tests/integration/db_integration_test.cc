@@ -3,6 +3,10 @@
 // atomicity: a failure anywhere leaves nothing behind and the connection fit for the next caller.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
 #include "common/db.h"
 #include "tests/support/harness.h"
 
@@ -154,6 +158,110 @@ TEST_F(TxTest, ConnectionIsOutsideATransactionAfterEachOutcome) {
     return absl::OkStatus();
   });
   EXPECT_FALSE(in_transaction_block());
+}
+
+// Group commit: write-only transactions of concurrent callers go to PostgreSQL together.
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  static constexpr int kCallers = 10;
+
+  void SetUp() override {
+    stack_ = Stack::FromEnvironment();
+    db_ = std::make_unique<ScratchDatabase>(stack_, "group_commit");
+    pool_ = *PgPool::Create(db_->url(), kCallers + 2);
+    ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+                  tx.exec("CREATE TABLE items (id int PRIMARY KEY, note text NOT NULL)");
+                  return absl::OkStatus();
+                }).ok());
+  }
+
+  absl::Status Insert(int id, const std::string& note) {
+    return InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+      tx.StageWrite(absl::StrCat("INSERT INTO items VALUES (", id, ", ", tx.quote(note), ")"));
+      return absl::OkStatus();
+    });
+  }
+
+  // Commits `ids` from one caller each while the first of them is held up by a row lock of
+  // another session, so that the rest are all waiting for the next batch when it is released.
+  std::vector<absl::Status> CommitBehindALock(const std::vector<int>& ids) {
+    pqxx::connection holder(db_->url());
+    pqxx::work lock(holder);
+    lock.exec("INSERT INTO items VALUES (0, 'held')");  // uncommitted: id 0 waits for it
+    std::vector<absl::Status> statuses(ids.size());
+    std::vector<std::thread> callers;
+    callers.emplace_back([&] { statuses[0] = Insert(ids[0], "leader"); });
+    absl::SleepFor(absl::Milliseconds(300));  // the leader's batch is in flight, waiting on id 0
+    for (size_t i = 1; i < ids.size(); ++i) {
+      callers.emplace_back([&, i] { statuses[i] = Insert(ids[i], "waiting"); });
+    }
+    absl::SleepFor(absl::Milliseconds(500));  // all of them queued behind it
+    lock.abort();                             // id 0 is free: the leader commits, then the rest
+    for (auto& c : callers) c.join();
+    return statuses;
+  }
+
+  int64_t Query(const std::string& sql) {
+    return *InTransaction(
+        *pool_, [&](Tx& tx) -> absl::StatusOr<int64_t> { return tx.exec1(sql)[0].as<int64_t>(); });
+  }
+
+  Stack stack_;
+  std::unique_ptr<ScratchDatabase> db_;
+  std::unique_ptr<PgPool> pool_;
+};
+
+TEST_F(GroupCommitTest, CallersWaitingTogetherCommitInOneTransaction) {
+  std::vector<int> ids = {0};
+  for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
+  for (const absl::Status& s : CommitBehindALock(ids)) EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(Query("SELECT count(*) FROM items"), kCallers);
+  // Rows of one transaction share its id: the leader's alone, then everybody else's together.
+  EXPECT_EQ(Query("SELECT count(DISTINCT xmin::text) FROM items"), 2);
+}
+
+TEST_F(GroupCommitTest, OneCallersViolationCostsTheOthersNothing) {
+  std::vector<int> ids = {0};
+  for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
+  ids.back() = 101;  // the last caller repeats the second caller's id
+  std::vector<absl::Status> statuses = CommitBehindALock(ids);
+  int refused = 0;
+  for (const absl::Status& s : statuses) {
+    if (s.ok()) continue;
+    ++refused;
+    EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
+  }
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM items"), kCallers - 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM items WHERE id = 101"), 1);
+}
+
+TEST_F(GroupCommitTest, ManyConcurrentCallersEachCommitOnce) {
+  constexpr int kPerCaller = 100;
+  std::vector<std::thread> callers;
+  std::atomic<int> failures{0};
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int i = 0; i < kPerCaller; ++i) {
+        if (!Insert(c * kPerCaller + i + 1, "x").ok()) ++failures;
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(Query("SELECT count(*) FROM items"), kCallers * kPerCaller);
+}
+
+TEST_F(GroupCommitTest, ATransactionThatReadsCommitsOnItsOwn) {
+  // Reads see the transaction's own snapshot and may hold locks: never batched with others.
+  ASSERT_TRUE(Insert(1, "a").ok());
+  absl::Status s = InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    const int64_t n = tx.exec1("SELECT count(*) FROM items")[0].as<int64_t>();
+    tx.StageWrite(absl::StrCat("INSERT INTO items VALUES (2, 'saw ", n, "')"));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(Query("SELECT count(*) FROM items WHERE note = 'saw 1'"), 1);
 }
 
 }  // namespace
