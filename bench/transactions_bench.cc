@@ -256,7 +256,8 @@ int Main() {
       v1::Deal& d = deals[t][i / kMilestones];
       return Milestone(*p.stubs[t], p, false, static_cast<int>(i % kMilestones) + 1, &d);
     }));
-    results.back().note = "AcceptMilestone (payment due): deal row + event, under lock";
+    results.back().note =
+        "AcceptMilestone (payment due): deal read, guarded write + event, group commit";
   }
 
   // Raw single-row insert baseline at the same concurrency, on the transactions database.

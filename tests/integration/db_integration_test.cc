@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/db.h"
+#include "common/outbox.h"
 #include "tests/support/harness.h"
 
 namespace techtrade::testing {
@@ -262,6 +263,37 @@ TEST_F(GroupCommitTest, ATransactionThatReadsCommitsOnItsOwn) {
   });
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(Query("SELECT count(*) FROM items WHERE note = 'saw 1'"), 1);
+}
+
+TEST_F(GroupCommitTest, AnOptimisticWriteWhoseRowChangedRunsAgainFromItsRead) {
+  ASSERT_TRUE(ApplyMigrations(*pool_, "common", CommonMigrations()).ok());
+  ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+                tx.exec("CREATE TABLE counters (id int PRIMARY KEY, value int, version int)");
+                tx.exec("INSERT INTO counters VALUES (1, 0, 1)");
+                return absl::OkStatus();
+              }).ok());
+  pqxx::connection other(db_->url());
+  int runs = 0;
+  absl::Status s = InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    ++runs;
+    pqxx::row row =
+        tx.ReadLatest("counter_get", "SELECT value, version FROM counters WHERE id = $1", 1)[0];
+    const int value = row[0].as<int>(), version = row[1].as<int>();
+    if (runs == 1) {  // somebody else adds 10 between this read and this commit
+      pqxx::work w(other);
+      w.exec("UPDATE counters SET value = value + 10, version = version + 1 WHERE id = 1");
+      w.commit();
+    }
+    tx.StageWrite(
+        absl::StrCat("WITH changed AS (UPDATE counters SET value = ", value + 1,
+                     ", version = ", version + 1, " WHERE id = 1 AND version = ", version,
+                     " RETURNING 1) SELECT techtrade_expect_one_row(count(*)) FROM changed"));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(Query("SELECT value FROM counters"), 11);  // nobody's change was lost
+  EXPECT_EQ(Query("SELECT version FROM counters"), 3);
 }
 
 }  // namespace

@@ -138,7 +138,9 @@ absl::Status TransactionsServiceImpl::Mutate(
       RunIdempotent<v1::Deal>(
           db_, IdempotencyKeyFor(call, request_id, method), request,
           [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
-            absl::StatusOr<v1::Deal> deal = store::GetDeal(tx, deal_id, /*lock=*/true);
+            // Optimistic: read without a lock, write only if the deal is still as read (else
+            // the unit runs again from here), so the change joins a group commit.
+            absl::StatusOr<v1::Deal> deal = store::GetLatestDeal(tx, deal_id);
             if (absl::IsNotFound(deal.status())) {
               return absl::NotFoundError(absl::StrCat("deal_id: no deal ", deal_id));
             }
@@ -148,7 +150,7 @@ absl::Status TransactionsServiceImpl::Mutate(
             TT_ASSIGN_OR_RETURN(Transition t, change(*deal));
             const int64_t first = deal->version() + 1;
             t.deal.set_version(deal->version() + static_cast<int64_t>(t.events.size()));
-            store::SaveDeal(tx, t.deal);
+            store::SaveDeal(tx, t.deal, deal->version());
             if (extra_writes) extra_writes(tx, t.deal);
             EmitAll(tx, call, request_id, t, first);
             tx.OnCommit([this, id = t.deal.id()] { cache_.Invalidate(DealCacheKey(id)); });

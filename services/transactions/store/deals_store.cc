@@ -66,12 +66,13 @@ void InsertDeal(Tx& tx, const v1::Deal& d) {
       TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())), ")"));
 }
 
-void SaveDeal(Tx& tx, const v1::Deal& d) {
+void SaveDeal(Tx& tx, const v1::Deal& d, int64_t read_version) {
   tx.StageWrite(absl::StrCat(
-      "UPDATE deals SET state = ", static_cast<int>(d.state()), ", version = ", d.version(),
-      ", record = ", tx.quote_raw(d.SerializeAsString()),
+      "WITH changed AS (UPDATE deals SET state = ", static_cast<int>(d.state()),
+      ", version = ", d.version(), ", record = ", tx.quote_raw(d.SerializeAsString()),
       ", update_time = ", TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())),
-      " WHERE id = ", UuidLiteral(tx, d.id())));
+      " WHERE id = ", UuidLiteral(tx, d.id()), " AND version = ", read_version,
+      " RETURNING 1) SELECT techtrade_expect_one_row(count(*)) FROM changed"));
 }
 
 absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id, bool lock) {
@@ -79,6 +80,13 @@ absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id, bool lock) {
       lock ? "transactions_deal_get_locked" : "transactions_deal_get",
       std::string("SELECT record FROM deals WHERE id = $1::uuid") + (lock ? " FOR UPDATE" : ""),
       id);
+  if (rows.empty()) return absl::NotFoundError(absl::StrCat("deal ", id, " not found"));
+  return ParseRecord<v1::Deal>(rows[0][0]);
+}
+
+absl::StatusOr<v1::Deal> GetLatestDeal(Tx& tx, const std::string& id) {
+  pqxx::result rows = tx.ReadLatest("transactions_deal_get_latest",
+                                    "SELECT record FROM deals WHERE id = $1::uuid", id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("deal ", id, " not found"));
   return ParseRecord<v1::Deal>(rows[0][0]);
 }
