@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/cache_keys.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/outbox.h"
@@ -71,6 +72,10 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
   server_->Wait();
   server_.reset();
+}
+
+bool NearCopyAllowed(const grpc::ServerContext& context) {
+  return context.client_metadata().count(kFreshReadMetadata) == 0;
 }
 
 grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view method,

@@ -63,6 +63,10 @@ inline IdempotencyKey IdempotencyKeyFor(const CallContext& call, const std::stri
   return {call.caller.api_client_id(), request_id, std::move(method)};
 }
 
+// Whether a read may be answered from a near copy in this process (Cache::GetOrLoad near_copy):
+// not when the caller asked for a fresh read (kFreshReadMetadata) to fill the shared cache.
+bool NearCopyAllowed(const grpc::ServerContext& context);
+
 class RpcRunner {
  public:
   RpcRunner(Authenticator& authenticator, Metrics& metrics)

@@ -277,12 +277,16 @@ struct ListingsServiceImpl::Ops {
     return Mutate<typename Kind::Withdrawn>(s, call, req, method, change, response);
   }
 
-  static absl::StatusOr<Record> Read(ListingsServiceImpl& s, const std::string& id) {
+  // `near_copy`: may be answered from this process's near copy (see Cache).
+  static absl::StatusOr<Record> Read(ListingsServiceImpl& s, const std::string& id,
+                                     bool near_copy = false) {
     TT_RETURN_IF_ERROR(CheckUuid("id", id));
     TT_ASSIGN_OR_RETURN(
-        Record r, s.cache_.GetOrLoad<Record>(CacheKey<Kind>(id), kSharedCacheTtl, [&] {
-          return InTransaction(s.db_, [&](Tx& tx) { return Kind::Get(tx, id, false); });
-        }));
+        Record r,
+        s.cache_.GetOrLoad<Record>(
+            CacheKey<Kind>(id), kSharedCacheTtl,
+            [&] { return InTransaction(s.db_, [&](Tx& tx) { return Kind::Get(tx, id, false); }); },
+            near_copy));
     // Visibility follows the registry and is this replica's to say, not the cache's.
     r.set_visible(!s.model_.IsHidden(Kind::Owner(r)));
     return r;
@@ -348,7 +352,8 @@ grpc::Status ListingsServiceImpl::GetOffer(grpc::ServerContext* context,
                                            const v1::GetListingRequest* request,
                                            v1::Offer* response) {
   return runner_.Run(context, "GetOffer", [&](const CallContext&) -> absl::Status {
-    TT_ASSIGN_OR_RETURN(*response, Ops<OfferKind>::Read(*this, request->id()));
+    TT_ASSIGN_OR_RETURN(*response,
+                        Ops<OfferKind>::Read(*this, request->id(), NearCopyAllowed(*context)));
     return absl::OkStatus();
   });
 }
@@ -425,7 +430,8 @@ grpc::Status ListingsServiceImpl::GetDemand(grpc::ServerContext* context,
                                             const v1::GetListingRequest* request,
                                             v1::Demand* response) {
   return runner_.Run(context, "GetDemand", [&](const CallContext&) -> absl::Status {
-    TT_ASSIGN_OR_RETURN(*response, Ops<DemandKind>::Read(*this, request->id()));
+    TT_ASSIGN_OR_RETURN(*response,
+                        Ops<DemandKind>::Read(*this, request->id(), NearCopyAllowed(*context)));
     return absl::OkStatus();
   });
 }

@@ -131,8 +131,7 @@ grpc::Status RegistryServiceImpl::GetOrganization(grpc::ServerContext* context,
                                 return store::GetOrganization(tx, request->id(), false);
                               });
                             },
-                            /*near_copy=*/
-                            context->client_metadata().count(kFreshReadMetadata) == 0));
+                            NearCopyAllowed(*context)));
     return absl::OkStatus();
   });
 }
