@@ -220,12 +220,12 @@ std::vector<std::pair<std::string, absl::Status>> FundConstraintErrors() {
 void InsertProgramme(Tx& tx, const v1::Programme& p) {
   v1::Programme record = p;
   record.clear_balances();
-  tx.StageWrite(absl::StrCat("INSERT INTO programmes (id, city_id, status, version, record) VALUES (",
-                       UuidLiteral(tx, p.id()), ", ", tx.quote(p.city_id()), ", ",
-                       static_cast<int>(p.status()), ", ", p.version(), ", ",
-                       tx.quote_raw(record.SerializeAsString()),
-                       ");\nINSERT INTO programme_balances (programme_id, currency) VALUES (",
-                       UuidLiteral(tx, p.id()), ", ", tx.quote(p.total_budget().currency()), ")"));
+  tx.StageWrite(absl::StrCat(
+      "INSERT INTO programmes (id, city_id, status, version, record) VALUES (",
+      UuidLiteral(tx, p.id()), ", ", tx.quote(p.city_id()), ", ", static_cast<int>(p.status()),
+      ", ", p.version(), ", ", tx.quote_raw(record.SerializeAsString()),
+      ");\nINSERT INTO programme_balances (programme_id, currency) VALUES (",
+      UuidLiteral(tx, p.id()), ", ", tx.quote(p.total_budget().currency()), ")"));
   AppendEntry(tx, p.id(), "", "fund", "", p.total_budget().amount_minor());
 }
 
@@ -233,9 +233,9 @@ void SaveProgramme(Tx& tx, const v1::Programme& p) {
   v1::Programme record = p;
   record.clear_balances();
   tx.StageWrite(absl::StrCat("UPDATE programmes SET status = ", static_cast<int>(p.status()),
-                       ", version = ", p.version(),
-                       ", record = ", tx.quote_raw(record.SerializeAsString()),
-                       " WHERE id = ", UuidLiteral(tx, p.id())));
+                             ", version = ", p.version(),
+                             ", record = ", tx.quote_raw(record.SerializeAsString()),
+                             " WHERE id = ", UuidLiteral(tx, p.id())));
 }
 
 absl::StatusOr<v1::Programme> GetProgramme(Tx& tx, const std::string& id, Lock lock) {
@@ -375,8 +375,9 @@ void AddAnnualGrant(Tx& tx, const std::string& programme_id, const std::string& 
     // A give-back: the row exists since the grant. (An INSERT … ON CONFLICT would check the
     // proposed negative row against granted >= 0 before finding the conflict.)
     tx.StageWrite(absl::StrCat("UPDATE annual_grants SET granted = granted + ", delta,
-                         " WHERE programme_id = ", UuidLiteral(tx, programme_id),
-                         " AND organization_id = ", UuidLiteral(tx, org_id), " AND year = ", year));
+                               " WHERE programme_id = ", UuidLiteral(tx, programme_id),
+                               " AND organization_id = ", UuidLiteral(tx, org_id),
+                               " AND year = ", year));
     return;
   }
   tx.StageWrite(absl::StrCat(
