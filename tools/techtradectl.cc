@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -671,28 +672,6 @@ bool PrintTable(const pb::Message& msg) {
   return true;
 }
 
-const char* CodeName(grpc::StatusCode code) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
-}
-
 int ExitFor(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::OK:
@@ -869,8 +848,10 @@ int main(int argc, char** argv) {
     done_cv.wait(lock, [&] { return done; });
   }
   if (!status.ok()) {
-    std::fprintf(stderr, "techtradectl: %s: %s\n", CodeName(status.error_code()),
-                 status.error_message().c_str());
+    std::fprintf(
+        stderr, "techtradectl: %s: %s\n",
+        absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())).c_str(),
+        status.error_message().c_str());
     return ExitFor(status.error_code());
   }
   std::vector<grpc::Slice> slices;

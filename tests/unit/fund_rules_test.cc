@@ -144,7 +144,7 @@ tv1::Deal MakeDeal(int64_t price = 500'000 * kYuan, tv1::DealState state = tv1::
   d.set_state(state);
   tv1::Party* buyer = d.mutable_buyer();
   buyer->set_organization_id("buyer-org");
-  buyer->set_credit_code("91420100MA4KXXXX1A");
+  buyer->set_credit_code("91420100MA4K2XQ0B4");
   buyer->set_name("Wuhan Battery Systems Co., Ltd.");
   buyer->set_city_id("wuhan");
   buyer->set_kind(reg::ORGANIZATION_KIND_ENTERPRISE);

@@ -75,11 +75,9 @@ void SaveDeal(Tx& tx, const v1::Deal& d, int64_t read_version) {
       " RETURNING 1) SELECT techtrade_expect_one_row(count(*)) FROM changed"));
 }
 
-absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id, bool lock) {
-  pqxx::result rows = tx.ExecPrepared(
-      lock ? "transactions_deal_get_locked" : "transactions_deal_get",
-      std::string("SELECT record FROM deals WHERE id = $1::uuid") + (lock ? " FOR UPDATE" : ""),
-      id);
+absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id) {
+  pqxx::result rows =
+      tx.ExecPrepared("transactions_deal_get", "SELECT record FROM deals WHERE id = $1::uuid", id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("deal ", id, " not found"));
   return ParseRecord<v1::Deal>(rows[0][0]);
 }
