@@ -1,5 +1,8 @@
 #include "common/db.h"
 
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -80,9 +83,52 @@ std::vector<std::pair<std::string, absl::Status>>& ConstraintErrors() {
 
 }  // namespace
 
-void CommitBatcher::Commit(pqxx::connection& conn, std::string sql) {
+namespace internal {
+
+std::string WritesSql(const std::vector<StagedWrite>& writes) {
+  std::string sql;
+  for (const StagedWrite& w : writes) absl::StrAppend(&sql, w.head, w.row, w.tail, ";\n");
+  return sql;
+}
+
+std::string BatchSql(const std::vector<const std::vector<StagedWrite>*>& transactions) {
+  std::string sql = "BEGIN;\n";
+  size_t rounds = 0;
+  for (const auto* writes : transactions) rounds = std::max(rounds, writes->size());
+  // Round n: the n-th write of every transaction. A transaction's writes keep their order (its
+  // n-th comes after its (n-1)-th); across transactions order does not matter, as they were
+  // concurrent — and if two of them do conflict, the batch fails and each runs alone.
+  for (size_t n = 0; n < rounds; ++n) {
+    std::vector<std::vector<const StagedWrite*>> statements;  // in order of first appearance
+    absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, size_t> mergeable;
+    for (const auto* writes : transactions) {
+      if (n >= writes->size()) continue;
+      const StagedWrite& w = (*writes)[n];
+      if (w.row.empty()) {
+        statements.push_back({&w});
+        continue;
+      }
+      auto [it, added] = mergeable.try_emplace({w.head, w.tail}, statements.size());
+      if (added) statements.emplace_back();
+      statements[it->second].push_back(&w);
+    }
+    for (const auto& statement : statements) {
+      absl::StrAppend(&sql, statement[0]->head);
+      for (size_t i = 0; i < statement.size(); ++i) {
+        absl::StrAppend(&sql, i == 0 ? "" : ", ", statement[i]->row);
+      }
+      absl::StrAppend(&sql, statement[0]->tail, ";\n");
+    }
+  }
+  absl::StrAppend(&sql, "COMMIT");
+  return sql;
+}
+
+}  // namespace internal
+
+void CommitBatcher::Commit(pqxx::connection& conn, std::vector<StagedWrite> writes) {
   Entry entry;
-  entry.sql = std::move(sql);
+  entry.writes = std::move(writes);
   std::unique_lock lock(mutex_);
   queue_.push_back(&entry);
   while (!entry.done) {
@@ -115,7 +161,8 @@ void CommitBatcher::Run(pqxx::connection& conn, const std::vector<Entry*>& batch
   auto alone = [&](Entry* e) {
     try {
       pqxx::nontransaction tx(conn);
-      tx.exec(e->sql);  // without BEGIN, the statements of one query are one transaction
+      // Without BEGIN, the statements of one query are one transaction.
+      tx.exec(internal::WritesSql(e->writes));
     } catch (const pqxx::broken_connection& error) {
       e->error = in_doubt(error);
     } catch (...) {
@@ -123,9 +170,10 @@ void CommitBatcher::Run(pqxx::connection& conn, const std::vector<Entry*>& batch
     }
   };
   if (batch.size() == 1) return alone(batch[0]);
-  std::string sql = "BEGIN;\n";
-  for (const Entry* e : batch) absl::StrAppend(&sql, e->sql);
-  absl::StrAppend(&sql, "COMMIT");
+  std::vector<const std::vector<StagedWrite>*> writes;
+  writes.reserve(batch.size());
+  for (const Entry* e : batch) writes.push_back(&e->writes);
+  const std::string sql = internal::BatchSql(writes);
   try {
     pqxx::nontransaction tx(conn);
     tx.exec(sql);
@@ -203,15 +251,15 @@ void Tx::Commit() {
   if (finished_) throw pqxx::usage_error("commit after the end of the transaction");
   if (failed_) throw pqxx::usage_error("commit after a failed statement");
   std::string batch;
-  for (const std::string& sql : staged_) absl::StrAppend(&batch, sql, ";\n");
-  if (!begun_ && batcher_ != nullptr && !batch.empty()) {
+  if (!begun_ && batcher_ != nullptr && !staged_.empty()) {
     try {
-      batcher_->Commit(conn_, std::move(batch));
+      batcher_->Commit(conn_, std::move(staged_));
     } catch (...) {
       failed_ = true;
       throw;
     }
-    batch.clear();
+  } else {
+    batch = internal::WritesSql(staged_);
   }
   // Without a BEGIN, the statements of one simple query run as one implicit transaction.
   if (begun_) absl::StrAppend(&batch, "COMMIT");

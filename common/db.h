@@ -22,6 +22,24 @@
 
 namespace techtrade {
 
+// A write staged in a transaction (Tx::StageWrite, Tx::StageRow), sent with its COMMIT: the
+// statement `head` + `row` + `tail`. Writes with a row and the same head and tail, from
+// transactions committed together, are sent as one statement `head` + row₁, row₂, … + `tail` —
+// one parse, plan and execution for all of them.
+struct StagedWrite {
+  std::string head;
+  std::string row;  // empty: `head` is the whole statement, never merged
+  std::string tail;
+};
+
+namespace internal {
+// The SQL of transactions committed as one (BEGIN … COMMIT): each one's writes in its order, the
+// n-th writes of all of them together, mergeable ones merged.
+std::string BatchSql(const std::vector<const std::vector<StagedWrite>*>& transactions);
+// One transaction's writes as one simple query (one implicit transaction without BEGIN).
+std::string WritesSql(const std::vector<StagedWrite>& writes);
+}  // namespace internal
+
 // Group commit. A transaction that only writes (everything staged, nothing read) needs nothing
 // of its own connection but the round trip; concurrent ones are sent to PostgreSQL together as
 // one transaction, in one round trip with one WAL flush, by whichever caller comes first while
@@ -29,14 +47,14 @@ namespace techtrade {
 // gets exactly the outcome its own statements have alone.
 class CommitBatcher {
  public:
-  // Runs `sql` (one write-only transaction's statements) with what others commit meanwhile, on
-  // `conn` if this caller leads. Throws what its own statements throw alone, or
-  // pqxx::in_doubt_error if the connection was lost while its batch was in flight.
-  void Commit(pqxx::connection& conn, std::string sql);
+  // Commits `writes` (one write-only transaction) with what others commit meanwhile, on `conn`
+  // if this caller leads. Throws what its own statements throw alone, or pqxx::in_doubt_error
+  // if the connection was lost while its batch was in flight.
+  void Commit(pqxx::connection& conn, std::vector<StagedWrite> writes);
 
  private:
   struct Entry {
-    std::string sql;
+    std::vector<StagedWrite> writes;
     bool done = false;
     std::exception_ptr error;
   };
@@ -173,7 +191,14 @@ class Tx {
   // writes are not visible to later reads of the same transaction. Values must be literals made
   // with quote()/quote_raw(). A constraint they violate fails the transaction with the status
   // given to RegisterConstraintErrors, else ALREADY_EXISTS / INTERNAL.
-  void StageWrite(std::string sql) { staged_.push_back(std::move(sql)); }
+  void StageWrite(std::string sql) { staged_.push_back({std::move(sql), "", ""}); }
+  // The same for a statement built around one row of a VALUES list — `head` + `row` + `tail`,
+  // e.g. "INSERT INTO t (a, b) VALUES " + "(1, 'x')" — which group commit may send as one
+  // statement with the rows of concurrent transactions (see StagedWrite). `row` is one
+  // parenthesised tuple; head and tail must not depend on the row.
+  void StageRow(std::string head, std::string row, std::string tail = "") {
+    staged_.push_back({std::move(head), std::move(row), std::move(tail)});
+  }
 
   // Runs `hook` after this transaction commits, never if it rolls back. For effects that must
   // follow the commit: waking the outbox relay, invalidating a cache entry.
@@ -207,7 +232,7 @@ class Tx {
   bool begun_ = false;                       // BEGIN sent, transaction open on the server
   bool finished_ = false;
   bool failed_ = false;
-  std::vector<std::string> staged_;
+  std::vector<StagedWrite> staged_;
   std::vector<std::function<void()>> commit_hooks_;
 };
 

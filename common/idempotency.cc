@@ -17,11 +17,12 @@ namespace internal {
 
 void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key, const std::string& request_hash,
                              const std::string& response) {
-  tx.StageWrite(absl::StrCat(
-      "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) VALUES "
-      "(",
-      tx.quote(key.client_id), ", ", tx.quote(key.request_id), ", ", tx.quote(key.method), ", ",
-      tx.quote(request_hash), ", ", tx.quote_raw(response), ")"));
+  tx.StageRow(
+      "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) "
+      "VALUES ",
+      absl::StrCat("(", tx.quote(key.client_id), ", ", tx.quote(key.request_id), ", ",
+                   tx.quote(key.method), ", ", tx.quote(request_hash), ", ", tx.quote_raw(response),
+                   ")"));
 }
 
 absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(

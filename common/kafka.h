@@ -80,7 +80,8 @@ class KafkaConsumer {
   // The next message, nullptr when none arrived within `timeout`; partition EOF and transient
   // errors are logged and yield nullptr too.
   std::unique_ptr<RdKafka::Message> Poll(absl::Duration timeout);
-  // Commits the offset after `message` (asynchronously; order per partition is kept).
+  // Marks `message` done: the offset after it is committed to the group within a second, and
+  // when the consumer closes or loses the partition.
   absl::Status Commit(const RdKafka::Message& message);
 
  private:

@@ -107,6 +107,19 @@ BEGIN
 END
 $$;
 )sql"},
+    {6, "optimistic writes of several rows",
+     R"sql(
+-- The same for a statement that changes several rows at once (group commit merges concurrent
+-- callers' guarded writes into one): fails unless every row it was given changed.
+CREATE FUNCTION techtrade_expect_rows(changed bigint, expected bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF changed <> expected THEN
+    RAISE EXCEPTION 'a row changed since it was read' USING ERRCODE = 'serialization_failure';
+  END IF;
+END
+$$;
+)sql"},
 };
 
 }  // namespace
@@ -129,12 +142,13 @@ std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent
   envelope.mutable_payload()->PackFrom(*event.payload);
 
   std::string payload = envelope.SerializeAsString();
-  tx.StageWrite(absl::StrCat(
+  tx.StageRow(
       "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at) "
-      "VALUES (",
-      tx.quote(envelope.event_id()), "::uuid, ", tx.quote(event.aggregate_type), ", ",
-      tx.quote(event.aggregate_id), ", ", tx.quote(envelope.event_type()), ", ",
-      tx.quote_raw(payload), ", ", event.sequence, ", ", TimestampLiteral(now_us), ")"));
+      "VALUES ",
+      absl::StrCat("(", tx.quote(envelope.event_id()), "::uuid, ", tx.quote(event.aggregate_type),
+                   ", ", tx.quote(event.aggregate_id), ", ", tx.quote(envelope.event_type()), ", ",
+                   tx.quote_raw(payload), ", ", event.sequence, ", ", TimestampLiteral(now_us),
+                   ")"));
   tx.OnCommit(WakeRelays);
   return envelope.event_id();
 }

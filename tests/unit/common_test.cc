@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/auth.h"
 #include "common/cache.h"
+#include "common/db.h"
 #include "common/idempotency.h"
 #include "common/ids.h"
 #include "common/paging.h"
@@ -207,6 +208,46 @@ TEST_F(NearCopyTest, ErrorsAreNotKept) {
   EXPECT_FALSE(
       cache_.GetOrLoad<registry::v1::Organization>("org", absl::Seconds(60), failing, true).ok());
   EXPECT_EQ(Read(true)->name(), "load 2");
+}
+
+// Group commit's SQL: each transaction's writes in order, the n-th writes of all together, rows
+// with the same head and tail in one statement.
+TEST(BatchSqlTest, MergesTheRowsOfTheSameStatementAndKeepsEachTransactionsOrder) {
+  const std::vector<StagedWrite> a = {{"INSERT INTO t VALUES ", "(1)", ""},
+                                      {"INSERT INTO o VALUES ", "('a')", " ON CONFLICT DO NOTHING"},
+                                      {"UPDATE c SET n = n + 1", "", ""}};
+  const std::vector<StagedWrite> b = {
+      {"INSERT INTO t VALUES ", "(2)", ""},
+      {"INSERT INTO o VALUES ", "('b')", " ON CONFLICT DO NOTHING"}};
+  const std::vector<StagedWrite> c = {{"DELETE FROM t WHERE id = 9", "", ""},
+                                      {"INSERT INTO t VALUES ", "(3)", ""}};
+  EXPECT_EQ(internal::BatchSql({&a, &b, &c}),
+            "BEGIN;\n"
+            "INSERT INTO t VALUES (1), (2);\n"
+            "DELETE FROM t WHERE id = 9;\n"
+            "INSERT INTO o VALUES ('a'), ('b') ON CONFLICT DO NOTHING;\n"
+            "INSERT INTO t VALUES (3);\n"
+            "UPDATE c SET n = n + 1;\n"
+            "COMMIT");
+}
+
+TEST(BatchSqlTest, RowsWithADifferentTailAreNotMerged) {
+  const std::vector<StagedWrite> a = {{"INSERT INTO t VALUES ", "(1)", ""}};
+  const std::vector<StagedWrite> b = {{"INSERT INTO t VALUES ", "(2)", " ON CONFLICT DO NOTHING"}};
+  const std::vector<StagedWrite> c = {{"INSERT INTO t VALUES ", "(3)", ""}};
+  EXPECT_EQ(internal::BatchSql({&a, &b, &c}),
+            "BEGIN;\n"
+            "INSERT INTO t VALUES (1), (3);\n"
+            "INSERT INTO t VALUES (2) ON CONFLICT DO NOTHING;\n"
+            "COMMIT");
+}
+
+TEST(BatchSqlTest, OneTransactionAloneIsItsOwnStatements) {
+  const std::vector<StagedWrite> a = {{"INSERT INTO t VALUES ", "(1)", ""},
+                                      {"UPDATE c SET n = 2", "", ""}};
+  EXPECT_EQ(internal::WritesSql(a), "INSERT INTO t VALUES (1);\nUPDATE c SET n = 2;\n");
+  EXPECT_EQ(internal::BatchSql({&a}),
+            "BEGIN;\nINSERT INTO t VALUES (1);\nUPDATE c SET n = 2;\nCOMMIT");
 }
 
 }  // namespace

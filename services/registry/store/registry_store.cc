@@ -147,14 +147,15 @@ v1::Organization InsertOrganization(Tx& tx, const v1::RegisterOrganizationReques
   o.set_version(1);
   *o.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(now_us);
   *o.mutable_update_time() = o.create_time();
-  tx.StageWrite(absl::StrCat(
+  tx.StageRow(
       "INSERT INTO organizations (id, credit_code, name, kind, city_id, status, address, "
-      "contact_email, description, version, create_time, update_time) VALUES (",
-      tx.quote(o.id()), "::uuid, ", tx.quote(o.credit_code()), ", ", tx.quote(o.name()), ", ",
-      static_cast<int>(o.kind()), ", ", tx.quote(o.city_id()), ", ", static_cast<int>(o.status()),
-      ", ", tx.quote(o.address()), ", ", tx.quote(o.contact_email()), ", ",
-      tx.quote(o.description()), ", 1, ", TimestampLiteral(now_us), ", ", TimestampLiteral(now_us),
-      ")"));
+      "contact_email, description, version, create_time, update_time) VALUES ",
+      absl::StrCat("(", tx.quote(o.id()), "::uuid, ", tx.quote(o.credit_code()), ", ",
+                   tx.quote(o.name()), ", ", static_cast<int>(o.kind()), ", ",
+                   tx.quote(o.city_id()), ", ", static_cast<int>(o.status()), ", ",
+                   tx.quote(o.address()), ", ", tx.quote(o.contact_email()), ", ",
+                   tx.quote(o.description()), ", 1, ", TimestampLiteral(now_us), ", ",
+                   TimestampLiteral(now_us), ")"));
   return o;
 }
 

@@ -54,25 +54,33 @@ std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors()
 }
 
 void InsertDeal(Tx& tx, const v1::Deal& d) {
-  tx.StageWrite(absl::StrCat(
+  tx.StageRow(
       "INSERT INTO deals (id, listing_id, buyer_org_id, seller_org_id, broker_org_id, city_id, "
-      "state, version, record, create_time, update_time) VALUES (",
-      UuidLiteral(tx, d.id()), ", ", UuidLiteral(tx, d.listing_id()), ", ",
-      UuidLiteral(tx, d.buyer().organization_id()), ", ",
-      UuidLiteral(tx, d.seller().organization_id()), ", ",
-      UuidLiteral(tx, d.broker().organization_id()), ", ", tx.quote(d.city_id()), ", ",
-      static_cast<int>(d.state()), ", ", d.version(), ", ", tx.quote_raw(d.SerializeAsString()),
-      ", ", TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.create_time())), ", ",
-      TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())), ")"));
+      "state, version, record, create_time, update_time) VALUES ",
+      absl::StrCat("(", UuidLiteral(tx, d.id()), ", ", UuidLiteral(tx, d.listing_id()), ", ",
+                   UuidLiteral(tx, d.buyer().organization_id()), ", ",
+                   UuidLiteral(tx, d.seller().organization_id()), ", ",
+                   UuidLiteral(tx, d.broker().organization_id()), ", ", tx.quote(d.city_id()), ", ",
+                   static_cast<int>(d.state()), ", ", d.version(), ", ",
+                   tx.quote_raw(d.SerializeAsString()), ", ",
+                   TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.create_time())), ", ",
+                   TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())), ")"));
 }
 
 void SaveDeal(Tx& tx, const v1::Deal& d, int64_t read_version) {
-  tx.StageWrite(absl::StrCat(
-      "WITH changed AS (UPDATE deals SET state = ", static_cast<int>(d.state()),
-      ", version = ", d.version(), ", record = ", tx.quote_raw(d.SerializeAsString()),
-      ", update_time = ", TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())),
-      " WHERE id = ", UuidLiteral(tx, d.id()), " AND version = ", read_version,
-      " RETURNING 1) SELECT techtrade_expect_one_row(count(*)) FROM changed"));
+  // Built on a VALUES list so that group commit can save concurrent callers' deals in one
+  // statement; each row changes only if its deal is still at the version it was read at, and
+  // if any did not, the whole statement fails (and the batch's transactions run alone).
+  tx.StageRow(
+      "WITH saved (id, read_version, state, version, record, update_time) AS (VALUES ",
+      absl::StrCat("(", UuidLiteral(tx, d.id()), ", ", read_version, "::bigint, ",
+                   static_cast<int>(d.state()), "::smallint, ", d.version(), "::bigint, ",
+                   tx.quote_raw(d.SerializeAsString()), "::bytea, ",
+                   TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())), ")"),
+      "), changed AS (UPDATE deals SET state = saved.state, version = saved.version, "
+      "record = saved.record, update_time = saved.update_time FROM saved "
+      "WHERE deals.id = saved.id AND deals.version = saved.read_version RETURNING 1) "
+      "SELECT techtrade_expect_rows((SELECT count(*) FROM changed), (SELECT count(*) FROM saved))");
 }
 
 absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id) {
