@@ -57,11 +57,11 @@ class CommitBatcher {
     std::vector<StagedWrite> writes;
     bool done = false;
     std::exception_ptr error;
+    std::condition_variable wake;  // done, or first in the queue when no batch is in flight
   };
   static void Run(pqxx::connection& conn, const std::vector<Entry*>& batch);
 
   std::mutex mutex_;
-  std::condition_variable done_;
   std::deque<Entry*> queue_;  // guarded by mutex_
   bool leading_ = false;      // guarded by mutex_: a batch is in flight
 };
