@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -105,6 +108,30 @@ TEST(IdsTest, UuidShapeAndDigest) {
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
+}
+
+// Random bytes come from a per-thread buffer: across its refills and across threads, no draw may
+// repeat another (a byte range handed out twice would repeat ids and secrets).
+TEST(IdsTest, RandomDrawsNeverRepeatAcrossRefillsAndThreads) {
+  std::mutex mutex;
+  std::set<std::string> seen;
+  int draws = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::vector<std::string> mine;
+      for (int i = 0; i < 600; ++i) {  // 600 x 16 bytes + secrets: several 4 KiB refills
+        mine.push_back(NewUuid());
+        if (i % 50 == 0) mine.push_back(RandomHex(100));  // a draw larger than what is left
+      }
+      std::lock_guard lock(mutex);
+      draws += static_cast<int>(mine.size());
+      seen.insert(mine.begin(), mine.end());
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(static_cast<int>(seen.size()), draws);
+  EXPECT_EQ(RandomHex(5000).size(), 10000u);  // more than a whole buffer at once
 }
 
 TEST(RedisUrlTest, Parses) {
