@@ -31,9 +31,9 @@ ABSL_FLAG(int, seconds, 5, "duration of each closed-loop scenario");
 ABSL_FLAG(int, concurrency, 8, "client threads of each closed-loop scenario");
 ABSL_FLAG(int, outbox_rate, 500, "registrations per second for the outbox latency scenario");
 ABSL_FLAG(int, outbox_seconds, 10, "duration of the outbox latency scenario");
-ABSL_FLAG(int, warmup_seconds, 40,
-          "unmeasured load first: make bench runs this benchmark first on a fresh stack, whose "
-          "broker compiles its hot code (C2) during the first half minute or so of load");
+ABSL_FLAG(int, warmup_seconds, 10,
+          "unmeasured load first (make bench runs this benchmark first, on a fresh stack); a "
+          "broker with the full JIT needs a minute or more");
 
 namespace techtrade::bench {
 namespace {

@@ -143,11 +143,11 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       {"isolation.level", "read_committed"},
       {"enable.partition.eof", "false"},
       {"socket.nagle.disable", "true"},
-      // Under load the broker answers a fetch once 16 KiB are there (else after 25 ms), instead
-      // of once per produce request: a fetch costs the broker as much CPU whether it carries one
-      // event or a hundred.
+      // Under load the broker answers a fetch once 16 KiB are there, instead of once per produce
+      // request: a fetch costs the broker as much CPU whether it carries one event or a hundred.
+      // At a trickle an event waits up to 100 ms, which is also how often an idle consumer asks.
       {"fetch.min.bytes", "16384"},
-      {"fetch.wait.max.ms", "25"},
+      {"fetch.wait.max.ms", "100"},
       // A member that died without leaving holds its partitions until its session expires: 10 s
       // instead of librdkafka's 45 s bounds how long a crashed replica stalls the group.
       {"session.timeout.ms", "10000"},

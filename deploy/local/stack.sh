@@ -672,7 +672,7 @@ kafka_launch() {
   # threads compete with everything else for minutes after a start (a fresh broker's p99 produce
   # latency fell from ~200 ms to ~50 ms); tests and demos need quick answers from a fresh broker.
   # TECHTRADE_KAFKA_JIT=full keeps the JVM's default tiered compilation, as a production broker
-  # runs: its steady state costs about half the CPU per request, which is what benchmarks measure.
+  # runs: once warm a request costs about half the CPU, but warming takes minutes of load.
   local jit=(-XX:TieredStopAtLevel=1)
   case "${TECHTRADE_KAFKA_JIT:-c1}" in
     c1) ;;
