@@ -210,6 +210,17 @@ class GroupCommitTest : public ::testing::Test {
     return statuses;
   }
 
+  // The common migrations (techtrade_expect_*), and `rows` counters 1…rows at value 0, version 1.
+  void CreateCounters(int rows) {
+    ASSERT_TRUE(ApplyMigrations(*pool_, "common", CommonMigrations()).ok());
+    ASSERT_TRUE(InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+                  tx.exec("CREATE TABLE counters (id int PRIMARY KEY, value int, version int)");
+                  tx.exec(absl::StrCat(
+                      "INSERT INTO counters SELECT g, 0, 1 FROM generate_series(1, ", rows, ") g"));
+                  return absl::OkStatus();
+                }).ok());
+  }
+
   int64_t Query(const std::string& sql) {
     return *InTransaction(
         *pool_, [&](Tx& tx) -> absl::StatusOr<int64_t> { return tx.exec1(sql)[0].as<int64_t>(); });
@@ -298,12 +309,7 @@ TEST_F(GroupCommitTest, ATransactionThatReadsCommitsOnItsOwn) {
 }
 
 TEST_F(GroupCommitTest, AnOptimisticWriteWhoseRowChangedRunsAgainFromItsRead) {
-  ASSERT_TRUE(ApplyMigrations(*pool_, "common", CommonMigrations()).ok());
-  ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
-                tx.exec("CREATE TABLE counters (id int PRIMARY KEY, value int, version int)");
-                tx.exec("INSERT INTO counters VALUES (1, 0, 1)");
-                return absl::OkStatus();
-              }).ok());
+  CreateCounters(1);
   pqxx::connection other(db_->url());
   int runs = 0;
   absl::Status s = InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
@@ -332,12 +338,7 @@ TEST_F(GroupCommitTest, AnOptimisticWriteWhoseRowChangedRunsAgainFromItsRead) {
 // read the same version of the same row, exactly one write lands and the other runs again from
 // a fresh read; nobody's increment is lost.
 TEST_F(GroupCommitTest, MergedOptimisticWritesLoseNothing) {
-  ASSERT_TRUE(ApplyMigrations(*pool_, "common", CommonMigrations()).ok());
-  ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
-                tx.exec("CREATE TABLE counters (id int PRIMARY KEY, value int, version int)");
-                tx.exec("INSERT INTO counters SELECT g, 0, 1 FROM generate_series(1, 3) g");
-                return absl::OkStatus();
-              }).ok());
+  CreateCounters(3);
   constexpr int kPerCaller = 30;
   std::atomic<int> runs{0};
   std::vector<std::thread> callers;
