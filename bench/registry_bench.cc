@@ -207,10 +207,11 @@ int Main() {
 
   // --- The same pair with four times the clients (info): group commit has more to merge, while
   // the raw inserts were already saturating PostgreSQL.
+  const int many_clients = 4 * threads;
+  const std::string many = absl::StrCat("_c", many_clients);  // suffix of their scenario names
   {
-    const int many = 4 * threads;
-    auto many_stubs = Stubs<v1::RegistryService>(registry->address(), many);
-    results.push_back(note(ClosedLoop(absl::StrCat("registry.register_c", many), many, duration,
+    auto many_stubs = Stubs<v1::RegistryService>(registry->address(), many_clients);
+    results.push_back(note(ClosedLoop("registry.register" + many, many_clients, duration,
                                       [&](int t, int64_t) {
                                         v1::Organization org;
                                         return many_stubs[t]
@@ -221,7 +222,7 @@ int Main() {
                                       }),
                            "the same with 4x the clients (info)"));
     results.push_back(
-        RawInsertBaseline(absl::StrCat("postgres.raw_insert_c", many), db.url(), many, duration));
+        RawInsertBaseline("postgres.raw_insert" + many, db.url(), many_clients, duration));
   }
 
   // --- Outbox at a steady rate: commit → broker acknowledgement from the relay's histogram
@@ -282,7 +283,6 @@ int Main() {
   auto find = [&](const std::string& name) -> const ScenarioResult& { return Find(results, name); };
   double cached_vs_echo = find("registry.get_cached").qps / find("echo").qps;
   double register_vs_raw = find("registry.register").qps / find("postgres.raw_insert").qps;
-  const std::string many = absl::StrCat("_c", 4 * threads);
   double outbox_p99 = find("registry.outbox_commit_to_ack").p99_ms;
   bool outbox_complete = find("registry.outbox_commit_to_consumer").errors == 0 &&
                          find("registry.outbox_commit_to_ack").calls >=

@@ -170,7 +170,7 @@ class Tx {
   // Reads the latest committed state outside the transaction (on its own, holding no lock), so
   // that a transaction which otherwise only writes stays write-only and can be group-committed.
   // For optimistic writes: what is written must then be guarded against a change since the read
-  // (techtrade_expect_one_row, see the common migrations). Only before the first statement.
+  // (techtrade_expect_rows, see the common migrations). Only before the first statement.
   template <class... Args>
   pqxx::result ReadLatest(const char* name, const std::string& sql, Args&&... args) {
     if (begun_ || finished_) throw pqxx::usage_error("ReadLatest after the transaction began");

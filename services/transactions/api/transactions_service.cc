@@ -390,7 +390,8 @@ grpc::Status TransactionsServiceImpl::GetDeal(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     TT_ASSIGN_OR_RETURN(
         *response, cache_.GetOrLoad<v1::Deal>(DealCacheKey(request->id()), kSharedCacheTtl, [&] {
-          return InTransaction(db_, [&](Tx& tx) { return store::GetDeal(tx, request->id()); });
+          return InTransaction(db_,
+                               [&](Tx& tx) { return store::GetLatestDeal(tx, request->id()); });
         }));
     return MayRead(call, *response);
   });

@@ -83,13 +83,6 @@ void SaveDeal(Tx& tx, const v1::Deal& d, int64_t read_version) {
       "SELECT techtrade_expect_rows((SELECT count(*) FROM changed), (SELECT count(*) FROM saved))");
 }
 
-absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id) {
-  pqxx::result rows =
-      tx.ExecPrepared("transactions_deal_get", "SELECT record FROM deals WHERE id = $1::uuid", id);
-  if (rows.empty()) return absl::NotFoundError(absl::StrCat("deal ", id, " not found"));
-  return ParseRecord<v1::Deal>(rows[0][0]);
-}
-
 absl::StatusOr<v1::Deal> GetLatestDeal(Tx& tx, const std::string& id) {
   pqxx::result rows = tx.ReadLatest("transactions_deal_get_latest",
                                     "SELECT record FROM deals WHERE id = $1::uuid", id);

@@ -23,9 +23,8 @@ void InsertDeal(Tx& tx, const v1::Deal& deal);
 // Staged, optimistic: fails the commit with a serialization failure (which InTransaction retries
 // from the read) unless the deal is still at `read_version`.
 void SaveDeal(Tx& tx, const v1::Deal& deal, int64_t read_version);
-absl::StatusOr<v1::Deal> GetDeal(Tx& tx, const std::string& id);
-// The latest committed deal, read outside the transaction with no lock (Tx::ReadLatest), so a
-// change of it stays write-only and joins a group commit.
+// The latest committed deal, read outside the transaction with no lock (Tx::ReadLatest): for
+// GetDeal, and for a change of it, which so stays write-only and joins a group commit.
 absl::StatusOr<v1::Deal> GetLatestDeal(Tx& tx, const std::string& id);
 // Staged; a reference recorded before fails the commit with ALREADY_EXISTS on payment_reference.
 void InsertPayment(Tx& tx, const std::string& deal_id, const v1::RecordPaymentRequest& payment);
