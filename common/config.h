@@ -29,6 +29,9 @@ struct ServiceConfig {
   // TECHTRADE_CACHE_NEAR_COPY_MS (0 = off): how long a service keeps near copies of its own
   // hottest records in process; how long another replica's change may take to reach those reads.
   absl::Duration cache_near_copy_ttl = absl::Milliseconds(250);
+  // TECHTRADE_OUTBOX_BATCH_INTERVAL_MS: under load the relay starts a batch at most this often
+  // (OutboxRelayOptions::min_batch_interval).
+  absl::Duration outbox_batch_interval = absl::Milliseconds(5);
 };
 
 // Parses argv (absl flags) and the environment. Returns INVALID_ARGUMENT naming the setting.

@@ -84,15 +84,47 @@ std::vector<std::pair<std::string, absl::Status>>& ConstraintErrors() {
 }  // namespace
 
 namespace internal {
+namespace {
 
-std::string WritesSql(const std::vector<StagedWrite>& writes) {
+// Copies `sql`, each placeholder $n replaced by replacement(n).
+void AppendReplacingPlaceholders(std::string* out, absl::string_view sql,
+                                 const std::function<void(std::string*, size_t)>& replacement) {
+  for (size_t i = 0; i < sql.size();) {
+    if (sql[i] == '$' && i + 1 < sql.size() && absl::ascii_isdigit(sql[i + 1])) {
+      size_t j = i + 1;
+      size_t n = 0;
+      while (j < sql.size() && absl::ascii_isdigit(sql[j])) n = n * 10 + (sql[j++] - '0');
+      replacement(out, n);
+      i = j;
+      continue;
+    }
+    out->push_back(sql[i++]);
+  }
+}
+
+}  // namespace
+
+std::string WritesSql(const std::vector<StagedWrite>& writes,
+                      const std::function<std::string(const SqlParam&)>& literal) {
   std::string sql;
-  for (const StagedWrite& w : writes) absl::StrAppend(&sql, w.head, w.row, w.tail, ";\n");
+  for (const StagedWrite& w : writes) {
+    const std::string statement = absl::StrCat(w.head, w.row, w.tail);
+    if (w.params.empty()) {
+      absl::StrAppend(&sql, statement, ";\n");
+      continue;
+    }
+    AppendReplacingPlaceholders(&sql, statement, [&](std::string* out, size_t n) {
+      if (n < 1 || n > w.params.size()) throw pqxx::usage_error("placeholder without a value");
+      absl::StrAppend(out, literal(w.params[n - 1]));
+    });
+    absl::StrAppend(&sql, ";\n");
+  }
   return sql;
 }
 
-std::string BatchSql(const std::vector<const std::vector<StagedWrite>*>& transactions) {
-  std::string sql = "BEGIN;\n";
+std::vector<Statement> BatchStatements(
+    const std::vector<const std::vector<StagedWrite>*>& transactions) {
+  std::vector<Statement> out;
   size_t rounds = 0;
   for (const auto* writes : transactions) rounds = std::max(rounds, writes->size());
   // Round n: the n-th write of every transaction. A transaction's writes keep their order (its
@@ -112,21 +144,34 @@ std::string BatchSql(const std::vector<const std::vector<StagedWrite>*>& transac
       if (added) statements.emplace_back();
       statements[it->second].push_back(&w);
     }
-    for (const auto& statement : statements) {
-      absl::StrAppend(&sql, statement[0]->head);
-      for (size_t i = 0; i < statement.size(); ++i) {
-        absl::StrAppend(&sql, i == 0 ? "" : ", ", statement[i]->row);
+    for (const auto& group : statements) {
+      Statement& statement = out.emplace_back();
+      statement.sql = group[0]->head;
+      for (size_t i = 0; i < group.size(); ++i) {
+        const StagedWrite& w = *group[i];
+        if (i > 0) statement.sql.append(", ");
+        if (w.params.empty()) {
+          statement.sql.append(w.row);  // literals only: nothing to renumber
+        } else {
+          const size_t offset = statement.params.size();
+          AppendReplacingPlaceholders(&statement.sql, w.row, [&](std::string* sql, size_t k) {
+            if (k < 1 || k > w.params.size()) {
+              throw pqxx::usage_error("placeholder without a value");
+            }
+            absl::StrAppend(sql, "$", k + offset);
+          });
+        }
+        for (const SqlParam& p : w.params) statement.params.push_back(&p);
       }
-      absl::StrAppend(&sql, statement[0]->tail, ";\n");
+      statement.sql.append(group[0]->tail);
     }
   }
-  absl::StrAppend(&sql, "COMMIT");
-  return sql;
+  return out;
 }
 
 }  // namespace internal
 
-void CommitBatcher::Commit(pqxx::connection& conn, std::vector<StagedWrite> writes) {
+void CommitBatcher::Commit(std::vector<StagedWrite> writes) {
   Entry entry;
   entry.writes = std::move(writes);
   std::unique_lock lock(mutex_);
@@ -145,7 +190,7 @@ void CommitBatcher::Commit(pqxx::connection& conn, std::vector<StagedWrite> writ
     }
     leading_ = true;
     lock.unlock();
-    Run(conn, batch);
+    Run(batch);
     lock.lock();
     leading_ = false;
     // Wake exactly who has something to do: the callers of this batch, and the first in the
@@ -160,15 +205,13 @@ void CommitBatcher::Commit(pqxx::connection& conn, std::vector<StagedWrite> writ
   if (entry.error) std::rethrow_exception(entry.error);
 }
 
-void CommitBatcher::Run(pqxx::connection& conn, const std::vector<Entry*>& batch) {
+void CommitBatcher::Run(const std::vector<Entry*>& batch) {
   auto in_doubt = [](const std::exception& e) {
     return std::make_exception_ptr(pqxx::in_doubt_error(e.what()));
   };
   auto alone = [&](Entry* e) {
     try {
-      pqxx::nontransaction tx(conn);
-      // Without BEGIN, the statements of one query are one transaction.
-      tx.exec(internal::WritesSql(e->writes));
+      connection_.RunTransaction(internal::BatchStatements({&e->writes}));
     } catch (const pqxx::broken_connection& error) {
       e->error = in_doubt(error);
     } catch (...) {
@@ -179,25 +222,15 @@ void CommitBatcher::Run(pqxx::connection& conn, const std::vector<Entry*>& batch
   std::vector<const std::vector<StagedWrite>*> writes;
   writes.reserve(batch.size());
   for (const Entry* e : batch) writes.push_back(&e->writes);
-  const std::string sql = internal::BatchSql(writes);
   try {
-    pqxx::nontransaction tx(conn);
-    tx.exec(sql);
+    connection_.RunTransaction(internal::BatchStatements(writes));
     return;
   } catch (const pqxx::broken_connection& error) {
     for (Entry* e : batch) e->error = in_doubt(error);
     return;
   } catch (...) {
-    // One of them failed (a constraint, most likely), and with it the batch: end the aborted
-    // transaction, then give each its own outcome.
-  }
-  try {
-    pqxx::nontransaction tx(conn);
-    tx.exec("ROLLBACK");
-  } catch (const pqxx::broken_connection& error) {
-    for (Entry* e : batch) e->error = in_doubt(error);
-    return;
-  } catch (...) {
+    // One of them failed (a constraint, most likely), and with it the batch, which the server
+    // rolled back: give each its own outcome.
   }
   for (Entry* e : batch) alone(e);
 }
@@ -259,13 +292,23 @@ void Tx::Commit() {
   std::string batch;
   if (!begun_ && batcher_ != nullptr && !staged_.empty()) {
     try {
-      batcher_->Commit(conn_, std::move(staged_));
+      batcher_->Commit(std::move(staged_));
     } catch (...) {
       failed_ = true;
       throw;
     }
   } else {
-    batch = internal::WritesSql(staged_);
+    batch = internal::WritesSql(staged_, [&](const SqlParam& p) -> std::string {
+      switch (p.kind) {
+        case SqlParam::Kind::kText:
+          return quote(p.value);
+        case SqlParam::Kind::kBytes:
+          return quote_raw(p.value);
+        case SqlParam::Kind::kNull:
+          break;
+      }
+      return "NULL";
+    });
   }
   // Without a BEGIN, the statements of one simple query run as one implicit transaction.
   if (begun_) absl::StrAppend(&batch, "COMMIT");

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/pg_pipeline.h"
 
 namespace techtrade {
 
@@ -26,18 +27,27 @@ namespace techtrade {
 // statement `head` + `row` + `tail`. Writes with a row and the same head and tail, from
 // transactions committed together, are sent as one statement `head` + row₁, row₂, … + `tail` —
 // one parse, plan and execution for all of them.
+//
+// Values are either literals in the SQL (quote()/quote_raw()), or placeholders $1 … $n of `row`
+// (of `head` when there is no row) with their `params`; when rows are merged, each row's
+// placeholders are renumbered after the previous rows'. A statement with placeholders has the
+// same text on every call and is prepared once per connection.
 struct StagedWrite {
   std::string head;
   std::string row;  // empty: `head` is the whole statement, never merged
   std::string tail;
+  std::vector<SqlParam> params;
 };
 
 namespace internal {
-// The SQL of transactions committed as one (BEGIN … COMMIT): each one's writes in its order, the
-// n-th writes of all of them together, mergeable ones merged.
-std::string BatchSql(const std::vector<const std::vector<StagedWrite>*>& transactions);
-// One transaction's writes as one simple query (one implicit transaction without BEGIN).
-std::string WritesSql(const std::vector<StagedWrite>& writes);
+// The statements of transactions committed as one: each one's writes in its order, the n-th
+// writes of all of them together, mergeable ones merged. (Of one transaction: its writes.)
+std::vector<Statement> BatchStatements(
+    const std::vector<const std::vector<StagedWrite>*>& transactions);
+// One transaction's writes as one simple query (one implicit transaction without BEGIN), the
+// placeholders replaced by `literal`(param).
+std::string WritesSql(const std::vector<StagedWrite>& writes,
+                      const std::function<std::string(const SqlParam&)>& literal);
 }  // namespace internal
 
 // Group commit. A transaction that only writes (everything staged, nothing read) needs nothing
@@ -47,10 +57,12 @@ std::string WritesSql(const std::vector<StagedWrite>& writes);
 // gets exactly the outcome its own statements have alone.
 class CommitBatcher {
  public:
-  // Commits `writes` (one write-only transaction) with what others commit meanwhile, on `conn`
-  // if this caller leads. Throws what its own statements throw alone, or pqxx::in_doubt_error
-  // if the connection was lost while its batch was in flight.
-  void Commit(pqxx::connection& conn, std::vector<StagedWrite> writes);
+  explicit CommitBatcher(std::string url) : connection_(std::move(url)) {}
+
+  // Commits `writes` (one write-only transaction) with what others commit meanwhile. Throws what
+  // its own statements throw alone, or pqxx::in_doubt_error if the connection was lost while its
+  // batch was in flight.
+  void Commit(std::vector<StagedWrite> writes);
 
  private:
   struct Entry {
@@ -59,11 +71,15 @@ class CommitBatcher {
     std::exception_ptr error;
     std::condition_variable wake;  // done, or first in the queue when no batch is in flight
   };
-  static void Run(pqxx::connection& conn, const std::vector<Entry*>& batch);
+  // Runs on the leader's thread, one batch at a time.
+  void Run(const std::vector<Entry*>& batch);
 
   std::mutex mutex_;
   std::deque<Entry*> queue_;  // guarded by mutex_
   bool leading_ = false;      // guarded by mutex_: a batch is in flight
+  // The batches' own connection, in pipeline mode: a batch's statements, their parameters and
+  // its commit go in one round trip. Used by the leader only.
+  internal::PipelinedConnection connection_;
 };
 
 class PgPool {
@@ -97,7 +113,7 @@ class PgPool {
   CommitBatcher& batcher() { return batcher_; }
 
  private:
-  PgPool(std::string url, int size) : url_(std::move(url)), size_(size) {}
+  PgPool(std::string url, int size) : url_(std::move(url)), size_(size), batcher_(url_) {}
   void Return(std::unique_ptr<pqxx::connection> conn);
 
   const std::string url_;
@@ -187,17 +203,22 @@ class Tx {
     return conn_.quote_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   }
 
-  // Adds a write whose result the transaction does not need; it is sent with COMMIT. Staged
-  // writes are not visible to later reads of the same transaction. Values must be literals made
-  // with quote()/quote_raw(). A constraint they violate fails the transaction with the status
-  // given to RegisterConstraintErrors, else ALREADY_EXISTS / INTERNAL.
-  void StageWrite(std::string sql) { staged_.push_back({std::move(sql), "", ""}); }
+  // Adds a write — one statement — whose result the transaction does not need; it is sent with
+  // COMMIT. Staged
+  // writes are not visible to later reads of the same transaction. Values are literals made with
+  // quote()/quote_raw(), or placeholders $1 … with `params` (see StagedWrite). A constraint they
+  // violate fails the transaction with the status given to RegisterConstraintErrors, else
+  // ALREADY_EXISTS / INTERNAL.
+  void StageWrite(std::string sql, std::vector<SqlParam> params = {}) {
+    staged_.push_back({std::move(sql), "", "", std::move(params)});
+  }
   // The same for a statement built around one row of a VALUES list — `head` + `row` + `tail`,
-  // e.g. "INSERT INTO t (a, b) VALUES " + "(1, 'x')" — which group commit may send as one
+  // e.g. "INSERT INTO t (a, b) VALUES " + "($1, $2)" — which group commit may send as one
   // statement with the rows of concurrent transactions (see StagedWrite). `row` is one
-  // parenthesised tuple; head and tail must not depend on the row.
-  void StageRow(std::string head, std::string row, std::string tail = "") {
-    staged_.push_back({std::move(head), std::move(row), std::move(tail)});
+  // parenthesised tuple; head and tail must not depend on the row and have no placeholders.
+  void StageRow(std::string head, std::string row, std::string tail = "",
+                std::vector<SqlParam> params = {}) {
+    staged_.push_back({std::move(head), std::move(row), std::move(tail), std::move(params)});
   }
 
   // Runs `hook` after this transaction commits, never if it rolls back. For effects that must

@@ -20,9 +20,9 @@ void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key, const std::strin
   tx.StageRow(
       "INSERT INTO idempotency_keys (client_id, request_id, method, request_hash, response) "
       "VALUES ",
-      absl::StrCat("(", tx.quote(key.client_id), ", ", tx.quote(key.request_id), ", ",
-                   tx.quote(key.method), ", ", tx.quote(request_hash), ", ", tx.quote_raw(response),
-                   ")"));
+      "($1, $2, $3, $4, $5::bytea)", "",
+      {SqlText(key.client_id), SqlText(key.request_id), SqlText(key.method), SqlText(request_hash),
+       SqlBytes(response)});
 }
 
 absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(

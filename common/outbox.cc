@@ -145,10 +145,11 @@ std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent
   tx.StageRow(
       "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at) "
       "VALUES ",
-      absl::StrCat("(", tx.quote(envelope.event_id()), "::uuid, ", tx.quote(event.aggregate_type),
-                   ", ", tx.quote(event.aggregate_id), ", ", tx.quote(envelope.event_type()), ", ",
-                   tx.quote_raw(payload), ", ", event.sequence, ", ", TimestampLiteral(now_us),
-                   ")"));
+      "($1::uuid, $2, $3, $4, $5::bytea, $6::bigint, to_timestamp($7::double precision / 1000000))",
+      "",
+      {SqlText(envelope.event_id()), SqlText(event.aggregate_type), SqlText(event.aggregate_id),
+       SqlText(envelope.event_type()), SqlBytes(std::move(payload)), SqlText(event.sequence),
+       SqlText(now_us)});
   tx.OnCommit(WakeRelays);
   return envelope.event_id();
 }

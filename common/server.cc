@@ -203,6 +203,7 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
                      .pg_url = config->pg_url,
                      .brokers = config->kafka_brokers,
                      .topic = definition.topic,
+                     .min_batch_interval = config->outbox_batch_interval,
                      .sweep_interval = config->retention_sweep},
                     metrics);
   relay.Start();

@@ -81,7 +81,7 @@ readonly KAFKA_TOPICS=(
   techtrade.transactions.events.v1
   techtrade.fund.events.v1
 )
-readonly KAFKA_PARTITIONS=6
+readonly KAFKA_PARTITIONS="${TECHTRADE_KAFKA_PARTITIONS:-6}"
 
 readonly SERVICES=(registry listings transactions fund)
 readonly INFRA=(postgres redis kafka)

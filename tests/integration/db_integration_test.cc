@@ -180,7 +180,11 @@ class GroupCommitTest : public ::testing::Test {
   // its own (StageWrite).
   absl::Status Insert(int id, const std::string& note, bool mergeable = true) {
     return InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-      if (mergeable) {
+      if (with_parameters_ && mergeable) {
+        tx.StageRow("INSERT INTO items VALUES ", "($1::int, $2)", "", {SqlText(id), SqlText(note)});
+      } else if (with_parameters_) {
+        tx.StageWrite("INSERT INTO items VALUES ($1::int, $2)", {SqlText(id), SqlText(note)});
+      } else if (mergeable) {
         tx.StageRow("INSERT INTO items VALUES ", absl::StrCat("(", id, ", ", tx.quote(note), ")"));
       } else {
         tx.StageWrite(absl::StrCat("INSERT INTO items VALUES (", id, ", ", tx.quote(note), ")"));
@@ -229,6 +233,7 @@ class GroupCommitTest : public ::testing::Test {
   Stack stack_;
   std::unique_ptr<ScratchDatabase> db_;
   std::unique_ptr<PgPool> pool_;
+  bool with_parameters_ = false;  // Insert's values as placeholders, not literals
 };
 
 TEST_F(GroupCommitTest, CallersWaitingTogetherCommitInOneTransaction) {
@@ -278,6 +283,70 @@ TEST_F(GroupCommitTest, OneCallersViolationCostsTheOthersNothing) {
     EXPECT_EQ(Query("SELECT count(*) FROM items"), kCallers - 1);
     EXPECT_EQ(Query("SELECT count(*) FROM items WHERE id = 102"), 1);
   }
+}
+
+TEST_F(GroupCommitTest, RowsWithParametersMergeRenumberedAndKeepTheirValues) {
+  with_parameters_ = true;
+  std::vector<int> ids = {0};
+  for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
+  for (const absl::Status& s : CommitBehindALock(ids)) EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(Query("SELECT count(DISTINCT cmin::text) FROM items WHERE id > 100"), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM items WHERE note = 'waiting'"), kCallers - 1);
+  // Literal rows and rows of placeholders alike: a '$1' in a value stays text.
+  for (int i = 0; i < 3; ++i) {
+    with_parameters_ = i % 2 == 0;
+    EXPECT_TRUE(Insert(200 + i, R"(it's $1 \ 'quoted')").ok());
+  }
+  EXPECT_EQ(Query(R"(SELECT count(*) FROM items WHERE note = 'it''s $1 \ ''quoted''')"), 3);
+}
+
+TEST_F(GroupCommitTest, AViolationAmongRowsWithParametersCostsTheOthersNothingTwice) {
+  with_parameters_ = true;
+  // Twice: the batch that failed must leave the connection's prepared statements usable.
+  for (int round = 0; round < 2; ++round) {
+    for (bool mergeable : {true, false}) {
+      SCOPED_TRACE(absl::StrCat("round ", round, mergeable ? ", merged" : ", own statements"));
+      ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+                    tx.exec("DELETE FROM items");
+                    return absl::OkStatus();
+                  }).ok());
+      std::vector<int> ids = {0};
+      for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
+      ids.back() = 102;  // the last caller repeats the second caller's id
+      int refused = 0;
+      for (const absl::Status& s : CommitBehindALock(ids, mergeable)) {
+        if (s.ok()) continue;
+        ++refused;
+        EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
+      }
+      EXPECT_EQ(refused, 1);
+      EXPECT_EQ(Query("SELECT count(*) FROM items"), kCallers - 1);
+    }
+  }
+}
+
+TEST_F(GroupCommitTest, BytesAndNullsTravelAsParameters) {
+  ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+                tx.exec("CREATE TABLE blobs (id int PRIMARY KEY, data bytea, note text)");
+                return absl::OkStatus();
+              }).ok());
+  const std::string bytes("\0\x01\xff'\\x0", 7);
+  for (int id : {1, 2}) {
+    ASSERT_TRUE(InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+                  tx.StageRow("INSERT INTO blobs VALUES ", "($1::int, $2::bytea, $3)", "",
+                              {SqlText(id), id == 1 ? SqlBytes(bytes) : SqlNull(),
+                               id == 1 ? SqlNull() : SqlText("two")});
+                  return absl::OkStatus();
+                }).ok());
+  }
+  auto row = *InTransaction(*pool_, [](Tx& tx) -> absl::StatusOr<std::pair<std::string, bool>> {
+    pqxx::row r = tx.exec1("SELECT data, note IS NULL FROM blobs WHERE id = 1");
+    pqxx::binarystring data(r[0]);
+    return std::make_pair(std::string(data.get(), data.size()), r[1].as<bool>());
+  });
+  EXPECT_EQ(row.first, bytes);
+  EXPECT_TRUE(row.second);
+  EXPECT_EQ(Query("SELECT count(*) FROM blobs WHERE id = 2 AND data IS NULL AND note = 'two'"), 1);
 }
 
 TEST_F(GroupCommitTest, ManyConcurrentCallersEachCommitOnce) {

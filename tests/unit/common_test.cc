@@ -237,9 +237,15 @@ TEST_F(NearCopyTest, ErrorsAreNotKept) {
   EXPECT_EQ(Read(true)->name(), "load 2");
 }
 
-// Group commit's SQL: each transaction's writes in order, the n-th writes of all together, rows
-// with the same head and tail in one statement.
-TEST(BatchSqlTest, MergesTheRowsOfTheSameStatementAndKeepsEachTransactionsOrder) {
+// Group commit's statements: each transaction's writes in order, the n-th writes of all together,
+// rows with the same head and tail in one statement, placeholders renumbered across rows.
+std::vector<std::string> Sql(const std::vector<internal::Statement>& statements) {
+  std::vector<std::string> sql;
+  for (const auto& s : statements) sql.push_back(s.sql);
+  return sql;
+}
+
+TEST(BatchStatementsTest, MergesTheRowsOfTheSameStatementAndKeepsEachTransactionsOrder) {
   const std::vector<StagedWrite> a = {{"INSERT INTO t VALUES ", "(1)", ""},
                                       {"INSERT INTO o VALUES ", "('a')", " ON CONFLICT DO NOTHING"},
                                       {"UPDATE c SET n = n + 1", "", ""}};
@@ -248,33 +254,50 @@ TEST(BatchSqlTest, MergesTheRowsOfTheSameStatementAndKeepsEachTransactionsOrder)
       {"INSERT INTO o VALUES ", "('b')", " ON CONFLICT DO NOTHING"}};
   const std::vector<StagedWrite> c = {{"DELETE FROM t WHERE id = 9", "", ""},
                                       {"INSERT INTO t VALUES ", "(3)", ""}};
-  EXPECT_EQ(internal::BatchSql({&a, &b, &c}),
-            "BEGIN;\n"
-            "INSERT INTO t VALUES (1), (2);\n"
-            "DELETE FROM t WHERE id = 9;\n"
-            "INSERT INTO o VALUES ('a'), ('b') ON CONFLICT DO NOTHING;\n"
-            "INSERT INTO t VALUES (3);\n"
-            "UPDATE c SET n = n + 1;\n"
-            "COMMIT");
+  EXPECT_THAT(Sql(internal::BatchStatements({&a, &b, &c})),
+              ::testing::ElementsAre("INSERT INTO t VALUES (1), (2)", "DELETE FROM t WHERE id = 9",
+                                     "INSERT INTO o VALUES ('a'), ('b') ON CONFLICT DO NOTHING",
+                                     "INSERT INTO t VALUES (3)", "UPDATE c SET n = n + 1"));
 }
 
-TEST(BatchSqlTest, RowsWithADifferentTailAreNotMerged) {
+TEST(BatchStatementsTest, RowsWithADifferentTailAreNotMerged) {
   const std::vector<StagedWrite> a = {{"INSERT INTO t VALUES ", "(1)", ""}};
   const std::vector<StagedWrite> b = {{"INSERT INTO t VALUES ", "(2)", " ON CONFLICT DO NOTHING"}};
   const std::vector<StagedWrite> c = {{"INSERT INTO t VALUES ", "(3)", ""}};
-  EXPECT_EQ(internal::BatchSql({&a, &b, &c}),
-            "BEGIN;\n"
-            "INSERT INTO t VALUES (1), (3);\n"
-            "INSERT INTO t VALUES (2) ON CONFLICT DO NOTHING;\n"
-            "COMMIT");
+  EXPECT_THAT(Sql(internal::BatchStatements({&a, &b, &c})),
+              ::testing::ElementsAre("INSERT INTO t VALUES (1), (3)",
+                                     "INSERT INTO t VALUES (2) ON CONFLICT DO NOTHING"));
 }
 
-TEST(BatchSqlTest, OneTransactionAloneIsItsOwnStatements) {
-  const std::vector<StagedWrite> a = {{"INSERT INTO t VALUES ", "(1)", ""},
+TEST(BatchStatementsTest, PlaceholdersOfMergedRowsFollowThePreviousRows) {
+  const std::vector<StagedWrite> a = {
+      {"INSERT INTO t VALUES ", "($1, $2::bytea)", "", {SqlText("a"), SqlBytes("\x01")}}};
+  // A literal row is taken as it is, a '$1' inside its string included.
+  const std::vector<StagedWrite> b = {{"INSERT INTO t VALUES ", "('costs $1', NULL)", ""}};
+  const std::vector<StagedWrite> c = {
+      {"INSERT INTO t VALUES ", "($1, $2::bytea)", "", {SqlText(int64_t{7}), SqlNull()}},
+      {"UPDATE c SET n = $1 WHERE id = $2", "", "", {SqlText("5"), SqlText("x")}}};
+  const std::vector<internal::Statement> statements = internal::BatchStatements({&a, &b, &c});
+  ASSERT_EQ(statements.size(), 2u);
+  EXPECT_EQ(statements[0].sql,
+            "INSERT INTO t VALUES ($1, $2::bytea), ('costs $1', NULL), ($3, $4::bytea)");
+  ASSERT_EQ(statements[0].params.size(), 4u);
+  EXPECT_EQ(statements[0].params[0]->value, "a");
+  EXPECT_EQ(statements[0].params[1]->kind, SqlParam::Kind::kBytes);
+  EXPECT_EQ(statements[0].params[2]->value, "7");
+  EXPECT_EQ(statements[0].params[3]->kind, SqlParam::Kind::kNull);
+  EXPECT_EQ(statements[1].sql, "UPDATE c SET n = $1 WHERE id = $2");
+  EXPECT_EQ(statements[1].params.size(), 2u);
+}
+
+TEST(BatchStatementsTest, OneTransactionAloneIsItsOwnStatements) {
+  const std::vector<StagedWrite> a = {{"INSERT INTO t VALUES ", "($1)", "", {SqlText("x")}},
                                       {"UPDATE c SET n = 2", "", ""}};
-  EXPECT_EQ(internal::WritesSql(a), "INSERT INTO t VALUES (1);\nUPDATE c SET n = 2;\n");
-  EXPECT_EQ(internal::BatchSql({&a}),
-            "BEGIN;\nINSERT INTO t VALUES (1);\nUPDATE c SET n = 2;\nCOMMIT");
+  EXPECT_THAT(Sql(internal::BatchStatements({&a})),
+              ::testing::ElementsAre("INSERT INTO t VALUES ($1)", "UPDATE c SET n = 2"));
+  // Sent as a simple query (after reads), the values become literals.
+  EXPECT_EQ(internal::WritesSql(a, [](const SqlParam& p) { return "'" + p.value + "'"; }),
+            "INSERT INTO t VALUES ('x');\nUPDATE c SET n = 2;\n");
 }
 
 }  // namespace

@@ -223,9 +223,10 @@ void InsertProgramme(Tx& tx, const v1::Programme& p) {
   tx.StageWrite(absl::StrCat(
       "INSERT INTO programmes (id, city_id, status, version, record) VALUES (",
       UuidLiteral(tx, p.id()), ", ", tx.quote(p.city_id()), ", ", static_cast<int>(p.status()),
-      ", ", p.version(), ", ", tx.quote_raw(record.SerializeAsString()),
-      ");\nINSERT INTO programme_balances (programme_id, currency) VALUES (",
-      UuidLiteral(tx, p.id()), ", ", tx.quote(p.total_budget().currency()), ")"));
+      ", ", p.version(), ", ", tx.quote_raw(record.SerializeAsString()), ")"));
+  tx.StageWrite(absl::StrCat("INSERT INTO programme_balances (programme_id, currency) VALUES (",
+                             UuidLiteral(tx, p.id()), ", ", tx.quote(p.total_budget().currency()),
+                             ")"));
   AppendEntry(tx, p.id(), "", "fund", "", p.total_budget().amount_minor());
 }
 

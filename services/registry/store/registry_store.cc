@@ -150,12 +150,14 @@ v1::Organization InsertOrganization(Tx& tx, const v1::RegisterOrganizationReques
   tx.StageRow(
       "INSERT INTO organizations (id, credit_code, name, kind, city_id, status, address, "
       "contact_email, description, version, create_time, update_time) VALUES ",
-      absl::StrCat("(", tx.quote(o.id()), "::uuid, ", tx.quote(o.credit_code()), ", ",
-                   tx.quote(o.name()), ", ", static_cast<int>(o.kind()), ", ",
-                   tx.quote(o.city_id()), ", ", static_cast<int>(o.status()), ", ",
-                   tx.quote(o.address()), ", ", tx.quote(o.contact_email()), ", ",
-                   tx.quote(o.description()), ", 1, ", TimestampLiteral(now_us), ", ",
-                   TimestampLiteral(now_us), ")"));
+      "($1::uuid, $2, $3, $4::smallint, $5, $6::smallint, $7, $8, $9, 1, "
+      "to_timestamp($10::double precision / 1000000), "
+      "to_timestamp($10::double precision / 1000000))",
+      "",
+      {SqlText(o.id()), SqlText(o.credit_code()), SqlText(o.name()),
+       SqlText(static_cast<int64_t>(o.kind())), SqlText(o.city_id()),
+       SqlText(static_cast<int64_t>(o.status())), SqlText(o.address()), SqlText(o.contact_email()),
+       SqlText(o.description()), SqlText(now_us)});
   return o;
 }
 

@@ -57,14 +57,16 @@ void InsertDeal(Tx& tx, const v1::Deal& d) {
   tx.StageRow(
       "INSERT INTO deals (id, listing_id, buyer_org_id, seller_org_id, broker_org_id, city_id, "
       "state, version, record, create_time, update_time) VALUES ",
-      absl::StrCat("(", UuidLiteral(tx, d.id()), ", ", UuidLiteral(tx, d.listing_id()), ", ",
-                   UuidLiteral(tx, d.buyer().organization_id()), ", ",
-                   UuidLiteral(tx, d.seller().organization_id()), ", ",
-                   UuidLiteral(tx, d.broker().organization_id()), ", ", tx.quote(d.city_id()), ", ",
-                   static_cast<int>(d.state()), ", ", d.version(), ", ",
-                   tx.quote_raw(d.SerializeAsString()), ", ",
-                   TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.create_time())), ", ",
-                   TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())), ")"));
+      "($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6, $7::smallint, $8::bigint, $9::bytea, "
+      "to_timestamp($10::double precision / 1000000), "
+      "to_timestamp($11::double precision / 1000000))",
+      "",
+      {SqlUuidOrNull(d.id()), SqlUuidOrNull(d.listing_id()),
+       SqlUuidOrNull(d.buyer().organization_id()), SqlUuidOrNull(d.seller().organization_id()),
+       SqlUuidOrNull(d.broker().organization_id()), SqlText(d.city_id()),
+       SqlText(static_cast<int64_t>(d.state())), SqlText(d.version()),
+       SqlBytes(d.SerializeAsString()), SqlText(TimeUtil::TimestampToMicroseconds(d.create_time())),
+       SqlText(TimeUtil::TimestampToMicroseconds(d.update_time()))});
 }
 
 void SaveDeal(Tx& tx, const v1::Deal& d, int64_t read_version) {
@@ -73,14 +75,15 @@ void SaveDeal(Tx& tx, const v1::Deal& d, int64_t read_version) {
   // if any did not, the whole statement fails (and the batch's transactions run alone).
   tx.StageRow(
       "WITH saved (id, read_version, state, version, record, update_time) AS (VALUES ",
-      absl::StrCat("(", UuidLiteral(tx, d.id()), ", ", read_version, "::bigint, ",
-                   static_cast<int>(d.state()), "::smallint, ", d.version(), "::bigint, ",
-                   tx.quote_raw(d.SerializeAsString()), "::bytea, ",
-                   TimestampLiteral(TimeUtil::TimestampToMicroseconds(d.update_time())), ")"),
+      "($1::uuid, $2::bigint, $3::smallint, $4::bigint, $5::bytea, "
+      "to_timestamp($6::double precision / 1000000))",
       "), changed AS (UPDATE deals SET state = saved.state, version = saved.version, "
       "record = saved.record, update_time = saved.update_time FROM saved "
       "WHERE deals.id = saved.id AND deals.version = saved.read_version RETURNING 1) "
-      "SELECT techtrade_expect_rows((SELECT count(*) FROM changed), (SELECT count(*) FROM saved))");
+      "SELECT techtrade_expect_rows((SELECT count(*) FROM changed), (SELECT count(*) FROM saved))",
+      {SqlText(d.id()), SqlText(read_version), SqlText(static_cast<int64_t>(d.state())),
+       SqlText(d.version()), SqlBytes(d.SerializeAsString()),
+       SqlText(TimeUtil::TimestampToMicroseconds(d.update_time()))});
 }
 
 absl::StatusOr<v1::Deal> GetLatestDeal(Tx& tx, const std::string& id) {
