@@ -2,6 +2,8 @@
 
 #include <sys/time.h>
 
+#include <unordered_map>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -139,7 +141,50 @@ bool Cache::FlushPendingInvalidations() {
   return false;
 }
 
+namespace {
+
+// What this thread's last Prefetch read: key → value (nullopt: not in Redis).
+struct Prefetched {
+  const Cache* cache = nullptr;
+  uint64_t generation = 0;  // the cache's invalidation generation when read
+  std::unordered_map<std::string, std::optional<std::string>> values;
+};
+thread_local Prefetched prefetched;
+
+}  // namespace
+
+void Cache::Prefetch(const std::vector<std::string>& keys) {
+  prefetched.values.clear();
+  prefetched.cache = this;
+  prefetched.generation = local_generation_.load();
+  if (keys.empty() || !FlushPendingInvalidations()) return;
+  std::vector<absl::string_view> args = {"MGET"};
+  for (const std::string& key : keys) args.push_back(key);
+  redisReply* reply = Command(args);
+  if (reply == nullptr) return;
+  if (reply->type == REDIS_REPLY_ARRAY && reply->elements == keys.size()) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const redisReply* value = reply->element[i];
+      prefetched.values[keys[i]] =
+          value->type == REDIS_REPLY_STRING
+              ? std::optional<std::string>(std::string(value->str, value->len))
+              : std::nullopt;
+    }
+  }
+  freeReplyObject(reply);
+}
+
 std::optional<std::string> Cache::Get(const std::string& key) {
+  if (prefetched.cache == this && !prefetched.values.empty()) {
+    if (prefetched.generation != local_generation_.load()) {
+      prefetched.values.clear();  // an invalidation since: read afresh
+    } else if (auto it = prefetched.values.find(key); it != prefetched.values.end()) {
+      std::optional<std::string> value = std::move(it->second);
+      prefetched.values.erase(it);
+      if (auto* counter = value.has_value() ? hit_counter_ : miss_counter_) counter->Increment();
+      return value;
+    }
+  }
   if (!FlushPendingInvalidations()) {
     if (miss_counter_ != nullptr) miss_counter_->Increment();
     return std::nullopt;

@@ -50,6 +50,11 @@ class Cache {
   Cache& operator=(const Cache&) = delete;
 
   std::optional<std::string> Get(const std::string& key);
+  // Reads `keys` in one round trip (MGET) for the reads this thread makes next: each Get (and so
+  // GetOrLoad) of one of them is then served from what was read, once. A call that needs several
+  // records pays one round trip instead of one each. Dropped by an invalidation in this process
+  // meanwhile, or by the next Prefetch.
+  void Prefetch(const std::vector<std::string>& keys);
   void Set(const std::string& key, absl::string_view value, absl::Duration ttl);
   // Deletes the key; if Redis cannot be reached the key is remembered and deleted as soon as
   // Redis answers again, before any read is served from it.

@@ -96,7 +96,7 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(absl::string_view service, int a
                       IntSetting(-1, -1, "TECHTRADE_CACHE_NEAR_COPY_MS", 250, 0, 60000));
   c.cache_near_copy_ttl = absl::Milliseconds(near_copy_ms);
   TT_ASSIGN_OR_RETURN(int batch_interval_ms,
-                      IntSetting(-1, -1, "TECHTRADE_OUTBOX_BATCH_INTERVAL_MS", 5, 0, 1000));
+                      IntSetting(-1, -1, "TECHTRADE_OUTBOX_BATCH_INTERVAL_MS", 10, 0, 1000));
   c.outbox_batch_interval = absl::Milliseconds(batch_interval_ms);
 
   if (c.pg_url.empty()) return FieldError("TECHTRADE_PG_URL", "required (or --pg_url)");

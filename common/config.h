@@ -31,7 +31,7 @@ struct ServiceConfig {
   absl::Duration cache_near_copy_ttl = absl::Milliseconds(250);
   // TECHTRADE_OUTBOX_BATCH_INTERVAL_MS: under load the relay starts a batch at most this often
   // (OutboxRelayOptions::min_batch_interval).
-  absl::Duration outbox_batch_interval = absl::Milliseconds(5);
+  absl::Duration outbox_batch_interval = absl::Milliseconds(10);
 };
 
 // Parses argv (absl flags) and the environment. Returns INVALID_ARGUMENT naming the setting.

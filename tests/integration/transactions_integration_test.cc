@@ -215,6 +215,33 @@ TEST_F(TransactionsTest, ConcurrentClientsWithTheSameVersionGetExactlyOneChange)
   EXPECT_EQ(EventTypes(reader, d, 3).size(), 3u);
 }
 
+TEST_F(TransactionsTest, ADealChangedThroughAnotherReplicaIsNeverActedOnFromAnOldCopy) {
+  v1::Deal d;
+  ASSERT_TRUE(Open(&d, shenzhen_key_).ok());  // this replica keeps its copy at version 1
+  ServiceProcess other("transactions", envs_["transactions"]);
+  ASSERT_TRUE(other.WaitUntilServing()) << other.log_path();
+  auto other_stub = v1::TransactionsService::NewStub(other.channel());
+  v1::Deal moved;
+  ASSERT_TRUE(other_stub
+                  ->ProposeTerms(AuthedContext(wuhan_key_).get(),
+                                 Terms(d, v1::PARTY_ROLE_SELLER, 10'000'00), &moved)
+                  .ok());
+  ASSERT_EQ(moved.version(), 2);
+  // The copy here is at version 1, as is this client's read: refused as stale, nothing changed.
+  v1::Deal out;
+  grpc::Status stale = stub_->ProposeTerms(AuthedContext(wuhan_key_).get(),
+                                           Terms(d, v1::PARTY_ROLE_SELLER, 11'000'00), &out);
+  EXPECT_EQ(stale.error_code(), grpc::StatusCode::ABORTED) << stale.error_message();
+  // With the current version, this replica acts on the database's deal.
+  ASSERT_TRUE(stub_
+                  ->ProposeTerms(AuthedContext(wuhan_key_).get(),
+                                 Terms(moved, v1::PARTY_ROLE_SELLER, 12'000'00), &out)
+                  .ok());
+  EXPECT_EQ(out.version(), 3);
+  ASSERT_EQ(out.terms_size(), 2);
+  EXPECT_EQ(out.terms(1).price().amount_minor(), 12'000'00);
+}
+
 TEST_F(TransactionsTest, ADuplicatePaymentReferenceIsRefusedWithoutASecondEvent) {
   TopicReader reader(stack_.kafka_brokers, kTopic);
   using Stub = v1::TransactionsService::Stub;

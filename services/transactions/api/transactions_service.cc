@@ -23,8 +23,8 @@ namespace lv1 = techtrade::listings::v1;
 
 constexpr char kProducer[] = "transactions";
 constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
-
-std::string DealCacheKey(absl::string_view id) { return absl::StrCat("transactions:deal:", id); }
+// Deals whose last commit this process keeps a copy of: about 1 KB each.
+constexpr size_t kRecentDeals = 16384;
 
 bool IsOperator(const CallContext& call) {
   return call.caller.role() == reg::API_CLIENT_ROLE_OPERATOR;
@@ -103,7 +103,8 @@ TransactionsServiceImpl::TransactionsServiceImpl(PgPool& db, Cache& cache, Metri
       listings_(listings),
       authenticator_(registry, cache),
       memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
-      runner_(memoized_authenticator_, metrics) {}
+      runner_(memoized_authenticator_, metrics),
+      recent_deals_(kRecentDeals) {}
 
 absl::StatusOr<v1::Party> TransactionsServiceImpl::VerifiedParty(const std::string& field,
                                                                  const std::string& org_id,
@@ -133,28 +134,42 @@ absl::Status TransactionsServiceImpl::Mutate(
   TT_RETURN_IF_ERROR(ValidateRequestId(request_id));
   TT_RETURN_IF_ERROR(CheckUuid("deal_id", deal_id));
   TT_RETURN_IF_ERROR(CheckExpectedVersion(expected_version));
+  int attempt = 0;
   TT_ASSIGN_OR_RETURN(
       *response,
       RunIdempotent<v1::Deal>(
           db_, IdempotencyKeyFor(call, request_id, method), request,
           [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
             // Optimistic: read without a lock, write only if the deal is still as read (else
-            // the unit runs again from here), so the change joins a group commit.
-            absl::StatusOr<v1::Deal> deal = store::GetLatestDeal(tx, deal_id);
-            if (absl::IsNotFound(deal.status())) {
-              return absl::NotFoundError(absl::StrCat("deal_id: no deal ", deal_id));
+            // the unit runs again from here), so the change joins a group commit. The read, on
+            // a first attempt, is this process's copy of the deal when it is at the version the
+            // caller read; a refusal is only ever decided on the database's deal.
+            auto decide = [&](const v1::Deal& deal) -> absl::StatusOr<Transition> {
+              TT_RETURN_IF_ERROR(may_act(deal));
+              TT_RETURN_IF_ERROR(CheckVersionIsCurrent(expected_version, deal.version()));
+              return change(deal);
+            };
+            std::optional<v1::Deal> deal;
+            absl::StatusOr<Transition> t = absl::UnknownError("not decided");
+            if (++attempt == 1) deal = recent_deals_.Get(deal_id, expected_version);
+            if (deal.has_value()) t = decide(*deal);
+            if (!t.ok()) {
+              absl::StatusOr<v1::Deal> read = store::GetLatestDeal(tx, deal_id);
+              if (absl::IsNotFound(read.status())) {
+                return absl::NotFoundError(absl::StrCat("deal_id: no deal ", deal_id));
+              }
+              if (!read.ok()) return read.status();
+              deal = *std::move(read);
+              t = decide(*deal);
             }
-            if (!deal.ok()) return deal.status();
-            TT_RETURN_IF_ERROR(may_act(*deal));
-            TT_RETURN_IF_ERROR(CheckVersionIsCurrent(expected_version, deal->version()));
-            TT_ASSIGN_OR_RETURN(Transition t, change(*deal));
+            if (!t.ok()) return t.status();
             const int64_t first = deal->version() + 1;
-            t.deal.set_version(deal->version() + static_cast<int64_t>(t.events.size()));
-            store::SaveDeal(tx, t.deal, deal->version());
-            if (extra_writes) extra_writes(tx, t.deal);
-            EmitAll(tx, call, request_id, t, first);
-            tx.OnCommit([this, id = t.deal.id()] { cache_.Invalidate(DealCacheKey(id)); });
-            return t.deal;
+            t->deal.set_version(deal->version() + static_cast<int64_t>(t->events.size()));
+            store::SaveDeal(tx, t->deal, deal->version());
+            if (extra_writes) extra_writes(tx, t->deal);
+            EmitAll(tx, call, request_id, *t, first);
+            tx.OnCommit([this, saved = t->deal] { recent_deals_.Put(saved); });
+            return t->deal;
           }));
   return absl::OkStatus();
 }
@@ -166,6 +181,16 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(RequireWriter(call.caller));
     TT_RETURN_IF_ERROR(ValidateRequestId(request->request_id()));
     TT_RETURN_IF_ERROR(ValidateOpenDeal(*request));
+    // The parties and the listing in one cache round trip.
+    std::vector<std::string> keys = {OrganizationCacheKey(request->buyer_org_id()),
+                                     OrganizationCacheKey(request->seller_org_id()),
+                                     request->listing_kind() == lv1::LISTING_KIND_OFFER
+                                         ? OfferCacheKey(request->listing_id())
+                                         : DemandCacheKey(request->listing_id())};
+    if (!request->broker_org_id().empty()) {
+      keys.push_back(OrganizationCacheKey(request->broker_org_id()));
+    }
+    cache_.Prefetch(keys);
     TT_ASSIGN_OR_RETURN(v1::Party buyer,
                         VerifiedParty("buyer_org_id", request->buyer_org_id(), call));
     TT_ASSIGN_OR_RETURN(v1::Party seller,
@@ -210,6 +235,7 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
                          t.deal.set_version(1);
                          store::InsertDeal(tx, t.deal);
                          EmitAll(tx, call, request->request_id(), t, 1);
+                         tx.OnCommit([this, saved = t.deal] { recent_deals_.Put(saved); });
                          return t.deal;
                        }));
     return absl::OkStatus();
@@ -388,11 +414,11 @@ grpc::Status TransactionsServiceImpl::GetDeal(grpc::ServerContext* context,
                                               v1::Deal* response) {
   return runner_.Run(context, "GetDeal", [&](const CallContext& call) -> absl::Status {
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
-    TT_ASSIGN_OR_RETURN(
-        *response, cache_.GetOrLoad<v1::Deal>(DealCacheKey(request->id()), kSharedCacheTtl, [&] {
-          return InTransaction(db_,
-                               [&](Tx& tx) { return store::GetLatestDeal(tx, request->id()); });
-        }));
+    // From the database: a deal changes with every command, so a shared cache of deals would
+    // cost every command an invalidation for reads that are rare (partners act on events).
+    TT_ASSIGN_OR_RETURN(*response, InTransaction(db_, [&](Tx& tx) {
+      return store::GetLatestDeal(tx, request->id());
+    }));
     return MayRead(call, *response);
   });
 }

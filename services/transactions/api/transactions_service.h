@@ -1,4 +1,4 @@
-// The transactions gRPC API: every mutation loads the deal under lock, checks the caller acts for
+// The transactions gRPC API: every mutation reads the deal, checks the caller acts for
 // the party whose turn it is, runs the pure transition of domain/, and saves the deal with its
 // events in one transaction.
 #pragma once
@@ -10,6 +10,7 @@
 #include "common/server.h"
 #include "services/transactions/api/listings_client.h"
 #include "services/transactions/domain/deal_rules.h"
+#include "services/transactions/store/recent_deals.h"
 #include "techtrade/transactions/v1/transactions.grpc.pb.h"
 
 namespace techtrade::transactions {
@@ -58,6 +59,7 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   RemoteAuthenticator authenticator_;
   MemoizingAuthenticator memoized_authenticator_;
   RpcRunner runner_;
+  store::RecentDeals recent_deals_;
 };
 
 }  // namespace techtrade::transactions

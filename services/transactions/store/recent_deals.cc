@@ -1,0 +1,42 @@
+#include "services/transactions/store/recent_deals.h"
+
+namespace techtrade::transactions::store {
+
+std::optional<v1::Deal> RecentDeals::Get(const std::string& id, int64_t version) const {
+  std::string record;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = copies_.find(id);
+    if (it == copies_.end() || it->second.version != version) return std::nullopt;
+    record = it->second.record;
+  }
+  v1::Deal deal;
+  if (!deal.ParseFromString(record)) return std::nullopt;
+  return deal;
+}
+
+void RecentDeals::Put(const v1::Deal& deal) {
+  if (capacity_ == 0) return;
+  std::string record = deal.SerializeAsString();
+  std::lock_guard lock(mutex_);
+  auto [it, added] = copies_.try_emplace(deal.id());
+  if (!added) {
+    // Commits of one deal may finish out of order: keep the newest.
+    if (it->second.version >= deal.version()) return;
+    oldest_first_.erase(it->second.age);
+  }
+  it->second.version = deal.version();
+  it->second.record = std::move(record);
+  it->second.age = oldest_first_.insert(oldest_first_.end(), deal.id());
+  if (copies_.size() > capacity_) {
+    copies_.erase(oldest_first_.front());
+    oldest_first_.pop_front();
+  }
+}
+
+size_t RecentDeals::size() const {
+  std::lock_guard lock(mutex_);
+  return copies_.size();
+}
+
+}  // namespace techtrade::transactions::store
