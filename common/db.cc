@@ -84,7 +84,6 @@ std::vector<std::pair<std::string, absl::Status>>& ConstraintErrors() {
 }  // namespace
 
 namespace internal {
-namespace {
 
 // Copies `sql`, each placeholder $n replaced by replacement(n).
 void AppendReplacingPlaceholders(std::string* out, absl::string_view sql,
@@ -101,8 +100,6 @@ void AppendReplacingPlaceholders(std::string* out, absl::string_view sql,
     out->push_back(sql[i++]);
   }
 }
-
-}  // namespace
 
 std::string WritesSql(const std::vector<StagedWrite>& writes,
                       const std::function<std::string(const SqlParam&)>& literal) {
@@ -193,10 +190,9 @@ void CommitBatcher::Commit(std::vector<StagedWrite> writes) {
     Run(batch);
     lock.lock();
     leading_ = false;
-    // Wake exactly who has something to do: the callers of this batch, and the first in the
-    // queue, which leads the next batch (a thundering herd of every waiter on each batch cost
-    // more context switches than the commits themselves).
-    // The next leader first: the database idles until its batch arrives.
+    // Wake exactly who has something to do: the first in the queue, which leads the next batch
+    // (first: the database idles until that batch arrives), and the callers of this batch. (A
+    // thundering herd of every waiter on each batch cost more context switches than the commits.)
     if (!queue_.empty()) queue_.front()->wake.notify_one();
     for (Entry* e : batch) {
       e->done = true;
@@ -262,19 +258,13 @@ pqxx::result Tx::exec(const std::string& sql) {
 std::string Tx::Substitute(const std::string& sql, const std::vector<std::string>& literals) {
   std::string out;
   out.reserve(sql.size() + 64);
-  for (size_t i = 0; i < sql.size();) {
-    if (sql[i] == '$' && i + 1 < sql.size() && absl::ascii_isdigit(sql[i + 1])) {
-      size_t j = i + 1;
-      size_t n = 0;
-      while (j < sql.size() && absl::ascii_isdigit(sql[j])) n = n * 10 + (sql[j++] - '0');
-      if (n >= 1 && n <= literals.size()) {
-        absl::StrAppend(&out, literals[n - 1]);
-        i = j;
-        continue;
-      }
+  internal::AppendReplacingPlaceholders(&out, sql, [&](std::string* to, size_t n) {
+    if (n >= 1 && n <= literals.size()) {
+      absl::StrAppend(to, literals[n - 1]);
+    } else {
+      absl::StrAppend(to, "$", n);
     }
-    out.push_back(sql[i++]);
-  }
+  });
   return out;
 }
 

@@ -40,6 +40,9 @@ struct StagedWrite {
 };
 
 namespace internal {
+// Copies `sql` to `out`, each placeholder $n replaced by what replacement(out, n) appends.
+void AppendReplacingPlaceholders(std::string* out, absl::string_view sql,
+                                 const std::function<void(std::string*, size_t)>& replacement);
 // The statements of transactions committed as one: each one's writes in its order, the n-th
 // writes of all of them together, mergeable ones merged. (Of one transaction: its writes.)
 std::vector<Statement> BatchStatements(

@@ -81,7 +81,11 @@ readonly KAFKA_TOPICS=(
   techtrade.transactions.events.v1
   techtrade.fund.events.v1
 )
-readonly KAFKA_PARTITIONS="${TECHTRADE_KAFKA_PARTITIONS:-6}"
+# Partitions per topic (TECHTRADE_KAFKA_PARTITIONS; applies to topics this script creates). Two on
+# a one-broker development stack: each partition a relay batch touches is a produce request of its
+# own with librdkafka 2.0, and six cost the local broker three times the CPU per event of two.
+# Production topics are sized by their operators for their consumers' parallelism.
+readonly KAFKA_PARTITIONS="${TECHTRADE_KAFKA_PARTITIONS:-2}"
 
 readonly SERVICES=(registry listings transactions fund)
 readonly INFRA=(postgres redis kafka)
