@@ -361,6 +361,7 @@ int Main() {
   const testing::Stack stack = testing::Stack::FromEnvironment();
   testing::ScratchDatabase registry_db(stack, "fund_bench_reg");
   testing::ScratchDatabase db(stack, "fund_bench");
+  QuietDatabase(db.url());
   const std::string key = NewApiKey();
   std::map<std::string, std::string> common = {{"TECHTRADE_KAFKA_BROKERS", stack.kafka_brokers},
                                                {"TECHTRADE_REDIS_URL", stack.redis_url}};

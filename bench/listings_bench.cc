@@ -223,6 +223,7 @@ int Main() {
   const testing::Stack stack = testing::Stack::FromEnvironment();
   testing::ScratchDatabase registry_db(stack, "listings_bench_reg");
   testing::ScratchDatabase listings_db(stack, "listings_bench");
+  QuietDatabase(listings_db.url());
   const std::string key = NewApiKey();
   testing::ServiceProcess registry("registry", {{"TECHTRADE_PG_URL", registry_db.url()},
                                                 {"TECHTRADE_KAFKA_BROKERS", stack.kafka_brokers},

@@ -97,6 +97,12 @@ ScenarioResult PacedLag(const std::string& name, const std::string& brokers,
   return r;
 }
 
+void QuietDatabase(const std::string& db_url) {
+  pqxx::connection conn(db_url);
+  pqxx::nontransaction tx(conn);
+  tx.exec("CHECKPOINT");
+}
+
 ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_url, int threads,
                                  absl::Duration duration) {
   {

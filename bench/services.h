@@ -45,6 +45,10 @@ ScenarioResult PacedLag(const std::string& name, const std::string& brokers,
 // The same load without reading anything, to bring a system to its steady state first.
 void Paced(int rate, int seconds, int threads, const std::function<bool(int, int64_t)>& send);
 
+// Forces a checkpoint on the stack's PostgreSQL, so that what an earlier benchmark wrote (a
+// million rows, say) is not written out during this one's measurements.
+void QuietDatabase(const std::string& db_url);
+
 // The raw single-row insert baseline: `threads` libpqxx connections to `db_url`, each inserting
 // one row per transaction (BEGIN, INSERT, COMMIT) into a table of its own, for `duration`.
 ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_url, int threads,

@@ -139,6 +139,7 @@ int Main() {
   testing::ScratchDatabase registry_db(stack, "tx_bench_reg");
   testing::ScratchDatabase listings_db(stack, "tx_bench_listings");
   testing::ScratchDatabase db(stack, "tx_bench");
+  QuietDatabase(db.url());
   Platform p;
   p.key = NewApiKey();
   std::map<std::string, std::string> common = {{"TECHTRADE_KAFKA_BROKERS", stack.kafka_brokers},

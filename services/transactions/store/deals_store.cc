@@ -42,6 +42,12 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_deal ON payments (deal_id);
 )sql"},
+    {2, "room on deal pages for updates", R"sql(
+-- Every command rewrites its deal's row. With room left on the page, a rewrite that changes no
+-- indexed column (most: the state stays PERFORMING through milestones) is a HOT update, which
+-- touches none of the six indexes; full pages made about 40 % of them index every new version.
+ALTER TABLE deals SET (fillfactor = 75);
+)sql"},
 };
 
 }  // namespace
