@@ -101,6 +101,16 @@ void AppendReplacingPlaceholders(std::string* out, absl::string_view sql,
   }
 }
 
+namespace {
+
+// The value of placeholder $n of `w`.
+const SqlParam& ParamOf(const StagedWrite& w, size_t n) {
+  if (n < 1 || n > w.params.size()) throw pqxx::usage_error("placeholder without a value");
+  return w.params[n - 1];
+}
+
+}  // namespace
+
 std::string WritesSql(const std::vector<StagedWrite>& writes,
                       const std::function<std::string(const SqlParam&)>& literal) {
   std::string sql;
@@ -111,8 +121,7 @@ std::string WritesSql(const std::vector<StagedWrite>& writes,
       continue;
     }
     AppendReplacingPlaceholders(&sql, statement, [&](std::string* out, size_t n) {
-      if (n < 1 || n > w.params.size()) throw pqxx::usage_error("placeholder without a value");
-      absl::StrAppend(out, literal(w.params[n - 1]));
+      absl::StrAppend(out, literal(ParamOf(w, n)));
     });
     absl::StrAppend(&sql, ";\n");
   }
@@ -152,9 +161,7 @@ std::vector<Statement> BatchStatements(
         } else {
           const size_t offset = statement.params.size();
           AppendReplacingPlaceholders(&statement.sql, w.row, [&](std::string* sql, size_t k) {
-            if (k < 1 || k > w.params.size()) {
-              throw pqxx::usage_error("placeholder without a value");
-            }
+            ParamOf(w, k);  // it has a value
             absl::StrAppend(sql, "$", k + offset);
           });
         }

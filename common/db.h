@@ -207,11 +207,10 @@ class Tx {
   }
 
   // Adds a write — one statement — whose result the transaction does not need; it is sent with
-  // COMMIT. Staged
-  // writes are not visible to later reads of the same transaction. Values are literals made with
-  // quote()/quote_raw(), or placeholders $1 … with `params` (see StagedWrite). A constraint they
-  // violate fails the transaction with the status given to RegisterConstraintErrors, else
-  // ALREADY_EXISTS / INTERNAL.
+  // COMMIT. Staged writes are not visible to later reads of the same transaction. Values are
+  // literals made with quote()/quote_raw(), or placeholders $1 … with `params` (see StagedWrite).
+  // A constraint they violate fails the transaction with the status given to
+  // RegisterConstraintErrors, else ALREADY_EXISTS / INTERNAL.
   void StageWrite(std::string sql, std::vector<SqlParam> params = {}) {
     staged_.push_back({std::move(sql), "", "", std::move(params)});
   }

@@ -378,19 +378,15 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
 
   std::vector<std::string> acked;
   int64_t now_us = absl::ToUnixMicros(absl::Now());
-  for (size_t i = 0; i < produced; ++i) {
-    if (batch[i].result.ok()) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (i < produced && batch[i].result.ok()) {
       acked.push_back(absl::StrCat(batch[i].position));
       publish_latency_->Observe(static_cast<double>(now_us - batch[i].occurred_us) / 1e6);
-    } else {
-      failed_->Increment();
-      if (last_unpublished_++ == 0) oldest_unpublished_us_ = batch[i].occurred_us;
+      continue;
     }
+    if (i < produced) failed_->Increment();
+    if (last_unpublished_++ == 0) oldest_unpublished_us_ = batch[i].occurred_us;
   }
-  if (produced < rows.size() && last_unpublished_ == 0) {
-    oldest_unpublished_us_ = batch[produced].occurred_us;
-  }
-  last_unpublished_ += static_cast<int>(rows.size() - produced);
   deleted_since_vacuum_ += static_cast<int64_t>(acked.size());
   if (!acked.empty()) {
     // Kafka is the log from here on: the rows go, with the next read (or DeleteAcknowledged), which
@@ -456,7 +452,6 @@ void OutboxRelay::VacuumIfDue(pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
     tx.exec("VACUUM outbox");
   } catch (const pqxx::sql_error& e) {
-    // (A role that does not own the table gets a warning and no vacuum, not an error.)
     vacuum_refused_ = true;
     log::Warn("outbox relay: cannot VACUUM the outbox; leaving it to autovacuum",
               {{"error", e.what()}});

@@ -103,7 +103,7 @@ class OutboxRelay {
   int64_t oldest_unpublished_us_ = 0;
   int64_t deleted_since_vacuum_ = 0;
   std::chrono::steady_clock::time_point last_vacuum_ = std::chrono::steady_clock::now();
-  bool vacuum_refused_ = false;  // not the table's owner: autovacuum's job alone
+  bool vacuum_refused_ = false;  // a VACUUM failed: autovacuum's job alone from then on
 
   prometheus::Counter* published_;
   prometheus::Counter* failed_;

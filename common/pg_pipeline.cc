@@ -61,11 +61,9 @@ void PipelinedConnection::RunTransaction(const std::vector<Statement>& statement
     throw pqxx::broken_connection(error);
   };
 
-  // What each result read back answers: a statement, or the prepare of a new one (its SQL).
-  struct Pending {
-    const std::string* prepared_sql = nullptr;
-  };
-  std::vector<Pending> pending;
+  // What each result read back answers: the SQL of a new statement's prepare, or nullptr for a
+  // statement.
+  std::vector<const std::string*> pending;
   std::vector<const char*> values;
   std::vector<int> lengths, formats;
   for (const Statement& s : statements) {
@@ -90,7 +88,7 @@ void PipelinedConnection::RunTransaction(const std::vector<Statement>& statement
         if (PQsendPrepare(conn_, name.c_str(), s.sql.c_str(), n, nullptr) != 1) {
           broken("send prepare");
         }
-        pending.push_back({&s.sql});
+        pending.push_back(&s.sql);
         prepared_.emplace(s.sql, name);  // taken back below unless the server prepared it
       }
     }
@@ -100,17 +98,17 @@ void PipelinedConnection::RunTransaction(const std::vector<Statement>& statement
                          : PQsendQueryPrepared(conn_, name.c_str(), n, values.data(),
                                                lengths.data(), formats.data(), 0);
     if (sent != 1) broken("send statement");
-    pending.push_back({});
+    pending.push_back(nullptr);
   }
   if (PQpipelineSync(conn_) != 1) broken("send sync");
 
   std::string error_state, error_message;
-  for (const Pending& p : pending) {
+  for (const std::string* prepared_sql : pending) {
     PGresult* result = PQgetResult(conn_);
     if (result == nullptr) broken("read result");
     const ExecStatusType status = PQresultStatus(result);
-    if (p.prepared_sql != nullptr && status != PGRES_COMMAND_OK) {
-      prepared_.erase(*p.prepared_sql);  // failed, or skipped after an earlier failure
+    if (prepared_sql != nullptr && status != PGRES_COMMAND_OK) {
+      prepared_.erase(*prepared_sql);  // failed, or skipped after an earlier failure
     }
     if (status == PGRES_FATAL_ERROR && error_state.empty()) {
       const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
