@@ -23,6 +23,7 @@ struct ServiceConfig {
   std::string port_file;               // TECHTRADE_PORT_FILE: write the bound gRPC port here
   std::string log_level;               // TECHTRADE_LOG_LEVEL: debug|info|warn|error
   int db_pool_size = 16;               // TECHTRADE_DB_POOL_SIZE
+  int db_commit_pipeline_depth = 2;    // TECHTRADE_DB_COMMIT_PIPELINE_DEPTH: batches in flight
   int grpc_max_threads = 64;           // TECHTRADE_GRPC_MAX_THREADS: bounds the sync server's pool
   absl::Duration shutdown_grace = absl::Seconds(10);   // TECHTRADE_SHUTDOWN_GRACE_SECONDS
   absl::Duration retention_sweep = absl::Minutes(10);  // TECHTRADE_RETENTION_SWEEP_SECONDS

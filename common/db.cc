@@ -1,6 +1,11 @@
 #include "common/db.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <system_error>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
@@ -22,8 +27,9 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(std::string url, int size) {
-  std::unique_ptr<PgPool> pool(new PgPool(std::move(url), size));
+absl::StatusOr<std::unique_ptr<PgPool>> PgPool::Create(std::string url, int size,
+                                                       int commit_pipeline_depth) {
+  std::unique_ptr<PgPool> pool(new PgPool(std::move(url), size, commit_pipeline_depth));
   for (int i = 0; i < size; ++i) {
     absl::StatusOr<std::unique_ptr<pqxx::connection>> conn = Connect(pool->url_);
     if (!conn.ok()) return conn.status();
@@ -175,68 +181,142 @@ std::vector<Statement> BatchStatements(
 
 }  // namespace internal
 
+CommitBatcher::CommitBatcher(std::string url, int depth)
+    : depth_(static_cast<size_t>(std::max(1, depth))),
+      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      connection_(std::move(url)) {
+  if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+CommitBatcher::~CommitBatcher() { close(wake_fd_); }
+
 void CommitBatcher::Commit(std::vector<StagedWrite> writes) {
   Entry entry;
   entry.writes = std::move(writes);
   std::unique_lock lock(mutex_);
   queue_.push_back(&entry);
+  // The leader may be waiting for the server with room in the pipeline: it can send this now.
+  constexpr uint64_t kOne = 1;
+  if (leading_ && waiting_ && in_flight_.size() < depth_)
+    (void)!write(wake_fd_, &kOne, sizeof kOne);
   while (!entry.done) {
     if (leading_) {
       entry.wake.wait(lock);
       continue;
     }
-    // Lead one batch: everything waiting, up to a bound that keeps a batch's locks short.
-    constexpr size_t kMaxBatch = 64;
-    std::vector<Entry*> batch;
-    while (!queue_.empty() && batch.size() < kMaxBatch) {
-      batch.push_back(queue_.front());
-      queue_.pop_front();
-    }
     leading_ = true;
-    lock.unlock();
-    Run(batch);
-    lock.lock();
+    Lead(lock, &entry);
     leading_ = false;
-    // Wake exactly who has something to do: the first in the queue, which leads the next batch
-    // (first: the database idles until that batch arrives), and the callers of this batch. (A
-    // thundering herd of every waiter on each batch cost more context switches than the commits.)
-    if (!queue_.empty()) queue_.front()->wake.notify_one();
-    for (Entry* e : batch) {
-      e->done = true;
-      if (e != &entry) e->wake.notify_one();
-    }
+    // Somebody else leads on: the caller of the oldest batch in flight (the database is busy
+    // with it and the next; it reads their outcomes), else the first in the queue.
+    Entry* next = !in_flight_.empty() ? in_flight_.front().front()
+                  : !queue_.empty()   ? queue_.front()
+                                      : nullptr;
+    if (next != nullptr) next->wake.notify_one();
   }
   if (entry.error) std::rethrow_exception(entry.error);
 }
 
-void CommitBatcher::Run(const std::vector<Entry*>& batch) {
+std::vector<CommitBatcher::Entry*> CommitBatcher::TakeBatch() {
+  // A bound that keeps a batch's locks short.
+  constexpr size_t kMaxBatch = 64;
+  std::vector<Entry*> batch;
+  if (queue_.front()->alone) {
+    batch.push_back(queue_.front());
+    queue_.pop_front();
+    return batch;
+  }
+  while (!queue_.empty() && !queue_.front()->alone && batch.size() < kMaxBatch) {
+    batch.push_back(queue_.front());
+    queue_.pop_front();
+  }
+  return batch;
+}
+
+void CommitBatcher::Finish(const std::vector<Entry*>& batch, std::exception_ptr error,
+                           const Entry* self) {
+  for (Entry* e : batch) {
+    e->done = true;
+    e->error = error;
+    if (e != self) e->wake.notify_one();
+  }
+}
+
+void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
   auto in_doubt = [](const std::exception& e) {
     return std::make_exception_ptr(pqxx::in_doubt_error(e.what()));
   };
-  auto alone = [&](Entry* e) {
-    try {
-      connection_.RunTransaction(internal::BatchStatements({&e->writes}));
-    } catch (const pqxx::broken_connection& error) {
-      e->error = in_doubt(error);
-    } catch (...) {
-      e->error = std::current_exception();
+  while (!self->done) {
+    if (!queue_.empty() && in_flight_.size() < depth_) {
+      std::vector<Entry*> batch = TakeBatch();
+      lock.unlock();
+      std::exception_ptr lost;
+      try {
+        std::vector<const std::vector<StagedWrite>*> writes;
+        writes.reserve(batch.size());
+        for (const Entry* e : batch) writes.push_back(&e->writes);
+        connection_.Send(internal::BatchStatements(writes));
+      } catch (const pqxx::broken_connection& e) {
+        lost = in_doubt(e);
+      } catch (...) {
+        // Not sent (e.g. a placeholder without a value): the batch's own fault.
+        lock.lock();
+        if (batch.size() == 1) {
+          Finish(batch, std::current_exception(), self);
+        } else {
+          for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+            (*it)->alone = true;
+            queue_.push_front(*it);
+          }
+        }
+        continue;
+      }
+      lock.lock();
+      if (lost) {
+        // Whatever was in flight is in doubt too; the connection is gone.
+        for (const auto& b : in_flight_) Finish(b, lost, self);
+        in_flight_.clear();
+        Finish(batch, lost, self);
+        continue;
+      }
+      in_flight_.push_back(std::move(batch));
+      continue;
     }
-  };
-  if (batch.size() == 1) return alone(batch[0]);
-  std::vector<const std::vector<StagedWrite>*> writes;
-  writes.reserve(batch.size());
-  for (const Entry* e : batch) writes.push_back(&e->writes);
-  try {
-    connection_.RunTransaction(internal::BatchStatements(writes));
-    return;
-  } catch (const pqxx::broken_connection& error) {
-    for (Entry* e : batch) e->error = in_doubt(error);
-    return;
-  } catch (...) {
-    // One of them failed (a constraint, most likely), and with it the batch, which the server
-    // rolled back: give each its own outcome.
+    if (in_flight_.empty()) return;  // nothing sent, nothing to send: self is done
+    waiting_ = true;
+    lock.unlock();
+    std::vector<std::exception_ptr> outcomes;
+    std::exception_ptr lost;
+    try {
+      connection_.Wait(wake_fd_);
+      uint64_t wakes;
+      (void)!read(wake_fd_, &wakes, sizeof wakes);
+      outcomes = connection_.ReadCompleted();
+    } catch (const pqxx::broken_connection& e) {
+      lost = in_doubt(e);
+    }
+    lock.lock();
+    waiting_ = false;
+    if (lost) {
+      for (const auto& b : in_flight_) Finish(b, lost, self);
+      in_flight_.clear();
+      continue;
+    }
+    for (std::exception_ptr& outcome : outcomes) {
+      std::vector<Entry*> batch = std::move(in_flight_.front());
+      in_flight_.pop_front();
+      if (!outcome || batch.size() == 1) {
+        Finish(batch, outcome, self);
+        continue;
+      }
+      // One of them failed (a constraint, most likely), and with it the batch, which the server
+      // rolled back: each runs again alone, for its own outcome.
+      for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+        (*it)->alone = true;
+        queue_.push_front(*it);
+      }
+    }
   }
-  for (Entry* e : batch) alone(e);
 }
 
 Tx::~Tx() { Rollback(); }

@@ -58,9 +58,22 @@ std::string WritesSql(const std::vector<StagedWrite>& writes,
 // one transaction, in one round trip with one WAL flush, by whichever caller comes first while
 // the others wait. If the batch fails, its transactions run again one by one, so each caller
 // gets exactly the outcome its own statements have alone.
+//
+// Batches are pipelined: the next one is sent while the previous one is still running, on the
+// same connection (so they still run one after the other, in order), so that PostgreSQL starts
+// it the moment the previous one commits instead of idling while the leader wakes up, reads the
+// outcome, hands over and sends again — a turnaround that on a busy machine took longer than
+// the batch itself.
 class CommitBatcher {
  public:
-  explicit CommitBatcher(std::string url) : connection_(std::move(url)) {}
+  // At most `depth` batches in flight (1: none sent before the previous one's outcome is read).
+  // Two keep a database on the same machine busy — one running, the next waiting in its socket;
+  // a distant one needs more to cover the round trip, while more than needed only makes batches
+  // smaller.
+  CommitBatcher(std::string url, int depth);
+  ~CommitBatcher();
+  CommitBatcher(const CommitBatcher&) = delete;
+  CommitBatcher& operator=(const CommitBatcher&) = delete;
 
   // Commits `writes` (one write-only transaction) with what others commit meanwhile. Throws what
   // its own statements throw alone, or pqxx::in_doubt_error if the connection was lost while its
@@ -70,25 +83,37 @@ class CommitBatcher {
  private:
   struct Entry {
     std::vector<StagedWrite> writes;
+    bool alone = false;  // its batch failed: it runs again in a batch of its own
     bool done = false;
     std::exception_ptr error;
-    std::condition_variable wake;  // done, or first in the queue when no batch is in flight
+    std::condition_variable wake;  // done, or asked to lead
   };
-  // Runs on the leader's thread, one batch at a time.
-  void Run(const std::vector<Entry*>& batch);
+  // Sends batches and reads their outcomes until `self` is done (with `lock` held, released
+  // around I/O).
+  void Lead(std::unique_lock<std::mutex>& lock, Entry* self);
+  // Takes the next batch off the queue: an entry that runs alone, or up to kMaxBatch others.
+  std::vector<Entry*> TakeBatch();
+  // Marks `batch` done (with `error` unless null) and wakes its callers but `self`.
+  void Finish(const std::vector<Entry*>& batch, std::exception_ptr error, const Entry* self);
 
   std::mutex mutex_;
-  std::deque<Entry*> queue_;  // guarded by mutex_
-  bool leading_ = false;      // guarded by mutex_: a batch is in flight
-  // The batches' own connection, in pipeline mode: a batch's statements, their parameters and
-  // its commit go in one round trip. Used by the leader only.
+  std::deque<Entry*> queue_;                   // guarded by mutex_: not sent yet
+  std::deque<std::vector<Entry*>> in_flight_;  // guarded by mutex_: sent, in order of sending
+  bool leading_ = false;  // guarded by mutex_: somebody sends and reads for everyone
+  bool waiting_ = false;  // guarded by mutex_: the leader waits for the server or wake_fd_
+  const size_t depth_;
+  // Wakes a waiting leader when there is a batch to send (an eventfd).
+  int wake_fd_ = -1;
+  // The batches' own connection, in pipeline mode. Used by the leader only.
   internal::PipelinedConnection connection_;
 };
 
 class PgPool {
  public:
   // Connects `size` connections eagerly so a wrong URL fails at start-up, not on the first call.
-  static absl::StatusOr<std::unique_ptr<PgPool>> Create(std::string url, int size);
+  // `commit_pipeline_depth`: see CommitBatcher.
+  static absl::StatusOr<std::unique_ptr<PgPool>> Create(std::string url, int size,
+                                                        int commit_pipeline_depth = 2);
 
   // A connection on loan; returned to the pool when destroyed.
   class Lease {
@@ -116,7 +141,8 @@ class PgPool {
   CommitBatcher& batcher() { return batcher_; }
 
  private:
-  PgPool(std::string url, int size) : url_(std::move(url)), size_(size), batcher_(url_) {}
+  PgPool(std::string url, int size, int commit_pipeline_depth)
+      : url_(std::move(url)), size_(size), batcher_(url_, commit_pipeline_depth) {}
   void Return(std::unique_ptr<pqxx::connection> conn);
 
   const std::string url_;

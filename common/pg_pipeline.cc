@@ -1,7 +1,9 @@
 #include "common/pg_pipeline.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <cerrno>
 #include <cstring>
 #include <pqxx/except>
 
@@ -36,34 +38,39 @@ void PipelinedConnection::Drop() {
   if (conn_ != nullptr) PQfinish(conn_);
   conn_ = nullptr;
   prepared_.clear();
+  pending_.clear();
+}
+
+void PipelinedConnection::Broken(const std::string& what) {
+  std::string error = absl::StrCat(what, ": ", conn_ != nullptr ? PQerrorMessage(conn_) : "");
+  Drop();
+  throw pqxx::broken_connection(error);
 }
 
 void PipelinedConnection::Connect() {
   conn_ = PQconnectdb(url_.c_str());
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string error = PQerrorMessage(conn_);
-    Drop();
-    throw pqxx::broken_connection(error);
-  }
-  if (PQenterPipelineMode(conn_) != 1) {
-    std::string error = PQerrorMessage(conn_);
-    Drop();
-    throw pqxx::broken_connection(absl::StrCat("cannot enter pipeline mode: ", error));
+  if (PQstatus(conn_) != CONNECTION_OK) Broken("connect");
+  if (PQenterPipelineMode(conn_) != 1) Broken("cannot enter pipeline mode");
+  // Sending never blocks on a full socket buffer (Flush waits for room), so that what the server
+  // answers meanwhile is read and it cannot block on us in turn.
+  if (PQsetnonblocking(conn_, 1) != 0) Broken("cannot make the connection non-blocking");
+}
+
+void PipelinedConnection::Flush() {
+  for (;;) {
+    const int left = PQflush(conn_);
+    if (left == 0) return;
+    if (left < 0) Broken("send");
+    pollfd fd{PQsocket(conn_), POLLIN | POLLOUT, 0};
+    if (poll(&fd, 1, -1) < 0 && errno != EINTR) Broken("poll");
+    if ((fd.revents & POLLIN) != 0 && PQconsumeInput(conn_) != 1) Broken("read");
   }
 }
 
-void PipelinedConnection::RunTransaction(const std::vector<Statement>& statements) {
-  if (conn_ != nullptr && PQstatus(conn_) != CONNECTION_OK) Drop();
+void PipelinedConnection::Send(const std::vector<Statement>& statements) {
+  if (conn_ != nullptr && PQstatus(conn_) != CONNECTION_OK) Broken("connection lost");
   if (conn_ == nullptr) Connect();
-  auto broken = [&](const std::string& what) {
-    std::string error = absl::StrCat(what, ": ", PQerrorMessage(conn_));
-    Drop();
-    throw pqxx::broken_connection(error);
-  };
-
-  // What each result read back answers: the SQL of a new statement's prepare, or nullptr for a
-  // statement.
-  std::vector<const std::string*> pending;
+  Pending& sent = pending_.emplace_back();
   std::vector<const char*> values;
   std::vector<int> lengths, formats;
   for (const Statement& s : statements) {
@@ -86,57 +93,86 @@ void PipelinedConnection::RunTransaction(const std::vector<Statement>& statement
       } else if (prepared_.size() < kMaxPrepared) {
         name = absl::StrCat("techtrade_batch_", next_name_++);
         if (PQsendPrepare(conn_, name.c_str(), s.sql.c_str(), n, nullptr) != 1) {
-          broken("send prepare");
+          Broken("send prepare");
         }
-        pending.push_back(&s.sql);
-        prepared_.emplace(s.sql, name);  // taken back below unless the server prepared it
+        sent.answers.push_back({Answer::Kind::kPrepare, s.sql});
+        // Taken back when its answer is read unless the server prepared it. A transaction sent
+        // before then may use it; if the prepare failed, so does that transaction (and the
+        // batcher runs its callers again, alone).
+        prepared_.emplace(s.sql, name);
       }
     }
-    const int sent = name.empty()
-                         ? PQsendQueryParams(conn_, s.sql.c_str(), n, nullptr, values.data(),
-                                             lengths.data(), formats.data(), 0)
-                         : PQsendQueryPrepared(conn_, name.c_str(), n, values.data(),
-                                               lengths.data(), formats.data(), 0);
-    if (sent != 1) broken("send statement");
-    pending.push_back(nullptr);
+    const int ok = name.empty() ? PQsendQueryParams(conn_, s.sql.c_str(), n, nullptr, values.data(),
+                                                    lengths.data(), formats.data(), 0)
+                                : PQsendQueryPrepared(conn_, name.c_str(), n, values.data(),
+                                                      lengths.data(), formats.data(), 0);
+    if (ok != 1) Broken("send statement");
+    sent.answers.push_back({Answer::Kind::kStatement, {}});
   }
-  if (PQpipelineSync(conn_) != 1) broken("send sync");
+  if (PQpipelineSync(conn_) != 1) Broken("send sync");
+  sent.answers.push_back({Answer::Kind::kSync, {}});
+  Flush();
+}
 
-  std::string error_state, error_message;
-  for (const std::string* prepared_sql : pending) {
+void PipelinedConnection::Wait(int wake_fd) {
+  if (conn_ == nullptr) return;
+  pollfd fds[2] = {{PQsocket(conn_), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  if (poll(fds, wake_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) Broken("poll");
+}
+
+std::vector<std::exception_ptr> PipelinedConnection::ReadCompleted() {
+  std::vector<std::exception_ptr> outcomes;
+  if (conn_ == nullptr) return outcomes;
+  if (PQconsumeInput(conn_) != 1) Broken("read");
+  while (!pending_.empty() && PQisBusy(conn_) == 0) {
+    Pending& front = pending_.front();
     PGresult* result = PQgetResult(conn_);
-    if (result == nullptr) broken("read result");
-    const ExecStatusType status = PQresultStatus(result);
-    if (prepared_sql != nullptr && status != PGRES_COMMAND_OK) {
-      prepared_.erase(*prepared_sql);  // failed, or skipped after an earlier failure
+    const Answer& answer = front.answers[front.next];
+    if (front.awaiting_end) {
+      // The end of one statement's results.
+      if (result != nullptr) {
+        PQclear(result);
+        Broken("more results than statements");
+      }
+      front.awaiting_end = false;
+      ++front.next;
+      continue;
     }
-    if (status == PGRES_FATAL_ERROR && error_state.empty()) {
+    if (result == nullptr) Broken("read result");
+    const ExecStatusType status = PQresultStatus(result);
+    if (answer.kind == Answer::Kind::kSync) {
+      PQclear(result);
+      if (status != PGRES_PIPELINE_SYNC) Broken("read sync");
+      // The server rolled back everything since the previous Sync if anything failed.
+      if (absl::StartsWith(front.error_state, "08")) Broken(front.error_message);
+      std::exception_ptr outcome;
+      if (!front.error_state.empty()) {
+        try {
+          ThrowSqlError(front.error_state.c_str(), front.error_message);
+        } catch (...) {
+          outcome = std::current_exception();
+        }
+      }
+      outcomes.push_back(outcome);
+      pending_.pop_front();
+      continue;
+    }
+    if (answer.kind == Answer::Kind::kPrepare && status != PGRES_COMMAND_OK) {
+      prepared_.erase(answer.prepared_sql);  // failed, or skipped after an earlier failure
+    }
+    if (status == PGRES_FATAL_ERROR && front.error_state.empty()) {
       const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-      error_state = state != nullptr ? state : "XX000";
-      error_message = PQresultErrorMessage(result);
+      front.error_state = state != nullptr ? state : "XX000";
+      front.error_message = PQresultErrorMessage(result);
     } else if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
                status != PGRES_PIPELINE_ABORTED && status != PGRES_FATAL_ERROR) {
       PQclear(result);
-      broken(absl::StrCat("unexpected result status ", PQresStatus(status)));
+      Broken(absl::StrCat("unexpected result status ", PQresStatus(status)));
     }
     PQclear(result);
-    // The end of this statement's results.
-    if (PGresult* end = PQgetResult(conn_); end != nullptr) {
-      PQclear(end);
-      broken("more results than statements");
-    }
+    front.awaiting_end = true;
   }
-  PGresult* sync = PQgetResult(conn_);
-  if (sync == nullptr || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
-    if (sync != nullptr) PQclear(sync);
-    broken("read sync");
-  }
-  PQclear(sync);
-  if (!error_state.empty()) {
-    // The server rolled back everything since the previous Sync.
-    if (absl::StartsWith(error_state, "08")) broken(error_message);
-    ThrowSqlError(error_state.c_str(), error_message);
-  }
+  return outcomes;
 }
 
 }  // namespace internal

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,10 @@ struct Statement {
 // model maps it the same way): unique_violation for 23505, serialization_failure for 40001, …
 [[noreturn]] void ThrowSqlError(const char* sqlstate, const std::string& message);
 
+// Transactions sent one after another without waiting for the previous one's outcome: while
+// PostgreSQL runs one, the next is already on its way, so the server does not idle for the
+// client's turnaround between them. Outcomes come back in the order of sending. Not
+// thread-safe: one user at a time (CommitBatcher's leader).
 class PipelinedConnection {
  public:
   explicit PipelinedConnection(std::string url) : url_(std::move(url)) {}
@@ -49,21 +55,46 @@ class PipelinedConnection {
   PipelinedConnection(const PipelinedConnection&) = delete;
   PipelinedConnection& operator=(const PipelinedConnection&) = delete;
 
-  // Runs `statements` as one transaction (the implicit one of a pipeline up to its Sync): all
-  // commit, or none. Throws the libpqxx exception of the first failing statement, or
-  // pqxx::broken_connection if the connection failed (then the outcome is unknown; the next call
-  // connects afresh). Statements with parameters are prepared once per connection.
-  void RunTransaction(const std::vector<Statement>& statements);
+  // Sends `statements` as one transaction (the implicit one of a pipeline up to its Sync): all
+  // commit, or none. Connects first if needed. Statements with parameters are prepared once per
+  // connection. Throws pqxx::broken_connection if the connection failed: then the outcome of
+  // everything in flight is unknown, and the next Send connects afresh.
+  void Send(const std::vector<Statement>& statements);
+  // Transactions sent whose outcome has not been read yet.
+  size_t in_flight() const { return pending_.size(); }
+  // Blocks until the server has answered something or `wake_fd` is readable (an eventfd or
+  // pipe, -1 for none).
+  void Wait(int wake_fd);
+  // The outcomes of the transactions (oldest first) whose answer has fully arrived, without
+  // blocking: nullptr if one committed, else the libpqxx exception of its first failing
+  // statement. Throws pqxx::broken_connection if the connection failed.
+  std::vector<std::exception_ptr> ReadCompleted();
 
  private:
+  // What the server answers, in order, for one transaction sent.
+  struct Answer {
+    enum class Kind : uint8_t { kPrepare, kStatement, kSync };
+    Kind kind;
+    std::string prepared_sql;  // kPrepare: taken out of prepared_ unless the server prepared it
+  };
+  struct Pending {
+    std::vector<Answer> answers;
+    size_t next = 0;
+    bool awaiting_end = false;  // a statement's result was read, its terminating NULL not yet
+    std::string error_state, error_message;  // of the first failure
+  };
+
   void Connect();
   void Drop();
+  [[noreturn]] void Broken(const std::string& what);
+  void Flush();
 
   const std::string url_;
   pg_conn* conn_ = nullptr;
   // SQL text → name of its prepared statement on this connection.
   absl::flat_hash_map<std::string, std::string> prepared_;
   int64_t next_name_ = 0;  // names are never reused: a prepared statement outlives a rollback
+  std::deque<Pending> pending_;
 };
 
 }  // namespace internal

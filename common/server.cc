@@ -175,7 +175,8 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
     }
   }
 
-  absl::StatusOr<std::unique_ptr<PgPool>> db = PgPool::Create(config->pg_url, config->db_pool_size);
+  absl::StatusOr<std::unique_ptr<PgPool>> db =
+      PgPool::Create(config->pg_url, config->db_pool_size, config->db_commit_pipeline_depth);
   if (!db.ok()) {
     log::Error("cannot connect to PostgreSQL", {{"error", db.status().message()}});
     return 1;

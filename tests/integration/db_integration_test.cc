@@ -194,7 +194,8 @@ class GroupCommitTest : public ::testing::Test {
   }
 
   // Commits `ids` from one caller each while the first of them is held up by a row lock of
-  // another session, so that the rest are all waiting for the next batch when it is released.
+  // another session: the next caller's batch is sent right behind it (the pipeline holds two),
+  // and the rest are all waiting for the batch after when the lock is released.
   std::vector<absl::Status> CommitBehindALock(const std::vector<int>& ids, bool mergeable = true) {
     pqxx::connection holder(db_->url());
     pqxx::work lock(holder);
@@ -203,13 +204,15 @@ class GroupCommitTest : public ::testing::Test {
     std::vector<std::thread> callers;
     callers.emplace_back([&] { statuses[0] = Insert(ids[0], "leader"); });
     absl::SleepFor(absl::Milliseconds(300));  // the leader's batch is in flight, waiting on id 0
-    for (size_t i = 1; i < ids.size(); ++i) {
+    callers.emplace_back([&] { statuses[1] = Insert(ids[1], "next", mergeable); });
+    absl::SleepFor(absl::Milliseconds(300));  // sent behind it: the pipeline is full
+    for (size_t i = 2; i < ids.size(); ++i) {
       // Every other caller's write a statement of its own, when not all are mergeable.
       const bool merge = mergeable || i % 2 == 0;
       callers.emplace_back([&, i, merge] { statuses[i] = Insert(ids[i], "waiting", merge); });
     }
-    absl::SleepFor(absl::Milliseconds(500));  // all of them queued behind it
-    lock.abort();                             // id 0 is free: the leader commits, then the rest
+    absl::SleepFor(absl::Milliseconds(500));  // all of them queued behind the two
+    lock.abort();  // id 0 is free: the leader commits, then the next, then the rest
     for (auto& c : callers) c.join();
     return statuses;
   }
@@ -241,17 +244,62 @@ TEST_F(GroupCommitTest, CallersWaitingTogetherCommitInOneTransaction) {
   for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
   for (const absl::Status& s : CommitBehindALock(ids)) EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(Query("SELECT count(*) FROM items"), kCallers);
-  // Rows of one transaction share its id: the leader's alone, then everybody else's together.
+  // Rows of one transaction share its id: the leader's alone; the next caller's, sent right
+  // behind it (pipelined), alone too; then everybody who came while both were in flight.
+  EXPECT_EQ(Query("SELECT count(DISTINCT xmin::text) FROM items"), 3);
+  EXPECT_EQ(Query("SELECT max(n) FROM (SELECT count(*) AS n FROM items GROUP BY xmin::text) t"),
+            kCallers - 2);
+}
+
+TEST_F(GroupCommitTest, WithoutPipeliningTheNextBatchWaitsForTheOutcome) {
+  pool_ = *PgPool::Create(db_->url(), kCallers + 2, /*commit_pipeline_depth=*/1);
+  std::vector<int> ids = {0};
+  for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
+  for (const absl::Status& s : CommitBehindALock(ids)) EXPECT_TRUE(s.ok()) << s;
+  // The leader's alone, then everybody else's together.
   EXPECT_EQ(Query("SELECT count(DISTINCT xmin::text) FROM items"), 2);
+}
+
+TEST_F(GroupCommitTest, ALostConnectionLeavesEveryBatchInFlightInDoubtAndTheNextReconnects) {
+  pqxx::connection holder(db_->url());
+  pqxx::work lock(holder);
+  lock.exec("INSERT INTO items VALUES (0, 'held')");
+  absl::Status first, second;
+  std::thread leader([&] { first = Insert(0, "leader"); });
+  absl::SleepFor(absl::Milliseconds(300));
+  std::thread next([&] { second = Insert(101, "next"); });
+  absl::SleepFor(absl::Milliseconds(300));  // both batches in flight, the first waiting on id 0
+  {
+    pqxx::connection admin(db_->url());
+    pqxx::nontransaction kill(admin);
+    pqxx::result killed = kill.exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'");
+    ASSERT_EQ(killed.size(), 1u);
+  }
+  leader.join();
+  next.join();
+  lock.abort();
+  // The outcome is unknown to the callers (here: nothing committed); they retry with their
+  // request_id.
+  EXPECT_EQ(first.code(), absl::StatusCode::kUnavailable) << first;
+  EXPECT_EQ(second.code(), absl::StatusCode::kUnavailable) << second;
+  EXPECT_TRUE(Insert(5, "after").ok());
+  EXPECT_EQ(Query("SELECT count(*) FROM items"), 1);
 }
 
 TEST_F(GroupCommitTest, RowsOfConcurrentCallersGoAsOneStatement) {
   std::vector<int> ids = {0};
   for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
   for (const absl::Status& s : CommitBehindALock(ids)) EXPECT_TRUE(s.ok()) << s;
-  // One INSERT for the nine waiting callers: one command id within their transaction.
-  EXPECT_EQ(Query("SELECT count(DISTINCT cmin::text) FROM items WHERE id > 100"), 1);
-  EXPECT_EQ(Query("SELECT count(*) FROM items WHERE note = 'waiting'"), kCallers - 1);
+  // One INSERT for the eight callers that waited together: one command id within their
+  // transaction.
+  EXPECT_EQ(Query("SELECT count(*), count(DISTINCT cmin::text) FROM items WHERE xmin::text = "
+                  "(SELECT xmin::text FROM items GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) "
+                  "HAVING count(*) = " +
+                  std::to_string(kCallers - 2) + " AND count(DISTINCT cmin::text) = 1"),
+            kCallers - 2);
+  EXPECT_EQ(Query("SELECT count(*) FROM items WHERE note = 'waiting'"), kCallers - 2);
 }
 
 TEST_F(GroupCommitTest, MergedAndUnmergedWritesCommitTogether) {
@@ -259,7 +307,7 @@ TEST_F(GroupCommitTest, MergedAndUnmergedWritesCommitTogether) {
   for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
   for (const absl::Status& s : CommitBehindALock(ids, false)) EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(Query("SELECT count(*) FROM items"), kCallers);
-  EXPECT_EQ(Query("SELECT count(DISTINCT xmin::text) FROM items"), 2);
+  EXPECT_EQ(Query("SELECT count(DISTINCT xmin::text) FROM items"), 3);
 }
 
 TEST_F(GroupCommitTest, OneCallersViolationCostsTheOthersNothing) {
@@ -294,8 +342,8 @@ TEST_F(GroupCommitTest, RowsWithParametersMergeRenumberedAndKeepTheirValues) {
   std::vector<int> ids = {0};
   for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
   for (const absl::Status& s : CommitBehindALock(ids)) EXPECT_TRUE(s.ok()) << s;
-  EXPECT_EQ(Query("SELECT count(DISTINCT cmin::text) FROM items WHERE id > 100"), 1);
-  EXPECT_EQ(Query("SELECT count(*) FROM items WHERE note = 'waiting'"), kCallers - 1);
+  EXPECT_EQ(Query("SELECT count(DISTINCT cmin::text) FROM items WHERE note = 'waiting'"), 1);
+  EXPECT_EQ(Query("SELECT count(*) FROM items WHERE note = 'waiting'"), kCallers - 2);
   // Literal rows and rows of placeholders alike: a '$1' in a value stays text.
   for (int i = 0; i < 3; ++i) {
     with_parameters_ = i % 2 == 0;
