@@ -8,6 +8,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/db.h"
 #include "common/status.h"
 
 // Empty string / -1 mean "not given on the command line": the environment decides then.
@@ -98,8 +99,9 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(absl::string_view service, int a
   TT_ASSIGN_OR_RETURN(int batch_interval_ms,
                       IntSetting(-1, -1, "TECHTRADE_OUTBOX_BATCH_INTERVAL_MS", 10, 0, 1000));
   c.outbox_batch_interval = absl::Milliseconds(batch_interval_ms);
-  TT_ASSIGN_OR_RETURN(c.db_commit_pipeline_depth,
-                      IntSetting(-1, -1, "TECHTRADE_DB_COMMIT_PIPELINE_DEPTH", 2, 1, 16));
+  TT_ASSIGN_OR_RETURN(
+      c.db_commit_pipeline_depth,
+      IntSetting(-1, -1, "TECHTRADE_DB_COMMIT_PIPELINE_DEPTH", kDefaultCommitPipelineDepth, 1, 16));
 
   if (c.pg_url.empty()) return FieldError("TECHTRADE_PG_URL", "required (or --pg_url)");
   if (c.kafka_brokers.empty()) {

@@ -242,6 +242,18 @@ void CommitBatcher::Finish(const std::vector<Entry*>& batch, std::exception_ptr 
   }
 }
 
+void CommitBatcher::RequeueAlone(const std::vector<Entry*>& batch) {
+  for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+    (*it)->alone = true;
+    queue_.push_front(*it);
+  }
+}
+
+void CommitBatcher::LoseInFlight(std::exception_ptr lost, const Entry* self) {
+  for (const auto& batch : in_flight_) Finish(batch, lost, self);
+  in_flight_.clear();
+}
+
 void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
   auto in_doubt = [](const std::exception& e) {
     return std::make_exception_ptr(pqxx::in_doubt_error(e.what()));
@@ -264,18 +276,14 @@ void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
         if (batch.size() == 1) {
           Finish(batch, std::current_exception(), self);
         } else {
-          for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
-            (*it)->alone = true;
-            queue_.push_front(*it);
-          }
+          RequeueAlone(batch);
         }
         continue;
       }
       lock.lock();
       if (lost) {
         // Whatever was in flight is in doubt too; the connection is gone.
-        for (const auto& b : in_flight_) Finish(b, lost, self);
-        in_flight_.clear();
+        LoseInFlight(lost, self);
         Finish(batch, lost, self);
         continue;
       }
@@ -289,8 +297,6 @@ void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
     std::exception_ptr lost;
     try {
       connection_.Wait(wake_fd_);
-      uint64_t wakes;
-      (void)!read(wake_fd_, &wakes, sizeof wakes);
       outcomes = connection_.ReadCompleted();
     } catch (const pqxx::broken_connection& e) {
       lost = in_doubt(e);
@@ -298,8 +304,7 @@ void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
     lock.lock();
     waiting_ = false;
     if (lost) {
-      for (const auto& b : in_flight_) Finish(b, lost, self);
-      in_flight_.clear();
+      LoseInFlight(lost, self);
       continue;
     }
     for (std::exception_ptr& outcome : outcomes) {
@@ -311,10 +316,7 @@ void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
       }
       // One of them failed (a constraint, most likely), and with it the batch, which the server
       // rolled back: each runs again alone, for its own outcome.
-      for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
-        (*it)->alone = true;
-        queue_.push_front(*it);
-      }
+      RequeueAlone(batch);
     }
   }
 }

@@ -64,6 +64,8 @@ std::string WritesSql(const std::vector<StagedWrite>& writes,
 // it the moment the previous one commits instead of idling while the leader wakes up, reads the
 // outcome, hands over and sends again — a turnaround that on a busy machine took longer than
 // the batch itself.
+inline constexpr int kDefaultCommitPipelineDepth = 2;
+
 class CommitBatcher {
  public:
   // At most `depth` batches in flight (1: none sent before the previous one's outcome is read).
@@ -95,6 +97,10 @@ class CommitBatcher {
   std::vector<Entry*> TakeBatch();
   // Marks `batch` done (with `error` unless null) and wakes its callers but `self`.
   void Finish(const std::vector<Entry*>& batch, std::exception_ptr error, const Entry* self);
+  // The batch failed as a whole: each of its entries runs again alone, first in the queue.
+  void RequeueAlone(const std::vector<Entry*>& batch);
+  // The connection is gone: every batch in flight ends with `lost` (in doubt).
+  void LoseInFlight(std::exception_ptr lost, const Entry* self);
 
   std::mutex mutex_;
   std::deque<Entry*> queue_;                   // guarded by mutex_: not sent yet
@@ -112,8 +118,8 @@ class PgPool {
  public:
   // Connects `size` connections eagerly so a wrong URL fails at start-up, not on the first call.
   // `commit_pipeline_depth`: see CommitBatcher.
-  static absl::StatusOr<std::unique_ptr<PgPool>> Create(std::string url, int size,
-                                                        int commit_pipeline_depth = 2);
+  static absl::StatusOr<std::unique_ptr<PgPool>> Create(
+      std::string url, int size, int commit_pipeline_depth = kDefaultCommitPipelineDepth);
 
   // A connection on loan; returned to the pool when destroyed.
   class Lease {

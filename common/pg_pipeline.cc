@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -118,6 +119,10 @@ void PipelinedConnection::Wait(int wake_fd) {
   if (conn_ == nullptr) return;
   pollfd fds[2] = {{PQsocket(conn_), POLLIN, 0}, {wake_fd, POLLIN, 0}};
   if (poll(fds, wake_fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) Broken("poll");
+  if ((fds[1].revents & POLLIN) != 0) {
+    uint64_t signals;
+    (void)!read(wake_fd, &signals, sizeof signals);
+  }
 }
 
 std::vector<std::exception_ptr> PipelinedConnection::ReadCompleted() {

@@ -60,10 +60,8 @@ class PipelinedConnection {
   // connection. Throws pqxx::broken_connection if the connection failed: then the outcome of
   // everything in flight is unknown, and the next Send connects afresh.
   void Send(const std::vector<Statement>& statements);
-  // Transactions sent whose outcome has not been read yet.
-  size_t in_flight() const { return pending_.size(); }
-  // Blocks until the server has answered something or `wake_fd` is readable (an eventfd or
-  // pipe, -1 for none).
+  // Blocks until the server has answered something or `wake_fd` (a non-blocking eventfd, -1 for
+  // none) was signalled; consumes the signal.
   void Wait(int wake_fd);
   // The outcomes of the transactions (oldest first) whose answer has fully arrived, without
   // blocking: nullptr if one committed, else the libpqxx exception of its first failing
