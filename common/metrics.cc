@@ -1,6 +1,15 @@
 #include "common/metrics.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace techtrade {
 
@@ -18,7 +27,10 @@ Metrics::Metrics(std::string service)
                        .Register(*registry_);
 }
 
+Metrics::~Metrics() { StopServing(); }
+
 absl::Status Metrics::Serve(const std::string& host, int port) {
+  host_ = host == "0.0.0.0" ? "127.0.0.1" : host;
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(absl::StrCat(host, ":", port));
   } catch (const std::exception& e) {
@@ -32,6 +44,38 @@ int Metrics::bound_port() const {
   if (exposer_ == nullptr) return -1;
   std::vector<int> ports = exposer_->GetListeningPorts();
   return ports.empty() ? -1 : ports.front();
+}
+
+namespace {
+
+// Connects to host:port and closes at once; errors are ignored (the listener may be gone).
+void Knock(const std::string& host, int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  close(fd);
+}
+
+}  // namespace
+
+void Metrics::StopServing() {
+  if (exposer_ == nullptr) return;
+  const int port = bound_port();
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    exposer_.reset();
+    stopped = true;
+  });
+  // Until the stop is seen: a knock before civetweb raised its stop flag only restarts the wait.
+  while (!stopped && port > 0) {
+    Knock(host_, port);
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  stopper.join();
 }
 
 void Metrics::RecordRpc(absl::string_view method, absl::string_view code, double seconds) {

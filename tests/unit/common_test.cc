@@ -1,6 +1,9 @@
 // Pure helpers of common/: paging tokens, validation, API keys, ids, configuration parsing.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <functional>
 #include <mutex>
@@ -15,6 +18,7 @@
 #include "common/db.h"
 #include "common/idempotency.h"
 #include "common/ids.h"
+#include "common/metrics.h"
 #include "common/paging.h"
 #include "common/validation.h"
 #include "techtrade/registry/v1/registry.pb.h"
@@ -298,6 +302,40 @@ TEST(BatchStatementsTest, OneTransactionAloneIsItsOwnStatements) {
   // Sent as a simple query (after reads), the values become literals.
   EXPECT_EQ(internal::WritesSql(a, [](const SqlParam& p) { return "'" + p.value + "'"; }),
             "INSERT INTO t VALUES ('x');\nUPDATE c SET n = 2;\n");
+}
+
+// GET /metrics from 127.0.0.1:port: the response, or "" if nothing listens there.
+std::string Scrape(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) response.append(buf, n);
+    }
+  }
+  close(fd);
+  return response;
+}
+
+TEST(MetricsTest, ServesRpcFiguresThenStopsAndFreesItsPort) {
+  Metrics metrics("unit");
+  ASSERT_TRUE(metrics.Serve("127.0.0.1", 0).ok());
+  const int port = metrics.bound_port();
+  ASSERT_GT(port, 0);
+  metrics.RecordRpc("Get", "OK", 0.002);
+  EXPECT_THAT(Scrape(port),
+              ::testing::HasSubstr(
+                  "techtrade_rpc_requests_total{service=\"unit\",code=\"OK\",method=\"Get\"} 1"));
+  metrics.StopServing();
+  EXPECT_EQ(metrics.bound_port(), -1);
+  EXPECT_EQ(Scrape(port), "");
+  metrics.StopServing();  // again: nothing to stop
 }
 
 }  // namespace
