@@ -1,5 +1,7 @@
 #include "bench/load.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -7,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 namespace techtrade::bench {
@@ -20,6 +23,63 @@ double Percentile(std::vector<double>& values, double p) {
 
 namespace {
 
+// CPU seconds used so far (user + system, threads that ended included) by each user-space
+// process: pid → (command name, seconds). Pid 0 is the machine's idle time over all cores.
+using CpuReading = std::map<int, std::pair<std::string, double>>;
+
+CpuReading ReadCpu() {
+  CpuReading reading;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    if (cmdline.peek() == std::ifstream::traits_type::eof()) continue;  // a kernel thread
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    const size_t open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15: utime, stime
+      if (i == 14) utime = std::stod(field);
+      if (i == 15) stime = std::stod(field);
+    }
+    reading[std::stoi(pid)] = {line.substr(open + 1, close - open - 1), (utime + stime) / tick};
+  }
+  std::ifstream proc_stat("/proc/stat");
+  std::string cpu;
+  double user, nice, system, idle;
+  if (proc_stat >> cpu >> user >> nice >> system >> idle) reading[0] = {"idle", idle / tick};
+  return reading;
+}
+
+// Per successful call, by command name (processes of one name summed, e.g. every PostgreSQL
+// backend), what was used between the two readings; names under 1 % of the busy time left out.
+// A process that ended in between is missed (the backends of a closed pool, say).
+std::map<std::string, double> CpuPerCall(const CpuReading& before, const CpuReading& after,
+                                         int64_t calls) {
+  std::map<std::string, double> used;
+  double busy = 0;
+  for (const auto& [pid, now] : after) {
+    auto was = before.find(pid);
+    double delta = now.second - (was == before.end() ? 0 : was->second.second);
+    if (delta <= 0) continue;
+    used[now.first] += delta;
+    if (pid != 0) busy += delta;
+  }
+  std::map<std::string, double> per_call;
+  if (calls <= 0) return per_call;
+  for (const auto& [command, seconds] : used) {
+    if (command == "idle" || seconds >= 0.01 * busy) {
+      per_call[command] = seconds * 1e6 / static_cast<double>(calls);
+    }
+  }
+  return per_call;
+}
+
 // Runs call(t, i) on `threads` threads while more(t, i) holds, timing every call.
 ScenarioResult Loop(const std::string& name, int threads,
                     const std::function<bool(int, int64_t)>& more,
@@ -27,6 +87,7 @@ ScenarioResult Loop(const std::string& name, int threads,
   using Clock = std::chrono::steady_clock;
   std::vector<std::vector<double>> latencies(threads);
   std::atomic<int64_t> errors{0};
+  const CpuReading cpu_before = ReadCpu();
   auto started = Clock::now();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
@@ -51,6 +112,7 @@ ScenarioResult Loop(const std::string& name, int threads,
   r.qps = static_cast<double>(r.calls - r.errors) / seconds;
   r.p50_ms = Percentile(all, 50);
   r.p99_ms = Percentile(all, 99);
+  r.cpu_us_per_call = CpuPerCall(cpu_before, ReadCpu(), r.calls - r.errors);
   std::fprintf(stderr, "bench: %-26s %8.0f qps  p50 %6.2f ms  p99 %6.2f ms  errors %lld\n",
                name.c_str(), r.qps, r.p50_ms, r.p99_ms, static_cast<long long>(r.errors));
   return r;
@@ -89,6 +151,14 @@ void Report(const std::vector<ScenarioResult>& scenarios, const std::vector<Figu
                 s.p99_ms, static_cast<long long>(s.calls), static_cast<long long>(s.errors),
                 s.note.c_str());
   }
+  std::printf("\nCPU per call, µs (processes above 1%% of the scenario's CPU; idle: unused)\n");
+  for (const auto& s : scenarios) {
+    if (s.cpu_us_per_call.empty()) continue;
+    std::printf("%-28s", s.name.c_str());
+    for (const auto& [command, us] : s.cpu_us_per_call)
+      std::printf(" %s %.0f", command.c_str(), us);
+    std::printf("\n");
+  }
   std::printf("\n%-36s %10s %10s %6s\n", "figure", "value", "target", "met");
   for (const auto& f : figures) {
     std::printf("%-36s %10.3f %10s %6s\n", f.name.c_str(), f.value, f.target.c_str(),
@@ -103,6 +173,7 @@ void Report(const std::vector<ScenarioResult>& scenarios, const std::vector<Figu
   for (const auto& s : scenarios) {
     doc["scenarios"][s.name] = {{"qps", s.qps},     {"p50_ms", s.p50_ms}, {"p99_ms", s.p99_ms},
                                 {"calls", s.calls}, {"errors", s.errors}, {"note", s.note}};
+    if (!s.cpu_us_per_call.empty()) doc["scenarios"][s.name]["cpu_us_per_call"] = s.cpu_us_per_call;
   }
   for (const auto& f : figures) {
     doc["figures"][f.name] = f.value;

@@ -20,6 +20,10 @@ struct ScenarioResult {
   double qps = 0;
   double p50_ms = 0;
   double p99_ms = 0;
+  // CPU time per successful call, in µs, of every user-space process that used more than 1 %
+  // of the run's calls' CPU, by command name ("postgres" sums all backends), plus "idle": what
+  // the machine left unused per call. Where a figure's time goes, measured in the same run.
+  std::map<std::string, double> cpu_us_per_call;
 };
 
 // Runs call(thread, i) from `threads` threads for `duration`; a call returns false on error.
