@@ -1,4 +1,5 @@
-// Pure helpers of common/: paging tokens, validation, API keys, ids, configuration parsing.
+// Helpers of common/: paging tokens, validation, API keys, ids, configuration parsing, group
+// commit statements, the near cache, and the metrics endpoint (on an ephemeral local port).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
