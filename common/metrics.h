@@ -9,8 +9,10 @@
 #include <prometheus/registry.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -37,7 +39,7 @@ class Metrics {
   void RecordRpc(absl::string_view method, absl::string_view code, double seconds);
 
   // Latency buckets from 0.25 ms to ~10 s, for every latency histogram of the project.
-  static prometheus::Histogram::BucketBoundaries LatencyBuckets();
+  static const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
 
  private:
   std::string service_;
@@ -46,6 +48,15 @@ class Metrics {
   std::unique_ptr<prometheus::Exposer> exposer_;
   prometheus::Family<prometheus::Counter>* rpc_requests_;
   prometheus::Family<prometheus::Histogram>* rpc_duration_;
+  // The series of each method and code, found once: the families' Add builds label maps (and
+  // the histogram its 40 bucket bounds) on every call, several µs of a cached read's ~30.
+  struct RpcSeries {
+    prometheus::Counter* requests;
+    prometheus::Histogram* duration;
+  };
+  std::mutex rpc_series_mutex_;
+  // method → code → series; guarded by rpc_series_mutex_
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, RpcSeries>> rpc_series_;
 };
 
 }  // namespace techtrade

@@ -330,9 +330,23 @@ TEST(MetricsTest, ServesRpcFiguresThenStopsAndFreesItsPort) {
   const int port = metrics.bound_port();
   ASSERT_GT(port, 0);
   metrics.RecordRpc("Get", "OK", 0.002);
-  EXPECT_THAT(Scrape(port),
-              ::testing::HasSubstr(
-                  "techtrade_rpc_requests_total{service=\"unit\",code=\"OK\",method=\"Get\"} 1"));
+  metrics.RecordRpc("Get", "OK", 0.004);
+  metrics.RecordRpc("Get", "NOT_FOUND", 0.001);
+  metrics.RecordRpc("List", "OK", 0.001);
+  const std::string scraped = Scrape(port);
+  using ::testing::HasSubstr;
+  EXPECT_THAT(scraped, HasSubstr("techtrade_rpc_requests_total{service=\"unit\",code=\"OK\","
+                                 "method=\"Get\"} 2"));
+  EXPECT_THAT(scraped, HasSubstr("techtrade_rpc_requests_total{service=\"unit\",code=\"NOT_"
+                                 "FOUND\",method=\"Get\"} 1"));
+  EXPECT_THAT(scraped, HasSubstr("techtrade_rpc_requests_total{service=\"unit\",code=\"OK\","
+                                 "method=\"List\"} 1"));
+  // One latency series per method, whatever the code.
+  EXPECT_THAT(scraped,
+              HasSubstr("techtrade_rpc_duration_seconds_count{service=\"unit\",method=\"Get\"} 3"));
+  EXPECT_THAT(
+      scraped,
+      HasSubstr("techtrade_rpc_duration_seconds_sum{service=\"unit\",method=\"Get\"} 0.007"));
   metrics.StopServing();
   EXPECT_EQ(metrics.bound_port(), -1);
   EXPECT_EQ(Scrape(port), "");
