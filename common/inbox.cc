@@ -30,8 +30,10 @@ void EventConsumer::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
+void EventConsumer::RequestStop() { stopping_ = true; }
+
 void EventConsumer::Stop() {
-  stopping_ = true;
+  RequestStop();
   if (thread_.joinable()) thread_.join();
 }
 

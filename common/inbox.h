@@ -47,6 +47,7 @@ class EventConsumer : public Worker {
   EventConsumer(EventConsumerOptions options, PgPool& db, EventHandler handler);
   ~EventConsumer() override;
   void Start() override;
+  void RequestStop() override;
   void Stop() override;
 
  private:

@@ -231,6 +231,7 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   // Stop accepting and drain calls in flight, then give the relay the rest of the grace period
   // to publish what those calls committed.
   server.Shutdown(config->shutdown_grace / 2);
+  for (auto& worker : workers) worker->RequestStop();
   for (auto& worker : workers) worker->Stop();
   relay.Stop(config->shutdown_grace / 2);
   log::Info("stopped");

@@ -653,12 +653,16 @@ void FundGauges::Start() {
   });
 }
 
-void FundGauges::Stop() {
+void FundGauges::RequestStop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
+}
+
+void FundGauges::Stop() {
+  RequestStop();
   if (thread_.joinable()) thread_.join();
 }
 

@@ -75,6 +75,7 @@ class FundGauges : public Worker {
   FundGauges(PgPool& db, Metrics& metrics, absl::Duration interval);
   ~FundGauges() override;
   void Start() override;
+  void RequestStop() override;
   void Stop() override;
   // One refresh (also run by the loop).
   absl::Status Refresh();

@@ -43,8 +43,10 @@ void ReadModelFollower::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
+void ReadModelFollower::RequestStop() { stopping_ = true; }
+
 void ReadModelFollower::Stop() {
-  stopping_ = true;
+  RequestStop();
   if (thread_.joinable()) thread_.join();
 }
 

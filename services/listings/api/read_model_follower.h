@@ -27,6 +27,7 @@ class ReadModelFollower : public Worker {
   // Call before serving.
   absl::Status Load();
   void Start() override;
+  void RequestStop() override;
   void Stop() override;
 
   // Applies one listings event to `model`; false if it was not a listings event or changed
