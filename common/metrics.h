@@ -49,7 +49,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* rpc_requests_;
   prometheus::Family<prometheus::Histogram>* rpc_duration_;
   // The series of each method and code, found once: the families' Add builds label maps (and
-  // the histogram its 40 bucket bounds) on every call, several µs of a cached read's ~30.
+  // the histogram its 40 bucket bounds) on every call.
   struct RpcSeries {
     prometheus::Counter* requests;
     prometheus::Histogram* duration;
