@@ -242,7 +242,10 @@ void CommitBatcher::Finish(const std::vector<Entry*>& batch, std::exception_ptr 
   }
 }
 
-void CommitBatcher::RequeueAlone(const std::vector<Entry*>& batch) {
+void CommitBatcher::Fail(const std::vector<Entry*>& batch, std::exception_ptr error,
+                         const Entry* self) {
+  if (batch.size() == 1) return Finish(batch, error, self);  // its own outcome
+  // Each runs again alone, first in the queue, for its own outcome.
   for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
     (*it)->alone = true;
     queue_.push_front(*it);
@@ -273,11 +276,7 @@ void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
       } catch (...) {
         // Not sent (e.g. a placeholder without a value): the batch's own fault.
         lock.lock();
-        if (batch.size() == 1) {
-          Finish(batch, std::current_exception(), self);
-        } else {
-          RequeueAlone(batch);
-        }
+        Fail(batch, std::current_exception(), self);
         continue;
       }
       lock.lock();
@@ -310,13 +309,13 @@ void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
     for (std::exception_ptr& outcome : outcomes) {
       std::vector<Entry*> batch = std::move(in_flight_.front());
       in_flight_.pop_front();
-      if (!outcome || batch.size() == 1) {
-        Finish(batch, outcome, self);
-        continue;
+      if (outcome) {
+        // One of them failed (a constraint, most likely), and with it the batch, which the
+        // server rolled back.
+        Fail(batch, outcome, self);
+      } else {
+        Finish(batch, nullptr, self);
       }
-      // One of them failed (a constraint, most likely), and with it the batch, which the server
-      // rolled back: each runs again alone, for its own outcome.
-      RequeueAlone(batch);
     }
   }
 }

@@ -97,8 +97,9 @@ class CommitBatcher {
   std::vector<Entry*> TakeBatch();
   // Marks `batch` done (with `error` unless null) and wakes its callers but `self`.
   void Finish(const std::vector<Entry*>& batch, std::exception_ptr error, const Entry* self);
-  // The batch failed as a whole: each of its entries runs again alone, first in the queue.
-  void RequeueAlone(const std::vector<Entry*>& batch);
+  // The batch failed as a whole with `error`: a batch of one ends with it; a larger one's
+  // entries each run again alone, first in the queue.
+  void Fail(const std::vector<Entry*>& batch, std::exception_ptr error, const Entry* self);
   // The connection is gone: every batch in flight ends with `lost` (in doubt).
   void LoseInFlight(std::exception_ptr lost, const Entry* self);
 
