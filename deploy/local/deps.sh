@@ -20,7 +20,7 @@ APT_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev libhiredis-dev libpqxx-dev libpq-dev libabsl-dev
   libbenchmark-dev prometheus-cpp-dev libgtest-dev libgmock-dev googletest
-  nlohmann-json3-dev libssl-dev
+  nlohmann-json3-dev libssl-dev libgoogle-perftools-dev
   postgresql-15 postgresql-client-15 redis-server
   openjdk-17-jre-headless maven
   clang-format procps iproute2 netcat-openbsd curl
