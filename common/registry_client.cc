@@ -1,6 +1,7 @@
 #include "common/registry_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/channel.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -15,8 +16,7 @@ namespace v1 = techtrade::registry::v1;
 RegistryClient::RegistryClient(const std::string& address, Cache& cache, absl::Duration deadline)
     : cache_(cache),
       deadline_(deadline),
-      stub_(v1::RegistryService::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+      stub_(v1::RegistryService::NewStub(ServiceChannel(address))) {}
 
 absl::StatusOr<v1::Organization> RegistryClient::GetOrganization(
     const std::string& organization_id, const std::string& caller_api_key) {

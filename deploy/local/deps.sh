@@ -5,7 +5,15 @@
 #   - grpcurl, built with the Go toolchain into .run/bin.
 # Idempotent: when everything is already present it only checks and exits quickly.
 # Must run as root if apt packages are missing (it never uses sudo itself).
+# `deps.sh --build-only`: only what compiling needs (the container image's build stage).
 set -euo pipefail
+
+BUILD_ONLY=0
+case "${1:-}" in
+  --build-only) BUILD_ONLY=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 ROOT="$(cd "${SCRIPT_DIR}/../.." && pwd -P)"
@@ -15,16 +23,20 @@ readonly KAFKA_LIBS="${ROOT}/.run/kafka/libs"
 readonly BIN_DIR="${ROOT}/.run/bin"
 readonly GRPCURL_VERSION="v1.9.1"
 
-APT_PACKAGES=(
+BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librdkafka-dev libhiredis-dev libpqxx-dev libpq-dev libabsl-dev
   libbenchmark-dev prometheus-cpp-dev libgtest-dev libgmock-dev googletest
   nlohmann-json3-dev libssl-dev libgoogle-perftools-dev
+)
+APT_PACKAGES=(
+  "${BUILD_PACKAGES[@]}"
   postgresql-15 postgresql-client-15 redis-server
   openjdk-17-jre-headless maven
-  clang-format procps iproute2 netcat-openbsd curl
+  clang-format procps iproute2 netcat-openbsd curl python3 python3-yaml
 )
+((BUILD_ONLY)) && APT_PACKAGES=("${BUILD_PACKAGES[@]}")
 
 log() { printf 'deps: %s\n' "$*"; }
 die() { printf 'deps: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -34,7 +46,7 @@ die() { printf 'deps: ERROR: %s\n' "$*" >&2; exit 1; }
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
   PATH="/usr/local/go/bin:${PATH}"
 fi
-if ! command -v go >/dev/null 2>&1; then
+if ! command -v go >/dev/null 2>&1 && ((!BUILD_ONLY)); then
   APT_PACKAGES+=(golang-go)
 fi
 
@@ -74,6 +86,10 @@ else
   log "apt packages: all ${#APT_PACKAGES[@]} present"
 fi
 
+if ((BUILD_ONLY)); then
+  log "done (build only)"
+  exit 0
+fi
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
   PATH="/usr/local/go/bin:${PATH}"
 fi

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -16,12 +18,15 @@
 #include "absl/time/clock.h"
 #include "common/auth.h"
 #include "common/cache.h"
+#include "common/channel.h"
 #include "common/db.h"
 #include "common/idempotency.h"
 #include "common/ids.h"
 #include "common/metrics.h"
 #include "common/paging.h"
+#include "common/server.h"
 #include "common/validation.h"
+#include "techtrade/bench/v1/echo.grpc.pb.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade {
@@ -351,6 +356,47 @@ TEST(MetricsTest, ServesRpcFiguresThenStopsAndFreesItsPort) {
   EXPECT_EQ(metrics.bound_port(), -1);
   EXPECT_EQ(Scrape(port), "");
   metrics.StopServing();  // again: nothing to stop
+}
+
+// Counts the calls it answers.
+class CountingEcho final : public bench::v1::EchoService::Service {
+ public:
+  grpc::Status Echo(grpc::ServerContext*, const bench::v1::EchoRequest* request,
+                    bench::v1::EchoResponse* response) override {
+    calls++;
+    response->set_message(request->message());
+    return grpc::Status::OK;
+  }
+  std::atomic<int> calls{0};
+};
+
+TEST(ServiceChannelTest, SpreadsCallsOverEveryAddressTheTargetNames) {
+  CountingEcho first_echo, second_echo;
+  GrpcServer first({.max_threads = 4}), second({.max_threads = 4});
+  first.AddService(&first_echo);
+  second.AddService(&second_echo);
+  ASSERT_TRUE(first.Start().ok());
+  ASSERT_TRUE(second.Start().ok());
+  // Two addresses behind one name, as a headless Kubernetes Service resolves to its pods.
+  auto channel =
+      ServiceChannel(absl::StrCat("ipv4:127.0.0.1:", first.port(), ",127.0.0.1:", second.port()));
+  auto stub = bench::v1::EchoService::NewStub(channel);
+  ASSERT_TRUE(
+      channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5)));
+  constexpr int kCalls = 40;
+  for (int i = 0; i < kCalls; ++i) {
+    grpc::ClientContext context;
+    bench::v1::EchoRequest request;
+    request.set_message("ping");
+    bench::v1::EchoResponse response;
+    ASSERT_TRUE(stub->Echo(&context, request, &response).ok());
+  }
+  EXPECT_EQ(first_echo.calls + second_echo.calls, kCalls);
+  // Round robin: both take a share (pick-first, gRPC's default, would send all to one).
+  EXPECT_GE(first_echo.calls, kCalls / 4);
+  EXPECT_GE(second_echo.calls, kCalls / 4);
+  first.Shutdown(absl::Seconds(1));
+  second.Shutdown(absl::Seconds(1));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/cache_keys.h"
+#include "common/channel.h"
 #include "common/status.h"
 
 namespace techtrade::transactions {
@@ -14,8 +15,7 @@ namespace lv1 = techtrade::listings::v1;
 ListingsClient::ListingsClient(const std::string& address, Cache& cache, absl::Duration deadline)
     : cache_(cache),
       deadline_(deadline),
-      stub_(lv1::ListingsService::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+      stub_(lv1::ListingsService::NewStub(ServiceChannel(address))) {}
 
 absl::StatusOr<ListingFacts> ListingsClient::Get(lv1::ListingKind kind, const std::string& id,
                                                  const std::string& caller_api_key) {

@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""Checks the Kubernetes manifests (k8s/), the container image (deploy/images/) and the Grafana
+dashboard (deploy/dashboards/) against the code.
+
+Nothing here can start a cluster or build an image (neither exists on a development machine), so
+this checks what can be checked without them: the manifests render (kustomize's merge of the
+shared patch is reproduced for the fields used; `kubectl kustomize` is compared when installed),
+every setting they pass is one a service reads, probes and ports agree with the settings, the
+shutdown timing fits in the grace period, Services select real pods and ports, the image builds
+the binaries the Deployments run, its runtime packages cover every library those binaries
+load, and the dashboard charts only metrics the services export.
+
+Usage: check_deploy.py ROOT BINARY...   (BINARY: built service executables)
+"""
+import copy
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import unittest
+
+import yaml
+
+ROOT = ""
+BINARIES = []
+SERVICES = ["registry", "listings", "transactions", "fund"]
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        return f.read()
+
+
+def merge(base, patch):
+    """Kustomize's strategic merge for what our patch uses: maps merge, lists of named items merge
+    by name (containers, env, ports), other lists are replaced."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for key, value in patch.items():
+            out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
+        return out
+    if (isinstance(base, list) and isinstance(patch, list) and
+            all(isinstance(x, dict) and "name" in x for x in base + patch)):
+        out = [copy.deepcopy(x) for x in base]
+        for item in patch:
+            for i, existing in enumerate(out):
+                if existing["name"] == item["name"]:
+                    out[i] = merge(existing, item)
+                    break
+            else:
+                out.append(copy.deepcopy(item))
+        return out
+    return copy.deepcopy(patch)
+
+
+def render():
+    """The objects `kubectl apply -k k8s/` would create (for the fields checked here)."""
+    kustomization = yaml.safe_load(read("k8s/kustomization.yaml"))
+    objects = []
+    for resource in kustomization["resources"]:
+        objects += [d for d in yaml.safe_load_all(read(os.path.join("k8s", resource))) if d]
+    for patch in kustomization.get("patches", []):
+        body = yaml.safe_load(read(os.path.join("k8s", patch["path"])))
+        kind = patch["target"]["kind"]
+        objects = [merge(o, {k: v for k, v in body.items() if k != "metadata"})
+                   if o["kind"] == kind else o for o in objects]
+    for image in kustomization.get("images", []):
+        for o in objects:
+            for c in o.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+                if c.get("image") == image["name"]:
+                    c["image"] = f'{image.get("newName", image["name"])}:{image["newTag"]}'
+    for o in objects:
+        if o["kind"] != "Namespace":
+            o["metadata"]["namespace"] = kustomization["namespace"]
+    return kustomization, objects
+
+
+def known_settings():
+    """Every TECHTRADE_* variable a service process reads."""
+    names = set()
+    for path in glob.glob(os.path.join(ROOT, "common", "*.cc")) + glob.glob(
+            os.path.join(ROOT, "services", "*", "main.cc")):
+        with open(path, encoding="utf-8") as f:
+            names |= set(re.findall(r'"(TECHTRADE_[A-Z0-9_]+)"', f.read()))
+    return names
+
+
+class Manifests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.kustomization, cls.objects = render()
+        cls.by_kind = {}
+        for o in cls.objects:
+            cls.by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
+        cls.config = cls.by_kind["ConfigMap"]["techtrade-config"]["data"]
+
+    def deployments(self):
+        return self.by_kind["Deployment"].items()
+
+    def env_of(self, container):
+        """name -> value (or the source of a value) the container gets."""
+        env = {}
+        for source in container.get("envFrom", []):
+            name = source["configMapRef"]["name"]
+            env.update(self.by_kind["ConfigMap"][name]["data"])
+        for e in container.get("env", []):
+            env[e["name"]] = e.get("value", e.get("valueFrom"))
+        return env
+
+    def test_every_file_is_used_and_every_reference_exists(self):
+        used = set(self.kustomization["resources"]) | {
+            p["path"] for p in self.kustomization.get("patches", [])}
+        present = {os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "k8s", "*.yaml"))}
+        present.discard("kustomization.yaml")
+        self.assertEqual(used, present)
+
+    def test_one_deployment_per_service_running_its_binary(self):
+        self.assertEqual(sorted(self.by_kind["Deployment"]), sorted(SERVICES))
+        for name, d in self.deployments():
+            (container,) = d["spec"]["template"]["spec"]["containers"]
+            self.assertEqual(container["command"], [name])
+            self.assertTrue(container["image"].startswith("techtrade:"), container["image"])
+            labels = d["spec"]["template"]["metadata"]["labels"]
+            for key, value in d["spec"]["selector"]["matchLabels"].items():
+                self.assertEqual(labels.get(key), value, name)
+
+    def test_every_setting_is_one_a_service_reads(self):
+        known = known_settings()
+        self.assertIn("TECHTRADE_PG_URL", known)  # the extraction itself works
+        for name, d in self.deployments():
+            (container,) = d["spec"]["template"]["spec"]["containers"]
+            env = self.env_of(container)
+            self.assertEqual(sorted(set(env) - known), [], f"{name}: settings no service reads")
+            for required in ["TECHTRADE_PG_URL", "TECHTRADE_KAFKA_BROKERS", "TECHTRADE_REDIS_URL",
+                             "TECHTRADE_GRPC_PORT", "TECHTRADE_METRICS_PORT"]:
+                self.assertIn(required, env, name)
+            # A container must listen beyond its own loopback to be probed and called.
+            self.assertEqual(env.get("TECHTRADE_LISTEN_HOST"), "0.0.0.0", name)
+            pg = env["TECHTRADE_PG_URL"]["secretKeyRef"]
+            self.assertEqual((pg["name"], pg["key"]), ("techtrade-postgres", name))
+
+    def test_probes_and_ports_agree_with_the_settings(self):
+        for name, d in self.deployments():
+            template = d["spec"]["template"]
+            (container,) = template["spec"]["containers"]
+            env = self.env_of(container)
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            self.assertEqual(ports["grpc"], int(env["TECHTRADE_GRPC_PORT"]), name)
+            self.assertEqual(ports["metrics"], int(env["TECHTRADE_METRICS_PORT"]), name)
+            for probe in ["startupProbe", "readinessProbe", "livenessProbe"]:
+                self.assertEqual(container[probe]["grpc"]["port"], ports["grpc"], (name, probe))
+            annotations = template["metadata"]["annotations"]
+            self.assertEqual(int(annotations["prometheus.io/port"]), ports["metrics"], name)
+            self.assertEqual(annotations["prometheus.io/path"], "/metrics")
+
+    def test_shutdown_fits_in_the_grace_period(self):
+        for name, d in self.deployments():
+            spec = d["spec"]["template"]["spec"]
+            (container,) = spec["containers"]
+            env = self.env_of(container)
+            command = container["lifecycle"]["preStop"]["exec"]["command"]
+            self.assertEqual(command[0], "sleep")
+            pause = int(command[1])
+            drain = int(env.get("TECHTRADE_SHUTDOWN_GRACE_SECONDS", "10"))
+            self.assertGreaterEqual(spec["terminationGracePeriodSeconds"], pause + drain + 5, name)
+            rolling = d["spec"]["strategy"]["rollingUpdate"]
+            self.assertEqual(rolling["maxUnavailable"], 0, name)
+
+    def test_containers_are_locked_down_and_bounded(self):
+        for name, d in self.deployments():
+            spec = d["spec"]["template"]["spec"]
+            self.assertTrue(spec["securityContext"]["runAsNonRoot"], name)
+            self.assertFalse(spec["automountServiceAccountToken"], name)
+            (container,) = spec["containers"]
+            security = container["securityContext"]
+            self.assertTrue(security["readOnlyRootFilesystem"], name)
+            self.assertFalse(security["allowPrivilegeEscalation"], name)
+            self.assertEqual(security["capabilities"]["drop"], ["ALL"], name)
+            self.assertIn("memory", container["resources"]["limits"], name)
+            self.assertIn("cpu", container["resources"]["requests"], name)
+
+    def test_services_select_pods_and_named_ports(self):
+        pods = {name: d["spec"]["template"] for name, d in self.deployments()}
+        for name, service in self.by_kind["Service"].items():
+            selector = service["spec"]["selector"]
+            matches = [p for p, t in pods.items()
+                       if all(t["metadata"]["labels"].get(k) == v for k, v in selector.items())]
+            self.assertEqual(len(matches), 1, f"Service {name} selects {matches}")
+            (container,) = pods[matches[0]]["spec"]["containers"]
+            names = {p["name"] for p in container["ports"]}
+            for port in service["spec"]["ports"]:
+                self.assertIn(port["targetPort"], names, name)
+        for name, pdb in self.by_kind["PodDisruptionBudget"].items():
+            self.assertEqual(pdb["spec"]["selector"]["matchLabels"],
+                             self.by_kind["Deployment"][name]["spec"]["selector"]["matchLabels"])
+            self.assertLess(pdb["spec"]["minAvailable"],
+                            self.by_kind["Deployment"][name]["spec"]["replicas"], name)
+
+    def test_in_cluster_addresses_name_headless_services(self):
+        for key in ["TECHTRADE_REGISTRY_ADDR", "TECHTRADE_LISTINGS_ADDR"]:
+            match = re.fullmatch(r"dns:///([a-z0-9-]+):(\d+)", self.config[key])
+            self.assertIsNotNone(match, key)
+            service = self.by_kind["Service"].get(match.group(1))
+            self.assertIsNotNone(service, key)
+            self.assertEqual(service["spec"].get("clusterIP"), "None", key)  # every pod's address
+            self.assertIn(int(match.group(2)), [p["port"] for p in service["spec"]["ports"]], key)
+
+    def test_kubectl_renders_the_same_objects(self):
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            self.skipTest("kubectl not installed; the render above is this file's own")
+        out = subprocess.run([kubectl, "kustomize", os.path.join(ROOT, "k8s")], check=True,
+                             capture_output=True, text=True).stdout
+        theirs = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(out) if o}
+        ours = {(o["kind"], o["metadata"]["name"]): o for o in self.objects}
+        self.assertEqual(sorted(theirs), sorted(ours))
+        for (kind, name), o in ours.items():
+            if kind != "Deployment":
+                continue
+            (mine,) = o["spec"]["template"]["spec"]["containers"]
+            (kube,) = theirs[(kind, name)]["spec"]["template"]["spec"]["containers"]
+            for field in ["command", "image", "ports", "startupProbe", "readinessProbe",
+                          "livenessProbe", "lifecycle", "resources", "securityContext"]:
+                self.assertEqual(mine[field], kube[field], (name, field))
+            self.assertEqual(sorted(e["name"] for e in mine["env"]),
+                             sorted(e["name"] for e in kube["env"]), name)
+
+
+class Image(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dockerfile = read("deploy/images/Dockerfile")
+
+    def test_builds_the_binaries_the_deployments_run(self):
+        targets = re.search(r'ARG TARGETS="([^"]+)"', self.dockerfile).group(1).split()
+        executables = set()
+        for path in glob.glob(os.path.join(ROOT, "**", "CMakeLists.txt"), recursive=True):
+            if "/build/" in path or "/.run/" in path:
+                continue
+            with open(path, encoding="utf-8") as f:
+                executables |= set(re.findall(r"add_executable\(([\w-]+)", f.read()))
+        self.assertEqual(sorted(set(targets) - executables), [])
+        for service in SERVICES:
+            self.assertIn(service, targets)
+
+    def test_ports_match_the_manifests(self):
+        _, objects = render()
+        (registry,) = [o for o in objects
+                       if o["kind"] == "Deployment" and o["metadata"]["name"] == "registry"]
+        ports = {p["name"]: p["containerPort"]
+                 for p in registry["spec"]["template"]["spec"]["containers"][0]["ports"]}
+        self.assertIn(f'TECHTRADE_GRPC_PORT={ports["grpc"]}', self.dockerfile)
+        self.assertIn(f'TECHTRADE_METRICS_PORT={ports["metrics"]}', self.dockerfile)
+        self.assertRegex(self.dockerfile, rf'EXPOSE {ports["grpc"]} {ports["metrics"]}')
+        self.assertRegex(self.dockerfile, r"\nUSER [1-9]")
+
+    def test_runtime_packages_cover_every_library_the_services_load(self):
+        script = os.path.join(ROOT, "deploy/images/runtime-packages.sh")
+        result = subprocess.run([script] + BINARIES, capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        packages = result.stdout.split()
+        # The libraries we link on purpose, and the allocator every service relies on.
+        for package in ["libgrpc++1.51", "libpqxx-6.4", "librdkafka1", "libhiredis0.14",
+                        "libtcmalloc-minimal4", "libprotobuf32"]:
+            self.assertIn(package, packages)
+
+    def test_runtime_packages_refuses_what_is_not_an_executable(self):
+        script = os.path.join(ROOT, "deploy/images/runtime-packages.sh")
+        result = subprocess.run([script, os.path.join(ROOT, "README.md")], capture_output=True,
+                                text=True)
+        self.assertNotEqual(result.returncode, 0)
+
+
+class Dashboard(unittest.TestCase):
+    def test_charts_only_metrics_the_services_export(self):
+        exported = set()
+        for path in glob.glob(os.path.join(ROOT, "common", "*.cc")) + glob.glob(
+                os.path.join(ROOT, "services", "**", "*.cc"), recursive=True):
+            with open(path, encoding="utf-8") as f:
+                exported |= set(re.findall(r'\.Name\("(techtrade_[a-z0-9_]+)"\)', f.read()))
+        self.assertIn("techtrade_rpc_requests_total", exported)  # the extraction itself works
+        dashboard = json.loads(read("deploy/dashboards/techtrade.json"))
+        charted = set()
+        for panel in dashboard["panels"]:
+            self.assertEqual(panel["datasource"]["uid"], "${datasource}", panel["title"])
+            for target in panel["targets"]:
+                for name in re.findall(r"techtrade_[a-z0-9_]+", target["expr"]):
+                    charted.add(re.sub(r"_(bucket|sum|count)$", "", name))
+        self.assertEqual(sorted(charted - exported), [])
+        # And every metric a service exports has a chart.
+        self.assertEqual(sorted(exported - charted), [])
+
+
+if __name__ == "__main__":
+    ROOT = os.path.abspath(sys.argv[1])
+    BINARIES = sys.argv[2:]
+    unittest.main(argv=[sys.argv[0], "-v"])
