@@ -56,19 +56,24 @@ CpuReading ReadCpu() {
   return reading;
 }
 
-// Per successful call, by command name (processes of one name summed, e.g. every PostgreSQL
-// backend), what was used between the two readings; names under 1 % of the busy time left out.
-// A process that ended in between is missed (the backends of a closed pool, say).
-std::map<std::string, double> CpuPerCall(const CpuReading& before, const CpuReading& after,
-                                         int64_t calls) {
+// CPU seconds used between the two readings by command name (processes of one name summed, e.g.
+// every PostgreSQL backend), and "idle". A process that ended in between is missed (the backends
+// of a closed pool, say).
+std::map<std::string, double> CpuUsed(const CpuReading& before, const CpuReading& after) {
   std::map<std::string, double> used;
-  double busy = 0;
   for (const auto& [pid, now] : after) {
     auto was = before.find(pid);
     double delta = now.second - (was == before.end() ? 0 : was->second.second);
-    if (delta <= 0) continue;
-    used[now.first] += delta;
-    if (pid != 0) busy += delta;
+    if (delta > 0) used[now.first] += delta;
+  }
+  return used;
+}
+
+// What `used` comes to per successful call; names under 1 % of the busy time left out.
+std::map<std::string, double> CpuPerCall(const std::map<std::string, double>& used, int64_t calls) {
+  double busy = 0;
+  for (const auto& [command, seconds] : used) {
+    if (command != "idle") busy += seconds;
   }
   std::map<std::string, double> per_call;
   if (calls <= 0) return per_call;
@@ -80,10 +85,18 @@ std::map<std::string, double> CpuPerCall(const CpuReading& before, const CpuRead
   return per_call;
 }
 
-// Runs call(t, i) on `threads` threads while more(t, i) holds, timing every call.
-ScenarioResult Loop(const std::string& name, int threads,
-                    const std::function<bool(int, int64_t)>& more,
-                    const std::function<bool(int, int64_t)>& call) {
+// One stretch of a scenario: every call's latency, and what the machine did meanwhile.
+struct Stretch {
+  std::vector<double> latencies_ms;
+  int64_t errors = 0;
+  double seconds = 0;
+  std::map<std::string, double> cpu_seconds;
+};
+
+// Runs call(t, first[t] + i) on `threads` threads while more(t, i) holds, timing every call;
+// advances first[t] past the calls thread t made.
+Stretch Run(int threads, const std::function<bool(int, int64_t)>& more,
+            const std::function<bool(int, int64_t)>& call, std::vector<int64_t>& first) {
   using Clock = std::chrono::steady_clock;
   std::vector<std::vector<double>> latencies(threads);
   std::atomic<int64_t> errors{0};
@@ -94,7 +107,7 @@ ScenarioResult Loop(const std::string& name, int threads,
     workers.emplace_back([&, t] {
       for (int64_t i = 0; more(t, i); ++i) {
         auto before = Clock::now();
-        bool ok = call(t, i);
+        bool ok = call(t, first[t] + i);
         auto after = Clock::now();
         if (!ok) ++errors;
         latencies[t].push_back(std::chrono::duration<double, std::milli>(after - before).count());
@@ -102,29 +115,75 @@ ScenarioResult Loop(const std::string& name, int threads,
     });
   }
   for (auto& w : workers) w.join();
-  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  Stretch stretch;
+  stretch.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  stretch.cpu_seconds = CpuUsed(cpu_before, ReadCpu());
+  stretch.errors = errors;
+  for (int t = 0; t < threads; ++t) {
+    first[t] += static_cast<int64_t>(latencies[t].size());
+    stretch.latencies_ms.insert(stretch.latencies_ms.end(), latencies[t].begin(),
+                                latencies[t].end());
+  }
+  return stretch;
+}
+
+// A scenario's result from its stretches (one, or its turns), logged as it is made.
+ScenarioResult Summarize(const std::string& name, const std::vector<Stretch>& stretches) {
   std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::map<std::string, double> cpu_seconds;
+  double seconds = 0;
   ScenarioResult r;
   r.name = name;
+  for (const Stretch& s : stretches) {
+    all.insert(all.end(), s.latencies_ms.begin(), s.latencies_ms.end());
+    for (const auto& [command, used] : s.cpu_seconds) cpu_seconds[command] += used;
+    seconds += s.seconds;
+    r.errors += s.errors;
+  }
   r.calls = static_cast<int64_t>(all.size());
-  r.errors = errors;
-  r.qps = static_cast<double>(r.calls - r.errors) / seconds;
+  r.qps = seconds > 0 ? static_cast<double>(r.calls - r.errors) / seconds : 0;
   r.p50_ms = Percentile(all, 50);
   r.p99_ms = Percentile(all, 99);
-  r.cpu_us_per_call = CpuPerCall(cpu_before, ReadCpu(), r.calls - r.errors);
+  r.cpu_us_per_call = CpuPerCall(cpu_seconds, r.calls - r.errors);
   std::fprintf(stderr, "bench: %-26s %8.0f qps  p50 %6.2f ms  p99 %6.2f ms  errors %lld\n",
                name.c_str(), r.qps, r.p50_ms, r.p99_ms, static_cast<long long>(r.errors));
   return r;
+}
+
+// Runs call(t, i) on `threads` threads while more(t, i) holds.
+ScenarioResult Loop(const std::string& name, int threads,
+                    const std::function<bool(int, int64_t)>& more,
+                    const std::function<bool(int, int64_t)>& call) {
+  std::vector<int64_t> first(threads, 0);
+  return Summarize(name, {Run(threads, more, call, first)});
+}
+
+// While now is before `end`.
+std::function<bool(int, int64_t)> Until(std::chrono::steady_clock::time_point end) {
+  return [end](int, int64_t) { return std::chrono::steady_clock::now() < end; };
 }
 
 }  // namespace
 
 ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration duration,
                           const std::function<bool(int, int64_t)>& call) {
-  const auto end = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(duration);
-  return Loop(
-      name, threads, [&](int, int64_t) { return std::chrono::steady_clock::now() < end; }, call);
+  return Loop(name, threads,
+              Until(std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(duration)), call);
+}
+
+std::pair<ScenarioResult, ScenarioResult> TakingTurns(
+    const std::string& name_a, const std::function<bool(int, int64_t)>& call_a,
+    const std::string& name_b, const std::function<bool(int, int64_t)>& call_b, int threads,
+    absl::Duration duration, int slices) {
+  slices = std::max(1, slices);
+  const auto slice = absl::ToChronoNanoseconds(duration / slices);
+  std::vector<Stretch> a, b;
+  std::vector<int64_t> first_a(threads, 0), first_b(threads, 0);
+  for (int k = 0; k < slices; ++k) {
+    a.push_back(Run(threads, Until(std::chrono::steady_clock::now() + slice), call_a, first_a));
+    b.push_back(Run(threads, Until(std::chrono::steady_clock::now() + slice), call_b, first_b));
+  }
+  return {Summarize(name_a, a), Summarize(name_b, b)};
 }
 
 ScenarioResult CountedLoop(const std::string& name, const std::vector<int64_t>& calls_per_thread,

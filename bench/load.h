@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -29,6 +30,16 @@ struct ScenarioResult {
 // Runs call(thread, i) from `threads` threads for `duration`; a call returns false on error.
 ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration duration,
                           const std::function<bool(int thread, int64_t i)>& call);
+
+// Two closed loops taking turns — a for duration/slices, then b, `slices` times — each with
+// `threads` threads and `duration` in all; call indices run on across a side's slices. Both
+// sides of a ratio then meet the same machine: on shared cores whose speed drifts by more than
+// the effect measured (2-3x within an hour on the development machine), one scenario after the
+// other would compare two machines.
+std::pair<ScenarioResult, ScenarioResult> TakingTurns(
+    const std::string& name_a, const std::function<bool(int thread, int64_t i)>& call_a,
+    const std::string& name_b, const std::function<bool(int thread, int64_t i)>& call_b,
+    int threads, absl::Duration duration, int slices = 5);
 
 // Runs exactly calls_per_thread[t] calls on thread t (a bounded list of work per thread).
 ScenarioResult CountedLoop(const std::string& name, const std::vector<int64_t>& calls_per_thread,

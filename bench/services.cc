@@ -103,8 +103,7 @@ void QuietDatabase(const std::string& db_url) {
   tx.exec("CHECKPOINT");
 }
 
-ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_url, int threads,
-                                 absl::Duration duration) {
+RawInsert::RawInsert(const std::string& db_url, int threads) {
   {
     pqxx::connection setup(db_url);
     pqxx::nontransaction tx(setup);
@@ -112,16 +111,40 @@ ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_
         "CREATE TABLE IF NOT EXISTS bench_raw (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
         "payload text NOT NULL, created timestamptz NOT NULL DEFAULT now())");
   }
-  std::vector<std::unique_ptr<pqxx::connection>> conns;
-  for (int i = 0; i < threads; ++i) conns.push_back(std::make_unique<pqxx::connection>(db_url));
-  ScenarioResult r = ClosedLoop(name, threads, duration, [&](int t, int64_t i) {
-    pqxx::work tx(*conns[t]);
-    tx.exec_params("INSERT INTO bench_raw (payload) VALUES ($1)", absl::StrCat("row ", t, "-", i));
-    tx.commit();
-    return true;
-  });
-  r.note = "baseline: one INSERT per transaction, libpqxx";
+  for (int i = 0; i < threads; ++i) {
+    connections_.push_back(std::make_unique<pqxx::connection>(db_url));
+  }
+}
+
+RawInsert::~RawInsert() = default;
+
+bool RawInsert::operator()(int thread, int64_t i) {
+  pqxx::work tx(*connections_[thread]);
+  tx.exec_params("INSERT INTO bench_raw (payload) VALUES ($1)",
+                 absl::StrCat("row ", thread, "-", i));
+  tx.commit();
+  return true;
+}
+
+namespace {
+constexpr char kRawInsertNote[] = "baseline: one INSERT per transaction, libpqxx";
+}  // namespace
+
+ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_url, int threads,
+                                 absl::Duration duration) {
+  RawInsert raw(db_url, threads);
+  ScenarioResult r = ClosedLoop(name, threads, duration, std::ref(raw));
+  r.note = kRawInsertNote;
   return r;
+}
+
+std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(
+    const std::string& name, const std::function<bool(int, int64_t)>& scenario,
+    const std::string& raw_name, const std::string& db_url, int threads, absl::Duration duration) {
+  RawInsert raw(db_url, threads);
+  auto results = TakingTurns(name, scenario, raw_name, std::ref(raw), threads, duration);
+  results.second.note = kRawInsertNote;
+  return results;
 }
 
 }  // namespace techtrade::bench

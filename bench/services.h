@@ -1,11 +1,12 @@
-// What the service benchmarks share: one channel per client thread, and the echo ceiling every
-// throughput figure is a ratio to, measured in the same run.
+// What the service benchmarks share: one channel per client thread, and the two baselines every
+// throughput figure is a ratio to, measured in the same run: the echo ceiling and the raw insert.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
 #include <memory>
+#include <pqxx/connection>
 #include <string>
 #include <vector>
 
@@ -49,9 +50,26 @@ void Paced(int rate, int seconds, int threads, const std::function<bool(int, int
 // million rows, say) is not written out during this one's measurements.
 void QuietDatabase(const std::string& db_url);
 
-// The raw single-row insert baseline: `threads` libpqxx connections to `db_url`, each inserting
-// one row per transaction (BEGIN, INSERT, COMMIT) into a table of its own, for `duration`.
+// The raw single-row insert: `threads` libpqxx connections to `db_url`, each inserting one row
+// per transaction (BEGIN, INSERT, COMMIT) into a table of its own. A call of a load loop.
+class RawInsert {
+ public:
+  RawInsert(const std::string& db_url, int threads);
+  ~RawInsert();
+  bool operator()(int thread, int64_t i);
+
+ private:
+  std::vector<std::unique_ptr<pqxx::connection>> connections_;
+};
+
+// The raw insert baseline alone, for `duration`.
 ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_url, int threads,
                                  absl::Duration duration);
+
+// `scenario` and the raw insert baseline taking turns (TakingTurns): the two sides of a ratio.
+// Returns {scenario's result, the baseline's}.
+std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(
+    const std::string& name, const std::function<bool(int thread, int64_t i)>& scenario,
+    const std::string& raw_name, const std::string& db_url, int threads, absl::Duration duration);
 
 }  // namespace techtrade::bench
