@@ -93,19 +93,20 @@ struct Stretch {
   std::map<std::string, double> cpu_seconds;
 };
 
-// Runs call(t, first[t] + i) on `threads` threads while more(t, i) holds, timing every call;
-// advances first[t] past the calls thread t made.
-Stretch Run(int threads, const std::function<bool(int, int64_t)>& more,
-            const std::function<bool(int, int64_t)>& call, std::vector<int64_t>& first) {
+// Runs call(t, first[t] + i) on `threads` threads for `duration`, timing every call; advances
+// first[t] past the calls thread t made.
+Stretch Run(int threads, absl::Duration duration, const std::function<bool(int, int64_t)>& call,
+            std::vector<int64_t>& first) {
   using Clock = std::chrono::steady_clock;
   std::vector<std::vector<double>> latencies(threads);
   std::atomic<int64_t> errors{0};
   const CpuReading cpu_before = ReadCpu();
-  auto started = Clock::now();
+  const auto started = Clock::now();
+  const auto end = started + absl::ToChronoNanoseconds(duration);
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      for (int64_t i = 0; more(t, i); ++i) {
+      for (int64_t i = 0; Clock::now() < end; ++i) {
         auto before = Clock::now();
         bool ok = call(t, first[t] + i);
         auto after = Clock::now();
@@ -150,25 +151,12 @@ ScenarioResult Summarize(const std::string& name, const std::vector<Stretch>& st
   return r;
 }
 
-// Runs call(t, i) on `threads` threads while more(t, i) holds.
-ScenarioResult Loop(const std::string& name, int threads,
-                    const std::function<bool(int, int64_t)>& more,
-                    const std::function<bool(int, int64_t)>& call) {
-  std::vector<int64_t> first(threads, 0);
-  return Summarize(name, {Run(threads, more, call, first)});
-}
-
-// While now is before `end`.
-std::function<bool(int, int64_t)> Until(std::chrono::steady_clock::time_point end) {
-  return [end](int, int64_t) { return std::chrono::steady_clock::now() < end; };
-}
-
 }  // namespace
 
 ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration duration,
                           const std::function<bool(int, int64_t)>& call) {
-  return Loop(name, threads,
-              Until(std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(duration)), call);
+  std::vector<int64_t> first(threads, 0);
+  return Summarize(name, {Run(threads, duration, call, first)});
 }
 
 std::pair<ScenarioResult, ScenarioResult> TakingTurns(
@@ -176,21 +164,14 @@ std::pair<ScenarioResult, ScenarioResult> TakingTurns(
     const std::string& name_b, const std::function<bool(int, int64_t)>& call_b, int threads,
     absl::Duration duration, int slices) {
   slices = std::max(1, slices);
-  const auto slice = absl::ToChronoNanoseconds(duration / slices);
+  const absl::Duration slice = duration / slices;
   std::vector<Stretch> a, b;
   std::vector<int64_t> first_a(threads, 0), first_b(threads, 0);
   for (int k = 0; k < slices; ++k) {
-    a.push_back(Run(threads, Until(std::chrono::steady_clock::now() + slice), call_a, first_a));
-    b.push_back(Run(threads, Until(std::chrono::steady_clock::now() + slice), call_b, first_b));
+    a.push_back(Run(threads, slice, call_a, first_a));
+    b.push_back(Run(threads, slice, call_b, first_b));
   }
   return {Summarize(name_a, a), Summarize(name_b, b)};
-}
-
-ScenarioResult CountedLoop(const std::string& name, const std::vector<int64_t>& calls_per_thread,
-                           const std::function<bool(int, int64_t)>& call) {
-  return Loop(
-      name, static_cast<int>(calls_per_thread.size()),
-      [&](int t, int64_t i) { return i < calls_per_thread[t]; }, call);
 }
 
 const ScenarioResult& Find(const std::vector<ScenarioResult>& results, const std::string& name) {

@@ -41,10 +41,6 @@ std::pair<ScenarioResult, ScenarioResult> TakingTurns(
     const std::string& name_b, const std::function<bool(int thread, int64_t i)>& call_b,
     int threads, absl::Duration duration, int slices = 5);
 
-// Runs exactly calls_per_thread[t] calls on thread t (a bounded list of work per thread).
-ScenarioResult CountedLoop(const std::string& name, const std::vector<int64_t>& calls_per_thread,
-                           const std::function<bool(int thread, int64_t i)>& call);
-
 // The scenario called `name` in `results` (an empty one if there is none).
 const ScenarioResult& Find(const std::vector<ScenarioResult>& results, const std::string& name);
 

@@ -116,8 +116,6 @@ RawInsert::RawInsert(const std::string& db_url, int threads) {
   }
 }
 
-RawInsert::~RawInsert() = default;
-
 bool RawInsert::operator()(int thread, int64_t i) {
   pqxx::work tx(*connections_[thread]);
   tx.exec_params("INSERT INTO bench_raw (payload) VALUES ($1)",

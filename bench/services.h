@@ -55,7 +55,6 @@ void QuietDatabase(const std::string& db_url);
 class RawInsert {
  public:
   RawInsert(const std::string& db_url, int threads);
-  ~RawInsert();
   bool operator()(int thread, int64_t i);
 
  private:

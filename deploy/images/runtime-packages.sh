@@ -47,4 +47,4 @@ done | sort -u)"
 # shellcheck disable=SC2086  # library paths have no spaces
 packages="$(owners ${libs})"
 if grep -qx '?' <<<"${packages}"; then exit 1; fi
-sed 's/:[a-z0-9]*$//' <<<"${packages}" | sort -u
+sort -u <<<"${packages}"

@@ -13,6 +13,7 @@ load, and the dashboard charts only metrics the services export.
 Usage: check_deploy.py ROOT BINARY...   (BINARY: built service executables)
 """
 import copy
+import functools
 import glob
 import json
 import os
@@ -56,6 +57,7 @@ def merge(base, patch):
     return copy.deepcopy(patch)
 
 
+@functools.cache
 def render():
     """The objects `kubectl apply -k k8s/` would create (for the fields checked here)."""
     kustomization = yaml.safe_load(read("k8s/kustomization.yaml"))
