@@ -128,6 +128,56 @@ Stretch Run(int threads, absl::Duration duration, const std::function<bool(int, 
   return stretch;
 }
 
+// The same for asynchronous calls: every slot keeps one call in flight, from the queue threads.
+Stretch RunAsync(AsyncCalls& calls, absl::Duration duration, std::vector<int64_t>& first) {
+  using Clock = std::chrono::steady_clock;
+  const int slots = calls.slots();
+  const int queues = calls.queues();
+  std::vector<std::vector<double>> latencies(queues);
+  std::vector<int64_t> made(slots, 0);
+  std::vector<Clock::time_point> began(slots);
+  std::atomic<int64_t> errors{0};
+  const CpuReading cpu_before = ReadCpu();
+  const auto started = Clock::now();
+  const auto end = started + absl::ToChronoNanoseconds(duration);
+  auto start = [&](int slot) {
+    began[slot] = Clock::now();
+    calls.Start(slot, first[slot] + made[slot]++);
+  };
+  std::vector<std::thread> workers;
+  for (int q = 0; q < queues; ++q) {
+    workers.emplace_back([&, q] {
+      int in_flight = 0;
+      for (int slot = q; slot < slots; slot += queues, ++in_flight) start(slot);
+      // Every call has a deadline of its own, so each ends; the bound is a backstop.
+      const auto give_up = end + std::chrono::minutes(1);
+      int slot;
+      bool ok;
+      while (in_flight > 0 && calls.Next(q, give_up, &slot, &ok)) {
+        const auto now = Clock::now();
+        if (!ok) ++errors;
+        latencies[q].push_back(
+            std::chrono::duration<double, std::milli>(now - began[slot]).count());
+        if (now < end) {
+          start(slot);
+        } else {
+          --in_flight;
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  Stretch stretch;
+  stretch.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  stretch.cpu_seconds = CpuUsed(cpu_before, ReadCpu());
+  stretch.errors = errors;
+  for (int slot = 0; slot < slots; ++slot) first[slot] += made[slot];
+  for (const auto& l : latencies) {
+    stretch.latencies_ms.insert(stretch.latencies_ms.end(), l.begin(), l.end());
+  }
+  return stretch;
+}
+
 // A scenario's result from its stretches (one, or its turns), logged as it is made.
 ScenarioResult Summarize(const std::string& name, const std::vector<Stretch>& stretches) {
   std::vector<double> all;
@@ -157,6 +207,25 @@ ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration d
                           const std::function<bool(int, int64_t)>& call) {
   std::vector<int64_t> first(threads, 0);
   return Summarize(name, {Run(threads, duration, call, first)});
+}
+
+ScenarioResult ClosedLoop(const std::string& name, AsyncCalls& calls, absl::Duration duration) {
+  std::vector<int64_t> first(calls.slots(), 0);
+  return Summarize(name, {RunAsync(calls, duration, first)});
+}
+
+std::pair<ScenarioResult, ScenarioResult> TakingTurns(
+    const std::string& name_a, AsyncCalls& a, const std::string& name_b,
+    const std::function<bool(int, int64_t)>& call_b, absl::Duration duration, int slices) {
+  slices = std::max(1, slices);
+  const absl::Duration slice = duration / slices;
+  std::vector<Stretch> stretches_a, stretches_b;
+  std::vector<int64_t> first_a(a.slots(), 0), first_b(a.slots(), 0);
+  for (int k = 0; k < slices; ++k) {
+    stretches_a.push_back(RunAsync(a, slice, first_a));
+    stretches_b.push_back(Run(a.slots(), slice, call_b, first_b));
+  }
+  return {Summarize(name_a, stretches_a), Summarize(name_b, stretches_b)};
 }
 
 std::pair<ScenarioResult, ScenarioResult> TakingTurns(

@@ -2,6 +2,7 @@
 // and a report as a table and JSON. Every loop is bounded in time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -31,6 +32,27 @@ struct ScenarioResult {
 ScenarioResult ClosedLoop(const std::string& name, int threads, absl::Duration duration,
                           const std::function<bool(int thread, int64_t i)>& call);
 
+// Calls kept in flight without a thread each: `slots` clients, each with one call at a time,
+// served by `queues` threads, slot s by thread s % queues. A client thread blocked in every
+// call costs the load generator thread hand-offs (a context switch or more) per call, and it
+// shares the machine with what it measures; a few threads that each take whichever call ended
+// next cost far fewer (see AsyncUnary in services.h).
+class AsyncCalls {
+ public:
+  virtual ~AsyncCalls() = default;
+  virtual int slots() const = 0;
+  virtual int queues() const = 0;
+  // Starts call i in `slot`, whose previous call has ended. Called by the slot's queue thread.
+  virtual void Start(int slot, int64_t i) = 0;
+  // Waits until `deadline` for a call of `queue` to end: true with its slot and whether it
+  // succeeded; false if none ended by then.
+  virtual bool Next(int queue, std::chrono::steady_clock::time_point deadline, int* slot,
+                    bool* ok) = 0;
+};
+
+// A closed loop of `calls` for `duration`: each slot starts its next call when its last ends.
+ScenarioResult ClosedLoop(const std::string& name, AsyncCalls& calls, absl::Duration duration);
+
 // Two closed loops taking turns — a for duration/slices, then b, `slices` times — each with
 // `threads` threads and `duration` in all; call indices run on across a side's slices. Both
 // sides of a ratio then meet the same machine: on shared cores whose speed drifts by more than
@@ -40,6 +62,11 @@ std::pair<ScenarioResult, ScenarioResult> TakingTurns(
     const std::string& name_a, const std::function<bool(int thread, int64_t i)>& call_a,
     const std::string& name_b, const std::function<bool(int thread, int64_t i)>& call_b,
     int threads, absl::Duration duration, int slices = 5);
+// The same with `a` asynchronous, b on as many threads as a has slots.
+std::pair<ScenarioResult, ScenarioResult> TakingTurns(
+    const std::string& name_a, AsyncCalls& a, const std::string& name_b,
+    const std::function<bool(int thread, int64_t i)>& call_b, absl::Duration duration,
+    int slices = 5);
 
 // The scenario called `name` in `results` (an empty one if there is none).
 const ScenarioResult& Find(const std::vector<ScenarioResult>& results, const std::string& name);

@@ -19,13 +19,14 @@ ScenarioResult MeasureEchoCeiling(const std::string& name, int threads, absl::Du
     return failed;
   }
   auto stubs = Stubs<techtrade::bench::v1::EchoService>(echo.address(), threads);
-  ScenarioResult r = ClosedLoop(name, threads, duration, [&](int t, int64_t) {
-    grpc::ClientContext ctx;
-    techtrade::bench::v1::EchoRequest req;
-    req.set_message("ping");
-    techtrade::bench::v1::EchoResponse resp;
-    return stubs[t]->Echo(&ctx, req, &resp).ok();
-  });
+  techtrade::bench::v1::EchoRequest request;
+  request.set_message("ping");
+  AsyncUnary<techtrade::bench::v1::EchoResponse> calls(
+      threads, [] { return testing::AuthedContext(""); },
+      [&](int slot, int64_t, grpc::ClientContext* context, grpc::CompletionQueue* queue) {
+        return stubs[slot]->AsyncEcho(context, request, queue);
+      });
+  ScenarioResult r = ClosedLoop(name, calls, duration);
   r.note = "ceiling: same gRPC stack, no work";
   if (rss_kib != nullptr) *rss_kib = echo.RssKib();
   echo.Terminate();
@@ -141,6 +142,17 @@ std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(
     const std::string& raw_name, const std::string& db_url, int threads, absl::Duration duration) {
   RawInsert raw(db_url, threads);
   auto results = TakingTurns(name, scenario, raw_name, std::ref(raw), threads, duration);
+  results.second.note = kRawInsertNote;
+  return results;
+}
+
+std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(const std::string& name,
+                                                           AsyncCalls& scenario,
+                                                           const std::string& raw_name,
+                                                           const std::string& db_url,
+                                                           absl::Duration duration) {
+  RawInsert raw(db_url, scenario.slots());
+  auto results = TakingTurns(name, scenario, raw_name, std::ref(raw), duration);
   results.second.note = kRawInsertNote;
   return results;
 }

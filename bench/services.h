@@ -4,6 +4,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <pqxx/connection>
@@ -27,6 +29,83 @@ std::vector<std::unique_ptr<typename Service::Stub>> Stubs(const std::string& ad
   }
   return stubs;
 }
+
+// Unary calls of one method kept in flight asynchronously (AsyncCalls): one channel per slot,
+// as Stubs, and one completion queue per queue thread.
+template <class Response>
+class AsyncUnary final : public AsyncCalls {
+ public:
+  using Reader = grpc::ClientAsyncResponseReader<Response>;
+  // Makes each call's context (metadata, deadline). Every call must have a deadline.
+  using MakeContext = std::function<std::unique_ptr<grpc::ClientContext>()>;
+  // Begins call i of `slot` on its channel, e.g. with a stub's PrepareAsync… and StartCall.
+  using Begin = std::function<std::unique_ptr<Reader>(int slot, int64_t i, grpc::ClientContext*,
+                                                      grpc::CompletionQueue*)>;
+
+  // Sees each call's outcome as it ends, before the slot's next call begins (optional).
+  using End = std::function<void(int slot, const grpc::Status&, const Response&)>;
+
+  AsyncUnary(int slots, MakeContext make_context, Begin begin, End end = nullptr, int queues = 2)
+      : slots_(slots),
+        queues_(std::max(1, std::min(queues, slots))),
+        make_context_(std::move(make_context)),
+        begin_(std::move(begin)),
+        end_(std::move(end)),
+        calls_(slots),
+        completion_queues_(queues_) {}
+  ~AsyncUnary() override {
+    for (auto& cq : completion_queues_) {
+      cq.Shutdown();
+      void* tag;
+      bool ok;
+      while (cq.Next(&tag, &ok)) {
+      }
+    }
+  }
+
+  int slots() const override { return slots_; }
+  int queues() const override { return queues_; }
+  void Start(int slot, int64_t i) override {
+    Call& call = calls_[slot];
+    // The reader lives in its call's arena, which the context frees: the reader goes first.
+    call.reader.reset();
+    call.context = make_context_();
+    call.reader = begin_(slot, i, call.context.get(), &completion_queues_[slot % queues_]);
+    call.reader->Finish(&call.response, &call.status, reinterpret_cast<void*>(intptr_t{slot}));
+  }
+  bool Next(int queue, std::chrono::steady_clock::time_point deadline, int* slot,
+            bool* ok) override {
+    void* tag;
+    bool finished;
+    // gRPC takes system_clock deadlines only.
+    const auto system_deadline =
+        std::chrono::system_clock::now() + (deadline - std::chrono::steady_clock::now());
+    if (completion_queues_[queue].AsyncNext(&tag, &finished, system_deadline) !=
+        grpc::CompletionQueue::GOT_EVENT) {
+      return false;
+    }
+    *slot = static_cast<int>(reinterpret_cast<intptr_t>(tag));
+    const Call& call = calls_[*slot];
+    *ok = finished && call.status.ok();
+    if (end_) end_(*slot, call.status, call.response);
+    return true;
+  }
+
+ private:
+  struct Call {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<Reader> reader;  // declared after the context: destroyed before it
+    Response response;
+    grpc::Status status;
+  };
+  const int slots_;
+  const int queues_;
+  MakeContext make_context_;
+  Begin begin_;
+  End end_;
+  std::vector<Call> calls_;
+  std::vector<grpc::CompletionQueue> completion_queues_;
+};
 
 // Starts the echo server (the same gRPC bootstrap as the services, no work behind it), runs a
 // closed loop against it and stops it. `rss_kib`, if given, gets its resident memory after load.
@@ -70,5 +149,11 @@ ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_
 std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(
     const std::string& name, const std::function<bool(int thread, int64_t i)>& scenario,
     const std::string& raw_name, const std::string& db_url, int threads, absl::Duration duration);
+// The same with `scenario` asynchronous; the baseline has as many connections as it has slots.
+std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(const std::string& name,
+                                                           AsyncCalls& scenario,
+                                                           const std::string& raw_name,
+                                                           const std::string& db_url,
+                                                           absl::Duration duration);
 
 }  // namespace techtrade::bench
