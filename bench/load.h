@@ -1,5 +1,6 @@
-// A small load generator: N client threads, each a closed loop (or paced), latencies per call,
-// and a report as a table and JSON. Every loop is bounded in time.
+// A small load generator: closed loops — N client threads each waiting for its call, or N
+// asynchronous calls in flight served by a few threads (AsyncCalls) — latencies per call, and a
+// report as a table and JSON. Every loop is bounded in time.
 #pragma once
 
 #include <chrono>

@@ -202,38 +202,27 @@ int Main() {
                          "GetOrganization: org near copy (250 ms) over Redis, key memoized"));
 
   // --- Registrations and the raw single-row insert baseline at the same concurrency, taking
-  // turns so that both meet the same machine.
-  {
+  // turns so that both meet the same machine. `clients` calls in flight; `suffix` ends the
+  // scenarios' names (and the registrations' request ids).
+  auto registrations = [&](int clients, const std::string& suffix, const std::string& note_text) {
     AsyncUnary<v1::Organization> register_calls(
-        threads, [&] { return AuthedContext(key); },
+        clients, [&] { return AuthedContext(key); },
         [&](int slot, int64_t, grpc::ClientContext* context, grpc::CompletionQueue* queue) {
-          return stubs[slot]->AsyncRegisterOrganization(context, Registration(next++, "reg"),
-                                                        queue);
+          return stubs[slot]->AsyncRegisterOrganization(
+              context, Registration(next++, "reg" + suffix), queue);
         });
-    auto [registrations, raw] = AgainstRawInsert("registry.register", register_calls,
-                                                 "postgres.raw_insert", db.url(), duration);
-    results.push_back(
-        note(registrations, "durable: row + outbox event + idempotency key, one transaction"));
+    auto [registered, raw] = AgainstRawInsert("registry.register" + suffix, register_calls,
+                                              "postgres.raw_insert" + suffix, db.url(), duration);
+    results.push_back(note(registered, note_text));
     results.push_back(raw);
-  }
-
+  };
+  registrations(threads, "", "durable: row + outbox event + idempotency key, one transaction");
   // --- The same pair with fewer clients (info): each registration waits for its group commit and
   // its event's outbox row, so few of them in flight leave the machine idle part of the time.
   const int few_clients = std::min(absl::GetFlag(FLAGS_few_clients), threads);
   const std::string few = absl::StrCat("_c", few_clients);  // suffix of their scenario names
-  {
-    AsyncUnary<v1::Organization> register_calls(
-        few_clients, [&] { return AuthedContext(key); },
-        [&](int slot, int64_t, grpc::ClientContext* context, grpc::CompletionQueue* queue) {
-          return stubs[slot]->AsyncRegisterOrganization(context, Registration(next++, "few"),
-                                                        queue);
-        });
-    auto [registrations, raw] = AgainstRawInsert("registry.register" + few, register_calls,
-                                                 "postgres.raw_insert" + few, db.url(), duration);
-    results.push_back(note(registrations,
-                           absl::StrCat("the same with ", few_clients, " calls in flight (info)")));
-    results.push_back(raw);
-  }
+  registrations(few_clients, few,
+                absl::StrCat("the same with ", few_clients, " calls in flight (info)"));
 
   // --- Outbox at a steady rate: commit → broker acknowledgement from the relay's histogram
   // (scraped before and after), and commit → read by a consumer from the events themselves.

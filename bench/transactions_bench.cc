@@ -248,38 +248,27 @@ int Main() {
 
   // Each command taking turns with the raw single-row insert baseline at the same concurrency,
   // on the transactions database, so that both sides of a ratio meet the same machine.
-  {
+  // OpenDeal with `clients` calls in flight; `suffix` ends the scenarios' names.
+  auto open_deals = [&](int clients, const std::string& suffix, const std::string& note) {
     AsyncUnary<v1::Deal> open_calls(
-        threads, [&] { return AuthedContext(p.key); },
+        clients, [&] { return AuthedContext(p.key); },
         [&](int slot, int64_t, grpc::ClientContext* context, grpc::CompletionQueue* queue) {
           return p.stubs[slot]->AsyncOpenDeal(context, OpenRequest(p), queue);
         },
         [](int, const grpc::Status& status, const v1::Deal&) {
           ReportFailure("OpenDeal", status);
         });
-    auto [open, raw] = AgainstRawInsert("transactions.open_deal", open_calls,
-                                        "transactions.raw_insert", db.url(), duration);
-    open.note = "OpenDeal: parties and listing through the cache, deal + event + key";
+    auto [open, raw] = AgainstRawInsert("transactions.open_deal" + suffix, open_calls,
+                                        "transactions.raw_insert" + suffix, db.url(), duration);
+    open.note = note;
     results.push_back(open);
     results.push_back(raw);
-  }
+  };
+  open_deals(threads, "", "OpenDeal: parties and listing through the cache, deal + event + key");
   const int few_clients = std::min(absl::GetFlag(FLAGS_few_clients), threads);
   const std::string few = absl::StrCat("_c", few_clients);  // suffix of their scenario names
-  {
-    AsyncUnary<v1::Deal> open_calls(
-        few_clients, [&] { return AuthedContext(p.key); },
-        [&](int slot, int64_t, grpc::ClientContext* context, grpc::CompletionQueue* queue) {
-          return p.stubs[slot]->AsyncOpenDeal(context, OpenRequest(p), queue);
-        },
-        [](int, const grpc::Status& status, const v1::Deal&) {
-          ReportFailure("OpenDeal", status);
-        });
-    auto [open, raw] = AgainstRawInsert("transactions.open_deal" + few, open_calls,
-                                        "transactions.raw_insert" + few, db.url(), duration);
-    open.note = absl::StrCat("the same with ", few_clients, " calls in flight (info)");
-    results.push_back(open);
-    results.push_back(raw);
-  }
+  open_deals(few_clients, few,
+             absl::StrCat("the same with ", few_clients, " calls in flight (info)"));
 
   // AcceptMilestone over milestones delivered beforehand, each thread on its own deals: twice as
   // many as OpenDeal's rate would use, so that no thread runs out (one that did would count an
