@@ -368,27 +368,21 @@ pqxx::row Tx::exec1(const std::string& sql) {
 void Tx::Commit() {
   if (finished_) throw pqxx::usage_error("commit after the end of the transaction");
   if (failed_) throw pqxx::usage_error("commit after a failed statement");
-  std::string batch;
-  if (!begun_ && batcher_ != nullptr && !staged_.empty()) {
-    try {
-      batcher_->Commit(std::move(staged_));
-    } catch (...) {
-      failed_ = true;
-      throw;
-    }
-  } else {
-    batch = internal::WritesSql(staged_, [&](const SqlParam& p) -> std::string {
-      switch (p.kind) {
-        case SqlParam::Kind::kText:
-          return quote(p.value);
-        case SqlParam::Kind::kBytes:
-          return quote_raw(p.value);
-        case SqlParam::Kind::kNull:
-          break;
-      }
-      return "NULL";
-    });
+  if (std::optional<GroupCommit> group_commit = TakeGroupCommit()) {
+    group_commit->Run(*batcher_);
+    return;
   }
+  std::string batch = internal::WritesSql(staged_, [&](const SqlParam& p) -> std::string {
+    switch (p.kind) {
+      case SqlParam::Kind::kText:
+        return quote(p.value);
+      case SqlParam::Kind::kBytes:
+        return quote_raw(p.value);
+      case SqlParam::Kind::kNull:
+        break;
+    }
+    return "NULL";
+  });
   // Without a BEGIN, the statements of one simple query run as one implicit transaction.
   if (begun_) absl::StrAppend(&batch, "COMMIT");
   if (!batch.empty()) {
@@ -408,6 +402,20 @@ void Tx::Commit() {
   std::vector<std::function<void()>> hooks;
   hooks.swap(commit_hooks_);
   for (auto& hook : hooks) hook();
+}
+
+std::optional<Tx::GroupCommit> Tx::TakeGroupCommit() {
+  if (finished_ || failed_ || begun_ || batcher_ == nullptr || staged_.empty()) return std::nullopt;
+  finished_ = true;
+  GroupCommit group_commit{std::move(staged_), std::move(commit_hooks_)};
+  staged_.clear();
+  commit_hooks_.clear();
+  return group_commit;
+}
+
+void Tx::GroupCommit::Run(CommitBatcher& batcher) {
+  batcher.Commit(std::move(writes));
+  for (auto& hook : commit_hooks) hook();
 }
 
 bool Tx::Rollback() noexcept {

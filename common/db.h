@@ -263,6 +263,19 @@ class Tx {
   // Sends the staged writes and COMMIT together, then runs the commit hooks. A connection lost
   // meanwhile throws pqxx::in_doubt_error: the outcome is unknown.
   void Commit();
+
+  // What a transaction that only staged writes still has to do: its writes, group-committed
+  // (CommitBatcher), then its commit hooks. None of it needs the transaction's connection.
+  struct GroupCommit {
+    std::vector<StagedWrite> writes;
+    std::vector<std::function<void()>> commit_hooks;
+    // Throws as Commit does.
+    void Run(CommitBatcher& batcher);
+  };
+  // For a transaction that only staged writes (and has a batcher): ends it here and hands over
+  // what its commit must do, so that the caller can give the connection back before waiting for
+  // the group commit; nullopt for any other transaction, which must Commit.
+  std::optional<GroupCommit> TakeGroupCommit();
   // Rolls back what was begun; false if the connection is unusable afterwards.
   bool Rollback() noexcept;
 
@@ -317,22 +330,39 @@ auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, Tx&> {
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<PgPool::Lease> lease = pool.Acquire();
     if (!lease.ok()) return Result(lease.status());
+    std::optional<PgPool::Lease> held(std::move(*lease));
     bool retryable = false;
     bool broken = false;
     absl::Status error;
     std::optional<Result> result;
+    std::optional<Tx::GroupCommit> group_commit;
     {
-      Tx tx(lease->conn(), &pool.batcher());
+      Tx tx(held->conn(), &pool.batcher());
       try {
         result.emplace(fn(tx));
-        if (internal::StatusOf(*result).ok()) tx.Commit();
+        if (internal::StatusOf(*result).ok()) {
+          group_commit = tx.TakeGroupCommit();
+          if (!group_commit.has_value()) tx.Commit();
+        }
       } catch (const std::exception& e) {
         result.reset();
         error = internal::StatusFromException(e, &retryable, &broken);
       }
       if (!tx.Rollback()) broken = true;  // a no-op after a commit
     }
-    if (broken) lease->Discard();
+    if (broken) held->Discard();
+    // The connection goes back to the pool before the group commit, which does not use it:
+    // held through the wait, it capped the transactions committing at once at the pool's size.
+    held.reset();
+    if (group_commit.has_value()) {
+      try {
+        group_commit->Run(pool.batcher());
+      } catch (const std::exception& e) {
+        result.reset();
+        bool batcher_connection = false;  // the batcher replaces its own connection
+        error = internal::StatusFromException(e, &retryable, &batcher_connection);
+      }
+    }
     if (result.has_value()) return std::move(*result);
     if (!retryable || attempt == kAttempts) return Result(error);
   }

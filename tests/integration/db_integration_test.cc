@@ -161,6 +161,40 @@ TEST_F(TxTest, ConnectionIsOutsideATransactionAfterEachOutcome) {
   EXPECT_FALSE(in_transaction_block());
 }
 
+// A write-only transaction waits for its group commit without a connection of the pool: with
+// one connection in the pool, another caller gets it while the first one's commit is held up.
+TEST_F(TxTest, AWriteOnlyTransactionGivesItsConnectionBackBeforeItsGroupCommit) {
+  pqxx::connection holder(db_->url());
+  pqxx::work lock(holder);
+  lock.exec("INSERT INTO items VALUES (0, 'held')");  // uncommitted: id 0 waits for it
+  absl::Status writer_status;
+  std::thread writer([&] {
+    writer_status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+      tx.StageWrite("INSERT INTO items VALUES (0, 'written')");
+      return absl::OkStatus();
+    });
+  });
+  pqxx::connection observer(db_->url());
+  auto writer_waits = [&] {
+    pqxx::nontransaction q(observer);
+    return q.exec1(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")[0]
+               .as<int>() > 0;
+  };
+  for (int i = 0; i < 200 && !writer_waits(); ++i) absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_TRUE(writer_waits());
+  // Held by the writer, the pool's one connection would not come free before the lock does.
+  absl::StatusOr<int64_t> read = InTransaction(*pool_, [](Tx& tx) -> absl::StatusOr<int64_t> {
+    return tx.exec1("SELECT count(*) FROM items")[0].as<int64_t>();
+  });
+  EXPECT_TRUE(read.ok()) << read.status();
+  lock.abort();
+  writer.join();
+  EXPECT_TRUE(writer_status.ok()) << writer_status;
+  EXPECT_EQ(Count(), 1);
+}
+
 // Group commit: write-only transactions of concurrent callers go to PostgreSQL together.
 class GroupCommitTest : public ::testing::Test {
  protected:
