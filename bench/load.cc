@@ -228,21 +228,6 @@ std::pair<ScenarioResult, ScenarioResult> TakingTurns(
   return {Summarize(name_a, stretches_a), Summarize(name_b, stretches_b)};
 }
 
-std::pair<ScenarioResult, ScenarioResult> TakingTurns(
-    const std::string& name_a, const std::function<bool(int, int64_t)>& call_a,
-    const std::string& name_b, const std::function<bool(int, int64_t)>& call_b, int threads,
-    absl::Duration duration, int slices) {
-  slices = std::max(1, slices);
-  const absl::Duration slice = duration / slices;
-  std::vector<Stretch> a, b;
-  std::vector<int64_t> first_a(threads, 0), first_b(threads, 0);
-  for (int k = 0; k < slices; ++k) {
-    a.push_back(Run(threads, slice, call_a, first_a));
-    b.push_back(Run(threads, slice, call_b, first_b));
-  }
-  return {Summarize(name_a, a), Summarize(name_b, b)};
-}
-
 const ScenarioResult& Find(const std::vector<ScenarioResult>& results, const std::string& name) {
   for (const auto& r : results) {
     if (r.name == name) return r;

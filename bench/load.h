@@ -54,16 +54,11 @@ class AsyncCalls {
 // A closed loop of `calls` for `duration`: each slot starts its next call when its last ends.
 ScenarioResult ClosedLoop(const std::string& name, AsyncCalls& calls, absl::Duration duration);
 
-// Two closed loops taking turns — a for duration/slices, then b, `slices` times — each with
-// `threads` threads and `duration` in all; call indices run on across a side's slices. Both
-// sides of a ratio then meet the same machine: on shared cores whose speed drifts by more than
-// the effect measured (2-3x within an hour on the development machine), one scenario after the
-// other would compare two machines.
-std::pair<ScenarioResult, ScenarioResult> TakingTurns(
-    const std::string& name_a, const std::function<bool(int thread, int64_t i)>& call_a,
-    const std::string& name_b, const std::function<bool(int thread, int64_t i)>& call_b,
-    int threads, absl::Duration duration, int slices = 5);
-// The same with `a` asynchronous, b on as many threads as a has slots.
+// Two closed loops taking turns — a (asynchronous) for duration/slices, then b (on as many
+// threads as a has slots), `slices` times — each `duration` in all; call indices run on across a
+// side's slices. Both sides of a ratio then meet the same machine: on shared cores whose speed
+// drifts by more than the effect measured (2-3x within an hour on the development machine), one
+// scenario after the other would compare two machines.
 std::pair<ScenarioResult, ScenarioResult> TakingTurns(
     const std::string& name_a, AsyncCalls& a, const std::string& name_b,
     const std::function<bool(int thread, int64_t i)>& call_b, absl::Duration duration,

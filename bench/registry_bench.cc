@@ -211,10 +211,8 @@ int Main() {
           return stubs[slot]->AsyncRegisterOrganization(
               context, Registration(next++, "reg" + suffix), queue);
         });
-    auto [registered, raw] = AgainstRawInsert("registry.register" + suffix, register_calls,
-                                              "postgres.raw_insert" + suffix, db.url(), duration);
-    results.push_back(note(registered, note_text));
-    results.push_back(raw);
+    AgainstRawInsert(results, "registry.register" + suffix, note_text, register_calls,
+                     "postgres.raw_insert" + suffix, db.url(), duration);
   };
   registrations(threads, "", "durable: row + outbox event + idempotency key, one transaction");
   // --- The same pair with fewer clients (info): each registration waits for its group commit and

@@ -137,24 +137,15 @@ ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_
   return r;
 }
 
-std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(
-    const std::string& name, const std::function<bool(int, int64_t)>& scenario,
-    const std::string& raw_name, const std::string& db_url, int threads, absl::Duration duration) {
-  RawInsert raw(db_url, threads);
-  auto results = TakingTurns(name, scenario, raw_name, std::ref(raw), threads, duration);
-  results.second.note = kRawInsertNote;
-  return results;
-}
-
-std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(const std::string& name,
-                                                           AsyncCalls& scenario,
-                                                           const std::string& raw_name,
-                                                           const std::string& db_url,
-                                                           absl::Duration duration) {
+void AgainstRawInsert(std::vector<ScenarioResult>& results, const std::string& name,
+                      const std::string& note, AsyncCalls& scenario, const std::string& raw_name,
+                      const std::string& db_url, absl::Duration duration) {
   RawInsert raw(db_url, scenario.slots());
-  auto results = TakingTurns(name, scenario, raw_name, std::ref(raw), duration);
-  results.second.note = kRawInsertNote;
-  return results;
+  auto [measured, baseline] = TakingTurns(name, scenario, raw_name, std::ref(raw), duration);
+  measured.note = note;
+  baseline.note = kRawInsertNote;
+  results.push_back(std::move(measured));
+  results.push_back(std::move(baseline));
 }
 
 }  // namespace techtrade::bench

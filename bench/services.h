@@ -144,16 +144,11 @@ class RawInsert {
 ScenarioResult RawInsertBaseline(const std::string& name, const std::string& db_url, int threads,
                                  absl::Duration duration);
 
-// `scenario` and the raw insert baseline taking turns (TakingTurns): the two sides of a ratio.
-// Returns {scenario's result, the baseline's}.
-std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(
-    const std::string& name, const std::function<bool(int thread, int64_t i)>& scenario,
-    const std::string& raw_name, const std::string& db_url, int threads, absl::Duration duration);
-// The same with `scenario` asynchronous; the baseline has as many connections as it has slots.
-std::pair<ScenarioResult, ScenarioResult> AgainstRawInsert(const std::string& name,
-                                                           AsyncCalls& scenario,
-                                                           const std::string& raw_name,
-                                                           const std::string& db_url,
-                                                           absl::Duration duration);
+// `scenario` and the raw insert baseline (as many connections as the scenario has slots) taking
+// turns (TakingTurns): the two sides of a ratio. Appends the scenario's result, with `note`, and
+// the baseline's to `results`.
+void AgainstRawInsert(std::vector<ScenarioResult>& results, const std::string& name,
+                      const std::string& note, AsyncCalls& scenario, const std::string& raw_name,
+                      const std::string& db_url, absl::Duration duration);
 
 }  // namespace techtrade::bench

@@ -258,11 +258,8 @@ int Main() {
         [](int, const grpc::Status& status, const v1::Deal&) {
           ReportFailure("OpenDeal", status);
         });
-    auto [open, raw] = AgainstRawInsert("transactions.open_deal" + suffix, open_calls,
-                                        "transactions.raw_insert" + suffix, db.url(), duration);
-    open.note = note;
-    results.push_back(open);
-    results.push_back(raw);
+    AgainstRawInsert(results, "transactions.open_deal" + suffix, note, open_calls,
+                     "transactions.raw_insert" + suffix, db.url(), duration);
   };
   open_deals(threads, "", "OpenDeal: parties and listing through the cache, deal + event + key");
   const int few_clients = std::min(absl::GetFlag(FLAGS_few_clients), threads);
@@ -312,12 +309,10 @@ int Main() {
           ReportFailure("AcceptMilestone", status);
           if (status.ok()) *current[slot] = deal;
         });
-    auto [accept, raw] =
-        AgainstRawInsert("transactions.accept_milestone", accept_calls,
-                         "transactions.raw_insert_with_accept", db.url(), duration);
-    accept.note = "AcceptMilestone (payment due): deal read, guarded write + event, group commit";
-    results.push_back(accept);
-    results.push_back(raw);
+    AgainstRawInsert(
+        results, "transactions.accept_milestone",
+        "AcceptMilestone (payment due): deal read, guarded write + event, group commit",
+        accept_calls, "transactions.raw_insert_with_accept", db.url(), duration);
   }
 
   // Whole life cycles: 13 commands each.
