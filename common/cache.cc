@@ -65,14 +65,16 @@ bool Cache::InCooldown() { return NowNanos() < down_until_ns_.load(std::memory_o
 
 redisContext* Cache::Borrow() {
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    if (!returned_.wait_for(lock, absl::ToChronoNanoseconds(options_.command_timeout),
+                            [&] { return !idle_.empty() || open_ < options_.pool_size; })) {
+      return nullptr;  // none came back in time: Redis is stuck, and this a miss
+    }
     if (!idle_.empty()) {
       redisContext* c = idle_.back();
       idle_.pop_back();
       return c;
     }
-    // All connections busy: a miss is cheaper than waiting for one.
-    if (open_ >= options_.pool_size) return nullptr;
     ++open_;
   }
   timeval connect_timeout = absl::ToTimeval(options_.connect_timeout);
@@ -92,13 +94,16 @@ void Cache::Return(redisContext* context, bool healthy) {
     ++errors_;
     if (error_counter_ != nullptr) error_counter_->Increment();
   }
-  std::lock_guard lock(mutex_);
-  if (context != nullptr && healthy) {
-    idle_.push_back(context);
-    return;
+  {
+    std::lock_guard lock(mutex_);
+    if (context != nullptr && healthy) {
+      idle_.push_back(context);
+    } else {
+      if (context != nullptr) redisFree(context);
+      --open_;
+    }
   }
-  if (context != nullptr) redisFree(context);
-  --open_;
+  returned_.notify_one();
 }
 
 redisReply* Cache::Command(const std::vector<absl::string_view>& args) {

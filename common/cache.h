@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ namespace techtrade {
 struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
+  // Connections at most, opened as needed. A command finding them all in use waits for one
+  // (up to command_timeout) rather than miss: a miss costs its caller a call to the record's
+  // owner, a Redis command's wait a fraction of a millisecond.
   int pool_size = 8;
   absl::Duration connect_timeout = absl::Milliseconds(100);
   absl::Duration command_timeout = absl::Milliseconds(50);
@@ -110,6 +114,7 @@ class Cache {
 
   const RedisOptions options_;
   std::mutex mutex_;
+  std::condition_variable returned_;                       // a connection became idle or closed
   std::vector<redisContext*> idle_;                        // guarded by mutex_
   int open_ = 0;                                           // guarded by mutex_
   std::unordered_set<std::string> pending_invalidations_;  // guarded by mutex_

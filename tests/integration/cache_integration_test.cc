@@ -1,7 +1,9 @@
 // common/cache against the stack's real Redis.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "common/cache.h"
 #include "common/ids.h"
@@ -50,6 +52,28 @@ TEST_F(CacheTest, AnInvalidationInThisProcessDropsWhatWasPrefetched) {
   std::optional<std::string> elsewhere;
   std::thread([&] { elsewhere = cache_->Get(prefix_ + "b"); }).join();
   EXPECT_EQ(elsewhere, "beta 3");
+}
+
+// Commands that find every connection in use wait for one instead of missing: a miss would send
+// each of them to the record's owner.
+TEST_F(CacheTest, CommandsWaitForABusyConnectionInsteadOfMissing) {
+  absl::StatusOr<RedisOptions> options = ParseRedisUrl(testing::Stack::FromEnvironment().redis_url);
+  ASSERT_TRUE(options.ok());
+  options->pool_size = 1;
+  Cache cache(*options);
+  cache.Set(prefix_ + "shared", "value", absl::Seconds(60));
+  std::atomic<int> misses{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        if (cache.Get(prefix_ + "shared") != "value") ++misses;
+      }
+    });
+  }
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(misses.load(), 0);
+  EXPECT_EQ(cache.errors(), 0u);
 }
 
 }  // namespace

@@ -9,9 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/auth.h"
+#include "common/db.h"
 #include "common/ids.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/registry/domain/credit_code.h"
+#include "services/transactions/store/deals_store.h"
 #include "techtrade/listings/v1/listings.grpc.pb.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
 #include "techtrade/transactions/v1/transactions.grpc.pb.h"
@@ -357,6 +359,41 @@ TEST_F(TransactionsTest, ListsFilterByPartyCityAndState) {
   v1::Deal out;
   EXPECT_EQ(stub_->GetDeal(AuthedContext(hefei).get(), get, &out).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// ListDeals by a party must start from the parties' indexes, not walk every deal: with many
+// deals of others, the plan names the buyer, seller and broker indexes.
+TEST_F(TransactionsTest, ListingByPartyUsesThePartyIndexes) {
+  pqxx::connection conn(dbs_[2]->url());
+  {
+    pqxx::nontransaction fill(conn);
+    fill.exec(
+        "INSERT INTO deals (id, listing_id, buyer_org_id, seller_org_id, city_id, state, version, "
+        "record, create_time, update_time) SELECT gen_random_uuid(), gen_random_uuid(), "
+        "gen_random_uuid(), gen_random_uuid(), 'city-' || (g % 50), 1 + g % 8, 1, '\\x00', "
+        "now(), now() FROM generate_series(1, 20000) AS g");
+    fill.exec("ANALYZE deals");
+  }
+  std::string plan;
+  {
+    Tx tx(conn);
+    const std::string sql = transactions::store::ListDealsSql(tx, {.party_org_id = buyer_.id()},
+                                                              /*after=*/0, /*limit=*/50);
+    pqxx::nontransaction explain(conn);
+    for (const auto& row : explain.exec("EXPLAIN " + sql)) plan += row[0].as<std::string>() + "\n";
+  }
+  EXPECT_THAT(plan, HasSubstr("deals_buyer")) << plan;
+  EXPECT_THAT(plan, HasSubstr("deals_seller")) << plan;
+  EXPECT_THAT(plan, HasSubstr("deals_broker")) << plan;
+  // And it still finds the party's deals among the others.
+  v1::Deal open;
+  ASSERT_TRUE(Open(&open, shenzhen_key_).ok());
+  v1::ListDealsRequest r;
+  r.set_party_org_id(buyer_.id());
+  v1::ListDealsResponse resp;
+  ASSERT_TRUE(stub_->ListDeals(AuthedContext(operator_key_).get(), r, &resp).ok());
+  ASSERT_EQ(resp.deals_size(), 1);
+  EXPECT_EQ(resp.deals(0).id(), open.id());
 }
 
 }  // namespace

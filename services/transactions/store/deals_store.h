@@ -41,6 +41,8 @@ struct DealPage {
   int64_t last_ordinal = 0;
   bool more = false;
 };
+// The statement ListDeals runs (exposed so that tests can check how it is planned).
+std::string ListDealsSql(Tx& tx, const DealFilter& filter, int64_t after, int limit);
 DealPage ListDeals(Tx& tx, const DealFilter& filter, int64_t after, int limit);
 
 }  // namespace techtrade::transactions::store
