@@ -42,8 +42,9 @@ class AsyncUnary final : public AsyncCalls {
   using Begin = std::function<std::unique_ptr<Reader>(int slot, int64_t i, grpc::ClientContext*,
                                                       grpc::CompletionQueue*)>;
 
-  // Sees each call's outcome as it ends, before the slot's next call begins (optional).
-  using End = std::function<void(int slot, const grpc::Status&, const Response&)>;
+  // Sees each call's outcome as it ends, before the slot's next call begins (optional); may take
+  // the response (swap it out), which the slot's next call overwrites anyway.
+  using End = std::function<void(int slot, const grpc::Status&, Response&)>;
 
   AsyncUnary(int slots, MakeContext make_context, Begin begin, End end = nullptr, int queues = 2)
       : slots_(slots),
@@ -85,7 +86,7 @@ class AsyncUnary final : public AsyncCalls {
       return false;
     }
     *slot = static_cast<int>(reinterpret_cast<intptr_t>(tag));
-    const Call& call = calls_[*slot];
+    Call& call = calls_[*slot];
     *ok = finished && call.status.ok();
     if (end_) end_(*slot, call.status, call.response);
     return true;

@@ -305,9 +305,9 @@ int Main() {
               context, MilestoneRequest(*current[slot], static_cast<int>(i % kMilestones) + 1),
               queue);
         },
-        [&](int slot, const grpc::Status& status, const v1::Deal& deal) {
+        [&](int slot, const grpc::Status& status, v1::Deal& deal) {
           ReportFailure("AcceptMilestone", status);
-          if (status.ok()) *current[slot] = deal;
+          if (status.ok()) current[slot]->Swap(&deal);
         });
     AgainstRawInsert(
         results, "transactions.accept_milestone",

@@ -54,9 +54,15 @@ absl::StatusOr<Response> RunIdempotent(PgPool& db, const IdempotencyKey& key,
   Response response;
   auto unit = [&](Tx& tx) -> absl::Status {
     TT_ASSIGN_OR_RETURN(response, mutate(tx));
-    Response to_store = response;
-    if (redact) redact(to_store);
-    internal::StageIdempotentResponse(tx, key, request_hash, to_store.SerializeAsString());
+    std::string stored;
+    if (redact) {
+      Response to_store = response;
+      redact(to_store);
+      stored = to_store.SerializeAsString();
+    } else {
+      stored = response.SerializeAsString();  // no copy of the message for the common case
+    }
+    internal::StageIdempotentResponse(tx, key, request_hash, stored);
     return absl::OkStatus();
   };
   absl::Status status = InTransaction(db, unit);

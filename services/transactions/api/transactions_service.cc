@@ -106,6 +106,14 @@ TransactionsServiceImpl::TransactionsServiceImpl(PgPool& db, Cache& cache, Metri
       runner_(memoized_authenticator_, metrics),
       recent_deals_(kRecentDeals) {}
 
+void TransactionsServiceImpl::KeepOnCommit(Tx& tx, const v1::Deal& deal, std::string record) {
+  // The bytes the row was saved with: a deal is serialized once per command, not per use.
+  tx.OnCommit(
+      [this, id = deal.id(), version = deal.version(), record = std::move(record)]() mutable {
+        recent_deals_.Put(id, version, std::move(record));  // a commit runs its hooks once
+      });
+}
+
 absl::StatusOr<v1::Party> TransactionsServiceImpl::VerifiedParty(const std::string& field,
                                                                  const std::string& org_id,
                                                                  const CallContext& call) {
@@ -165,11 +173,12 @@ absl::Status TransactionsServiceImpl::Mutate(
             if (!t.ok()) return t.status();
             const int64_t first = deal->version() + 1;
             t->deal.set_version(deal->version() + static_cast<int64_t>(t->events.size()));
-            store::SaveDeal(tx, t->deal, deal->version());
+            std::string record = t->deal.SerializeAsString();
+            store::SaveDeal(tx, t->deal, record, deal->version());
             if (extra_writes) extra_writes(tx, t->deal);
             EmitAll(tx, call, request_id, *t, first);
-            tx.OnCommit([this, saved = t->deal] { recent_deals_.Put(saved); });
-            return t->deal;
+            KeepOnCommit(tx, t->deal, std::move(record));
+            return std::move(t->deal);
           }));
   return absl::OkStatus();
 }
@@ -233,10 +242,11 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
                          deal.set_broker_commission_bps(request->broker_commission_bps());
                          Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
                          t.deal.set_version(1);
-                         store::InsertDeal(tx, t.deal);
+                         std::string record = t.deal.SerializeAsString();
+                         store::InsertDeal(tx, t.deal, record);
                          EmitAll(tx, call, request->request_id(), t, 1);
-                         tx.OnCommit([this, saved = t.deal] { recent_deals_.Put(saved); });
-                         return t.deal;
+                         KeepOnCommit(tx, t.deal, std::move(record));
+                         return std::move(t.deal);
                        }));
     return absl::OkStatus();
   });

@@ -49,6 +49,8 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
                       int64_t expected_version, const google::protobuf::Message& request,
                       const ActorCheck& may_act, const Change& change, v1::Deal* response,
                       const std::function<void(Tx&, const v1::Deal&)>& extra_writes = nullptr);
+  // Keeps the deal, saved as `record`, as this process's copy once `tx` commits.
+  void KeepOnCommit(Tx& tx, const v1::Deal& deal, std::string record);
   absl::StatusOr<v1::Party> VerifiedParty(const std::string& field, const std::string& org_id,
                                           const CallContext& call);
 

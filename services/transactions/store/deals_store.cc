@@ -59,7 +59,7 @@ std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors()
            absl::AlreadyExistsError("payment_reference: this payment is already recorded")}};
 }
 
-void InsertDeal(Tx& tx, const v1::Deal& d) {
+void InsertDeal(Tx& tx, const v1::Deal& d, const std::string& record) {
   tx.StageRow(
       "INSERT INTO deals (id, listing_id, buyer_org_id, seller_org_id, broker_org_id, city_id, "
       "state, version, record, create_time, update_time) VALUES ",
@@ -70,12 +70,12 @@ void InsertDeal(Tx& tx, const v1::Deal& d) {
       {SqlUuidOrNull(d.id()), SqlUuidOrNull(d.listing_id()),
        SqlUuidOrNull(d.buyer().organization_id()), SqlUuidOrNull(d.seller().organization_id()),
        SqlUuidOrNull(d.broker().organization_id()), SqlText(d.city_id()),
-       SqlText(static_cast<int64_t>(d.state())), SqlText(d.version()),
-       SqlBytes(d.SerializeAsString()), SqlText(TimeUtil::TimestampToMicroseconds(d.create_time())),
+       SqlText(static_cast<int64_t>(d.state())), SqlText(d.version()), SqlBytes(record),
+       SqlText(TimeUtil::TimestampToMicroseconds(d.create_time())),
        SqlText(TimeUtil::TimestampToMicroseconds(d.update_time()))});
 }
 
-void SaveDeal(Tx& tx, const v1::Deal& d, int64_t read_version) {
+void SaveDeal(Tx& tx, const v1::Deal& d, const std::string& record, int64_t read_version) {
   // Built on a VALUES list so that group commit can save concurrent callers' deals in one
   // statement; each row changes only if its deal is still at the version it was read at, and
   // if any did not, the whole statement fails (and the batch's transactions run alone).
@@ -88,7 +88,7 @@ void SaveDeal(Tx& tx, const v1::Deal& d, int64_t read_version) {
       "WHERE deals.id = saved.id AND deals.version = saved.read_version RETURNING 1) "
       "SELECT techtrade_expect_rows((SELECT count(*) FROM changed), (SELECT count(*) FROM saved))",
       {SqlText(d.id()), SqlText(read_version), SqlText(static_cast<int64_t>(d.state())),
-       SqlText(d.version()), SqlBytes(d.SerializeAsString()),
+       SqlText(d.version()), SqlBytes(record),
        SqlText(TimeUtil::TimestampToMicroseconds(d.update_time()))});
 }
 

@@ -19,10 +19,10 @@ namespace v1 = techtrade::transactions::v1;
 std::span<const Migration> TransactionsMigrations();
 std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors();
 
-void InsertDeal(Tx& tx, const v1::Deal& deal);
+void InsertDeal(Tx& tx, const v1::Deal& deal, const std::string& record);
 // Staged, optimistic: fails the commit with a serialization failure (which InTransaction retries
 // from the read) unless the deal is still at `read_version`.
-void SaveDeal(Tx& tx, const v1::Deal& deal, int64_t read_version);
+void SaveDeal(Tx& tx, const v1::Deal& deal, const std::string& record, int64_t read_version);
 // The latest committed deal, read outside the transaction with no lock (Tx::ReadLatest): for
 // GetDeal, and for a change of it, which so stays write-only and joins a group commit.
 absl::StatusOr<v1::Deal> GetLatestDeal(Tx& tx, const std::string& id);

@@ -17,17 +17,21 @@ std::optional<v1::Deal> RecentDeals::Get(const std::string& id, int64_t version)
 
 void RecentDeals::Put(const v1::Deal& deal) {
   if (capacity_ == 0) return;
-  std::string record = deal.SerializeAsString();
+  Put(deal.id(), deal.version(), deal.SerializeAsString());
+}
+
+void RecentDeals::Put(const std::string& id, int64_t version, std::string record) {
+  if (capacity_ == 0) return;
   std::lock_guard lock(mutex_);
-  auto [it, added] = copies_.try_emplace(deal.id());
+  auto [it, added] = copies_.try_emplace(id);
   if (!added) {
     // Commits of one deal may finish out of order: keep the newest.
-    if (it->second.version >= deal.version()) return;
+    if (it->second.version >= version) return;
     oldest_first_.erase(it->second.age);
   }
-  it->second.version = deal.version();
+  it->second.version = version;
   it->second.record = std::move(record);
-  it->second.age = oldest_first_.insert(oldest_first_.end(), deal.id());
+  it->second.age = oldest_first_.insert(oldest_first_.end(), id);
   if (copies_.size() > capacity_) {
     copies_.erase(oldest_first_.front());
     oldest_first_.pop_front();

@@ -23,6 +23,8 @@ class RecentDeals {
   std::optional<v1::Deal> Get(const std::string& id, int64_t version) const;
   // Keeps `deal` as committed, replacing an older copy; the least recently kept goes first.
   void Put(const v1::Deal& deal);
+  // The same for a deal already serialized as `record` (at `version`).
+  void Put(const std::string& id, int64_t version, std::string record);
   size_t size() const;
 
  private:
