@@ -214,18 +214,44 @@ ScenarioResult ClosedLoop(const std::string& name, AsyncCalls& calls, absl::Dura
   return Summarize(name, {RunAsync(calls, duration, first)});
 }
 
-std::pair<ScenarioResult, ScenarioResult> TakingTurns(
-    const std::string& name_a, AsyncCalls& a, const std::string& name_b,
-    const std::function<bool(int, int64_t)>& call_b, absl::Duration duration, int slices) {
+namespace {
+
+// a for duration/slices, then run_b(slice, b's next call indices), `slices` times.
+std::pair<ScenarioResult, ScenarioResult> Alternate(
+    const std::string& name_a, AsyncCalls& a, const std::string& name_b, int slots_b,
+    const std::function<Stretch(absl::Duration, std::vector<int64_t>&)>& run_b,
+    absl::Duration duration, int slices) {
   slices = std::max(1, slices);
   const absl::Duration slice = duration / slices;
   std::vector<Stretch> stretches_a, stretches_b;
-  std::vector<int64_t> first_a(a.slots(), 0), first_b(a.slots(), 0);
+  std::vector<int64_t> first_a(a.slots(), 0), first_b(slots_b, 0);
   for (int k = 0; k < slices; ++k) {
     stretches_a.push_back(RunAsync(a, slice, first_a));
-    stretches_b.push_back(Run(a.slots(), slice, call_b, first_b));
+    stretches_b.push_back(run_b(slice, first_b));
   }
   return {Summarize(name_a, stretches_a), Summarize(name_b, stretches_b)};
+}
+
+}  // namespace
+
+std::pair<ScenarioResult, ScenarioResult> TakingTurns(
+    const std::string& name_a, AsyncCalls& a, const std::string& name_b,
+    const std::function<bool(int, int64_t)>& call_b, absl::Duration duration, int slices) {
+  return Alternate(
+      name_a, a, name_b, a.slots(),
+      [&](absl::Duration slice, std::vector<int64_t>& first) {
+        return Run(a.slots(), slice, call_b, first);
+      },
+      duration, slices);
+}
+
+std::pair<ScenarioResult, ScenarioResult> TakingTurns(const std::string& name_a, AsyncCalls& a,
+                                                      const std::string& name_b, AsyncCalls& b,
+                                                      absl::Duration duration, int slices) {
+  return Alternate(
+      name_a, a, name_b, b.slots(),
+      [&](absl::Duration slice, std::vector<int64_t>& first) { return RunAsync(b, slice, first); },
+      duration, slices);
 }
 
 const ScenarioResult& Find(const std::vector<ScenarioResult>& results, const std::string& name) {

@@ -63,6 +63,10 @@ std::pair<ScenarioResult, ScenarioResult> TakingTurns(
     const std::string& name_a, AsyncCalls& a, const std::string& name_b,
     const std::function<bool(int thread, int64_t i)>& call_b, absl::Duration duration,
     int slices = 5);
+// The same with b asynchronous too.
+std::pair<ScenarioResult, ScenarioResult> TakingTurns(const std::string& name_a, AsyncCalls& a,
+                                                      const std::string& name_b, AsyncCalls& b,
+                                                      absl::Duration duration, int slices = 5);
 
 // The scenario called `name` in `results` (an empty one if there is none).
 const ScenarioResult& Find(const std::vector<ScenarioResult>& results, const std::string& name);

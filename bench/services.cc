@@ -9,14 +9,15 @@
 
 namespace techtrade::bench {
 
-ScenarioResult MeasureEchoCeiling(const std::string& name, int threads, absl::Duration duration,
-                                  long* rss_kib) {
+std::pair<ScenarioResult, ScenarioResult> EchoCeilingTakingTurns(
+    const std::string& echo_name, int threads, const std::string& reads_name, AsyncCalls& reads,
+    absl::Duration duration, long* rss_kib) {
   testing::ServiceProcess echo("echo_server", {});
   if (!echo.WaitUntilServing()) {
     ScenarioResult failed;
-    failed.name = name;
+    failed.name = echo_name;
     failed.errors = 1;
-    return failed;
+    return {failed, ClosedLoop(reads_name, reads, duration)};
   }
   auto stubs = Stubs<techtrade::bench::v1::EchoService>(echo.address(), threads);
   techtrade::bench::v1::EchoRequest request;
@@ -26,11 +27,11 @@ ScenarioResult MeasureEchoCeiling(const std::string& name, int threads, absl::Du
       [&](int slot, int64_t, grpc::ClientContext* context, grpc::CompletionQueue* queue) {
         return stubs[slot]->AsyncEcho(context, request, queue);
       });
-  ScenarioResult r = ClosedLoop(name, calls, duration);
-  r.note = "ceiling: same gRPC stack, no work";
+  auto turns = TakingTurns(echo_name, calls, reads_name, reads, duration);
+  turns.first.note = "ceiling: same gRPC stack, no work";
   if (rss_kib != nullptr) *rss_kib = echo.RssKib();
   echo.Terminate();
-  return r;
+  return turns;
 }
 
 namespace {

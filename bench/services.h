@@ -108,11 +108,14 @@ class AsyncUnary final : public AsyncCalls {
   std::vector<grpc::CompletionQueue> completion_queues_;
 };
 
-// Starts the echo server (the same gRPC bootstrap as the services, no work behind it), runs a
-// closed loop against it and stops it. `rss_kib`, if given, gets its resident memory after load.
-// `name` keeps each benchmark's ceiling apart in the merged JSON.
-ScenarioResult MeasureEchoCeiling(const std::string& name, int threads, absl::Duration duration,
-                                  long* rss_kib = nullptr);
+// Starts the echo server (the same gRPC bootstrap as the services, no work behind it), then
+// runs a closed loop of `threads` echo calls, `echo_name`, taking turns with `reads` (see
+// TakingTurns), so that the ceiling and what is compared with it meet the same machine; stops
+// the server. `echo_name` keeps each benchmark's ceiling apart in the merged JSON. `rss_kib`, if
+// given, gets the server's resident memory after load.
+std::pair<ScenarioResult, ScenarioResult> EchoCeilingTakingTurns(
+    const std::string& echo_name, int threads, const std::string& reads_name, AsyncCalls& reads,
+    absl::Duration duration, long* rss_kib = nullptr);
 
 // Open-loop load at a steady rate: send(thread, i) for i < rate × seconds, spread over `threads`,
 // each call at its time. While it runs, `topic` is read from its end, and the lag from each
