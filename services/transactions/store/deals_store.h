@@ -19,6 +19,7 @@ namespace v1 = techtrade::transactions::v1;
 std::span<const Migration> TransactionsMigrations();
 std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors();
 
+// Staged. `record` is `deal` serialized: the caller serializes once for every use of the bytes.
 void InsertDeal(Tx& tx, const v1::Deal& deal, const std::string& record);
 // Staged, optimistic: fails the commit with a serialization failure (which InTransaction retries
 // from the read) unless the deal is still at `read_version`.
