@@ -107,7 +107,7 @@ TransactionsServiceImpl::TransactionsServiceImpl(PgPool& db, Cache& cache, Metri
       recent_deals_(kRecentDeals) {}
 
 void TransactionsServiceImpl::KeepOnCommit(Tx& tx, const v1::Deal& deal, std::string record) {
-  // The bytes the row was saved with: a deal is serialized once per command, not per use.
+  // The bytes the row was saved with, not a second serialization of the same deal.
   tx.OnCommit(
       [this, id = deal.id(), version = deal.version(), record = std::move(record)]() mutable {
         recent_deals_.Put(id, version, std::move(record));  // a commit runs its hooks once
