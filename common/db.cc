@@ -271,6 +271,9 @@ void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
         writes.reserve(batch.size());
         for (const Entry* e : batch) writes.push_back(&e->writes);
         connection_.Send(internal::BatchStatements(writes));
+        // Crash or stall with the batch on the wire (`error` does nothing here: what is sent
+        // cannot be taken back).
+        (void)failpoint::Hit("db.group_commit.mid_batch");
       } catch (const pqxx::broken_connection& e) {
         lost = in_doubt(e);
       } catch (...) {
@@ -322,24 +325,39 @@ void CommitBatcher::Lead(std::unique_lock<std::mutex>& lock, Entry* self) {
 
 Tx::~Tx() { Rollback(); }
 
-pqxx::nontransaction& Tx::Begun() {
-  if (finished_) throw pqxx::usage_error("statement after the end of the transaction");
-  if (!raw_) raw_.emplace(conn_);
-  if (!begun_) {
-    raw_->exec("BEGIN");
-    begun_ = true;
-  }
+pqxx::nontransaction& Tx::Flushed() {
+  // BEGIN (if not sent yet) and the staged writes go in one round trip.
+  if (!begun_ || !staged_.empty()) exec(std::string());
   return *raw_;
+}
+
+std::string Tx::TakeStagedSql() {
+  std::string sql = internal::WritesSql(staged_, [&](const SqlParam& p) -> std::string {
+    switch (p.kind) {
+      case SqlParam::Kind::kText:
+        return quote(p.value);
+      case SqlParam::Kind::kBytes:
+        return quote_raw(p.value);
+      case SqlParam::Kind::kNull:
+        break;
+    }
+    return "NULL";
+  });
+  staged_.clear();
+  return sql;
 }
 
 pqxx::result Tx::exec(const std::string& sql) {
   return Guarded([&] {
     if (finished_) throw pqxx::usage_error("statement after the end of the transaction");
     if (!raw_) raw_.emplace(conn_);
-    if (begun_) return raw_->exec(sql);
-    // The simple-query protocol takes both in one round trip and answers with the last result.
+    // The simple-query protocol takes BEGIN, the staged writes and the statement in one round
+    // trip and answers with the last result.
+    std::string prefix = begun_ ? std::string() : std::string("BEGIN;\n");
     begun_ = true;
-    return raw_->exec(absl::StrCat("BEGIN;\n", sql));
+    if (!staged_.empty()) absl::StrAppend(&prefix, TakeStagedSql());
+    if (prefix.empty()) return raw_->exec(sql);
+    return raw_->exec(absl::StrCat(prefix, sql));
   });
 }
 
@@ -372,17 +390,7 @@ void Tx::Commit() {
     group_commit->Run(*batcher_);
     return;
   }
-  std::string batch = internal::WritesSql(staged_, [&](const SqlParam& p) -> std::string {
-    switch (p.kind) {
-      case SqlParam::Kind::kText:
-        return quote(p.value);
-      case SqlParam::Kind::kBytes:
-        return quote_raw(p.value);
-      case SqlParam::Kind::kNull:
-        break;
-    }
-    return "NULL";
-  });
+  std::string batch = TakeStagedSql();
   // Without a BEGIN, the statements of one simple query run as one implicit transaction.
   if (begun_) absl::StrAppend(&batch, "COMMIT");
   if (!batch.empty()) {

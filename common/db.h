@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/failpoint.h"
 #include "common/pg_pipeline.h"
 
 namespace techtrade {
@@ -200,12 +201,12 @@ class Tx {
   template <class... Args>
   pqxx::result exec_params(const std::string& sql, Args&&... args) {
     if (!begun_) return exec(Substitute(sql, {quote(args)...}));
-    return Guarded([&] { return Begun().exec_params(sql, std::forward<Args>(args)...); });
+    return Guarded([&] { return Flushed().exec_params(sql, std::forward<Args>(args)...); });
   }
   template <class... Args>
   pqxx::row exec_params1(const std::string& sql, Args&&... args) {
     if (!begun_) return exec1(Substitute(sql, {quote(args)...}));
-    return Guarded([&] { return Begun().exec_params1(sql, std::forward<Args>(args)...); });
+    return Guarded([&] { return Flushed().exec_params1(sql, std::forward<Args>(args)...); });
   }
   // Runs `sql` as a prepared statement named `name` (unique per SQL text): parsed and planned
   // once per connection instead of on every call — except as the transaction's first statement
@@ -216,16 +217,22 @@ class Tx {
     // Registers the definition on the client side only (a no-op when already known); the server
     // prepares it on first use.
     conn_.prepare(name, sql);
-    return Guarded([&] { return Begun().exec_prepared(name, std::forward<Args>(args)...); });
+    return Guarded([&] { return Flushed().exec_prepared(name, std::forward<Args>(args)...); });
   }
 
   // Reads the latest committed state outside the transaction (on its own, holding no lock), so
   // that a transaction which otherwise only writes stays write-only and can be group-committed.
   // For optimistic writes: what is written must then be guarded against a change since the read
-  // (techtrade_expect_rows, see the common migrations). Only before the first statement.
+  // (techtrade_expect_rows, see the common migrations). Once the transaction has begun or has
+  // staged writes, the read runs inside it instead, so that it sees the transaction's own writes
+  // (an event consumer applies several events in one transaction, each on the state the previous
+  // one left).
   template <class... Args>
   pqxx::result ReadLatest(const char* name, const std::string& sql, Args&&... args) {
-    if (begun_ || finished_) throw pqxx::usage_error("ReadLatest after the transaction began");
+    if (finished_) throw pqxx::usage_error("ReadLatest after the end of the transaction");
+    if (begun_ || !staged_.empty()) {
+      return ExecPrepared(name, sql, std::forward<Args>(args)...);
+    }
     conn_.prepare(name, sql);
     pqxx::nontransaction read(conn_);
     return read.exec_prepared(name, std::forward<Args>(args)...);
@@ -240,7 +247,8 @@ class Tx {
   }
 
   // Adds a write — one statement — whose result the transaction does not need; it is sent with
-  // COMMIT. Staged writes are not visible to later reads of the same transaction. Values are
+  // COMMIT, or before the transaction's next statement if there is one, so that later reads of
+  // the same transaction see it (read-your-writes holds however writes are staged). Values are
   // literals made with quote()/quote_raw(), or placeholders $1 … with `params` (see StagedWrite).
   // A constraint they violate fails the transaction with the status given to
   // RegisterConstraintErrors, else ALREADY_EXISTS / INTERNAL.
@@ -280,7 +288,11 @@ class Tx {
   bool Rollback() noexcept;
 
  private:
-  pqxx::nontransaction& Begun();
+  // The transaction begun on the server and its staged writes sent: what every statement goes
+  // through, so that it sees the transaction's earlier writes.
+  pqxx::nontransaction& Flushed();
+  // The staged writes as SQL of literals (one statement each, ';'-terminated); clears them.
+  std::string TakeStagedSql();
   // `sql` with $1, $2 … replaced by `literals` (our statements have no '$' elsewhere).
   static std::string Substitute(const std::string& sql, const std::vector<std::string>& literals);
   // Runs a statement; a failed one poisons the transaction (the server has aborted it, and a
@@ -363,7 +375,18 @@ auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, Tx&> {
         error = internal::StatusFromException(e, &retryable, &batcher_connection);
       }
     }
-    if (result.has_value()) return std::move(*result);
+    if (result.has_value()) {
+      if (internal::StatusOf(*result).ok()) {
+        // Committed; `error` tells the caller the outcome is unknown, as a connection lost in
+        // the commit's round trip would.
+        if (absl::Status fault = failpoint::Hit("db.after_commit"); !fault.ok()) {
+          return Result(absl::UnavailableError(
+              "database: outcome unknown (failpoint db.after_commit); retry with the same "
+              "request_id"));
+        }
+      }
+      return std::move(*result);
+    }
     if (!retryable || attempt == kAttempts) return Result(error);
   }
 }

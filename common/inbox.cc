@@ -3,12 +3,15 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "common/status.h"
 
 namespace techtrade {
 
 bool ClaimInboxEvent(Tx& tx, absl::string_view consumer, absl::string_view event_id) {
+  // Breaks exactly-once on purpose, for the fault checker's own tests.
+  if (!failpoint::Hit("inbox.skip_claim").ok()) return true;
   pqxx::result r = tx.exec_params(
       "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
       std::string(consumer), std::string(event_id));
@@ -91,6 +94,10 @@ bool EventConsumer::ProcessBatch(KafkaConsumer& consumer,
     return absl::OkStatus();
   });
   if (!status.ok()) return false;
+  log::Debug("consumer: events applied in one transaction",
+             {{"consumer", options_.consumer}, {"events", batch.size()}});
+  // `error`: the offsets stay uncommitted, and the events come again after a restart.
+  if (!failpoint::Hit("inbox.after_commit").ok()) return true;
   for (const auto& message : batch) {
     if (absl::Status committed = consumer.Commit(*message); !committed.ok()) {
       log::Warn("consumer: offset commit failed", {{"error", committed.ToString()}});
@@ -146,6 +153,7 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
                                                  {"offset", message.offset()},
                                                  {"error", status.ToString()}});
   }
+  if (!failpoint::Hit("inbox.after_commit").ok()) return;
   if (absl::Status committed = consumer.Commit(message); !committed.ok()) {
     // The inbox makes the redelivery harmless.
     log::Warn("consumer: offset commit failed", {{"error", committed.ToString()}});

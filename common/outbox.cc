@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/failpoint.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "techtrade/common/v1/common.pb.h"
@@ -343,6 +344,14 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
   for (const auto& r : rows) {
     batch.push_back(Row{r[0].as<int64_t>(), r[7].as<int64_t>()});
   }
+  if (!failpoint::Hit("outbox.drop").ok()) {
+    // Breaks the outbox's promise on purpose (for the fault checker's own tests): the rows go
+    // with the next read, never published.
+    std::vector<std::string> dropped;
+    for (const Row& row : batch) dropped.push_back(absl::StrCat(row.position));
+    acknowledged_ = absl::StrCat("{", absl::StrJoin(dropped, ","), "}");
+    return static_cast<int>(rows.size());
+  }
   size_t produced = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
@@ -376,6 +385,9 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
     }
   }
 
+  // Acknowledged, not yet deleted. `error`: the rows stay and are published again (consumers
+  // drop the copies by event id).
+  if (!failpoint::Hit("outbox.after_ack").ok()) return static_cast<int>(rows.size());
   std::vector<std::string> acked;
   int64_t now_us = absl::ToUnixMicros(absl::Now());
   for (size_t i = 0; i < batch.size(); ++i) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cache_keys.h"
+#include "common/failpoint.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/outbox.h"
@@ -160,6 +161,10 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   if (!log::SetLevel(config->log_level)) {
     log::Error("invalid configuration",
                {{"error", "TECHTRADE_LOG_LEVEL: use debug|info|warn|error"}});
+    return 2;
+  }
+  if (absl::Status s = failpoint::ConfigureFromEnvironment(); !s.ok()) {
+    log::Error("invalid configuration", {{"error", s.message()}});
     return 2;
   }
   absl::StatusOr<RedisOptions> redis = ParseRedisUrl(config->redis_url);

@@ -2,8 +2,9 @@
 // (techtrade.transactions.events.v1) and the fund's (techtrade.fund.events.v1). It reads the
 // topics as a partner would (its own consumer group, committing offsets after each event), checks
 // that every deal's and every application's events arrive in order without gaps, drops
-// redeliveries by their sequence, and prints what it would pay. Exit code 3 if a gap or disorder
-// was seen.
+// redeliveries (a sequence already applied, with the event id it had), and prints what it would
+// pay. Exit code 3 if a gap, a disorder or a conflict (a sequence already applied arriving with
+// another event id: two different changes announced under one number) was seen.
 //   techtrade-partner [--brokers ...] [--group finance-partner] [--topics a,b]
 //                     [--idle_exit_seconds 5]
 #include <iostream>
@@ -115,6 +116,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::map<std::string, int64_t> last_sequence;  // per deal or application
+  // The event id applied under each (aggregate, sequence), to tell a redelivery from a conflict.
+  std::map<std::pair<std::string, int64_t>, std::string> applied;
   int events = 0, duplicates = 0, problems = 0;
   absl::Time last_event = absl::Now();
   const int idle_exit = absl::GetFlag(FLAGS_idle_exit_seconds);
@@ -129,7 +132,16 @@ int main(int argc, char** argv) {
     } else {
       int64_t& last = last_sequence[e.aggregate_id()];
       if (e.sequence() <= last) {
-        ++duplicates;  // a redelivery: already acted on
+        auto seen = applied.find({e.aggregate_id(), e.sequence()});
+        if (seen != applied.end() && seen->second == e.event_id()) {
+          ++duplicates;  // a redelivery: already acted on
+        } else {
+          std::cout << "CONFLICT " << e.aggregate_type() << " " << e.aggregate_id() << ": sequence "
+                    << e.sequence() << " already applied as event "
+                    << (seen == applied.end() ? std::string("(unknown)") : seen->second)
+                    << ", now event " << e.event_id() << " (" << e.event_type() << ")\n";
+          ++problems;
+        }
       } else {
         if (e.sequence() != last + 1) {
           std::cout << "GAP " << e.aggregate_type() << " " << e.aggregate_id()
@@ -137,6 +149,7 @@ int main(int argc, char** argv) {
           ++problems;
         }
         last = e.sequence();
+        applied[{e.aggregate_id(), e.sequence()}] = e.event_id();
         ++events;
         std::cout << e.aggregate_type() << " " << e.aggregate_id().substr(0, 8) << " #"
                   << e.sequence() << "  " << Describe(e) << "\n";
@@ -145,8 +158,8 @@ int main(int argc, char** argv) {
     (void)(*consumer)->Commit(*m);
   }
   std::cout << absl::StrFormat(
-      "%d events over %d deals and applications, %d redeliveries dropped, %d gaps or "
-      "disorders\n",
+      "%d events over %d deals and applications, %d redeliveries dropped, %d gaps, "
+      "disorders or conflicts\n",
       events, last_sequence.size(), duplicates, problems);
   return problems == 0 ? 0 : 3;
 }

@@ -87,6 +87,45 @@ TEST_F(TxTest, ReadThenStagedWritesCommitTogetherAndFailTogether) {
   EXPECT_EQ(Count(), 1);
 }
 
+// An event consumer applies several events in one transaction, each decided on what the
+// previous one wrote: every kind of read sees the writes staged before it, whether the
+// transaction has begun on the server or not.
+TEST_F(TxTest, LaterReadsSeeWritesStagedEarlierInTheSameTransaction) {
+  absl::Status status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    tx.StageWrite("INSERT INTO items VALUES (1, 'staged before the first statement')");
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM items")[0].as<int64_t>(), 1);
+    tx.StageRow("INSERT INTO items VALUES ", "($1::int, $2)", "", {SqlText(2), SqlText("b")});
+    EXPECT_EQ(tx.exec_params1("SELECT count(*) FROM items WHERE id > $1", 0)[0].as<int64_t>(), 2);
+    tx.StageWrite("UPDATE items SET note = 'changed' WHERE id = 1");
+    pqxx::result note = tx.ExecPrepared("tx_it_note", "SELECT note FROM items WHERE id = $1", 1);
+    EXPECT_EQ(note[0][0].as<std::string>(), "changed");
+    tx.StageWrite("DELETE FROM items WHERE id = 2");
+    EXPECT_EQ(tx.ReadLatest("tx_it_count", "SELECT count(*) FROM items")[0][0].as<int64_t>(), 1);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Count(), 1);
+
+  // Staged before anything was sent, then read with ReadLatest: the read must not go around the
+  // transaction to the committed state, where the row is not.
+  status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    tx.StageWrite("INSERT INTO items VALUES (3, 'c')");
+    EXPECT_EQ(tx.ReadLatest("tx_it_count", "SELECT count(*) FROM items")[0][0].as<int64_t>(), 2);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(Count(), 2);
+
+  // A write staged and then read, in a transaction that then fails, leaves nothing.
+  status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+    tx.StageWrite("INSERT INTO items VALUES (4, 'd')");
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM items")[0].as<int64_t>(), 3);
+    return absl::AbortedError("changed its mind");
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(Count(), 2);
+}
+
 TEST_F(TxTest, ErrorFromFnRollsBackWritesAlreadySent) {
   absl::Status status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
     tx.exec("INSERT INTO items VALUES (1, 'sent before the error')");

@@ -162,6 +162,78 @@ TEST_F(FundTest, ACancelledDealReleasesTheReservationAndClawsBackWhatWentOut) {
   EXPECT_EQ(fund_db_->QueryInt("SELECT granted FROM annual_grants"), 0);
 }
 
+// The fund falls behind (it is down) while a milestone is accepted and the deal is then cancelled;
+// it applies the backlog of the deal's events in one transaction. Each event must be decided on
+// what the previous one did, ending exactly as one by one: the milestone tranche paid and known
+// to the application, the release what was left, the clawback what went out, the application's
+// events numbered without a repeat, the ledger balanced — and the next deal still paid.
+TEST_F(FundTest, ABacklogOfOneDealsEventsAppliedAsOneBatchEndsAsOneByOne) {
+  TopicReader deal_events(stack_.kafka_brokers, kDealTopic);
+  TopicReader fund_events(stack_.kafka_brokers, kFundTopic);
+  const int64_t budget = 1'000'000'00;
+  fv1::Programme p = CreateProgramme(ProgrammeRequest(budget));
+  tv1::Deal d = Signed();
+  fv1::Application a;
+  ASSERT_TRUE(Submit(p.id(), d, &a).ok());
+  ASSERT_THAT(Amounts(a), ElementsAre(kSigning));
+  {
+    ShutDown("fund");
+    d = PerformMilestone(d, 1);
+    d = CancelAsOperator(d);
+    deal_events.ReadUntil(
+        [&](auto&) {
+          for (const auto& e : deal_events.ForAggregate(d.id())) {
+            if (e.envelope.payload().Is<tv1::DealCancelled>()) return true;
+          }
+          return false;
+        },
+        absl::Seconds(20));
+    ASSERT_TRUE(StartAgain("fund"));
+  }
+  // The restarted consumer may first wait for the group to let go of the old member.
+  for (int i = 0; i < 3 && a.status() != fv1::APPLICATION_STATUS_CANCELLED; ++i) {
+    a = WaitFor(a.id(),
+                [](const auto& x) { return x.status() == fv1::APPLICATION_STATUS_CANCELLED; });
+  }
+  ASSERT_EQ(a.status(), fv1::APPLICATION_STATUS_CANCELLED);
+  EXPECT_THAT(Amounts(a), ElementsAre(kSigning, kMilestone1));
+  EXPECT_EQ(a.disbursed_minor(), kSigning + kMilestone1);
+  EXPECT_EQ(a.released_minor(), kSubsidy - kSigning - kMilestone1);
+  EXPECT_EQ(a.clawed_back_minor(), kSigning + kMilestone1);
+  fv1::Programme after = GetProgramme(p.id());
+  EXPECT_EQ(after.balances().reserved_minor(), 0);
+  EXPECT_EQ(after.balances().disbursed_minor(), kSigning + kMilestone1);
+  EXPECT_EQ(after.balances().clawed_back_minor(), kSigning + kMilestone1);
+  EXPECT_EQ(after.balances().available_minor(), budget);
+  EXPECT_TRUE(Reconcile(p.id()).balanced());
+
+  fund_events.ReadUntil([&](auto&) { return fund_events.ForAggregate(a.id()).size() >= 5; },
+                        absl::Seconds(20));
+  fund_events.ReadUntil([](auto&) { return false; }, absl::Milliseconds(500));  // any extra one
+  std::vector<std::string> types;
+  std::vector<int64_t> sequences;
+  for (const auto& e : fund_events.ForAggregate(a.id())) {
+    types.push_back(e.envelope.event_type().substr(e.envelope.event_type().rfind('.') + 1));
+    sequences.push_back(e.envelope.sequence());
+  }
+  EXPECT_THAT(types, ElementsAre("ApplicationDecided", "TrancheDisbursed", "TrancheDisbursed",
+                                 "ReservationReleased", "ClawbackRaised"));
+  EXPECT_THAT(sequences, ElementsAre(1, 2, 3, 4, 5));
+  EXPECT_GE(LargestConsumerBatch(fund_process_->log_path()), 2) << fund_process_->log_path();
+
+  // The programme is sound for the next deal: its completion tranche is paid.
+  tv1::Deal next = Signed();
+  fv1::Application b;
+  ASSERT_TRUE(Submit(p.id(), next, &b).ok());
+  next = PerformMilestone(next, 1);
+  next = PerformMilestone(next, 2);
+  ASSERT_EQ(next.state(), tv1::DEAL_STATE_COMPLETED);
+  b = WaitFor(b.id(),
+              [](const auto& x) { return x.status() == fv1::APPLICATION_STATUS_COMPLETED; });
+  EXPECT_EQ(b.disbursed_minor(), kSubsidy);
+  EXPECT_TRUE(Reconcile(p.id()).balanced());
+}
+
 TEST_F(FundTest, TheSameDealEventDeliveredTwiceHasOneEffect) {
   TopicReader deal_events(stack_.kafka_brokers, kDealTopic);
   TopicReader fund_events(stack_.kafka_brokers, kFundTopic);

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -47,20 +48,28 @@ class ListingsTest : public ::testing::Test {
     CreateCity("shenzhen");
   }
 
-  void StartListings() {
-    listings_ = std::make_unique<ServiceProcess>(
-        "listings", std::map<std::string, std::string>{
-                        {"TECHTRADE_PG_URL", listings_db_->url()},
-                        {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                        {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                        {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
-                        {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
-                         ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")},
-                        {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
-                         ConsumerGroupAtEnd(stack_.kafka_brokers,
-                                            "techtrade.transactions.events.v1", "listings-it")},
-                        {"TECHTRADE_DB_POOL_SIZE", "4"}});
+  // A listings process; `again`: the previous one's port, consumer groups and all (a restart).
+  void StartListings(bool again = false) {
+    if (again) {
+      listings_ = std::make_unique<ServiceProcess>("listings", listings_env_);
+      ASSERT_TRUE(listings_->WaitUntilServing()) << listings_->log_path();
+      return;
+    }
+    listings_env_ = std::map<std::string, std::string>{
+        {"TECHTRADE_PG_URL", listings_db_->url()},
+        {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+        {"TECHTRADE_REDIS_URL", stack_.redis_url},
+        {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+        {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+         ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")},
+        {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+         ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.transactions.events.v1",
+                            "listings-it")},
+        {"TECHTRADE_DB_POOL_SIZE", "4"},
+        {"TECHTRADE_LOG_LEVEL", "debug"}};
+    listings_ = std::make_unique<ServiceProcess>("listings", listings_env_);
     ASSERT_TRUE(listings_->WaitUntilServing()) << listings_->log_path();
+    listings_env_["TECHTRADE_GRPC_PORT"] = absl::StrCat(listings_->port());
     stub_ = v1::ListingsService::NewStub(listings_->channel());
   }
 
@@ -198,6 +207,7 @@ class ListingsTest : public ::testing::Test {
   std::unique_ptr<ScratchDatabase> registry_db_, listings_db_;
   std::string operator_key_, run_;
   std::unique_ptr<ServiceProcess> registry_, listings_;
+  std::map<std::string, std::string> listings_env_;
   std::unique_ptr<reg::RegistryService::Stub> registry_stub_;
   std::unique_ptr<v1::ListingsService::Stub> stub_;
 };
@@ -366,6 +376,71 @@ TEST_F(ListingsTest, AReplayedRegistryEventTakesEffectOnce) {
       listings_db_->QueryInt(absl::StrCat(
           "SELECT version FROM organization_visibility WHERE organization_id = '", org.id(), "'")),
       1);
+}
+
+// A consumer that fell behind (down for a while) applies one organisation's backlog of registry
+// events in one transaction. Each event must be decided on the state the previous one left, so that
+// the batch ends exactly where applying the events one by one ends: one listings event per registry
+// event, sequences 1, 2, 3, 4, the row at version 4.
+TEST_F(ListingsTest, ABacklogOfOneOrganisationsEventsAppliedAsOneBatchEndsAsOneByOne) {
+  TopicReader registry_events(stack_.kafka_brokers, kRegistryTopic);
+  TopicReader listings_events(stack_.kafka_brokers, kListingsTopic);
+  reg::Organization org = Organization(7);
+  v1::Offer offer = PublishedOffer(org);
+  const std::vector<std::string> actions = {"suspend", "reinstate", "suspend", "reinstate"};
+  {
+    // Down (it leaves its consumer group at once) while the organisation changes.
+    ASSERT_EQ(listings_->Terminate(), 0);
+    reg::Organization changed = org;
+    for (const std::string& action : actions) changed = ChangeOrganization(changed, action);
+    // All four on the topic before the consumer wakes up.
+    auto visibility_changes = [&] {
+      int n = 0;
+      for (const auto& e : registry_events.ForAggregate(org.id())) {
+        n += e.envelope.payload().Is<reg::OrganizationSuspended>() ||
+             e.envelope.payload().Is<reg::OrganizationReinstated>();
+      }
+      return n;
+    };
+    registry_events.ReadUntil([&](auto&) { return visibility_changes() == 4; }, absl::Seconds(20));
+    ASSERT_EQ(visibility_changes(), 4);
+    StartListings(/*again=*/true);
+  }
+  // The restarted consumer may first wait for the group to let go of the old member.
+  listings_events.ReadUntil(
+      [&](auto&) { return listings_events.ForAggregate(org.id()).size() >= 4; }, absl::Seconds(60));
+  listings_events.ReadUntil([](auto&) { return false; }, absl::Milliseconds(500));  // any extra
+  std::vector<std::string> types;
+  std::vector<int64_t> sequences, registry_sequences;
+  for (const auto& e : listings_events.ForAggregate(org.id())) {
+    sequences.push_back(e.envelope.sequence());
+    v1::OrganizationListingsHidden hidden;
+    v1::OrganizationListingsShown shown;
+    if (e.envelope.payload().UnpackTo(&hidden)) {
+      types.push_back("hidden");
+      registry_sequences.push_back(hidden.registry_sequence());
+    } else if (e.envelope.payload().UnpackTo(&shown)) {
+      types.push_back("shown");
+      registry_sequences.push_back(shown.registry_sequence());
+    }
+  }
+  EXPECT_THAT(types, ::testing::ElementsAre("hidden", "shown", "hidden", "shown"));
+  EXPECT_THAT(sequences, ::testing::ElementsAre(1, 2, 3, 4));
+  EXPECT_TRUE(std::is_sorted(registry_sequences.begin(), registry_sequences.end()) &&
+              std::adjacent_find(registry_sequences.begin(), registry_sequences.end()) ==
+                  registry_sequences.end())
+      << "registry sequences not strictly increasing";
+  EXPECT_EQ(
+      listings_db_->QueryInt(absl::StrCat(
+          "SELECT version FROM organization_visibility WHERE organization_id = '", org.id(), "'")),
+      4);
+  EXPECT_EQ(listings_db_->QueryInt(absl::StrCat(
+                "SELECT hidden::int FROM organization_visibility WHERE organization_id = '",
+                org.id(), "'")),
+            0);
+  EXPECT_THAT(SearchOffers("锂电池"), ::testing::Contains(offer.id()));
+  // The backlog really was one batch (else this test shows nothing about batches).
+  EXPECT_GE(LargestConsumerBatch(listings_->log_path()), 2) << listings_->log_path();
 }
 
 TEST_F(ListingsTest, BadInputIsRefusedNamingTheFieldAndNothingIsStored) {

@@ -117,6 +117,82 @@ TEST_F(TransactionsTest, CompletingAnAssignmentTransfersTheOffer) {
   EXPECT_EQ(found.hits_size(), 0);
 }
 
+// Listings consumes deal events. Two assignment deals on one offer complete while listings is
+// down; applied as one batch when it is back, the second completion must see the offer the first
+// one transferred — as one by one: one OfferTransferred, the offer's next version, nothing more.
+TEST_F(TransactionsTest, ABacklogOfCompletionsAppliedAsOneBatchTransfersTheOfferOnce) {
+  using Stub = v1::TransactionsService::Stub;
+  TopicReader deal_events(stack_.kafka_brokers, kTopic);
+  TopicReader listings_events(stack_.kafka_brokers, "techtrade.listings.events.v1");
+  lv1::GetListingRequest get;
+  get.set_id(offer_id_);
+  lv1::Offer before;
+  ASSERT_TRUE(listings_stub_->GetOffer(AuthedContext(operator_key_).get(), get, &before).ok());
+  reg::Organization second_buyer = Organization(3, "shenzhen", reg::ORGANIZATION_KIND_ENTERPRISE);
+  // Two assignment deals, each performed up to its last payment.
+  std::vector<v1::Deal> deals;
+  for (const std::string& buyer : {buyer_.id(), second_buyer.id()}) {
+    v1::Deal d;
+    ASSERT_TRUE(Open(&d, shenzhen_key_, buyer).ok());
+    v1::ProposeTermsRequest terms = Terms(d, v1::PARTY_ROLE_SELLER, 50'000'00);
+    terms.set_transfer_mode(lv1::TRANSFER_MODE_ASSIGNMENT);
+    d = Must(&Stub::ProposeTerms, terms, wuhan_key_);
+    d = Accept(d, v1::PARTY_ROLE_SELLER, wuhan_key_);
+    d = Accept(d, v1::PARTY_ROLE_BUYER, shenzhen_key_);
+    v1::SignContractRequest sign;
+    sign.set_request_id("sign-" + d.id());
+    sign.set_deal_id(d.id());
+    sign.set_expected_version(d.version());
+    sign.set_registration_number(absl::StrCat("202642010000", 1000 + deals.size()));
+    *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
+    d = Must(&Stub::SignContract, sign, wuhan_key_);
+    d = Must(&Stub::DeliverMilestone, Milestone(d, 1), wuhan_key_);
+    d = Must(&Stub::AcceptMilestone, Milestone(d, 1), shenzhen_key_);
+    d = Must(&Stub::RecordPayment, Payment(d, 1, absl::StrCat("A-", d.id(), "-1")), partner_key_);
+    d = Must(&Stub::DeliverMilestone, Milestone(d, 2), wuhan_key_);
+    d = Must(&Stub::AcceptMilestone, Milestone(d, 2), shenzhen_key_);
+    deals.push_back(d);
+  }
+  {
+    ShutDown("listings");
+    for (v1::Deal& d : deals) {
+      d = Must(&Stub::RecordPayment, Payment(d, 2, absl::StrCat("A-", d.id(), "-2")), partner_key_);
+      ASSERT_EQ(d.state(), v1::DEAL_STATE_COMPLETED);
+    }
+    auto completed = [&] {
+      int n = 0;
+      for (const v1::Deal& d : deals) {
+        for (const auto& e : deal_events.ForAggregate(d.id())) {
+          n += e.envelope.payload().Is<v1::DealCompleted>();
+        }
+      }
+      return n;
+    };
+    deal_events.ReadUntil([&](auto&) { return completed() == 2; }, absl::Seconds(20));
+    ASSERT_EQ(completed(), 2);
+    ASSERT_TRUE(StartAgain("listings"));
+  }
+  // The restarted consumer may first wait for the group to let go of the old member.
+  // (The offer's own OfferPublished may still be on its way too: wait for the transfer.)
+  auto transfers = [&] {
+    std::vector<int64_t> sequences;
+    for (const auto& e : listings_events.ForAggregate(offer_id_)) {
+      if (e.envelope.payload().Is<lv1::OfferTransferred>()) {
+        sequences.push_back(e.envelope.sequence());
+      }
+    }
+    return sequences;
+  };
+  listings_events.ReadUntil([&](auto&) { return !transfers().empty(); }, absl::Seconds(60));
+  listings_events.ReadUntil([](auto&) { return false; }, absl::Seconds(1));  // any extra one
+  EXPECT_THAT(transfers(), ElementsAre(before.version() + 1));
+  lv1::Offer after;
+  ASSERT_TRUE(listings_stub_->GetOffer(AuthedContext(operator_key_).get(), get, &after).ok());
+  EXPECT_EQ(after.status(), lv1::OFFER_STATUS_TRANSFERRED);
+  EXPECT_EQ(after.version(), before.version() + 1);
+  EXPECT_GE(LargestConsumerBatch(listings_->log_path()), 2) << listings_->log_path();
+}
+
 TEST_F(TransactionsTest, ACancelledDeal) {
   TopicReader reader(stack_.kafka_brokers, kTopic);
   v1::Deal d;

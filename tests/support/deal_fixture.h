@@ -43,7 +43,9 @@ class DealFixture : public ::testing::Test {
     }
     std::map<std::string, std::string> common = {{"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
                                                  {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                                                 {"TECHTRADE_DB_POOL_SIZE", "8"}};
+                                                 {"TECHTRADE_DB_POOL_SIZE", "8"},
+                                                 // for LargestConsumerBatch
+                                                 {"TECHTRADE_LOG_LEVEL", "debug"}};
     auto env = [&](int db, std::map<std::string, std::string> extra) {
       extra.insert(common.begin(), common.end());
       extra["TECHTRADE_PG_URL"] = dbs_[db]->url();
@@ -272,11 +274,26 @@ class DealFixture : public ::testing::Test {
     std::unique_ptr<ServiceProcess>* slot = Slot(name);
     const int port = (*slot)->port();
     (*slot)->Kill();
+    return Relaunch(name, port);
+  }
+
+  // A service down for a while (SIGTERM: it leaves its consumer groups at once), then started
+  // again as KillAndRestart does: meanwhile its consumers fall behind, and the restarted process
+  // meets the backlog at once.
+  void ShutDown(const std::string& name) {
+    std::unique_ptr<ServiceProcess>* slot = Slot(name);
+    down_ports_[name] = (*slot)->port();
+    EXPECT_EQ((*slot)->Terminate(), 0) << name;
+  }
+  bool StartAgain(const std::string& name) { return Relaunch(name, down_ports_.at(name)); }
+
+  bool Relaunch(const std::string& name, int port) {
     std::map<std::string, std::string> env = envs_.at(name);
     env["TECHTRADE_GRPC_PORT"] = absl::StrCat(port);
-    *slot = std::make_unique<ServiceProcess>(name, env);
-    return (*slot)->WaitUntilServing();
+    *Slot(name) = std::make_unique<ServiceProcess>(name, env);
+    return (*Slot(name))->WaitUntilServing();
   }
+  std::map<std::string, int> down_ports_;
 
   const std::string db_prefix_;
   // Each service's environment, kept for restarts.

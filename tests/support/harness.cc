@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <sstream>
 
@@ -281,6 +283,19 @@ std::vector<TopicReader::Event> TopicReader::ForAggregate(const std::string& agg
     if (e.envelope.aggregate_id() == aggregate_id) out.push_back(e);
   }
   return out;
+}
+
+int LargestConsumerBatch(const std::string& log_path) {
+  std::ifstream log(log_path);
+  int largest = 0;
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("consumer: events applied in one transaction") == std::string::npos) continue;
+    nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (entry.is_object() && entry.contains("events") && entry["events"].is_number_integer()) {
+      largest = std::max(largest, entry["events"].get<int>());
+    }
+  }
+  return largest;
 }
 
 }  // namespace techtrade::testing

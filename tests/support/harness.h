@@ -122,4 +122,9 @@ class TopicReader {
 std::string ConsumerGroupAtEnd(const std::string& brokers, const std::string& topic,
                                const std::string& prefix);
 
+// The largest number of events a service's consumer applied in one transaction, from the
+// "consumer: events applied in one transaction" lines of its log (the service must log at debug
+// level); 0 if none. Shows that a backlog test really exercised a batch.
+int LargestConsumerBatch(const std::string& log_path);
+
 }  // namespace techtrade::testing

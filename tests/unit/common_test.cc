@@ -1,5 +1,6 @@
 // Helpers of common/: paging tokens, validation, API keys, ids, configuration parsing, group
-// commit statements, the near cache, and the metrics endpoint (on an ephemeral local port).
+// commit statements, failpoints, the near cache, and the metrics endpoint (on an ephemeral local
+// port).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -8,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -20,6 +22,7 @@
 #include "common/cache.h"
 #include "common/channel.h"
 #include "common/db.h"
+#include "common/failpoint.h"
 #include "common/idempotency.h"
 #include "common/ids.h"
 #include "common/metrics.h"
@@ -327,6 +330,57 @@ std::string Scrape(int port) {
   }
   close(fd);
   return response;
+}
+
+// Restores "all off" at the end, so that no other test meets an armed failpoint.
+class FailpointTest : public ::testing::Test {
+ protected:
+  void TearDown() override { ASSERT_TRUE(failpoint::Configure("").ok()); }
+};
+
+TEST_F(FailpointTest, OffUnlessConfiguredAndOffAgainWhenCleared) {
+  EXPECT_TRUE(failpoint::Hit("outbox.after_ack").ok());
+  ASSERT_TRUE(failpoint::Configure("outbox.after_ack=error").ok());
+  absl::Status fired = failpoint::Hit("outbox.after_ack");
+  EXPECT_EQ(fired.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(fired.message()), ::testing::HasSubstr("outbox.after_ack"));
+  EXPECT_TRUE(failpoint::Hit("inbox.after_commit").ok());  // another point stays off
+  ASSERT_TRUE(failpoint::Configure("").ok());
+  EXPECT_TRUE(failpoint::Hit("outbox.after_ack").ok());
+}
+
+TEST_F(FailpointTest, AStallWaitsThenGoesOn) {
+  ASSERT_TRUE(failpoint::Configure(" inbox.after_commit = stall(50) ").ok());
+  absl::Time start = absl::Now();
+  EXPECT_TRUE(failpoint::Hit("inbox.after_commit").ok());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
+}
+
+TEST_F(FailpointTest, AProbabilityFiresSometimes) {
+  ASSERT_TRUE(failpoint::Configure("db.after_commit=error@0.5").ok());
+  int fired = 0;
+  for (int i = 0; i < 2000; ++i) fired += !failpoint::Hit("db.after_commit").ok();
+  EXPECT_GT(fired, 800);
+  EXPECT_LT(fired, 1200);
+}
+
+TEST_F(FailpointTest, ACrashKillsTheProcessAsKillNineWould) {
+  ASSERT_TRUE(failpoint::Configure("db.group_commit.mid_batch=crash").ok());
+  EXPECT_EXIT((void)failpoint::Hit("db.group_commit.mid_batch"), ::testing::KilledBySignal(SIGKILL),
+              "");
+}
+
+TEST_F(FailpointTest, ABadSpecIsRefusedNamingTheEntryAndChangesNothing) {
+  ASSERT_TRUE(failpoint::Configure("outbox.drop=error").ok());
+  for (const char* spec :
+       {"no.such.point=crash", "outbox.after_ack=explode", "outbox.after_ack=error@0",
+        "outbox.after_ack=error@1.5", "outbox.after_ack=error@", "outbox.after_ack=stall(x)",
+        "outbox.after_ack"}) {
+    absl::Status s = failpoint::Configure(spec);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << spec;
+    EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr(spec)) << spec;
+  }
+  EXPECT_FALSE(failpoint::Hit("outbox.drop").ok());  // the earlier configuration stands
 }
 
 TEST(MetricsTest, ServesRpcFiguresThenStopsAndFreesItsPort) {
