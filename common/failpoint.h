@@ -45,7 +45,8 @@ inline absl::Status Hit(absl::string_view name) {
 // offending entry, and nothing changed, if it does not parse or names an unknown point.
 absl::Status Configure(absl::string_view spec);
 
-// Configures from TECHTRADE_FAILPOINTS; the server bootstrap calls it before serving.
+// Configures from TECHTRADE_FAILPOINTS; the server bootstrap calls it once migrations ran and
+// the service is built, before its relay, workers and server start.
 absl::Status ConfigureFromEnvironment();
 
 }  // namespace techtrade::failpoint

@@ -163,10 +163,6 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
                {{"error", "TECHTRADE_LOG_LEVEL: use debug|info|warn|error"}});
     return 2;
   }
-  if (absl::Status s = failpoint::ConfigureFromEnvironment(); !s.ok()) {
-    log::Error("invalid configuration", {{"error", s.message()}});
-    return 2;
-  }
   absl::StatusOr<RedisOptions> redis = ParseRedisUrl(config->redis_url);
   if (!redis.ok()) {
     log::Error("invalid configuration", {{"error", redis.status().message()}});
@@ -211,6 +207,12 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
     return 1;
   }
 
+  // Armed once migrations ran and the service is built: the points are about serving, and a
+  // start-up failing on one would only be restarted into the same migrations.
+  if (absl::Status s = failpoint::ConfigureFromEnvironment(); !s.ok()) {
+    log::Error("invalid configuration", {{"error", s.message()}});
+    return 2;
+  }
   OutboxRelay relay({.service = definition.name,
                      .pg_url = config->pg_url,
                      .brokers = config->kafka_brokers,
