@@ -34,6 +34,17 @@ void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key, const std::strin
 // The response stored for `key`, or nullopt; INVALID_ARGUMENT if it was for another request.
 absl::StatusOr<std::optional<std::string>> LookupIdempotentResponse(
     PgPool& db, const IdempotencyKey& key, const std::string& request_hash);
+// The response stored for `key`, else `failure`.
+template <class Response>
+absl::StatusOr<Response> StoredResponseOr(PgPool& db, const IdempotencyKey& key,
+                                          const std::string& request_hash, absl::Status failure) {
+  TT_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                      LookupIdempotentResponse(db, key, request_hash));
+  if (!stored.has_value()) return failure;
+  Response previous;
+  if (!previous.ParseFromString(*stored)) return absl::InternalError("stored response unreadable");
+  return previous;
+}
 }  // namespace internal
 
 // Runs mutate(tx) -> absl::StatusOr<Response> at most once per key; `redact` (optional) edits
@@ -67,12 +78,24 @@ absl::StatusOr<Response> RunIdempotent(PgPool& db, const IdempotencyKey& key,
   };
   absl::Status status = InTransaction(db, unit);
   if (status.ok()) return response;
-  TT_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                      internal::LookupIdempotentResponse(db, key, request_hash));
-  if (!stored.has_value()) return status;
-  Response previous;
-  if (!previous.ParseFromString(*stored)) return absl::InternalError("stored response unreadable");
-  return previous;
+  return internal::StoredResponseOr<Response>(db, key, request_hash, status);
+}
+
+// The same for a call decided partly before its transaction, on what other services answer
+// (is the organisation verified, the listing published): `check`() runs first, and if it
+// refuses, the stored response of an identical earlier call still wins. A client that retries a
+// call whose answer it never saw gets that answer, although the organisation or listing has
+// changed since; only a call that never succeeded is refused.
+template <class Response, class Check, class Mutate>
+absl::StatusOr<Response> RunIdempotentAfterCheck(PgPool& db, const IdempotencyKey& key,
+                                                 const google::protobuf::Message& request,
+                                                 Check&& check, Mutate&& mutate) {
+  TT_RETURN_IF_ERROR(ValidateRequestId(key.request_id));
+  if (absl::Status refused = check(); !refused.ok()) {
+    return internal::StoredResponseOr<Response>(db, key, Sha256Hex(request.SerializeAsString()),
+                                                refused);
+  }
+  return RunIdempotent<Response>(db, key, request, std::forward<Mutate>(mutate));
 }
 
 }  // namespace techtrade

@@ -443,6 +443,32 @@ TEST_F(ListingsTest, ABacklogOfOneOrganisationsEventsAppliedAsOneBatchEndsAsOneB
   EXPECT_GE(LargestConsumerBatch(listings_->log_path()), 2) << listings_->log_path();
 }
 
+// A client that never saw the answer to its CreateOffer retries it with the same request_id
+// after the owner was suspended: the call had succeeded, so the retry gets its offer back
+// instead of a refusal decided on what changed since.
+TEST_F(ListingsTest, ARetryOfACreateThatSucceededGetsItsAnswerAfterTheOwnerChanged) {
+  reg::Organization org = Organization(8);
+  const std::string request_id = "offer-" + NewUuid();
+  v1::Offer created;
+  ASSERT_TRUE(CreateOffer(org.id(), Draft(), &created, request_id).ok());
+  ChangeOrganization(org, "suspend");
+  v1::Offer again;
+  grpc::Status s;
+  // The suspension reaches listings' look-up through the registry's cache invalidation.
+  for (int i = 0; i < 50; ++i) {
+    v1::Offer fresh;
+    if (CreateOffer(org.id(), Draft(), &fresh).error_code() ==
+        grpc::StatusCode::FAILED_PRECONDITION) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  s = CreateOffer(org.id(), Draft(), &again, request_id);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(again.id(), created.id());
+  EXPECT_EQ(again.version(), created.version());
+}
+
 TEST_F(ListingsTest, BadInputIsRefusedNamingTheFieldAndNothingIsStored) {
   reg::Organization org = Organization(7);
   struct Case {

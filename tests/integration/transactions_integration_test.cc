@@ -193,6 +193,45 @@ TEST_F(TransactionsTest, ABacklogOfCompletionsAppliedAsOneBatchTransfersTheOffer
   EXPECT_GE(LargestConsumerBatch(listings_->log_path()), 2) << listings_->log_path();
 }
 
+// A client that never saw the answer to its OpenDeal retries it with the same request_id after
+// the buyer was suspended: the deal had been opened, so the retry gets it back instead of a
+// refusal decided on what changed since.
+TEST_F(TransactionsTest, ARetryOfAnOpenDealThatSucceededGetsItsAnswerAfterAPartyChanged) {
+  v1::OpenDealRequest open;
+  open.set_request_id("open-" + NewUuid());
+  open.set_listing_id(offer_id_);
+  open.set_listing_kind(lv1::LISTING_KIND_OFFER);
+  open.set_buyer_org_id(buyer_.id());
+  open.set_seller_org_id(seller_.id());
+  v1::Deal opened;
+  grpc::Status s = stub_->OpenDeal(AuthedContext(shenzhen_key_).get(), open, &opened);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  reg::SuspendOrganizationRequest suspend;
+  suspend.set_request_id("suspend-" + buyer_.id());
+  suspend.set_id(buyer_.id());
+  suspend.set_expected_version(buyer_.version());
+  suspend.set_reason("audit finding");
+  reg::Organization suspended;
+  s = registry_stub_->SuspendOrganization(AuthedContext(operator_key_).get(), suspend, &suspended);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  // Until a new inquiry by the suspended buyer is refused (the registry invalidates its cache).
+  for (int i = 0; i < 50; ++i) {
+    v1::Deal fresh;
+    v1::OpenDealRequest other = open;
+    other.set_request_id("open-" + NewUuid());
+    if (stub_->OpenDeal(AuthedContext(shenzhen_key_).get(), other, &fresh).error_code() ==
+        grpc::StatusCode::FAILED_PRECONDITION) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  v1::Deal again;
+  s = stub_->OpenDeal(AuthedContext(shenzhen_key_).get(), open, &again);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(again.id(), opened.id());
+  EXPECT_EQ(again.version(), opened.version());
+}
+
 TEST_F(TransactionsTest, ACancelledDeal) {
   TopicReader reader(stack_.kafka_brokers, kTopic);
   v1::Deal d;

@@ -186,19 +186,22 @@ struct ListingsServiceImpl::Ops {
     TT_RETURN_IF_ERROR(RequireWriter(call.caller));
     TT_RETURN_IF_ERROR(ValidateRequestId(req.request_id()));
     TT_RETURN_IF_ERROR(Kind::Validate(raw, absl::Now()));
-    TT_ASSIGN_OR_RETURN(reg::Organization owner,
-                        LookUpOwner(s.registry_, Kind::kOwnerField, owner_id, call));
-    TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, owner.city_id()));
-    if (owner.status() == reg::ORGANIZATION_STATUS_SUSPENDED) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("organisation ", owner_id, " is suspended"));
-    }
+    reg::Organization owner;
+    auto check_owner = [&]() -> absl::Status {
+      TT_ASSIGN_OR_RETURN(owner, LookUpOwner(s.registry_, Kind::kOwnerField, owner_id, call));
+      TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, owner.city_id()));
+      if (owner.status() == reg::ORGANIZATION_STATUS_SUSPENDED) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("organisation ", owner_id, " is suspended"));
+      }
+      return absl::OkStatus();
+    };
     const Draft draft = Kind::Normalize(raw);
     TT_ASSIGN_OR_RETURN(
         *response,
-        RunIdempotent<Record>(
+        RunIdempotentAfterCheck<Record>(
             s.db_, IdempotencyKeyFor(call, req.request_id(), absl::StrCat("Create", Kind::kName)),
-            req, [&](Tx& tx) -> absl::StatusOr<Record> {
+            req, check_owner, [&](Tx& tx) -> absl::StatusOr<Record> {
               Record r;
               r.set_id(NewUuid());
               Kind::SetOwner(r, owner_id);

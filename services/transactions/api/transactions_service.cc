@@ -200,42 +200,45 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
       keys.push_back(OrganizationCacheKey(request->broker_org_id()));
     }
     cache_.Prefetch(keys);
-    TT_ASSIGN_OR_RETURN(v1::Party buyer,
-                        VerifiedParty("buyer_org_id", request->buyer_org_id(), call));
-    TT_ASSIGN_OR_RETURN(v1::Party seller,
-                        VerifiedParty("seller_org_id", request->seller_org_id(), call));
-    // Either party's system may open the inquiry.
-    if (!ActsFor(call, buyer, "buyer").ok()) TT_RETURN_IF_ERROR(ActsFor(call, seller, "seller"));
-    v1::Party broker;
-    if (!request->broker_org_id().empty()) {
-      TT_ASSIGN_OR_RETURN(broker, VerifiedParty("broker_org_id", request->broker_org_id(), call));
-    }
-    absl::StatusOr<ListingFacts> listing =
-        listings_.Get(request->listing_kind(), request->listing_id(), call.api_key);
-    if (absl::IsNotFound(listing.status())) {
-      return FieldError("listing_id",
-                        absl::StrCat("no such ", lv1::ListingKind_Name(request->listing_kind())));
-    }
-    if (!listing.ok()) return listing.status();
-    if (!listing->published) {
-      return absl::FailedPreconditionError("listing_id: the listing is not published");
-    }
-    const bool offer = request->listing_kind() == lv1::LISTING_KIND_OFFER;
-    if (offer && listing->owner_org_id != seller.organization_id()) {
-      return FieldError("seller_org_id", "an offer's deal is sold by the offer's owner");
-    }
-    if (!offer && listing->owner_org_id != buyer.organization_id()) {
-      return FieldError("buyer_org_id", "a demand's deal is bought by the demand's seeker");
-    }
+    v1::Party buyer, seller, broker;
+    std::string city_id;  // the listing's
+    auto check_parties_and_listing = [&]() -> absl::Status {
+      TT_ASSIGN_OR_RETURN(buyer, VerifiedParty("buyer_org_id", request->buyer_org_id(), call));
+      TT_ASSIGN_OR_RETURN(seller, VerifiedParty("seller_org_id", request->seller_org_id(), call));
+      // Either party's system may open the inquiry.
+      if (!ActsFor(call, buyer, "buyer").ok()) TT_RETURN_IF_ERROR(ActsFor(call, seller, "seller"));
+      if (!request->broker_org_id().empty()) {
+        TT_ASSIGN_OR_RETURN(broker, VerifiedParty("broker_org_id", request->broker_org_id(), call));
+      }
+      absl::StatusOr<ListingFacts> listing =
+          listings_.Get(request->listing_kind(), request->listing_id(), call.api_key);
+      if (absl::IsNotFound(listing.status())) {
+        return FieldError("listing_id",
+                          absl::StrCat("no such ", lv1::ListingKind_Name(request->listing_kind())));
+      }
+      if (!listing.ok()) return listing.status();
+      if (!listing->published) {
+        return absl::FailedPreconditionError("listing_id: the listing is not published");
+      }
+      const bool offer = request->listing_kind() == lv1::LISTING_KIND_OFFER;
+      if (offer && listing->owner_org_id != seller.organization_id()) {
+        return FieldError("seller_org_id", "an offer's deal is sold by the offer's owner");
+      }
+      if (!offer && listing->owner_org_id != buyer.organization_id()) {
+        return FieldError("buyer_org_id", "a demand's deal is bought by the demand's seeker");
+      }
+      city_id = listing->city_id;
+      return absl::OkStatus();
+    };
     TT_ASSIGN_OR_RETURN(
-        *response, RunIdempotent<v1::Deal>(
+        *response, RunIdempotentAfterCheck<v1::Deal>(
                        db_, IdempotencyKeyFor(call, request->request_id(), "OpenDeal"), *request,
-                       [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
+                       check_parties_and_listing, [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
                          v1::Deal deal;
                          deal.set_id(NewUuid());
                          deal.set_listing_id(request->listing_id());
                          deal.set_listing_kind(request->listing_kind());
-                         deal.set_city_id(listing->city_id);
+                         deal.set_city_id(city_id);
                          *deal.mutable_buyer() = buyer;
                          *deal.mutable_seller() = seller;
                          if (!broker.organization_id().empty()) *deal.mutable_broker() = broker;
