@@ -6,12 +6,15 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 STACK := deploy/local/stack.sh
 
-.PHONY: help deps build test unit-test up down status run bench format clean
+.PHONY: help deps build test unit-test test-asan test-tsan chaos up down status run bench format clean
 
 help:
 	@echo "make run    - install, build, start the platform (dev instance) and play a short demo"
 	@echo "make test   - install, build, start a test stack, run every test, stop the stack"
+	@echo "make test-asan / make test-tsan - make test's unit and integration tests, built with"
+	@echo "             AddressSanitizer+UBSan (build-asan/) or ThreadSanitizer (build-tsan/)"
 	@echo "make bench  - benchmarks on a bench stack; table on stdout, JSON in bench/out/latest.json"
+	@echo "make chaos  - the chaos suite on its own stack (docs/chaos.md); CHAOS_ARGS='--seed N ...'"
 	@echo "make up / make down / make status - the dev platform in the background"
 	@echo "make deps / make build / make unit-test / make format / make clean"
 
@@ -27,7 +30,7 @@ build: deps $(BUILD_DIR)/build.ninja
 	@cmake --build $(BUILD_DIR)
 
 unit-test: build
-	@cd $(BUILD_DIR) && ctest --output-on-failure -LE "integration|e2e" -j2
+	@cd $(BUILD_DIR) && ctest --output-on-failure -LE "integration|e2e|chaos" -j2
 
 # The test stack (instance "test", ports 254xx) is started for the run and stopped afterwards.
 test: build
@@ -36,6 +39,65 @@ test: build
 	@set -a; source .run/test/env; set +a; \
 	  rc=0; (cd $(BUILD_DIR) && ctest --output-on-failure -j2 --timeout 300) || rc=$$?; \
 	  echo "==> stopping the test stack"; TECHTRADE_INSTANCE=test $(STACK) down; exit $$rc
+
+# The chaos suite (docs/chaos.md) on a stack instance of its own (chaos, ports 454xx), which it
+# kills and restarts piece by piece: two replicas of each service, >= 5,000 operations, every kind
+# of fault 20 times, bounded to 30 minutes. Another seed or length: make chaos CHAOS_ARGS='--seed 42
+# --operations 10000'. The seed is printed first; the last line is the verdict.
+CHAOS_ARGS ?=
+chaos: build
+	@echo "==> starting the chaos stack"
+	@TECHTRADE_INSTANCE=chaos TECHTRADE_PORT_BASE=45400 TECHTRADE_SKIP_DEPS=1 TECHTRADE_NO_SERVICES=1 \
+	  $(STACK) up
+	@set -a; source .run/chaos/env; set +a; export TECHTRADE_PORT_BASE=45400; \
+	  rc=0; $(BUILD_DIR)/bin/chaos --operations 5000 --faults_per_kind 20 --max_minutes 30 \
+	    $(CHAOS_ARGS) || rc=$$?; \
+	  echo "==> stopping the chaos stack"; \
+	  TECHTRADE_INSTANCE=chaos TECHTRADE_PORT_BASE=45400 $(STACK) down; exit $$rc
+
+# Sanitizer runs (docs/operations.md, "Sanitizer builds"): the tests and the service binaries they
+# start built with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) or ThreadSanitizer
+# (build-tsan/), tested on a stack instance of their own (asan, tsan: ports 264xx, 274xx), so that
+# they never clash with `make test`, `make bench` or each other. The options below reach every
+# process the tests start. ASan, LeakSanitizer and TSan write each report to a file of its own in
+# <build dir>/sanitizer-reports/ (named after the program and its pid); UBSan writes to the
+# process's stderr (a service's log, in <build dir>/test-tmp/). Any report fails the run.
+# SAN_TESTS selects the tests (ctest arguments): all but the chaos suite's by default (its fault
+# schedules take minutes, several times that under a sanitizer); SAN_TESTS= runs them too.
+SAN_TESTS ?= -LE chaos
+SAN_SUPP := $(CURDIR)/tests/sanitizers
+test-asan: SAN := asan
+test-asan: SAN_CMAKE := address
+test-asan: SAN_ENV = \
+  ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:log_exe_name=1:log_path=$(CURDIR)/build-asan/sanitizer-reports/asan \
+  LSAN_OPTIONS=suppressions=$(SAN_SUPP)/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+test-tsan: SAN := tsan
+test-tsan: SAN_CMAKE := thread
+test-tsan: SAN_ENV = \
+  TSAN_OPTIONS=ignore_noninstrumented_modules=1:suppressions=$(SAN_SUPP)/tsan.supp:print_suppressions=0:second_deadlock_stack=1:history_size=4:log_exe_name=1:log_path=$(CURDIR)/build-tsan/sanitizer-reports/tsan
+test-asan test-tsan: deps
+	@if [[ ! -f build-$(SAN)/build.ninja ]]; then \
+	  echo "==> configuring (-DTECHTRADE_SANITIZE=$(SAN_CMAKE)) in build-$(SAN)/"; \
+	  cmake -S . -B build-$(SAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	    -DTECHTRADE_SANITIZE=$(SAN_CMAKE) -DTECHTRADE_BUILD_BENCH=OFF > /dev/null; fi
+	@echo "==> building build-$(SAN)/ (a first build takes five to ten minutes on 2 cores)"
+	@cmake --build build-$(SAN)
+	@echo "==> starting the $(SAN) stack"
+	@TECHTRADE_INSTANCE=$(SAN) TECHTRADE_SKIP_DEPS=1 TECHTRADE_NO_SERVICES=1 $(STACK) up
+	@reports=build-$(SAN)/sanitizer-reports; tmp=build-$(SAN)/test-tmp; \
+	  rm -rf $$reports $$tmp; mkdir -p $$reports $$tmp; \
+	  set -a; source .run/$(SAN)/env; set +a; export TEST_TMPDIR=$(CURDIR)/$$tmp $(SAN_ENV); \
+	  rc=0; (cd build-$(SAN) && ctest --output-on-failure -j2 --timeout 600 $(SAN_TESTS)) || rc=$$?; \
+	  echo "==> stopping the $(SAN) stack"; TECHTRADE_INSTANCE=$(SAN) $(STACK) down; \
+	  grep -l "runtime error: " -r $$tmp > $$reports/ubsan-in-logs || true; \
+	  [[ -s $$reports/ubsan-in-logs ]] || rm -f $$reports/ubsan-in-logs; \
+	  if compgen -G "$$reports/*" > /dev/null; then \
+	    echo "==> sanitizer reports (in $$reports/ and the logs named in ubsan-in-logs):"; \
+	    grep -h -r -e "^SUMMARY: " -e "runtime error: " $$reports $$tmp | sort | uniq -c \
+	      | sort -rn || true; \
+	    ls -1 $$reports; rc=1; \
+	  fi; exit $$rc
 
 up: build
 	@$(STACK) up

@@ -12,17 +12,20 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-usage: stack.sh up|down|status|env|start COMPONENT|stop COMPONENT|start-services|stop-services
+usage: stack.sh up|down|status|env|start COMPONENT|stop COMPONENT|kill COMPONENT|start-services|stop-services
   up              install missing deps (unless TECHTRADE_SKIP_DEPS=1), start postgres, redis and
                   kafka, write the env file, start the built services
   down            stop services, kafka, redis and postgres (keeps all data)
   status          one line per component and service
   env             print the path of the sourceable env file
   start|stop X    X is postgres, redis or kafka
+  kill X          a crash: SIGKILL for redis and kafka, an immediate shutdown (no checkpoint,
+                  crash recovery at the next start) for postgres (fault tests: tests/chaos)
   start-services  start every service whose binary exists in build/bin
   stop-services   stop the services
 environment: TECHTRADE_INSTANCE (default dev), TECHTRADE_PORT_BASE (dev 15400, test 25400,
-             others 35400), TECHTRADE_SKIP_DEPS=1, TECHTRADE_NO_SERVICES=1 (up: infrastructure only),
+             asan 26400, tsan 27400, others 35400), TECHTRADE_SKIP_DEPS=1,
+             TECHTRADE_NO_SERVICES=1 (up: infrastructure only),
              TECHTRADE_KAFKA_JIT=c1|full (broker JIT: c1 starts answering fast, full is steady-state)
 EOF
 }
@@ -51,6 +54,10 @@ fi
 case "${INSTANCE}" in
   dev) DEFAULT_BASE=15400 ;;
   test) DEFAULT_BASE=25400 ;;
+  # The sanitizer test runs (make test-asan, make test-tsan): own ports, so that each can run
+  # beside `make test`, `make bench` and the other.
+  asan) DEFAULT_BASE=26400 ;;
+  tsan) DEFAULT_BASE=27400 ;;
   *) DEFAULT_BASE=35400 ;;
 esac
 BASE="${TECHTRADE_PORT_BASE:-${DEFAULT_BASE}}"
@@ -808,6 +815,37 @@ stop_services() {
   done
 }
 
+# Crashes for fault tests: no graceful shutdown. Only ever the pid live_pid vouched for.
+kill_redis() {
+  local pid
+  if pid="$(live_pid redis)"; then
+    log "redis: killing (SIGKILL, pid ${pid})"
+    kill -KILL "${pid}" 2>/dev/null || true
+    while owned_by_us redis "${pid}"; do sleep 0.1; done
+  fi
+  rm -f "$(pidfile redis)"
+}
+
+kill_kafka() {
+  local pid
+  if pid="$(live_pid kafka)"; then
+    log "kafka: killing (SIGKILL, pid ${pid})"
+    kill -KILL "${pid}" 2>/dev/null || true
+    while owned_by_us kafka "${pid}"; do sleep 0.1; done
+  fi
+  rm -f "$(pidfile kafka)"
+}
+
+kill_postgres() {
+  local pid
+  pg_paths
+  if pid="$(live_pid postgres)"; then
+    log "postgres: immediate shutdown (pid ${pid})"
+    as_pg "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -m immediate -w -t 30 -s stop >>"${LOGS}/postgres.log" 2>&1 || true
+  fi
+  rm -f "$(pidfile postgres)"
+}
+
 # ---------------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------------
@@ -898,7 +936,7 @@ main() {
       fi
       printf '%s\n' "${ENV_FILE}"
       ;;
-    start | stop)
+    start | stop | kill)
       [[ $# -eq 2 ]] || {
         usage >&2
         exit 2
