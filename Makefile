@@ -11,7 +11,7 @@ STACK := deploy/local/stack.sh
 help:
 	@echo "make run    - install, build, start the platform (dev instance) and play a short demo"
 	@echo "make test   - install, build, start a test stack, run every test, stop the stack"
-	@echo "make test-asan / make test-tsan - make test's unit and integration tests, built with"
+	@echo "make test-asan / make test-tsan - make test's tests but the chaos suite's, built with"
 	@echo "             AddressSanitizer+UBSan (build-asan/) or ThreadSanitizer (build-tsan/)"
 	@echo "make bench  - benchmarks on a bench stack; table on stdout, JSON in bench/out/latest.json"
 	@echo "make chaos  - the chaos suite on its own stack (docs/chaos.md); CHAOS_ARGS='--seed N ...'"
@@ -63,7 +63,7 @@ chaos: build
 # <build dir>/sanitizer-reports/ (named after the program and its pid); UBSan writes to the
 # process's stderr (a service's log, in <build dir>/test-tmp/). Any report fails the run.
 # SAN_TESTS selects the tests (ctest arguments): all but the chaos suite's by default (its fault
-# schedules take minutes, several times that under a sanitizer); SAN_TESTS= runs them too.
+# schedules would add 3.5 minutes under ASan on 2 cores); SAN_TESTS= runs them too.
 SAN_TESTS ?= -LE chaos
 SAN_SUPP := $(CURDIR)/tests/sanitizers
 test-asan: SAN := asan
