@@ -816,25 +816,17 @@ stop_services() {
 }
 
 # Crashes for fault tests: no graceful shutdown. Only ever the pid live_pid vouched for.
-kill_redis() {
-  local pid
-  if pid="$(live_pid redis)"; then
-    log "redis: killing (SIGKILL, pid ${pid})"
+kill_component() {
+  local component="$1" pid
+  if pid="$(live_pid "${component}")"; then
+    log "${component}: killing (SIGKILL, pid ${pid})"
     kill -KILL "${pid}" 2>/dev/null || true
-    while owned_by_us redis "${pid}"; do sleep 0.1; done
+    while owned_by_us "${component}" "${pid}"; do sleep 0.1; done
   fi
-  rm -f "$(pidfile redis)"
+  rm -f "$(pidfile "${component}")"
 }
-
-kill_kafka() {
-  local pid
-  if pid="$(live_pid kafka)"; then
-    log "kafka: killing (SIGKILL, pid ${pid})"
-    kill -KILL "${pid}" 2>/dev/null || true
-    while owned_by_us kafka "${pid}"; do sleep 0.1; done
-  fi
-  rm -f "$(pidfile kafka)"
-}
+kill_redis() { kill_component redis; }
+kill_kafka() { kill_component kafka; }
 
 kill_postgres() {
   local pid

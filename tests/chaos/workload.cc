@@ -11,6 +11,7 @@
 #include "techtrade/registry/v1/registry.grpc.pb.h"
 #include "techtrade/transactions/v1/transactions.grpc.pb.h"
 #include "tests/chaos/chaos.h"
+#include "tests/support/requests.h"
 
 namespace techtrade::chaos {
 
@@ -214,41 +215,14 @@ std::map<std::string, int64_t> Workload::method_counts() const {
 
 namespace {
 
+// The suite's programmes: budgets no run exhausts, the rules of testing::SubsidyProgrammeRequest.
 fv1::CreateProgrammeRequest ProgrammeRequest(const std::string& request_id, const std::string& city,
                                              int64_t auto_threshold) {
-  fv1::CreateProgrammeRequest r;
-  r.set_request_id(request_id);
-  r.set_name(city.empty() ? "National technology absorption subsidy (chaos)"
-                          : "Technology absorption subsidy " + city + " (chaos)");
-  r.set_city_id(city);
-  *r.mutable_start_time() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(absl::Now()) - 86400);
-  *r.mutable_end_time() =
-      TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(absl::Now()) + 365 * 86400);
-  r.mutable_total_budget()->set_currency("CNY");
-  r.mutable_total_budget()->set_amount_minor(10'000'000'000'00);
-  fv1::ProgrammeRules* rules = r.mutable_rules();
-  rules->add_eligible_transfer_modes(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
-  rules->add_eligible_transfer_modes(lv1::TRANSFER_MODE_ASSIGNMENT);
-  rules->add_eligible_buyer_kinds(reg::ORGANIZATION_KIND_ENTERPRISE);
-  rules->set_min_contract_value_minor(10'000'00);
-  fv1::SubsidyBand* low = rules->add_bands();
-  low->set_from_minor(0);
-  low->set_rate_bps(1999);
-  fv1::SubsidyBand* high = rules->add_bands();
-  high->set_from_minor(50'000'00);
-  high->set_rate_bps(1111);
-  rules->set_per_deal_cap_minor(20'000'00);
-  rules->set_per_organization_annual_cap_minor(100'000'00);
-  rules->set_auto_approval_threshold_minor(auto_threshold);
-  rules->set_claw_back_on_cancellation(true);
-  for (auto [trigger, share] : {std::pair{fv1::TRANCHE_TRIGGER_SIGNING, 3333},
-                                std::pair{fv1::TRANCHE_TRIGGER_MILESTONES, 3333},
-                                std::pair{fv1::TRANCHE_TRIGGER_COMPLETION, 3334}}) {
-    fv1::Tranche* t = rules->add_tranches();
-    t->set_trigger(trigger);
-    t->set_share_bps(share);
-  }
-  return r;
+  return testing::SubsidyProgrammeRequest(
+      request_id,
+      city.empty() ? "National technology absorption subsidy (chaos)"
+                   : "Technology absorption subsidy " + city + " (chaos)",
+      city, 10'000'000'000'00, auto_threshold);
 }
 
 }  // namespace
@@ -469,23 +443,7 @@ void Workload::LifeCycle(std::mt19937_64& rng, int worker, int iteration) {
                      by == tv1::PARTY_ROLE_OPERATOR ? op : buyer_key);
   };
   auto terms = [&](tv1::PartyRole by, int64_t price) {
-    tv1::ProposeTermsRequest r;
-    r.set_request_id(rid("terms"));
-    r.set_deal_id(deal.id());
-    r.set_expected_version(deal.version());
-    r.set_acting_as(by);
-    r.mutable_price()->set_currency("CNY");
-    r.mutable_price()->set_amount_minor(price);
-    r.set_transfer_mode(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
-    r.set_licence_scope("battery management systems for energy storage");
-    r.set_territory("CN");
-    for (int i = 0; i < 2; ++i) {
-      tv1::MilestonePlan* m = r.add_milestones();
-      m->set_title(i == 0 ? "algorithm and source code" : "deployment support");
-      m->mutable_amount()->set_currency("CNY");
-      m->mutable_amount()->set_amount_minor(i == 0 ? price * 3 / 10 : price - price * 3 / 10);
-      *m->mutable_due_time() = TimeUtil::SecondsToTimestamp(1'900'000'000 + i * 1'000'000);
-    }
+    tv1::ProposeTermsRequest r = testing::TermsRequest(rid("terms"), deal, by, price);
     return deal_call("ProposeTerms", &TS::ProposeTerms, r, &deal,
                      by == tv1::PARTY_ROLE_SELLER ? seller_key : buyer_key);
   };

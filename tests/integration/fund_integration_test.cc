@@ -180,14 +180,7 @@ TEST_F(FundTest, ABacklogOfOneDealsEventsAppliedAsOneBatchEndsAsOneByOne) {
     ShutDown("fund");
     d = PerformMilestone(d, 1);
     d = CancelAsOperator(d);
-    deal_events.ReadUntil(
-        [&](auto&) {
-          for (const auto& e : deal_events.ForAggregate(d.id())) {
-            if (e.envelope.payload().Is<tv1::DealCancelled>()) return true;
-          }
-          return false;
-        },
-        absl::Seconds(20));
+    ASSERT_TRUE(deal_events.ReadUntilPayload<tv1::DealCancelled>(d.id(), absl::Seconds(20)));
     ASSERT_TRUE(StartAgain("fund"));
   }
   // The restarted consumer may first wait for the group to let go of the old member.
@@ -248,14 +241,7 @@ TEST_F(FundTest, TheSameDealEventDeliveredTwiceHasOneEffect) {
 
   // The MilestoneAccepted event again, byte for byte (a consumer crash before its offset
   // commit), and once more under a new event id (a producer that re-sent it).
-  deal_events.ReadUntil(
-      [&](auto&) {
-        for (const auto& e : deal_events.ForAggregate(d.id())) {
-          if (e.envelope.payload().Is<tv1::MilestoneAccepted>()) return true;
-        }
-        return false;
-      },
-      absl::Seconds(20));
+  deal_events.ReadUntilPayload<tv1::MilestoneAccepted>(d.id(), absl::Seconds(20));
   std::optional<TopicReader::Event> accepted;
   for (const auto& e : deal_events.ForAggregate(d.id())) {
     if (e.envelope.payload().Is<tv1::MilestoneAccepted>()) accepted = e;

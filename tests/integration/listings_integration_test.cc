@@ -48,6 +48,20 @@ class ListingsTest : public ::testing::Test {
     CreateCity("shenzhen");
   }
 
+  // A listings process's environment on the fixture's database, with consumer groups of its own
+  // that start at the topics' ends.
+  std::map<std::string, std::string> ListingsEnv() {
+    return {{"TECHTRADE_PG_URL", listings_db_->url()},
+            {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+            {"TECHTRADE_REDIS_URL", stack_.redis_url},
+            {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+            {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+             ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")},
+            {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+             ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.transactions.events.v1",
+                                "listings-it")}};
+  }
+
   // A listings process; `again`: the previous one's port, consumer groups and all (a restart).
   void StartListings(bool again = false) {
     if (again) {
@@ -55,18 +69,9 @@ class ListingsTest : public ::testing::Test {
       ASSERT_TRUE(listings_->WaitUntilServing()) << listings_->log_path();
       return;
     }
-    listings_env_ = std::map<std::string, std::string>{
-        {"TECHTRADE_PG_URL", listings_db_->url()},
-        {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-        {"TECHTRADE_REDIS_URL", stack_.redis_url},
-        {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
-        {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
-         ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")},
-        {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
-         ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.transactions.events.v1",
-                            "listings-it")},
-        {"TECHTRADE_DB_POOL_SIZE", "4"},
-        {"TECHTRADE_LOG_LEVEL", "debug"}};
+    listings_env_ = ListingsEnv();
+    listings_env_["TECHTRADE_DB_POOL_SIZE"] = "4";
+    listings_env_["TECHTRADE_LOG_LEVEL"] = "debug";  // for LargestConsumerBatch
     listings_ = std::make_unique<ServiceProcess>("listings", listings_env_);
     ASSERT_TRUE(listings_->WaitUntilServing()) << listings_->log_path();
     listings_env_["TECHTRADE_GRPC_PORT"] = absl::StrCat(listings_->port());
@@ -252,16 +257,7 @@ TEST_F(ListingsTest, ARestartedReplicaRebuildsItsReadModel) {
 
 TEST_F(ListingsTest, ASecondReplicaLearnsOfChangesFromTheEventStream) {
   // Same database, its own read model: it hears of the publication only through Kafka.
-  ServiceProcess replica(
-      "listings", {{"TECHTRADE_PG_URL", listings_db_->url()},
-                   {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                   {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                   {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
-                   {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
-                    ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")},
-                   {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
-                    ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.transactions.events.v1",
-                                       "listings-it")}});
+  ServiceProcess replica("listings", ListingsEnv());
   ASSERT_TRUE(replica.WaitUntilServing()) << replica.log_path();
   auto replica_stub = v1::ListingsService::NewStub(replica.channel());
   reg::Organization org = Organization(11);

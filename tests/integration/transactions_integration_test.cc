@@ -36,6 +36,25 @@ constexpr char kTopic[] = "techtrade.transactions.events.v1";
 class TransactionsTest : public DealFixture {
  protected:
   TransactionsTest() : DealFixture("tx_it_") {}
+
+  // An assignment of the offer to `buyer_id` at 50 000.00, agreed and signed.
+  v1::Deal SignedAssignment(const std::string& buyer_id, const std::string& registration_number) {
+    using Stub = v1::TransactionsService::Stub;
+    v1::Deal d;
+    EXPECT_TRUE(Open(&d, shenzhen_key_, buyer_id).ok());
+    v1::ProposeTermsRequest terms = Terms(d, v1::PARTY_ROLE_SELLER, 50'000'00);
+    terms.set_transfer_mode(lv1::TRANSFER_MODE_ASSIGNMENT);
+    d = Must(&Stub::ProposeTerms, terms, wuhan_key_);
+    d = Accept(d, v1::PARTY_ROLE_SELLER, wuhan_key_);
+    d = Accept(d, v1::PARTY_ROLE_BUYER, shenzhen_key_);
+    v1::SignContractRequest sign;
+    sign.set_request_id("sign-" + d.id());
+    sign.set_deal_id(d.id());
+    sign.set_expected_version(d.version());
+    sign.set_registration_number(registration_number);
+    *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
+    return Must(&Stub::SignContract, sign, wuhan_key_);
+  }
 };
 
 TEST_F(TransactionsTest, AFullDealFromInquiryToCompletionWithOneEventPerChange) {
@@ -78,20 +97,7 @@ TEST_F(TransactionsTest, AFullDealFromInquiryToCompletionWithOneEventPerChange) 
 
 TEST_F(TransactionsTest, CompletingAnAssignmentTransfersTheOffer) {
   using Stub = v1::TransactionsService::Stub;
-  v1::Deal d;
-  ASSERT_TRUE(Open(&d, shenzhen_key_).ok());
-  v1::ProposeTermsRequest terms = Terms(d, v1::PARTY_ROLE_SELLER, 50'000'00);
-  terms.set_transfer_mode(lv1::TRANSFER_MODE_ASSIGNMENT);
-  d = Must(&Stub::ProposeTerms, terms, wuhan_key_);
-  d = Accept(d, v1::PARTY_ROLE_SELLER, wuhan_key_);
-  d = Accept(d, v1::PARTY_ROLE_BUYER, shenzhen_key_);
-  v1::SignContractRequest sign;
-  sign.set_request_id("sign-" + d.id());
-  sign.set_deal_id(d.id());
-  sign.set_expected_version(d.version());
-  sign.set_registration_number("2026420100000456");
-  *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
-  d = Must(&Stub::SignContract, sign, wuhan_key_);
+  v1::Deal d = SignedAssignment(buyer_.id(), "2026420100000456");
   for (int m = 1; m <= 2; ++m) {
     d = Must(&Stub::DeliverMilestone, Milestone(d, m), wuhan_key_);
     d = Must(&Stub::AcceptMilestone, Milestone(d, m), shenzhen_key_);
@@ -132,20 +138,7 @@ TEST_F(TransactionsTest, ABacklogOfCompletionsAppliedAsOneBatchTransfersTheOffer
   // Two assignment deals, each performed up to its last payment.
   std::vector<v1::Deal> deals;
   for (const std::string& buyer : {buyer_.id(), second_buyer.id()}) {
-    v1::Deal d;
-    ASSERT_TRUE(Open(&d, shenzhen_key_, buyer).ok());
-    v1::ProposeTermsRequest terms = Terms(d, v1::PARTY_ROLE_SELLER, 50'000'00);
-    terms.set_transfer_mode(lv1::TRANSFER_MODE_ASSIGNMENT);
-    d = Must(&Stub::ProposeTerms, terms, wuhan_key_);
-    d = Accept(d, v1::PARTY_ROLE_SELLER, wuhan_key_);
-    d = Accept(d, v1::PARTY_ROLE_BUYER, shenzhen_key_);
-    v1::SignContractRequest sign;
-    sign.set_request_id("sign-" + d.id());
-    sign.set_deal_id(d.id());
-    sign.set_expected_version(d.version());
-    sign.set_registration_number(absl::StrCat("202642010000", 1000 + deals.size()));
-    *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
-    d = Must(&Stub::SignContract, sign, wuhan_key_);
+    v1::Deal d = SignedAssignment(buyer, absl::StrCat("202642010000", 1000 + deals.size()));
     d = Must(&Stub::DeliverMilestone, Milestone(d, 1), wuhan_key_);
     d = Must(&Stub::AcceptMilestone, Milestone(d, 1), shenzhen_key_);
     d = Must(&Stub::RecordPayment, Payment(d, 1, absl::StrCat("A-", d.id(), "-1")), partner_key_);

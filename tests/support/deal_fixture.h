@@ -22,6 +22,7 @@
 #include "techtrade/registry/v1/registry.grpc.pb.h"
 #include "techtrade/transactions/v1/transactions.grpc.pb.h"
 #include "tests/support/harness.h"
+#include "tests/support/requests.h"
 
 namespace techtrade::testing {
 
@@ -162,25 +163,7 @@ class DealFixture : public ::testing::Test {
   }
 
   static tv1::ProposeTermsRequest Terms(const tv1::Deal& deal, tv1::PartyRole by, int64_t price) {
-    tv1::ProposeTermsRequest r;
-    r.set_request_id("terms-" + NewUuid());
-    r.set_deal_id(deal.id());
-    r.set_expected_version(deal.version());
-    r.set_acting_as(by);
-    r.mutable_price()->set_currency("CNY");
-    r.mutable_price()->set_amount_minor(price);
-    r.set_transfer_mode(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
-    r.set_licence_scope("battery management systems for energy storage");
-    r.set_territory("CN");
-    for (int i = 0; i < 2; ++i) {
-      tv1::MilestonePlan* m = r.add_milestones();
-      m->set_title(i == 0 ? "algorithm and source code" : "deployment support");
-      m->mutable_amount()->set_currency("CNY");
-      m->mutable_amount()->set_amount_minor(i == 0 ? price * 3 / 10 : price - price * 3 / 10);
-      *m->mutable_due_time() =
-          google::protobuf::util::TimeUtil::SecondsToTimestamp(1'900'000'000 + i * 1'000'000);
-    }
-    return r;
+    return TermsRequest("terms-" + NewUuid(), deal, by, price);
   }
 
   // Runs one mutation and expects it to succeed; returns the deal after it.

@@ -110,6 +110,18 @@ class TopicReader {
                                       absl::Duration timeout);
   // Events so far whose aggregate id is `aggregate_id`, in topic order.
   std::vector<Event> ForAggregate(const std::string& aggregate_id) const;
+  // Reads until an event of `aggregate_id` carrying a `Payload` has arrived; false on timeout.
+  template <class Payload>
+  bool ReadUntilPayload(const std::string& aggregate_id, absl::Duration timeout) {
+    auto arrived = [&] {
+      for (const Event& e : ForAggregate(aggregate_id)) {
+        if (e.envelope.payload().template Is<Payload>()) return true;
+      }
+      return false;
+    };
+    ReadUntil([&](const std::vector<Event>&) { return arrived(); }, timeout);
+    return arrived();
+  }
 
  private:
   std::unique_ptr<KafkaConsumer> consumer_;

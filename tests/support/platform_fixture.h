@@ -10,6 +10,7 @@
 
 #include "techtrade/fund/v1/fund.grpc.pb.h"
 #include "tests/support/deal_fixture.h"
+#include "tests/support/requests.h"
 
 namespace techtrade::testing {
 
@@ -50,39 +51,9 @@ class PlatformFixture : public DealFixture {
   }
 
   static fv1::CreateProgrammeRequest ProgrammeRequest(int64_t budget) {
-    fv1::CreateProgrammeRequest r;
-    r.set_request_id("programme-" + NewUuid());
-    r.set_name("Shenzhen technology absorption subsidy 2026");
-    r.set_city_id("shenzhen");
-    *r.mutable_start_time() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
-        absl::ToUnixSeconds(absl::Now()) - 86400);
-    *r.mutable_end_time() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
-        absl::ToUnixSeconds(absl::Now()) + 365 * 86400);
-    r.mutable_total_budget()->set_currency("CNY");
-    r.mutable_total_budget()->set_amount_minor(budget);
-    fv1::ProgrammeRules* rules = r.mutable_rules();
-    rules->add_eligible_transfer_modes(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
-    rules->add_eligible_transfer_modes(lv1::TRANSFER_MODE_ASSIGNMENT);
-    rules->add_eligible_buyer_kinds(reg::ORGANIZATION_KIND_ENTERPRISE);
-    rules->set_min_contract_value_minor(10'000'00);
-    fv1::SubsidyBand* low = rules->add_bands();
-    low->set_from_minor(0);
-    low->set_rate_bps(1999);
-    fv1::SubsidyBand* high = rules->add_bands();
-    high->set_from_minor(50'000'00);
-    high->set_rate_bps(1111);
-    rules->set_per_deal_cap_minor(20'000'00);
-    rules->set_per_organization_annual_cap_minor(100'000'00);
-    rules->set_auto_approval_threshold_minor(50'000'00);
-    rules->set_claw_back_on_cancellation(true);
-    for (auto [trigger, share] : {std::pair{fv1::TRANCHE_TRIGGER_SIGNING, 3333},
-                                  std::pair{fv1::TRANCHE_TRIGGER_MILESTONES, 3333},
-                                  std::pair{fv1::TRANCHE_TRIGGER_COMPLETION, 3334}}) {
-      fv1::Tranche* t = rules->add_tranches();
-      t->set_trigger(trigger);
-      t->set_share_bps(share);
-    }
-    return r;
+    return SubsidyProgrammeRequest("programme-" + NewUuid(),
+                                   "Shenzhen technology absorption subsidy 2026", "shenzhen",
+                                   budget, 50'000'00);
   }
 
   fv1::Programme CreateProgramme(const fv1::CreateProgrammeRequest& r) {
