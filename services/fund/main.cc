@@ -6,6 +6,7 @@
 #include "common/inbox.h"
 #include "common/registry_client.h"
 #include "common/server.h"
+#include "services/fund/api/fund_gauges.h"
 #include "services/fund/api/fund_service.h"
 #include "services/fund/store/fund_store.h"
 

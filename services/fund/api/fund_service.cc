@@ -13,6 +13,7 @@
 #include "common/paging.h"
 #include "common/status.h"
 #include "common/validation.h"
+#include "services/fund/api/application_change.h"
 #include "services/fund/store/fund_store.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
@@ -22,13 +23,8 @@ namespace {
 using google::protobuf::util::TimeUtil;
 namespace reg = techtrade::registry::v1;
 
-constexpr char kProducer[] = "fund";
 constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 constexpr int kMaxReasonChars = 500;
-
-google::protobuf::Timestamp Ts(absl::Time t) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
 
 bool IsOperator(const CallContext& call) {
   return call.caller.role() == reg::API_CLIENT_ROLE_OPERATOR;
@@ -47,122 +43,6 @@ absl::Status RequireAuditor(const CallContext& call) {
     return absl::OkStatus();
   }
   return absl::PermissionDeniedError("operators and finance partners only");
-}
-
-techtrade::common::v1::Money MoneyOf(const std::string& currency, int64_t minor) {
-  techtrade::common::v1::Money m;
-  m.set_currency(currency);
-  m.set_amount_minor(minor);
-  return m;
-}
-
-// An application and the events its change produces: each event takes the next version and
-// carries the application as it stands after that step.
-class ApplicationChange {
- public:
-  ApplicationChange(v1::Application application, absl::Time now)
-      : application_(std::move(application)), now_(now) {}
-  v1::Application& application() { return application_; }
-
-  template <class Event>
-  Event& Record() {
-    application_.set_version(application_.version() + 1);
-    *application_.mutable_update_time() = Ts(now_);
-    auto event = std::make_unique<Event>();
-    *event->mutable_application() = application_;
-    event->set_idempotency_key(absl::StrCat(application_.id(), ":", application_.version()));
-    Event& ref = *event;
-    events_.push_back(std::move(event));
-    return ref;
-  }
-
-  void Emit(Tx& tx, const std::string& request_id, const std::string& traceparent) {
-    int64_t sequence = application_.version() - static_cast<int64_t>(events_.size());
-    for (const auto& event : events_) {
-      AppendToOutbox(tx, kProducer,
-                     {.aggregate_type = "application",
-                      .aggregate_id = application_.id(),
-                      .sequence = ++sequence,
-                      .payload = event.get(),
-                      .causation_request_id = request_id,
-                      .traceparent = traceparent});
-    }
-  }
-  bool changed() const { return !events_.empty(); }
-
- private:
-  v1::Application application_;
-  absl::Time now_;
-  std::vector<std::unique_ptr<google::protobuf::Message>> events_;
-};
-
-// Pays the tranches the deal's progress makes due; the application completes with the last fen.
-void PayDueTranches(Tx& tx, ApplicationChange& change, const v1::Programme& programme,
-                    const tv1::Deal& deal, absl::Time now) {
-  v1::Application& a = change.application();
-  for (const v1::Disbursement& d : DueDisbursements(programme.rules(), a, deal, now)) {
-    store::AppendEntry(tx, a.programme_id(), a.id(), "disburse", d.tranche(), d.amount_minor());
-    a.set_disbursed_minor(a.disbursed_minor() + d.amount_minor());
-    *a.add_disbursements() = d;
-    // Every fen approved is out (at completion, or earlier with a plan front-loaded so).
-    if (ReservedFor(a) == 0) a.set_status(v1::APPLICATION_STATUS_COMPLETED);
-    auto& event = change.Record<v1::TrancheDisbursed>();
-    *event.mutable_disbursement() = d;
-    *event.mutable_payee() = a.applicant();
-    *event.mutable_amount() = MoneyOf(a.currency(), d.amount_minor());
-  }
-}
-
-// Reserves the calculated amount, then pays what the deal has already made due.
-void Approve(Tx& tx, ApplicationChange& change, const v1::Programme& programme,
-             const tv1::Deal& deal, absl::Time now, const std::string& reason) {
-  v1::Application& a = change.application();
-  const int64_t amount = a.calculation().amount_minor();
-  a.set_status(v1::APPLICATION_STATUS_APPROVED);
-  a.set_approved_minor(amount);
-  a.set_decision_reason(!reason.empty() ? reason
-                                        : absl::StrCat("approved; the amount is bounded by the ",
-                                                       a.calculation().limited_by()));
-  *a.mutable_decide_time() = Ts(now);
-  store::AppendEntry(tx, a.programme_id(), a.id(), "reserve", "", amount);
-  store::AddAnnualGrant(tx, a.programme_id(), a.applicant().organization_id(), a.year(), amount,
-                        programme.rules().per_organization_annual_cap_minor());
-  change.Record<v1::ApplicationDecided>();
-  PayDueTranches(tx, change, programme, deal, now);
-}
-
-// The deal was cancelled: release what is reserved, claw back what went out where the rules say
-// so, and give the buyer's annual cap back.
-void Unwind(Tx& tx, ApplicationChange& change, const v1::Programme& programme) {
-  v1::Application& a = change.application();
-  if (a.status() == v1::APPLICATION_STATUS_PENDING_REVIEW) {
-    a.set_status(v1::APPLICATION_STATUS_CANCELLED);
-    a.set_decision_reason("the deal was cancelled before a decision");
-    change.Record<v1::ApplicationDecided>();
-    return;
-  }
-  const Unwinding u = UnwindOnCancellation(programme.rules(), a);
-  if (u.release_minor > 0)
-    store::AppendEntry(tx, a.programme_id(), a.id(), "release", "", u.release_minor);
-  if (u.clawback_minor > 0) {
-    store::AppendEntry(tx, a.programme_id(), a.id(), "clawback", "", u.clawback_minor);
-  }
-  if (u.release_minor + u.clawback_minor > 0) {
-    store::AddAnnualGrant(tx, a.programme_id(), a.applicant().organization_id(), a.year(),
-                          -(u.release_minor + u.clawback_minor),
-                          programme.rules().per_organization_annual_cap_minor());
-  }
-  a.set_released_minor(a.released_minor() + u.release_minor);
-  a.set_status(v1::APPLICATION_STATUS_CANCELLED);
-  a.set_decision_reason("the deal was cancelled");
-  auto& released = change.Record<v1::ReservationReleased>();
-  *released.mutable_amount() = MoneyOf(a.currency(), u.release_minor);
-  if (u.clawback_minor > 0) {
-    a.set_clawed_back_minor(a.clawed_back_minor() + u.clawback_minor);
-    auto& clawback = change.Record<v1::ClawbackRaised>();
-    *clawback.mutable_debtor() = a.applicant();
-    *clawback.mutable_amount() = MoneyOf(a.currency(), u.clawback_minor);
-  }
 }
 
 absl::Status CheckPeriod(const google::protobuf::Timestamp& start,
@@ -224,8 +104,8 @@ grpc::Status FundServiceImpl::CreateProgramme(grpc::ServerContext* context,
                               *p.mutable_rules() = request->rules();
                               p.set_status(v1::PROGRAMME_STATUS_ACTIVE);
                               p.set_version(1);
-                              *p.mutable_create_time() = Ts(now);
-                              *p.mutable_update_time() = Ts(now);
+                              *p.mutable_create_time() = Timestamp(now);
+                              *p.mutable_update_time() = Timestamp(now);
                               store::InsertProgramme(tx, p);
                               v1::Balances* b = p.mutable_balances();
                               b->set_currency(p.total_budget().currency());
@@ -269,7 +149,7 @@ grpc::Status FundServiceImpl::CloseProgramme(grpc::ServerContext* context,
               p.set_status(v1::PROGRAMME_STATUS_CLOSED);
               p.set_close_reason(request->reason());
               p.set_version(p.version() + 1);
-              *p.mutable_update_time() = Ts(absl::Now());
+              *p.mutable_update_time() = Timestamp(absl::Now());
               store::SaveProgramme(tx, p);
               v1::ProgrammeClosed event;
               *event.mutable_programme() = p;
@@ -356,7 +236,7 @@ grpc::Status FundServiceImpl::SubmitApplication(grpc::ServerContext* context,
               *a.mutable_applicant() = deal->buyer();
               a.set_currency(programme->total_budget().currency());
               a.set_year(SigningYear(*deal));
-              *a.mutable_create_time() = Ts(now);
+              *a.mutable_create_time() = Timestamp(now);
               const int64_t cap_left =
                   programme->rules().per_organization_annual_cap_minor() -
                   store::AnnualGranted(tx, programme->id(), deal->buyer().organization_id(),
@@ -385,7 +265,7 @@ grpc::Status FundServiceImpl::SubmitApplication(grpc::ServerContext* context,
                   change.application().set_status(v1::APPLICATION_STATUS_REJECTED);
                   change.application().set_refusal_reason(decision.refusal.reason);
                   change.application().set_decision_reason(decision.refusal.message);
-                  *change.application().mutable_decide_time() = Ts(now);
+                  *change.application().mutable_decide_time() = Timestamp(now);
                   change.Record<v1::ApplicationDecided>();
               }
               store::SaveApplication(tx, change.application());
@@ -433,7 +313,7 @@ absl::Status FundServiceImpl::Decide(const CallContext& call,
               change.application().set_status(v1::APPLICATION_STATUS_REJECTED);
               change.application().set_refusal_reason(v1::REFUSAL_REASON_OPERATOR);
               change.application().set_decision_reason(request.reason());
-              *change.application().mutable_decide_time() = Ts(now);
+              *change.application().mutable_decide_time() = Timestamp(now);
               change.Record<v1::ApplicationDecided>();
             } else {
               if (!deal.has_value() || !SignedAndStanding(*deal)) {
@@ -620,91 +500,6 @@ absl::Status FundServiceImpl::HandleTransactionsEvent(
     change.Emit(tx, event.causation_request_id(), event.trace().traceparent());
   }
   return absl::OkStatus();
-}
-
-FundGauges::FundGauges(PgPool& db, Metrics& metrics, absl::Duration interval)
-    : db_(db),
-      interval_(interval),
-      appraisal_(prometheus::BuildGauge()
-                     .Name("techtrade_fund_appraisal")
-                     .Help("Appraisal of the current calendar year (China Standard Time) per "
-                           "pilot city (\"\" = all): deals_signed, deals_completed, "
-                           "contract_value_minor, subsidy_disbursed_minor, leverage, "
-                           "median_days_open_to_sign")
-                     .Register(metrics.registry())),
-      balances_(prometheus::BuildGauge()
-                    .Name("techtrade_fund_programme_balance_minor")
-                    .Help("A programme's balances in minor units, by account")
-                    .Register(metrics.registry())) {}
-
-FundGauges::~FundGauges() { Stop(); }
-
-void FundGauges::Start() {
-  thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      if (absl::Status s = Refresh(); !s.ok()) {
-        log::Warn("fund gauges not refreshed", {{"error", s.ToString()}});
-      }
-      lock.lock();
-      wake_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [this] { return stopping_; });
-    }
-  });
-}
-
-void FundGauges::RequestStop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-}
-
-void FundGauges::Stop() {
-  RequestStop();
-  if (thread_.joinable()) thread_.join();
-}
-
-absl::Status FundGauges::Refresh() {
-  const absl::TimeZone cst = absl::FixedTimeZone(8 * 60 * 60);
-  const absl::CivilYear year = absl::ToCivilYear(absl::Now(), cst);
-  const int64_t from = absl::ToUnixMicros(absl::FromCivil(year, cst));
-  const int64_t to = absl::ToUnixMicros(absl::FromCivil(year + 1, cst));
-  return InTransaction(db_, [&](Tx& tx) -> absl::Status {
-    std::vector<std::string> cities = store::DealCities(tx);
-    cities.insert(cities.begin(), "");
-    for (const std::string& city : cities) {
-      const store::AppraisalFigures f = store::Appraise(tx, city, from, to, "CNY");
-      auto set = [&](const char* figure, double value) {
-        appraisal_.Add({{"city", city}, {"figure", figure}}).Set(value);
-      };
-      set("deals_signed", static_cast<double>(f.deals_signed));
-      set("deals_completed", static_cast<double>(f.deals_completed));
-      set("contract_value_minor", static_cast<double>(f.contract_value_minor));
-      set("subsidy_disbursed_minor", static_cast<double>(f.subsidy_disbursed_minor));
-      set("leverage", Leverage(f.contract_value_minor, f.subsidy_disbursed_minor));
-      set("median_days_open_to_sign", f.median_days_open_to_sign);
-    }
-    for (int64_t after = 0;;) {
-      store::ProgrammePage page = store::ListProgrammes(tx, "", 0, after, 500);
-      for (const v1::Programme& p : page.programmes) {
-        const v1::Balances& b = p.balances();
-        const std::pair<const char*, int64_t> accounts[] = {{"total", b.total_minor()},
-                                                            {"available", b.available_minor()},
-                                                            {"reserved", b.reserved_minor()},
-                                                            {"disbursed", b.disbursed_minor()},
-                                                            {"clawed_back", b.clawed_back_minor()}};
-        for (const auto& [account, value] : accounts) {
-          balances_.Add({{"programme", p.id()}, {"account", account}})
-              .Set(static_cast<double>(value));
-        }
-      }
-      if (!page.more) break;
-      after = page.last_ordinal;
-    }
-    return absl::OkStatus();
-  });
 }
 
 }  // namespace techtrade::fund

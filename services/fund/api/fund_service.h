@@ -4,16 +4,11 @@
 // its events in one transaction.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "common/cache.h"
 #include "common/db.h"
 #include "common/metrics.h"
 #include "common/registry_client.h"
 #include "common/server.h"
-#include "common/worker.h"
 #include "services/fund/domain/fund_rules.h"
 #include "techtrade/common/v1/common.pb.h"
 #include "techtrade/fund/v1/fund.grpc.pb.h"
@@ -66,29 +61,6 @@ class FundServiceImpl final : public v1::FundService::Service {
   RemoteAuthenticator authenticator_;
   MemoizingAuthenticator memoized_authenticator_;
   RpcRunner runner_;
-};
-
-// Prometheus gauges of the appraisal (per pilot city, current year) and of every programme's
-// balances, refreshed every `interval`.
-class FundGauges : public Worker {
- public:
-  FundGauges(PgPool& db, Metrics& metrics, absl::Duration interval);
-  ~FundGauges() override;
-  void Start() override;
-  void RequestStop() override;
-  void Stop() override;
-  // One refresh (also run by the loop).
-  absl::Status Refresh();
-
- private:
-  PgPool& db_;
-  const absl::Duration interval_;
-  prometheus::Family<prometheus::Gauge>& appraisal_;
-  prometheus::Family<prometheus::Gauge>& balances_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mutex_
-  std::thread thread_;
 };
 
 }  // namespace techtrade::fund
