@@ -28,8 +28,10 @@
 #include "common/kafka.h"
 #include "common/server.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/registry/domain/credit_code.h"
 #include "techtrade/common/v1/common.pb.h"
 #include "techtrade/fund/v1/fund.grpc.pb.h"
+#include "techtrade/registry/v1/registry.grpc.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 #include "tests/support/harness.h"
 
@@ -374,10 +376,13 @@ int Main() {
       "registry", env(registry_db.url(), {{"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", key}}));
   if (!registry.WaitUntilServing()) return 1;
   testing::ServiceProcess fund(
-      "fund", env(db.url(),
-                  {{"TECHTRADE_REGISTRY_ADDR", registry.address()},
-                   {"TECHTRADE_FUND_TRANSACTIONS_CONSUMER",
-                    testing::ConsumerGroupAtEnd(stack.kafka_brokers, kDealTopic, "fund-bench")}}));
+      "fund",
+      env(db.url(), {{"TECHTRADE_REGISTRY_ADDR", registry.address()},
+                     {"TECHTRADE_FUND_TRANSACTIONS_CONSUMER",
+                      testing::ConsumerGroupAtEnd(stack.kafka_brokers, kDealTopic, "fund-bench")},
+                     {"TECHTRADE_FUND_REGISTRY_CONSUMER",
+                      testing::ConsumerGroupAtEnd(stack.kafka_brokers,
+                                                  "techtrade.registry.events.v1", "fund-bench")}}));
   if (!fund.WaitUntilServing()) return 1;
   auto stubs = Stubs<v1::FundService>(fund.address(), threads);
   const absl::Time now = absl::Now();
@@ -393,8 +398,45 @@ int Main() {
       return 1;
     }
   }
+  // The buyers, registered and verified: the fund asks the registry whether an applicant is in
+  // good standing (not suspended) before it decides.
   std::vector<std::string> buyer_ids;
-  for (int b = 0; b < buyers; ++b) buyer_ids.push_back(NewUuid());
+  {
+    auto registry_stub = reg::RegistryService::NewStub(registry.channel());
+    reg::CreatePilotCityRequest city;
+    city.set_request_id("bench-city");
+    city.set_id(kCity);
+    city.set_name("Bench city");
+    city.set_kind(reg::PILOT_CITY_KIND_CITY);
+    city.set_division_code("420100");
+    reg::PilotCity created;
+    grpc::Status s = registry_stub->CreatePilotCity(AuthedContext(key).get(), city, &created);
+    if (!s.ok()) {
+      std::cerr << "CreatePilotCity: " << s.error_message() << "\n";
+      return 1;
+    }
+    for (int b = 0; b < buyers; ++b) {
+      const std::string first17 = absl::StrFormat("91420100%09d", b + 1);
+      reg::RegisterOrganizationRequest r;
+      r.set_request_id(absl::StrCat("bench-buyer-", b));
+      r.set_credit_code(first17 + registry::CreditCodeCheckCharacter(first17));
+      r.set_name(absl::StrCat("Bench buyer ", b + 1));
+      r.set_kind(reg::ORGANIZATION_KIND_ENTERPRISE);
+      r.set_city_id(kCity);
+      reg::Organization org;
+      s = registry_stub->RegisterOrganization(AuthedContext(key).get(), r, &org);
+      reg::VerifyOrganizationRequest v;
+      v.set_request_id(absl::StrCat("bench-verify-", b));
+      v.set_id(org.id());
+      v.set_expected_version(org.version());
+      if (s.ok()) s = registry_stub->VerifyOrganization(AuthedContext(key).get(), v, &org);
+      if (!s.ok()) {
+        std::cerr << "registering buyer " << b + 1 << ": " << s.error_message() << "\n";
+        return 1;
+      }
+      buyer_ids.push_back(org.id());
+    }
+  }
   std::vector<tv1::Deal> deals;
   for (int i = 0; i < deals_warmup + deals_one_client + deals_measured; ++i) {
     deals.push_back(SignedDeal(buyer_ids[i % buyers], i % buyers + 1, now));

@@ -40,19 +40,26 @@ std::string NewApiKey(std::string key_id) {
   return absl::StrCat("tt_", key_id, "_", RandomHex(32));
 }
 
-std::string ApiKeyFromMetadata(const grpc::ServerContext& context) {
+absl::StatusOr<std::string> ApiKeyFromMetadata(const grpc::ServerContext& context) {
   const auto& metadata = context.client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
     absl::string_view value(it->second.data(), it->second.size());
-    if (absl::StartsWithIgnoreCase(value, "bearer ")) {
-      return std::string(absl::StripAsciiWhitespace(value.substr(7)));
+    if (!absl::StartsWithIgnoreCase(value, "bearer ")) {
+      return absl::UnauthenticatedError(
+          "authorization: expected 'Bearer <api key>' (the word Bearer, a space, then the key)");
     }
+    std::string key(absl::StripAsciiWhitespace(value.substr(7)));
+    if (key.empty())
+      return absl::UnauthenticatedError("authorization: the key after Bearer is empty");
+    return key;
   }
   if (auto it = metadata.find("x-api-key"); it != metadata.end()) {
-    return std::string(
+    std::string key(
         absl::StripAsciiWhitespace(absl::string_view(it->second.data(), it->second.size())));
+    if (key.empty()) return absl::UnauthenticatedError("x-api-key: empty");
+    return key;
   }
-  return "";
+  return absl::UnauthenticatedError("missing API key: send metadata 'authorization: Bearer <key>'");
 }
 
 absl::StatusOr<Principal> MemoizingAuthenticator::Authenticate(absl::string_view api_key) {

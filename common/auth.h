@@ -28,8 +28,9 @@ absl::StatusOr<ParsedApiKey> ParseApiKey(absl::string_view api_key);
 // A new random key for `key_id` (random too when empty).
 std::string NewApiKey(std::string key_id = "");
 
-// The key from "authorization: Bearer <key>" (or "x-api-key: <key>"), "" when absent.
-std::string ApiKeyFromMetadata(const grpc::ServerContext& context);
+// The key from "authorization: Bearer <key>" (or "x-api-key: <key>"); UNAUTHENTICATED saying
+// what is wrong when it is absent, empty or not in that form.
+absl::StatusOr<std::string> ApiKeyFromMetadata(const grpc::ServerContext& context);
 
 // Who is behind an API key. Implementations cache; UNAUTHENTICATED for unknown or revoked keys.
 class Authenticator {

@@ -22,6 +22,7 @@ namespace {
 constexpr absl::string_view kFailpoints[] = {
     "db.after_commit",    "db.group_commit.mid_batch", "outbox.after_ack",
     "inbox.after_commit", "inbox.skip_claim",          "outbox.drop",
+    "inbox.apply",
 };
 
 enum class Action { kCrash, kError, kStall };

@@ -13,6 +13,8 @@
 //   db.group_commit.mid_batch  a group-commit batch is sent; its outcome not yet read
 //   outbox.after_ack           the broker acknowledged a relay batch; its rows not yet deleted
 //   inbox.after_commit         a consumer's transaction committed; its offsets not yet committed
+//   inbox.apply                a consumer is about to apply an event (`error`: the handler
+//                              refuses it, so that it ends as a dead letter)
 // and, to break a guarantee on purpose so that a test can show the fault checker catches it:
 //   inbox.skip_claim           the consumer applies an event without recording it in the inbox
 //   outbox.drop                the relay deletes a batch's rows without publishing them

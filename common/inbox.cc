@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/dead_letters.h"
 #include "common/failpoint.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -27,6 +28,18 @@ bool EventConsumer::Wanted(const techtrade::common::v1::EventEnvelope& event) co
   return options_.event_types.empty() ||
          std::find(options_.event_types.begin(), options_.event_types.end(), event.event_type()) !=
              options_.event_types.end();
+}
+
+absl::StatusOr<bool> EventConsumer::ApplyOnce(Tx& tx,
+                                              const techtrade::common::v1::EventEnvelope& event) {
+  if (!ClaimInboxEvent(tx, options_.consumer, event.event_id())) return false;
+  // `error`: the handler refuses the event (not a transient failure), so that a test can make
+  // one end as a dead letter.
+  if (!failpoint::Hit("inbox.apply").ok()) {
+    return absl::FailedPreconditionError("failpoint inbox.apply: the handler refused the event");
+  }
+  TT_RETURN_IF_ERROR(handler_(tx, event));
+  return true;
 }
 
 void EventConsumer::Start() {
@@ -88,8 +101,7 @@ bool EventConsumer::ProcessBatch(KafkaConsumer& consumer,
   absl::Status status = InTransaction(db_, [&](Tx& tx) -> absl::Status {
     for (const auto& event : events) {
       if (!Wanted(event)) continue;
-      if (!ClaimInboxEvent(tx, options_.consumer, event.event_id())) continue;
-      TT_RETURN_IF_ERROR(handler_(tx, event));
+      TT_RETURN_IF_ERROR(ApplyOnce(tx, event).status());
     }
     return absl::OkStatus();
   });
@@ -109,16 +121,14 @@ bool EventConsumer::ProcessBatch(KafkaConsumer& consumer,
 void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& message) {
   techtrade::common::v1::EventEnvelope event;
   absl::Status status;
+  int failures = 0;
   if (!event.ParseFromArray(message.payload(), static_cast<int>(message.len())) ||
       event.event_id().empty()) {
     status = absl::InvalidArgumentError("not a techtrade EventEnvelope");
   } else {
-    int failures = 0;
     while (!stopping_ && Wanted(event)) {
-      status = InTransaction(db_, [&](Tx& tx) -> absl::Status {
-        if (!ClaimInboxEvent(tx, options_.consumer, event.event_id())) return absl::OkStatus();
-        return handler_(tx, event);
-      });
+      status =
+          InTransaction(db_, [&](Tx& tx) -> absl::Status { return ApplyOnce(tx, event).status(); });
       if (status.ok()) break;
       // The database being away is no reason to give up on an event: wait for it. Any other
       // failure is retried a few times, then parked.
@@ -134,16 +144,19 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
   // Not applied and shutting down: the offset stays, the event is redelivered after restart.
   if (!status.ok() && stopping_) return;
   if (!status.ok()) {
-    // Parked, not lost: an operator can inspect and replay it from inbox_dead_letter.
+    // Parked, not lost: an operator inspects, replays or discards it (common/dead_letters.h).
     absl::Status parked;
     do {
       parked = InTransaction(db_, [&](Tx& tx) -> absl::Status {
-        tx.exec_params(
-            "INSERT INTO inbox_dead_letter (consumer, topic, partition, \"offset\", event_id, "
-            "error, payload) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7)",
-            options_.consumer, message.topic_name(), message.partition(), message.offset(),
-            event.event_id(), status.ToString(),
-            pqxx::binarystring(message.payload(), message.len()));
+        ParkDeadLetter(
+            tx, {.consumer = options_.consumer,
+                 .topic = message.topic_name(),
+                 .partition = message.partition(),
+                 .offset = message.offset(),
+                 .event_id = event.event_id(),
+                 .error = status.ToString(),
+                 .message = std::string(static_cast<const char*>(message.payload()), message.len()),
+                 .attempts = std::max(failures, 1)});
         return absl::OkStatus();
       });
       if (!parked.ok()) absl::SleepFor(absl::Seconds(1));
@@ -152,6 +165,7 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
     log::Error("consumer: event dead-lettered", {{"consumer", options_.consumer},
                                                  {"offset", message.offset()},
                                                  {"error", status.ToString()}});
+    if (on_dead_lettered_) on_dead_lettered_();
   }
   if (!failpoint::Hit("inbox.after_commit").ok()) return;
   if (absl::Status committed = consumer.Commit(message); !committed.ok()) {

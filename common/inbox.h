@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/db.h"
 #include "common/kafka.h"
@@ -50,6 +51,15 @@ class EventConsumer : public Worker {
   void RequestStop() override;
   void Stop() override;
 
+  const std::string& consumer() const { return options_.consumer; }
+  const std::vector<std::string>& topics() const { return options_.topics; }
+  // Applies `event` in `tx` together with its inbox record: the path of every event this
+  // consumer reads, and of an operator's replay of one it parked (common/dead_letters.h). False,
+  // and nothing done, when the inbox already has the event.
+  absl::StatusOr<bool> ApplyOnce(Tx& tx, const techtrade::common::v1::EventEnvelope& event);
+  // Runs on the consumer's thread after it parked an event; set before Start.
+  void OnDeadLettered(std::function<void()> hook) { on_dead_lettered_ = std::move(hook); }
+
  private:
   void Run();
   // Applies a batch in one transaction and commits its offsets; false (nothing applied) if any
@@ -63,6 +73,7 @@ class EventConsumer : public Worker {
   const EventConsumerOptions options_;
   PgPool& db_;
   EventHandler handler_;
+  std::function<void()> on_dead_lettered_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

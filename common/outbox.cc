@@ -13,6 +13,7 @@
 #include "common/failpoint.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/trace.h"
 #include "techtrade/common/v1/common.pb.h"
 
 namespace techtrade {
@@ -121,6 +122,31 @@ BEGIN
 END
 $$;
 )sql"},
+    {7, "dead letters an operator acts on",
+     R"sql(
+-- common/dead_letters.h: a replayed or discarded event keeps its row, with who resolved it, when
+-- and why (the audit trail); only UNRESOLVED ones count as dead letters.
+ALTER TABLE inbox_dead_letter
+  ADD COLUMN status text NOT NULL DEFAULT 'UNRESOLVED'
+    CHECK (status IN ('UNRESOLVED', 'RESOLVED', 'DISCARDED')),
+  ADD COLUMN attempts int NOT NULL DEFAULT 1,
+  ADD COLUMN last_attempt_at timestamptz,
+  ADD COLUMN resolved_at timestamptz,
+  ADD COLUMN resolved_by text,
+  ADD COLUMN resolution text;
+UPDATE inbox_dead_letter SET last_attempt_at = created_at;
+ALTER TABLE inbox_dead_letter ALTER COLUMN last_attempt_at SET DEFAULT now(),
+                              ALTER COLUMN last_attempt_at SET NOT NULL;
+CREATE INDEX inbox_dead_letter_unresolved ON inbox_dead_letter (consumer, topic)
+  WHERE status = 'UNRESOLVED';
+)sql"},
+    {8, "outbox header columns",
+     R"sql(
+-- What the Kafka headers repeat beside the Debezium columns (docs/events.md, "Kafka record"), so
+-- that the relay sets them without parsing the envelope.
+ALTER TABLE outbox ADD COLUMN producer text NOT NULL DEFAULT '',
+                   ADD COLUMN traceparent text NOT NULL DEFAULT '';
+)sql"},
 };
 
 }  // namespace
@@ -138,19 +164,21 @@ std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent
   *envelope.mutable_occurred_at() =
       google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(now_us);
   envelope.set_producer(std::string(producer));
-  envelope.mutable_trace()->set_traceparent(event.traceparent);
+  // Every event names a trace: one without a request or a causing event starts its own.
+  envelope.mutable_trace()->set_traceparent(TraceparentOrNew(event.traceparent));
   envelope.set_causation_request_id(event.causation_request_id);
   envelope.mutable_payload()->PackFrom(*event.payload);
 
   std::string payload = envelope.SerializeAsString();
   tx.StageRow(
-      "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at) "
-      "VALUES ",
-      "($1::uuid, $2, $3, $4, $5::bytea, $6::bigint, to_timestamp($7::double precision / 1000000))",
+      "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at, "
+      "producer, traceparent) VALUES ",
+      "($1::uuid, $2, $3, $4, $5::bytea, $6::bigint, to_timestamp($7::double precision / 1000000), "
+      "$8, $9)",
       "",
       {SqlText(envelope.event_id()), SqlText(event.aggregate_type), SqlText(event.aggregate_id),
        SqlText(envelope.event_type()), SqlBytes(std::move(payload)), SqlText(event.sequence),
-       SqlText(now_us)});
+       SqlText(now_us), SqlText(envelope.producer()), SqlText(envelope.trace().traceparent())});
   tx.OnCommit(WakeRelays);
   return envelope.event_id();
 }
@@ -327,7 +355,8 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
         "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])) "
         "SELECT position, id::text, aggregatetype, aggregateid, type, payload, sequence, " +
             EpochMicros("occurred_at") +
-            " FROM outbox WHERE position <> ALL($1::bigint[]) ORDER BY position LIMIT $2");
+            ", producer, traceparent FROM outbox WHERE position <> ALL($1::bigint[]) "
+            "ORDER BY position LIMIT $2");
     pqxx::nontransaction tx(conn);
     // One round trip: delete what the broker acknowledged last time, read what comes next (the
     // SELECT sees the rows as before the DELETE, hence the filter).
@@ -356,11 +385,18 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
     pqxx::binarystring payload(r[5]);
+    // docs/events.md, "Kafka record": each header repeats the envelope field of its name. Rows
+    // written before the header columns existed have them empty.
+    std::string producer = r[8].as<std::string>(), traceparent = r[9].as<std::string>();
     std::vector<KafkaHeader> headers = {
-        {"event_id", r[1].as<std::string>()},       {"event_type", r[4].as<std::string>()},
-        {"aggregate_type", r[2].as<std::string>()}, {"aggregate_id", r[3].as<std::string>()},
-        {"sequence", r[6].as<std::string>()},       {"producer", options_.service},
+        {"event_id", r[1].as<std::string>()},
+        {"event_type", r[4].as<std::string>()},
+        {"aggregate_type", r[2].as<std::string>()},
+        {"aggregate_id", r[3].as<std::string>()},
+        {"sequence", r[6].as<std::string>()},
+        {"producer", producer.empty() ? options_.service : std::move(producer)},
     };
+    if (!traceparent.empty()) headers.push_back({"traceparent", std::move(traceparent)});
     absl::Status enqueued = producer_->Produce(options_.topic, r[3].as<std::string>(),
                                                absl::string_view(payload.get(), payload.size()),
                                                headers, &batch[i].result);

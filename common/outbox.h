@@ -31,11 +31,14 @@ struct OutboxEvent {
   int64_t sequence = 0;
   const google::protobuf::Message* payload = nullptr;
   std::string causation_request_id;
+  // W3C traceparent of the cause: the request's, or for an event a consumer emits in reaction to
+  // another, ChildTraceparent(that event's) (common/trace.h). Empty or invalid: a new trace.
   std::string traceparent;
 };
 
-// Writes the event (as a techtrade.common.v1.EventEnvelope) into `tx`; when the transaction
-// (run by InTransaction) commits, this process's relay wakes at once. Returns the event id.
+// Writes the event (as a techtrade.common.v1.EventEnvelope) into `tx`, with what the relay's Kafka
+// headers repeat (docs/events.md, "Kafka record"); when the transaction (run by InTransaction)
+// commits, this process's relay wakes at once. Returns the event id.
 std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent& event);
 
 struct OutboxRelayOptions {

@@ -1,10 +1,21 @@
 #include "common/paging.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/config.h"
 #include "common/status.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace techtrade {
 
@@ -17,17 +28,64 @@ absl::StatusOr<int> ResolvePageSize(int32_t requested) {
   return requested;
 }
 
-std::string EncodePageToken(int64_t after) {
-  return absl::WebSafeBase64Escape(absl::StrCat("p1:", after));
+namespace {
+
+const std::string& PageTokenKey() {
+  static const std::string key =
+      EnvOr("TECHTRADE_PAGE_TOKEN_KEY", "techtrade development page token key");
+  return key;
 }
 
-absl::StatusOr<int64_t> DecodePageToken(absl::string_view token) {
+// MAC over the list, the request's filters and the position: the first 12 bytes of
+// HMAC-SHA256, hex.
+std::string Seal(absl::string_view list, const google::protobuf::Message& request, int64_t after) {
+  std::unique_ptr<google::protobuf::Message> filters(request.New());
+  filters->CopyFrom(request);
+  const google::protobuf::Descriptor* type = filters->GetDescriptor();
+  for (const char* paging_field : {"page_token", "page_size"}) {
+    if (const auto* field = type->FindFieldByName(paging_field); field != nullptr) {
+      filters->GetReflection()->ClearField(filters.get(), field);
+    }
+  }
+  std::string data = absl::StrCat(list, "\n", type->full_name(), "\n", after, "\n");
+  {
+    google::protobuf::io::StringOutputStream stream(&data);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    filters->SerializeToCodedStream(&out);
+  }
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  const std::string& key = PageTokenKey();
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &mac_size);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(mac), std::min(mac_size, 12u)));
+}
+
+}  // namespace
+
+std::string EncodePageToken(absl::string_view list, const google::protobuf::Message& request,
+                            int64_t after) {
+  return absl::WebSafeBase64Escape(absl::StrCat("p2:", after, ":", Seal(list, request, after)));
+}
+
+absl::StatusOr<int64_t> DecodePageToken(absl::string_view list,
+                                        const google::protobuf::Message& request) {
+  const google::protobuf::FieldDescriptor* field =
+      request.GetDescriptor()->FindFieldByName("page_token");
+  const std::string token =
+      field == nullptr ? "" : request.GetReflection()->GetString(request, field);
   if (token.empty()) return 0;
   std::string decoded;
   int64_t after = 0;
-  if (!absl::WebSafeBase64Unescape(token, &decoded) || !absl::StartsWith(decoded, "p1:") ||
-      !absl::SimpleAtoi(absl::string_view(decoded).substr(3), &after) || after < 0) {
-    return FieldError("page_token", "not a token returned by this service");
+  std::vector<absl::string_view> parts;
+  if (absl::WebSafeBase64Unescape(token, &decoded)) parts = absl::StrSplit(decoded, ':');
+  if (parts.size() != 3 || parts[0] != "p2" || !absl::SimpleAtoi(parts[1], &after) || after < 0 ||
+      parts[2] != Seal(list, request, after)) {
+    return FieldError("page_token",
+                      "not a token this list handed out for these filters: start from an empty "
+                      "page_token, or repeat the filters of the call that returned it");
   }
   return after;
 }

@@ -1,5 +1,9 @@
-// page_size + page_token paging shared by every List call. Tokens are opaque to clients: an
-// encoded keyset position (the last row's ordinal), so pages stay stable while rows are added.
+// page_size + page_token paging shared by every List call. Tokens are opaque to clients: a
+// keyset position (the last row's ordinal), so pages stay stable while rows are added, sealed
+// with a MAC over the list's name and the request's filters, so that a token is taken only by
+// the list and filters that made it and cannot be forged. The MAC key comes from
+// TECHTRADE_PAGE_TOKEN_KEY, which every replica of a service must share (a development key
+// otherwise).
 #pragma once
 
 #include <cstdint>
@@ -7,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
 
 namespace techtrade {
 
@@ -15,8 +20,13 @@ inline constexpr int kMaxPageSize = 500;
 
 // 0 → the default; 1..500 as asked; anything else INVALID_ARGUMENT on "page_size".
 absl::StatusOr<int> ResolvePageSize(int32_t requested);
-std::string EncodePageToken(int64_t after);
-// "" → 0 (the first page); a token not made by EncodePageToken → INVALID_ARGUMENT "page_token".
-absl::StatusOr<int64_t> DecodePageToken(absl::string_view token);
+// The token of the page after position `after` of `list` (the method, e.g. "ListDeals") for
+// `request`, whose fields other than page_token and page_size are its filters.
+std::string EncodePageToken(absl::string_view list, const google::protobuf::Message& request,
+                            int64_t after);
+// The position in request.page_token: 0 (the first page) when empty; INVALID_ARGUMENT
+// "page_token" for a token that this list with these filters did not hand out.
+absl::StatusOr<int64_t> DecodePageToken(absl::string_view list,
+                                        const google::protobuf::Message& request);
 
 }  // namespace techtrade

@@ -2,6 +2,9 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
+#include <grpcpp/impl/server_initializer.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -11,11 +14,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cache_keys.h"
+#include "common/dead_letter_service.h"
 #include "common/failpoint.h"
+#include "common/field_rules.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/outbox.h"
+#include "common/request_parsing.h"
 #include "common/status.h"
+#include "common/trace.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace techtrade {
@@ -29,12 +36,44 @@ std::string CodeName(absl::StatusCode code) { return absl::StatusCodeToString(co
 
 std::string TraceparentOf(const grpc::ServerContext& context) {
   const auto& metadata = context.client_metadata();
+  // W3C: a traceparent that is not valid is ignored, and a new trace starts.
   if (auto it = metadata.find("traceparent"); it != metadata.end()) {
-    return std::string(it->second.data(), it->second.size());
+    return TraceparentOrNew(absl::string_view(it->second.data(), it->second.size()));
   }
-  // A new trace: version 00, random trace and span ids, sampled.
-  return absl::StrCat("00-", RandomHex(16), "-", RandomHex(8), "-01");
+  return NewTraceparent();
 }
+
+}  // namespace
+
+namespace {
+
+// Learns the names of the services a server registered (ServerInitializer has them, once
+// built), so that the health service answers for each by name, as probes ask.
+class ServiceNamesPlugin : public grpc::ServerBuilderPlugin {
+ public:
+  explicit ServiceNamesPlugin(std::vector<std::string>* names) : names_(names) {}
+  std::string name() override { return "techtrade_service_names"; }
+  void InitServer(grpc::ServerInitializer* si) override { *names_ = *si->GetServiceList(); }
+  void Finish(grpc::ServerInitializer*) override {}
+  void ChangeArguments(const std::string&, void*) override {}
+  bool has_sync_methods() const override { return false; }
+  bool has_async_methods() const override { return false; }
+
+ private:
+  std::vector<std::string>* names_;
+};
+
+class ServiceNamesOption : public grpc::ServerBuilderOption {
+ public:
+  explicit ServiceNamesOption(std::vector<std::string>* names) : names_(names) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->push_back(std::make_unique<ServiceNamesPlugin>(names_));
+  }
+
+ private:
+  std::vector<std::string>* names_;
+};
 
 }  // namespace
 
@@ -60,10 +99,18 @@ absl::Status GrpcServer::Start() {
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                               options_.max_threads);
   for (grpc::Service* service : services_) builder.RegisterService(service);
+  std::vector<std::string> service_names;
+  builder.SetOption(std::make_unique<ServiceNamesOption>(&service_names));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(NewUnparsableRequestInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options_.host, ":", options_.port, " (port in use?)"));
+  }
+  for (const std::string& name : service_names) {
+    server_->GetHealthCheckService()->SetServingStatus(name, true);
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
   return absl::OkStatus();
@@ -82,25 +129,28 @@ bool NearCopyAllowed(const grpc::ServerContext& context) {
 }
 
 grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view method,
+                            const google::protobuf::Message& request,
                             const std::function<absl::Status(const CallContext&)>& handler) {
   double started = NowSeconds();
-  std::string key = ApiKeyFromMetadata(*context);
-  if (key.empty()) {
-    return Finish(
-        method,
-        absl::UnauthenticatedError("missing API key: send metadata 'authorization: Bearer <key>'"),
-        started);
-  }
-  absl::StatusOr<Principal> caller = authenticator_.Authenticate(key);
+  absl::StatusOr<std::string> key = ApiKeyFromMetadata(*context);
+  if (!key.ok()) return Finish(method, key.status(), started);
+  absl::StatusOr<Principal> caller = authenticator_.Authenticate(*key);
   if (!caller.ok()) return Finish(method, caller.status(), started);
-  CallContext call{*std::move(caller), TraceparentOf(*context), key};
+  if (absl::Status valid = CheckFieldRules(request); !valid.ok()) {
+    return Finish(method, valid, started);
+  }
+  CallContext call{*std::move(caller), TraceparentOf(*context), *std::move(key)};
   return Finish(method, handler(call), started);
 }
 
 grpc::Status RpcRunner::RunUnauthenticated(
     grpc::ServerContext* context, absl::string_view method,
+    const google::protobuf::Message& request,
     const std::function<absl::Status(const CallContext&)>& handler) {
   double started = NowSeconds();
+  if (absl::Status valid = CheckFieldRules(request); !valid.ok()) {
+    return Finish(method, valid, started);
+  }
   CallContext call{Principal(), TraceparentOf(*context)};
   return Finish(method, handler(call), started);
 }
@@ -128,7 +178,10 @@ grpc::Status RpcRunner::Finish(absl::string_view method, absl::Status status, do
   return ToGrpcStatus(status);
 }
 
-void InitProcess() { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); }
+void InitProcess() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  InstallProtobufLogHandler();
+}
 
 void BlockShutdownSignals() {
   sigset_t set;
@@ -205,6 +258,10 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   if (!services.ok()) {
     log::Error("service set-up failed", {{"error", services.status().message()}});
     return 1;
+  }
+  // The operators' dead-letter RPCs and gauge over the consumers the service built.
+  if (std::unique_ptr<grpc::Service> dead_letters = ServeDeadLetters(env)) {
+    services->push_back(std::move(dead_letters));
   }
 
   // Armed once migrations ran and the service is built: the points are about serving, and a

@@ -72,12 +72,15 @@ class RpcRunner {
   RpcRunner(Authenticator& authenticator, Metrics& metrics)
       : authenticator_(authenticator), metrics_(metrics) {}
 
-  // Authenticates the caller from metadata, runs `handler`, maps its status to gRPC, records
-  // metrics and logs server-side failures.
+  // Authenticates the caller from metadata, checks `request` against the rules its fields
+  // declare (common/field_rules.h), runs `handler`, maps its status to gRPC, records metrics and
+  // logs server-side failures.
   grpc::Status Run(grpc::ServerContext* context, absl::string_view method,
+                   const google::protobuf::Message& request,
                    const std::function<absl::Status(const CallContext&)>& handler);
   // The same without authentication, for calls whose request carries the credential.
   grpc::Status RunUnauthenticated(grpc::ServerContext* context, absl::string_view method,
+                                  const google::protobuf::Message& request,
                                   const std::function<absl::Status(const CallContext&)>& handler);
 
  private:

@@ -3,6 +3,8 @@
 
 #include <grpcpp/support/status.h>
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -14,7 +16,13 @@ inline absl::Status FieldError(absl::string_view field, absl::string_view proble
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
 }
 
-// Maps an absl::Status onto the gRPC status with the same code and message (the codes coincide).
+// A status message travels in a response header, which clients bound (8–16 KB): a longer one
+// would reach the caller as RESOURCE_EXHAUSTED instead of the error. Messages are cut here.
+inline constexpr size_t kMaxStatusMessageBytes = 1024;
+std::string BoundedStatusMessage(absl::string_view message);
+
+// Maps an absl::Status onto the gRPC status with the same code and message (the codes coincide),
+// the message bounded by kMaxStatusMessageBytes.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 // The converse, for answers of another techtrade service: its code and message, except that a
 // service that cannot be reached (or answered too late) is UNAVAILABLE naming `peer`.

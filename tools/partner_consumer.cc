@@ -1,12 +1,5 @@
-// techtrade-partner: a reference finance-partner consumer of the deal events
-// (techtrade.transactions.events.v1) and the fund's (techtrade.fund.events.v1). It reads the
-// topics as a partner would (its own consumer group, committing offsets after each event), checks
-// that every deal's and every application's events arrive in order without gaps, drops
-// redeliveries (a sequence already applied, with the event id it had), and prints what it would
-// pay. Exit code 3 if a gap, a disorder or a conflict (a sequence already applied arriving with
-// another event id: two different changes announced under one number) was seen.
-//   techtrade-partner [--brokers ...] [--group finance-partner] [--topics a,b]
-//                     [--idle_exit_seconds 5]
+// techtrade-partner: a reference finance-partner consumer of the deal events and the fund's
+// (kUsage below says what it does and how to run it).
 #include <iostream>
 #include <map>
 #include <string>
@@ -19,6 +12,7 @@
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/money.h"
 #include "techtrade/fund/v1/fund.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
@@ -34,23 +28,51 @@ namespace fv1 = techtrade::fund::v1;
 
 namespace {
 
-std::string Amount(const techtrade::common::v1::Money& m) {
-  return absl::StrFormat("%s %d.%02d", m.currency(), m.amount_minor() / 100,
-                         std::abs(m.amount_minor() % 100));
-}
+constexpr char kUsage[] =
+    R"(techtrade-partner — a reference finance-partner consumer of techtrade's events.
 
-techtrade::common::v1::Money Money(const std::string& currency, int64_t minor) {
-  techtrade::common::v1::Money m;
-  m.set_currency(currency);
-  m.set_amount_minor(minor);
-  return m;
-}
+usage: techtrade-partner [--brokers HOST:PORT[,HOST:PORT]] [--group GROUP] [--topics A,B]
+                         [--idle_exit_seconds S]
+
+It reads the deal events (techtrade.transactions.events.v1) and the fund's
+(techtrade.fund.events.v1) as a bank's system would: in its own consumer group, committing each
+offset after the event is handled. It checks that every deal's and every application's events
+arrive in order without gaps (sequence 1, 2, 3, … per aggregate), drops redeliveries (a
+sequence already applied, with the event id it had), reports a conflict (a sequence already
+applied arriving with another event id), and prints one line per event with what the partner
+would do: "PAY CNY 180,000.00 from … to …", "PAY subsidy …", "COLLECT …". Amounts are printed in
+each currency's own minor unit (JPY without decimals, KWD with three). The last line sums it up:
+  N events over D deals and applications, R redeliveries dropped, P gaps, disorders or conflicts
+
+flags:
+  --brokers HOST:PORT[,...]  Kafka bootstrap servers (default: $TECHTRADE_KAFKA_BROKERS)
+  --group GROUP              consumer group (default: a new one for this run, which reads the
+                             topics from their beginning); reuse a group to resume where it was
+  --topics A,B               topics to read, comma-separated (default: both above)
+  --idle_exit_seconds S      stop after S seconds without an event (default 0: run until killed)
+  --help                     print this text
+
+examples:
+  set -a; source .run/dev/env; set +a
+  techtrade-partner --idle_exit_seconds 5
+  techtrade-partner --group hubei-bank --topics techtrade.transactions.events.v1
+
+exit codes: 0 every event in order; 1 an unknown flag, or the Kafka client could not be
+created; 2 no brokers given; 3 a gap, a disorder, a conflict or an unreadable message was seen
+)";
+
+std::string Amount(const techtrade::common::v1::Money& m) { return techtrade::FormatMoney(m); }
 
 std::string Who(const v1::Party& p) { return absl::StrCat(p.name(), " (", p.credit_code(), ")"); }
 
 // One line per event, in the partner's words.
 std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
   const auto& any = e.payload();
+  if (v1::ContractSignatureRecorded x; any.UnpackTo(&x)) {
+    return absl::StrCat("contract ", x.deal().contract().registration_number(), " signed by the ",
+                        x.signed_by() == v1::PARTY_ROLE_BUYER ? "buyer" : "seller",
+                        "; nothing is due until the other party signs");
+  }
   if (v1::ContractSigned x; any.UnpackTo(&x)) {
     std::string s =
         absl::StrCat("contract ", x.deal().contract().registration_number(), " signed; schedule:");
@@ -76,7 +98,7 @@ std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
     const fv1::Application& a = x.application();
     return absl::StrCat("fund application for deal ", a.deal_id().substr(0, 8), " ",
                         fv1::ApplicationStatus_Name(a.status()), ": ",
-                        Amount(Money(a.currency(), a.approved_minor())), " — ",
+                        techtrade::FormatMoney(a.currency(), a.approved_minor()), " — ",
                         a.decision_reason());
   }
   if (fv1::TrancheDisbursed x; any.UnpackTo(&x)) {
@@ -98,7 +120,14 @@ std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("reference finance-partner consumer of techtrade deal events");
+  absl::SetProgramUsageMessage(kUsage);
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h" || a == "-help" || a == "--helpfull") {
+      std::cout << kUsage;
+      return 0;
+    }
+  }
   absl::ParseCommandLine(argc, argv);
   std::string brokers = absl::GetFlag(FLAGS_brokers);
   if (brokers.empty()) brokers = techtrade::EnvOr("TECHTRADE_KAFKA_BROKERS", "");

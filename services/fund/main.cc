@@ -8,6 +8,7 @@
 #include "common/server.h"
 #include "services/fund/api/fund_gauges.h"
 #include "services/fund/api/fund_service.h"
+#include "services/fund/api/suspension.h"
 #include "services/fund/store/fund_store.h"
 
 int main(int argc, char** argv) {
@@ -39,6 +40,17 @@ int main(int argc, char** argv) {
                                  .event_types = FundServiceImpl::DealEventTypes()},
             env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleTransactionsEvent(tx, event);
+            }));
+        // Suspensions and reinstatements: tranches due to a suspended applicant are held, then
+        // paid on its reinstatement.
+        env.workers.push_back(std::make_unique<EventConsumer>(
+            EventConsumerOptions{
+                .consumer = EnvOr("TECHTRADE_FUND_REGISTRY_CONSUMER", "fund.registry-events"),
+                .brokers = env.config.kafka_brokers,
+                .topics = {"techtrade.registry.events.v1"},
+                .event_types = RegistryEventTypes()},
+            env.db, [](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
+              return ApplyRegistryEvent(tx, event);
             }));
         env.workers.push_back(std::make_unique<FundGauges>(env.db, env.metrics, absl::Seconds(15)));
         std::vector<std::unique_ptr<grpc::Service>> services;

@@ -226,6 +226,7 @@ bool Platform::Start() {
   groups_["listings.registry"] = "chaos-listings-registry-" + run;
   groups_["listings.transactions"] = "chaos-listings-transactions-" + run;
   groups_["fund.transactions"] = "chaos-fund-transactions-" + run;
+  groups_["fund.registry"] = "chaos-fund-registry-" + run;
   // The consumer groups start at the topics' current ends: events of earlier runs on the shared
   // topics are not theirs.
   groups_["listings.registry"] = testing::ConsumerGroupAtEnd(
@@ -234,6 +235,8 @@ bool Platform::Start() {
       stack_.kafka_brokers, "techtrade.transactions.events.v1", "chaos-listings-transactions");
   groups_["fund.transactions"] = testing::ConsumerGroupAtEnd(
       stack_.kafka_brokers, "techtrade.transactions.events.v1", "chaos-fund-transactions");
+  groups_["fund.registry"] = testing::ConsumerGroupAtEnd(
+      stack_.kafka_brokers, "techtrade.registry.events.v1", "chaos-fund-registry");
 
   bool ok = true;
   supervisor_->Run([&] {
@@ -287,6 +290,7 @@ bool Platform::Start() {
         if (service == "transactions") r->env["TECHTRADE_LISTINGS_ADDR"] = Target("listings");
         if (service == "fund") {
           r->env["TECHTRADE_FUND_TRANSACTIONS_CONSUMER"] = groups_["fund.transactions"];
+          r->env["TECHTRADE_FUND_REGISTRY_CONSUMER"] = groups_["fund.registry"];
         }
         Replica* raw = r.get();
         {

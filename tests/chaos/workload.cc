@@ -488,13 +488,18 @@ void Workload::LifeCycle(std::mt19937_64& rng, int worker, int iteration) {
   if (!terms(tv1::PARTY_ROLE_SELLER, price)) return;
   if (uniform(0.5) && !terms(tv1::PARTY_ROLE_BUYER, price * 8 / 10)) return;
   if (!accept(tv1::PARTY_ROLE_SELLER) || !accept(tv1::PARTY_ROLE_BUYER)) return;
-  tv1::SignContractRequest sign;
-  sign.set_request_id(rid("sign"));
-  sign.set_deal_id(deal.id());
-  sign.set_expected_version(deal.version());
-  sign.set_registration_number(absl::StrFormat("2026%012d", serial));
-  *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
-  if (!deal_call("SignContract", &TS::SignContract, sign, &deal, seller_key)) return;
+  // Each party's city system signs for its own party; the second signature signs the contract.
+  for (auto [as, key] : {std::pair{tv1::PARTY_ROLE_SELLER, seller_key},
+                         std::pair{tv1::PARTY_ROLE_BUYER, buyer_key}}) {
+    tv1::SignContractRequest sign;
+    sign.set_request_id(rid("sign"));
+    sign.set_deal_id(deal.id());
+    sign.set_expected_version(deal.version());
+    sign.set_registration_number(absl::StrFormat("2026%012d", serial));
+    *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
+    sign.set_acting_as(as);
+    if (!deal_call("SignContract", &TS::SignContract, sign, &deal, key)) return;
+  }
 
   // The fund: the buyer's city applies (until the fund has seen the deal signed).
   const double fund_roll = static_cast<double>(rng() % 100) / 100.0;

@@ -296,6 +296,25 @@ class Dashboard(unittest.TestCase):
         self.assertEqual(sorted(exported - charted), [])
 
 
+class Alerts(unittest.TestCase):
+    def test_alerts_use_only_metrics_the_services_export_and_say_what_to_do(self):
+        exported = set()
+        for path in glob.glob(os.path.join(ROOT, "common", "*.cc")) + glob.glob(
+                os.path.join(ROOT, "services", "**", "*.cc"), recursive=True):
+            with open(path, encoding="utf-8") as f:
+                exported |= set(re.findall(r'\.Name\("(techtrade_[a-z0-9_]+)"\)', f.read()))
+        _, objects = render()
+        rules = [r for o in objects if o["kind"] == "PrometheusRule"
+                 for g in o["spec"]["groups"] for r in g["rules"]]
+        self.assertIn("TechtradeDeadLetters", [r.get("alert") for r in rules])
+        for rule in rules:
+            used = {re.sub(r"_(bucket|sum|count)$", "", name)
+                    for name in re.findall(r"techtrade_[a-z0-9_]+", rule["expr"])}
+            self.assertTrue(used, rule["alert"])
+            self.assertEqual(sorted(used - exported), [], rule["alert"])
+            self.assertIn("docs/operations.md", rule["annotations"]["description"], rule["alert"])
+
+
 if __name__ == "__main__":
     ROOT = os.path.abspath(sys.argv[1])
     BINARIES = sys.argv[2:]

@@ -204,13 +204,18 @@ TEST_P(PlatformE2E, TheStoryEndsTheSameWhicheverServiceCrashes) {
     accept.set_terms_version(2);
     d = Deal(&TxStub::AcceptTerms, accept, key);
   }
-  tv1::SignContractRequest sign;
-  sign.set_request_id("e2e-sign");
-  sign.set_deal_id(d.id());
-  sign.set_expected_version(d.version());
-  sign.set_registration_number("2026420100000777");
-  *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
-  d = Deal(&TxStub::SignContract, sign, wuhan_key_);
+  // A cross-city contract: each party's city system signs for its own party.
+  for (auto [role, key] : {std::pair{tv1::PARTY_ROLE_SELLER, wuhan_key_},
+                           std::pair{tv1::PARTY_ROLE_BUYER, shenzhen_key_}}) {
+    tv1::SignContractRequest sign;
+    sign.set_request_id(absl::StrCat("e2e-sign-", role));
+    sign.set_deal_id(d.id());
+    sign.set_expected_version(d.version());
+    sign.set_registration_number("2026420100000777");
+    *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
+    sign.set_acting_as(role);
+    d = Deal(&TxStub::SignContract, sign, key);
+  }
   ASSERT_EQ(d.state(), tv1::DEAL_STATE_SIGNED);
 
   // The fund approves at once and pays the signing tranche.
@@ -266,7 +271,7 @@ TEST_P(PlatformE2E, TheStoryEndsTheSameWhicheverServiceCrashes) {
   tv1::GetDealRequest get_deal;
   get_deal.set_id(d.id());
   ASSERT_TRUE(Retry(*stub_, &TxStub::GetDeal, get_deal, &d, operator_key_).ok());
-  EXPECT_EQ(d.version(), 14);
+  EXPECT_EQ(d.version(), 15);
   EXPECT_EQ(d.paid_total().amount_minor(), 80'000'00);
   fv1::Programme after = GetProgramme(programme.id());
   EXPECT_EQ(after.balances().disbursed_minor(), kSubsidy);
@@ -287,7 +292,7 @@ TEST_P(PlatformE2E, TheStoryEndsTheSameWhicheverServiceCrashes) {
       [&](auto&) {
         std::set<int64_t> seen;
         for (const auto& e : deal_events.ForAggregate(d.id())) seen.insert(e.envelope.sequence());
-        return seen.size() >= 14;
+        return seen.size() >= 15;
       },
       absl::Seconds(60));
   fund_events.ReadUntil(
@@ -309,11 +314,12 @@ TEST_P(PlatformE2E, TheStoryEndsTheSameWhicheverServiceCrashes) {
   outcome.deal_events = Stream(deal_events, d.id(), outcome);
   outcome.application_events = Stream(fund_events, application.id(), outcome);
   outcome.demand_events = Stream(listings_events, demand.id(), outcome);
-  EXPECT_THAT(outcome.deal_events,
-              ElementsAre("DealOpened", "TermsProposed", "TermsProposed", "TermsAccepted",
-                          "TermsAccepted", "DealAgreed", "ContractSigned", "MilestoneDelivered",
-                          "MilestoneAccepted", "PaymentRecorded", "MilestoneDelivered",
-                          "MilestoneAccepted", "PaymentRecorded", "DealCompleted"));
+  EXPECT_THAT(
+      outcome.deal_events,
+      ElementsAre("DealOpened", "TermsProposed", "TermsProposed", "TermsAccepted", "TermsAccepted",
+                  "DealAgreed", "ContractSignatureRecorded", "ContractSigned", "MilestoneDelivered",
+                  "MilestoneAccepted", "PaymentRecorded", "MilestoneDelivered", "MilestoneAccepted",
+                  "PaymentRecorded", "DealCompleted"));
   EXPECT_THAT(outcome.application_events,
               ElementsAre("ApplicationDecided", "TrancheDisbursed", "TrancheDisbursed"));
   EXPECT_THAT(outcome.demand_events, ElementsAre("DemandCreated", "DemandPublished"));
@@ -373,15 +379,16 @@ TEST_F(UnhappyE2E, ACancelledDealUnwindsTheSubsidyAndRefusedCallsChangeNothing) 
   EXPECT_EQ(after.balances().available_minor(), 1'000'000'00);
   EXPECT_TRUE(Reconcile().balanced());
 
-  deal_events.ReadUntil([&](auto&) { return deal_events.ForAggregate(d.id()).size() >= 8; },
+  deal_events.ReadUntil([&](auto&) { return deal_events.ForAggregate(d.id()).size() >= 9; },
                         absl::Seconds(20));
   fund_events.ReadUntil(
       [&](auto&) { return fund_events.ForAggregate(application.id()).size() >= 4; },
       absl::Seconds(20));
   Outcome outcome;
-  EXPECT_THAT(Stream(deal_events, d.id(), outcome),
-              ElementsAre("DealOpened", "TermsProposed", "TermsProposed", "TermsAccepted",
-                          "TermsAccepted", "DealAgreed", "ContractSigned", "DealCancelled"));
+  EXPECT_THAT(
+      Stream(deal_events, d.id(), outcome),
+      ElementsAre("DealOpened", "TermsProposed", "TermsProposed", "TermsAccepted", "TermsAccepted",
+                  "DealAgreed", "ContractSignatureRecorded", "ContractSigned", "DealCancelled"));
   EXPECT_THAT(Stream(fund_events, application.id(), outcome),
               ElementsAre("ApplicationDecided", "TrancheDisbursed", "ReservationReleased",
                           "ClawbackRaised"));

@@ -2,75 +2,28 @@
 // of every service has a command whose --help explains it, and against the four services on the
 // real stack a command reaches its service, prints what it answered (table or --json), is
 // idempotent by request_id, and says with its exit code what failed.
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "techtrade/ops/v1/dead_letters.pb.h"
 #include "tests/support/platform_fixture.h"
-
-extern char** environ;
+#include "tests/support/tool_runner.h"
 
 namespace techtrade::testing {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct CtlResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CtlResult = ToolResult;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs build/bin/techtradectl with `args` (no shell), stdout and stderr to files, and waits.
-CtlResult Ctl(const std::vector<std::string>& args) {
-  static int calls = 0;
-  const std::string base =
-      absl::StrCat(::testing::TempDir(), "/techtradectl-", getpid(), "-", ++calls);
-  const std::string out_path = base + ".out", err_path = base + ".err";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  const std::string binary = BinaryPath("techtradectl");
-  std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  CtlResult result;
-  pid_t pid = 0;
-  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ) == 0) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  result.out = Slurp(out_path);
-  result.err = Slurp(err_path);
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  return result;
-}
+CtlResult Ctl(const std::vector<std::string>& args) { return RunTool("techtradectl", args); }
 
 // The commands `techtradectl --help` lists, each as its words.
 std::vector<std::vector<std::string>> ListedCommands(const std::string& usage) {
@@ -116,7 +69,9 @@ TEST(TechtradectlHelp, EveryRpcOfEveryServiceHasACommandWhoseHelpExplainsIt) {
        {reg::Organization::descriptor()->file()->FindServiceByName("RegistryService"),
         lv1::Offer::descriptor()->file()->FindServiceByName("ListingsService"),
         tv1::Deal::descriptor()->file()->FindServiceByName("TransactionsService"),
-        fv1::Programme::descriptor()->file()->FindServiceByName("FundService")}) {
+        fv1::Programme::descriptor()->file()->FindServiceByName("FundService"),
+        techtrade::ops::v1::DeadLetter::descriptor()->file()->FindServiceByName(
+            "DeadLetterService")}) {
     ASSERT_NE(service, nullptr);
     for (int m = 0; m < service->method_count(); ++m) rpcs.insert(service->method(m)->full_name());
   }
@@ -219,6 +174,72 @@ TEST_F(TechtradectlE2E, AnOperatorDrivesThePlatformFromTheCommandLine) {
   // Nothing the refused calls asked for exists.
   ASSERT_TRUE(fund_->ListProgrammes(AuthedContext(operator_key_).get(), list, &listed).ok());
   EXPECT_EQ(listed.programmes_size(), 1);
+}
+
+TEST_F(TechtradectlE2E, ReRunningACommandRetriesItInsteadOfRepeatingIt) {
+  fv1::CreateProgrammeRequest request = ProgrammeRequest(300'000'00);
+  request.clear_request_id();
+  std::string data;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(request, &data).ok());
+  fv1::ListProgrammesRequest list;
+  fv1::ListProgrammesResponse listed;
+  auto programmes = [&] {
+    EXPECT_TRUE(fund_->ListProgrammes(AuthedContext(operator_key_).get(), list, &listed).ok());
+    return listed.programmes_size();
+  };
+
+  // No request_id given: the same command twice (as after a timeout) makes one programme.
+  const std::vector<std::string> create = {"fund", "programme", "create", "--data", data, "--json"};
+  CtlResult first = Run(create, operator_key_);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  CtlResult second = Run(create, operator_key_);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(FromJson<fv1::Programme>(second).id(), FromJson<fv1::Programme>(first).id());
+  EXPECT_EQ(programmes(), 1);
+
+  // Another request is another programme: other fields, or a request_id of one's own.
+  std::vector<std::string> renamed = create;
+  renamed.insert(renamed.end(), {"--name", "Shenzhen subsidy, second call"});
+  CtlResult other = Run(renamed, operator_key_);
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_NE(FromJson<fv1::Programme>(other).id(), FromJson<fv1::Programme>(first).id());
+  std::vector<std::string> explicit_id = create;
+  explicit_id.insert(explicit_id.end(), {"--request-id", "cli-programme-explicit"});
+  CtlResult own = Run(explicit_id, operator_key_);
+  ASSERT_EQ(own.exit_code, 0) << own.err;
+  EXPECT_NE(FromJson<fv1::Programme>(own).id(), FromJson<fv1::Programme>(first).id());
+  EXPECT_EQ(Run(explicit_id, operator_key_).exit_code, 0);
+  EXPECT_EQ(programmes(), 3);
+
+  // A call that fails says which request_id it used, so that it can be retried as it was.
+  CtlResult denied = Run(create, shenzhen_key_);
+  EXPECT_EQ(denied.exit_code, 7) << denied.err;
+  EXPECT_THAT(denied.err, HasSubstr("request_id: ctl-"));
+  CtlResult denied_own = Run(explicit_id, shenzhen_key_);
+  EXPECT_THAT(denied_own.err, HasSubstr("request_id: cli-programme-explicit"));
+  EXPECT_EQ(programmes(), 3);
+}
+
+TEST_F(TechtradectlE2E, DeadLetterCommandsReachEveryConsumingService) {
+  for (const std::string service : {"listings", "transactions", "fund"}) {
+    CtlResult list = Run({"dead-letters", "list", "--service", service}, operator_key_);
+    EXPECT_EQ(list.exit_code, 0) << service << ": " << list.err;
+    EXPECT_THAT(list.out, HasSubstr("ID")) << service;  // the table's header, no rows
+    CtlResult show =
+        Run({"dead-letters", "show", "--service", service, "--id", "424242"}, operator_key_);
+    EXPECT_EQ(show.exit_code, 4) << service << ": " << show.err;
+  }
+  CtlResult no_reason =
+      Run({"dead-letters", "discard", "--service", "fund", "--id", "1"}, operator_key_);
+  EXPECT_EQ(no_reason.exit_code, 3) << no_reason.err;
+  EXPECT_THAT(no_reason.err, HasSubstr("reason"));
+  CtlResult city = Run({"dead-letters", "list", "--service", "fund"}, shenzhen_key_);
+  EXPECT_EQ(city.exit_code, 7) << city.err;
+  CtlResult no_service = Run({"dead-letters", "list"}, operator_key_);
+  EXPECT_EQ(no_service.exit_code, 2);
+  EXPECT_THAT(no_service.err, HasSubstr("--service listings|transactions|fund"));
+  CtlResult registry = Run({"dead-letters", "list", "--service", "registry"}, operator_key_);
+  EXPECT_EQ(registry.exit_code, 2);
 }
 
 }  // namespace

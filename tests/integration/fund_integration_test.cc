@@ -9,7 +9,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/kafka.h"
+#include "common/trace.h"
 #include "techtrade/fund/v1/fund.grpc.pb.h"
+#include "tests/contract/event_contract.h"
 #include "tests/support/harness.h"
 #include "tests/support/platform_fixture.h"
 
@@ -252,10 +254,16 @@ TEST_F(FundTest, TheSameDealEventDeliveredTwiceHasOneEffect) {
   std::atomic<int> delivered{0};
   auto producer = *KafkaProducer::Create(
       stack_.kafka_brokers, {}, [&](void*, const absl::Status& s) { delivered += s.ok(); });
-  ASSERT_TRUE(
-      producer->Produce(kDealTopic, d.id(), accepted->envelope.SerializeAsString(), {}, nullptr)
-          .ok());
-  ASSERT_TRUE(producer->Produce(kDealTopic, d.id(), renamed.SerializeAsString(), {}, nullptr).ok());
+  ASSERT_TRUE(producer
+                  ->Produce(kDealTopic, d.id(), accepted->envelope.SerializeAsString(),
+                            {{contract::kInjectedHeader, "a redelivery forged by the test"}},
+                            nullptr)
+                  .ok());
+  ASSERT_TRUE(producer
+                  ->Produce(kDealTopic, d.id(), renamed.SerializeAsString(),
+                            {{contract::kInjectedHeader, "a renamed copy forged by the test"}},
+                            nullptr)
+                  .ok());
   for (int i = 0; i < 100 && delivered < 2; ++i) producer->Poll(absl::Milliseconds(100));
   ASSERT_EQ(delivered, 2);
 
@@ -274,6 +282,40 @@ TEST_F(FundTest, TheSameDealEventDeliveredTwiceHasOneEffect) {
   fund_events.ReadUntil([](auto&) { return false; }, absl::Milliseconds(500));
   EXPECT_EQ(fund_events.ForAggregate(a.id()).size(), 5u);
   EXPECT_TRUE(Reconcile(p.id()).balanced());
+}
+
+// A tranche the fund pays in reaction to a deal event carries that event's trace, in a span of its
+// own, and its causation_request_id (docs/events.md, "Trace context").
+TEST_F(FundTest, ATranchePaidForADealEventCarriesThatEventsTrace) {
+  TopicReader deal_events(stack_.kafka_brokers, kDealTopic);
+  TopicReader fund_events(stack_.kafka_brokers, kFundTopic);
+  fv1::Programme p = CreateProgramme(ProgrammeRequest(1'000'000'00));
+  tv1::Deal d = Signed();
+  fv1::Application a;
+  ASSERT_TRUE(Submit(p.id(), d, &a).ok());
+  d = PerformMilestone(d, 1);
+  a = WaitFor(a.id(), [](const auto& x) { return x.disbursements_size() >= 2; });
+  ASSERT_TRUE(deal_events.ReadUntilPayload<tv1::MilestoneAccepted>(d.id(), absl::Seconds(20)));
+  fund_events.ReadUntil([&](auto&) { return fund_events.ForAggregate(a.id()).size() >= 3; },
+                        absl::Seconds(20));
+  std::optional<TopicReader::Event> cause, tranche;
+  for (const auto& e : deal_events.ForAggregate(d.id())) {
+    if (e.envelope.payload().Is<tv1::MilestoneAccepted>()) cause = e;
+  }
+  for (const auto& e : fund_events.ForAggregate(a.id())) {
+    fv1::TrancheDisbursed t;
+    if (e.envelope.payload().UnpackTo(&t) && t.disbursement().tranche() == "milestone-1") {
+      tranche = e;
+    }
+  }
+  ASSERT_TRUE(cause.has_value() && tranche.has_value());
+  const std::string& parent = cause->envelope.trace().traceparent();
+  const std::string& child = tranche->envelope.trace().traceparent();
+  EXPECT_TRUE(IsValidTraceparent(child)) << child;
+  EXPECT_EQ(child.substr(0, 35), parent.substr(0, 35)) << "not the deal event's trace";
+  EXPECT_NE(child, parent) << "no span of its own";
+  EXPECT_EQ(tranche->envelope.causation_request_id(), cause->envelope.causation_request_id());
+  EXPECT_EQ(tranche->headers.count("traceparent") ? tranche->headers.at("traceparent") : "", child);
 }
 
 TEST_F(FundTest, AnExhaustedBudgetRefusesTheNextApplicationWithTheReason) {

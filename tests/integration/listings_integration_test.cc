@@ -1,5 +1,6 @@
 // Listings against the real local stack: a registry and a listings process, each on its own
-// scratch database, real Kafka topics between them and Redis in front.
+// scratch database, real Kafka topics between them and Redis in front (the fixture:
+// tests/support/listings_fixture.h).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,211 +12,18 @@
 #include "common/auth.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/trace.h"
 #include "services/registry/domain/credit_code.h"
 #include "techtrade/listings/v1/listings.grpc.pb.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
+#include "tests/contract/event_contract.h"
 #include "tests/support/harness.h"
+#include "tests/support/listings_fixture.h"
 
 namespace techtrade::testing {
 namespace {
 
-namespace reg = techtrade::registry::v1;
-namespace v1 = techtrade::listings::v1;
 using ::testing::HasSubstr;
-
-constexpr char kListingsTopic[] = "techtrade.listings.events.v1";
-constexpr char kRegistryTopic[] = "techtrade.registry.events.v1";
-
-class ListingsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    stack_ = Stack::FromEnvironment();
-    registry_db_ = std::make_unique<ScratchDatabase>(stack_, "listings_it_reg");
-    listings_db_ = std::make_unique<ScratchDatabase>(stack_, "listings_it");
-    operator_key_ = NewApiKey();
-    registry_ = std::make_unique<ServiceProcess>(
-        "registry",
-        std::map<std::string, std::string>{{"TECHTRADE_PG_URL", registry_db_->url()},
-                                           {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                                           {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                                           {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_},
-                                           {"TECHTRADE_DB_POOL_SIZE", "4"}});
-    ASSERT_TRUE(registry_->WaitUntilServing()) << registry_->log_path();
-    registry_stub_ = reg::RegistryService::NewStub(registry_->channel());
-    StartListings();
-    run_ = RandomHex(3);
-    CreateCity("wuhan-east-lake");
-    CreateCity("shenzhen");
-  }
-
-  // A listings process's environment on the fixture's database, with consumer groups of its own
-  // that start at the topics' ends.
-  std::map<std::string, std::string> ListingsEnv() {
-    return {{"TECHTRADE_PG_URL", listings_db_->url()},
-            {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-            {"TECHTRADE_REDIS_URL", stack_.redis_url},
-            {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
-            {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
-             ConsumerGroupAtEnd(stack_.kafka_brokers, kRegistryTopic, "listings-it")},
-            {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
-             ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.transactions.events.v1",
-                                "listings-it")}};
-  }
-
-  // A listings process; `again`: the previous one's port, consumer groups and all (a restart).
-  void StartListings(bool again = false) {
-    if (again) {
-      listings_ = std::make_unique<ServiceProcess>("listings", listings_env_);
-      ASSERT_TRUE(listings_->WaitUntilServing()) << listings_->log_path();
-      return;
-    }
-    listings_env_ = ListingsEnv();
-    listings_env_["TECHTRADE_DB_POOL_SIZE"] = "4";
-    listings_env_["TECHTRADE_LOG_LEVEL"] = "debug";  // for LargestConsumerBatch
-    listings_ = std::make_unique<ServiceProcess>("listings", listings_env_);
-    ASSERT_TRUE(listings_->WaitUntilServing()) << listings_->log_path();
-    listings_env_["TECHTRADE_GRPC_PORT"] = absl::StrCat(listings_->port());
-    stub_ = v1::ListingsService::NewStub(listings_->channel());
-  }
-
-  void TearDown() override {
-    listings_.reset();
-    registry_.reset();
-    listings_db_.reset();
-    registry_db_.reset();
-  }
-
-  void CreateCity(const std::string& id) {
-    reg::CreatePilotCityRequest req;
-    req.set_request_id("city-" + id);
-    req.set_id(id);
-    req.set_name(id);
-    req.set_kind(reg::PILOT_CITY_KIND_CITY);
-    req.set_division_code("420100");
-    reg::PilotCity city;
-    grpc::Status s =
-        registry_stub_->CreatePilotCity(AuthedContext(operator_key_).get(), req, &city);
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
-
-  // A registered organisation, verified unless told otherwise.
-  reg::Organization Organization(int n, const std::string& city = "wuhan-east-lake",
-                                 bool verify = true) {
-    std::string first17 = absl::StrFormat("91420100%09d", n);
-    reg::RegisterOrganizationRequest req;
-    req.set_request_id(absl::StrCat("org-", n));
-    req.set_credit_code(first17 + registry::CreditCodeCheckCharacter(first17));
-    req.set_name(absl::StrCat("武汉光谷科技 ", n));
-    req.set_kind(reg::ORGANIZATION_KIND_UNIVERSITY);
-    req.set_city_id(city);
-    reg::Organization org;
-    grpc::Status s =
-        registry_stub_->RegisterOrganization(AuthedContext(operator_key_).get(), req, &org);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (verify) org = ChangeOrganization(org, "verify");
-    return org;
-  }
-
-  reg::Organization ChangeOrganization(const reg::Organization& org, const std::string& action) {
-    reg::Organization out;
-    grpc::Status s;
-    if (action == "verify") {
-      reg::VerifyOrganizationRequest req;
-      req.set_request_id("verify-" + org.id() + std::to_string(org.version()));
-      req.set_id(org.id());
-      req.set_expected_version(org.version());
-      s = registry_stub_->VerifyOrganization(AuthedContext(operator_key_).get(), req, &out);
-    } else if (action == "suspend") {
-      reg::SuspendOrganizationRequest req;
-      req.set_request_id("suspend-" + org.id() + std::to_string(org.version()));
-      req.set_id(org.id());
-      req.set_expected_version(org.version());
-      req.set_reason("audit finding");
-      s = registry_stub_->SuspendOrganization(AuthedContext(operator_key_).get(), req, &out);
-    } else {
-      reg::ReinstateOrganizationRequest req;
-      req.set_request_id("reinstate-" + org.id() + std::to_string(org.version()));
-      req.set_id(org.id());
-      req.set_expected_version(org.version());
-      s = registry_stub_->ReinstateOrganization(AuthedContext(operator_key_).get(), req, &out);
-    }
-    EXPECT_TRUE(s.ok()) << action << ": " << s.error_message();
-    return out;
-  }
-
-  static v1::OfferDraft Draft() {
-    v1::OfferDraft d;
-    d.set_title("基于深度学习的锂电池健康状态估计方法");
-    d.set_abstract("利用长短期记忆网络从充放电曲线估计锂离子电池的健康状态, 误差小于2%。");
-    d.add_ipc_codes("H01M 10/48");
-    d.add_ipc_codes("G06N 3/08");
-    d.add_fields("energy-storage");
-    d.add_fields("artificial-intelligence");
-    d.set_readiness_level(6);
-    d.add_ip_assets("CN114512345A");
-    d.add_transfer_modes(v1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
-    d.mutable_asking_price()->set_currency("CNY");
-    d.mutable_asking_price()->set_amount_minor(80000000);
-    return d;
-  }
-
-  grpc::Status CreateOffer(const std::string& owner, const v1::OfferDraft& draft, v1::Offer* out,
-                           const std::string& request_id = "", const std::string& key = "") {
-    v1::CreateOfferRequest req;
-    req.set_request_id(request_id.empty() ? "offer-" + NewUuid() : request_id);
-    req.set_owner_org_id(owner);
-    *req.mutable_offer() = draft;
-    return stub_->CreateOffer(AuthedContext(key.empty() ? operator_key_ : key).get(), req, out);
-  }
-
-  grpc::Status Publish(const v1::Offer& offer, v1::Offer* out) {
-    v1::ChangeListingRequest req;
-    req.set_request_id("publish-" + NewUuid());
-    req.set_id(offer.id());
-    req.set_expected_version(offer.version());
-    return stub_->PublishOffer(AuthedContext(operator_key_).get(), req, out);
-  }
-
-  v1::Offer PublishedOffer(const reg::Organization& owner) {
-    v1::Offer draft, published;
-    EXPECT_TRUE(CreateOffer(owner.id(), Draft(), &draft).ok());
-    grpc::Status s = Publish(draft, &published);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return published;
-  }
-
-  // Offer ids that a keyword search returns now.
-  std::vector<std::string> SearchOffers(const std::string& query) {
-    v1::SearchRequest req;
-    req.set_kind(v1::LISTING_KIND_OFFER);
-    req.set_query(query);
-    v1::SearchResponse resp;
-    grpc::Status s = stub_->Search(AuthedContext(operator_key_).get(), req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    std::vector<std::string> ids;
-    for (const auto& h : resp.hits()) ids.push_back(h.id());
-    return ids;
-  }
-
-  // How long until `done` holds (polling every 10 ms), or nullopt after `limit`.
-  static std::optional<absl::Duration> TimeUntil(const std::function<bool()>& done,
-                                                 absl::Duration limit) {
-    absl::Time start = absl::Now();
-    while (absl::Now() - start < limit) {
-      if (done()) return absl::Now() - start;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return std::nullopt;
-  }
-
-  Stack stack_;
-  std::unique_ptr<ScratchDatabase> registry_db_, listings_db_;
-  std::string operator_key_, run_;
-  std::unique_ptr<ServiceProcess> registry_, listings_;
-  std::map<std::string, std::string> listings_env_;
-  std::unique_ptr<reg::RegistryService::Stub> registry_stub_;
-  std::unique_ptr<v1::ListingsService::Stub> stub_;
-};
 
 TEST_F(ListingsTest, PublishPutsAnEventOnTheTopicAndTheOfferInSearch) {
   TopicReader reader(stack_.kafka_brokers, kListingsTopic);
@@ -355,10 +163,11 @@ TEST_F(ListingsTest, AReplayedRegistryEventTakesEffectOnce) {
   std::atomic<int> delivered{0};
   auto producer = *KafkaProducer::Create(
       stack_.kafka_brokers, {}, [&](void*, const absl::Status& s) { delivered += s.ok(); });
-  ASSERT_TRUE(
-      producer
-          ->Produce(kRegistryTopic, org.id(), suspension->envelope.SerializeAsString(), {}, nullptr)
-          .ok());
+  ASSERT_TRUE(producer
+                  ->Produce(kRegistryTopic, org.id(), suspension->envelope.SerializeAsString(),
+                            {{contract::kInjectedHeader, "a redelivery forged by the test"}},
+                            nullptr)
+                  .ok());
   for (int i = 0; i < 100 && delivered == 0; ++i) producer->Poll(absl::Milliseconds(100));
   ASSERT_EQ(delivered, 1);
   // Once the consumer is past it, nothing more happened: no second event, one inbox entry.
@@ -437,6 +246,48 @@ TEST_F(ListingsTest, ABacklogOfOneOrganisationsEventsAppliedAsOneBatchEndsAsOneB
   EXPECT_THAT(SearchOffers("锂电池"), ::testing::Contains(offer.id()));
   // The backlog really was one batch (else this test shows nothing about batches).
   EXPECT_GE(LargestConsumerBatch(listings_->log_path()), 2) << listings_->log_path();
+}
+
+// Suspended, reinstated and suspended again, each change on its own: every visibility event takes
+// the aggregate's next sequence (a consumer dropping applied sequences must not drop the second),
+// and carries the trace of the registry event that caused it, in a span of its own, also in the
+// Kafka headers (docs/events.md, "Kafka record").
+TEST_F(ListingsTest, EachVisibilityEventTakesTheNextSequenceAndTheCausingTrace) {
+  TopicReader registry_events(stack_.kafka_brokers, kRegistryTopic);
+  TopicReader listings_events(stack_.kafka_brokers, kListingsTopic);
+  reg::Organization org = Organization(11);
+  PublishedOffer(org);
+  std::vector<std::string> traces;
+  for (const std::string action : {"suspend", "reinstate", "suspend"}) {
+    traces.push_back(absl::StrCat("00-", RandomHex(16), "-", RandomHex(8), "-01"));
+    org = ChangeOrganization(org, action, traces.back());
+    const size_t n = traces.size();
+    listings_events.ReadUntil(
+        [&](auto&) { return listings_events.ForAggregate(org.id()).size() >= n; },
+        absl::Seconds(20));
+  }
+  listings_events.ReadUntil([](auto&) { return false; }, absl::Milliseconds(500));  // any extra
+  std::vector<TopicReader::Event> events = listings_events.ForAggregate(org.id());
+  ASSERT_EQ(events.size(), 3u);
+  std::vector<std::string> types;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    const std::string where = absl::StrCat("event ", i + 1);
+    types.push_back(e.envelope.payload().Is<v1::OrganizationListingsHidden>() ? "hidden" : "shown");
+    EXPECT_EQ(e.envelope.aggregate_type(), "organization_visibility") << where;
+    EXPECT_EQ(e.envelope.sequence(), static_cast<int64_t>(i + 1)) << where;
+    EXPECT_EQ(e.headers.count("sequence") ? e.headers.at("sequence") : "", absl::StrCat(i + 1));
+    const std::string& trace = e.envelope.trace().traceparent();
+    EXPECT_TRUE(IsValidTraceparent(trace)) << where << ": '" << trace << "'";
+    EXPECT_EQ(trace.substr(0, 35), traces[i].substr(0, 35)) << where << ": not the request's trace";
+    EXPECT_NE(trace, traces[i]) << where << ": no span of its own";
+    EXPECT_EQ(e.headers.count("traceparent") ? e.headers.at("traceparent") : "", trace) << where;
+  }
+  EXPECT_THAT(types, ::testing::ElementsAre("hidden", "shown", "hidden"));
+  EXPECT_EQ(
+      listings_db_->QueryInt(absl::StrCat(
+          "SELECT version FROM organization_visibility WHERE organization_id = '", org.id(), "'")),
+      3);
 }
 
 // A client that never saw the answer to its CreateOffer retries it with the same request_id

@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "common/kafka.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
+#include "tests/contract/event_contract.h"
 #include "tests/support/harness.h"
 
 namespace techtrade::testing {
@@ -49,7 +50,12 @@ class PartnerConsumerTest : public ::testing::Test {
     auto producer = *KafkaProducer::Create(
         stack_.kafka_brokers, {}, [&](void*, const absl::Status& s) { delivered += s.ok(); });
     for (const auto& e : events) {
-      ASSERT_TRUE(producer->Produce(kDealTopic, deal_id_, e.SerializeAsString(), {}, nullptr).ok());
+      // Made up for the partner consumer, not the platform's: the contract check leaves it out.
+      ASSERT_TRUE(producer
+                      ->Produce(kDealTopic, deal_id_, e.SerializeAsString(),
+                                {{contract::kInjectedHeader, "a partner consumer test event"}},
+                                nullptr)
+                      .ok());
     }
     for (int i = 0; i < 100 && delivered < static_cast<int>(events.size()); ++i) {
       producer->Poll(absl::Milliseconds(100));
@@ -88,6 +94,31 @@ TEST_F(PartnerConsumerTest, ADifferentEventUnderAnAppliedSequenceIsAConflict) {
   EXPECT_EQ(code, 3) << output;
   EXPECT_THAT(output, HasSubstr(absl::StrCat("CONFLICT deal ", deal_id_, ": sequence 2")));
   EXPECT_THAT(output, HasSubstr("0 redeliveries dropped"));
+}
+
+// Amounts in the currency's own minor unit: JPY has no decimals, KWD three.
+TEST_F(PartnerConsumerTest, AmountsArePrintedWithTheirCurrencysDecimals) {
+  common::v1::EventEnvelope accepted = Event(1);
+  tv1::MilestoneAccepted due;
+  due.mutable_deal()->set_id(deal_id_);
+  due.mutable_amount_due()->set_currency("JPY");
+  due.mutable_amount_due()->set_amount_minor(1200);
+  accepted.set_event_type(due.GetDescriptor()->full_name());
+  accepted.mutable_payload()->PackFrom(due);
+  common::v1::EventEnvelope paid = Event(2);
+  tv1::PaymentRecorded payment;
+  payment.mutable_deal()->set_id(deal_id_);
+  payment.mutable_amount()->set_currency("KWD");
+  payment.mutable_amount()->set_amount_minor(1250);
+  *payment.mutable_deal()->mutable_paid_total() = payment.amount();
+  paid.set_event_type(payment.GetDescriptor()->full_name());
+  paid.mutable_payload()->PackFrom(payment);
+  Produce({accepted, paid});
+  auto [code, output] = RunPartner();
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_THAT(output, HasSubstr("PAY JPY 1,200 from"));
+  EXPECT_THAT(output, HasSubstr("payment KWD 1.250 recorded"));
+  EXPECT_THAT(output, HasSubstr("paid so far KWD 1.250"));
 }
 
 }  // namespace

@@ -47,13 +47,10 @@ class TransactionsTest : public DealFixture {
     d = Must(&Stub::ProposeTerms, terms, wuhan_key_);
     d = Accept(d, v1::PARTY_ROLE_SELLER, wuhan_key_);
     d = Accept(d, v1::PARTY_ROLE_BUYER, shenzhen_key_);
-    v1::SignContractRequest sign;
-    sign.set_request_id("sign-" + d.id());
-    sign.set_deal_id(d.id());
-    sign.set_expected_version(d.version());
-    sign.set_registration_number(registration_number);
-    *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
-    return Must(&Stub::SignContract, sign, wuhan_key_);
+    EXPECT_TRUE(SignAs(d, v1::PARTY_ROLE_SELLER, wuhan_key_, &d, registration_number).ok());
+    EXPECT_TRUE(SignAs(d, v1::PARTY_ROLE_BUYER, shenzhen_key_, &d, registration_number).ok());
+    EXPECT_EQ(d.state(), v1::DEAL_STATE_SIGNED);
+    return d;
   }
 };
 
@@ -71,28 +68,82 @@ TEST_F(TransactionsTest, AFullDealFromInquiryToCompletionWithOneEventPerChange) 
   }
   EXPECT_EQ(d.state(), v1::DEAL_STATE_COMPLETED);
   EXPECT_EQ(d.paid_total().amount_minor(), 80'000'00);
-  EXPECT_EQ(d.version(), 14);
-  std::vector<std::string> types = EventTypes(reader, d, 14);
-  EXPECT_THAT(types,
-              ElementsAre("DealOpened", "TermsProposed", "TermsProposed", "TermsAccepted",
-                          "TermsAccepted", "DealAgreed", "ContractSigned", "MilestoneDelivered",
-                          "MilestoneAccepted", "PaymentRecorded", "MilestoneDelivered",
-                          "MilestoneAccepted", "PaymentRecorded", "DealCompleted"));
+  EXPECT_EQ(d.version(), 15);
+  std::vector<std::string> types = EventTypes(reader, d, 15);
+  EXPECT_THAT(types, ElementsAre("DealOpened", "TermsProposed", "TermsProposed", "TermsAccepted",
+                                 "TermsAccepted", "DealAgreed", "ContractSignatureRecorded",
+                                 "ContractSigned", "MilestoneDelivered", "MilestoneAccepted",
+                                 "PaymentRecorded", "MilestoneDelivered", "MilestoneAccepted",
+                                 "PaymentRecorded", "DealCompleted"));
   // What a partner needs without calling back: the parties' credit codes, the schedule, the
   // amount due, an idempotency key.
   auto events = reader.ForAggregate(d.id());
   v1::ContractSigned signed_event;
-  ASSERT_TRUE(events[6].envelope.payload().UnpackTo(&signed_event));
+  ASSERT_TRUE(events[7].envelope.payload().UnpackTo(&signed_event));
   EXPECT_EQ(signed_event.payment_schedule_size(), 2);
   EXPECT_EQ(signed_event.payment_schedule(0).amount().amount_minor(), 24'000'00);
   EXPECT_EQ(signed_event.deal().seller().credit_code(), seller_.credit_code());
   EXPECT_EQ(signed_event.deal().buyer().credit_code(), buyer_.credit_code());
-  EXPECT_EQ(signed_event.idempotency_key(), absl::StrCat(d.id(), ":7"));
+  EXPECT_EQ(signed_event.idempotency_key(), absl::StrCat(d.id(), ":8"));
   v1::MilestoneAccepted due;
-  ASSERT_TRUE(events[8].envelope.payload().UnpackTo(&due));
+  ASSERT_TRUE(events[9].envelope.payload().UnpackTo(&due));
   EXPECT_EQ(due.amount_due().amount_minor(), 24'000'00);
   EXPECT_EQ(due.amount_due().currency(), "CNY");
   EXPECT_EQ(due.milestone().index(), 1);
+}
+
+// A change of two steps (the last acceptance agrees the deal, the last payment completes it)
+// publishes an event per step, each with the deal as of that step: its version is the event's
+// sequence (docs/events.md), its idempotency key <deal id>:<sequence>.
+TEST_F(TransactionsTest, EachEventOfATwoStepChangeCarriesTheDealAsOfItsStep) {
+  TopicReader reader(stack_.kafka_brokers, kTopic);
+  using Stub = v1::TransactionsService::Stub;
+  v1::Deal d;
+  ASSERT_TRUE(Open(&d, shenzhen_key_).ok());
+  d = Must(&Stub::ProposeTerms, Terms(d, v1::PARTY_ROLE_SELLER, 100'000'00), wuhan_key_);
+  d = Accept(d, v1::PARTY_ROLE_SELLER, wuhan_key_);
+  d = Accept(d, v1::PARTY_ROLE_BUYER, shenzhen_key_);
+  v1::SignContractRequest sign;  // by the operator, for both parties
+  sign.set_request_id("sign-" + d.id());
+  sign.set_deal_id(d.id());
+  sign.set_expected_version(d.version());
+  sign.set_registration_number("2026420100000789");
+  *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
+  d = Must(&Stub::SignContract, sign, operator_key_);
+  ASSERT_EQ(d.state(), v1::DEAL_STATE_SIGNED);
+  for (int m = 1; m <= 2; ++m) {
+    d = Must(&Stub::DeliverMilestone, Milestone(d, m), wuhan_key_);
+    d = Must(&Stub::AcceptMilestone, Milestone(d, m), shenzhen_key_);
+    d = Must(&Stub::RecordPayment, Payment(d, m, absl::StrCat("STEP-", d.id(), "-", m)),
+             partner_key_);
+  }
+  ASSERT_EQ(d.state(), v1::DEAL_STATE_COMPLETED);
+  reader.ReadUntil([&](auto&) { return reader.ForAggregate(d.id()).size() >= d.version(); },
+                   absl::Seconds(20));
+  const std::vector<TopicReader::Event> events = reader.ForAggregate(d.id());
+  ASSERT_EQ(events.size(), static_cast<size_t>(d.version()));
+  std::vector<std::string> steps;  // type:state of the deal each event carries
+  for (const auto& e : events) {
+    const auto* type = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+        e.envelope.event_type());
+    ASSERT_NE(type, nullptr) << e.envelope.event_type();
+    std::unique_ptr<google::protobuf::Message> payload(
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New());
+    ASSERT_TRUE(e.envelope.payload().UnpackTo(payload.get()));
+    v1::Deal deal;
+    deal.CopyFrom(payload->GetReflection()->GetMessage(*payload, type->FindFieldByName("deal")));
+    EXPECT_EQ(deal.version(), e.envelope.sequence()) << type->name();
+    EXPECT_EQ(
+        payload->GetReflection()->GetString(*payload, type->FindFieldByName("idempotency_key")),
+        absl::StrCat(d.id(), ":", e.envelope.sequence()));
+    steps.push_back(absl::StrCat(type->name(), ":", v1::DealState_Name(deal.state())));
+  }
+  EXPECT_THAT(steps, ::testing::IsSupersetOf({"TermsAccepted:DEAL_STATE_NEGOTIATING",
+                                              "DealAgreed:DEAL_STATE_AGREED",
+                                              "PaymentRecorded:DEAL_STATE_IN_PERFORMANCE",
+                                              "DealCompleted:DEAL_STATE_COMPLETED"}));
+  EXPECT_THAT(steps, ::testing::Not(::testing::Contains("TermsAccepted:DEAL_STATE_AGREED")));
+  EXPECT_THAT(steps, ::testing::Not(::testing::Contains("PaymentRecorded:DEAL_STATE_COMPLETED")));
 }
 
 TEST_F(TransactionsTest, CompletingAnAssignmentTransfersTheOffer) {
@@ -273,8 +324,8 @@ TEST_F(TransactionsTest, ADisputedDealResumesAndIsCancelledByTheOperator) {
             grpc::StatusCode::PERMISSION_DENIED);
   d = Must(&Stub::ResolveDispute, resolve, operator_key_);
   EXPECT_EQ(d.state(), v1::DEAL_STATE_CANCELLED);
-  std::vector<std::string> types = EventTypes(reader, d, 10);
-  ASSERT_EQ(types.size(), 10u);
+  std::vector<std::string> types = EventTypes(reader, d, 11);
+  ASSERT_EQ(types.size(), 11u);
   EXPECT_THAT(std::vector<std::string>(types.end() - 3, types.end()),
               ElementsAre("MilestoneDelivered", "DisputeOpened", "DisputeResolved"));
 }
@@ -372,8 +423,8 @@ TEST_F(TransactionsTest, ADuplicatePaymentReferenceIsRefusedWithoutASecondEvent)
   s = stub_->RecordPayment(AuthedContext(partner_key_).get(), excess, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
   EXPECT_THAT(s.error_message(), StartsWith("amount:"));
-  std::vector<std::string> types = EventTypes(reader, d, 10);
-  EXPECT_EQ(types.size(), 10u);
+  std::vector<std::string> types = EventTypes(reader, d, 11);
+  EXPECT_EQ(types.size(), 11u);
   EXPECT_EQ(types.back(), "PaymentRecorded");
   EXPECT_EQ(dbs_[2]->QueryInt("SELECT count(*) FROM payments"), 1);
 }

@@ -140,6 +140,7 @@ class DealFixture : public ::testing::Test {
     d->add_fields("energy-storage");
     d->set_readiness_level(7);
     d->add_transfer_modes(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
+    d->add_transfer_modes(lv1::TRANSFER_MODE_ASSIGNMENT);
     d->set_negotiable(true);
     lv1::Offer offer;
     EXPECT_TRUE(listings_stub_->CreateOffer(AuthedContext(operator_key_).get(), r, &offer).ok());
@@ -205,8 +206,21 @@ class DealFixture : public ::testing::Test {
     return r;
   }
 
+  // Signs the AGREED (or half-signed) deal `d` as `as` (unset: both parties) with `key`.
+  grpc::Status SignAs(const tv1::Deal& d, tv1::PartyRole as, const std::string& key, tv1::Deal* out,
+                      const std::string& registration_number = "2026420100000123") {
+    tv1::SignContractRequest sign;
+    sign.set_request_id(absl::StrCat("sign-", d.id(), "-", static_cast<int>(as)));
+    sign.set_deal_id(d.id());
+    sign.set_expected_version(d.version());
+    sign.set_registration_number(registration_number);
+    *sign.mutable_signing_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    sign.set_acting_as(as);
+    return stub_->SignContract(AuthedContext(key).get(), sign, out);
+  }
+
   // A deal brought to AGREED (seller proposes, buyer counters, both accept the counter) and
-  // signed.
+  // signed by both parties, each by its own city's system (the seller first).
   tv1::Deal Signed(const std::string& buyer_id = "") {
     tv1::Deal d;
     EXPECT_TRUE(Open(&d, shenzhen_key_, buyer_id).ok());
@@ -217,13 +231,13 @@ class DealFixture : public ::testing::Test {
     d = Accept(d, tv1::PARTY_ROLE_SELLER, wuhan_key_);
     d = Accept(d, tv1::PARTY_ROLE_BUYER, shenzhen_key_);
     EXPECT_EQ(d.state(), tv1::DEAL_STATE_AGREED);
-    tv1::SignContractRequest sign;
-    sign.set_request_id("sign-" + d.id());
-    sign.set_deal_id(d.id());
-    sign.set_expected_version(d.version());
-    sign.set_registration_number("2026420100000123");
-    *sign.mutable_signing_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
-    return Must(&tv1::TransactionsService::Stub::SignContract, sign, wuhan_key_);
+    for (auto [as, key] : {std::pair{tv1::PARTY_ROLE_SELLER, wuhan_key_},
+                           std::pair{tv1::PARTY_ROLE_BUYER, shenzhen_key_}}) {
+      grpc::Status s = SignAs(d, as, key, &d);
+      EXPECT_TRUE(s.ok()) << "SignContract: " << s.error_message();
+    }
+    EXPECT_EQ(d.state(), tv1::DEAL_STATE_SIGNED);
+    return d;
   }
 
   std::vector<std::string> EventTypes(TopicReader& reader, const tv1::Deal& deal, size_t expected) {

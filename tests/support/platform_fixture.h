@@ -34,7 +34,9 @@ class PlatformFixture : public DealFixture {
         {"TECHTRADE_PG_URL", fund_db_->url()},
         {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
         {"TECHTRADE_FUND_TRANSACTIONS_CONSUMER",
-         ConsumerGroupAtEnd(stack_.kafka_brokers, kDealTopic, db_prefix_)}};
+         ConsumerGroupAtEnd(stack_.kafka_brokers, kDealTopic, db_prefix_)},
+        {"TECHTRADE_FUND_REGISTRY_CONSUMER",
+         ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.registry.events.v1", db_prefix_)}};
     fund_process_ = std::make_unique<ServiceProcess>("fund", envs_["fund"]);
     ASSERT_TRUE(fund_process_->WaitUntilServing()) << fund_process_->log_path();
     fund_ = fv1::FundService::NewStub(fund_process_->channel());

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/auth.h"
@@ -38,10 +39,43 @@ namespace {
 using ::testing::StartsWith;
 
 TEST(PagingTest, TokensRoundTripAndRejectForgeries) {
-  EXPECT_EQ(*DecodePageToken(""), 0);
-  EXPECT_EQ(*DecodePageToken(EncodePageToken(12345)), 12345);
-  EXPECT_EQ(DecodePageToken("garbage!").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(DecodePageToken("eDox").status().message()), StartsWith("page_token: "));
+  registry::v1::ListOrganizationsRequest request;
+  request.set_city_id("wuhan");
+  EXPECT_EQ(*DecodePageToken("ListOrganizations", request), 0);
+  request.set_page_token(EncodePageToken("ListOrganizations", request, 12345));
+  request.set_page_size(7);  // the page size may change between pages
+  EXPECT_EQ(*DecodePageToken("ListOrganizations", request), 12345);
+
+  for (const char* forged : {"garbage!", "eDox", "cDE6MTIzNDU"}) {  // "p1:12345", an old token
+    registry::v1::ListOrganizationsRequest r = request;
+    r.set_page_token(forged);
+    EXPECT_THAT(std::string(DecodePageToken("ListOrganizations", r).status().message()),
+                StartsWith("page_token: "))
+        << forged;
+  }
+}
+
+TEST(PagingTest, TokensAreTakenOnlyByTheListAndFiltersThatMadeThem) {
+  registry::v1::ListOrganizationsRequest request;
+  request.set_city_id("wuhan");
+  request.set_page_token(EncodePageToken("ListOrganizations", request, 10));
+  // Another list of the same request type.
+  EXPECT_EQ(DecodePageToken("ListApiClients", request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Other filters.
+  registry::v1::ListOrganizationsRequest other_city = request;
+  other_city.set_city_id("hefei");
+  EXPECT_EQ(DecodePageToken("ListOrganizations", other_city).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Another position with the first position's seal.
+  registry::v1::ListOrganizationsRequest moved = request;
+  std::string token = EncodePageToken("ListOrganizations", request, 10);
+  std::string decoded;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(token, &decoded));
+  decoded.replace(3, 2, "99");
+  moved.set_page_token(absl::WebSafeBase64Escape(decoded));
+  EXPECT_EQ(DecodePageToken("ListOrganizations", moved).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(PagingTest, PageSizeBounds) {

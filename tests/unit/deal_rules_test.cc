@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace techtrade::transactions {
@@ -47,7 +48,8 @@ v1::RecordPaymentRequest Payment(int index, int64_t amount, const std::string& r
 v1::SignContractRequest Contract() {
   v1::SignContractRequest r;
   r.set_registration_number("2026420100001234");
-  *r.mutable_signing_time() = TimeUtil::SecondsToTimestamp(1'799'000'000);
+  // Signed when the deals of InState were agreed: not before (see deal_contract_rules_test.cc).
+  *r.mutable_signing_time() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow));
   return r;
 }
 
@@ -234,6 +236,70 @@ TEST(DealStateMachineTest, ADisputeResumesWhereTheDealWasOrCancelsIt) {
   v1::Deal cancelled = Apply(ResolveDispute(d, "refund", true, kNow));
   EXPECT_EQ(cancelled.state(), v1::DEAL_STATE_CANCELLED);
   EXPECT_EQ(cancelled.cancel_reason(), "refund");
+}
+
+// Each event of a change is one step: the deal as of that step, at the next version (the
+// event's sequence). The step that agrees or completes the deal comes after the acceptance or
+// payment that led to it, whose deal is not yet agreed or completed.
+TEST(DealStepsTest, EachEventOfATwoStepChangeCarriesTheDealAsOfItsStep) {
+  v1::Deal d = InState(v1::DEAL_STATE_NEGOTIATING);
+  d = Apply(AcceptTerms(d, v1::PARTY_ROLE_SELLER, 1, kNow));
+  absl::StatusOr<Transition> agreed = AcceptTerms(d, v1::PARTY_ROLE_BUYER, 1, kNow);
+  ASSERT_TRUE(agreed.ok()) << agreed.status();
+  ASSERT_EQ(agreed->snapshots.size(), 2u);
+  const v1::Deal& accepted = agreed->snapshots[0];  // with TermsAccepted
+  EXPECT_EQ(accepted.version(), d.version() + 1);
+  EXPECT_EQ(accepted.state(), v1::DEAL_STATE_NEGOTIATING);
+  EXPECT_EQ(accepted.buyer_accepted_version(), 1);
+  EXPECT_EQ(accepted.agreed_terms_version(), 0);
+  EXPECT_EQ(accepted.milestones_size(), 0);
+  EXPECT_EQ(agreed->snapshots[1].version(), d.version() + 2);  // with DealAgreed
+  EXPECT_EQ(agreed->snapshots[1].state(), v1::DEAL_STATE_AGREED);
+
+  d = InState(v1::DEAL_STATE_COMPLETED);
+  v1::Deal before = InState(v1::DEAL_STATE_IN_PERFORMANCE);
+  before = Apply(AcceptMilestone(before, 1, kNow));
+  before = Apply(RecordPayment(before, Payment(1, 30000, "p1"), kNow));
+  before = Apply(DeliverMilestone(before, 2, kNow));
+  before = Apply(AcceptMilestone(before, 2, kNow));
+  absl::StatusOr<Transition> completed = RecordPayment(before, Payment(2, 70000, "p2"), kNow);
+  ASSERT_TRUE(completed.ok()) << completed.status();
+  ASSERT_EQ(completed->snapshots.size(), 2u);
+  const v1::Deal& paid = completed->snapshots[0];  // with PaymentRecorded
+  EXPECT_EQ(paid.version(), before.version() + 1);
+  EXPECT_EQ(paid.state(), v1::DEAL_STATE_IN_PERFORMANCE);
+  EXPECT_EQ(paid.milestones(1).state(), v1::MILESTONE_STATE_PAID);
+  EXPECT_EQ(paid.paid_total().amount_minor(), 100000);
+  EXPECT_EQ(completed->snapshots[1].version(), before.version() + 2);  // with DealCompleted
+  EXPECT_EQ(completed->snapshots[1].state(), v1::DEAL_STATE_COMPLETED);
+  EXPECT_EQ(completed->deal.version(), d.version());
+}
+
+// Whatever the transition, one snapshot per event, versions one apart from the deal's, the last
+// being the deal after the change.
+TEST(DealStepsTest, EveryTransitionRecordsOneVersionPerEvent) {
+  for (v1::DealState state :
+       {v1::DEAL_STATE_OPEN, v1::DEAL_STATE_NEGOTIATING, v1::DEAL_STATE_AGREED,
+        v1::DEAL_STATE_SIGNED, v1::DEAL_STATE_IN_PERFORMANCE, v1::DEAL_STATE_DISPUTED}) {
+    const v1::Deal deal = InState(state);
+    for (Action a : {Action::kPropose, Action::kAccept, Action::kSign, Action::kDeliver,
+                     Action::kAcceptMilestone, Action::kPay, Action::kCancelByParty,
+                     Action::kCancelByOperator, Action::kDispute, Action::kResolve}) {
+      absl::StatusOr<Transition> t = Do(deal, a);
+      if (!t.ok()) continue;
+      const std::string where =
+          absl::StrCat(v1::DealState_Name(state), " action ", static_cast<int>(a));
+      ASSERT_EQ(t->snapshots.size(), t->events.size()) << where;
+      for (size_t i = 0; i < t->snapshots.size(); ++i) {
+        EXPECT_EQ(t->snapshots[i].version(), deal.version() + static_cast<int64_t>(i) + 1) << where;
+      }
+      EXPECT_EQ(t->deal.version(), deal.version() + static_cast<int64_t>(t->events.size()))
+          << where;
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(t->snapshots.back(), t->deal))
+          << where;
+    }
+  }
+  EXPECT_EQ(OpenDeal(v1::Deal(), kNow).deal.version(), 1);
 }
 
 TEST(ValidateTermsTest, AmountsCurrenciesAndSums) {

@@ -200,7 +200,9 @@ TEST(ReadModelTest, MatchingSkipsTheSeekersOwnOffersAndExplainsEachFactor) {
   EXPECT_THAT(reasons["price"], HasSubstr("within the budget up to CNY 20.00"));
   EXPECT_EQ(reasons["city"], "same pilot city");
   for (const auto& f : matches[1].factors()) {
-    if (f.name() == "price") EXPECT_THAT(f.reason(), HasSubstr("above the budget"));
+    if (f.name() == "price") {
+      EXPECT_THAT(f.reason(), HasSubstr("above the budget"));
+    }
   }
   // The converse direction finds the demand for an offer once it is published.
   d.set_id("demand");
@@ -210,6 +212,29 @@ TEST(ReadModelTest, MatchingSkipsTheSeekersOwnOffersAndExplainsEachFactor) {
   std::vector<v1::Match> demands = m.MatchDemands(fit, 5);
   ASSERT_EQ(demands.size(), 1u);
   EXPECT_EQ(demands[0].id(), "demand");
+}
+
+TEST(ReadModelTest, PriceReasonsPrintEachCurrencyWithItsOwnDecimals) {
+  ReadModel m;
+  v1::Offer yen = MakeOffer("yen", "lithium battery health estimation");
+  yen.mutable_asking_price()->set_currency("JPY");
+  yen.mutable_asking_price()->set_amount_minor(1'500'000);
+  m.ApplyOffer(yen);
+  v1::Demand d;
+  d.set_seeker_org_id("seeker");
+  d.set_city_id("wuhan-east-lake");
+  d.set_title("battery health estimation");
+  d.add_fields("energy-storage");
+  d.set_min_readiness_level(5);
+  d.mutable_budget_max()->set_currency("JPY");
+  d.mutable_budget_max()->set_amount_minor(2'000'000);
+  std::vector<v1::Match> matches = m.MatchOffers(d, 10);
+  ASSERT_EQ(matches.size(), 1u);
+  for (const auto& f : matches[0].factors()) {
+    if (f.name() == "price") {
+      EXPECT_EQ(f.reason(), "price JPY 1,500,000 within the budget up to JPY 2,000,000");
+    }
+  }
 }
 
 TEST(MatchWeightsTest, ParsesAndRefuses) {

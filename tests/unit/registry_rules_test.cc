@@ -107,6 +107,7 @@ TEST(RegisterValidationTest, CountsChineseCharactersNotBytes) {
 
 TEST(UpdateValidationTest, RequiresVersionIdAndSomethingToChange) {
   v1::UpdateOrganizationRequest r;
+  r.set_request_id("r1");
   r.set_id("3f0c9a8e-1b2c-4d5e-8f90-123456789abc");
   r.set_expected_version(1);
   EXPECT_THAT(Message(ValidateUpdateOrganization(r)), HasSubstr("nothing to update"));
@@ -124,6 +125,7 @@ TEST(UpdateValidationTest, RequiresVersionIdAndSomethingToChange) {
 
 TEST(PilotCityValidationTest, ChecksEveryField) {
   v1::CreatePilotCityRequest r;
+  r.set_request_id("r1");
   r.set_id("wuhan-east-lake");
   r.set_name("武汉东湖新技术开发区");
   r.set_kind(v1::PILOT_CITY_KIND_PARK);
@@ -143,6 +145,7 @@ TEST(PilotCityValidationTest, ChecksEveryField) {
 
 TEST(IssueApiKeyValidationTest, CityOnlyForCitySystems) {
   v1::IssueApiKeyRequest r;
+  r.set_request_id("r1");
   r.set_name("Wuhan portal");
   r.set_role(v1::API_CLIENT_ROLE_CITY_SYSTEM);
   EXPECT_THAT(Message(ValidateIssueApiKey(r)), StartsWith("city_id: "));
@@ -158,6 +161,7 @@ TEST(IssueApiKeyValidationTest, CityOnlyForCitySystems) {
 
 TEST(SuspendValidationTest, NeedsReason) {
   v1::SuspendOrganizationRequest r;
+  r.set_request_id("r1");
   r.set_id("3f0c9a8e-1b2c-4d5e-8f90-123456789abc");
   r.set_expected_version(3);
   EXPECT_THAT(Message(ValidateSuspendOrganization(r)), StartsWith("reason: "));

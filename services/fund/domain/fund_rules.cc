@@ -311,7 +311,7 @@ Unwinding UnwindOnCancellation(const v1::ProgrammeRules& rules, const v1::Applic
   return u;
 }
 
-double Leverage(int64_t contract_value_minor, int64_t subsidy_minor) {
+double Leverage(absl::int128 contract_value_minor, absl::int128 subsidy_minor) {
   if (subsidy_minor <= 0) return 0;
   return static_cast<double>(contract_value_minor) / static_cast<double>(subsidy_minor);
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/numeric/int128.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "techtrade/fund/v1/fund.pb.h"
@@ -88,6 +89,6 @@ Unwinding UnwindOnCancellation(const v1::ProgrammeRules& rules, const v1::Applic
 int64_t ReservedFor(const v1::Application& application);
 
 // Contract value per unit of subsidy; 0 when nothing was disbursed.
-double Leverage(int64_t contract_value_minor, int64_t subsidy_minor);
+double Leverage(absl::int128 contract_value_minor, absl::int128 subsidy_minor);
 
 }  // namespace techtrade::fund

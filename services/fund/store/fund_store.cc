@@ -161,6 +161,16 @@ CREATE INDEX deals_completed ON deals (completed_at) WHERE completed_at IS NOT N
 ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_application_fkey
   FOREIGN KEY (application_id) REFERENCES applications (id);
 )sql"},
+    {3, "organisations' standing", R"sql(
+-- The registry's suspensions, from techtrade.registry.events.v1 (store/standing_store.h):
+-- tranches due to a suspended applicant are held until it is reinstated.
+CREATE TABLE organization_standing (
+  organization_id   uuid        PRIMARY KEY,
+  suspended         boolean     NOT NULL,
+  registry_sequence bigint      NOT NULL,
+  update_time       timestamptz NOT NULL DEFAULT now()
+);
+)sql"},
 };
 
 constexpr char kProgrammeColumns[] =
@@ -275,7 +285,8 @@ bool UpsertDeal(Tx& tx, const tv1::Deal& d) {
     currency = tx.quote(price.currency());
     value = absl::StrCat(price.amount_minor());
   }
-  if (d.has_contract()) signed_at = Ts(d.contract().signing_time());
+  // Signed once both parties signed: a first signature alone leaves signing_time unset.
+  if (d.contract().has_signing_time()) signed_at = Ts(d.contract().signing_time());
   if (d.state() == tv1::DEAL_STATE_COMPLETED) completed_at = Ts(d.update_time());
   pqxx::result applied = tx.exec(absl::StrCat(
       "INSERT INTO deals (id, sequence, state, city_id, buyer_org_id, currency, contract_value, "
@@ -533,8 +544,11 @@ AppraisalFigures Appraise(Tx& tx, const std::string& city_id, int64_t from_us, i
   AppraisalFigures f;
   f.deals_signed = r[0].as<int64_t>();
   f.deals_completed = r[1].as<int64_t>();
-  f.contract_value_minor = r[2].as<int64_t>();
-  f.subsidy_disbursed_minor = r[3].as<int64_t>();
+  // Sums of bigint are numeric in PostgreSQL and may pass the int64 range over many deals.
+  if (!absl::SimpleAtoi(r[2].as<std::string>(), &f.contract_value_minor) ||
+      !absl::SimpleAtoi(r[3].as<std::string>(), &f.subsidy_disbursed_minor)) {
+    throw std::runtime_error("appraisal sums are not integers");
+  }
   f.median_days_open_to_sign = r[4].as<double>();
   return f;
 }

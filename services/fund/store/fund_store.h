@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/numeric/int128.h"
 #include "absl/status/statusor.h"
 #include "common/db.h"
 #include "techtrade/fund/v1/fund.pb.h"
@@ -102,8 +103,9 @@ v1::ReconcileResponse Reconcile(Tx& tx, const std::string& programme_id);
 struct AppraisalFigures {
   int64_t deals_signed = 0;
   int64_t deals_completed = 0;
-  int64_t contract_value_minor = 0;
-  int64_t subsidy_disbursed_minor = 0;
+  // Sums over every deal of the period: wider than one amount.
+  absl::int128 contract_value_minor = 0;
+  absl::int128 subsidy_disbursed_minor = 0;
   double median_days_open_to_sign = 0;
 };
 AppraisalFigures Appraise(Tx& tx, const std::string& city_id, int64_t from_us, int64_t to_us,

@@ -9,7 +9,9 @@
 #include "common/outbox.h"
 #include "common/paging.h"
 #include "common/status.h"
+#include "common/trace.h"
 #include "common/validation.h"
+#include "services/listings/api/drafts.h"
 #include "services/listings/domain/rules.h"
 #include "services/listings/store/listings_store.h"
 #include "techtrade/registry/v1/registry.pb.h"
@@ -24,11 +26,11 @@ namespace reg = techtrade::registry::v1;
 constexpr char kProducer[] = "listings";
 constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 constexpr int kDefaultMatchLimit = 10;
-constexpr int kMaxMatchLimit = 100;
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
-void Emit(Tx& tx, const CallContext* call, const std::string& request_id,
+// `traceparent`: the request's, or a span of the consumed event's trace that caused it.
+void Emit(Tx& tx, const std::string& traceparent, const std::string& request_id,
           std::string aggregate_type, std::string aggregate_id, int64_t sequence,
           const google::protobuf::Message& payload) {
   AppendToOutbox(tx, kProducer,
@@ -37,7 +39,7 @@ void Emit(Tx& tx, const CallContext* call, const std::string& request_id,
                   .sequence = sequence,
                   .payload = &payload,
                   .causation_request_id = request_id,
-                  .traceparent = call != nullptr ? call->traceparent : ""});
+                  .traceparent = traceparent});
 }
 
 // The owner as the registry has it now (through the cache): an unknown id is the request's
@@ -216,7 +218,7 @@ struct ListingsServiceImpl::Ops {
               Kind::Insert(tx, r);
               typename Kind::Created event;
               Kind::Fill(event, r);
-              Emit(tx, &call, req.request_id(), Kind::kName, r.id(), r.version(), event);
+              Emit(tx, call.traceparent, req.request_id(), Kind::kName, r.id(), r.version(), event);
               AfterCommit(s, tx, r);
               return r;
             }));
@@ -250,7 +252,7 @@ struct ListingsServiceImpl::Ops {
               if constexpr (std::is_same_v<Event, typename Kind::Withdrawn>) {
                 event.set_reason(req.reason());
               }
-              Emit(tx, &call, req.request_id(), Kind::kName, r.id(), r.version(), event);
+              Emit(tx, call.traceparent, req.request_id(), Kind::kName, r.id(), r.version(), event);
               AfterCommit(s, tx, r);
               return r;
             }));
@@ -281,8 +283,8 @@ struct ListingsServiceImpl::Ops {
   }
 
   // `near_copy`: may be answered from this process's near copy (see Cache).
-  static absl::StatusOr<Record> Read(ListingsServiceImpl& s, const std::string& id,
-                                     bool near_copy = false) {
+  static absl::StatusOr<Record> Read(ListingsServiceImpl& s, const CallContext& call,
+                                     const std::string& id, bool near_copy = false) {
     TT_RETURN_IF_ERROR(CheckUuid("id", id));
     TT_ASSIGN_OR_RETURN(
         Record r,
@@ -290,6 +292,9 @@ struct ListingsServiceImpl::Ops {
             CacheKey<Kind>(id), kSharedCacheTtl,
             [&] { return InTransaction(s.db_, [&](Tx& tx) { return Kind::Get(tx, id, false); }); },
             near_copy));
+    if (r.status() == Kind::Draftstatus() && !MaySeeDrafts(call, r.city_id())) {
+      return absl::NotFoundError(absl::StrCat(Kind::kName, " ", id, " not found"));
+    }
     // Visibility follows the registry and is this replica's to say, not the cache's.
     r.set_visible(!s.model_.IsHidden(Kind::Owner(r)));
     return r;
@@ -311,7 +316,7 @@ ListingsServiceImpl::ListingsServiceImpl(PgPool& db, Cache& cache, Metrics& metr
 grpc::Status ListingsServiceImpl::CreateOffer(grpc::ServerContext* context,
                                               const v1::CreateOfferRequest* request,
                                               v1::Offer* response) {
-  return runner_.Run(context, "CreateOffer", [&](const CallContext& call) {
+  return runner_.Run(context, "CreateOffer", *request, [&](const CallContext& call) {
     return Ops<OfferKind>::Create(*this, call, *request, request->owner_org_id(), request->offer(),
                                   response);
   });
@@ -320,25 +325,27 @@ grpc::Status ListingsServiceImpl::CreateOffer(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::UpdateOffer(grpc::ServerContext* context,
                                               const v1::UpdateOfferRequest* request,
                                               v1::Offer* response) {
-  return runner_.Run(context, "UpdateOffer", [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(OfferKind::Validate(request->offer(), absl::Now()));
-    const v1::OfferDraft draft = OfferKind::Normalize(request->offer());
-    return Ops<OfferKind>::Mutate<v1::OfferUpdated>(
-        *this, call, *request, "UpdateOffer",
-        [&](v1::Offer& offer) -> absl::Status {
-          TT_ASSIGN_OR_RETURN(int next, OfferKind::Next(offer.status(), ListingAction::kUpdate));
-          OfferKind::SetStatus(offer, next);
-          OfferKind::ApplyDraft(offer, draft);
-          return absl::OkStatus();
-        },
-        response);
-  });
+  return runner_.Run(context, "UpdateOffer", *request,
+                     [&](const CallContext& call) -> absl::Status {
+                       TT_RETURN_IF_ERROR(OfferKind::Validate(request->offer(), absl::Now()));
+                       const v1::OfferDraft draft = OfferKind::Normalize(request->offer());
+                       return Ops<OfferKind>::Mutate<v1::OfferUpdated>(
+                           *this, call, *request, "UpdateOffer",
+                           [&](v1::Offer& offer) -> absl::Status {
+                             TT_ASSIGN_OR_RETURN(
+                                 int next, OfferKind::Next(offer.status(), ListingAction::kUpdate));
+                             OfferKind::SetStatus(offer, next);
+                             OfferKind::ApplyDraft(offer, draft);
+                             return absl::OkStatus();
+                           },
+                           response);
+                     });
 }
 
 grpc::Status ListingsServiceImpl::PublishOffer(grpc::ServerContext* context,
                                                const v1::ChangeListingRequest* request,
                                                v1::Offer* response) {
-  return runner_.Run(context, "PublishOffer", [&](const CallContext& call) {
+  return runner_.Run(context, "PublishOffer", *request, [&](const CallContext& call) {
     return Ops<OfferKind>::Change(*this, call, *request, /*publish=*/true, response);
   });
 }
@@ -346,7 +353,7 @@ grpc::Status ListingsServiceImpl::PublishOffer(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::WithdrawOffer(grpc::ServerContext* context,
                                                 const v1::ChangeListingRequest* request,
                                                 v1::Offer* response) {
-  return runner_.Run(context, "WithdrawOffer", [&](const CallContext& call) {
+  return runner_.Run(context, "WithdrawOffer", *request, [&](const CallContext& call) {
     return Ops<OfferKind>::Change(*this, call, *request, /*publish=*/false, response);
   });
 }
@@ -354,9 +361,9 @@ grpc::Status ListingsServiceImpl::WithdrawOffer(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::GetOffer(grpc::ServerContext* context,
                                            const v1::GetListingRequest* request,
                                            v1::Offer* response) {
-  return runner_.Run(context, "GetOffer", [&](const CallContext&) -> absl::Status {
-    TT_ASSIGN_OR_RETURN(*response,
-                        Ops<OfferKind>::Read(*this, request->id(), NearCopyAllowed(*context)));
+  return runner_.Run(context, "GetOffer", *request, [&](const CallContext& call) -> absl::Status {
+    TT_ASSIGN_OR_RETURN(
+        *response, Ops<OfferKind>::Read(*this, call, request->id(), NearCopyAllowed(*context)));
     return absl::OkStatus();
   });
 }
@@ -364,22 +371,22 @@ grpc::Status ListingsServiceImpl::GetOffer(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::ListOffers(grpc::ServerContext* context,
                                              const v1::ListListingsRequest* request,
                                              v1::ListOffersResponse* response) {
-  return runner_.Run(context, "ListOffers", [&](const CallContext&) -> absl::Status {
+  return runner_.Run(context, "ListOffers", *request, [&](const CallContext& call) -> absl::Status {
     TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
-    TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken(request->page_token()));
+    TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken("ListOffers", *request));
     if (!request->owner_org_id().empty()) {
       TT_RETURN_IF_ERROR(CheckUuid("owner_org_id", request->owner_org_id()));
     }
-    TT_ASSIGN_OR_RETURN(
-        store::Page<v1::Offer> page,
-        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::Offer>> {
-          return store::ListOffers(tx, {request->owner_org_id(), request->city_id()}, after, limit);
-        }));
+    TT_ASSIGN_OR_RETURN(store::Page<v1::Offer> page,
+                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::Offer>> {
+                          return store::ListOffers(tx, ListFilterFor(call, *request), after, limit);
+                        }));
     for (auto& o : page.items) {
       o.set_visible(!model_.IsHidden(o.owner_org_id()));
       *response->add_offers() = std::move(o);
     }
-    if (page.more) response->set_next_page_token(EncodePageToken(page.last_ordinal));
+    if (page.more)
+      response->set_next_page_token(EncodePageToken("ListOffers", *request, page.last_ordinal));
     return absl::OkStatus();
   });
 }
@@ -389,7 +396,7 @@ grpc::Status ListingsServiceImpl::ListOffers(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::CreateDemand(grpc::ServerContext* context,
                                                const v1::CreateDemandRequest* request,
                                                v1::Demand* response) {
-  return runner_.Run(context, "CreateDemand", [&](const CallContext& call) {
+  return runner_.Run(context, "CreateDemand", *request, [&](const CallContext& call) {
     return Ops<DemandKind>::Create(*this, call, *request, request->seeker_org_id(),
                                    request->demand(), response);
   });
@@ -398,25 +405,27 @@ grpc::Status ListingsServiceImpl::CreateDemand(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::UpdateDemand(grpc::ServerContext* context,
                                                const v1::UpdateDemandRequest* request,
                                                v1::Demand* response) {
-  return runner_.Run(context, "UpdateDemand", [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(DemandKind::Validate(request->demand(), absl::Now()));
-    const v1::DemandDraft draft = DemandKind::Normalize(request->demand());
-    return Ops<DemandKind>::Mutate<v1::DemandUpdated>(
-        *this, call, *request, "UpdateDemand",
-        [&](v1::Demand& demand) -> absl::Status {
-          TT_ASSIGN_OR_RETURN(int next, DemandKind::Next(demand.status(), ListingAction::kUpdate));
-          DemandKind::SetStatus(demand, next);
-          DemandKind::ApplyDraft(demand, draft);
-          return absl::OkStatus();
-        },
-        response);
-  });
+  return runner_.Run(
+      context, "UpdateDemand", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(DemandKind::Validate(request->demand(), absl::Now()));
+        const v1::DemandDraft draft = DemandKind::Normalize(request->demand());
+        return Ops<DemandKind>::Mutate<v1::DemandUpdated>(
+            *this, call, *request, "UpdateDemand",
+            [&](v1::Demand& demand) -> absl::Status {
+              TT_ASSIGN_OR_RETURN(int next,
+                                  DemandKind::Next(demand.status(), ListingAction::kUpdate));
+              DemandKind::SetStatus(demand, next);
+              DemandKind::ApplyDraft(demand, draft);
+              return absl::OkStatus();
+            },
+            response);
+      });
 }
 
 grpc::Status ListingsServiceImpl::PublishDemand(grpc::ServerContext* context,
                                                 const v1::ChangeListingRequest* request,
                                                 v1::Demand* response) {
-  return runner_.Run(context, "PublishDemand", [&](const CallContext& call) {
+  return runner_.Run(context, "PublishDemand", *request, [&](const CallContext& call) {
     return Ops<DemandKind>::Change(*this, call, *request, /*publish=*/true, response);
   });
 }
@@ -424,7 +433,7 @@ grpc::Status ListingsServiceImpl::PublishDemand(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::WithdrawDemand(grpc::ServerContext* context,
                                                  const v1::ChangeListingRequest* request,
                                                  v1::Demand* response) {
-  return runner_.Run(context, "WithdrawDemand", [&](const CallContext& call) {
+  return runner_.Run(context, "WithdrawDemand", *request, [&](const CallContext& call) {
     return Ops<DemandKind>::Change(*this, call, *request, /*publish=*/false, response);
   });
 }
@@ -432,9 +441,9 @@ grpc::Status ListingsServiceImpl::WithdrawDemand(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::GetDemand(grpc::ServerContext* context,
                                             const v1::GetListingRequest* request,
                                             v1::Demand* response) {
-  return runner_.Run(context, "GetDemand", [&](const CallContext&) -> absl::Status {
-    TT_ASSIGN_OR_RETURN(*response,
-                        Ops<DemandKind>::Read(*this, request->id(), NearCopyAllowed(*context)));
+  return runner_.Run(context, "GetDemand", *request, [&](const CallContext& call) -> absl::Status {
+    TT_ASSIGN_OR_RETURN(
+        *response, Ops<DemandKind>::Read(*this, call, request->id(), NearCopyAllowed(*context)));
     return absl::OkStatus();
   });
 }
@@ -442,24 +451,27 @@ grpc::Status ListingsServiceImpl::GetDemand(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::ListDemands(grpc::ServerContext* context,
                                               const v1::ListListingsRequest* request,
                                               v1::ListDemandsResponse* response) {
-  return runner_.Run(context, "ListDemands", [&](const CallContext&) -> absl::Status {
-    TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
-    TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken(request->page_token()));
-    if (!request->owner_org_id().empty()) {
-      TT_RETURN_IF_ERROR(CheckUuid("owner_org_id", request->owner_org_id()));
-    }
-    TT_ASSIGN_OR_RETURN(store::Page<v1::Demand> page,
-                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::Demand>> {
-                          return store::ListDemands(
-                              tx, {request->owner_org_id(), request->city_id()}, after, limit);
-                        }));
-    for (auto& d : page.items) {
-      d.set_visible(!model_.IsHidden(d.seeker_org_id()));
-      *response->add_demands() = std::move(d);
-    }
-    if (page.more) response->set_next_page_token(EncodePageToken(page.last_ordinal));
-    return absl::OkStatus();
-  });
+  return runner_.Run(
+      context, "ListDemands", *request, [&](const CallContext& call) -> absl::Status {
+        TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
+        TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken("ListDemands", *request));
+        if (!request->owner_org_id().empty()) {
+          TT_RETURN_IF_ERROR(CheckUuid("owner_org_id", request->owner_org_id()));
+        }
+        TT_ASSIGN_OR_RETURN(
+            store::Page<v1::Demand> page,
+            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::Demand>> {
+              return store::ListDemands(tx, ListFilterFor(call, *request), after, limit);
+            }));
+        for (auto& d : page.items) {
+          d.set_visible(!model_.IsHidden(d.seeker_org_id()));
+          *response->add_demands() = std::move(d);
+        }
+        if (page.more)
+          response->set_next_page_token(
+              EncodePageToken("ListDemands", *request, page.last_ordinal));
+        return absl::OkStatus();
+      });
 }
 
 // ---- Search and matchmaking ----
@@ -467,52 +479,45 @@ grpc::Status ListingsServiceImpl::ListDemands(grpc::ServerContext* context,
 grpc::Status ListingsServiceImpl::Search(grpc::ServerContext* context,
                                          const v1::SearchRequest* request,
                                          v1::SearchResponse* response) {
-  return runner_.Run(context, "Search", [&](const CallContext&) -> absl::Status {
+  return runner_.Run(context, "Search", *request, [&](const CallContext&) -> absl::Status {
     TT_ASSIGN_OR_RETURN(*response, model_.Search(*request));
     return absl::OkStatus();
   });
 }
 
-namespace {
-absl::StatusOr<int> MatchLimit(int32_t limit) {
-  if (limit == 0) return kDefaultMatchLimit;
-  if (limit < 0 || limit > kMaxMatchLimit) {
-    return FieldError("limit",
-                      absl::StrCat("0 (default ", kDefaultMatchLimit, ") or 1–", kMaxMatchLimit));
-  }
-  return limit;
-}
-}  // namespace
-
 grpc::Status ListingsServiceImpl::MatchOffersForDemand(grpc::ServerContext* context,
                                                        const v1::MatchRequest* request,
                                                        v1::MatchResponse* response) {
-  return runner_.Run(context, "MatchOffersForDemand", [&](const CallContext&) -> absl::Status {
-    TT_ASSIGN_OR_RETURN(int limit, MatchLimit(request->limit()));
-    // A published demand is in the read model; a draft is read from the store.
-    std::optional<v1::Demand> demand = model_.FindDemand(request->id());
-    if (!demand) {
-      TT_ASSIGN_OR_RETURN(v1::Demand stored, Ops<DemandKind>::Read(*this, request->id()));
-      demand = std::move(stored);
-    }
-    for (auto& m : model_.MatchOffers(*demand, limit)) *response->add_matches() = std::move(m);
-    return absl::OkStatus();
-  });
+  return runner_.Run(
+      context, "MatchOffersForDemand", *request, [&](const CallContext& call) -> absl::Status {
+        // 0..100 as the proto declares; 0 asks for the default.
+        const int limit = request->limit() == 0 ? kDefaultMatchLimit : request->limit();
+        // A published demand is in the read model; a draft is read from the store.
+        std::optional<v1::Demand> demand = model_.FindDemand(request->id());
+        if (!demand) {
+          TT_ASSIGN_OR_RETURN(v1::Demand stored, Ops<DemandKind>::Read(*this, call, request->id()));
+          demand = std::move(stored);
+        }
+        for (auto& m : model_.MatchOffers(*demand, limit)) *response->add_matches() = std::move(m);
+        return absl::OkStatus();
+      });
 }
 
 grpc::Status ListingsServiceImpl::MatchDemandsForOffer(grpc::ServerContext* context,
                                                        const v1::MatchRequest* request,
                                                        v1::MatchResponse* response) {
-  return runner_.Run(context, "MatchDemandsForOffer", [&](const CallContext&) -> absl::Status {
-    TT_ASSIGN_OR_RETURN(int limit, MatchLimit(request->limit()));
-    std::optional<v1::Offer> offer = model_.FindOffer(request->id());
-    if (!offer) {
-      TT_ASSIGN_OR_RETURN(v1::Offer stored, Ops<OfferKind>::Read(*this, request->id()));
-      offer = std::move(stored);
-    }
-    for (auto& m : model_.MatchDemands(*offer, limit)) *response->add_matches() = std::move(m);
-    return absl::OkStatus();
-  });
+  return runner_.Run(
+      context, "MatchDemandsForOffer", *request, [&](const CallContext& call) -> absl::Status {
+        // 0..100 as the proto declares; 0 asks for the default.
+        const int limit = request->limit() == 0 ? kDefaultMatchLimit : request->limit();
+        std::optional<v1::Offer> offer = model_.FindOffer(request->id());
+        if (!offer) {
+          TT_ASSIGN_OR_RETURN(v1::Offer stored, Ops<OfferKind>::Read(*this, call, request->id()));
+          offer = std::move(stored);
+        }
+        for (auto& m : model_.MatchDemands(*offer, limit)) *response->add_matches() = std::move(m);
+        return absl::OkStatus();
+      });
 }
 
 // ---- Registry events ----
@@ -537,14 +542,14 @@ absl::Status ListingsServiceImpl::HandleRegistryEvent(
     v1::OrganizationListingsHidden e;
     e.set_organization_id(org);
     e.set_registry_sequence(event.sequence());
-    Emit(tx, nullptr, event.causation_request_id(), "organization_visibility", org, next.version,
-         e);
+    Emit(tx, ChildTraceparent(event.trace().traceparent()), event.causation_request_id(),
+         "organization_visibility", org, next.version, e);
   } else {
     v1::OrganizationListingsShown e;
     e.set_organization_id(org);
     e.set_registry_sequence(event.sequence());
-    Emit(tx, nullptr, event.causation_request_id(), "organization_visibility", org, next.version,
-         e);
+    Emit(tx, ChildTraceparent(event.trace().traceparent()), event.causation_request_id(),
+         "organization_visibility", org, next.version, e);
   }
   tx.OnCommit([this, org, hidden, seq = event.sequence()] {
     model_.SetOrganizationHidden(org, hidden, seq);
@@ -578,7 +583,8 @@ absl::Status ListingsServiceImpl::HandleTransactionsEvent(
   v1::OfferTransferred e;
   *e.mutable_offer() = *offer;
   e.set_deal_id(deal.id());
-  Emit(tx, nullptr, event.causation_request_id(), "offer", offer->id(), offer->version(), e);
+  Emit(tx, ChildTraceparent(event.trace().traceparent()), event.causation_request_id(), "offer",
+       offer->id(), offer->version(), e);
   tx.OnCommit([this, o = *offer] {
     model_.ApplyOffer(o);
     cache_.Invalidate(OfferCacheKey(o.id()));

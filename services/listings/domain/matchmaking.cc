@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/money.h"
 #include "services/listings/domain/listing_keys.h"
 #include "services/listings/domain/read_model.h"
 #include "services/listings/domain/text.h"
@@ -31,7 +32,7 @@ double PackedCloseness(uint32_t a, uint32_t b) {
 }
 
 std::string Money(int64_t minor, absl::string_view currency) {
-  return absl::StrFormat("%s %.2f", currency, static_cast<double>(minor) / 100);
+  return FormatMoney(currency, minor);
 }
 
 int Popcount(uint32_t x) { return __builtin_popcount(x); }

@@ -288,7 +288,7 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
   if (page_size < 0 || page_size > kMaxSearchPage) {
     return FieldError("page_size", absl::StrCat("0 (default) or 1–", kMaxSearchPage));
   }
-  TT_ASSIGN_OR_RETURN(int64_t offset, DecodePageToken(r.page_token()));
+  TT_ASSIGN_OR_RETURN(int64_t offset, DecodePageToken("Search", r));
 
   const bool offers = r.kind() == v1::LISTING_KIND_OFFER;
   std::vector<std::string> tokens = Tokenize(r.query());
@@ -353,7 +353,7 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
     }
   }
   if (static_cast<size_t>(offset) + page_size < hits.size()) {
-    response.set_next_page_token(EncodePageToken(offset + page_size));
+    response.set_next_page_token(EncodePageToken("Search", r, offset + page_size));
   }
   return response;
 }

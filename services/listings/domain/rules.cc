@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/field_rules.h"
 #include "common/status.h"
 #include "common/validation.h"
 #include "google/protobuf/util/time_util.h"
@@ -36,19 +37,10 @@ constexpr std::array<const char*, kFieldCount> kFields = {"artificial-intelligen
                                                           "food",
                                                           "metallurgy"};
 
-constexpr int kMaxIpcCodes = 10;
-constexpr int kMaxFields = 5;
-constexpr int kMaxIpAssets = 50;
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 absl::Status CheckIpcCodes(const std::string& field,
-                           const google::protobuf::RepeatedPtrField<std::string>& codes,
-                           int min_count) {
-  if (codes.size() < min_count || codes.size() > kMaxIpcCodes) {
-    return FieldError(
-        field, absl::StrCat("between ", min_count, " and ", kMaxIpcCodes, " codes required"));
-  }
+                           const google::protobuf::RepeatedPtrField<std::string>& codes) {
   for (int i = 0; i < codes.size(); ++i) {
     if (!ParseIpc(codes[i]).ok()) {
       return FieldError(
@@ -61,36 +53,12 @@ absl::Status CheckIpcCodes(const std::string& field,
 
 absl::Status CheckFields(const std::string& field,
                          const google::protobuf::RepeatedPtrField<std::string>& fields) {
-  if (fields.empty() || fields.size() > kMaxFields) {
-    return FieldError(field, absl::StrCat("between 1 and ", kMaxFields, " fields required"));
-  }
   for (int i = 0; i < fields.size(); ++i) {
     if (!FieldIndex(fields[i]).has_value()) {
       return FieldError(absl::StrCat(field, "[", i, "]"),
                         absl::StrCat("unknown industry field '", fields[i],
                                      "' (the vocabulary is in docs/listings.md)"));
     }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckModes(const std::string& field, const google::protobuf::RepeatedField<int>& modes,
-                        int min_count) {
-  if (modes.size() < min_count || modes.size() > 6) {
-    return FieldError(field, absl::StrCat("between ", min_count, " and 6 modes required"));
-  }
-  for (int i = 0; i < modes.size(); ++i) {
-    if (!v1::TransferMode_IsValid(modes[i]) || modes[i] == v1::TRANSFER_MODE_UNSPECIFIED) {
-      return FieldError(absl::StrCat(field, "[", i, "]"),
-                        absl::StrCat("unknown transfer mode ", modes[i]));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckReadiness(const std::string& field, int32_t level) {
-  if (level < 1 || level > 9) {
-    return FieldError(field, absl::StrCat("technology readiness level must be 1–9, got ", level));
   }
   return absl::OkStatus();
 }
@@ -197,23 +165,18 @@ std::optional<int> FieldIndex(absl::string_view name) {
   return std::nullopt;
 }
 
+// The draft validators check what the draft's fields declare in the proto (lengths, counts,
+// ranges, enums, money; the one source of those) and then the vocabulary and relations the proto
+// cannot say.
 absl::Status ValidateOfferDraft(const v1::OfferDraft& d, absl::string_view prefix) {
   const std::string p(prefix);
-  TT_RETURN_IF_ERROR(CheckText(p + "title", d.title(), 1, 200));
-  TT_RETURN_IF_ERROR(CheckText(p + "abstract", d.abstract(), 0, 4000));
-  TT_RETURN_IF_ERROR(CheckIpcCodes(p + "ipc_codes", d.ipc_codes(), 1));
+  TT_RETURN_IF_ERROR(CheckFieldRules(d, prefix));
+  TT_RETURN_IF_ERROR(CheckIpcCodes(p + "ipc_codes", d.ipc_codes()));
   TT_RETURN_IF_ERROR(CheckFields(p + "fields", d.fields()));
-  TT_RETURN_IF_ERROR(CheckReadiness(p + "readiness_level", d.readiness_level()));
-  if (d.ip_assets_size() > kMaxIpAssets) {
-    return FieldError(p + "ip_assets", absl::StrCat("at most ", kMaxIpAssets, " assets"));
-  }
   for (int i = 0; i < d.ip_assets_size(); ++i) {
     TT_RETURN_IF_ERROR(CheckIpAsset(absl::StrCat(p, "ip_assets[", i, "]"), d.ip_assets(i)));
   }
-  TT_RETURN_IF_ERROR(CheckModes(p + "transfer_modes", d.transfer_modes(), 1));
-  if (d.has_asking_price()) {
-    TT_RETURN_IF_ERROR(CheckMoney(p + "asking_price", d.asking_price(), false));
-  } else if (!d.negotiable()) {
+  if (!d.has_asking_price() && !d.negotiable()) {
     return FieldError(p + "asking_price", "required unless the offer is negotiable");
   }
   return absl::OkStatus();
@@ -222,13 +185,9 @@ absl::Status ValidateOfferDraft(const v1::OfferDraft& d, absl::string_view prefi
 absl::Status ValidateDemandDraft(const v1::DemandDraft& d, absl::string_view prefix,
                                  absl::Time now) {
   const std::string p(prefix);
-  TT_RETURN_IF_ERROR(CheckText(p + "title", d.title(), 1, 200));
-  TT_RETURN_IF_ERROR(CheckText(p + "problem", d.problem(), 1, 4000));
-  TT_RETURN_IF_ERROR(CheckIpcCodes(p + "ipc_codes", d.ipc_codes(), 0));
+  TT_RETURN_IF_ERROR(CheckFieldRules(d, prefix));
+  TT_RETURN_IF_ERROR(CheckIpcCodes(p + "ipc_codes", d.ipc_codes()));
   TT_RETURN_IF_ERROR(CheckFields(p + "fields", d.fields()));
-  TT_RETURN_IF_ERROR(CheckReadiness(p + "min_readiness_level", d.min_readiness_level()));
-  if (d.has_budget_min()) TT_RETURN_IF_ERROR(CheckMoney(p + "budget_min", d.budget_min(), true));
-  if (d.has_budget_max()) TT_RETURN_IF_ERROR(CheckMoney(p + "budget_max", d.budget_max(), false));
   if (d.has_budget_min() && d.has_budget_max()) {
     if (d.budget_min().currency() != d.budget_max().currency()) {
       return FieldError(p + "budget_max.currency", "must be the currency of budget_min");
@@ -237,18 +196,12 @@ absl::Status ValidateDemandDraft(const v1::DemandDraft& d, absl::string_view pre
       return FieldError(p + "budget_min", "greater than budget_max");
     }
   }
-  TT_RETURN_IF_ERROR(CheckModes(p + "transfer_modes", d.transfer_modes(), 0));
   const int64_t now_us = absl::ToUnixMicros(now);
   if (d.has_deadline() && TimeUtil::TimestampToMicroseconds(d.deadline()) <= now_us) {
     return FieldError(p + "deadline", "must lie in the future");
   }
   if (d.has_challenge()) {
-    if (!d.challenge().has_reward()) {
-      return FieldError(p + "challenge.reward", "required for a challenge call");
-    }
-    TT_RETURN_IF_ERROR(CheckMoney(p + "challenge.reward", d.challenge().reward(), false));
-    if (!d.challenge().has_close_time() ||
-        TimeUtil::TimestampToMicroseconds(d.challenge().close_time()) <= now_us) {
+    if (TimeUtil::TimestampToMicroseconds(d.challenge().close_time()) <= now_us) {
       return FieldError(p + "challenge.close_time", "required, and must lie in the future");
     }
     if (d.has_deadline() && d.challenge().close_time() > d.deadline()) {

@@ -45,6 +45,10 @@ CREATE TABLE organization_visibility (
 )sql"},
 };
 
+// OFFER_STATUS_DRAFT and DEMAND_STATUS_DRAFT.
+constexpr int kDraftStatus = 1;
+static_assert(kDraftStatus == v1::OFFER_STATUS_DRAFT && kDraftStatus == v1::DEMAND_STATUS_DRAFT);
+
 // The SQL of one listing table; offers and demands differ only in names.
 struct Table {
   const char* name;
@@ -87,12 +91,12 @@ absl::StatusOr<Record> Get(Tx& tx, const Table& t, const std::string& id, bool l
 
 template <class Record>
 Page<Record> List(Tx& tx, const Table& t, const ListFilter& f, int64_t after, int limit) {
-  pqxx::result rows =
-      tx.exec_params(absl::StrCat("SELECT record, ordinal FROM ", t.name,
-                                  " WHERE ordinal > $1 AND ($2 = '' OR ", t.owner_column,
-                                  "::text = $2) AND ($3 = '' OR city_id = $3) ORDER BY ordinal "
-                                  "LIMIT $4"),
-                     after, f.owner_org_id, f.city_id, limit + 1);
+  pqxx::result rows = tx.exec_params(
+      absl::StrCat("SELECT record, ordinal FROM ", t.name, " WHERE ordinal > $1 AND ($2 = '' OR ",
+                   t.owner_column,
+                   "::text = $2) AND ($3 = '' OR city_id = $3) AND ($5::boolean OR status <> ",
+                   kDraftStatus, " OR city_id = $6) ORDER BY ordinal LIMIT $4"),
+      after, f.owner_org_id, f.city_id, limit + 1, f.all_drafts, f.drafts_of_city);
   Page<Record> page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
     page.items.push_back(ParseRecord<Record>(rows[i][0]));

@@ -30,6 +30,9 @@ struct Page {
 struct ListFilter {
   std::string owner_org_id;  // "" = any
   std::string city_id;       // "" = any
+  // Drafts listed: all (operators), else only those of `drafts_of_city` ("" = none).
+  bool all_drafts = true;
+  std::string drafts_of_city;
 };
 
 void InsertOffer(Tx& tx, const v1::Offer& offer);

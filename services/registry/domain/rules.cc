@@ -1,6 +1,7 @@
 #include "services/registry/domain/rules.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/field_rules.h"
 #include "common/status.h"
 #include "common/validation.h"
 #include "services/registry/domain/credit_code.h"
@@ -57,65 +58,42 @@ absl::Status ValidateCityId(absl::string_view field, absl::string_view city_id) 
             : FieldError(field, "2-40 characters of a-z, 0-9 and '-', starting with a letter");
 }
 
+// Each validator checks the rules the request's fields declare in the proto (the one source of
+// lengths, formats and ranges) and then what relates fields to each other.
+
 absl::Status ValidateCreatePilotCity(const v1::CreatePilotCityRequest& r) {
-  TT_RETURN_IF_ERROR(ValidateCityId("id", r.id()));
-  TT_RETURN_IF_ERROR(CheckText("name", r.name(), 1, 200));
-  if (!v1::PilotCityKind_IsValid(r.kind()) || r.kind() == v1::PILOT_CITY_KIND_UNSPECIFIED) {
-    return FieldError("kind", "must be CITY or PARK");
-  }
-  bool six_digits = r.division_code().size() == 6;
-  for (char c : r.division_code()) six_digits = six_digits && c >= '0' && c <= '9';
-  if (!six_digits)
-    return FieldError("division_code", "must be a six-digit administrative division code");
-  return absl::OkStatus();
+  return CheckFieldRules(r);
 }
 
 absl::Status ValidateRegisterOrganization(const v1::RegisterOrganizationRequest& r) {
-  TT_RETURN_IF_ERROR(ValidateCreditCode(r.credit_code()));
-  TT_RETURN_IF_ERROR(CheckText("name", r.name(), 1, 200));
-  if (!v1::OrganizationKind_IsValid(r.kind()) || r.kind() == v1::ORGANIZATION_KIND_UNSPECIFIED) {
-    return FieldError("kind", "must be one of the organisation kinds");
-  }
-  TT_RETURN_IF_ERROR(ValidateCityId("city_id", r.city_id()));
-  TT_RETURN_IF_ERROR(CheckText("address", r.address(), 0, 500));
-  TT_RETURN_IF_ERROR(CheckEmail("contact_email", r.contact_email()));
-  TT_RETURN_IF_ERROR(CheckText("description", r.description(), 0, 4000));
-  return absl::OkStatus();
+  TT_RETURN_IF_ERROR(CheckFieldRules(r));
+  return ValidateCreditCode(r.credit_code());
 }
 
 absl::Status ValidateUpdateOrganization(const v1::UpdateOrganizationRequest& r) {
-  TT_RETURN_IF_ERROR(CheckUuid("id", r.id()));
-  TT_RETURN_IF_ERROR(CheckExpectedVersion(r.expected_version()));
+  TT_RETURN_IF_ERROR(CheckFieldRules(r));
   if (!r.has_name() && !r.has_address() && !r.has_contact_email() && !r.has_description()) {
     return FieldError("name",
                       "nothing to update: set at least one of name, address, "
                       "contact_email, description");
   }
-  if (r.has_name()) TT_RETURN_IF_ERROR(CheckText("name", r.name(), 1, 200));
-  if (r.has_address()) TT_RETURN_IF_ERROR(CheckText("address", r.address(), 0, 500));
-  if (r.has_contact_email()) TT_RETURN_IF_ERROR(CheckEmail("contact_email", r.contact_email()));
-  if (r.has_description()) TT_RETURN_IF_ERROR(CheckText("description", r.description(), 0, 4000));
   return absl::OkStatus();
 }
 
 absl::Status ValidateSuspendOrganization(const v1::SuspendOrganizationRequest& r) {
-  TT_RETURN_IF_ERROR(CheckUuid("id", r.id()));
-  TT_RETURN_IF_ERROR(CheckExpectedVersion(r.expected_version()));
-  return CheckText("reason", r.reason(), 1, 500);
+  return CheckFieldRules(r);
 }
 
 absl::Status ValidateIssueApiKey(const v1::IssueApiKeyRequest& r) {
-  TT_RETURN_IF_ERROR(CheckText("name", r.name(), 1, 200));
+  TT_RETURN_IF_ERROR(CheckFieldRules(r));
   switch (r.role()) {
     case v1::API_CLIENT_ROLE_CITY_SYSTEM:
       return ValidateCityId("city_id", r.city_id());
-    case v1::API_CLIENT_ROLE_OPERATOR:
-    case v1::API_CLIENT_ROLE_PARTNER:
-      if (!r.city_id().empty())
-        return FieldError("city_id", "only CITY_SYSTEM clients have a city");
-      return absl::OkStatus();
     default:
-      return FieldError("role", "must be OPERATOR, CITY_SYSTEM or PARTNER");
+      if (!r.city_id().empty()) {
+        return FieldError("city_id", "only CITY_SYSTEM clients have a city");
+      }
+      return absl::OkStatus();
   }
 }
 

@@ -38,8 +38,11 @@ absl::StatusOr<ListingFacts> ListingsClient::Get(lv1::ListingKind kind, const st
           return o;
         });
     if (!offer.ok()) return offer.status();
-    return ListingFacts{offer->owner_org_id(), offer->city_id(),
-                        offer->status() == lv1::OFFER_STATUS_PUBLISHED};
+    return ListingFacts{offer->owner_org_id(),
+                        offer->city_id(),
+                        offer->status() == lv1::OFFER_STATUS_PUBLISHED,
+                        offer->status() == lv1::OFFER_STATUS_DRAFT,
+                        {offer->transfer_modes().begin(), offer->transfer_modes().end()}};
   }
   absl::StatusOr<lv1::Demand> demand = cache_.GetOrLoad<lv1::Demand>(
       DemandCacheKey(id), kSharedCacheTtl, [&]() -> absl::StatusOr<lv1::Demand> {
@@ -49,8 +52,11 @@ absl::StatusOr<ListingFacts> ListingsClient::Get(lv1::ListingKind kind, const st
         return d;
       });
   if (!demand.ok()) return demand.status();
-  return ListingFacts{demand->seeker_org_id(), demand->city_id(),
-                      demand->status() == lv1::DEMAND_STATUS_PUBLISHED};
+  return ListingFacts{demand->seeker_org_id(),
+                      demand->city_id(),
+                      demand->status() == lv1::DEMAND_STATUS_PUBLISHED,
+                      demand->status() == lv1::DEMAND_STATUS_DRAFT,
+                      {demand->transfer_modes().begin(), demand->transfer_modes().end()}};
 }
 
 }  // namespace techtrade::transactions

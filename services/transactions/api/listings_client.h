@@ -1,11 +1,13 @@
-// Listings as the transactions service needs them: is this offer or demand published, and whose
-// is it — through the listings service's own Redis entries, calling it only on a miss.
+// Listings as the transactions service needs them: is this offer or demand published, whose is
+// it, which transfer modes it admits — through the listings service's own Redis entries, calling
+// it only on a miss.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -18,6 +20,8 @@ struct ListingFacts {
   std::string owner_org_id;
   std::string city_id;
   bool published = false;
+  bool draft = false;  // seen only by operators and the owner's city (docs/listings.md)
+  std::vector<int> transfer_modes;  // an offer's allowed, a demand's acceptable (empty: any)
 };
 
 class ListingsClient {

@@ -68,28 +68,27 @@ absl::Status MayRead(const CallContext& call, const v1::Deal& deal) {
   return absl::PermissionDeniedError("this deal involves no organisation of the caller's city");
 }
 
-// Sets the snapshot and the partners' idempotency key every transactions event carries.
-void Complete(google::protobuf::Message& event, const v1::Deal& deal, int64_t sequence) {
+// Sets the snapshot and the partners' idempotency key every transactions event carries: the deal
+// as of the event's step, whose version is the event's sequence.
+void Complete(google::protobuf::Message& event, const v1::Deal& deal) {
   const auto* d = event.GetDescriptor();
   const auto* r = event.GetReflection();
   r->MutableMessage(&event, d->FindFieldByName("deal"))->CopyFrom(deal);
   r->SetString(&event, d->FindFieldByName("idempotency_key"),
-               absl::StrCat(deal.id(), ":", sequence));
+               absl::StrCat(deal.id(), ":", deal.version()));
 }
 
-void EmitAll(Tx& tx, const CallContext& call, const std::string& request_id, Transition& t,
-             int64_t first_sequence) {
-  int64_t sequence = first_sequence;
-  for (auto& event : t.events) {
-    Complete(*event, t.deal, sequence);
+void EmitAll(Tx& tx, const CallContext& call, const std::string& request_id, Transition& t) {
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    const v1::Deal& step = t.snapshots.at(i);  // Transition::Record keeps one per event
+    Complete(*t.events[i], step);
     AppendToOutbox(tx, kProducer,
                    {.aggregate_type = "deal",
-                    .aggregate_id = t.deal.id(),
-                    .sequence = sequence,
-                    .payload = event.get(),
+                    .aggregate_id = step.id(),
+                    .sequence = step.version(),
+                    .payload = t.events[i].get(),
                     .causation_request_id = request_id,
                     .traceparent = call.traceparent});
-    ++sequence;
   }
 }
 
@@ -134,6 +133,33 @@ absl::StatusOr<v1::Party> TransactionsServiceImpl::VerifiedParty(const std::stri
   return party;
 }
 
+absl::Status TransactionsServiceImpl::NoPartySuspended(const v1::Deal& deal,
+                                                       const CallContext& call) {
+  std::vector<std::string> ids = {deal.buyer().organization_id(), deal.seller().organization_id()};
+  if (!deal.broker().organization_id().empty()) ids.push_back(deal.broker().organization_id());
+  std::vector<std::string> keys;
+  for (const std::string& id : ids) keys.push_back(OrganizationCacheKey(id));
+  cache_.Prefetch(keys);
+  std::vector<std::string> suspended;
+  for (const std::string& id : ids) {
+    TT_ASSIGN_OR_RETURN(reg::Organization org, registry_.GetOrganization(id, call.api_key));
+    if (org.status() == reg::ORGANIZATION_STATUS_SUSPENDED) suspended.push_back(id);
+  }
+  return CheckNoPartySuspended(deal, suspended);
+}
+
+absl::Status TransactionsServiceImpl::TransferModeOfListing(const v1::Deal& deal, int mode,
+                                                            const CallContext& call) {
+  absl::StatusOr<ListingFacts> listing =
+      listings_.Get(deal.listing_kind(), deal.listing_id(), call.api_key);
+  if (absl::IsNotFound(listing.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("transfer_mode: the deal's listing ", deal.listing_id(), " is not found"));
+  }
+  if (!listing.ok()) return listing.status();
+  return CheckTransferModeOfListing(deal, listing->transfer_modes, mode);
+}
+
 absl::Status TransactionsServiceImpl::Mutate(
     const CallContext& call, const std::string& method, const std::string& request_id,
     const std::string& deal_id, int64_t expected_version, const google::protobuf::Message& request,
@@ -171,12 +197,11 @@ absl::Status TransactionsServiceImpl::Mutate(
               t = decide(*deal);
             }
             if (!t.ok()) return t.status();
-            const int64_t first = deal->version() + 1;
-            t->deal.set_version(deal->version() + static_cast<int64_t>(t->events.size()));
+            // Transition::Record gave the deal a version per event.
             std::string record = t->deal.SerializeAsString();
             store::SaveDeal(tx, t->deal, record, deal->version());
             if (extra_writes) extra_writes(tx, t->deal);
-            EmitAll(tx, call, request_id, *t, first);
+            EmitAll(tx, call, request_id, *t);
             KeepOnCommit(tx, t->deal, std::move(record));
             return std::move(t->deal);
           }));
@@ -186,7 +211,7 @@ absl::Status TransactionsServiceImpl::Mutate(
 grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
                                                const v1::OpenDealRequest* request,
                                                v1::Deal* response) {
-  return runner_.Run(context, "OpenDeal", [&](const CallContext& call) -> absl::Status {
+  return runner_.Run(context, "OpenDeal", *request, [&](const CallContext& call) -> absl::Status {
     TT_RETURN_IF_ERROR(RequireWriter(call.caller));
     TT_RETURN_IF_ERROR(ValidateRequestId(request->request_id()));
     TT_RETURN_IF_ERROR(ValidateOpenDeal(*request));
@@ -217,6 +242,10 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
                           absl::StrCat("no such ", lv1::ListingKind_Name(request->listing_kind())));
       }
       if (!listing.ok()) return listing.status();
+      if (listing->draft && !RequireCityAccess(call.caller, listing->city_id).ok()) {
+        return FieldError("listing_id",
+                          absl::StrCat("no such ", lv1::ListingKind_Name(request->listing_kind())));
+      }
       if (!listing->published) {
         return absl::FailedPreconditionError("listing_id: the listing is not published");
       }
@@ -244,10 +273,9 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
                          if (!broker.organization_id().empty()) *deal.mutable_broker() = broker;
                          deal.set_broker_commission_bps(request->broker_commission_bps());
                          Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
-                         t.deal.set_version(1);
                          std::string record = t.deal.SerializeAsString();
                          store::InsertDeal(tx, t.deal, record);
-                         EmitAll(tx, call, request->request_id(), t, 1);
+                         EmitAll(tx, call, request->request_id(), t);
                          KeepOnCommit(tx, t.deal, std::move(record));
                          return std::move(t.deal);
                        }));
@@ -258,113 +286,148 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
 grpc::Status TransactionsServiceImpl::ProposeTerms(grpc::ServerContext* context,
                                                    const v1::ProposeTermsRequest* request,
                                                    v1::Deal* response) {
-  return runner_.Run(context, "ProposeTerms", [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
-    TT_RETURN_IF_ERROR(ValidateTerms(*request));
-    return Mutate(
-        call, "ProposeTerms", request->request_id(), request->deal_id(),
-        request->expected_version(), *request,
-        [&](const v1::Deal& d) {
-          return ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as()));
-        },
-        [&](const v1::Deal& d) { return transactions::ProposeTerms(d, *request, absl::Now()); },
-        response);
-  });
+  return runner_.Run(
+      context, "ProposeTerms", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+        TT_RETURN_IF_ERROR(ValidateTerms(*request));
+        return Mutate(
+            call, "ProposeTerms", request->request_id(), request->deal_id(),
+            request->expected_version(), *request,
+            [&](const v1::Deal& d) -> absl::Status {
+              TT_RETURN_IF_ERROR(
+                  ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as())));
+              return NoPartySuspended(d, call);
+            },
+            [&](const v1::Deal& d) -> absl::StatusOr<Transition> {
+              TT_ASSIGN_OR_RETURN(Transition t,
+                                  transactions::ProposeTerms(d, *request, absl::Now()));
+              TT_RETURN_IF_ERROR(TransferModeOfListing(d, request->transfer_mode(), call));
+              return t;
+            },
+            response);
+      });
 }
 
 grpc::Status TransactionsServiceImpl::AcceptTerms(grpc::ServerContext* context,
                                                   const v1::AcceptTermsRequest* request,
                                                   v1::Deal* response) {
-  return runner_.Run(context, "AcceptTerms", [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
-    if (request->acting_as() != v1::PARTY_ROLE_BUYER &&
-        request->acting_as() != v1::PARTY_ROLE_SELLER) {
-      return FieldError("acting_as", "PARTY_ROLE_BUYER or PARTY_ROLE_SELLER required");
-    }
-    return Mutate(
-        call, "AcceptTerms", request->request_id(), request->deal_id(), request->expected_version(),
-        *request,
-        [&](const v1::Deal& d) {
-          return ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as()));
-        },
-        [&](const v1::Deal& d) {
-          return transactions::AcceptTerms(d, request->acting_as(), request->terms_version(),
-                                           absl::Now());
-        },
-        response);
-  });
+  return runner_.Run(
+      context, "AcceptTerms", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+        if (request->acting_as() != v1::PARTY_ROLE_BUYER &&
+            request->acting_as() != v1::PARTY_ROLE_SELLER) {
+          return FieldError("acting_as", "PARTY_ROLE_BUYER or PARTY_ROLE_SELLER required");
+        }
+        return Mutate(
+            call, "AcceptTerms", request->request_id(), request->deal_id(),
+            request->expected_version(), *request,
+            [&](const v1::Deal& d) -> absl::Status {
+              TT_RETURN_IF_ERROR(
+                  ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as())));
+              return NoPartySuspended(d, call);
+            },
+            [&](const v1::Deal& d) {
+              return transactions::AcceptTerms(d, request->acting_as(), request->terms_version(),
+                                               absl::Now());
+            },
+            response);
+      });
 }
 
 grpc::Status TransactionsServiceImpl::SignContract(grpc::ServerContext* context,
                                                    const v1::SignContractRequest* request,
                                                    v1::Deal* response) {
-  return runner_.Run(context, "SignContract", [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
-    TT_RETURN_IF_ERROR(ValidateSignContract(*request, absl::Now()));
-    return Mutate(
-        call, "SignContract", request->request_id(), request->deal_id(),
-        request->expected_version(), *request,
-        [&](const v1::Deal& d) {
-          if (ActsFor(call, d.buyer(), "buyer").ok()) return absl::OkStatus();
-          return ActsFor(call, d.seller(), "seller");
-        },
-        [&](const v1::Deal& d) { return transactions::SignContract(d, *request, absl::Now()); },
-        response);
-  });
+  return runner_.Run(
+      context, "SignContract", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+        TT_RETURN_IF_ERROR(ValidateSignContract(*request, absl::Now()));
+        return Mutate(
+            call, "SignContract", request->request_id(), request->deal_id(),
+            request->expected_version(), *request,
+            [&](const v1::Deal& d) -> absl::Status {
+              // Each party's own system signs for it; one call signs for both only if its caller
+              // acts for both (an operator, or the one city both parties are in).
+              for (v1::PartyRole role : Signers(*request)) {
+                absl::Status may = ActsFor(call, PartyOf(d, role), RoleName(role));
+                if (!may.ok() && request->acting_as() == v1::PARTY_ROLE_UNSPECIFIED) {
+                  return absl::PermissionDeniedError(
+                      absl::StrCat("acting_as: unset signs for both parties, and ", may.message(),
+                                   "; sign for your own party with acting_as"));
+                }
+                TT_RETURN_IF_ERROR(may);
+              }
+              return NoPartySuspended(d, call);
+            },
+            [&](const v1::Deal& d) { return transactions::SignContract(d, *request, absl::Now()); },
+            response);
+      });
 }
 
 grpc::Status TransactionsServiceImpl::DeliverMilestone(grpc::ServerContext* context,
                                                        const v1::MilestoneRequest* request,
                                                        v1::Deal* response) {
-  return runner_.Run(context, "DeliverMilestone", [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
-    return Mutate(
-        call, "DeliverMilestone", request->request_id(), request->deal_id(),
-        request->expected_version(), *request,
-        [&](const v1::Deal& d) { return ActsFor(call, d.seller(), "seller"); },
-        [&](const v1::Deal& d) {
-          return transactions::DeliverMilestone(d, request->milestone_index(), absl::Now());
-        },
-        response);
-  });
+  return runner_.Run(
+      context, "DeliverMilestone", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+        return Mutate(
+            call, "DeliverMilestone", request->request_id(), request->deal_id(),
+            request->expected_version(), *request,
+            [&](const v1::Deal& d) -> absl::Status {
+              TT_RETURN_IF_ERROR(ActsFor(call, d.seller(), "seller"));
+              return NoPartySuspended(d, call);
+            },
+            [&](const v1::Deal& d) {
+              return transactions::DeliverMilestone(d, request->milestone_index(), absl::Now());
+            },
+            response);
+      });
 }
 
 grpc::Status TransactionsServiceImpl::AcceptMilestone(grpc::ServerContext* context,
                                                       const v1::MilestoneRequest* request,
                                                       v1::Deal* response) {
-  return runner_.Run(context, "AcceptMilestone", [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
-    return Mutate(
-        call, "AcceptMilestone", request->request_id(), request->deal_id(),
-        request->expected_version(), *request,
-        [&](const v1::Deal& d) { return ActsFor(call, d.buyer(), "buyer"); },
-        [&](const v1::Deal& d) {
-          return transactions::AcceptMilestone(d, request->milestone_index(), absl::Now());
-        },
-        response);
-  });
+  return runner_.Run(
+      context, "AcceptMilestone", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+        return Mutate(
+            call, "AcceptMilestone", request->request_id(), request->deal_id(),
+            request->expected_version(), *request,
+            [&](const v1::Deal& d) -> absl::Status {
+              TT_RETURN_IF_ERROR(ActsFor(call, d.buyer(), "buyer"));
+              return NoPartySuspended(d, call);
+            },
+            [&](const v1::Deal& d) {
+              return transactions::AcceptMilestone(d, request->milestone_index(), absl::Now());
+            },
+            response);
+      });
 }
 
 grpc::Status TransactionsServiceImpl::RecordPayment(grpc::ServerContext* context,
                                                     const v1::RecordPaymentRequest* request,
                                                     v1::Deal* response) {
-  return runner_.Run(context, "RecordPayment", [&](const CallContext& call) -> absl::Status {
-    if (call.caller.role() != reg::API_CLIENT_ROLE_PARTNER && !IsOperator(call)) {
-      return absl::PermissionDeniedError("payments are recorded by a finance partner");
-    }
-    TT_RETURN_IF_ERROR(ValidatePayment(*request));
-    return Mutate(
-        call, "RecordPayment", request->request_id(), request->deal_id(),
-        request->expected_version(), *request, [](const v1::Deal&) { return absl::OkStatus(); },
-        [&](const v1::Deal& d) { return transactions::RecordPayment(d, *request, absl::Now()); },
-        response, [&](Tx& tx, const v1::Deal& d) { store::InsertPayment(tx, d.id(), *request); });
-  });
+  return runner_.Run(
+      context, "RecordPayment", *request, [&](const CallContext& call) -> absl::Status {
+        if (call.caller.role() != reg::API_CLIENT_ROLE_PARTNER && !IsOperator(call)) {
+          return absl::PermissionDeniedError("payments are recorded by a finance partner");
+        }
+        TT_RETURN_IF_ERROR(ValidatePayment(*request));
+        return Mutate(
+            call, "RecordPayment", request->request_id(), request->deal_id(),
+            request->expected_version(), *request,
+            [&](const v1::Deal& d) { return NoPartySuspended(d, call); },
+            [&](const v1::Deal& d) {
+              return transactions::RecordPayment(d, *request, absl::Now());
+            },
+            response,
+            [&](Tx& tx, const v1::Deal& d) { store::InsertPayment(tx, d.id(), *request); });
+      });
 }
 
 grpc::Status TransactionsServiceImpl::CancelDeal(grpc::ServerContext* context,
                                                  const v1::CancelDealRequest* request,
                                                  v1::Deal* response) {
-  return runner_.Run(context, "CancelDeal", [&](const CallContext& call) -> absl::Status {
+  return runner_.Run(context, "CancelDeal", *request, [&](const CallContext& call) -> absl::Status {
     TT_RETURN_IF_ERROR(RequireWriter(call.caller));
     return Mutate(
         call, "CancelDeal", request->request_id(), request->deal_id(), request->expected_version(),
@@ -387,45 +450,49 @@ grpc::Status TransactionsServiceImpl::CancelDeal(grpc::ServerContext* context,
 grpc::Status TransactionsServiceImpl::OpenDispute(grpc::ServerContext* context,
                                                   const v1::OpenDisputeRequest* request,
                                                   v1::Deal* response) {
-  return runner_.Run(context, "OpenDispute", [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(RequireWriter(call.caller));
-    if (request->acting_as() != v1::PARTY_ROLE_BUYER &&
-        request->acting_as() != v1::PARTY_ROLE_SELLER) {
-      return FieldError("acting_as", "PARTY_ROLE_BUYER or PARTY_ROLE_SELLER required");
-    }
-    return Mutate(
-        call, "OpenDispute", request->request_id(), request->deal_id(), request->expected_version(),
-        *request,
-        [&](const v1::Deal& d) {
-          return ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as()));
-        },
-        [&](const v1::Deal& d) {
-          return transactions::OpenDispute(d, request->acting_as(), request->reason(), absl::Now());
-        },
-        response);
-  });
+  return runner_.Run(
+      context, "OpenDispute", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+        if (request->acting_as() != v1::PARTY_ROLE_BUYER &&
+            request->acting_as() != v1::PARTY_ROLE_SELLER) {
+          return FieldError("acting_as", "PARTY_ROLE_BUYER or PARTY_ROLE_SELLER required");
+        }
+        return Mutate(
+            call, "OpenDispute", request->request_id(), request->deal_id(),
+            request->expected_version(), *request,
+            [&](const v1::Deal& d) {
+              return ActsFor(call, PartyOf(d, request->acting_as()),
+                             RoleName(request->acting_as()));
+            },
+            [&](const v1::Deal& d) {
+              return transactions::OpenDispute(d, request->acting_as(), request->reason(),
+                                               absl::Now());
+            },
+            response);
+      });
 }
 
 grpc::Status TransactionsServiceImpl::ResolveDispute(grpc::ServerContext* context,
                                                      const v1::ResolveDisputeRequest* request,
                                                      v1::Deal* response) {
-  return runner_.Run(context, "ResolveDispute", [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(RequireOperator(call.caller));
-    return Mutate(
-        call, "ResolveDispute", request->request_id(), request->deal_id(),
-        request->expected_version(), *request, [](const v1::Deal&) { return absl::OkStatus(); },
-        [&](const v1::Deal& d) {
-          return transactions::ResolveDispute(d, request->resolution(), request->cancel(),
-                                              absl::Now());
-        },
-        response);
-  });
+  return runner_.Run(
+      context, "ResolveDispute", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireOperator(call.caller));
+        return Mutate(
+            call, "ResolveDispute", request->request_id(), request->deal_id(),
+            request->expected_version(), *request, [](const v1::Deal&) { return absl::OkStatus(); },
+            [&](const v1::Deal& d) {
+              return transactions::ResolveDispute(d, request->resolution(), request->cancel(),
+                                                  absl::Now());
+            },
+            response);
+      });
 }
 
 grpc::Status TransactionsServiceImpl::GetDeal(grpc::ServerContext* context,
                                               const v1::GetDealRequest* request,
                                               v1::Deal* response) {
-  return runner_.Run(context, "GetDeal", [&](const CallContext& call) -> absl::Status {
+  return runner_.Run(context, "GetDeal", *request, [&](const CallContext& call) -> absl::Status {
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     // From the database: a deal changes with every command, so a shared cache of deals would
     // cost every command an invalidation for reads that are rare (partners act on events).
@@ -439,9 +506,9 @@ grpc::Status TransactionsServiceImpl::GetDeal(grpc::ServerContext* context,
 grpc::Status TransactionsServiceImpl::ListDeals(grpc::ServerContext* context,
                                                 const v1::ListDealsRequest* request,
                                                 v1::ListDealsResponse* response) {
-  return runner_.Run(context, "ListDeals", [&](const CallContext& call) -> absl::Status {
+  return runner_.Run(context, "ListDeals", *request, [&](const CallContext& call) -> absl::Status {
     TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
-    TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken(request->page_token()));
+    TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken("ListDeals", *request));
     if (!request->party_org_id().empty()) {
       TT_RETURN_IF_ERROR(CheckUuid("party_org_id", request->party_org_id()));
     }
@@ -452,7 +519,8 @@ grpc::Status TransactionsServiceImpl::ListDeals(grpc::ServerContext* context,
                                     : 0,
         request->has_opened_before() ? TimeUtil::TimestampToMicroseconds(request->opened_before())
                                      : 0};
-    // A city system sees its own city's deals only.
+    // A city system sees the deals that involve its city: by their listing or by any party
+    // (the store's city filter), as GetDeal's MayRead.
     if (call.caller.role() == reg::API_CLIENT_ROLE_CITY_SYSTEM) {
       if (!filter.city_id.empty() && filter.city_id != call.caller.city_id()) {
         return absl::PermissionDeniedError("city_id: a city system lists its own city's deals");
@@ -464,7 +532,8 @@ grpc::Status TransactionsServiceImpl::ListDeals(grpc::ServerContext* context,
                           return store::ListDeals(tx, filter, after, limit);
                         }));
     for (auto& d : page.deals) *response->add_deals() = std::move(d);
-    if (page.more) response->set_next_page_token(EncodePageToken(page.last_ordinal));
+    if (page.more)
+      response->set_next_page_token(EncodePageToken("ListDeals", *request, page.last_ordinal));
     return absl::OkStatus();
   });
 }

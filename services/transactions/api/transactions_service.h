@@ -53,6 +53,11 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   void KeepOnCommit(Tx& tx, const v1::Deal& deal, std::string record);
   absl::StatusOr<v1::Party> VerifiedParty(const std::string& field, const std::string& org_id,
                                           const CallContext& call);
+  // OK unless the registry has a party of the deal suspended now (through the cache): the steps
+  // that move a deal towards money wait while one is.
+  absl::Status NoPartySuspended(const v1::Deal& deal, const CallContext& call);
+  // The proposed transfer mode is one the deal's listing admits, as the listing is now.
+  absl::Status TransferModeOfListing(const v1::Deal& deal, int mode, const CallContext& call);
 
   PgPool& db_;
   Cache& cache_;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status.h"
 #include "common/validation.h"
 #include "google/protobuf/util/time_util.h"
@@ -54,6 +55,22 @@ v1::Milestone* FindMilestone(v1::Deal& deal, int index) {
     if (m.index() == index) return &m;
   }
   return nullptr;
+}
+
+// When the deal was agreed, in microseconds since the epoch. A deal agreed before agree_time was
+// recorded falls back to when its agreed terms were proposed (agreement came after), then to its
+// opening.
+int64_t AgreedAtMicros(const v1::Deal& deal) {
+  if (deal.has_agree_time()) return TimeUtil::TimestampToMicroseconds(deal.agree_time());
+  const int64_t v = deal.agreed_terms_version();
+  if (v >= 1 && v <= deal.terms_size() && deal.terms(static_cast<int>(v - 1)).has_propose_time()) {
+    return TimeUtil::TimestampToMicroseconds(deal.terms(static_cast<int>(v - 1)).propose_time());
+  }
+  return TimeUtil::TimestampToMicroseconds(deal.create_time());
+}
+
+std::string PartyName(v1::PartyRole role) {
+  return role == v1::PARTY_ROLE_BUYER ? "buyer" : "seller";
 }
 
 absl::Status CheckMilestoneIndex(const v1::Deal& deal, int index) {
@@ -146,6 +163,47 @@ absl::Status ValidateSignContract(const v1::SignContractRequest& r, absl::Time n
   if (TimeUtil::TimestampToMicroseconds(r.signing_time()) > absl::ToUnixMicros(now)) {
     return FieldError("signing_time", "in the future");
   }
+  if (r.acting_as() != v1::PARTY_ROLE_UNSPECIFIED && !IsParty(r.acting_as())) {
+    return FieldError("acting_as",
+                      "PARTY_ROLE_BUYER, PARTY_ROLE_SELLER, or unset to sign for both parties");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<v1::PartyRole> Signers(const v1::SignContractRequest& r) {
+  if (IsParty(r.acting_as())) return {r.acting_as()};
+  return {v1::PARTY_ROLE_BUYER, v1::PARTY_ROLE_SELLER};
+}
+
+absl::Status CheckTransferModeOfListing(const v1::Deal& deal, const std::vector<int>& listing_modes,
+                                        int mode) {
+  const bool offer = deal.listing_kind() == listings::LISTING_KIND_OFFER;
+  if (!offer && listing_modes.empty()) return absl::OkStatus();  // the demand accepts any mode
+  if (std::find(listing_modes.begin(), listing_modes.end(), mode) != listing_modes.end()) {
+    return absl::OkStatus();
+  }
+  std::vector<std::string> names;
+  for (int m : listing_modes) names.push_back(listings::TransferMode_Name(m));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "transfer_mode: ", listings::TransferMode_Name(mode), " is not a mode the ",
+      offer ? "offer allows" : "demand accepts", " (", absl::StrJoin(names, ", "), ")"));
+}
+
+absl::Status CheckNoPartySuspended(const v1::Deal& deal,
+                                   const std::vector<std::string>& suspended) {
+  const std::pair<const char*, const v1::Party*> parties[] = {
+      {"buyer", &deal.buyer()}, {"seller", &deal.seller()}, {"broker", &deal.broker()}};
+  for (const auto& [role, party] : parties) {
+    if (party->organization_id().empty()) continue;
+    if (std::find(suspended.begin(), suspended.end(), party->organization_id()) ==
+        suspended.end()) {
+      continue;
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat(role, ": organisation ", party->organization_id(), " (", party->name(),
+                     ") is suspended in the registry; the deal's steps towards money wait for its "
+                     "reinstatement (cancelling or disputing the deal remains possible)"));
+  }
   return absl::OkStatus();
 }
 
@@ -163,7 +221,7 @@ Transition OpenDeal(v1::Deal deal, absl::Time now) {
   deal.set_state(v1::DEAL_STATE_OPEN);
   *deal.mutable_create_time() = Ts(now);
   Transition t = Step(std::move(deal), now);
-  t.events.push_back(New<v1::DealOpened>());
+  t.Record(New<v1::DealOpened>());
   return t;
 }
 
@@ -184,7 +242,7 @@ absl::StatusOr<Transition> ProposeTerms(const v1::Deal& deal, const v1::ProposeT
   *terms->mutable_propose_time() = Ts(now);
   t.deal.set_state(v1::DEAL_STATE_NEGOTIATING);
   const v1::Terms proposed = *terms;
-  t.events.push_back(New<v1::TermsProposed>([&](auto& e) { *e.mutable_terms() = proposed; }));
+  t.Record(New<v1::TermsProposed>([&](auto& e) { *e.mutable_terms() = proposed; }));
   return t;
 }
 
@@ -211,7 +269,7 @@ absl::StatusOr<Transition> AcceptTerms(const v1::Deal& deal, v1::PartyRole by,
   } else {
     t.deal.set_seller_accepted_version(latest);
   }
-  t.events.push_back(New<v1::TermsAccepted>([&](auto& e) {
+  t.Record(New<v1::TermsAccepted>([&](auto& e) {
     e.set_accepted_by(by);
     e.set_terms_version(latest);
   }));
@@ -219,6 +277,7 @@ absl::StatusOr<Transition> AcceptTerms(const v1::Deal& deal, v1::PartyRole by,
     const v1::Terms& agreed = deal.terms(static_cast<int>(latest - 1));
     t.deal.set_state(v1::DEAL_STATE_AGREED);
     t.deal.set_agreed_terms_version(latest);
+    *t.deal.mutable_agree_time() = Ts(now);
     t.deal.clear_milestones();
     for (int i = 0; i < agreed.milestones_size(); ++i) {
       v1::Milestone* m = t.deal.add_milestones();
@@ -231,7 +290,7 @@ absl::StatusOr<Transition> AcceptTerms(const v1::Deal& deal, v1::PartyRole by,
     }
     t.deal.mutable_paid_total()->set_currency(agreed.price().currency());
     t.deal.mutable_paid_total()->set_amount_minor(0);
-    t.events.push_back(New<v1::DealAgreed>([&](auto& e) { *e.mutable_terms() = agreed; }));
+    t.Record(New<v1::DealAgreed>([&](auto& e) { *e.mutable_terms() = agreed; }));
   }
   return t;
 }
@@ -241,13 +300,53 @@ absl::StatusOr<Transition> SignContract(const v1::Deal& deal, const v1::SignCont
   if (deal.state() != v1::DEAL_STATE_AGREED) {
     return Refuse(deal, "only agreed terms can be signed");
   }
+  // The signing time picks the fund's programme period and annual-cap year: it may not precede
+  // the agreement (but for the caller's clock running behind the platform's) nor lie ahead.
+  const int64_t signed_us = TimeUtil::TimestampToMicroseconds(r.signing_time());
+  const int64_t agreed_us = AgreedAtMicros(deal);
+  if (signed_us < agreed_us - absl::ToInt64Microseconds(kSigningClockSkew)) {
+    return FieldError("signing_time",
+                      absl::StrCat("before the deal was agreed (",
+                                   TimeUtil::ToString(TimeUtil::MicrosecondsToTimestamp(agreed_us)),
+                                   "): a contract is signed on agreed terms"));
+  }
+  if (signed_us > absl::ToUnixMicros(now)) return FieldError("signing_time", "in the future");
+  const v1::Contract& before = deal.contract();
+  const std::vector<v1::PartyRole> signers = Signers(r);
   Transition t = Step(deal, now);
+  v1::Contract* contract = t.deal.mutable_contract();
+  for (v1::PartyRole role : signers) {
+    const bool buyer = role == v1::PARTY_ROLE_BUYER;
+    if (buyer ? before.has_buyer_signing_time() : before.has_seller_signing_time()) {
+      return absl::FailedPreconditionError(absl::StrCat("acting_as: the ", PartyName(role),
+                                                        " has signed contract ",
+                                                        before.registration_number(), " already"));
+    }
+    *(buyer ? contract->mutable_buyer_signing_time() : contract->mutable_seller_signing_time()) =
+        r.signing_time();
+  }
+  // The first signature fixed the contract: the second party signs that one.
+  if (!before.registration_number().empty() &&
+      before.registration_number() != r.registration_number()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("registration_number: the ",
+                     before.has_buyer_signing_time() ? "buyer" : "seller", " signed contract ",
+                     before.registration_number(), "; both parties sign the same contract"));
+  }
+  contract->set_registration_number(r.registration_number());
+  if (!contract->has_buyer_signing_time() || !contract->has_seller_signing_time()) {
+    t.Record(
+        New<v1::ContractSignatureRecorded>([&](auto& e) { e.set_signed_by(signers.front()); }));
+    return t;
+  }
+  // Concluded when the later party signed.
+  *contract->mutable_signing_time() =
+      contract->buyer_signing_time() < contract->seller_signing_time()
+          ? contract->seller_signing_time()
+          : contract->buyer_signing_time();
   t.deal.set_state(v1::DEAL_STATE_SIGNED);
-  t.deal.mutable_contract()->set_registration_number(r.registration_number());
-  *t.deal.mutable_contract()->mutable_signing_time() = r.signing_time();
   const auto schedule = t.deal.milestones();
-  t.events.push_back(
-      New<v1::ContractSigned>([&](auto& e) { *e.mutable_payment_schedule() = schedule; }));
+  t.Record(New<v1::ContractSigned>([&](auto& e) { *e.mutable_payment_schedule() = schedule; }));
   return t;
 }
 
@@ -266,8 +365,7 @@ absl::StatusOr<Transition> DeliverMilestone(const v1::Deal& deal, int index, abs
   *m->mutable_deliver_time() = Ts(now);
   t.deal.set_state(v1::DEAL_STATE_IN_PERFORMANCE);
   const v1::Milestone delivered = *m;
-  t.events.push_back(
-      New<v1::MilestoneDelivered>([&](auto& e) { *e.mutable_milestone() = delivered; }));
+  t.Record(New<v1::MilestoneDelivered>([&](auto& e) { *e.mutable_milestone() = delivered; }));
   return t;
 }
 
@@ -286,7 +384,7 @@ absl::StatusOr<Transition> AcceptMilestone(const v1::Deal& deal, int index, absl
   m->set_state(v1::MILESTONE_STATE_ACCEPTED);
   *m->mutable_accept_time() = Ts(now);
   const v1::Milestone accepted = *m;
-  t.events.push_back(New<v1::MilestoneAccepted>([&](auto& e) {
+  t.Record(New<v1::MilestoneAccepted>([&](auto& e) {
     *e.mutable_milestone() = accepted;
     e.mutable_amount_due()->set_currency(accepted.amount().currency());
     e.mutable_amount_due()->set_amount_minor(accepted.amount().amount_minor() -
@@ -325,7 +423,7 @@ absl::StatusOr<Transition> RecordPayment(const v1::Deal& deal, const v1::RecordP
   t.deal.mutable_paid_total()->set_amount_minor(t.deal.paid_total().amount_minor() +
                                                 r.amount().amount_minor());
   const v1::Milestone paid = *m;
-  t.events.push_back(New<v1::PaymentRecorded>([&](auto& e) {
+  t.Record(New<v1::PaymentRecorded>([&](auto& e) {
     *e.mutable_milestone() = paid;
     *e.mutable_amount() = r.amount();
     e.set_payment_reference(r.payment_reference());
@@ -335,7 +433,7 @@ absl::StatusOr<Transition> RecordPayment(const v1::Deal& deal, const v1::RecordP
                   [](const v1::Milestone& x) { return x.state() == v1::MILESTONE_STATE_PAID; });
   if (all_paid) {
     t.deal.set_state(v1::DEAL_STATE_COMPLETED);
-    t.events.push_back(New<v1::DealCompleted>());
+    t.Record(New<v1::DealCompleted>());
   }
   return t;
 }
@@ -365,7 +463,7 @@ absl::StatusOr<Transition> CancelDeal(const v1::Deal& deal, v1::PartyRole by,
   Transition t = Step(deal, now);
   t.deal.set_state(v1::DEAL_STATE_CANCELLED);
   t.deal.set_cancel_reason(reason);
-  t.events.push_back(New<v1::DealCancelled>([&](auto& e) {
+  t.Record(New<v1::DealCancelled>([&](auto& e) {
     e.set_cancelled_by(by);
     e.set_reason(reason);
   }));
@@ -385,7 +483,7 @@ absl::StatusOr<Transition> OpenDispute(const v1::Deal& deal, v1::PartyRole by,
   t.deal.mutable_dispute()->set_reason(reason);
   t.deal.mutable_dispute()->set_resume_state(deal.state());
   t.deal.mutable_dispute()->clear_resolution();
-  t.events.push_back(New<v1::DisputeOpened>());
+  t.Record(New<v1::DisputeOpened>());
   return t;
 }
 
@@ -397,7 +495,7 @@ absl::StatusOr<Transition> ResolveDispute(const v1::Deal& deal, const std::strin
   t.deal.mutable_dispute()->set_resolution(resolution);
   t.deal.set_state(cancel ? v1::DEAL_STATE_CANCELLED : deal.dispute().resume_state());
   if (cancel) t.deal.set_cancel_reason(resolution);
-  t.events.push_back(New<v1::DisputeResolved>([&](auto& e) { e.set_cancelled(cancel); }));
+  t.Record(New<v1::DisputeResolved>([&](auto& e) { e.set_cancelled(cancel); }));
   return t;
 }
 

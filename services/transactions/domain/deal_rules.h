@@ -17,24 +17,53 @@ namespace techtrade::transactions {
 
 namespace v1 = techtrade::transactions::v1;
 
-// The deal after a change and the events to publish, in order. Each event takes the next sequence
-// number, so the deal's version grows by the number of events.
+// The deal after a change and the events to publish, in order. Each event is one step: it takes
+// the deal's next version (its sequence, docs/events.md) and carries the deal as of that step, so
+// a change of two steps (the last acceptance agrees the deal) publishes the deal after each.
 struct Transition {
-  v1::Deal deal;
+  v1::Deal deal;  // after the last step
   std::vector<std::unique_ptr<google::protobuf::Message>> events;
+  std::vector<v1::Deal> snapshots;  // snapshots[i]: the deal as of events[i]
+
+  // The only way to add an event: `deal` as it stands now is that event's step.
+  void Record(std::unique_ptr<google::protobuf::Message> event) {
+    deal.set_version(deal.version() + 1);
+    snapshots.push_back(deal);
+    events.push_back(std::move(event));
+  }
 };
 
 // ---- Validation of request fields (INVALID_ARGUMENT naming the field) ----
 
 inline constexpr int kMaxMilestones = 20;
 inline constexpr int kMaxBrokerCommissionBps = 3000;
+// How far a signing time may precede the agreement: the clocks of the city systems that sign may
+// run behind the platform's (by more than the time between an agreement and its signing call).
+inline constexpr absl::Duration kSigningClockSkew = absl::Minutes(1);
 
 absl::Status ValidateOpenDeal(const v1::OpenDealRequest& r);
 // Price, transfer mode, licence scope and territory (licences only), milestones (1–20, positive,
 // the deal's one currency, summing to the price, each with a due time).
 absl::Status ValidateTerms(const v1::ProposeTermsRequest& r);
+// Registration number, acting_as (BUYER, SELLER or unset for both), and a signing time that is
+// not in the future; SignContract checks its lower bound against the deal.
 absl::Status ValidateSignContract(const v1::SignContractRequest& r, absl::Time now);
+// The parties a SignContractRequest signs for: its acting_as, or both when it is unset.
+std::vector<v1::PartyRole> Signers(const v1::SignContractRequest& r);
 absl::Status ValidatePayment(const v1::RecordPaymentRequest& r);
+
+// ---- Rules that need more than the deal ----
+
+// A deal on an offer is for one of the transfer modes the offer lists; a deal on a demand for
+// one of the modes the demand accepts, if it lists any (FAILED_PRECONDITION naming
+// transfer_mode). `listing_modes` are the listing's transfer_modes as they are now.
+absl::Status CheckTransferModeOfListing(const v1::Deal& deal, const std::vector<int>& listing_modes,
+                                        int mode);
+
+// While a party (buyer, seller or broker) is suspended in the registry, the steps that move the
+// deal towards money wait: FAILED_PRECONDITION naming the first suspended party ("buyer: …").
+// `suspended` holds the organisation ids the registry has SUSPENDED now.
+absl::Status CheckNoPartySuspended(const v1::Deal& deal, const std::vector<std::string>& suspended);
 
 // ---- Transitions ----
 
@@ -44,6 +73,10 @@ absl::StatusOr<Transition> ProposeTerms(const v1::Deal& deal, const v1::ProposeT
                                         absl::Time now);
 absl::StatusOr<Transition> AcceptTerms(const v1::Deal& deal, v1::PartyRole by,
                                        int64_t terms_version, absl::Time now);
+// Records the signature of each party in Signers(r). With both parties' signatures (the same
+// registration number) the deal is SIGNED (ContractSigned), the contract's signing time being
+// the later signature's; with one, the deal stays AGREED (ContractSignatureRecorded). A signing
+// time before the deal was agreed (less kSigningClockSkew) is INVALID_ARGUMENT.
 absl::StatusOr<Transition> SignContract(const v1::Deal& deal, const v1::SignContractRequest& r,
                                         absl::Time now);
 absl::StatusOr<Transition> DeliverMilestone(const v1::Deal& deal, int index, absl::Time now);

@@ -1,5 +1,7 @@
 #include "services/transactions/store/deals_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "google/protobuf/util/time_util.h"
@@ -48,7 +50,97 @@ CREATE INDEX payments_deal ON payments (deal_id);
 -- touches none of the six indexes; full pages made about 40 % of them index every new version.
 ALTER TABLE deals SET (fillfactor = 75);
 )sql"},
+    {3, "the pilot cities each deal involves", R"sql(
+-- A city system sees a deal whose listing or any party is of its city (docs/deals.md): the
+-- listing's city and the parties' cities, set once when the deal opens (a party's city is the
+-- one it had then). Deals saved before are filled in from their records.
+ALTER TABLE deals ADD COLUMN city_ids text[] NOT NULL DEFAULT '{}';
+
+-- Field `wanted` (length-delimited) of a serialized protobuf message, or NULL.
+CREATE FUNCTION techtrade_pb_field(msg bytea, wanted int) RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE STRICT AS $fn$
+DECLARE
+  pos int := 0;
+  n int := length(msg);
+  b int;
+  shift int;
+  key bigint;
+  len bigint;
+BEGIN
+  WHILE pos < n LOOP
+    key := 0;
+    shift := 0;
+    LOOP
+      IF pos >= n OR shift > 56 THEN RETURN NULL; END IF;
+      b := get_byte(msg, pos);
+      pos := pos + 1;
+      key := key | ((b & 127)::bigint << shift);
+      shift := shift + 7;
+      EXIT WHEN b < 128;
+    END LOOP;
+    CASE key & 7
+      WHEN 0 THEN
+        LOOP
+          IF pos >= n THEN RETURN NULL; END IF;
+          b := get_byte(msg, pos);
+          pos := pos + 1;
+          EXIT WHEN b < 128;
+        END LOOP;
+      WHEN 1 THEN pos := pos + 8;
+      WHEN 5 THEN pos := pos + 4;
+      WHEN 2 THEN
+        len := 0;
+        shift := 0;
+        LOOP
+          IF pos >= n OR shift > 56 THEN RETURN NULL; END IF;
+          b := get_byte(msg, pos);
+          pos := pos + 1;
+          len := len | ((b & 127)::bigint << shift);
+          shift := shift + 7;
+          EXIT WHEN b < 128;
+        END LOOP;
+        IF pos + len > n THEN RETURN NULL; END IF;
+        IF key >> 3 = wanted THEN RETURN substring(msg FROM pos + 1 FOR len::int); END IF;
+        pos := pos + len::int;
+      ELSE RETURN NULL;
+    END CASE;
+  END LOOP;
+  RETURN NULL;
+END $fn$;
+
+-- Deal fields 5, 6, 7: buyer, seller, broker; Party field 4: city_id.
+UPDATE deals SET city_ids = ARRAY(
+  SELECT DISTINCT c FROM unnest(ARRAY[
+    city_id,
+    convert_from(techtrade_pb_field(techtrade_pb_field(record, 5), 4), 'UTF8'),
+    convert_from(techtrade_pb_field(techtrade_pb_field(record, 6), 4), 'UTF8'),
+    convert_from(techtrade_pb_field(techtrade_pb_field(record, 7), 4), 'UTF8')]) AS c
+  WHERE c IS NOT NULL AND c <> '' ORDER BY c);
+DROP FUNCTION techtrade_pb_field(bytea, int);
+CREATE INDEX deals_cities ON deals USING gin (city_ids);
+)sql"},
 };
+
+// The pilot cities `d` involves, as a text[] literal: its listing's and its parties'.
+std::string CityIdsLiteral(const v1::Deal& d) {
+  std::vector<std::string> ids;
+  for (const std::string* city :
+       {&d.city_id(), &d.buyer().city_id(), &d.seller().city_id(), &d.broker().city_id()}) {
+    if (city->empty() || std::find(ids.begin(), ids.end(), *city) != ids.end()) continue;
+    ids.push_back(*city);
+  }
+  std::string literal = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) literal += ',';
+    literal += '"';
+    for (char c : ids[i]) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  return literal + "}";
+}
 
 }  // namespace
 
@@ -62,17 +154,17 @@ std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors()
 void InsertDeal(Tx& tx, const v1::Deal& d, const std::string& record) {
   tx.StageRow(
       "INSERT INTO deals (id, listing_id, buyer_org_id, seller_org_id, broker_org_id, city_id, "
-      "state, version, record, create_time, update_time) VALUES ",
+      "state, version, record, create_time, update_time, city_ids) VALUES ",
       "($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6, $7::smallint, $8::bigint, $9::bytea, "
       "to_timestamp($10::double precision / 1000000), "
-      "to_timestamp($11::double precision / 1000000))",
+      "to_timestamp($11::double precision / 1000000), $12::text[])",
       "",
       {SqlUuidOrNull(d.id()), SqlUuidOrNull(d.listing_id()),
        SqlUuidOrNull(d.buyer().organization_id()), SqlUuidOrNull(d.seller().organization_id()),
        SqlUuidOrNull(d.broker().organization_id()), SqlText(d.city_id()),
        SqlText(static_cast<int64_t>(d.state())), SqlText(d.version()), SqlBytes(record),
        SqlText(TimeUtil::TimestampToMicroseconds(d.create_time())),
-       SqlText(TimeUtil::TimestampToMicroseconds(d.update_time()))});
+       SqlText(TimeUtil::TimestampToMicroseconds(d.update_time())), SqlText(CityIdsLiteral(d))});
 }
 
 void SaveDeal(Tx& tx, const v1::Deal& d, const std::string& record, int64_t read_version) {
@@ -117,7 +209,9 @@ std::string ListDealsSql(Tx& tx, const DealFilter& f, int64_t after, int limit) 
     absl::StrAppend(&sql, " AND (buyer_org_id = ", party, " OR seller_org_id = ", party,
                     " OR broker_org_id = ", party, ")");
   }
-  if (!f.city_id.empty()) absl::StrAppend(&sql, " AND city_id = ", tx.quote(f.city_id));
+  if (!f.city_id.empty()) {
+    absl::StrAppend(&sql, " AND city_ids @> ARRAY[", tx.quote(f.city_id), "]::text[]");
+  }
   if (f.state != 0) absl::StrAppend(&sql, " AND state = ", f.state);
   if (f.opened_after_us != 0) {
     absl::StrAppend(&sql, " AND create_time >= ", TimestampLiteral(f.opened_after_us));

@@ -32,7 +32,7 @@ void InsertPayment(Tx& tx, const std::string& deal_id, const v1::RecordPaymentRe
 
 struct DealFilter {
   std::string party_org_id;
-  std::string city_id;
+  std::string city_id;  // deals that involve the city: by their listing or any party
   int state = 0;
   int64_t opened_after_us = 0;   // 0 = no bound
   int64_t opened_before_us = 0;  // 0 = no bound

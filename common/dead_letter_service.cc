@@ -1,0 +1,133 @@
+#include "common/dead_letter_service.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/auth.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace techtrade {
+namespace {
+
+constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
+constexpr absl::Duration kGaugeInterval = absl::Seconds(30);
+
+// Refreshes the gauge at start and every `interval`: the start-up count, and what other replicas
+// parked or resolved since.
+class DeadLetterGauge : public Worker {
+ public:
+  DeadLetterGauge(std::shared_ptr<DeadLetters> dead_letters, absl::Duration interval)
+      : dead_letters_(std::move(dead_letters)), interval_(interval) {}
+  ~DeadLetterGauge() override { Stop(); }
+
+  void Start() override {
+    thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (!stopping_) {
+        lock.unlock();
+        if (absl::Status s = dead_letters_->RefreshGauge(); !s.ok()) {
+          log::Warn("dead-letter gauge not refreshed", {{"error", s.ToString()}});
+        }
+        lock.lock();
+        wake_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [this] { return stopping_; });
+      }
+    });
+  }
+
+  void RequestStop() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+  }
+
+  void Stop() override {
+    RequestStop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::shared_ptr<DeadLetters> dead_letters_;
+  const absl::Duration interval_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace
+
+DeadLetterServiceImpl::DeadLetterServiceImpl(std::shared_ptr<DeadLetters> dead_letters,
+                                             const std::string& registry_addr, Cache& cache,
+                                             Metrics& metrics)
+    : dead_letters_(std::move(dead_letters)),
+      registry_(registry_addr, cache, absl::Seconds(2)),
+      authenticator_(registry_, cache),
+      memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
+      runner_(memoized_authenticator_, metrics) {}
+
+grpc::Status DeadLetterServiceImpl::ListDeadLetters(grpc::ServerContext* context,
+                                                    const ops::v1::ListDeadLettersRequest* request,
+                                                    ops::v1::ListDeadLettersResponse* response) {
+  return runner_.Run(context, "ListDeadLetters", *request,
+                     [&](const CallContext& call) -> absl::Status {
+                       TT_RETURN_IF_ERROR(RequireOperator(call.caller));
+                       TT_ASSIGN_OR_RETURN(*response, dead_letters_->List(*request));
+                       return absl::OkStatus();
+                     });
+}
+
+grpc::Status DeadLetterServiceImpl::GetDeadLetter(grpc::ServerContext* context,
+                                                  const ops::v1::GetDeadLetterRequest* request,
+                                                  ops::v1::DeadLetter* response) {
+  return runner_.Run(context, "GetDeadLetter", *request,
+                     [&](const CallContext& call) -> absl::Status {
+                       TT_RETURN_IF_ERROR(RequireOperator(call.caller));
+                       TT_ASSIGN_OR_RETURN(*response, dead_letters_->Get(request->id()));
+                       return absl::OkStatus();
+                     });
+}
+
+grpc::Status DeadLetterServiceImpl::ReplayDeadLetter(
+    grpc::ServerContext* context, const ops::v1::ReplayDeadLetterRequest* request,
+    ops::v1::DeadLetter* response) {
+  return runner_.Run(context, "ReplayDeadLetter", *request,
+                     [&](const CallContext& call) -> absl::Status {
+                       TT_RETURN_IF_ERROR(RequireOperator(call.caller));
+                       TT_ASSIGN_OR_RETURN(*response, dead_letters_->Replay(call, *request));
+                       return absl::OkStatus();
+                     });
+}
+
+grpc::Status DeadLetterServiceImpl::DiscardDeadLetter(
+    grpc::ServerContext* context, const ops::v1::DiscardDeadLetterRequest* request,
+    ops::v1::DeadLetter* response) {
+  return runner_.Run(context, "DiscardDeadLetter", *request,
+                     [&](const CallContext& call) -> absl::Status {
+                       TT_RETURN_IF_ERROR(RequireOperator(call.caller));
+                       TT_ASSIGN_OR_RETURN(*response, dead_letters_->Discard(call, *request));
+                       return absl::OkStatus();
+                     });
+}
+
+std::unique_ptr<grpc::Service> ServeDeadLetters(ServiceEnvironment& env) {
+  std::vector<EventConsumer*> consumers;
+  for (const auto& worker : env.workers) {
+    if (auto* consumer = dynamic_cast<EventConsumer*>(worker.get())) consumers.push_back(consumer);
+  }
+  if (consumers.empty() && env.config.registry_addr.empty()) return nullptr;
+  auto dead_letters = std::make_shared<DeadLetters>(env.db, env.metrics);
+  for (EventConsumer* consumer : consumers) dead_letters->AddConsumer(*consumer);
+  env.workers.push_back(std::make_unique<DeadLetterGauge>(dead_letters, kGaugeInterval));
+  if (env.config.registry_addr.empty()) {
+    log::Warn("DeadLetterService not served: no TECHTRADE_REGISTRY_ADDR to authenticate with");
+    return nullptr;
+  }
+  return std::make_unique<DeadLetterServiceImpl>(std::move(dead_letters), env.config.registry_addr,
+                                                 env.cache, env.metrics);
+}
+
+}  // namespace techtrade

@@ -1,0 +1,81 @@
+#include "services/fund/api/suspension.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "services/fund/api/application_change.h"
+#include "services/fund/store/fund_store.h"
+#include "services/fund/store/standing_store.h"
+#include "techtrade/registry/v1/registry.pb.h"
+
+namespace techtrade::fund {
+namespace {
+
+namespace reg = techtrade::registry::v1;
+
+// Pays, application by application, the tranches the deal made due while the organisation was
+// suspended.
+absl::Status PayHeldTranches(Tx& tx, const std::string& organization_id,
+                             const techtrade::common::v1::EventEnvelope& event) {
+  const absl::Time now = absl::Now();
+  for (const store::ApplicationRef& ref : store::ApprovedApplicationsOf(tx, organization_id)) {
+    // The lock order of every money decision: deal, application, balances.
+    std::optional<tv1::Deal> deal = store::GetDeal(tx, ref.deal_id);
+    if (!deal.has_value()) continue;
+    TT_ASSIGN_OR_RETURN(v1::Application a, store::GetApplication(tx, ref.id, /*lock=*/true));
+    if (a.status() != v1::APPLICATION_STATUS_APPROVED) continue;  // changed meanwhile
+    TT_ASSIGN_OR_RETURN(v1::Programme programme,
+                        store::GetProgramme(tx, a.programme_id(), store::Lock::kNone));
+    ApplicationChange change(std::move(a), now);
+    PayDueTranches(tx, change, programme, *deal, now);
+    if (!change.changed()) continue;
+    store::SaveApplication(tx, change.application());
+    change.Emit(tx, event.causation_request_id(), event.trace().traceparent());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RequireApplicantInGoodStanding(RegistryClient& registry, const tv1::Party& applicant,
+                                            const std::string& caller_api_key) {
+  absl::StatusOr<reg::Organization> org =
+      registry.GetOrganization(applicant.organization_id(), caller_api_key);
+  if (!org.ok()) return org.status();
+  if (org->status() != reg::ORGANIZATION_STATUS_SUSPENDED) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "applicant: organisation ", applicant.organization_id(), " (", applicant.name(),
+      ") is suspended in the registry; the fund decides its applications and pays its tranches "
+      "again once it is reinstated"));
+}
+
+bool DisbursementHeld(Tx& tx, const std::string& organization_id) {
+  return store::IsSuspended(tx, organization_id);
+}
+
+std::vector<std::string> RegistryEventTypes() {
+  return {"techtrade.registry.v1.OrganizationSuspended",
+          "techtrade.registry.v1.OrganizationReinstated"};
+}
+
+absl::Status ApplyRegistryEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
+  bool suspended;
+  if (event.payload().Is<reg::OrganizationSuspended>()) {
+    suspended = true;
+  } else if (event.payload().Is<reg::OrganizationReinstated>()) {
+    suspended = false;
+  } else {
+    return absl::OkStatus();
+  }
+  const std::string& org = event.aggregate_id();
+  std::optional<store::Standing> current = store::GetStanding(tx, org);
+  // The registry's events of one organisation carry its version: an older one changes nothing.
+  if (current.has_value() && current->registry_sequence >= event.sequence()) {
+    return absl::OkStatus();
+  }
+  const bool was_suspended = current.has_value() && current->suspended;
+  if (!suspended && was_suspended) TT_RETURN_IF_ERROR(PayHeldTranches(tx, org, event));
+  store::SaveStanding(tx, org, {suspended, event.sequence()});
+  return absl::OkStatus();
+}
+
+}  // namespace techtrade::fund

@@ -1,0 +1,25 @@
+#include "services/listings/api/drafts.h"
+
+#include "common/auth.h"
+#include "techtrade/registry/v1/registry.pb.h"
+
+namespace techtrade::listings {
+
+namespace reg = techtrade::registry::v1;
+
+bool MaySeeDrafts(const CallContext& call, const std::string& city_id) {
+  return RequireCityAccess(call.caller, city_id).ok();
+}
+
+store::ListFilter ListFilterFor(const CallContext& call, const v1::ListListingsRequest& request) {
+  store::ListFilter filter{request.owner_org_id(), request.city_id()};
+  if (call.caller.role() != reg::API_CLIENT_ROLE_OPERATOR) {
+    filter.all_drafts = false;
+    if (call.caller.role() == reg::API_CLIENT_ROLE_CITY_SYSTEM) {
+      filter.drafts_of_city = call.caller.city_id();
+    }
+  }
+  return filter;
+}
+
+}  // namespace techtrade::listings
