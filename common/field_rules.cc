@@ -60,9 +60,12 @@ bool IsBidiControl(char32_t cp) {
          (cp >= 0x2066 && cp <= 0x2069);
 }
 
+// Unicode White_Space and the characters that print as nothing (zero-width spaces and joiners,
+// word joiner, byte-order mark): a value made only of these is empty to a reader.
 bool IsBlank(char32_t cp) {
-  return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == 0x00A0 || cp == 0x3000 ||
-         (cp >= 0x2000 && cp <= 0x200B);
+  return (cp >= 0x09 && cp <= 0x0D) || cp == ' ' || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         cp == 0x180E || (cp >= 0x2000 && cp <= 0x200D) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x202F || cp == 0x205F || cp == 0x2060 || cp == 0x3000 || cp == 0xFEFF;
 }
 
 bool AllOf(absl::string_view s, bool (*ok)(char)) {

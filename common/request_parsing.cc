@@ -21,8 +21,11 @@ thread_local std::string last_invalid_utf8_field;
 
 void HandleProtobufLog(pb::LogLevel level, const char* filename, int line,
                        const std::string& message) {
+  // Only a request's bad bytes are the caller's fault; invalid UTF-8 this process serializes
+  // ("when serializing") is a defect of ours and stays an error below.
   constexpr absl::string_view kPrefix = "String field '";
-  if (absl::StartsWith(message, kPrefix)) {
+  if (absl::StartsWith(message, kPrefix) &&
+      absl::StrContains(message, "invalid UTF-8 data when parsing")) {
     const size_t end = message.find('\'', kPrefix.size());
     if (end != std::string::npos) {
       last_invalid_utf8_field = message.substr(kPrefix.size(), end - kPrefix.size());

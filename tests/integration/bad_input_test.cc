@@ -237,7 +237,8 @@ std::vector<BadValue> BadValuesFor(const pb::FieldDescriptor* f) {
            std::string(rules.max_chars() + 1, 'x'));
       if (rules.required() && !f->is_repeated()) {
         text("empty", "");
-        text("white space only", " \t\xE3\x80\x80");
+        text("white space only", " \xE3\x80\x80");
+        text("invisible characters only", "\xE2\x80\xAF\xEF\xBB\xBF\xE2\x80\x8B");
       }
       if (rules.format() != techtrade::common::v1::STRING_FORMAT_UNSPECIFIED &&
           rules.format() != techtrade::common::v1::STRING_FORMAT_OPAQUE) {
@@ -397,6 +398,16 @@ class BadInputTest : public PlatformFixture {
     return rows;
   }
 
+  // The outbox's position sequence in every service's database: a refused request writes no
+  // event, even one the relay has published and deleted since.
+  int64_t OutboxHighWater() {
+    const std::string sql =
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM outbox_position_seq";
+    int64_t total = fund_db_->QueryInt(sql);
+    for (const auto& db : dbs_) total += db->QueryInt(sql);
+    return total;
+  }
+
   // Waits until the consumers have applied what set-up published.
   int64_t SettledRows() {
     int64_t before = RowsEverywhere();
@@ -447,6 +458,7 @@ TEST_F(BadInputTest, EveryFieldOfEveryRequestRefusesItsInvalidValuesAndNothingCh
   ASSERT_EQ(services_in_files, static_cast<int>(services.size()));
 
   const int64_t rows_before = SettledRows();
+  const int64_t outbox_before = OutboxHighWater();
   int methods = 0, fields = 0, cases = 0;
   std::vector<std::string> failures;
   for (const auto& [name, channel] : services) {
@@ -490,6 +502,7 @@ TEST_F(BadInputTest, EveryFieldOfEveryRequestRefusesItsInvalidValuesAndNothingCh
   EXPECT_THAT(failures, ::testing::IsEmpty());
   EXPECT_GE(fields, 250);  // a floor: the walk must not silently skip fields
   EXPECT_EQ(SettledRows(), rows_before) << "a refused request stored something";
+  EXPECT_EQ(OutboxHighWater(), outbox_before) << "a refused request wrote an event";
 }
 
 TEST_F(BadInputTest, AnUnparsableRequestIsInvalidArgumentNamingTheFieldEvenWithoutAKey) {
@@ -509,7 +522,7 @@ TEST_F(BadInputTest, AnUnparsableRequestIsInvalidArgumentNamingTheFieldEvenWitho
   EXPECT_THAT(s.error_message(), ::testing::StartsWith("request: "));
 }
 
-TEST_F(BadInputTest, AHugeRejectedValueGetsItsErrorNotAMetadataLimit) {
+TEST_F(BadInputTest, AHugeRejectedValueIsRefusedNamingTheFieldInAShortMessage) {
   reg::RegisterOrganizationRequest r;
   r.set_request_id("huge");
   r.set_credit_code(std::string(64 * 1024, '9'));

@@ -125,6 +125,16 @@ TEST_F(ListingDraftsTest, ADraftIsSeenOnlyByOperatorsAndTheOwnersCity) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << who << ": " << s.error_message();
   }
   EXPECT_THAT(SearchOffers("锂电池"), Not(Contains(draft.id())));
+  // Nor can another city's system find it to change it.
+  {
+    v1::ChangeListingRequest publish;
+    publish.set_request_id("foreign-publish");
+    publish.set_id(draft.id());
+    publish.set_expected_version(draft.version());
+    v1::Offer o;
+    grpc::Status s = stub_->PublishOffer(AuthedContext(keys_["shenzhen"]).get(), publish, &o);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  }
 
   // Published, it is everyone's.
   v1::Offer published;

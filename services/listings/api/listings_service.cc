@@ -240,6 +240,10 @@ struct ListingsServiceImpl::Ops {
             s.db_, IdempotencyKeyFor(call, req.request_id(), method), req,
             [&](Tx& tx) -> absl::StatusOr<Record> {
               TT_ASSIGN_OR_RETURN(Record r, Kind::Get(tx, req.id(), /*lock=*/true));
+              // Another city's draft does not exist for this caller, as for Get.
+              if (r.status() == Kind::Draftstatus() && !MaySeeDrafts(call, r.city_id())) {
+                return absl::NotFoundError(absl::StrCat(Kind::kName, " ", req.id(), " not found"));
+              }
               TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, r.city_id()));
               TT_RETURN_IF_ERROR(CheckVersionIsCurrent(req.expected_version(), r.version()));
               TT_RETURN_IF_ERROR(change(r));
