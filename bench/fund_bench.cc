@@ -21,14 +21,16 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/fund_deals.h"
 #include "bench/load.h"
+#include "bench/registry_setup.h"
 #include "bench/services.h"
 #include "common/auth.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/money.h"
 #include "common/server.h"
 #include "google/protobuf/util/time_util.h"
-#include "services/registry/domain/credit_code.h"
 #include "techtrade/common/v1/common.pb.h"
 #include "techtrade/fund/v1/fund.grpc.pb.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
@@ -58,9 +60,7 @@ using testing::AuthedContext;
 using Stub = v1::FundService::Stub;
 
 constexpr char kDealTopic[] = "techtrade.transactions.events.v1";
-constexpr char kCity[] = "bench-city";
-// 1,000,000.00 CNY per contract; at 10% the subsidy is 100,000.00 CNY, 30% of it paid at signing.
-constexpr int64_t kContractValue = 100'000'000;
+// At 10% of kContractValue the subsidy is 100,000.00 CNY, 30% of it paid at signing.
 constexpr int32_t kRateBps = 1000;
 constexpr int64_t kSubsidy = kContractValue * kRateBps / 10000;
 constexpr int64_t kSigningTranche = kSubsidy * 3000 / 10000;
@@ -73,70 +73,6 @@ constexpr int64_t kLedgerMilestone = 200;
 constexpr int64_t kLedgerRelease = kLedgerApproved - kLedgerSigning - kLedgerMilestone;
 constexpr int64_t kLedgerVersion = 4;  // submitted+decided, 2 tranches, released
 constexpr char kLedgerApplicant[] = "0b0b0b0b-0000-4000-8000-00000000beef";
-
-google::protobuf::Timestamp Ts(absl::Time t) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
-
-techtrade::common::v1::Money Cny(int64_t minor) {
-  techtrade::common::v1::Money m;
-  m.set_currency("CNY");
-  m.set_amount_minor(minor);
-  return m;
-}
-
-// A deal as the transactions service has it right after SignContract: open, terms proposed by
-// the seller, accepted by both, signed an hour ago.
-tv1::Deal SignedDeal(const std::string& buyer_org_id, int buyer_number, absl::Time now) {
-  tv1::Deal d;
-  d.set_id(NewUuid());
-  d.set_listing_id(NewUuid());
-  d.set_listing_kind(lv1::LISTING_KIND_OFFER);
-  d.set_city_id(kCity);
-  tv1::Party* buyer = d.mutable_buyer();
-  buyer->set_organization_id(buyer_org_id);
-  buyer->set_credit_code(absl::StrFormat("91420100%09dX", buyer_number));
-  buyer->set_name(absl::StrCat("Bench buyer ", buyer_number));
-  buyer->set_city_id(kCity);
-  buyer->set_kind(reg::ORGANIZATION_KIND_ENTERPRISE);
-  tv1::Party* seller = d.mutable_seller();
-  seller->set_organization_id(NewUuid());
-  seller->set_credit_code("914201009999999990");
-  seller->set_name("Bench seller");
-  seller->set_city_id(kCity);
-  seller->set_kind(reg::ORGANIZATION_KIND_UNIVERSITY);
-  d.set_state(tv1::DEAL_STATE_SIGNED);
-  tv1::Terms* terms = d.add_terms();
-  terms->set_version(1);
-  terms->set_proposed_by(tv1::PARTY_ROLE_SELLER);
-  *terms->mutable_price() = Cny(kContractValue);
-  terms->set_transfer_mode(lv1::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE);
-  terms->set_licence_scope("bench");
-  terms->set_territory("CN");
-  *terms->mutable_propose_time() = Ts(now - absl::Hours(30));
-  for (int i = 1; i <= 2; ++i) {
-    tv1::MilestonePlan* plan = terms->add_milestones();
-    plan->set_title(absl::StrCat("milestone ", i));
-    *plan->mutable_amount() = Cny(kContractValue / 2);
-    *plan->mutable_due_time() = Ts(now + absl::Hours(24 * 30 * i));
-    tv1::Milestone* m = d.add_milestones();
-    m->set_index(i);
-    m->set_title(plan->title());
-    *m->mutable_amount() = plan->amount();
-    *m->mutable_due_time() = plan->due_time();
-    m->set_state(tv1::MILESTONE_STATE_PENDING);
-  }
-  d.set_buyer_accepted_version(1);
-  d.set_seller_accepted_version(1);
-  d.set_agreed_terms_version(1);
-  d.mutable_contract()->set_registration_number("BENCH-" + d.id().substr(0, 8));
-  *d.mutable_contract()->mutable_signing_time() = Ts(now - absl::Hours(1));
-  *d.mutable_paid_total() = Cny(0);
-  d.set_version(5);  // opened, proposed, accepted twice, signed
-  *d.mutable_create_time() = Ts(now - absl::Hours(48));
-  *d.mutable_update_time() = d.contract().signing_time();
-  return d;
-}
 
 // Publishes a ContractSigned event per deal the way the transactions outbox relay does (envelope,
 // headers, keyed by deal id) and waits for every acknowledgement; false on any failure.
@@ -391,8 +327,7 @@ int Main() {
   v1::Programme programme;
   {
     grpc::Status s = stubs[0]->CreateProgramme(
-        AuthedContext(key).get(), Programme("Bench programme", 1'000'000'000'000'000, now),
-        &programme);
+        AuthedContext(key).get(), Programme("Bench programme", kMaxAmountMinor, now), &programme);
     if (!s.ok()) {
       std::cerr << "CreateProgramme: " << s.error_message() << "\n";
       return 1;
@@ -403,39 +338,13 @@ int Main() {
   std::vector<std::string> buyer_ids;
   {
     auto registry_stub = reg::RegistryService::NewStub(registry.channel());
-    reg::CreatePilotCityRequest city;
-    city.set_request_id("bench-city");
-    city.set_id(kCity);
-    city.set_name("Bench city");
-    city.set_kind(reg::PILOT_CITY_KIND_CITY);
-    city.set_division_code("420100");
-    reg::PilotCity created;
-    grpc::Status s = registry_stub->CreatePilotCity(AuthedContext(key).get(), city, &created);
-    if (!s.ok()) {
-      std::cerr << "CreatePilotCity: " << s.error_message() << "\n";
+    absl::StatusOr<std::vector<reg::Organization>> orgs = RegisterVerifiedOrganizations(
+        *registry_stub, key, kCity, reg::ORGANIZATION_KIND_ENTERPRISE, buyers, "Bench buyer");
+    if (!orgs.ok()) {
+      std::cerr << "registering buyers: " << orgs.status() << "\n";
       return 1;
     }
-    for (int b = 0; b < buyers; ++b) {
-      const std::string first17 = absl::StrFormat("91420100%09d", b + 1);
-      reg::RegisterOrganizationRequest r;
-      r.set_request_id(absl::StrCat("bench-buyer-", b));
-      r.set_credit_code(first17 + registry::CreditCodeCheckCharacter(first17));
-      r.set_name(absl::StrCat("Bench buyer ", b + 1));
-      r.set_kind(reg::ORGANIZATION_KIND_ENTERPRISE);
-      r.set_city_id(kCity);
-      reg::Organization org;
-      s = registry_stub->RegisterOrganization(AuthedContext(key).get(), r, &org);
-      reg::VerifyOrganizationRequest v;
-      v.set_request_id(absl::StrCat("bench-verify-", b));
-      v.set_id(org.id());
-      v.set_expected_version(org.version());
-      if (s.ok()) s = registry_stub->VerifyOrganization(AuthedContext(key).get(), v, &org);
-      if (!s.ok()) {
-        std::cerr << "registering buyer " << b + 1 << ": " << s.error_message() << "\n";
-        return 1;
-      }
-      buyer_ids.push_back(org.id());
-    }
+    for (const reg::Organization& org : *orgs) buyer_ids.push_back(org.id());
   }
   std::vector<tv1::Deal> deals;
   for (int i = 0; i < deals_warmup + deals_one_client + deals_measured; ++i) {

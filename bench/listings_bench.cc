@@ -14,13 +14,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/load.h"
+#include "bench/registry_setup.h"
 #include "bench/services.h"
 #include "common/auth.h"
 #include "common/ids.h"
 #include "common/server.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/listings/domain/read_model.h"
-#include "services/registry/domain/credit_code.h"
 #include "techtrade/listings/v1/listings.grpc.pb.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
 #include "tests/support/harness.h"
@@ -246,33 +246,14 @@ int Main() {
   auto registry_stub = reg::RegistryService::NewStub(registry.channel());
   reg::Organization org;
   {
-    reg::CreatePilotCityRequest city;
-    city.set_request_id("bench-city");
-    city.set_id("wuhan-east-lake");
-    city.set_name("Wuhan East Lake");
-    city.set_kind(reg::PILOT_CITY_KIND_PARK);
-    city.set_division_code("420100");
-    reg::PilotCity created;
-    reg::RegisterOrganizationRequest r;
-    std::string first17 = "914201000000000001";
-    first17.pop_back();
-    r.set_request_id("bench-org");
-    r.set_credit_code(first17 + registry::CreditCodeCheckCharacter(first17));
-    r.set_name("Bench University");
-    r.set_kind(reg::ORGANIZATION_KIND_UNIVERSITY);
-    r.set_city_id("wuhan-east-lake");
-    reg::VerifyOrganizationRequest v;
-    grpc::Status s =
-        registry_stub->CreatePilotCity(testing::AuthedContext(key).get(), city, &created);
-    if (s.ok()) s = registry_stub->RegisterOrganization(testing::AuthedContext(key).get(), r, &org);
-    v.set_request_id("bench-verify");
-    v.set_id(org.id());
-    v.set_expected_version(org.version());
-    if (s.ok()) s = registry_stub->VerifyOrganization(testing::AuthedContext(key).get(), v, &org);
-    if (!s.ok()) {
-      std::cerr << "bench set-up failed: " << s.error_message() << "\n";
+    absl::StatusOr<std::vector<reg::Organization>> orgs =
+        RegisterVerifiedOrganizations(*registry_stub, key, "wuhan-east-lake",
+                                      reg::ORGANIZATION_KIND_UNIVERSITY, 1, "Bench University");
+    if (!orgs.ok()) {
+      std::cerr << "bench set-up failed: " << orgs.status() << "\n";
       return 1;
     }
+    org = orgs->front();
   }
   auto stubs = Stubs<v1::ListingsService>(listings.address(), threads);
   const int service_offers = absl::GetFlag(FLAGS_service_offers);
