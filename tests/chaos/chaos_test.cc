@@ -118,6 +118,8 @@ TEST_F(ChaosChecker, Invariant1CatchesALostVersion) {
 // 3 and 4: an effect applied twice (a consumer without its inbox would do it): a clawback posted
 // twice for an application, behind the fund's back (the database's own constraints allow it).
 TEST_F(ChaosChecker, Invariants3And4CatchAnEffectAppliedTwice) {
+  // Outboxes drained and consumers caught up first, so that the doubled clawback is the finding.
+  ASSERT_TRUE(run_->MakeChecker().Settle());
   auto apps = Query(
       run_->platform->DbUrl("fund"),
       "SELECT id::text, programme_id::text FROM applications WHERE disbursed > clawed_back + 2 "

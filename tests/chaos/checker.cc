@@ -123,7 +123,8 @@ bool Checker::Settle() {
     for (const auto& [name, topic] : std::vector<std::pair<std::string, std::string>>{
              {"listings.registry", "techtrade.registry.events.v1"},
              {"listings.transactions", kDealTopic},
-             {"fund.transactions", kDealTopic}}) {
+             {"fund.transactions", kDealTopic},
+             {"fund.registry", "techtrade.registry.events.v1"}}) {
       int64_t lag = GroupLag(brokers, g.at(name), topic);
       if (lag != 0) absl::StrAppend(&pending, name, " lag ", lag, "; ");
     }
@@ -319,8 +320,11 @@ std::vector<Violation> Checker::CheckOutboxAndInbox() {
       auto rows = Query(platform_.DbUrl(s),
                         "SELECT aggregatetype, aggregateid, sequence, type FROM outbox "
                         "ORDER BY position LIMIT 1");
-      out.push_back({3, absl::StrCat(s, ": ", n, " outbox rows never drained, first ", rows[0][0],
-                                     " ", rows[0][1], " #", rows[0][2], " ", rows[0][3])});
+      // Empty when the relay drained the rows between the two reads: not a violation.
+      if (!rows.empty()) {
+        out.push_back({3, absl::StrCat(s, ": ", n, " outbox rows never drained, first ", rows[0][0],
+                                       " ", rows[0][1], " #", rows[0][2], " ", rows[0][3])});
+      }
     }
     int64_t dead = platform_.Db(s).QueryInt("SELECT count(*) FROM inbox_dead_letter");
     checked["dead letters"] += dead;
