@@ -183,6 +183,14 @@ TEST_F(ChaosChecker, Invariant3CatchesAnUndrainedOutbox) {
   EXPECT_THAT(v[0].message, HasSubstr("registry: 1 outbox rows never drained"));
 }
 
+// A key's secret is in its first answer only. When commits answer with an error after committing,
+// the workload's retries get replays without the secret; setting up must still end with usable
+// keys.
+TEST(ChaosWorkload, SetupSurvivesKeyAnswersLostAfterCommit) {
+  SmallRun run("db.after_commit=error@0.5", 1, 0);
+  EXPECT_TRUE(run.started) << "setting up cities, keys and programmes failed";
+}
+
 // 2 and 6: the relay drops events without publishing them (failpoint outbox.drop): gaps on the
 // topics, and the reference partner consumer reports them.
 TEST(ChaosCheckerDrops, Invariants2And6CatchEventsNeverPublished) {

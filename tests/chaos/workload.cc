@@ -44,6 +44,7 @@ std::pair<std::string, int64_t> IdVersion(const reg::Organization& m) {
 std::pair<std::string, int64_t> IdVersion(const reg::IssueApiKeyResponse& m) {
   return {m.api_client().id(), m.api_client().version()};
 }
+std::pair<std::string, int64_t> IdVersion(const reg::ApiClient& m) { return {m.id(), m.version()}; }
 std::pair<std::string, int64_t> IdVersion(const lv1::Offer& m) { return {m.id(), m.version()}; }
 std::pair<std::string, int64_t> IdVersion(const lv1::Demand& m) { return {m.id(), m.version()}; }
 std::pair<std::string, int64_t> IdVersion(const tv1::Deal& m) { return {m.id(), m.version()}; }
@@ -250,18 +251,36 @@ bool Workload::Setup() {
       return false;
     }
   }
+  // A key's secret is in the first answer only: when that answer is lost after the commit (the
+  // db.after_commit failpoint, a replica stopped mid-call), the retry's replay has no secret. A
+  // client then does what an operator would: revokes the key it cannot use and asks for another.
   auto key = [&](reg::ApiClientRole role, const std::string& city) -> std::string {
-    reg::IssueApiKeyRequest r;
-    r.set_request_id(tag + "key-" + city + absl::StrCat(role));
-    r.set_name("chaos " + city);
-    r.set_role(role);
-    r.set_city_id(city);
-    reg::IssueApiKeyResponse out;
-    if (!c.Mutate("IssueApiKey", "registry", "api_clients", &Clients::registry,
-                  &reg::RegistryService::Stub::IssueApiKey, r, &out, op)) {
-      return "";
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      reg::IssueApiKeyRequest r;
+      r.set_request_id(absl::StrCat(tag, "key-", city, role, "-", attempt));
+      r.set_name("chaos " + city);
+      r.set_role(role);
+      r.set_city_id(city);
+      reg::IssueApiKeyResponse out;
+      if (!c.Mutate("IssueApiKey", "registry", "api_clients", &Clients::registry,
+                    &reg::RegistryService::Stub::IssueApiKey, r, &out, op)) {
+        return "";
+      }
+      if (!out.api_key().empty()) return out.api_key();
+      timeline_->Log("setup", absl::StrCat("IssueApiKey ", r.request_id(),
+                                           ": first answer lost, revoking the key"));
+      reg::RevokeApiKeyRequest revoke;
+      revoke.set_request_id(absl::StrCat(r.request_id(), "-revoke"));
+      revoke.set_id(out.api_client().id());
+      revoke.set_expected_version(out.api_client().version());
+      reg::ApiClient revoked;
+      if (!c.Mutate("RevokeApiKey", "registry", "api_clients", &Clients::registry,
+                    &reg::RegistryService::Stub::RevokeApiKey, revoke, &revoked, op)) {
+        return "";
+      }
     }
-    return out.api_key();
+    std::cerr << "chaos: no API key for " << city << " after 10 lost answers\n";
+    return "";
   };
   for (const std::string& city : cities_) {
     city_keys_[city] = key(reg::API_CLIENT_ROLE_CITY_SYSTEM, city);
