@@ -6,7 +6,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 STACK := deploy/local/stack.sh
 
-.PHONY: help deps build test unit-test test-asan test-tsan chaos up down status run bench format clean
+.PHONY: help deps lint build test unit-test test-asan test-tsan chaos up down status run bench format clean
 
 help:
 	@echo "make run    - install, build, start the platform (dev instance) and play a short demo"
@@ -16,14 +16,26 @@ help:
 	@echo "make bench  - benchmarks on a bench stack; table on stdout, JSON in bench/out/latest.json"
 	@echo "make chaos  - the chaos suite on its own stack (docs/chaos.md); CHAOS_ARGS='--seed N ...'"
 	@echo "make up / make down / make status - the dev platform in the background"
+	@echo "make lint   - shellcheck, clang-format, buf lint and buf breaking (tools/lint/lint.sh)"
 	@echo "make deps / make build / make unit-test / make format / make clean"
 
+# Cheap when nothing is missing: deps.sh then only compares a stamp (see there), so every build
+# can run it.
 deps:
 	@deploy/local/deps.sh
 
+# The checks CI runs before the tests; every one runs, any failure fails it. LINT_AGAINST=<commit>
+# compares proto/ with another commit than HEAD~1.
+lint: deps
+	@tools/lint/lint.sh
+
+# Warnings in our own code fail the build (generated code is exempt); WERROR=OFF to build anyway,
+# e.g. with another compiler. Takes effect when a build dir is configured.
+WERROR ?= ON
 $(BUILD_DIR)/build.ninja:
 	@echo "==> configuring ($(BUILD_TYPE)) in $(BUILD_DIR)/"
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) > /dev/null
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DTECHTRADE_WERROR=$(WERROR) > /dev/null
 
 build: deps $(BUILD_DIR)/build.ninja
 	@echo "==> building (first build takes a few minutes on 2 cores)"
@@ -115,15 +127,17 @@ run: build
 	@echo "The platform keeps running (addresses above; settings in .run/dev/env)."
 	@echo "Stop it with: make down"
 
-# The bench instance is started afresh, so that every run measures the same thing. Its broker
-# runs the JVM's full JIT, as a production broker does (the dev and test stacks compile with C1
-# only, which answers sooner after a start but costs about twice the CPU per request; on these
-# two cores that was a fifth of a transactions command's CPU). The C2 compiler needs minutes of
-# load before a request costs what it will, and compiles again for the next topic's traffic: the
-# registry's and the transactions' warm-ups give it a minute and a half and a minute, so that its
-# compiling is not charged to the scenarios measured.
+# The bench instance and the JSON are started afresh, so that every run measures the same thing
+# and reports only what it measured. Its broker runs the JVM's full JIT, as a production broker
+# does (the dev and test stacks compile with C1 only, which answers sooner after a start but
+# costs about twice the CPU per request). The C2 compiler needs minutes of load before a request
+# costs what it will, and compiles again for the next topic's traffic: the registry's and the
+# transactions' warm-ups give it a minute and a half and a minute, so that its compiling is not
+# charged to the scenarios measured. Last, docs/benchmarks.md's figures are rewritten from the
+# JSON (tools/bench_report.py), also when a bench failed, so that the failure shows there.
 bench: build
 	@TECHTRADE_INSTANCE=bench $(STACK) down >/dev/null
+	@rm -f bench/out/latest.json
 	@TECHTRADE_INSTANCE=bench TECHTRADE_SKIP_DEPS=1 TECHTRADE_NO_SERVICES=1 TECHTRADE_KAFKA_JIT=full \
 	  $(STACK) up
 	@set -a; source .run/bench/env; set +a; \
@@ -132,7 +146,8 @@ bench: build
 	  $(BUILD_DIR)/bin/transactions_bench --out bench/out/latest.json --warmup_seconds 60 \
 	    || rc=$$?; \
 	  $(BUILD_DIR)/bin/fund_bench --out bench/out/latest.json || rc=$$?; \
-	  TECHTRADE_INSTANCE=bench $(STACK) down; exit $$rc
+	  TECHTRADE_INSTANCE=bench $(STACK) down; \
+	  python3 tools/bench_report.py bench/out/latest.json docs/benchmarks.md || rc=$$?; exit $$rc
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

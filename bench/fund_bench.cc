@@ -17,10 +17,10 @@
 #include <tuple>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/bench_main.h"
 #include "bench/fund_deals.h"
 #include "bench/load.h"
 #include "bench/registry_setup.h"
@@ -37,7 +37,6 @@
 #include "techtrade/transactions/v1/transactions.pb.h"
 #include "tests/support/harness.h"
 
-ABSL_FLAG(std::string, out, "bench/out/latest.json", "JSON file to merge results into");
 ABSL_FLAG(int, seconds, 5, "duration of the raw insert baseline");
 ABSL_FLAG(int, concurrency, 8, "client threads (applications in flight)");
 ABSL_FLAG(int, deals, 3000, "signed deals applied for in the measured scenario");
@@ -283,7 +282,7 @@ bool TimedReconcile(Stub& stub, const std::string& key, const std::string& progr
 
 double Median(std::vector<double> values) { return Percentile(values, 50); }
 
-int Main() {
+int Main(BenchRun& run) {
   const int threads = absl::GetFlag(FLAGS_concurrency);
   const int deals_measured = absl::GetFlag(FLAGS_deals);
   const int deals_warmup = absl::GetFlag(FLAGS_warmup_deals);
@@ -291,8 +290,8 @@ int Main() {
   const int buyers = std::max(1, absl::GetFlag(FLAGS_buyers));
   const int64_t ledger_entries = absl::GetFlag(FLAGS_ledger_entries);
   const int reconcile_runs = std::max(1, absl::GetFlag(FLAGS_reconcile_runs));
-  std::vector<ScenarioResult> results;
-  std::vector<Figure> figures;
+  std::vector<ScenarioResult>& results = run.results;
+  std::vector<Figure>& figures = run.figures;
 
   // --- The registry (API keys) and the fund, each on a fresh database; the fund reads deal
   // events from now on under a group of its own.
@@ -529,15 +528,11 @@ int Main() {
       {"fund.reconcile_1m_s", reconcile_one, "<= 10", reconciled && reconcile_one <= 10});
   figures.push_back({"fund.reconcile_all_s", reconcile_all, "info", reconciled});
   figures.push_back({"fund.ledger_bulk_load_s", load_seconds, "info", true});
-  Report(results, figures, absl::GetFlag(FLAGS_out));
   return 0;
 }
 
 }  // namespace
-}  // namespace techtrade::bench
 
-int main(int argc, char** argv) {
-  techtrade::InitProcess();
-  absl::ParseCommandLine(argc, argv);
-  return techtrade::bench::Main();
-}
+int Run(BenchRun& run) { return Main(run); }
+
+}  // namespace techtrade::bench

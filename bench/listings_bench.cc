@@ -10,9 +10,9 @@
 #include <random>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/bench_main.h"
 #include "bench/load.h"
 #include "bench/registry_setup.h"
 #include "bench/services.h"
@@ -25,7 +25,6 @@
 #include "techtrade/registry/v1/registry.grpc.pb.h"
 #include "tests/support/harness.h"
 
-ABSL_FLAG(std::string, out, "bench/out/latest.json", "JSON file to merge results into");
 ABSL_FLAG(int, seconds, 5, "duration of each closed-loop scenario");
 ABSL_FLAG(int, concurrency, 8, "client threads of each closed-loop scenario");
 ABSL_FLAG(int, offers_large, 1000000, "offers in the large read model (memory and latency)");
@@ -177,11 +176,11 @@ ScenarioResult MatchLatency(const std::string& name, const ReadModel& model,
   return r;
 }
 
-int Main() {
+int Main(BenchRun& run) {
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   const int threads = absl::GetFlag(FLAGS_concurrency);
-  std::vector<ScenarioResult> results;
-  std::vector<Figure> figures;
+  std::vector<ScenarioResult>& results = run.results;
+  std::vector<Figure>& figures = run.figures;
 
   // --- The read model alone, on this thread.
   std::vector<v1::Demand> demands;
@@ -351,15 +350,11 @@ int Main() {
       {"listings.bytes_per_offer_1m", bytes_per_offer, "<= 1024", bytes_per_offer <= 1024});
   figures.push_back({"listings.cached_get_vs_echo", get_vs_echo, ">= 0.50", get_vs_echo >= 0.5});
   figures.push_back({"listings.search_qps", find("listings.search").qps, "info", true});
-  Report(results, figures, absl::GetFlag(FLAGS_out));
   return 0;
 }
 
 }  // namespace
-}  // namespace techtrade::bench
 
-int main(int argc, char** argv) {
-  techtrade::InitProcess();
-  absl::ParseCommandLine(argc, argv);
-  return techtrade::bench::Main();
-}
+int Run(BenchRun& run) { return Main(run); }
+
+}  // namespace techtrade::bench

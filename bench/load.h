@@ -57,7 +57,7 @@ ScenarioResult ClosedLoop(const std::string& name, AsyncCalls& calls, absl::Dura
 // Two closed loops taking turns — a (asynchronous) for duration/slices, then b (on as many
 // threads as a has slots), `slices` times — each `duration` in all; call indices run on across a
 // side's slices. Both sides of a ratio then meet the same machine: on shared cores whose speed
-// drifts by more than the effect measured (2-3x within an hour on the development machine), one
+// drifts by more than the effect measured, one
 // scenario after the other would compare two machines.
 std::pair<ScenarioResult, ScenarioResult> TakingTurns(
     const std::string& name_a, AsyncCalls& a, const std::string& name_b,

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
-#include "common/status.h"
+#include "common/grpc_status.h"
 #include "services/registry/domain/credit_code.h"
 #include "tests/support/harness.h"
 

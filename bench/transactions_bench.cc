@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/bench_main.h"
 #include "bench/load.h"
 #include "bench/services.h"
 #include "common/auth.h"
@@ -25,7 +25,6 @@
 #include "techtrade/transactions/v1/transactions.grpc.pb.h"
 #include "tests/support/harness.h"
 
-ABSL_FLAG(std::string, out, "bench/out/latest.json", "JSON file to merge results into");
 ABSL_FLAG(int, seconds, 5, "duration of each closed-loop scenario");
 ABSL_FLAG(int, concurrency, 32,
           "calls in flight in each closed-loop scenario (one client connection each); enough "
@@ -168,11 +167,11 @@ bool Pay(Stub& stub, const Platform& p, int index, v1::Deal* d) {
   return Call(stub, &Stub::RecordPayment, r, p.key, d);
 }
 
-int Main() {
+int Main(BenchRun& run) {
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   const int threads = absl::GetFlag(FLAGS_concurrency);
-  std::vector<ScenarioResult> results;
-  std::vector<Figure> figures;
+  std::vector<ScenarioResult>& results = run.results;
+  std::vector<Figure>& figures = run.figures;
 
   const testing::Stack stack = testing::Stack::FromEnvironment();
   testing::ScratchDatabase registry_db(stack, "tx_bench_reg");
@@ -392,15 +391,11 @@ int Main() {
     figures.push_back(
         {"transactions.failpoints_off_share_of_open_deal", share, "<= 0.001", share <= 0.001});
   }
-  Report(results, figures, absl::GetFlag(FLAGS_out));
   return 0;
 }
 
 }  // namespace
-}  // namespace techtrade::bench
 
-int main(int argc, char** argv) {
-  techtrade::InitProcess();
-  absl::ParseCommandLine(argc, argv);
-  return techtrade::bench::Main();
-}
+int Run(BenchRun& run) { return Main(run); }
+
+}  // namespace techtrade::bench

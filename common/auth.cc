@@ -124,6 +124,19 @@ absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view
   return principal;
 }
 
+bool IsOperator(const Principal& caller) { return caller.role() == API_CLIENT_ROLE_OPERATOR; }
+
+std::string CityScope(const Principal& caller) {
+  return caller.role() == API_CLIENT_ROLE_CITY_SYSTEM ? caller.city_id() : std::string();
+}
+
+absl::Status RequireAuditor(const Principal& caller) {
+  if (caller.role() == API_CLIENT_ROLE_OPERATOR || caller.role() == API_CLIENT_ROLE_PARTNER) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError("operators and finance partners only");
+}
+
 absl::Status RequireOperator(const Principal& caller) {
   if (caller.role() == API_CLIENT_ROLE_OPERATOR) return absl::OkStatus();
   return absl::PermissionDeniedError("only a platform operator may do this");

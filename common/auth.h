@@ -88,8 +88,15 @@ class MemoizingAuthenticator : public Authenticator {
   absl::flat_hash_map<std::string, Entry> entries_;  // guarded by mutex_
 };
 
+// Who may do what, the same in every service (docs/api.md, "Who may call what").
+bool IsOperator(const Principal& caller);
+// The pilot city a caller's reads are confined to: a city system's own; empty for operators and
+// finance partners, who see every city.
+std::string CityScope(const Principal& caller);
 // PERMISSION_DENIED unless the caller is an operator.
 absl::Status RequireOperator(const Principal& caller);
+// PERMISSION_DENIED unless the caller is an operator or a finance partner (audit reads).
+absl::Status RequireAuditor(const Principal& caller);
 // PERMISSION_DENIED unless the caller is an operator or the system of `city_id`.
 absl::Status RequireCityAccess(const Principal& caller, absl::string_view city_id);
 // PERMISSION_DENIED for read-only callers (finance partners).

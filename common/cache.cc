@@ -14,12 +14,6 @@
 namespace techtrade {
 namespace {
 
-int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 constexpr size_t kMaxPendingInvalidations = 100000;
 // Near copies are for a hot few; past this many the map starts afresh (crude, bounded, rare).
 constexpr size_t kMaxLocalCopies = 10000;
@@ -61,7 +55,9 @@ Cache::~Cache() {
   for (redisContext* c : idle_) redisFree(c);
 }
 
-bool Cache::InCooldown() { return NowNanos() < down_until_ns_.load(std::memory_order_relaxed); }
+bool Cache::InCooldown() {
+  return options_.clock->MonotonicNanos() < down_until_ns_.load(std::memory_order_relaxed);
+}
 
 redisContext* Cache::Borrow() {
   {
@@ -90,7 +86,7 @@ redisContext* Cache::Borrow() {
 
 void Cache::Return(redisContext* context, bool healthy) {
   if (!healthy) {
-    down_until_ns_ = NowNanos() + absl::ToInt64Nanoseconds(options_.cooldown);
+    down_until_ns_ = options_.clock->MonotonicNanos() + absl::ToInt64Nanoseconds(options_.cooldown);
     ++errors_;
     if (error_counter_ != nullptr) error_counter_->Increment();
   }
@@ -220,7 +216,7 @@ std::optional<std::string> Cache::LocalGet(const std::string& key) {
   std::lock_guard lock(local_mutex_);
   auto it = local_.find(key);
   if (it == local_.end()) return std::nullopt;
-  if (it->second.expires_ns <= NowNanos()) {
+  if (it->second.expires_ns <= options_.clock->MonotonicNanos()) {
     local_.erase(it);
     return std::nullopt;
   }
@@ -232,8 +228,8 @@ void Cache::LocalPut(const std::string& key, std::string value, uint64_t generat
   std::lock_guard lock(local_mutex_);
   if (local_generation_.load() != generation) return;
   if (local_.size() >= kMaxLocalCopies) local_.clear();
-  local_[key] =
-      LocalCopy{std::move(value), NowNanos() + absl::ToInt64Nanoseconds(options_.near_copy_ttl)};
+  local_[key] = LocalCopy{std::move(value), options_.clock->MonotonicNanos() +
+                                                absl::ToInt64Nanoseconds(options_.near_copy_ttl)};
 }
 
 void Cache::Invalidate(const std::string& key) {

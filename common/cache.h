@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace techtrade {
 
@@ -41,6 +42,8 @@ struct RedisOptions {
   // How long a near copy (GetOrLoad with near_copy) lives in the process; zero turns them off.
   // It bounds how long another replica's change takes to reach this process's near reads.
   absl::Duration near_copy_ttl = absl::ZeroDuration();
+  // What the cool-down and the near copies' lifetimes are measured with; must outlive the cache.
+  const Clock* clock = &Clock::Real();
 };
 
 // "redis://host:port" → options (other settings at their defaults).

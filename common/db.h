@@ -1,4 +1,5 @@
-// PostgreSQL: a bounded connection pool, one way to run a transaction, and versioned migrations.
+// PostgreSQL: a bounded connection pool and one way to run a transaction (migrations:
+// common/migrations.h).
 #pragma once
 
 #include <condition_variable>
@@ -63,8 +64,7 @@ std::string WritesSql(const std::vector<StagedWrite>& writes,
 // Batches are pipelined: the next one is sent while the previous one is still running, on the
 // same connection (so they still run one after the other, in order), so that PostgreSQL starts
 // it the moment the previous one commits instead of idling while the leader wakes up, reads the
-// outcome, hands over and sends again — a turnaround that on a busy machine took longer than
-// the batch itself.
+// outcome, hands over and sends again — a turnaround that can take longer than the batch itself.
 inline constexpr int kDefaultCommitPipelineDepth = 2;
 
 class CommitBatcher {
@@ -390,18 +390,6 @@ auto InTransaction(PgPool& pool, Fn&& fn) -> std::invoke_result_t<Fn&, Tx&> {
     if (!retryable || attempt == kAttempts) return Result(error);
   }
 }
-
-// One schema change. Versions are per component and applied in ascending order, once.
-struct Migration {
-  int version;
-  absl::string_view name;
-  absl::string_view sql;
-};
-
-// Applies the migrations of `component` not yet recorded in schema_migrations, each in its own
-// transaction, under an advisory lock so that replicas starting together do not race.
-absl::Status ApplyMigrations(PgPool& pool, absl::string_view component,
-                             std::span<const Migration> migrations);
 
 // SQL expression for a timestamptz column as microseconds since the epoch.
 std::string EpochMicros(absl::string_view column);

@@ -1,9 +1,5 @@
 #include "common/dead_letter_service.h"
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "common/auth.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -13,50 +9,6 @@ namespace {
 
 constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 constexpr absl::Duration kGaugeInterval = absl::Seconds(30);
-
-// Refreshes the gauge at start and every `interval`: the start-up count, and what other replicas
-// parked or resolved since.
-class DeadLetterGauge : public Worker {
- public:
-  DeadLetterGauge(std::shared_ptr<DeadLetters> dead_letters, absl::Duration interval)
-      : dead_letters_(std::move(dead_letters)), interval_(interval) {}
-  ~DeadLetterGauge() override { Stop(); }
-
-  void Start() override {
-    thread_ = std::thread([this] {
-      std::unique_lock<std::mutex> lock(mutex_);
-      while (!stopping_) {
-        lock.unlock();
-        if (absl::Status s = dead_letters_->RefreshGauge(); !s.ok()) {
-          log::Warn("dead-letter gauge not refreshed", {{"error", s.ToString()}});
-        }
-        lock.lock();
-        wake_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [this] { return stopping_; });
-      }
-    });
-  }
-
-  void RequestStop() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-  }
-
-  void Stop() override {
-    RequestStop();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::shared_ptr<DeadLetters> dead_letters_;
-  const absl::Duration interval_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mutex_
-  std::thread thread_;
-};
 
 }  // namespace
 
@@ -121,7 +73,14 @@ std::unique_ptr<grpc::Service> ServeDeadLetters(ServiceEnvironment& env) {
   if (consumers.empty() && env.config.registry_addr.empty()) return nullptr;
   auto dead_letters = std::make_shared<DeadLetters>(env.db, env.metrics);
   for (EventConsumer* consumer : consumers) dead_letters->AddConsumer(*consumer);
-  env.workers.push_back(std::make_unique<DeadLetterGauge>(dead_letters, kGaugeInterval));
+  // At start and every interval: the start-up count, and what other replicas parked or resolved
+  // since.
+  env.workers.push_back(
+      std::make_unique<PeriodicWorker>("dead-letter gauge", kGaugeInterval, [dead_letters] {
+        if (absl::Status s = dead_letters->RefreshGauge(); !s.ok()) {
+          log::Warn("dead-letter gauge not refreshed", {{"error", s.ToString()}});
+        }
+      }));
   if (env.config.registry_addr.empty()) {
     log::Warn("DeadLetterService not served: no TECHTRADE_REGISTRY_ADDR to authenticate with");
     return nullptr;

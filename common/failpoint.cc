@@ -22,7 +22,7 @@ namespace {
 constexpr absl::string_view kFailpoints[] = {
     "db.after_commit",    "db.group_commit.mid_batch", "outbox.after_ack",
     "inbox.after_commit", "inbox.skip_claim",          "outbox.drop",
-    "inbox.apply",
+    "inbox.apply",        "outbox.producer_fatal",
 };
 
 enum class Action { kCrash, kError, kStall };

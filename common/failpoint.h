@@ -15,6 +15,8 @@
 //   inbox.after_commit         a consumer's transaction committed; its offsets not yet committed
 //   inbox.apply                a consumer is about to apply an event (`error`: the handler
 //                              refuses it, so that it ends as a dead letter)
+//   outbox.producer_fatal      the relay is about to produce a batch (`error`: its Kafka
+//                              producer fails fatally, as librdkafka 2.0's idempotence can)
 // and, to break a guarantee on purpose so that a test can show the fault checker catches it:
 //   inbox.skip_claim           the consumer applies an event without recording it in the inbox
 //   outbox.drop                the relay deletes a batch's rows without publishing them

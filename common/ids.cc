@@ -23,9 +23,8 @@ std::string Hex(const unsigned char* data, size_t size) {
 }
 
 // Cryptographically strong random bytes. OpenSSL's generator costs a few microseconds per call
-// whatever the size (its per-thread DRBG is looked up and locked each time), which was 5% of a
-// registration's CPU for two UUIDs, so each thread draws 4 KiB at a time and hands them out
-// once each, wiping what it handed out.
+// whatever the size (its per-thread DRBG is looked up and locked each time), so each thread draws
+// 4 KiB at a time and hands the bytes out once each, wiping what it handed out.
 void FillRandom(unsigned char* out, size_t size) {
   constexpr size_t kBuffer = 4096;
   thread_local std::array<unsigned char, kBuffer> buffer;
@@ -66,7 +65,7 @@ std::string RandomHex(int bytes) {
 
 std::string Sha256Hex(absl::string_view data) {
   // OpenSSL 3's one-shot SHA256() looks the algorithm up in its provider tables on every call,
-  // which cost more than hashing a request; fetched once, with a context per thread.
+  // which costs more than hashing a request; fetched once, with a context per thread.
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   struct ContextDeleter {
     void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }

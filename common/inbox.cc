@@ -20,7 +20,10 @@ bool ClaimInboxEvent(Tx& tx, absl::string_view consumer, absl::string_view event
 }
 
 EventConsumer::EventConsumer(EventConsumerOptions options, PgPool& db, EventHandler handler)
-    : options_(std::move(options)), db_(db), handler_(std::move(handler)) {}
+    : LoopWorker(absl::StrCat("consumer ", options.consumer)),
+      options_(std::move(options)),
+      db_(db),
+      handler_(std::move(handler)) {}
 
 EventConsumer::~EventConsumer() { Stop(); }
 
@@ -42,29 +45,18 @@ absl::StatusOr<bool> EventConsumer::ApplyOnce(Tx& tx,
   return true;
 }
 
-void EventConsumer::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
-
-void EventConsumer::RequestStop() { stopping_ = true; }
-
-void EventConsumer::Stop() {
-  RequestStop();
-  if (thread_.joinable()) thread_.join();
-}
-
 void EventConsumer::Run() {
-  while (!stopping_) {
+  while (!stopping()) {
     absl::StatusOr<std::unique_ptr<KafkaConsumer>> consumer = KafkaConsumer::Create(
         options_.brokers, options_.consumer, options_.topics, options_.overrides);
     if (!consumer.ok()) {
       log::Error("consumer: cannot start",
                  {{"consumer", options_.consumer}, {"error", consumer.status().ToString()}});
-      absl::SleepFor(absl::Seconds(1));
+      SleepFor(absl::Seconds(1));
       continue;
     }
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
-    while (!stopping_) {
+    while (!stopping()) {
       // Whatever has arrived, up to max_batch, without waiting once the first one is there.
       batch.clear();
       for (absl::Duration wait = absl::Milliseconds(200);
@@ -77,7 +69,7 @@ void EventConsumer::Run() {
       if (ProcessBatch(**consumer, batch)) continue;
       // Something in the batch failed: one event at a time, each with its own outcome.
       for (const auto& message : batch) {
-        if (stopping_) break;
+        if (stopping()) break;
         Process(**consumer, *message);
       }
     }
@@ -126,7 +118,7 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
       event.event_id().empty()) {
     status = absl::InvalidArgumentError("not a techtrade EventEnvelope");
   } else {
-    while (!stopping_ && Wanted(event)) {
+    while (!stopping() && Wanted(event)) {
       status =
           InTransaction(db_, [&](Tx& tx) -> absl::Status { return ApplyOnce(tx, event).status(); });
       if (status.ok()) break;
@@ -138,11 +130,11 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
       log::Warn("consumer: event not applied; retrying", {{"consumer", options_.consumer},
                                                           {"event_id", event.event_id()},
                                                           {"error", status.ToString()}});
-      absl::SleepFor(absl::Milliseconds(100) * (1 << std::min(failures + 1, 5)));
+      SleepFor(absl::Milliseconds(100) * (1 << std::min(failures + 1, 5)));
     }
   }
   // Not applied and shutting down: the offset stays, the event is redelivered after restart.
-  if (!status.ok() && stopping_) return;
+  if (!status.ok() && stopping()) return;
   if (!status.ok()) {
     // Parked, not lost: an operator inspects, replays or discards it (common/dead_letters.h).
     absl::Status parked;
@@ -159,8 +151,8 @@ void EventConsumer::Process(KafkaConsumer& consumer, const RdKafka::Message& mes
                  .attempts = std::max(failures, 1)});
         return absl::OkStatus();
       });
-      if (!parked.ok()) absl::SleepFor(absl::Seconds(1));
-    } while (!parked.ok() && !stopping_);
+      if (!parked.ok()) SleepFor(absl::Seconds(1));
+    } while (!parked.ok() && !stopping());
     if (!parked.ok()) return;
     log::Error("consumer: event dead-lettered", {{"consumer", options_.consumer},
                                                  {"offset", message.offset()},

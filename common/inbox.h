@@ -3,12 +3,10 @@
 // after that transaction commits.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -43,13 +41,10 @@ struct EventConsumerOptions {
   KafkaConfig overrides;
 };
 
-class EventConsumer : public Worker {
+class EventConsumer : public LoopWorker {
  public:
   EventConsumer(EventConsumerOptions options, PgPool& db, EventHandler handler);
   ~EventConsumer() override;
-  void Start() override;
-  void RequestStop() override;
-  void Stop() override;
 
   const std::string& consumer() const { return options_.consumer; }
   const std::vector<std::string>& topics() const { return options_.topics; }
@@ -61,7 +56,7 @@ class EventConsumer : public Worker {
   void OnDeadLettered(std::function<void()> hook) { on_dead_lettered_ = std::move(hook); }
 
  private:
-  void Run();
+  void Run() override;
   // Applies a batch in one transaction and commits its offsets; false (nothing applied) if any
   // event fails or is unreadable.
   bool ProcessBatch(KafkaConsumer& consumer,
@@ -74,8 +69,6 @@ class EventConsumer : public Worker {
   PgPool& db_;
   EventHandler handler_;
   std::function<void()> on_dead_lettered_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
 };
 
 }  // namespace techtrade

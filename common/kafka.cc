@@ -1,5 +1,7 @@
 #include "common/kafka.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -67,12 +69,11 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::
       {"acks", "all"},
       {"message.timeout.ms", "0"},  // never give up on a message: the outbox row waits anyway
       // The outbox relay hands the producer a whole batch at once and waits for its
-      // acknowledgements. Without any linger the first event of a batch left alone and the rest
-      // followed in two or three more produce requests (each costing the broker as much CPU as
-      // a full one); 1 ms lets the batch go as one. More would only add latency (2 ms cost ~3x
-      // on the median commit-to-ack at 500 events/s).
+      // acknowledgements. With no linger the first event leaves alone and the rest follow in
+      // more produce requests, each costing the broker as much CPU as a full one; 1 ms lets the
+      // batch go as one, and more only adds latency.
       {"linger.ms", "1"},
-      // Events are small: compressing small batches cost the broker about twice the CPU (it
+      // Events are small: compressing small batches costs the broker about twice the CPU (it
       // decompresses to validate) for bytes a data-centre network does not miss.
       {"compression.type", "none"},
       {"socket.keepalive.enable", "true"},
@@ -111,6 +112,9 @@ absl::Status KafkaProducer::Produce(const std::string& topic, absl::string_view 
                          const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0,
                          kafka_headers, opaque);
   if (err != RdKafka::ERR_NO_ERROR) {
+    // The fatal error's event may not have been polled yet; the owner must know now, or it
+    // would keep producing into a producer that refuses everything.
+    if (err == RdKafka::ERR__FATAL) fatal_ = true;
     delete kafka_headers;  // ownership passes to librdkafka only on success
     return absl::UnavailableError(absl::StrCat("kafka produce: ", RdKafka::err2str(err)));
   }
@@ -118,6 +122,11 @@ absl::Status KafkaProducer::Produce(const std::string& topic, absl::string_view 
 }
 
 void KafkaProducer::Poll(absl::Duration timeout) { producer_->poll(ToMillis(timeout)); }
+
+void KafkaProducer::InjectFatalError(const std::string& reason) {
+  rd_kafka_test_fatal_error(producer_->c_ptr(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                            reason.c_str());
+}
 
 void KafkaProducer::Purge() {
   producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);

@@ -48,6 +48,9 @@ class KafkaProducer {
   bool fatal() const { return fatal_.load(); }
   // Drops queued and in-flight messages (each is reported as failed), for shutdown.
   void Purge();
+  // Makes this producer fail fatally, as librdkafka's idempotence can (rd_kafka_test_fatal_error),
+  // for the failpoint outbox.producer_fatal.
+  void InjectFatalError(const std::string& reason);
   int OutQueueLength() const { return producer_->outq_len(); }
 
  private:

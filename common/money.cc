@@ -66,9 +66,16 @@ int ExponentOf(absl::string_view currency) {
   return info ? info->exponent : 2;
 }
 
-std::string Grouped(std::string digits) {
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(i, ",");
-  return digits;
+// Built front to back: GCC 12 reports a false -Wrestrict (an error under -Werror) when commas are
+// inserted into the string in place.
+std::string Grouped(absl::string_view digits) {
+  std::string out;
+  out.reserve(digits.size() + digits.size() / 3);
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
 }
 
 std::string Format(absl::string_view currency, int64_t amount_minor, bool grouping) {

@@ -38,120 +38,7 @@ int64_t NowNanos() {
       .count();
 }
 
-const Migration kCommonMigrations[] = {
-    {1, "outbox",
-     R"sql(
--- One index only (the relay's order): every index costs each committing mutation. Nothing looks
--- rows up by id, and per-aggregate sequences are guaranteed by the aggregate's row lock.
-CREATE TABLE outbox (
-  position      bigserial   PRIMARY KEY,
-  id            uuid        NOT NULL,
-  aggregatetype text        NOT NULL,
-  aggregateid   text        NOT NULL,
-  type          text        NOT NULL,
-  payload       bytea       NOT NULL,  -- a serialized techtrade.common.v1.EventEnvelope
-  sequence      bigint      NOT NULL,
-  occurred_at   timestamptz NOT NULL
-);
--- Rows are deleted once Kafka has them, so the table stays small; vacuum it eagerly.
-ALTER TABLE outbox SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
-                        autovacuum_vacuum_cost_delay = 0);
-)sql"},
-    {2, "inbox",
-     R"sql(
-CREATE TABLE inbox (
-  consumer     text        NOT NULL,
-  event_id     text        NOT NULL,
-  processed_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (consumer, event_id)
-);
-CREATE TABLE inbox_dead_letter (
-  id         bigserial   PRIMARY KEY,
-  consumer   text        NOT NULL,
-  topic      text        NOT NULL,
-  partition  int         NOT NULL,
-  "offset"   bigint      NOT NULL,
-  event_id   text,
-  error      text        NOT NULL,
-  payload    bytea,
-  created_at timestamptz NOT NULL DEFAULT now()
-);
-)sql"},
-    {3, "idempotency_keys",
-     R"sql(
-CREATE TABLE idempotency_keys (
-  client_id    text        NOT NULL,
-  request_id   text        NOT NULL,
-  method       text        NOT NULL,
-  request_hash text        NOT NULL,
-  response     bytea,
-  created_at   timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (client_id, request_id)
-);
--- BRIN: nearly free to maintain on an append-mostly table, enough for the retention sweep.
-CREATE INDEX idempotency_keys_created_at ON idempotency_keys USING brin (created_at);
-)sql"},
-    {4, "inbox retention index",
-     R"sql(
-CREATE INDEX inbox_processed_at ON inbox USING brin (processed_at);
-)sql"},
-    {5, "optimistic writes",
-     R"sql(
--- `WITH changed AS (UPDATE … WHERE id = … AND version = <as read> RETURNING 1)
---  SELECT techtrade_expect_one_row(count(*)) FROM changed` fails the transaction with a
--- serialization failure if the row changed since it was read; InTransaction then runs the unit
--- again from its read.
-CREATE FUNCTION techtrade_expect_one_row(n bigint) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  IF n <> 1 THEN
-    RAISE EXCEPTION 'the row changed since it was read' USING ERRCODE = 'serialization_failure';
-  END IF;
-END
-$$;
-)sql"},
-    {6, "optimistic writes of several rows",
-     R"sql(
--- The same for a statement that changes several rows at once (group commit merges concurrent
--- callers' guarded writes into one): fails unless every row it was given changed.
-CREATE FUNCTION techtrade_expect_rows(changed bigint, expected bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF changed <> expected THEN
-    RAISE EXCEPTION 'a row changed since it was read' USING ERRCODE = 'serialization_failure';
-  END IF;
-END
-$$;
-)sql"},
-    {7, "dead letters an operator acts on",
-     R"sql(
--- common/dead_letters.h: a replayed or discarded event keeps its row, with who resolved it, when
--- and why (the audit trail); only UNRESOLVED ones count as dead letters.
-ALTER TABLE inbox_dead_letter
-  ADD COLUMN status text NOT NULL DEFAULT 'UNRESOLVED'
-    CHECK (status IN ('UNRESOLVED', 'RESOLVED', 'DISCARDED')),
-  ADD COLUMN attempts int NOT NULL DEFAULT 1,
-  ADD COLUMN last_attempt_at timestamptz,
-  ADD COLUMN resolved_at timestamptz,
-  ADD COLUMN resolved_by text,
-  ADD COLUMN resolution text;
-UPDATE inbox_dead_letter SET last_attempt_at = created_at;
-ALTER TABLE inbox_dead_letter ALTER COLUMN last_attempt_at SET DEFAULT now(),
-                              ALTER COLUMN last_attempt_at SET NOT NULL;
-CREATE INDEX inbox_dead_letter_unresolved ON inbox_dead_letter (consumer, topic)
-  WHERE status = 'UNRESOLVED';
-)sql"},
-    {8, "outbox header columns",
-     R"sql(
--- What the Kafka headers repeat beside the Debezium columns (docs/events.md, "Kafka record"), so
--- that the relay sets them without parsing the envelope.
-ALTER TABLE outbox ADD COLUMN producer text NOT NULL DEFAULT '',
-                   ADD COLUMN traceparent text NOT NULL DEFAULT '';
-)sql"},
-};
-
 }  // namespace
-
-std::span<const Migration> CommonMigrations() { return kCommonMigrations; }
 
 std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent& event) {
   techtrade::common::v1::EventEnvelope envelope;
@@ -184,7 +71,7 @@ std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent
 }
 
 OutboxRelay::OutboxRelay(OutboxRelayOptions options, Metrics& metrics)
-    : options_(std::move(options)) {
+    : LoopWorker(absl::StrCat("outbox relay ", options.service)), options_(std::move(options)) {
   auto& reg = metrics.registry();
   prometheus::Labels labels = {{"service", options_.service}, {"topic", options_.topic}};
   published_ = &prometheus::BuildCounter()
@@ -224,18 +111,12 @@ OutboxRelay::OutboxRelay(OutboxRelayOptions options, Metrics& metrics)
                        .Add(labels);
 }
 
-OutboxRelay::~OutboxRelay() { Stop(absl::ZeroDuration()); }
+OutboxRelay::~OutboxRelay() { Stop(); }
 
-void OutboxRelay::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
-
-void OutboxRelay::Stop(absl::Duration grace) {
-  if (!thread_.joinable()) return;
-  hard_stop_at_ns_ = NowNanos() + absl::ToInt64Nanoseconds(grace);
-  stopping_ = true;
+void OutboxRelay::OnStopRequested() {
+  hard_stop_at_ns_ = NowNanos() + absl::ToInt64Nanoseconds(options_.stop_grace);
+  // WaitForWork sleeps on the commits' wake-up, not on the worker's own.
   WakeRelays();
-  thread_.join();
 }
 
 bool OutboxRelay::EnsureProducer() {
@@ -267,11 +148,11 @@ uint64_t OutboxRelay::WakeGeneration() {
 void OutboxRelay::WaitForWork(uint64_t seen, absl::Duration timeout) {
   std::unique_lock lock(g_wake_mutex);
   g_wake.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                  [&] { return g_generation != seen || stopping_; });
+                  [&] { return g_generation != seen || stopping(); });
 }
 
 void OutboxRelay::Run() {
-  while (!stopping_) {
+  while (!stopping()) {
     try {
       pqxx::connection conn(options_.pg_url);
       RunConnected(conn);
@@ -280,7 +161,7 @@ void OutboxRelay::Run() {
     }
     leader_ = false;
     leader_gauge_->Set(0);
-    for (int i = 0; i < 10 && !stopping_; ++i) absl::SleepFor(absl::Milliseconds(100));
+    SleepFor(absl::Seconds(1));
   }
   producer_.reset();
 }
@@ -295,8 +176,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
   conn.set_variable("enable_seqscan", "off");
   const std::string lock_name = absl::StrCat("techtrade_outbox_relay:", options_.service);
   auto last_gauges = std::chrono::steady_clock::now() - std::chrono::hours(1);
-  auto last_sweep = std::chrono::steady_clock::now();
-  while (!stopping_) {
+  while (!stopping()) {
     if (!leader_) {
       pqxx::nontransaction tx(conn);
       // Session-level lock: held while this connection lives, released if this process dies.
@@ -305,7 +185,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
       tx.commit();
       if (!acquired) {
         // Another replica publishes; local commits are no reason to ask again sooner.
-        for (int i = 0; i < 10 && !stopping_; ++i) absl::SleepFor(absl::Milliseconds(100));
+        SleepFor(absl::Seconds(1));
         continue;
       }
       leader_ = true;
@@ -313,7 +193,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
       log::Info("outbox relay: this replica publishes now", {{"topic", options_.topic}});
     }
     if (!EnsureProducer()) {
-      absl::SleepFor(absl::Seconds(1));
+      SleepFor(absl::Seconds(1));
       continue;
     }
     // Taken before reading, so that a commit during the batch is not a lost wake-up.
@@ -325,62 +205,34 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
       RefreshLagGauges(conn);
       last_gauges = now;
     }
-    VacuumIfDue(conn);
-    if (now - last_sweep > absl::ToChronoNanoseconds(options_.sweep_interval)) {
-      SweepRetention(conn);
-      last_sweep = now;
-    }
-    if (read < options_.batch_size && !stopping_) {
+    if (read < options_.batch_size && !stopping()) {
       WaitForWork(generation, options_.idle_poll);
       // Woken by a commit: let the next batch gather what commits meanwhile.
       const auto next_start = batch_start + absl::ToChronoNanoseconds(options_.min_batch_interval);
-      if (read > 0 && !stopping_ && std::chrono::steady_clock::now() < next_start) {
-        std::this_thread::sleep_until(next_start);
+      const auto now_after_wait = std::chrono::steady_clock::now();
+      if (read > 0 && now_after_wait < next_start) {
+        SleepFor(absl::FromChrono(next_start - now_after_wait));
       }
     }
   }
   DeleteAcknowledged(conn);
 }
 
-int OutboxRelay::PublishBatch(pqxx::connection& conn) {
-  struct Row {
-    int64_t position;
-    int64_t occurred_us;
-    absl::Status result = absl::UnknownError("not acknowledged");
-  };
-  pqxx::result rows;
-  {
-    conn.prepare(
-        "techtrade_outbox_next",
-        "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])) "
-        "SELECT position, id::text, aggregatetype, aggregateid, type, payload, sequence, " +
-            EpochMicros("occurred_at") +
-            ", producer, traceparent FROM outbox WHERE position <> ALL($1::bigint[]) "
-            "ORDER BY position LIMIT $2");
-    pqxx::nontransaction tx(conn);
-    // One round trip: delete what the broker acknowledged last time, read what comes next (the
-    // SELECT sees the rows as before the DELETE, hence the filter).
-    rows = tx.exec_prepared("techtrade_outbox_next", acknowledged_, options_.batch_size);
-    acknowledged_ = "{}";
-  }
-  last_read_ = static_cast<int>(rows.size());
-  last_unpublished_ = 0;
-  oldest_unpublished_us_ = 0;
-  if (rows.empty()) return 0;
+pqxx::result OutboxRelay::ReadNextBatch(pqxx::connection& conn) {
+  conn.prepare("techtrade_outbox_next",
+               "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])) "
+               "SELECT position, id::text, aggregatetype, aggregateid, type, payload, sequence, " +
+                   EpochMicros("occurred_at") +
+                   ", producer, traceparent FROM outbox WHERE position <> ALL($1::bigint[]) "
+                   "ORDER BY position LIMIT $2");
+  pqxx::nontransaction tx(conn);
+  // The SELECT sees the rows as before the DELETE, hence the filter.
+  pqxx::result rows = tx.exec_prepared("techtrade_outbox_next", acknowledged_, options_.batch_size);
+  acknowledged_ = "{}";
+  return rows;
+}
 
-  std::vector<Row> batch;
-  batch.reserve(rows.size());
-  for (const auto& r : rows) {
-    batch.push_back(Row{r[0].as<int64_t>(), r[7].as<int64_t>()});
-  }
-  if (!failpoint::Hit("outbox.drop").ok()) {
-    // Breaks the outbox's promise on purpose (for the fault checker's own tests): the rows go
-    // with the next read, never published.
-    std::vector<std::string> dropped;
-    for (const Row& row : batch) dropped.push_back(absl::StrCat(row.position));
-    acknowledged_ = absl::StrCat("{", absl::StrJoin(dropped, ","), "}");
-    return static_cast<int>(rows.size());
-  }
+size_t OutboxRelay::Produce(const pqxx::result& rows, std::vector<BatchRow>& batch) {
   size_t produced = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
@@ -401,12 +253,15 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
                                                absl::string_view(payload.get(), payload.size()),
                                                headers, &batch[i].result);
     if (!enqueued.ok()) {
-      // Stop here: producing later rows now could put an aggregate's events out of order.
       log::Warn("outbox: produce failed", {{"error", enqueued.ToString()}});
       break;
     }
     ++produced;
   }
+  return produced;
+}
+
+void OutboxRelay::AwaitAcknowledgements(const std::vector<BatchRow>& batch, size_t produced) {
   auto outstanding = [&] {
     for (size_t i = 0; i < produced; ++i) {
       if (batch[i].result.code() == absl::StatusCode::kUnknown) return true;
@@ -415,15 +270,14 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
   };
   while (outstanding() && !producer_->fatal()) {
     producer_->Poll(absl::Milliseconds(50));
-    if (stopping_ && NowNanos() > hard_stop_at_ns_) {
+    if (stopping() && NowNanos() > hard_stop_at_ns_) {
       producer_->Purge();  // reports the rest as failed; they stay unpublished
       break;
     }
   }
+}
 
-  // Acknowledged, not yet deleted. `error`: the rows stay and are published again (consumers
-  // drop the copies by event id).
-  if (!failpoint::Hit("outbox.after_ack").ok()) return static_cast<int>(rows.size());
+void OutboxRelay::Settle(const std::vector<BatchRow>& batch, size_t produced) {
   std::vector<std::string> acked;
   int64_t now_us = absl::ToUnixMicros(absl::Now());
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -435,18 +289,49 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
     if (i < produced) failed_->Increment();
     if (last_unpublished_++ == 0) oldest_unpublished_us_ = batch[i].occurred_us;
   }
-  deleted_since_vacuum_ += static_cast<int64_t>(acked.size());
+  rows_deleted_.fetch_add(static_cast<int64_t>(acked.size()), std::memory_order_relaxed);
   if (!acked.empty()) {
     // Kafka is the log from here on: the rows go, with the next read (or DeleteAcknowledged), which
     // keeps the table and its index small.
     acknowledged_ = absl::StrCat("{", absl::StrJoin(acked, ","), "}");
     published_->Increment(static_cast<double>(acked.size()));
   }
-  if (acked.size() < rows.size() && !stopping_) {
+  if (acked.size() < batch.size() && !stopping()) {
     log::Warn("outbox: some events not acknowledged; retrying",
-              {{"acknowledged", acked.size()}, {"read", rows.size()}});
-    absl::SleepFor(absl::Milliseconds(200));
+              {{"acknowledged", acked.size()}, {"read", batch.size()}});
+    SleepFor(absl::Milliseconds(200));
   }
+}
+
+int OutboxRelay::PublishBatch(pqxx::connection& conn) {
+  pqxx::result rows = ReadNextBatch(conn);
+  last_read_ = static_cast<int>(rows.size());
+  last_unpublished_ = 0;
+  oldest_unpublished_us_ = 0;
+  if (rows.empty()) return 0;
+
+  std::vector<BatchRow> batch;
+  batch.reserve(rows.size());
+  for (const auto& r : rows) {
+    batch.push_back(BatchRow{r[0].as<int64_t>(), r[7].as<int64_t>()});
+  }
+  if (!failpoint::Hit("outbox.drop").ok()) {
+    // Breaks the outbox's promise on purpose (for the fault checker's own tests): the rows go
+    // with the next read, never published.
+    std::vector<std::string> dropped;
+    for (const BatchRow& row : batch) dropped.push_back(absl::StrCat(row.position));
+    acknowledged_ = absl::StrCat("{", absl::StrJoin(dropped, ","), "}");
+    return static_cast<int>(rows.size());
+  }
+  if (!failpoint::Hit("outbox.producer_fatal").ok()) {
+    producer_->InjectFatalError("failpoint outbox.producer_fatal");
+  }
+  const size_t produced = Produce(rows, batch);
+  AwaitAcknowledgements(batch, produced);
+  // Acknowledged, not yet deleted. `error`: the rows stay and are published again (consumers
+  // drop the copies by event id).
+  if (!failpoint::Hit("outbox.after_ack").ok()) return static_cast<int>(rows.size());
+  Settle(batch, produced);
   return static_cast<int>(rows.size());
 }
 
@@ -455,55 +340,6 @@ void OutboxRelay::DeleteAcknowledged(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
   tx.exec_params("DELETE FROM outbox WHERE position = ANY($1::bigint[])", acknowledged_);
   acknowledged_ = "{}";
-}
-
-void OutboxRelay::SweepRetention(pqxx::connection& conn) {
-  struct Sweep {
-    const char* table;
-    const char* column;
-    absl::Duration keep;
-  };
-  for (const Sweep& sweep :
-       {Sweep{"idempotency_keys", "created_at", options_.idempotency_retention},
-        Sweep{"inbox", "processed_at", options_.inbox_retention}}) {
-    // Small batches: a sweep must never hold locks or I/O long enough for callers to notice.
-    for (int round = 0; round < 100 && !stopping_; ++round) {
-      pqxx::nontransaction tx(conn);
-      pqxx::result r = tx.exec_params(
-          absl::StrCat("DELETE FROM ", sweep.table, " WHERE ctid = ANY(ARRAY(SELECT ctid FROM ",
-                       sweep.table, " WHERE ", sweep.column,
-                       " < now() - make_interval(secs => $1) LIMIT 5000))"),
-          static_cast<double>(absl::ToInt64Seconds(sweep.keep)));
-      if (r.affected_rows() > 0) {
-        log::Info("retention sweep", {{"table", sweep.table}, {"rows", r.affected_rows()}});
-      }
-      if (r.affected_rows() < 5000) break;
-    }
-  }
-}
-
-void OutboxRelay::VacuumIfDue(pqxx::connection& conn) {
-  // Autovacuum visits a table at most once a minute (its default naptime), while a busy relay
-  // deletes thousands of rows a second; every batch's index scan steps over what is not yet
-  // vacuumed. A vacuum of the small live part costs milliseconds.
-  constexpr int64_t kDeletedRows = 20000;
-  constexpr auto kMinInterval = std::chrono::seconds(5);
-  const auto now = std::chrono::steady_clock::now();
-  if (vacuum_refused_ || deleted_since_vacuum_ < kDeletedRows ||
-      now - last_vacuum_ < kMinInterval) {
-    return;
-  }
-  last_vacuum_ = now;
-  deleted_since_vacuum_ = 0;
-  DeleteAcknowledged(conn);
-  try {
-    pqxx::nontransaction tx(conn);
-    tx.exec("VACUUM outbox");
-  } catch (const pqxx::sql_error& e) {
-    vacuum_refused_ = true;
-    log::Warn("outbox relay: cannot VACUUM the outbox; leaving it to autovacuum",
-              {{"error", e.what()}});
-  }
 }
 
 void OutboxRelay::RefreshLagGauges(pqxx::connection& conn) {

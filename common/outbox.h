@@ -11,15 +11,16 @@
 #include <chrono>
 #include <memory>
 #include <pqxx/pqxx>
-#include <span>
 #include <string>
-#include <thread>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/db.h"
 #include "common/kafka.h"
 #include "common/metrics.h"
+#include "common/worker.h"
 
 namespace techtrade {
 
@@ -54,49 +55,59 @@ struct OutboxRelayOptions {
   // Under load, batches start at most this often, so that each carries more events: every batch
   // costs a database round trip, a produce request per partition it touches (librdkafka 2.0
   // sends one partition per request) and their wake-ups in four processes whatever its size.
-  // Adds at most this much to an event's latency. At 2,000 events/s on a 2-core machine, 10 ms
-  // instead of 5 halved the broker's CPU per event; p99 commit-to-ack at 500/s stays near 20 ms.
+  // Adds at most this much to an event's latency: fewer, fuller batches cut the broker's CPU per
+  // event; keep it well under the event-latency target (docs/benchmarks.md).
   absl::Duration min_batch_interval = absl::Milliseconds(10);
-  // The leader also sweeps what the shared tables no longer need: idempotency records older than
-  // this (a client retrying later than that gets a new effect), and inbox entries older than
-  // `inbox_retention` (longer than the topics keep events, so a replay is still deduplicated).
-  absl::Duration idempotency_retention = absl::Hours(24 * 7);
-  absl::Duration inbox_retention = absl::Hours(24 * 14);
-  absl::Duration sweep_interval = absl::Minutes(10);
+  // Once stop is requested, how long the batch in flight may still wait for acknowledgements.
+  // Rows not acknowledged by then stay unpublished and are sent by the next relay.
+  absl::Duration stop_grace = absl::ZeroDuration();
   KafkaConfig producer_overrides;
 };
 
-class OutboxRelay {
+// Publishes the outbox while this replica holds the service's relay lock (VACUUM and retention
+// sweeps of the shared tables: common/maintenance.h).
+class OutboxRelay : public LoopWorker {
  public:
   OutboxRelay(OutboxRelayOptions options, Metrics& metrics);
-  ~OutboxRelay();
+  ~OutboxRelay() override;
 
-  void Start();
-  // Stops taking new batches, waits up to `grace` for the batch in flight, then stops. Rows not
-  // acknowledged by then stay unpublished and are sent by the next relay.
-  void Stop(absl::Duration grace);
+  // Published rows this relay deleted so far (what makes the outbox worth a VACUUM).
+  int64_t rows_deleted() const { return rows_deleted_.load(std::memory_order_relaxed); }
+  bool leader() const { return leader_.load(); }
 
  private:
-  void Run();
+  void Run() override;
+  void OnStopRequested() override;
   void RunConnected(pqxx::connection& conn);
+  // A row of the batch in flight: its position, when it was written, and the broker's answer.
+  struct BatchRow {
+    int64_t position;
+    int64_t occurred_us;
+    absl::Status result = absl::UnknownError("not acknowledged");
+  };
   // Publishes one batch; returns the number of rows it read.
   int PublishBatch(pqxx::connection& conn);
+  // Deletes the rows acknowledged last time and reads the next batch, in one round trip.
+  pqxx::result ReadNextBatch(pqxx::connection& conn);
+  // Hands the rows to the producer in order; returns how many it took (it stops at the first
+  // refusal, so that an aggregate's events stay in order).
+  size_t Produce(const pqxx::result& rows, std::vector<BatchRow>& batch);
+  // Waits for the broker's answers to the first `produced` rows (or the stop's hard deadline).
+  void AwaitAcknowledgements(const std::vector<BatchRow>& batch, size_t produced);
+  // Records what the broker acknowledged (deleted with the next read) and what stays.
+  void Settle(const std::vector<BatchRow>& batch, size_t produced);
   void RefreshLagGauges(pqxx::connection& conn);
-  // VACUUMs the outbox once enough published rows were deleted (see RunConnected).
-  void VacuumIfDue(pqxx::connection& conn);
   void DeleteAcknowledged(pqxx::connection& conn);
-  void SweepRetention(pqxx::connection& conn);
   bool EnsureProducer();
   // Sleeps until a local commit moved the wake-up generation past `seen`, `timeout` passes, or
-  // Stop().
+  // stop is requested.
   static uint64_t WakeGeneration();
   void WaitForWork(uint64_t seen, absl::Duration timeout);
 
   const OutboxRelayOptions options_;
-  std::atomic<bool> stopping_{false};
   std::atomic<int64_t> hard_stop_at_ns_{0};
   std::atomic<bool> leader_{false};
-  std::thread thread_;
+  std::atomic<int64_t> rows_deleted_{0};
   std::unique_ptr<KafkaProducer> producer_;
   // Positions acknowledged by the broker and not yet deleted (a PostgreSQL array literal).
   std::string acknowledged_ = "{}";
@@ -104,9 +115,6 @@ class OutboxRelay {
   int last_read_ = 0;
   int last_unpublished_ = 0;
   int64_t oldest_unpublished_us_ = 0;
-  int64_t deleted_since_vacuum_ = 0;
-  std::chrono::steady_clock::time_point last_vacuum_ = std::chrono::steady_clock::now();
-  bool vacuum_refused_ = false;  // a VACUUM failed: autovacuum's job alone from then on
 
   prometheus::Counter* published_;
   prometheus::Counter* failed_;
@@ -116,8 +124,5 @@ class OutboxRelay {
   prometheus::Gauge* oldest_pending_age_;
   prometheus::Gauge* leader_gauge_;
 };
-
-// Tables shared by every service: outbox, inbox, inbox dead letters and idempotency keys.
-std::span<const Migration> CommonMigrations();
 
 }  // namespace techtrade

@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -13,7 +14,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/config.h"
 #include "common/status.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -32,8 +32,11 @@ absl::StatusOr<int> ResolvePageSize(int32_t requested) {
 namespace {
 
 const std::string& PageTokenKey() {
-  static const std::string key =
-      EnvOr("TECHTRADE_PAGE_TOKEN_KEY", "techtrade development page token key");
+  static const std::string key = [] {
+    const char* value = std::getenv("TECHTRADE_PAGE_TOKEN_KEY");
+    return std::string(value != nullptr && *value != '\0' ? value
+                                                          : "techtrade development page token key");
+  }();
   return key;
 }
 

@@ -8,12 +8,22 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
 
 namespace techtrade {
+
+// One page of a List call as a store returns it: the items, the keyset position of the last
+// (for EncodePageToken) and whether more follow.
+template <class T>
+struct Page {
+  std::vector<T> items;
+  int64_t last_ordinal = 0;
+  bool more = false;
+};
 
 inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 500;

@@ -14,6 +14,7 @@
 #include "common/auth.h"
 #include "common/cache.h"
 #include "common/cache_keys.h"
+#include "common/grpc_status.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
 
 namespace techtrade {

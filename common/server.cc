@@ -19,6 +19,8 @@
 #include "common/field_rules.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/maintenance.h"
+#include "common/migrations.h"
 #include "common/outbox.h"
 #include "common/request_parsing.h"
 #include "common/status.h"
@@ -92,10 +94,9 @@ absl::Status GrpcServer::Start() {
   quota.SetMaxThreads(options_.max_threads);
   builder.SetResourceQuota(quota);
   // gRPC keeps at most MAX_POLLERS idle threads (default 2) and ends any beyond. Calls that wait
-  // for a group commit end together, so a pool allowed fewer idle threads than calls in flight
-  // ended a share of them at every commit and made new ones for the next calls: at 32 calls in
-  // flight, 1 of 7 OpenDeals paid a thread's creation and end (about 10 % of the service's
-  // CPU). Threads made for a load now stay, up to the pool's bound.
+  // for a group commit end together, so a lower bound would end a share of the threads at every
+  // commit and create new ones for the next calls; MAX_POLLERS at the pool's bound keeps the
+  // threads a load made.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                               options_.max_threads);
   for (grpc::Service* service : services_) builder.RegisterService(service);
@@ -201,31 +202,87 @@ void WaitForShutdownSignal() {
   log::Info("shutdown signal received", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
 }
 
+namespace {
+
+// The service's settings, and the log level they name.
+absl::StatusOr<ServiceConfig> ConfigureProcess(const ServiceDefinition& definition, int argc,
+                                               char** argv) {
+  TT_ASSIGN_OR_RETURN(ServiceConfig config, LoadServiceConfig(definition.name, argc, argv));
+  if (!log::SetLevel(config.log_level)) {
+    return absl::InvalidArgumentError("TECHTRADE_LOG_LEVEL: use debug|info|warn|error");
+  }
+  return config;
+}
+
+// The Redis options of a service: its URL, the near-copy lifetime, and as many connections as
+// handlers may want at once (opened only as they are needed), so that a busy pool never turns a
+// cache hit into a call to another service.
+absl::StatusOr<RedisOptions> RedisOptionsFor(const ServiceConfig& config) {
+  TT_ASSIGN_OR_RETURN(RedisOptions redis, ParseRedisUrl(config.redis_url));
+  redis.near_copy_ttl = config.cache_near_copy_ttl;
+  redis.pool_size = config.grpc_max_threads;
+  return redis;
+}
+
+// The pool, with the common tables' migrations and then the service's applied.
+absl::StatusOr<std::unique_ptr<PgPool>> ConnectAndMigrate(const ServiceConfig& config,
+                                                          const ServiceDefinition& definition) {
+  absl::StatusOr<std::unique_ptr<PgPool>> db =
+      PgPool::Create(config.pg_url, config.db_pool_size, config.db_commit_pipeline_depth);
+  if (!db.ok()) {
+    return absl::Status(db.status().code(),
+                        absl::StrCat("cannot connect to PostgreSQL: ", db.status().message()));
+  }
+  for (const auto& [component, migrations] : {std::pair{std::string("common"), CommonMigrations()},
+                                              std::pair{definition.name, definition.migrations}}) {
+    if (absl::Status s = ApplyMigrations(**db, component, migrations); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("migration failed: ", s.message()));
+    }
+  }
+  return db;
+}
+
+// The platform's workers: the outbox relay, then maintenance (stopped in that order, after the
+// service's own; common/worker.h).
+std::vector<std::unique_ptr<Worker>> PlatformWorkers(const ServiceDefinition& definition,
+                                                     const ServiceConfig& config,
+                                                     Metrics& metrics) {
+  std::vector<std::unique_ptr<Worker>> platform;
+  auto relay = std::make_unique<OutboxRelay>(
+      OutboxRelayOptions{.service = definition.name,
+                         .pg_url = config.pg_url,
+                         .brokers = config.kafka_brokers,
+                         .topic = definition.topic,
+                         .min_batch_interval = config.outbox_batch_interval,
+                         .stop_grace = config.shutdown_grace / 2},
+      metrics);
+  OutboxRelay& relay_ref = *relay;
+  platform.push_back(std::move(relay));
+  platform.push_back(std::make_unique<Maintenance>(MaintenanceOptions{
+      .service = definition.name,
+      .pg_url = config.pg_url,
+      .sweep_interval = config.retention_sweep,
+      .outbox_rows_deleted = [&relay_ref] { return relay_ref.rows_deleted(); }}));
+  return platform;
+}
+
+}  // namespace
+
 int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   InitProcess();
   // Before any thread exists, so that every thread inherits the mask and sigwait gets the signal.
   BlockShutdownSignals();
   log::SetService(definition.name);
-  absl::StatusOr<ServiceConfig> config = LoadServiceConfig(definition.name, argc, argv);
+  absl::StatusOr<ServiceConfig> config = ConfigureProcess(definition, argc, argv);
   if (!config.ok()) {
     log::Error("invalid configuration", {{"error", config.status().message()}});
     return 2;
   }
-  if (!log::SetLevel(config->log_level)) {
-    log::Error("invalid configuration",
-               {{"error", "TECHTRADE_LOG_LEVEL: use debug|info|warn|error"}});
-    return 2;
-  }
-  absl::StatusOr<RedisOptions> redis = ParseRedisUrl(config->redis_url);
+  absl::StatusOr<RedisOptions> redis = RedisOptionsFor(*config);
   if (!redis.ok()) {
     log::Error("invalid configuration", {{"error", redis.status().message()}});
     return 2;
   }
-  redis->near_copy_ttl = config->cache_near_copy_ttl;
-  // As many Redis connections as handlers may want at once, opened only as they are needed.
-  // (With 8, when a busy pool still counted as a miss, 39,000 OpenDeals at 32 in flight made
-  // 1,629 calls to the registry and listings that Redis could have answered.)
-  redis->pool_size = config->grpc_max_threads;
 
   Metrics metrics(definition.name);
   if (config->metrics_port >= 0) {
@@ -234,19 +291,9 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
       return 1;
     }
   }
-
-  absl::StatusOr<std::unique_ptr<PgPool>> db =
-      PgPool::Create(config->pg_url, config->db_pool_size, config->db_commit_pipeline_depth);
+  absl::StatusOr<std::unique_ptr<PgPool>> db = ConnectAndMigrate(*config, definition);
   if (!db.ok()) {
-    log::Error("cannot connect to PostgreSQL", {{"error", db.status().message()}});
-    return 1;
-  }
-  if (absl::Status s = ApplyMigrations(**db, "common", CommonMigrations()); !s.ok()) {
-    log::Error("migration failed", {{"error", s.message()}});
-    return 1;
-  }
-  if (absl::Status s = ApplyMigrations(**db, definition.name, definition.migrations); !s.ok()) {
-    log::Error("migration failed", {{"error", s.message()}});
+    log::Error("database set-up failed", {{"error", db.status().message()}});
     return 1;
   }
 
@@ -270,14 +317,8 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
     log::Error("invalid configuration", {{"error", s.message()}});
     return 2;
   }
-  OutboxRelay relay({.service = definition.name,
-                     .pg_url = config->pg_url,
-                     .brokers = config->kafka_brokers,
-                     .topic = definition.topic,
-                     .min_batch_interval = config->outbox_batch_interval,
-                     .sweep_interval = config->retention_sweep},
-                    metrics);
-  relay.Start();
+  std::vector<std::unique_ptr<Worker>> platform = PlatformWorkers(definition, *config, metrics);
+  for (auto& worker : platform) worker->Start();
   for (auto& worker : workers) worker->Start();
 
   GrpcServer server({.host = config->listen_host,
@@ -286,8 +327,8 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   for (auto& service : *services) server.AddService(service.get());
   if (absl::Status s = server.Start(); !s.ok()) {
     log::Error("cannot start gRPC server", {{"error", s.message()}});
-    for (auto& worker : workers) worker->Stop();
-    relay.Stop(absl::ZeroDuration());
+    StopWorkers(workers);
+    StopWorkers(platform);
     return 1;
   }
   if (!config->port_file.empty()) {
@@ -299,11 +340,10 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
 
   WaitForShutdownSignal();
   // Stop accepting and drain calls in flight, then give the relay the rest of the grace period
-  // to publish what those calls committed.
+  // (stop_grace) to publish what those calls committed.
   server.Shutdown(config->shutdown_grace / 2);
-  for (auto& worker : workers) worker->RequestStop();
-  for (auto& worker : workers) worker->Stop();
-  relay.Stop(config->shutdown_grace / 2);
+  StopWorkers(workers);
+  StopWorkers(platform);
   log::Info("stopped");
   return 0;
 }

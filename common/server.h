@@ -21,8 +21,10 @@
 #include "common/cache.h"
 #include "common/config.h"
 #include "common/db.h"
+#include "common/grpc_status.h"
 #include "common/idempotency.h"
 #include "common/metrics.h"
+#include "common/migrations.h"
 #include "common/worker.h"
 
 namespace techtrade {

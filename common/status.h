@@ -1,7 +1,6 @@
-// The one error model: absl::Status inside, gRPC status at the edge (ToGrpcStatus).
+// The one error model: absl::Status inside (this header, free of any transport), mapped to the
+// gRPC status at the edge (common/grpc_status.h, used by the server and the clients).
 #pragma once
-
-#include <grpcpp/support/status.h>
 
 #include <string>
 
@@ -20,13 +19,6 @@ inline absl::Status FieldError(absl::string_view field, absl::string_view proble
 // would reach the caller as RESOURCE_EXHAUSTED instead of the error. Messages are cut here.
 inline constexpr size_t kMaxStatusMessageBytes = 1024;
 std::string BoundedStatusMessage(absl::string_view message);
-
-// Maps an absl::Status onto the gRPC status with the same code and message (the codes coincide),
-// the message bounded by kMaxStatusMessageBytes.
-grpc::Status ToGrpcStatus(const absl::Status& status);
-// The converse, for answers of another techtrade service: its code and message, except that a
-// service that cannot be reached (or answered too late) is UNAVAILABLE naming `peer`.
-absl::Status StatusFromGrpc(const grpc::Status& status, absl::string_view peer);
 
 }  // namespace techtrade
 

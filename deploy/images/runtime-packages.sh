@@ -15,7 +15,7 @@ owners() {
     real="$(readlink -f "${lib}")"
     spellings["${lib}"]="${lib} ${real} ${real#/usr} /usr${real}"
   done
-  # shellcheck disable=SC2086  # paths have no spaces
+  # shellcheck disable=SC2048,SC2086  # paths have no spaces: split on purpose
   while IFS= read -r line; do
     owner_of["${line#*: }"]="${line%%:*}"
   done < <(dpkg-query -S ${spellings[*]} 2>/dev/null || true)

@@ -2,8 +2,10 @@
 # Installs everything the techtrade build and the local stack (deploy/local/stack.sh) need:
 #   - Debian packages (toolchain, C++ libraries, PostgreSQL 15, Redis, JRE, Maven, Go, tools),
 #   - the Apache Kafka broker jars, fetched from Maven Central into .run/kafka/libs,
-#   - grpcurl, built with the Go toolchain into .run/bin.
-# Idempotent: when everything is already present it only checks and exits quickly.
+#   - grpcurl and buf (protobuf lint and breaking-change checks), built with the Go toolchain into
+#     .run/bin.
+# Idempotent: when everything is already present it only checks and exits quickly; when nothing
+# changed since the last complete run (a stamp, see below) it checks next to nothing.
 # Must run as root if apt packages are missing (it never uses sudo itself).
 # `deps.sh --build-only`: only what compiling needs (the container image's build stage).
 set -euo pipefail
@@ -22,6 +24,8 @@ readonly KAFKA_POM="${SCRIPT_DIR}/kafka/pom.xml"
 readonly KAFKA_LIBS="${ROOT}/.run/kafka/libs"
 readonly BIN_DIR="${ROOT}/.run/bin"
 readonly GRPCURL_VERSION="v1.9.1"
+readonly BUF_VERSION="v1.75.0"
+readonly STAMP="${ROOT}/.run/deps.stamp"
 
 BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
@@ -34,7 +38,7 @@ APT_PACKAGES=(
   "${BUILD_PACKAGES[@]}"
   postgresql-15 postgresql-client-15 redis-server
   openjdk-17-jre-headless maven
-  clang-format procps iproute2 netcat-openbsd curl python3 python3-yaml
+  clang-format shellcheck procps iproute2 netcat-openbsd curl python3 python3-yaml
 )
 ((BUILD_ONLY)) && APT_PACKAGES=("${BUILD_PACKAGES[@]}")
 
@@ -49,6 +53,37 @@ fi
 if ! command -v go >/dev/null 2>&1 && ((!BUILD_ONLY)); then
   APT_PACKAGES+=(golang-go)
 fi
+
+# Not read in --build-only mode: the image's build stage has deps.sh but not the pom.
+KAFKA_VERSION=""
+if ((!BUILD_ONLY)); then
+  KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "${KAFKA_POM}" | head -n1)"
+  [[ -n "${KAFKA_VERSION}" ]] || die "cannot read <kafka.version> from ${KAFKA_POM}"
+fi
+
+kafka_libs_ok() {
+  [[ -f "${KAFKA_LIBS}/.version" && "$(cat "${KAFKA_LIBS}/.version")" == "${KAFKA_VERSION}" ]] &&
+    [[ -f "${KAFKA_LIBS}/kafka_2.13-${KAFKA_VERSION}.jar" ]] &&
+    [[ -f "${KAFKA_LIBS}/kafka-tools-${KAFKA_VERSION}.jar" ]]
+}
+
+buf_ok() { [[ -x "${BIN_DIR}/buf" && "$(cat "${BIN_DIR}/buf.version" 2>/dev/null)" == "${BUF_VERSION}" ]]; }
+
+# --- 0. Nothing changed since the last complete run? ----------------------------------------------
+# `make build` runs this script every time, so the common case must cost next to nothing. The stamp
+# holds what the last complete run checked (mode, package list, pinned versions) and is valid while
+# dpkg's database is older than it: every package install or removal rewrites
+# /var/lib/dpkg/status. Files fetched into .run are checked directly: they are cheap to test.
+stamp_key() {
+  printf '%s\n' "build-only=${BUILD_ONLY}" "${APT_PACKAGES[@]}" "kafka=${KAFKA_VERSION}" \
+    "grpcurl=${GRPCURL_VERSION}" "buf=${BUF_VERSION}"
+}
+if [[ -f ${STAMP} && ${STAMP} -nt /var/lib/dpkg/status && "$(<"${STAMP}")" == "$(stamp_key)" ]] &&
+  { ((BUILD_ONLY)) || { kafka_libs_ok && [[ -x "${BIN_DIR}/grpcurl" ]] && buf_ok; }; }; then
+  log "all present (unchanged since the last check; remove $(basename "${STAMP}") in .run to recheck)"
+  exit 0
+fi
+rm -f "${STAMP}"
 
 # Two stack instances brought up at the same time both run this script; serialise them so the
 # downloads below never race. apt runs with fd 8 closed: daemons its postinst scripts may start
@@ -87,6 +122,7 @@ else
 fi
 
 if ((BUILD_ONLY)); then
+  stamp_key >"${STAMP}.tmp.$$" && mv "${STAMP}.tmp.$$" "${STAMP}"
   log "done (build only)"
   exit 0
 fi
@@ -98,15 +134,6 @@ fi
 # The version is pinned in the pom; the marker file records which version the libs dir holds so
 # that bumping the pom refetches. The jars are fetched into a temporary dir and swapped in, so an
 # interrupted download never leaves a half-filled classpath behind.
-KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "${KAFKA_POM}" | head -n1)"
-[[ -n "${KAFKA_VERSION}" ]] || die "cannot read <kafka.version> from ${KAFKA_POM}"
-
-kafka_libs_ok() {
-  [[ -f "${KAFKA_LIBS}/.version" && "$(cat "${KAFKA_LIBS}/.version")" == "${KAFKA_VERSION}" ]] &&
-    [[ -f "${KAFKA_LIBS}/kafka_2.13-${KAFKA_VERSION}.jar" ]] &&
-    [[ -f "${KAFKA_LIBS}/kafka-tools-${KAFKA_VERSION}.jar" ]]
-}
-
 if kafka_libs_ok; then
   log "Kafka ${KAFKA_VERSION} jars: present in ${KAFKA_LIBS#"${ROOT}/"}"
 else
@@ -151,4 +178,25 @@ else
   log "grpcurl ready: $(go version -m "${BIN_DIR}/grpcurl" | awk '$1 == "mod" {print $2 "@" $3}')"
 fi
 
+# --- 4. buf ---------------------------------------------------------------------------------------
+# `make lint` runs `buf lint` and `buf breaking` on proto/ (the contracts integrators code against).
+# Pinned, built from the Go module proxy like grpcurl; buf.version records the build's version so
+# that bumping BUF_VERSION rebuilds it.
+if buf_ok; then
+  log "buf ${BUF_VERSION}: present in ${BIN_DIR#"${ROOT}/"}"
+else
+  command -v go >/dev/null 2>&1 || die "go not found (apt package golang-go)"
+  mkdir -p "${BIN_DIR}"
+  log "building buf ${BUF_VERSION} with $(go version | awk '{print $3}') into ${BIN_DIR#"${ROOT}/"} (minutes the first time)"
+  go_log="${BIN_DIR}/buf-build.log"
+  if ! GOBIN="${BIN_DIR}" GOFLAGS=-mod=mod \
+    go install "github.com/bufbuild/buf/cmd/buf@${BUF_VERSION}" >"${go_log}" 2>&1; then
+    tail -n 30 "${go_log}" >&2 || true
+    die "could not build buf ${BUF_VERSION} (full log: ${go_log})"
+  fi
+  printf '%s\n' "${BUF_VERSION}" >"${BIN_DIR}/buf.version"
+  log "buf ready: $("${BIN_DIR}/buf" --version)"
+fi
+
+stamp_key >"${STAMP}.tmp.$$" && mv "${STAMP}.tmp.$$" "${STAMP}"
 log "done"

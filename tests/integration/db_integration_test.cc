@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/db.h"
+#include "common/migrations.h"
 #include "common/outbox.h"
 #include "tests/support/harness.h"
 

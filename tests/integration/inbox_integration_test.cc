@@ -12,6 +12,7 @@
 #include "common/db.h"
 #include "common/ids.h"
 #include "common/inbox.h"
+#include "common/migrations.h"
 #include "common/outbox.h"
 #include "services/registry/domain/credit_code.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"

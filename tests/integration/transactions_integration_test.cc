@@ -118,8 +118,9 @@ TEST_F(TransactionsTest, EachEventOfATwoStepChangeCarriesTheDealAsOfItsStep) {
              partner_key_);
   }
   ASSERT_EQ(d.state(), v1::DEAL_STATE_COMPLETED);
-  reader.ReadUntil([&](auto&) { return reader.ForAggregate(d.id()).size() >= d.version(); },
-                   absl::Seconds(20));
+  reader.ReadUntil(
+      [&](auto&) { return reader.ForAggregate(d.id()).size() >= static_cast<size_t>(d.version()); },
+      absl::Seconds(20));
   const std::vector<TopicReader::Event> events = reader.ForAggregate(d.id());
   ASSERT_EQ(events.size(), static_cast<size_t>(d.version()));
   std::vector<std::string> steps;  // type:state of the deal each event carries

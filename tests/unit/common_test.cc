@@ -32,6 +32,7 @@
 #include "common/validation.h"
 #include "techtrade/bench/v1/echo.grpc.pb.h"
 #include "techtrade/registry/v1/registry.pb.h"
+#include "tests/support/fake_clock.h"
 
 namespace techtrade {
 namespace {
@@ -205,12 +206,13 @@ TEST(CacheTest, UnreachableRedisIsAMissNotAnError) {
 // Near copies, with no Redis to answer: what the process itself keeps.
 class NearCopyTest : public ::testing::Test {
  protected:
-  NearCopyTest() : cache_(Options()) {}
-  static RedisOptions Options() {
+  NearCopyTest() : cache_(Options(clock_)) {}
+  static RedisOptions Options(const Clock& clock) {
     RedisOptions options;
     options.port = 1;  // nothing listens there: every Redis read is a miss
     options.cooldown = absl::ZeroDuration();
     options.near_copy_ttl = absl::Milliseconds(200);
+    options.clock = &clock;
     return options;
   }
   absl::StatusOr<registry::v1::Organization> Read(bool near_copy) {
@@ -225,6 +227,7 @@ class NearCopyTest : public ::testing::Test {
         },
         near_copy);
   }
+  testing::FakeClock clock_;
   Cache cache_;
   int loads_ = 0;
   std::function<void()> during_load_;
@@ -234,15 +237,17 @@ TEST_F(NearCopyTest, ServedFromTheProcessUntilItExpires) {
   EXPECT_EQ(Read(true)->name(), "load 1");
   EXPECT_EQ(Read(true)->name(), "load 1");
   EXPECT_EQ(loads_, 1);
-  absl::SleepFor(absl::Milliseconds(300));  // past near_copy_ttl
+  clock_.Advance(absl::Milliseconds(199));
+  EXPECT_EQ(Read(true)->name(), "load 1");
+  clock_.Advance(absl::Milliseconds(1));  // near_copy_ttl has passed
   EXPECT_EQ(Read(true)->name(), "load 2");
 }
 
 TEST_F(NearCopyTest, OnlyForReadsThatAskAndOnlyWhenConfigured) {
-  Read(false);
-  Read(false);
+  (void)Read(false);
+  (void)Read(false);
   EXPECT_EQ(loads_, 2);
-  RedisOptions off = Options();
+  RedisOptions off = Options(clock_);
   off.near_copy_ttl = absl::ZeroDuration();
   Cache cache(off);
   int loads = 0;
@@ -259,7 +264,7 @@ TEST_F(NearCopyTest, OnlyForReadsThatAskAndOnlyWhenConfigured) {
 }
 
 TEST_F(NearCopyTest, AnInvalidationDropsItAtOnce) {
-  Read(true);
+  (void)Read(true);
   cache_.Invalidate("org");
   EXPECT_EQ(Read(true)->name(), "load 2");
   cache_.Invalidate("other");  // another key's invalidation leaves this copy alone

@@ -341,10 +341,19 @@ TEST(RelevanceTest, TheKnownBestOfferRanksFirstForEveryDemandWithItsReasons) {
       if (f.value() > runner_up[f.name()] + 1e-9) {
         EXPECT_TRUE(winning.contains(f.name())) << demand.id() << " won on " << f.name();
       }
-      if (f.name() == "readiness") EXPECT_THAT(f.reason(), HasSubstr("meets the minimum"));
-      if (f.name() == "price") EXPECT_THAT(f.reason(), HasSubstr("within the budget"));
-      if (f.name() == "transfer_mode") EXPECT_EQ(f.value(), 1);
-      if (f.name() == "ipc") EXPECT_THAT(f.reason(), HasSubstr("same IPC main group"));
+      // Braced: the EXPECT macros expand to an if/else.
+      if (f.name() == "readiness") {
+        EXPECT_THAT(f.reason(), HasSubstr("meets the minimum"));
+      }
+      if (f.name() == "price") {
+        EXPECT_THAT(f.reason(), HasSubstr("within the budget"));
+      }
+      if (f.name() == "transfer_mode") {
+        EXPECT_EQ(f.value(), 1);
+      }
+      if (f.name() == "ipc") {
+        EXPECT_THAT(f.reason(), HasSubstr("same IPC main group"));
+      }
     }
   }
   EXPECT_GT(zh, 0);

@@ -7,9 +7,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/request_parsing.h"
-#include "common/status.h"
 #include "techtrade/registry/v1/registry.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 

@@ -7,8 +7,13 @@
 namespace techtrade::fund {
 
 FundGauges::FundGauges(PgPool& db, Metrics& metrics, absl::Duration interval)
-    : db_(db),
-      interval_(interval),
+    : PeriodicWorker("fund gauges", interval,
+                     [this] {
+                       if (absl::Status s = Refresh(); !s.ok()) {
+                         log::Warn("fund gauges not refreshed", {{"error", s.ToString()}});
+                       }
+                     }),
+      db_(db),
       appraisal_(prometheus::BuildGauge()
                      .Name("techtrade_fund_appraisal")
                      .Help("Appraisal of the current calendar year (China Standard Time) per "
@@ -22,33 +27,6 @@ FundGauges::FundGauges(PgPool& db, Metrics& metrics, absl::Duration interval)
                     .Register(metrics.registry())) {}
 
 FundGauges::~FundGauges() { Stop(); }
-
-void FundGauges::Start() {
-  thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      if (absl::Status s = Refresh(); !s.ok()) {
-        log::Warn("fund gauges not refreshed", {{"error", s.ToString()}});
-      }
-      lock.lock();
-      wake_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [this] { return stopping_; });
-    }
-  });
-}
-
-void FundGauges::RequestStop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-}
-
-void FundGauges::Stop() {
-  RequestStop();
-  if (thread_.joinable()) thread_.join();
-}
 
 absl::Status FundGauges::Refresh() {
   const absl::TimeZone cst = absl::FixedTimeZone(8 * 60 * 60);
@@ -71,8 +49,8 @@ absl::Status FundGauges::Refresh() {
       set("median_days_open_to_sign", f.median_days_open_to_sign);
     }
     for (int64_t after = 0;;) {
-      store::ProgrammePage page = store::ListProgrammes(tx, "", 0, after, 500);
-      for (const v1::Programme& p : page.programmes) {
+      Page<v1::Programme> page = store::ListProgrammes(tx, "", 0, after, 500);
+      for (const v1::Programme& p : page.items) {
         const v1::Balances& b = p.balances();
         const std::pair<const char*, int64_t> accounts[] = {{"total", b.total_minor()},
                                                             {"available", b.available_minor()},

@@ -15,7 +15,7 @@
 #include "common/status.h"
 #include "common/trace.h"
 #include "common/validation.h"
-#include "services/fund/api/application_change.h"
+#include "services/fund/api/fund_commands.h"
 #include "services/fund/api/suspension.h"
 #include "services/fund/store/fund_store.h"
 #include "techtrade/registry/v1/registry.pb.h"
@@ -29,23 +29,12 @@ namespace reg = techtrade::registry::v1;
 constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 constexpr int kMaxReasonChars = 500;
 
-bool IsOperator(const CallContext& call) {
-  return call.caller.role() == reg::API_CLIENT_ROLE_OPERATOR;
-}
-
 // Operators and finance partners see every application; a city system those of its city's
 // buyers.
 absl::Status MayRead(const CallContext& call, const v1::Application& a) {
-  if (call.caller.role() != reg::API_CLIENT_ROLE_CITY_SYSTEM) return absl::OkStatus();
-  if (call.caller.city_id() == a.applicant().city_id()) return absl::OkStatus();
+  const std::string scope = CityScope(call.caller);
+  if (scope.empty() || scope == a.applicant().city_id()) return absl::OkStatus();
   return absl::PermissionDeniedError("this application is not for an organisation of your city");
-}
-
-absl::Status RequireAuditor(const CallContext& call) {
-  if (IsOperator(call) || call.caller.role() == reg::API_CLIENT_ROLE_PARTNER) {
-    return absl::OkStatus();
-  }
-  return absl::PermissionDeniedError("operators and finance partners only");
 }
 
 absl::Status CheckPeriod(const google::protobuf::Timestamp& start,
@@ -82,53 +71,31 @@ grpc::Status FundServiceImpl::CreateProgramme(grpc::ServerContext* context,
         TT_RETURN_IF_ERROR(RequireOperator(call.caller));
         TT_RETURN_IF_ERROR(ValidateRequestId(request->request_id()));
         TT_RETURN_IF_ERROR(ValidateCreateProgramme(*request));
-        if (!request->city_id().empty()) {
-          grpc::ClientContext ctx;
-          ctx.set_deadline(absl::ToChronoTime(absl::Now() + registry_.deadline()));
-          ctx.AddMetadata("x-api-key", call.api_key);
-          reg::GetPilotCityRequest get;
-          get.set_id(request->city_id());
-          reg::PilotCity city;
-          absl::Status s =
-              StatusFromGrpc(registry_.stub().GetPilotCity(&ctx, get, &city), "registry");
-          if (absl::IsNotFound(s)) return FieldError("city_id", "no such pilot city");
-          TT_RETURN_IF_ERROR(s);
-        }
+        if (!request->city_id().empty()) TT_RETURN_IF_ERROR(CheckPilotCity(call, *request));
         TT_ASSIGN_OR_RETURN(
-            *response, RunIdempotent<v1::Programme>(
-                           db_, IdempotencyKeyFor(call, request->request_id(), "CreateProgramme"),
-                           *request, [&](Tx& tx) -> absl::StatusOr<v1::Programme> {
-                             const absl::Time now = absl::Now();
-                             v1::Programme p;
-                             p.set_id(NewUuid());
-                             p.set_name(request->name());
-                             p.set_city_id(request->city_id());
-                             *p.mutable_start_time() = request->start_time();
-                             *p.mutable_end_time() = request->end_time();
-                             *p.mutable_total_budget() = request->total_budget();
-                             *p.mutable_rules() = request->rules();
-                             p.set_status(v1::PROGRAMME_STATUS_ACTIVE);
-                             p.set_version(1);
-                             *p.mutable_create_time() = Timestamp(now);
-                             *p.mutable_update_time() = Timestamp(now);
-                             store::InsertProgramme(tx, p);
-                             v1::Balances* b = p.mutable_balances();
-                             b->set_currency(p.total_budget().currency());
-                             b->set_total_minor(p.total_budget().amount_minor());
-                             b->set_available_minor(p.total_budget().amount_minor());
-                             v1::ProgrammeCreated event;
-                             *event.mutable_programme() = p;
-                             AppendToOutbox(tx, kProducer,
-                                            {.aggregate_type = "programme",
-                                             .aggregate_id = p.id(),
-                                             .sequence = 1,
-                                             .payload = &event,
-                                             .causation_request_id = request->request_id(),
-                                             .traceparent = call.traceparent});
-                             return p;
-                           }));
+            *response,
+            RunIdempotent<v1::Programme>(
+                db_, IdempotencyKeyFor(call, request->request_id(), "CreateProgramme"), *request,
+                [&](Tx& tx) -> absl::StatusOr<v1::Programme> {
+                  ProgrammeTransition t = fund::CreateProgramme(*request, NewUuid(), absl::Now());
+                  Commit(tx, t, EventCause::OfRequest(request->request_id(), call.traceparent));
+                  return std::move(t.programme);
+                }));
         return absl::OkStatus();
       });
+}
+
+absl::Status FundServiceImpl::CheckPilotCity(const CallContext& call,
+                                             const v1::CreateProgrammeRequest& request) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + registry_.deadline()));
+  ctx.AddMetadata("x-api-key", call.api_key);
+  reg::GetPilotCityRequest get;
+  get.set_id(request.city_id());
+  reg::PilotCity city;
+  absl::Status s = StatusFromGrpc(registry_.stub().GetPilotCity(&ctx, get, &city), "registry");
+  if (absl::IsNotFound(s)) return FieldError("city_id", "no such pilot city");
+  return s;
 }
 
 grpc::Status FundServiceImpl::CloseProgramme(grpc::ServerContext* context,
@@ -149,26 +116,11 @@ grpc::Status FundServiceImpl::CloseProgramme(grpc::ServerContext* context,
                   TT_ASSIGN_OR_RETURN(
                       v1::Programme p,
                       store::GetProgramme(tx, request->id(), store::Lock::kProgramme));
-                  TT_RETURN_IF_ERROR(
-                      CheckVersionIsCurrent(request->expected_version(), p.version()));
-                  if (p.status() == v1::PROGRAMME_STATUS_CLOSED) {
-                    return absl::FailedPreconditionError("the programme is closed already");
-                  }
-                  p.set_status(v1::PROGRAMME_STATUS_CLOSED);
-                  p.set_close_reason(request->reason());
-                  p.set_version(p.version() + 1);
-                  *p.mutable_update_time() = Timestamp(absl::Now());
-                  store::SaveProgramme(tx, p);
-                  v1::ProgrammeClosed event;
-                  *event.mutable_programme() = p;
-                  AppendToOutbox(tx, kProducer,
-                                 {.aggregate_type = "programme",
-                                  .aggregate_id = p.id(),
-                                  .sequence = p.version(),
-                                  .payload = &event,
-                                  .causation_request_id = request->request_id(),
-                                  .traceparent = call.traceparent});
-                  return p;
+                  TT_ASSIGN_OR_RETURN(ProgrammeTransition t,
+                                      fund::CloseProgramme(p, request->expected_version(),
+                                                           request->reason(), absl::Now()));
+                  Commit(tx, t, EventCause::OfRequest(request->request_id(), call.traceparent));
+                  return std::move(t.programme);
                 }));
         return absl::OkStatus();
       });
@@ -192,12 +144,12 @@ grpc::Status FundServiceImpl::ListProgrammes(grpc::ServerContext* context,
   return runner_.Run(context, "ListProgrammes", *request, [&](const CallContext&) -> absl::Status {
     TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
     TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken("ListProgrammes", *request));
-    TT_ASSIGN_OR_RETURN(store::ProgrammePage page,
-                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::ProgrammePage> {
+    TT_ASSIGN_OR_RETURN(Page<v1::Programme> page,
+                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::Programme>> {
                           return store::ListProgrammes(tx, request->city_id(), request->status(),
                                                        after, limit);
                         }));
-    for (auto& p : page.programmes) *response->add_programmes() = std::move(p);
+    for (auto& p : page.items) *response->add_programmes() = std::move(p);
     if (page.more)
       response->set_next_page_token(EncodePageToken("ListProgrammes", *request, page.last_ordinal));
     return absl::OkStatus();
@@ -214,78 +166,37 @@ grpc::Status FundServiceImpl::SubmitApplication(grpc::ServerContext* context,
         TT_RETURN_IF_ERROR(CheckUuid("programme_id", request->programme_id()));
         TT_RETURN_IF_ERROR(CheckUuid("deal_id", request->deal_id()));
         TT_ASSIGN_OR_RETURN(
-            *response,
-            RunIdempotent<v1::Application>(
-                db_, IdempotencyKeyFor(call, request->request_id(), "SubmitApplication"), *request,
-                [&](Tx& tx) -> absl::StatusOr<v1::Application> {
-                  const absl::Time now = absl::Now();
-                  std::optional<tv1::Deal> deal = store::GetDeal(tx, request->deal_id());
-                  if (!deal.has_value()) {
-                    return absl::FailedPreconditionError(absl::StrCat(
-                        "deal_id: the fund has no signed deal ", request->deal_id(),
-                        " (it learns of signings from techtrade.transactions.events.v1; retry once "
-                        "the contract is signed)"));
-                  }
-                  TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, deal->buyer().city_id()));
-                  if (!SignedAndStanding(*deal)) {
-                    return absl::FailedPreconditionError(
-                        absl::StrCat("deal_id: the deal is ", tv1::DealState_Name(deal->state()),
-                                     "; applications are for signed deals in good standing"));
-                  }
-                  TT_RETURN_IF_ERROR(
-                      RequireApplicantInGoodStanding(registry_, deal->buyer(), call.api_key));
-                  absl::StatusOr<v1::Programme> programme =
-                      store::GetProgramme(tx, request->programme_id(), store::Lock::kBalances);
-                  if (absl::IsNotFound(programme.status())) {
-                    return absl::NotFoundError(
-                        absl::StrCat("programme_id: no programme ", request->programme_id()));
-                  }
-                  if (!programme.ok()) return programme.status();
-                  v1::Application a;
-                  a.set_id(NewUuid());
-                  a.set_programme_id(programme->id());
-                  a.set_deal_id(deal->id());
-                  *a.mutable_applicant() = deal->buyer();
-                  a.set_currency(programme->total_budget().currency());
-                  a.set_year(SigningYear(*deal));
-                  *a.mutable_create_time() = Timestamp(now);
-                  const int64_t cap_left =
-                      programme->rules().per_organization_annual_cap_minor() -
-                      store::AnnualGranted(tx, programme->id(), deal->buyer().organization_id(),
-                                           a.year());
-                  const Decision decision = fund::Decide(*programme, *deal, cap_left,
-                                                         programme->balances().available_minor(),
-                                                         /*review=*/false);
-                  *a.mutable_calculation() = decision.calculation;
-                  // The row first: entries and events refer to it.
-                  a.set_status(v1::APPLICATION_STATUS_PENDING_REVIEW);
-                  a.set_version(1);
-                  store::InsertApplication(tx, a);
-                  a.set_version(0);
-                  ApplicationChange change(a, now);
-                  switch (decision.status) {
-                    case v1::APPLICATION_STATUS_APPROVED:
-                      Approve(tx, change, *programme, *deal, now, "");
-                      break;
-                    case v1::APPLICATION_STATUS_PENDING_REVIEW:
-                      change.application().set_decision_reason(absl::StrCat(
-                          "waiting for an operator: above the auto-approval threshold of ",
-                          programme->rules().auto_approval_threshold_minor(), " minor units"));
-                      change.Record<v1::ApplicationSubmitted>();
-                      break;
-                    default:
-                      change.application().set_status(v1::APPLICATION_STATUS_REJECTED);
-                      change.application().set_refusal_reason(decision.refusal.reason);
-                      change.application().set_decision_reason(decision.refusal.message);
-                      *change.application().mutable_decide_time() = Timestamp(now);
-                      change.Record<v1::ApplicationDecided>();
-                  }
-                  store::SaveApplication(tx, change.application());
-                  change.Emit(tx, request->request_id(), call.traceparent);
-                  return change.application();
-                }));
+            *response, RunIdempotent<v1::Application>(
+                           db_, IdempotencyKeyFor(call, request->request_id(), "SubmitApplication"),
+                           *request, [&](Tx& tx) { return Submit(tx, call, *request); }));
         return absl::OkStatus();
       });
+}
+
+absl::StatusOr<v1::Application> FundServiceImpl::Submit(
+    Tx& tx, const CallContext& call, const v1::SubmitApplicationRequest& request) {
+  std::optional<tv1::Deal> deal = store::GetDeal(tx, request.deal_id());
+  if (!deal.has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("deal_id: the fund has no signed deal ", request.deal_id(),
+                     " (it learns of signings from techtrade.transactions.events.v1; retry once "
+                     "the contract is signed)"));
+  }
+  TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, deal->buyer().city_id()));
+  TT_RETURN_IF_ERROR(CheckDealApplicable(*deal));
+  TT_RETURN_IF_ERROR(RequireApplicantInGoodStanding(registry_, deal->buyer(), call.api_key));
+  absl::StatusOr<v1::Programme> programme =
+      store::GetProgramme(tx, request.programme_id(), store::Lock::kBalances);
+  if (absl::IsNotFound(programme.status())) {
+    return absl::NotFoundError(absl::StrCat("programme_id: no programme ", request.programme_id()));
+  }
+  if (!programme.ok()) return programme.status();
+  const int64_t granted = store::AnnualGranted(tx, programme->id(), deal->buyer().organization_id(),
+                                               SigningYear(*deal));
+  ApplicationTransition t =
+      fund::SubmitApplication(NewUuid(), *programme, *deal, granted, absl::Now());
+  Commit(tx, t, EventCause::OfRequest(request.request_id(), call.traceparent));
+  return t.application();
 }
 
 absl::Status FundServiceImpl::Decide(const CallContext& call,
@@ -300,66 +211,41 @@ absl::Status FundServiceImpl::Decide(const CallContext& call,
     TT_RETURN_IF_ERROR(CheckText("reason", request.reason(), 0, kMaxReasonChars));
   }
   const char* method = approve ? "ApproveApplication" : "RejectApplication";
-  TT_ASSIGN_OR_RETURN(
-      *response,
-      RunIdempotent<v1::Application>(
-          db_, IdempotencyKeyFor(call, request.request_id(), method), request,
-          [&](Tx& tx) -> absl::StatusOr<v1::Application> {
-            const absl::Time now = absl::Now();
-            absl::StatusOr<v1::Application> peek = store::GetApplication(tx, request.id(), false);
-            if (absl::IsNotFound(peek.status())) {
-              return absl::NotFoundError(absl::StrCat("id: no application ", request.id()));
-            }
-            if (!peek.ok()) return peek.status();
-            if (approve) {
-              TT_RETURN_IF_ERROR(
-                  RequireApplicantInGoodStanding(registry_, peek->applicant(), call.api_key));
-            }
-            // The lock order of every money decision: deal, application, balances.
-            std::optional<tv1::Deal> deal = store::GetDeal(tx, peek->deal_id());
-            TT_ASSIGN_OR_RETURN(v1::Application a, store::GetApplication(tx, request.id(), true));
-            TT_RETURN_IF_ERROR(CheckVersionIsCurrent(request.expected_version(), a.version()));
-            if (a.status() != v1::APPLICATION_STATUS_PENDING_REVIEW) {
-              return absl::FailedPreconditionError(
-                  absl::StrCat("the application is ", v1::ApplicationStatus_Name(a.status()),
-                               "; only one waiting for review can be decided"));
-            }
-            ApplicationChange change(a, now);
-            if (!approve) {
-              change.application().set_status(v1::APPLICATION_STATUS_REJECTED);
-              change.application().set_refusal_reason(v1::REFUSAL_REASON_OPERATOR);
-              change.application().set_decision_reason(request.reason());
-              *change.application().mutable_decide_time() = Timestamp(now);
-              change.Record<v1::ApplicationDecided>();
-            } else {
-              if (!deal.has_value() || !SignedAndStanding(*deal)) {
-                return absl::FailedPreconditionError(
-                    "the deal is no longer signed and in good standing");
-              }
-              TT_ASSIGN_OR_RETURN(
-                  v1::Programme programme,
-                  store::GetProgramme(tx, a.programme_id(), store::Lock::kBalances));
-              const int64_t cap_left =
-                  programme.rules().per_organization_annual_cap_minor() -
-                  store::AnnualGranted(tx, a.programme_id(), a.applicant().organization_id(),
-                                       a.year());
-              // Recomputed: the budget and the buyer's cap may have moved since submission.
-              const Decision decision =
-                  fund::Decide(programme, *deal, cap_left, programme.balances().available_minor(),
-                               /*review=*/true);
-              if (decision.status != v1::APPLICATION_STATUS_APPROVED) {
-                return absl::FailedPreconditionError(
-                    absl::StrCat("cannot approve: ", decision.refusal.message,
-                                 "; reject the application instead"));
-              }
-              *change.application().mutable_calculation() = decision.calculation;
-              Approve(tx, change, programme, *deal, now, request.reason());
-            }
-            store::SaveApplication(tx, change.application());
-            change.Emit(tx, request.request_id(), call.traceparent);
-            return change.application();
-          }));
+  TT_ASSIGN_OR_RETURN(*response,
+                      RunIdempotent<v1::Application>(
+                          db_, IdempotencyKeyFor(call, request.request_id(), method), request,
+                          [&](Tx& tx) { return Review(tx, call, request, approve); }));
   return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Application> FundServiceImpl::Review(Tx& tx, const CallContext& call,
+                                                        const v1::DecideApplicationRequest& request,
+                                                        bool approve) {
+  absl::StatusOr<v1::Application> peek = store::GetApplication(tx, request.id(), false);
+  if (absl::IsNotFound(peek.status())) {
+    return absl::NotFoundError(absl::StrCat("id: no application ", request.id()));
+  }
+  if (!peek.ok()) return peek.status();
+  if (approve) {
+    TT_RETURN_IF_ERROR(RequireApplicantInGoodStanding(registry_, peek->applicant(), call.api_key));
+  }
+  // The lock order of every money decision: deal, application, balances.
+  std::optional<tv1::Deal> deal = store::GetDeal(tx, peek->deal_id());
+  TT_ASSIGN_OR_RETURN(v1::Application a, store::GetApplication(tx, request.id(), true));
+  auto commit = [&](absl::StatusOr<ApplicationTransition> t) -> absl::StatusOr<v1::Application> {
+    if (!t.ok()) return t.status();
+    Commit(tx, *t, EventCause::OfRequest(request.request_id(), call.traceparent));
+    return t->application();
+  };
+  if (!approve) {
+    return commit(RejectOnReview(a, request.expected_version(), request.reason(), absl::Now()));
+  }
+  TT_ASSIGN_OR_RETURN(v1::Programme programme,
+                      store::GetProgramme(tx, a.programme_id(), store::Lock::kBalances));
+  const int64_t granted =
+      store::AnnualGranted(tx, a.programme_id(), a.applicant().organization_id(), a.year());
+  return commit(ApproveOnReview(a, request.expected_version(), deal, programme, granted,
+                                request.reason(), absl::Now()));
 }
 
 grpc::Status FundServiceImpl::ApproveApplication(grpc::ServerContext* context,
@@ -402,15 +288,13 @@ grpc::Status FundServiceImpl::ListApplications(grpc::ServerContext* context,
                                         .deal_id = request->deal_id(),
                                         .applicant_org_id = request->applicant_org_id(),
                                         .status = request->status()};
-        if (call.caller.role() == reg::API_CLIENT_ROLE_CITY_SYSTEM) {
-          filter.city_id = call.caller.city_id();
-        }
+        filter.city_id = CityScope(call.caller);
         TT_ASSIGN_OR_RETURN(
-            store::ApplicationPage page,
-            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::ApplicationPage> {
+            Page<v1::Application> page,
+            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::Application>> {
               return store::ListApplications(tx, filter, after, limit);
             }));
-        for (auto& a : page.applications) *response->add_applications() = std::move(a);
+        for (auto& a : page.items) *response->add_applications() = std::move(a);
         if (page.more)
           response->set_next_page_token(
               EncodePageToken("ListApplications", *request, page.last_ordinal));
@@ -423,19 +307,20 @@ grpc::Status FundServiceImpl::ListLedgerEntries(grpc::ServerContext* context,
                                                 v1::ListLedgerEntriesResponse* response) {
   return runner_.Run(
       context, "ListLedgerEntries", *request, [&](const CallContext& call) -> absl::Status {
-        TT_RETURN_IF_ERROR(RequireAuditor(call));
+        TT_RETURN_IF_ERROR(RequireAuditor(call.caller));
         TT_RETURN_IF_ERROR(CheckUuid("programme_id", request->programme_id()));
         if (!request->application_id().empty()) {
           TT_RETURN_IF_ERROR(CheckUuid("application_id", request->application_id()));
         }
         TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
         TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken("ListLedgerEntries", *request));
-        TT_ASSIGN_OR_RETURN(store::EntryPage page,
-                            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::EntryPage> {
-                              return store::ListEntries(tx, request->programme_id(),
-                                                        request->application_id(), after, limit);
-                            }));
-        for (auto& e : page.entries) *response->add_entries() = std::move(e);
+        TT_ASSIGN_OR_RETURN(
+            Page<v1::LedgerEntry> page,
+            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::LedgerEntry>> {
+              return store::ListEntries(tx, request->programme_id(), request->application_id(),
+                                        after, limit);
+            }));
+        for (auto& e : page.items) *response->add_entries() = std::move(e);
         if (page.more && !response->entries().empty()) {
           response->set_next_page_token(
               EncodePageToken("ListLedgerEntries", *request, response->entries().rbegin()->id()));
@@ -448,14 +333,12 @@ grpc::Status FundServiceImpl::Reconcile(grpc::ServerContext* context,
                                         const v1::ReconcileRequest* request,
                                         v1::ReconcileResponse* response) {
   return runner_.Run(context, "Reconcile", *request, [&](const CallContext& call) -> absl::Status {
-    TT_RETURN_IF_ERROR(RequireAuditor(call));
+    TT_RETURN_IF_ERROR(RequireAuditor(call.caller));
     if (!request->programme_id().empty()) {
       TT_RETURN_IF_ERROR(CheckUuid("programme_id", request->programme_id()));
     }
     TT_ASSIGN_OR_RETURN(*response,
                         InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<v1::ReconcileResponse> {
-                          // One snapshot for the balances, the entries and the applications.
-                          tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
                           return store::Reconcile(tx, request->programme_id());
                         }));
     if (!response->balanced()) {
@@ -470,11 +353,9 @@ grpc::Status FundServiceImpl::GetAppraisal(grpc::ServerContext* context,
                                            v1::Appraisal* response) {
   return runner_.Run(
       context, "GetAppraisal", *request, [&](const CallContext& call) -> absl::Status {
-        if (call.caller.role() == reg::API_CLIENT_ROLE_CITY_SYSTEM) {
-          if (request->city_id() != call.caller.city_id()) {
-            return absl::PermissionDeniedError(
-                "city_id: a city system appraises its own city only");
-          }
+        if (const std::string scope = CityScope(call.caller);
+            !scope.empty() && request->city_id() != scope) {
+          return absl::PermissionDeniedError("city_id: a city system appraises its own city only");
         }
         TT_RETURN_IF_ERROR(CheckPeriod(request->period_start(), request->period_end(),
                                        request->has_period_start(), request->has_period_end()));
@@ -525,19 +406,13 @@ absl::Status FundServiceImpl::HandleTransactionsEvent(
   const tv1::Deal& deal = carrier.deal();
   if (!store::UpsertDeal(tx, deal)) return absl::OkStatus();  // an older snapshot: nothing new
   const absl::Time now = absl::Now();
-  for (v1::Application& a : store::OpenApplicationsOfDeal(tx, deal.id())) {
+  const EventCause cause = EventCause::OfEvent(event);
+  for (const v1::Application& a : store::OpenApplicationsOfDeal(tx, deal.id())) {
     TT_ASSIGN_OR_RETURN(v1::Programme programme,
                         store::GetProgramme(tx, a.programme_id(), store::Lock::kNone));
-    ApplicationChange change(std::move(a), now);
-    if (deal.state() == tv1::DEAL_STATE_CANCELLED) {
-      Unwind(tx, change, programme);
-    } else if (!DisbursementHeld(tx, change.application().applicant().organization_id())) {
-      // While the applicant is suspended the tranches wait; its reinstatement pays them.
-      PayDueTranches(tx, change, programme, deal, now);
-    }
-    if (!change.changed()) continue;
-    store::SaveApplication(tx, change.application());
-    change.Emit(tx, event.causation_request_id(), ChildTraceparent(event.trace().traceparent()));
+    // While the applicant is suspended the tranches wait; its reinstatement pays them.
+    const bool held = DisbursementHeld(tx, a.applicant().organization_id());
+    Commit(tx, ApplyDealProgress(a, programme, deal, held, now), cause);
   }
   return absl::OkStatus();
 }

@@ -1,7 +1,8 @@
-// The fund gRPC API and its consumer of deal events. Every decision that moves money locks, in
-// this order, the deal's row of the fund's projection, the application, then the programme's
-// balances, runs the pure rules of domain/, and writes the ledger entries, the application and
-// its events in one transaction.
+// The fund gRPC API and its consumer of deal events. Every mutation authorises, loads, decides
+// with a pure function of domain/ (the new state, its ledger postings and its events), then saves
+// and emits them in one transaction (api/fund_commands.h). Every decision that moves money locks,
+// in this order, the deal's row of the fund's projection, the application, then the programme's
+// balances.
 #pragma once
 
 #include "common/cache.h"
@@ -9,6 +10,7 @@
 #include "common/metrics.h"
 #include "common/registry_client.h"
 #include "common/server.h"
+#include "services/fund/domain/application_transition.h"
 #include "services/fund/domain/fund_rules.h"
 #include "techtrade/common/v1/common.pb.h"
 #include "techtrade/fund/v1/fund.grpc.pb.h"
@@ -53,8 +55,17 @@ class FundServiceImpl final : public v1::FundService::Service {
   static std::vector<std::string> DealEventTypes();
 
  private:
+  // FieldError on city_id unless the registry knows the programme's pilot city.
+  absl::Status CheckPilotCity(const CallContext& call, const v1::CreateProgrammeRequest& request);
+  // Authorise (the deal's city, the applicant's standing) → load → decide → save → emit.
+  absl::StatusOr<v1::Application> Submit(Tx& tx, const CallContext& call,
+                                         const v1::SubmitApplicationRequest& request);
   absl::Status Decide(const CallContext& call, const v1::DecideApplicationRequest& request,
                       bool approve, v1::Application* response);
+  // An operator's decision, in the lock order of every money decision: deal, application,
+  // balances.
+  absl::StatusOr<v1::Application> Review(Tx& tx, const CallContext& call,
+                                         const v1::DecideApplicationRequest& request, bool approve);
 
   PgPool& db_;
   RegistryClient& registry_;

@@ -2,7 +2,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
-#include "services/fund/api/application_change.h"
+#include "services/fund/api/fund_commands.h"
+#include "services/fund/domain/application_transition.h"
+#include "services/fund/domain/standing_rules.h"
 #include "services/fund/store/fund_store.h"
 #include "services/fund/store/standing_store.h"
 #include "techtrade/registry/v1/registry.pb.h"
@@ -17,6 +19,7 @@ namespace reg = techtrade::registry::v1;
 absl::Status PayHeldTranches(Tx& tx, const std::string& organization_id,
                              const techtrade::common::v1::EventEnvelope& event) {
   const absl::Time now = absl::Now();
+  const EventCause cause = EventCause::OfEvent(event);
   for (const store::ApplicationRef& ref : store::ApprovedApplicationsOf(tx, organization_id)) {
     // The lock order of every money decision: deal, application, balances.
     std::optional<tv1::Deal> deal = store::GetDeal(tx, ref.deal_id);
@@ -25,11 +28,7 @@ absl::Status PayHeldTranches(Tx& tx, const std::string& organization_id,
     if (a.status() != v1::APPLICATION_STATUS_APPROVED) continue;  // changed meanwhile
     TT_ASSIGN_OR_RETURN(v1::Programme programme,
                         store::GetProgramme(tx, a.programme_id(), store::Lock::kNone));
-    ApplicationChange change(std::move(a), now);
-    PayDueTranches(tx, change, programme, *deal, now);
-    if (!change.changed()) continue;
-    store::SaveApplication(tx, change.application());
-    change.Emit(tx, event.causation_request_id(), event.trace().traceparent());
+    Commit(tx, PayDueTranches(a, programme, *deal, now), cause);
   }
   return absl::OkStatus();
 }
@@ -67,14 +66,11 @@ absl::Status ApplyRegistryEvent(Tx& tx, const techtrade::common::v1::EventEnvelo
     return absl::OkStatus();
   }
   const std::string& org = event.aggregate_id();
-  std::optional<store::Standing> current = store::GetStanding(tx, org);
-  // The registry's events of one organisation carry its version: an older one changes nothing.
-  if (current.has_value() && current->registry_sequence >= event.sequence()) {
-    return absl::OkStatus();
-  }
-  const bool was_suspended = current.has_value() && current->suspended;
-  if (!suspended && was_suspended) TT_RETURN_IF_ERROR(PayHeldTranches(tx, org, event));
-  store::SaveStanding(tx, org, {suspended, event.sequence()});
+  const StandingChange change =
+      OnStandingEvent(store::GetStanding(tx, org), suspended, event.sequence());
+  if (!change.record) return absl::OkStatus();
+  if (change.pay_held) TT_RETURN_IF_ERROR(PayHeldTranches(tx, org, event));
+  store::SaveStanding(tx, org, change.standing);
   return absl::OkStatus();
 }
 

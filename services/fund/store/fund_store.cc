@@ -9,170 +9,6 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-// Accounts are the numbers of fund.v1.LedgerAccount. Each kind of entry moves money between
-// exactly two of them, so the invariant below holds by construction and the CHECK on the
-// balances only has to catch a bug or a hand-made change.
-const Migration kMigrations[] = {
-    {1, "programmes, balances, ledger, applications, annual grants, deal projection", R"sql(
-CREATE TABLE programmes (
-  id          uuid        PRIMARY KEY,
-  city_id     text        NOT NULL,  -- '' = national
-  status      smallint    NOT NULL CHECK (status IN (1, 2)),
-  version     bigint      NOT NULL CHECK (version >= 1),
-  record      bytea       NOT NULL,  -- techtrade.fund.v1.Programme without balances
-  ordinal     bigserial   NOT NULL UNIQUE,
-  create_time timestamptz NOT NULL DEFAULT now()
-);
-
-CREATE TABLE programme_balances (
-  programme_id uuid   PRIMARY KEY REFERENCES programmes (id),
-  currency     text   NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
-  total        bigint NOT NULL DEFAULT 0 CHECK (total >= 0),
-  available    bigint NOT NULL DEFAULT 0 CONSTRAINT programme_balances_available_not_negative
-                                          CHECK (available >= 0),
-  reserved     bigint NOT NULL DEFAULT 0 CHECK (reserved >= 0),
-  disbursed    bigint NOT NULL DEFAULT 0 CHECK (disbursed >= 0),
-  clawed_back  bigint NOT NULL DEFAULT 0 CHECK (clawed_back >= 0 AND clawed_back <= disbursed),
-  CONSTRAINT programme_balances_invariant
-    CHECK (available + reserved + disbursed - clawed_back = total)
-);
-
-CREATE TABLE ledger_entries (
-  id             bigserial   PRIMARY KEY,
-  programme_id   uuid        NOT NULL REFERENCES programme_balances (programme_id),
-  application_id uuid,
-  kind           text        NOT NULL,
-  tranche        text,
-  debit          smallint    NOT NULL,
-  credit         smallint    NOT NULL,
-  amount         bigint      NOT NULL CHECK (amount > 0),
-  created_at     timestamptz NOT NULL DEFAULT now(),
-  CONSTRAINT ledger_entries_accounts_of_kind CHECK (
-       (kind = 'fund'     AND debit = 2 AND credit = 1 AND application_id IS NULL)
-    OR (kind = 'reserve'  AND debit = 3 AND credit = 2 AND application_id IS NOT NULL)
-    OR (kind = 'disburse' AND debit = 4 AND credit = 3 AND application_id IS NOT NULL)
-    OR (kind = 'release'  AND debit = 2 AND credit = 3 AND application_id IS NOT NULL)
-    OR (kind = 'clawback' AND debit = 2 AND credit = 5 AND application_id IS NOT NULL)),
-  CHECK ((kind = 'disburse') = (tranche IS NOT NULL))
-);
-CREATE INDEX ledger_entries_programme ON ledger_entries (programme_id, id);
-CREATE INDEX ledger_entries_application ON ledger_entries (application_id)
-  WHERE application_id IS NOT NULL;
--- A tranche is paid once, whatever a consumer or an operator does twice.
-CREATE UNIQUE INDEX ledger_entries_one_disbursement_per_tranche
-  ON ledger_entries (application_id, tranche) WHERE kind = 'disburse';
-
--- Posts the entries of each INSERT statement to the balances (one UPDATE per programme, so a
--- bulk load costs one aggregate, not a trigger per row).
-CREATE FUNCTION ledger_entries_post() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  UPDATE programme_balances b SET
-    total       = b.total + d.total,
-    available   = b.available + d.available,
-    reserved    = b.reserved + d.reserved,
-    disbursed   = b.disbursed + d.disbursed,
-    clawed_back = b.clawed_back + d.clawed_back
-  FROM (SELECT programme_id,
-          sum(CASE WHEN credit = 1 THEN amount WHEN debit = 1 THEN -amount ELSE 0 END) AS total,
-          sum(CASE WHEN debit = 2 THEN amount WHEN credit = 2 THEN -amount ELSE 0 END) AS available,
-          sum(CASE WHEN debit = 3 THEN amount WHEN credit = 3 THEN -amount ELSE 0 END) AS reserved,
-          sum(CASE WHEN debit = 4 THEN amount WHEN credit = 4 THEN -amount ELSE 0 END) AS disbursed,
-          sum(CASE WHEN credit = 5 THEN amount WHEN debit = 5 THEN -amount ELSE 0 END) AS clawed_back
-        FROM posted GROUP BY programme_id) d
-  WHERE b.programme_id = d.programme_id;
-  RETURN NULL;
-END $fn$;
-CREATE TRIGGER ledger_entries_post AFTER INSERT ON ledger_entries
-  REFERENCING NEW TABLE AS posted FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_post();
-
-CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  RAISE EXCEPTION 'ledger entries are append-only; post a correcting entry instead';
-END $fn$;
-CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries
-  FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
-CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
-  FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
-
--- Balances change only by posting entries.
-CREATE FUNCTION programme_balances_only_by_entries() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  IF pg_trigger_depth() < 2 THEN
-    RAISE EXCEPTION 'programme balances change only through ledger entries';
-  END IF;
-  RETURN NEW;
-END $fn$;
-CREATE TRIGGER programme_balances_only_by_entries BEFORE UPDATE ON programme_balances
-  FOR EACH ROW EXECUTE FUNCTION programme_balances_only_by_entries();
-
-CREATE TABLE applications (
-  id               uuid        PRIMARY KEY,
-  programme_id     uuid        NOT NULL REFERENCES programmes (id),
-  deal_id          uuid        NOT NULL,
-  applicant_org_id uuid        NOT NULL,
-  city_id          text        NOT NULL,  -- the applicant's
-  currency         text        NOT NULL,
-  status           smallint    NOT NULL CHECK (status BETWEEN 1 AND 5),
-  approved         bigint      NOT NULL CHECK (approved >= 0),
-  disbursed        bigint      NOT NULL CHECK (disbursed >= 0),
-  released         bigint      NOT NULL CHECK (released >= 0),
-  clawed_back      bigint      NOT NULL CHECK (clawed_back >= 0 AND clawed_back <= disbursed),
-  version          bigint      NOT NULL CHECK (version >= 1),
-  record           bytea       NOT NULL,  -- techtrade.fund.v1.Application
-  ordinal          bigserial   NOT NULL UNIQUE,
-  CONSTRAINT applications_within_approval CHECK (disbursed + released <= approved)
-);
--- One application per (programme, deal) unless it was rejected.
-CREATE UNIQUE INDEX applications_one_per_programme_deal ON applications (programme_id, deal_id)
-  WHERE status <> 3;
-CREATE INDEX applications_deal ON applications (deal_id);
-CREATE INDEX applications_programme ON applications (programme_id, ordinal);
-CREATE INDEX applications_applicant ON applications (applicant_org_id, ordinal);
-
--- What each buyer was granted per programme and year of signing, net of releases and clawbacks.
-CREATE TABLE annual_grants (
-  programme_id    uuid   NOT NULL REFERENCES programmes (id),
-  organization_id uuid   NOT NULL,
-  year            int    NOT NULL,
-  granted         bigint NOT NULL CHECK (granted >= 0),
-  cap             bigint NOT NULL,
-  PRIMARY KEY (programme_id, organization_id, year),
-  CONSTRAINT annual_grants_within_cap CHECK (granted <= cap)
-);
-
--- The fund's own view of deals, built from techtrade.transactions.events.v1.
-CREATE TABLE deals (
-  id             uuid        PRIMARY KEY,
-  sequence       bigint      NOT NULL,
-  state          smallint    NOT NULL,
-  city_id        text        NOT NULL,
-  buyer_org_id   uuid        NOT NULL,
-  currency       text,
-  contract_value bigint,
-  opened_at      timestamptz NOT NULL,
-  signed_at      timestamptz,
-  completed_at   timestamptz,
-  record         bytea       NOT NULL  -- techtrade.transactions.v1.Deal
-);
-CREATE INDEX deals_signed ON deals (signed_at) WHERE signed_at IS NOT NULL;
-CREATE INDEX deals_completed ON deals (completed_at) WHERE completed_at IS NOT NULL;
-)sql"},
-    {2, "ledger entries name applications that exist", R"sql(
-ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_application_fkey
-  FOREIGN KEY (application_id) REFERENCES applications (id);
-)sql"},
-    {3, "organisations' standing", R"sql(
--- The registry's suspensions, from techtrade.registry.events.v1 (store/standing_store.h):
--- tranches due to a suspended applicant are held until it is reinstated.
-CREATE TABLE organization_standing (
-  organization_id   uuid        PRIMARY KEY,
-  suspended         boolean     NOT NULL,
-  registry_sequence bigint      NOT NULL,
-  update_time       timestamptz NOT NULL DEFAULT now()
-);
-)sql"},
-};
-
 constexpr char kProgrammeColumns[] =
     "SELECT p.record, p.status, p.version, b.currency, b.total, b.available, b.reserved, "
     "b.disbursed, b.clawed_back, p.ordinal FROM programmes p "
@@ -194,21 +30,24 @@ std::string Ts(const google::protobuf::Timestamp& t) {
   return TimestampLiteral(TimeUtil::TimestampToMicroseconds(t));
 }
 
-struct Accounts {
-  int debit;
-  int credit;
-};
-Accounts AccountsOf(const std::string& kind) {
-  if (kind == "fund") return {v1::LEDGER_ACCOUNT_AVAILABLE, v1::LEDGER_ACCOUNT_BUDGET};
-  if (kind == "reserve") return {v1::LEDGER_ACCOUNT_RESERVED, v1::LEDGER_ACCOUNT_AVAILABLE};
-  if (kind == "disburse") return {v1::LEDGER_ACCOUNT_DISBURSED, v1::LEDGER_ACCOUNT_RESERVED};
-  if (kind == "release") return {v1::LEDGER_ACCOUNT_AVAILABLE, v1::LEDGER_ACCOUNT_RESERVED};
-  return {v1::LEDGER_ACCOUNT_AVAILABLE, v1::LEDGER_ACCOUNT_CLAWED_BACK};  // clawback
-}
-
 }  // namespace
 
-std::span<const Migration> FundMigrations() { return kMigrations; }
+const char* StoredKind(EntryKind kind) {
+  // The names the migrations' CHECK on ledger_entries (and every stored entry) use.
+  switch (kind) {
+    case EntryKind::kFund:
+      return "fund";
+    case EntryKind::kReserve:
+      return "reserve";
+    case EntryKind::kDisburse:
+      return "disburse";
+    case EntryKind::kRelease:
+      return "release";
+    case EntryKind::kClawback:
+      return "clawback";
+  }
+  return "clawback";  // unreachable: the switch is exhaustive
+}
 
 std::vector<std::pair<std::string, absl::Status>> FundConstraintErrors() {
   return {
@@ -237,7 +76,6 @@ void InsertProgramme(Tx& tx, const v1::Programme& p) {
   tx.StageWrite(absl::StrCat("INSERT INTO programme_balances (programme_id, currency) VALUES (",
                              UuidLiteral(tx, p.id()), ", ", tx.quote(p.total_budget().currency()),
                              ")"));
-  AppendEntry(tx, p.id(), "", "fund", "", p.total_budget().amount_minor());
 }
 
 void SaveProgramme(Tx& tx, const v1::Programme& p) {
@@ -262,16 +100,16 @@ absl::StatusOr<v1::Programme> GetProgramme(Tx& tx, const std::string& id, Lock l
   return ProgrammeFromRow(rows[0]);
 }
 
-ProgrammePage ListProgrammes(Tx& tx, const std::string& city_id, int status, int64_t after,
-                             int limit) {
+Page<v1::Programme> ListProgrammes(Tx& tx, const std::string& city_id, int status, int64_t after,
+                                   int limit) {
   pqxx::result rows = tx.exec_params(
       absl::StrCat(kProgrammeColumns,
                    "WHERE p.ordinal > $1 AND ($2 = '' OR p.city_id = $2) AND ($3 = 0 OR p.status = "
                    "$3) ORDER BY p.ordinal LIMIT $4"),
       after, city_id, status, limit + 1);
-  ProgrammePage page;
+  Page<v1::Programme> page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
-    page.programmes.push_back(ProgrammeFromRow(rows[i]));
+    page.items.push_back(ProgrammeFromRow(rows[i]));
     page.last_ordinal = rows[i][9].as<int64_t>();
   }
   page.more = static_cast<int>(rows.size()) > limit;
@@ -355,16 +193,17 @@ std::vector<v1::Application> OpenApplicationsOfDeal(Tx& tx, const std::string& d
   return out;
 }
 
-ApplicationPage ListApplications(Tx& tx, const ApplicationFilter& f, int64_t after, int limit) {
+Page<v1::Application> ListApplications(Tx& tx, const ApplicationFilter& f, int64_t after,
+                                       int limit) {
   pqxx::result rows = tx.exec_params(
       "SELECT record, ordinal FROM applications WHERE ordinal > $1 "
       "AND ($2 = '' OR programme_id::text = $2) AND ($3 = '' OR deal_id::text = $3) "
       "AND ($4 = '' OR applicant_org_id::text = $4) AND ($5 = '' OR city_id = $5) "
       "AND ($6 = 0 OR status = $6) ORDER BY ordinal LIMIT $7",
       after, f.programme_id, f.deal_id, f.applicant_org_id, f.city_id, f.status, limit + 1);
-  ApplicationPage page;
+  Page<v1::Application> page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
-    page.applications.push_back(ParseRecord<v1::Application>(rows[i][0]));
+    page.items.push_back(ParseRecord<v1::Application>(rows[i][0]));
     page.last_ordinal = rows[i][1].as<int64_t>();
   }
   page.more = static_cast<int>(rows.size()) > limit;
@@ -401,18 +240,20 @@ void AddAnnualGrant(Tx& tx, const std::string& programme_id, const std::string& 
 }
 
 void AppendEntry(Tx& tx, const std::string& programme_id, const std::string& application_id,
-                 const std::string& kind, const std::string& tranche, int64_t amount) {
-  const Accounts a = AccountsOf(kind);
+                 const Posting& posting) {
+  const AccountPair a = AccountsOf(posting.kind);
+  const std::string& tranche = posting.tranche;
   tx.StageWrite(absl::StrCat(
       "INSERT INTO ledger_entries (programme_id, application_id, kind, tranche, debit, credit, "
       "amount) VALUES (",
-      UuidLiteral(tx, programme_id), ", ", UuidLiteral(tx, application_id), ", ", tx.quote(kind),
-      ", ", tranche.empty() ? "NULL" : tx.quote(tranche), ", ", a.debit, ", ", a.credit, ", ",
-      amount, ")"));
+      UuidLiteral(tx, programme_id), ", ", UuidLiteral(tx, application_id), ", ",
+      tx.quote(std::string(StoredKind(posting.kind))), ", ",
+      tranche.empty() ? "NULL" : tx.quote(tranche), ", ", static_cast<int>(a.debit), ", ",
+      static_cast<int>(a.credit), ", ", posting.amount_minor, ")"));
 }
 
-EntryPage ListEntries(Tx& tx, const std::string& programme_id, const std::string& application_id,
-                      int64_t after_id, int limit) {
+Page<v1::LedgerEntry> ListEntries(Tx& tx, const std::string& programme_id,
+                                  const std::string& application_id, int64_t after_id, int limit) {
   pqxx::result rows = tx.exec_params(
       "SELECT id, coalesce(application_id::text, ''), kind, coalesce(tranche, ''), debit, credit, "
       "amount, " +
@@ -420,7 +261,7 @@ EntryPage ListEntries(Tx& tx, const std::string& programme_id, const std::string
           " FROM ledger_entries WHERE programme_id = $1::uuid AND id > $2 "
           "AND ($3 = '' OR application_id::text = $3) ORDER BY id LIMIT $4",
       programme_id, after_id, application_id, limit + 1);
-  EntryPage page;
+  Page<v1::LedgerEntry> page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
     const pqxx::row& r = rows[i];
     v1::LedgerEntry e;
@@ -433,13 +274,15 @@ EntryPage ListEntries(Tx& tx, const std::string& programme_id, const std::string
     e.set_credit(static_cast<v1::LedgerAccount>(r[5].as<int>()));
     e.set_amount_minor(r[6].as<int64_t>());
     *e.mutable_time() = TimeUtil::MicrosecondsToTimestamp(r[7].as<int64_t>());
-    page.entries.push_back(std::move(e));
+    page.items.push_back(std::move(e));
   }
   page.more = static_cast<int>(rows.size()) > limit;
   return page;
 }
 
 v1::ReconcileResponse Reconcile(Tx& tx, const std::string& programme_id) {
+  // One snapshot for the balances, the entries and the applications.
+  tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   const std::string entry_filter =
       programme_id.empty() ? ""
                            : absl::StrCat(" WHERE programme_id = ", UuidLiteral(tx, programme_id));

@@ -18,6 +18,9 @@
 #include "absl/numeric/int128.h"
 #include "absl/status/statusor.h"
 #include "common/db.h"
+#include "common/migrations.h"
+#include "common/paging.h"
+#include "services/fund/domain/ledger.h"
 #include "techtrade/fund/v1/fund.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
@@ -26,25 +29,21 @@ namespace techtrade::fund::store {
 namespace v1 = techtrade::fund::v1;
 namespace tv1 = techtrade::transactions::v1;
 
+// services/fund/migrations/*.sql, embedded at build time.
 std::span<const Migration> FundMigrations();
 std::vector<std::pair<std::string, absl::Status>> FundConstraintErrors();
 
 // ---- Programmes (record + balances) ----
 
-// Inserts the programme, its zero balances and the funding entry (budget → available).
+// Inserts the programme and its zero balances (its funding entry is posted with AppendEntry).
 void InsertProgramme(Tx& tx, const v1::Programme& programme);
 void SaveProgramme(Tx& tx, const v1::Programme& programme);
 enum class Lock { kNone, kProgramme, kBalances };
 // With kBalances the balances row stays locked until the transaction ends: every decision that
 // moves a programme's money holds it, so decisions of one programme are serial.
 absl::StatusOr<v1::Programme> GetProgramme(Tx& tx, const std::string& id, Lock lock);
-struct ProgrammePage {
-  std::vector<v1::Programme> programmes;
-  int64_t last_ordinal = 0;
-  bool more = false;
-};
-ProgrammePage ListProgrammes(Tx& tx, const std::string& city_id, int status, int64_t after,
-                             int limit);
+Page<v1::Programme> ListProgrammes(Tx& tx, const std::string& city_id, int status, int64_t after,
+                                   int limit);
 
 // ---- The fund's projection of deals (from techtrade.transactions.events.v1) ----
 
@@ -70,12 +69,8 @@ struct ApplicationFilter {
   std::string city_id;  // the applicant's city (for city systems)
   int status = 0;
 };
-struct ApplicationPage {
-  std::vector<v1::Application> applications;
-  int64_t last_ordinal = 0;
-  bool more = false;
-};
-ApplicationPage ListApplications(Tx& tx, const ApplicationFilter& filter, int64_t after, int limit);
+Page<v1::Application> ListApplications(Tx& tx, const ApplicationFilter& filter, int64_t after,
+                                       int limit);
 
 // What the buyer has been granted by the programme in the year, net of releases and clawbacks.
 int64_t AnnualGranted(Tx& tx, const std::string& programme_id, const std::string& org_id, int year);
@@ -85,17 +80,17 @@ void AddAnnualGrant(Tx& tx, const std::string& programme_id, const std::string& 
 
 // ---- Ledger ----
 
-// Appends one entry (its accounts follow from its kind) and posts it to the balances.
+// The name the database keeps for a kind of entry (ledger_entries.kind).
+const char* StoredKind(EntryKind kind);
+// Appends one entry (its accounts follow from its kind) and posts it to the balances;
+// `application_id` empty for an entry of the programme alone.
 void AppendEntry(Tx& tx, const std::string& programme_id, const std::string& application_id,
-                 const std::string& kind, const std::string& tranche, int64_t amount_minor);
-struct EntryPage {
-  std::vector<v1::LedgerEntry> entries;
-  bool more = false;
-};
-EntryPage ListEntries(Tx& tx, const std::string& programme_id, const std::string& application_id,
-                      int64_t after_id, int limit);
+                 const Posting& posting);
+Page<v1::LedgerEntry> ListEntries(Tx& tx, const std::string& programme_id,
+                                  const std::string& application_id, int64_t after_id, int limit);
 
-// Recomputes balances (and each application's amounts) from the entries.
+// Recomputes balances (and each application's amounts) from the entries, in one read-only
+// snapshot: it must be the transaction's first statement.
 v1::ReconcileResponse Reconcile(Tx& tx, const std::string& programme_id);
 
 // ---- Appraisal ----

@@ -9,13 +9,11 @@
 #include <vector>
 
 #include "common/db.h"
+#include "services/fund/domain/standing_rules.h"
 
 namespace techtrade::fund::store {
 
-struct Standing {
-  bool suspended = false;
-  int64_t registry_sequence = 0;  // of the registry event that set it (the organisation's version)
-};
+using Standing = StandingRecord;
 
 // The organisation's standing, locked until the transaction ends; nullopt if the registry never
 // suspended it.

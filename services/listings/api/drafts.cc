@@ -13,11 +13,9 @@ bool MaySeeDrafts(const CallContext& call, const std::string& city_id) {
 
 store::ListFilter ListFilterFor(const CallContext& call, const v1::ListListingsRequest& request) {
   store::ListFilter filter{request.owner_org_id(), request.city_id()};
-  if (call.caller.role() != reg::API_CLIENT_ROLE_OPERATOR) {
+  if (!IsOperator(call.caller)) {
     filter.all_drafts = false;
-    if (call.caller.role() == reg::API_CLIENT_ROLE_CITY_SYSTEM) {
-      filter.drafts_of_city = call.caller.city_id();
-    }
+    filter.drafts_of_city = CityScope(call.caller);
   }
   return filter;
 }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/cache_keys.h"
+#include "common/emit.h"
 #include "common/idempotency.h"
 #include "common/outbox.h"
 #include "common/paging.h"
@@ -28,19 +29,6 @@ constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 constexpr int kDefaultMatchLimit = 10;
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
-
-// `traceparent`: the request's, or a span of the consumed event's trace that caused it.
-void Emit(Tx& tx, const std::string& traceparent, const std::string& request_id,
-          std::string aggregate_type, std::string aggregate_id, int64_t sequence,
-          const google::protobuf::Message& payload) {
-  AppendToOutbox(tx, kProducer,
-                 {.aggregate_type = std::move(aggregate_type),
-                  .aggregate_id = std::move(aggregate_id),
-                  .sequence = sequence,
-                  .payload = &payload,
-                  .causation_request_id = request_id,
-                  .traceparent = traceparent});
-}
 
 // The owner as the registry has it now (through the cache): an unknown id is the request's
 // fault, a registry that cannot be reached is not.
@@ -218,7 +206,8 @@ struct ListingsServiceImpl::Ops {
               Kind::Insert(tx, r);
               typename Kind::Created event;
               Kind::Fill(event, r);
-              Emit(tx, call.traceparent, req.request_id(), Kind::kName, r.id(), r.version(), event);
+              Emit(tx, kProducer, EventCause::OfRequest(req.request_id(), call.traceparent),
+                   {Kind::kName, r.id()}, r.version(), event);
               AfterCommit(s, tx, r);
               return r;
             }));
@@ -256,7 +245,8 @@ struct ListingsServiceImpl::Ops {
               if constexpr (std::is_same_v<Event, typename Kind::Withdrawn>) {
                 event.set_reason(req.reason());
               }
-              Emit(tx, call.traceparent, req.request_id(), Kind::kName, r.id(), r.version(), event);
+              Emit(tx, kProducer, EventCause::OfRequest(req.request_id(), call.traceparent),
+                   {Kind::kName, r.id()}, r.version(), event);
               AfterCommit(s, tx, r);
               return r;
             }));
@@ -381,8 +371,8 @@ grpc::Status ListingsServiceImpl::ListOffers(grpc::ServerContext* context,
     if (!request->owner_org_id().empty()) {
       TT_RETURN_IF_ERROR(CheckUuid("owner_org_id", request->owner_org_id()));
     }
-    TT_ASSIGN_OR_RETURN(store::Page<v1::Offer> page,
-                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::Offer>> {
+    TT_ASSIGN_OR_RETURN(Page<v1::Offer> page,
+                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::Offer>> {
                           return store::ListOffers(tx, ListFilterFor(call, *request), after, limit);
                         }));
     for (auto& o : page.items) {
@@ -462,11 +452,11 @@ grpc::Status ListingsServiceImpl::ListDemands(grpc::ServerContext* context,
         if (!request->owner_org_id().empty()) {
           TT_RETURN_IF_ERROR(CheckUuid("owner_org_id", request->owner_org_id()));
         }
-        TT_ASSIGN_OR_RETURN(
-            store::Page<v1::Demand> page,
-            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::Demand>> {
-              return store::ListDemands(tx, ListFilterFor(call, *request), after, limit);
-            }));
+        TT_ASSIGN_OR_RETURN(Page<v1::Demand> page,
+                            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::Demand>> {
+                              return store::ListDemands(tx, ListFilterFor(call, *request), after,
+                                                        limit);
+                            }));
         for (auto& d : page.items) {
           d.set_visible(!model_.IsHidden(d.seeker_org_id()));
           *response->add_demands() = std::move(d);
@@ -546,14 +536,14 @@ absl::Status ListingsServiceImpl::HandleRegistryEvent(
     v1::OrganizationListingsHidden e;
     e.set_organization_id(org);
     e.set_registry_sequence(event.sequence());
-    Emit(tx, ChildTraceparent(event.trace().traceparent()), event.causation_request_id(),
-         "organization_visibility", org, next.version, e);
+    Emit(tx, kProducer, EventCause::OfEvent(event), {"organization_visibility", org}, next.version,
+         e);
   } else {
     v1::OrganizationListingsShown e;
     e.set_organization_id(org);
     e.set_registry_sequence(event.sequence());
-    Emit(tx, ChildTraceparent(event.trace().traceparent()), event.causation_request_id(),
-         "organization_visibility", org, next.version, e);
+    Emit(tx, kProducer, EventCause::OfEvent(event), {"organization_visibility", org}, next.version,
+         e);
   }
   tx.OnCommit([this, org, hidden, seq = event.sequence()] {
     model_.SetOrganizationHidden(org, hidden, seq);
@@ -587,8 +577,7 @@ absl::Status ListingsServiceImpl::HandleTransactionsEvent(
   v1::OfferTransferred e;
   *e.mutable_offer() = *offer;
   e.set_deal_id(deal.id());
-  Emit(tx, ChildTraceparent(event.trace().traceparent()), event.causation_request_id(), "offer",
-       offer->id(), offer->version(), e);
+  Emit(tx, kProducer, EventCause::OfEvent(event), {"offer", offer->id()}, offer->version(), e);
   tx.OnCommit([this, o = *offer] {
     model_.ApplyOffer(o);
     cache_.Invalidate(OfferCacheKey(o.id()));

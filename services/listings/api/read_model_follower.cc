@@ -39,17 +39,6 @@ absl::Status ReadModelFollower::Load() {
   return absl::OkStatus();
 }
 
-void ReadModelFollower::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
-
-void ReadModelFollower::RequestStop() { stopping_ = true; }
-
-void ReadModelFollower::Stop() {
-  RequestStop();
-  if (thread_.joinable()) thread_.join();
-}
-
 bool ReadModelFollower::ApplyEvent(ReadModel& model,
                                    const techtrade::common::v1::EventEnvelope& event) {
   const google::protobuf::Any& payload = event.payload();
@@ -72,15 +61,15 @@ bool ReadModelFollower::ApplyEvent(ReadModel& model,
 }
 
 void ReadModelFollower::Run() {
-  while (!stopping_) {
+  while (!stopping()) {
     absl::StatusOr<std::unique_ptr<KafkaConsumer>> tail =
         KafkaConsumer::CreateTail(brokers_, topic_, start_offsets_);
     if (!tail.ok()) {
       log::Warn("read model: cannot follow the topic yet", {{"error", tail.status().ToString()}});
-      absl::SleepFor(absl::Seconds(1));
+      SleepFor(absl::Seconds(1));
       continue;
     }
-    while (!stopping_) {
+    while (!stopping()) {
       std::unique_ptr<RdKafka::Message> message = (*tail)->Poll(absl::Milliseconds(200));
       if (message == nullptr) continue;
       // Where to resume if the consumer has to be created again.

@@ -4,10 +4,8 @@
 // the two and nothing applies twice.
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "common/db.h"
@@ -17,33 +15,32 @@
 
 namespace techtrade::listings {
 
-class ReadModelFollower : public Worker {
+class ReadModelFollower : public LoopWorker {
  public:
   ReadModelFollower(ReadModel& model, PgPool& db, std::string brokers, std::string topic)
-      : model_(model), db_(db), brokers_(std::move(brokers)), topic_(std::move(topic)) {}
+      : LoopWorker("read-model follower"),
+        model_(model),
+        db_(db),
+        brokers_(std::move(brokers)),
+        topic_(std::move(topic)) {}
   ~ReadModelFollower() override { Stop(); }
 
   // Records where the topic ends (its beginning if Kafka cannot say), then loads the snapshot.
   // Call before serving.
   absl::Status Load();
-  void Start() override;
-  void RequestStop() override;
-  void Stop() override;
 
   // Applies one listings event to `model`; false if it was not a listings event or changed
   // nothing.
   static bool ApplyEvent(ReadModel& model, const techtrade::common::v1::EventEnvelope& event);
 
  private:
-  void Run();
+  void Run() override;
 
   ReadModel& model_;
   PgPool& db_;
   const std::string brokers_;
   const std::string topic_;
   std::map<int32_t, int64_t> start_offsets_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
 };
 
 }  // namespace techtrade::listings

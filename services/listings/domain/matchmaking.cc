@@ -37,10 +37,17 @@ std::string Money(int64_t minor, absl::string_view currency) {
 
 int Popcount(uint32_t x) { return __builtin_popcount(x); }
 
-// The factors of one candidate, from the demand's side whichever way the match runs.
-struct Factors {
-  double ipc = 0, fields = 0, text = 0, readiness = 0, price = 0, transfer_mode = 0, city = 0;
-};
+// The title of a stored Offer (or Demand) record.
+std::string TitleOf(const std::string& record, bool offer) {
+  if (offer) {
+    v1::Offer o;
+    o.ParseFromString(record);
+    return o.title();
+  }
+  v1::Demand d;
+  d.ParseFromString(record);
+  return d.title();
+}
 
 }  // namespace
 
@@ -120,6 +127,103 @@ std::vector<v1::Match> ReadModel::MatchDemands(const v1::Offer& offer, int limit
   return Match(demands_, probe, /*probe_is_demand=*/false, limit);
 }
 
+ReadModel::MatchFactors ReadModel::FactorsOf(const MatchSide& demand, const MatchSide& offer,
+                                             float text_score, float max_text) {
+  MatchFactors f;
+  for (size_t i = 0; i < demand.ipc_count; ++i) {
+    for (size_t j = 0; j < offer.ipc_count; ++j) {
+      f.ipc = std::max(f.ipc, PackedCloseness(demand.ipc[i], offer.ipc[j]));
+    }
+  }
+  if (demand.hot.fields != 0) {
+    f.fields = static_cast<double>(Popcount(demand.hot.fields & offer.hot.fields)) /
+               Popcount(demand.hot.fields);
+  }
+  f.text = max_text > 0 ? text_score / max_text : 0;
+  f.readiness = offer.hot.readiness >= demand.hot.readiness
+                    ? 1.0
+                    : std::max(0.0, 1.0 - 0.3 * (demand.hot.readiness - offer.hot.readiness));
+  if (demand.hot.price_high < 0) {
+    f.price = 1;
+  } else if (offer.hot.price_high < 0) {
+    f.price = offer.hot.negotiable ? 0.5 : 0.3;
+  } else if (offer.hot.currency != demand.hot.currency) {
+    f.price = 0.3;
+  } else if (offer.hot.price_high <= demand.hot.price_high) {
+    f.price = 1;
+  } else {
+    f.price =
+        std::max(0.0, 1.0 - static_cast<double>(offer.hot.price_high - demand.hot.price_high) /
+                                std::max<int64_t>(1, demand.hot.price_high));
+  }
+  f.transfer_mode = demand.hot.modes == 0 || (demand.hot.modes & offer.hot.modes) != 0 ? 1 : 0;
+  f.city = demand.hot.city == offer.hot.city ? 1 : 0;
+  return f;
+}
+
+void ReadModel::Explain(const Hot& demand, const Hot& offer,
+                        const std::vector<std::string>& demand_codes,
+                        const std::vector<std::string>& offer_codes, const MatchFactors& f,
+                        float text_score, v1::Match& m) const {
+  const MatchWeights& w = weights_;
+  auto add = [&](const char* name, double value, double weight, std::string reason) {
+    v1::MatchFactor* factor = m.add_factors();
+    factor->set_name(name);
+    factor->set_value(value);
+    factor->set_weight(weight);
+    factor->set_reason(std::move(reason));
+  };
+  // IPC: the closest pair explains the value.
+  std::string ipc_reason = demand_codes.empty() ? "the demand gives no IPC code" : "no IPC overlap";
+  double best = -1;
+  for (const std::string& a : demand_codes) {
+    for (const std::string& b : offer_codes) {
+      IpcCode ca = *ParseIpc(a), cb = *ParseIpc(b);
+      if (IpcCloseness(ca, cb) > best) {
+        best = IpcCloseness(ca, cb);
+        ipc_reason = IpcClosenessReason(ca, cb);
+      }
+    }
+  }
+  add("ipc", f.ipc, w.ipc, ipc_reason);
+  std::vector<std::string> shared;
+  for (int i = 0; i < kFieldCount; ++i) {
+    if ((demand.fields & offer.fields) & (FieldMask{1} << i)) shared.push_back(FieldName(i));
+  }
+  add("fields", f.fields, w.fields,
+      shared.empty() ? "no shared industry field"
+                     : absl::StrCat("shared fields: ", absl::StrJoin(shared, ", ")));
+  add("text", f.text, w.text,
+      text_score > 0 ? absl::StrFormat("keyword relevance %.2f of the best candidate's", f.text)
+                     : "no shared keywords");
+  add("readiness", f.readiness, w.readiness,
+      f.readiness == 1
+          ? absl::StrCat("readiness ", offer.readiness, " meets the minimum ", demand.readiness)
+          : absl::StrCat("readiness ", offer.readiness, " below the minimum ", demand.readiness));
+  const std::string currency =
+      demand.currency < names_.size() && demand.price_high >= 0 ? names_[demand.currency] : "";
+  std::string price_reason;
+  if (demand.price_high < 0) {
+    price_reason = "the demand states no budget";
+  } else if (offer.price_high < 0) {
+    price_reason = offer.negotiable ? "price negotiable" : "no price given";
+  } else if (offer.currency != demand.currency) {
+    price_reason = "price and budget in different currencies";
+  } else if (f.price == 1) {
+    price_reason = absl::StrCat("price ", Money(offer.price_high, currency),
+                                " within the budget up to ", Money(demand.price_high, currency));
+  } else {
+    price_reason = absl::StrCat("price ", Money(offer.price_high, currency),
+                                " above the budget of ", Money(demand.price_high, currency));
+  }
+  add("price", f.price, w.price, price_reason);
+  add("transfer_mode", f.transfer_mode, w.transfer_mode,
+      f.transfer_mode == 1 ? (demand.modes == 0 ? "the demand accepts any transfer mode"
+                                                : "a transfer mode both accept")
+                           : "no transfer mode in common");
+  add("city", f.city, w.city, f.city == 1 ? "same pilot city" : "different pilot cities");
+}
+
 std::vector<v1::Match> ReadModel::Match(const Corpus& candidates, const Probe& probe,
                                         bool probe_is_demand, int limit) const {
   const MatchWeights& w = weights_;
@@ -140,50 +244,15 @@ std::vector<v1::Match> ReadModel::Match(const Corpus& candidates, const Probe& p
     return out.data();
   };
   std::vector<uint32_t> spill;
-  // Each factor from the demand's point of view, whichever side the probe is.
-  auto factors = [&](const Hot& demand, const uint32_t* demand_ipc, size_t demand_ipc_count,
-                     const Hot& offer, const uint32_t* offer_ipc, size_t offer_ipc_count,
-                     float text_score) {
-    Factors f;
-    for (size_t i = 0; i < demand_ipc_count; ++i) {
-      for (size_t j = 0; j < offer_ipc_count; ++j) {
-        f.ipc = std::max(f.ipc, PackedCloseness(demand_ipc[i], offer_ipc[j]));
-      }
-    }
-    if (demand.fields != 0) {
-      f.fields =
-          static_cast<double>(Popcount(demand.fields & offer.fields)) / Popcount(demand.fields);
-    }
-    f.text = max_text > 0 ? text_score / max_text : 0;
-    f.readiness = offer.readiness >= demand.readiness
-                      ? 1.0
-                      : std::max(0.0, 1.0 - 0.3 * (demand.readiness - offer.readiness));
-    if (demand.price_high < 0) {
-      f.price = 1;
-    } else if (offer.price_high < 0) {
-      f.price = offer.negotiable ? 0.5 : 0.3;
-    } else if (offer.currency != demand.currency) {
-      f.price = 0.3;
-    } else if (offer.price_high <= demand.price_high) {
-      f.price = 1;
-    } else {
-      f.price = std::max(0.0, 1.0 - static_cast<double>(offer.price_high - demand.price_high) /
-                                        std::max<int64_t>(1, demand.price_high));
-    }
-    f.transfer_mode = demand.modes == 0 || (demand.modes & offer.modes) != 0 ? 1 : 0;
-    f.city = demand.city == offer.city ? 1 : 0;
-    return f;
-  };
   auto factors_of = [&](uint32_t slot) {
     const Hot& c = candidates.hot[slot];
     const uint32_t* c_ipc = candidate_ipc(slot, spill);
-    const size_t c_count = c_ipc == c.ipc ? c.ipc_count : spill.size();
-    return probe_is_demand ? factors(probe.hot, probe.ipc.data(), probe.ipc.size(), c, c_ipc,
-                                     c_count, text[slot])
-                           : factors(c, c_ipc, c_count, probe.hot, probe.ipc.data(),
-                                     probe.ipc.size(), text[slot]);
+    const MatchSide candidate{c, c_ipc, c_ipc == c.ipc ? c.ipc_count : spill.size()};
+    const MatchSide probed{probe.hot, probe.ipc.data(), probe.ipc.size()};
+    return probe_is_demand ? FactorsOf(probed, candidate, text[slot], max_text)
+                           : FactorsOf(candidate, probed, text[slot], max_text);
   };
-  auto score_of = [&](const Factors& f) {
+  auto score_of = [&](const MatchFactors& f) {
     return (w.ipc * f.ipc + w.fields * f.fields + w.text * f.text + w.readiness * f.readiness +
             w.price * f.price + w.transfer_mode * f.transfer_mode + w.city * f.city) /
            total_weight;
@@ -219,76 +288,12 @@ std::vector<v1::Match> ReadModel::Match(const Corpus& candidates, const Probe& p
     const Hot& offer = probe_is_demand ? c : probe.hot;
     const std::vector<std::string>& demand_codes = probe_is_demand ? probe.ipc_text : doc.ipc_text;
     const std::vector<std::string>& offer_codes = probe_is_demand ? doc.ipc_text : probe.ipc_text;
-    Factors f = factors_of(r.slot);
+    const MatchFactors f = factors_of(r.slot);
     v1::Match m;
     m.set_id(doc.id);
     m.set_score(r.score);
-    if (probe_is_demand) {
-      v1::Offer o;
-      o.ParseFromString(doc.record);
-      m.set_title(o.title());
-    } else {
-      v1::Demand d;
-      d.ParseFromString(doc.record);
-      m.set_title(d.title());
-    }
-    auto add = [&](const char* name, double value, double weight, std::string reason) {
-      v1::MatchFactor* factor = m.add_factors();
-      factor->set_name(name);
-      factor->set_value(value);
-      factor->set_weight(weight);
-      factor->set_reason(std::move(reason));
-    };
-    // IPC: the closest pair explains the value.
-    std::string ipc_reason =
-        demand_codes.empty() ? "the demand gives no IPC code" : "no IPC overlap";
-    double best = -1;
-    for (const std::string& a : demand_codes) {
-      for (const std::string& b : offer_codes) {
-        IpcCode ca = *ParseIpc(a), cb = *ParseIpc(b);
-        if (IpcCloseness(ca, cb) > best) {
-          best = IpcCloseness(ca, cb);
-          ipc_reason = IpcClosenessReason(ca, cb);
-        }
-      }
-    }
-    add("ipc", f.ipc, w.ipc, ipc_reason);
-    std::vector<std::string> shared;
-    for (int i = 0; i < kFieldCount; ++i) {
-      if ((demand.fields & offer.fields) & (FieldMask{1} << i)) shared.push_back(FieldName(i));
-    }
-    add("fields", f.fields, w.fields,
-        shared.empty() ? "no shared industry field"
-                       : absl::StrCat("shared fields: ", absl::StrJoin(shared, ", ")));
-    add("text", f.text, w.text,
-        text[r.slot] > 0 ? absl::StrFormat("keyword relevance %.2f of the best candidate's", f.text)
-                         : "no shared keywords");
-    add("readiness", f.readiness, w.readiness,
-        f.readiness == 1
-            ? absl::StrCat("readiness ", offer.readiness, " meets the minimum ", demand.readiness)
-            : absl::StrCat("readiness ", offer.readiness, " below the minimum ", demand.readiness));
-    const std::string currency =
-        demand.currency < names_.size() && demand.price_high >= 0 ? names_[demand.currency] : "";
-    std::string price_reason;
-    if (demand.price_high < 0) {
-      price_reason = "the demand states no budget";
-    } else if (offer.price_high < 0) {
-      price_reason = offer.negotiable ? "price negotiable" : "no price given";
-    } else if (offer.currency != demand.currency) {
-      price_reason = "price and budget in different currencies";
-    } else if (f.price == 1) {
-      price_reason = absl::StrCat("price ", Money(offer.price_high, currency),
-                                  " within the budget up to ", Money(demand.price_high, currency));
-    } else {
-      price_reason = absl::StrCat("price ", Money(offer.price_high, currency),
-                                  " above the budget of ", Money(demand.price_high, currency));
-    }
-    add("price", f.price, w.price, price_reason);
-    add("transfer_mode", f.transfer_mode, w.transfer_mode,
-        f.transfer_mode == 1 ? (demand.modes == 0 ? "the demand accepts any transfer mode"
-                                                  : "a transfer mode both accept")
-                             : "no transfer mode in common");
-    add("city", f.city, w.city, f.city == 1 ? "same pilot city" : "different pilot cities");
+    m.set_title(TitleOf(doc.record, /*offer=*/probe_is_demand));
+    Explain(demand, offer, demand_codes, offer_codes, f, text[r.slot], m);
     out.push_back(std::move(m));
   }
   return out;

@@ -243,19 +243,31 @@ std::vector<float> ReadModel::TextScores(const Corpus& corpus,
   return scores;
 }
 
-absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r) const {
+namespace {
+
+// A Search request checked and read: what the scan filters on and which page it answers.
+struct SearchQuery {
+  FieldMask fields = 0;
+  std::string ipc_prefix;  // upper case
+  std::string currency;    // of price_min/price_max, empty when neither is given
+  bool has_min = false;
+  bool has_max = false;
+  int page_size = 0;
+  int64_t offset = 0;
+};
+
+absl::StatusOr<SearchQuery> ParseSearch(const v1::SearchRequest& r) {
   if (r.kind() != v1::LISTING_KIND_OFFER && r.kind() != v1::LISTING_KIND_DEMAND) {
     return FieldError("kind", "LISTING_KIND_OFFER or LISTING_KIND_DEMAND required");
   }
-  FieldMask fields = 0;
+  SearchQuery q;
   for (int i = 0; i < r.fields_size(); ++i) {
     std::optional<int> f = FieldIndex(r.fields(i));
     if (!f) return FieldError(absl::StrCat("fields[", i, "]"), "unknown industry field");
-    fields |= FieldMask{1} << *f;
+    q.fields |= FieldMask{1} << *f;
   }
-  std::string ipc_prefix;
-  for (char c : r.ipc_prefix()) ipc_prefix.push_back(absl::ascii_toupper(c));
-  if (!ipc_prefix.empty() && (ipc_prefix[0] < 'A' || ipc_prefix[0] > 'H')) {
+  for (char c : r.ipc_prefix()) q.ipc_prefix.push_back(absl::ascii_toupper(c));
+  if (!q.ipc_prefix.empty() && (q.ipc_prefix[0] < 'A' || q.ipc_prefix[0] > 'H')) {
     return FieldError("ipc_prefix", "an IPC code or its start, e.g. \"G06N\" or \"G06N 3/\"");
   }
   for (auto [name, level] : {std::pair{"min_readiness_level", r.min_readiness_level()},
@@ -265,30 +277,36 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
   if (r.max_readiness_level() != 0 && r.min_readiness_level() > r.max_readiness_level()) {
     return FieldError("min_readiness_level", "greater than max_readiness_level");
   }
-  std::string currency;
   for (auto [name, money] :
        {std::pair{"price_min", &r.price_min()}, std::pair{"price_max", &r.price_max()}}) {
     if (money->currency().empty() && money->amount_minor() == 0) continue;
     if (money->currency().size() != 3) return FieldError(name, "ISO 4217 currency required");
     if (money->amount_minor() < 0) return FieldError(name, "must not be negative");
-    if (!currency.empty() && currency != money->currency()) {
+    if (!q.currency.empty() && q.currency != money->currency()) {
       return FieldError(name, "price_min and price_max need the same currency");
     }
-    currency = money->currency();
+    q.currency = money->currency();
   }
-  const bool has_min = r.has_price_min() && !r.price_min().currency().empty();
-  const bool has_max = r.has_price_max() && !r.price_max().currency().empty();
-  if (has_min && has_max && r.price_min().amount_minor() > r.price_max().amount_minor()) {
+  q.has_min = r.has_price_min() && !r.price_min().currency().empty();
+  q.has_max = r.has_price_max() && !r.price_max().currency().empty();
+  if (q.has_min && q.has_max && r.price_min().amount_minor() > r.price_max().amount_minor()) {
     return FieldError("price_min", "greater than price_max");
   }
   if (!v1::TransferMode_IsValid(r.transfer_mode())) {
     return FieldError("transfer_mode", absl::StrCat("unknown transfer mode ", r.transfer_mode()));
   }
-  int page_size = r.page_size() == 0 ? kDefaultSearchPage : r.page_size();
-  if (page_size < 0 || page_size > kMaxSearchPage) {
+  q.page_size = r.page_size() == 0 ? kDefaultSearchPage : r.page_size();
+  if (q.page_size < 0 || q.page_size > kMaxSearchPage) {
     return FieldError("page_size", absl::StrCat("0 (default) or 1–", kMaxSearchPage));
   }
-  TT_ASSIGN_OR_RETURN(int64_t offset, DecodePageToken("Search", r));
+  TT_ASSIGN_OR_RETURN(q.offset, DecodePageToken("Search", r));
+  return q;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r) const {
+  TT_ASSIGN_OR_RETURN(const SearchQuery q, ParseSearch(r));
 
   const bool offers = r.kind() == v1::LISTING_KIND_OFFER;
   std::vector<std::string> tokens = Tokenize(r.query());
@@ -300,8 +318,8 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
     if (!city) return v1::SearchResponse();
   }
   std::optional<uint32_t> currency_id;
-  if (!currency.empty()) {
-    currency_id = Lookup(currency);
+  if (!q.currency.empty()) {
+    currency_id = Lookup(q.currency);
     if (!currency_id) return v1::SearchResponse();
   }
   std::vector<float> text = TextScores(corpus, tokens, /*skip_common=*/false);
@@ -310,21 +328,21 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
     const Hot& d = corpus.hot[s];
     if (!Visible(d)) continue;
     if (!tokens.empty() && text[s] <= 0) continue;
-    if (fields != 0 && (d.fields & fields) == 0) continue;
+    if (q.fields != 0 && (d.fields & q.fields) == 0) continue;
     if (city && d.city != *city) continue;
     if (r.transfer_mode() != 0 && (d.modes & (ModeMask{1} << r.transfer_mode())) == 0) continue;
     if (r.min_readiness_level() != 0 && d.readiness < r.min_readiness_level()) continue;
     if (r.max_readiness_level() != 0 && d.readiness > r.max_readiness_level()) continue;
-    if (!ipc_prefix.empty() &&
+    if (!q.ipc_prefix.empty() &&
         std::none_of(corpus.docs[s].ipc_text.begin(), corpus.docs[s].ipc_text.end(),
-                     [&](const std::string& code) { return code.rfind(ipc_prefix, 0) == 0; })) {
+                     [&](const std::string& code) { return code.rfind(q.ipc_prefix, 0) == 0; })) {
       continue;
     }
     if (currency_id) {
       if (d.price_high < 0 || d.currency != *currency_id) continue;
       // Offers: the asking price inside the range; demands: the budget overlapping it.
-      if (has_min && d.price_high < r.price_min().amount_minor()) continue;
-      if (has_max && d.price_low > r.price_max().amount_minor()) continue;
+      if (q.has_min && d.price_high < r.price_min().amount_minor()) continue;
+      if (q.has_max && d.price_low > r.price_max().amount_minor()) continue;
     }
     hits.push_back({s, tokens.empty() ? 0.0 : static_cast<double>(text[s])});
   }
@@ -337,8 +355,8 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
   });
   v1::SearchResponse response;
   response.set_total(static_cast<int64_t>(hits.size()));
-  for (size_t i = static_cast<size_t>(offset);
-       i < hits.size() && i < static_cast<size_t>(offset) + page_size; ++i) {
+  for (size_t i = static_cast<size_t>(q.offset);
+       i < hits.size() && i < static_cast<size_t>(q.offset) + q.page_size; ++i) {
     const Doc& d = corpus.docs[hits[i].slot];
     v1::SearchHit* hit = response.add_hits();
     hit->set_id(d.id);
@@ -352,8 +370,8 @@ absl::StatusOr<v1::SearchResponse> ReadModel::Search(const v1::SearchRequest& r)
       hit->set_title(hit->demand().title());
     }
   }
-  if (static_cast<size_t>(offset) + page_size < hits.size()) {
-    response.set_next_page_token(EncodePageToken("Search", r, offset + page_size));
+  if (static_cast<size_t>(q.offset) + q.page_size < hits.size()) {
+    response.set_next_page_token(EncodePageToken("Search", r, q.offset + q.page_size));
   }
   return response;
 }

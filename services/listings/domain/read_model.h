@@ -107,6 +107,16 @@ class ReadModel {
     uint32_t slot;
     double score;
   };
+  // The factors of one candidate, from the demand's side whichever way the match runs.
+  struct MatchFactors {
+    double ipc = 0, fields = 0, text = 0, readiness = 0, price = 0, transfer_mode = 0, city = 0;
+  };
+  // One side of a match: its hot fields and its packed IPC keys.
+  struct MatchSide {
+    const Hot& hot;
+    const uint32_t* ipc;
+    size_t ipc_count;
+  };
 
   bool Apply(Corpus& corpus, bool searchable, Hot hot, Doc doc, const std::string& text);
   void Compact(Corpus& corpus);
@@ -119,6 +129,13 @@ class ReadModel {
                                 bool skip_common) const;
   std::vector<v1::Match> Match(const Corpus& candidates, const Probe& probe, bool probe_is_demand,
                                int limit) const;
+  // `text_score` relative to `max_text`, the best candidate's.
+  static MatchFactors FactorsOf(const MatchSide& demand, const MatchSide& offer, float text_score,
+                                float max_text);
+  // Adds to `m` each factor with its weight and the reason a person can check.
+  void Explain(const Hot& demand, const Hot& offer, const std::vector<std::string>& demand_codes,
+               const std::vector<std::string>& offer_codes, const MatchFactors& f, float text_score,
+               v1::Match& m) const;
 
   const MatchWeights weights_;
   mutable std::shared_mutex mutex_;

@@ -5,46 +5,6 @@
 namespace techtrade::listings::store {
 namespace {
 
-const Migration kMigrations[] = {
-    {1, "offers, demands, organisation visibility", R"sql(
-CREATE TABLE offers (
-  id            uuid        PRIMARY KEY,
-  owner_org_id  uuid        NOT NULL,
-  city_id       text        NOT NULL,
-  status        smallint    NOT NULL CHECK (status BETWEEN 1 AND 6),
-  version       bigint      NOT NULL CHECK (version >= 1),
-  record        bytea       NOT NULL,  -- techtrade.listings.v1.Offer
-  ordinal       bigserial   NOT NULL UNIQUE,
-  update_time   timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX offers_owner ON offers (owner_org_id, ordinal);
-CREATE INDEX offers_city ON offers (city_id, ordinal);
-CREATE INDEX offers_published ON offers (ordinal) WHERE status = 2;
-
-CREATE TABLE demands (
-  id            uuid        PRIMARY KEY,
-  seeker_org_id uuid        NOT NULL,
-  city_id       text        NOT NULL,
-  status        smallint    NOT NULL CHECK (status BETWEEN 1 AND 5),
-  version       bigint      NOT NULL CHECK (version >= 1),
-  record        bytea       NOT NULL,  -- techtrade.listings.v1.Demand
-  ordinal       bigserial   NOT NULL UNIQUE,
-  update_time   timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX demands_seeker ON demands (seeker_org_id, ordinal);
-CREATE INDEX demands_city ON demands (city_id, ordinal);
-CREATE INDEX demands_published ON demands (ordinal) WHERE status = 2;
-
-CREATE TABLE organization_visibility (
-  organization_id   uuid        PRIMARY KEY,
-  hidden            boolean     NOT NULL,
-  registry_sequence bigint      NOT NULL,
-  version           bigint      NOT NULL CHECK (version >= 1),
-  update_time       timestamptz NOT NULL DEFAULT now()
-);
-)sql"},
-};
-
 // OFFER_STATUS_DRAFT and DEMAND_STATUS_DRAFT.
 constexpr int kDraftStatus = 1;
 static_assert(kDraftStatus == v1::OFFER_STATUS_DRAFT && kDraftStatus == v1::DEMAND_STATUS_DRAFT);
@@ -107,8 +67,6 @@ Page<Record> List(Tx& tx, const Table& t, const ListFilter& f, int64_t after, in
 }
 
 }  // namespace
-
-std::span<const Migration> ListingsMigrations() { return kMigrations; }
 
 void InsertOffer(Tx& tx, const v1::Offer& o) {
   Insert(tx, kOffers, o, o.owner_org_id(), o.status());

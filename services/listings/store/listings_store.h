@@ -12,20 +12,16 @@
 
 #include "absl/status/statusor.h"
 #include "common/db.h"
+#include "common/migrations.h"
+#include "common/paging.h"
 #include "techtrade/listings/v1/listings.pb.h"
 
 namespace techtrade::listings::store {
 
 namespace v1 = techtrade::listings::v1;
 
+// services/listings/migrations/*.sql, embedded at build time.
 std::span<const Migration> ListingsMigrations();
-
-template <class T>
-struct Page {
-  std::vector<T> items;
-  int64_t last_ordinal = 0;
-  bool more = false;
-};
 
 struct ListFilter {
   std::string owner_org_id;  // "" = any

@@ -1,9 +1,9 @@
 #include "services/registry/api/authenticator.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/emit.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "common/outbox.h"
 #include "common/status.h"
 #include "services/registry/store/registry_store.h"
 
@@ -35,11 +35,8 @@ absl::Status EnsureBootstrapOperatorKey(PgPool& db, const std::string& api_key) 
     if (!client.ok()) return client.status();
     v1::ApiKeyIssued event;
     *event.mutable_api_client() = *client;
-    AppendToOutbox(tx, "registry",
-                   {.aggregate_type = "api_client",
-                    .aggregate_id = client->id(),
-                    .sequence = client->version(),
-                    .payload = &event});
+    // A start-up's own change: no request caused it.
+    Emit(tx, "registry", EventCause{}, {"api_client", client->id()}, client->version(), event);
     log::Info("bootstrap operator key registered", {{"api_client_id", client->id()}});
     return absl::OkStatus();
   });

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
+#include "common/emit.h"
 #include "common/idempotency.h"
 #include "common/ids.h"
 #include "common/outbox.h"
@@ -18,18 +19,6 @@ namespace {
 constexpr char kProducer[] = "registry";
 // How long another replica may still accept a key revoked here.
 constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
-
-void Emit(Tx& tx, const CallContext& call, const std::string& request_id,
-          std::string aggregate_type, std::string aggregate_id, int64_t sequence,
-          const google::protobuf::Message& payload) {
-  AppendToOutbox(tx, kProducer,
-                 {.aggregate_type = std::move(aggregate_type),
-                  .aggregate_id = std::move(aggregate_id),
-                  .sequence = sequence,
-                  .payload = &payload,
-                  .causation_request_id = request_id,
-                  .traceparent = call.traceparent});
-}
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
@@ -58,8 +47,9 @@ grpc::Status RegistryServiceImpl::CreatePilotCity(grpc::ServerContext* context,
                              v1::PilotCity city = store::InsertPilotCity(tx, *request, NowMicros());
                              v1::PilotCityCreated event;
                              *event.mutable_pilot_city() = city;
-                             Emit(tx, call, request->request_id(), "pilot_city", city.id(),
-                                  city.version(), event);
+                             Emit(tx, kProducer,
+                                  EventCause::OfRequest(request->request_id(), call.traceparent),
+                                  {"pilot_city", city.id()}, city.version(), event);
                              return city;
                            }));
         return absl::OkStatus();
@@ -84,11 +74,10 @@ grpc::Status RegistryServiceImpl::ListPilotCities(grpc::ServerContext* context,
   return runner_.Run(context, "ListPilotCities", *request, [&](const CallContext&) -> absl::Status {
     TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
     TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken("ListPilotCities", *request));
-    TT_ASSIGN_OR_RETURN(
-        store::Page<v1::PilotCity> page,
-        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::PilotCity>> {
-          return store::ListPilotCities(tx, after, limit);
-        }));
+    TT_ASSIGN_OR_RETURN(Page<v1::PilotCity> page,
+                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::PilotCity>> {
+                          return store::ListPilotCities(tx, after, limit);
+                        }));
     for (auto& city : page.items) *response->add_pilot_cities() = std::move(city);
     if (page.more)
       response->set_next_page_token(
@@ -115,8 +104,9 @@ grpc::Status RegistryServiceImpl::RegisterOrganization(
                   v1::Organization org = store::InsertOrganization(tx, *request, NowMicros());
                   v1::OrganizationRegistered event;
                   *event.mutable_organization() = org;
-                  Emit(tx, call, request->request_id(), "organization", org.id(), org.version(),
-                       event);
+                  Emit(tx, kProducer,
+                       EventCause::OfRequest(request->request_id(), call.traceparent),
+                       {"organization", org.id()}, org.version(), event);
                   return org;
                 }));
         return absl::OkStatus();
@@ -156,8 +146,8 @@ grpc::Status RegistryServiceImpl::ListOrganizations(grpc::ServerContext* context
         store::OrganizationFilter filter{request->city_id(), request->kind(), request->status(),
                                          request->credit_code()};
         TT_ASSIGN_OR_RETURN(
-            store::Page<v1::Organization> page,
-            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::Organization>> {
+            Page<v1::Organization> page,
+            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::Organization>> {
               return store::ListOrganizations(tx, filter, after, limit);
             }));
         for (auto& org : page.items) *response->add_organizations() = std::move(org);
@@ -192,8 +182,9 @@ grpc::Status RegistryServiceImpl::UpdateOrganization(grpc::ServerContext* contex
                   org.set_version(org.version() + 1);
                   v1::OrganizationUpdated event;
                   *event.mutable_organization() = store::SaveOrganization(tx, org, NowMicros());
-                  Emit(tx, call, request->request_id(), "organization", org.id(), org.version(),
-                       event);
+                  Emit(tx, kProducer,
+                       EventCause::OfRequest(request->request_id(), call.traceparent),
+                       {"organization", org.id()}, org.version(), event);
                   return event.organization();
                 }));
         cache_.Invalidate(techtrade::OrganizationCacheKey(response->id()));
@@ -234,7 +225,8 @@ grpc::Status RegistryServiceImpl::Transition(grpc::ServerContext* context, absl:
               org.set_version(org.version() + 1);
               Event event;
               *event.mutable_organization() = store::SaveOrganization(tx, org, NowMicros());
-              Emit(tx, call, request.request_id(), "organization", org.id(), org.version(), event);
+              Emit(tx, kProducer, EventCause::OfRequest(request.request_id(), call.traceparent),
+                   {"organization", org.id()}, org.version(), event);
               return event.organization();
             }));
     cache_.Invalidate(techtrade::OrganizationCacheKey(response->id()));
@@ -286,7 +278,9 @@ grpc::Status RegistryServiceImpl::IssueApiKey(grpc::ServerContext* context,
                   issued.set_api_key(api_key);
                   v1::ApiKeyIssued event;
                   *event.mutable_api_client() = issued.api_client();
-                  Emit(tx, call, request->request_id(), "api_client", parsed.key_id, 1, event);
+                  Emit(tx, kProducer,
+                       EventCause::OfRequest(request->request_id(), call.traceparent),
+                       {"api_client", parsed.key_id}, 1, event);
                   return issued;
                 },
                 // The secret is shown once: the stored replay has none.
@@ -304,23 +298,25 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
         if (request->id().empty()) return FieldError("id", "required");
         TT_RETURN_IF_ERROR(CheckExpectedVersion(request->expected_version()));
         TT_ASSIGN_OR_RETURN(
-            *response, RunIdempotent<v1::ApiClient>(
-                           db_, IdempotencyKeyFor(call, request->request_id(), "RevokeApiKey"),
-                           *request, [&](Tx& tx) -> absl::StatusOr<v1::ApiClient> {
-                             TT_ASSIGN_OR_RETURN(store::StoredApiClient stored,
-                                                 store::GetApiClient(tx, request->id(), true));
-                             TT_RETURN_IF_ERROR(CheckVersionIsCurrent(request->expected_version(),
-                                                                      stored.client.version()));
-                             if (stored.client.status() == v1::API_CLIENT_STATUS_REVOKED) {
-                               return absl::FailedPreconditionError("the key is already revoked");
-                             }
-                             v1::ApiKeyRevoked event;
-                             *event.mutable_api_client() = store::RevokeApiClient(
-                                 tx, request->id(), stored.client.version() + 1);
-                             Emit(tx, call, request->request_id(), "api_client", request->id(),
-                                  event.api_client().version(), event);
-                             return event.api_client();
-                           }));
+            *response,
+            RunIdempotent<v1::ApiClient>(
+                db_, IdempotencyKeyFor(call, request->request_id(), "RevokeApiKey"), *request,
+                [&](Tx& tx) -> absl::StatusOr<v1::ApiClient> {
+                  TT_ASSIGN_OR_RETURN(store::StoredApiClient stored,
+                                      store::GetApiClient(tx, request->id(), true));
+                  TT_RETURN_IF_ERROR(
+                      CheckVersionIsCurrent(request->expected_version(), stored.client.version()));
+                  if (stored.client.status() == v1::API_CLIENT_STATUS_REVOKED) {
+                    return absl::FailedPreconditionError("the key is already revoked");
+                  }
+                  v1::ApiKeyRevoked event;
+                  *event.mutable_api_client() =
+                      store::RevokeApiClient(tx, request->id(), stored.client.version() + 1);
+                  Emit(tx, kProducer,
+                       EventCause::OfRequest(request->request_id(), call.traceparent),
+                       {"api_client", request->id()}, event.api_client().version(), event);
+                  return event.api_client();
+                }));
         cache_.Invalidate(ApiKeyCacheKey(request->id()));
         memoized_authenticator_.Forget(request->id());
         return absl::OkStatus();
@@ -350,11 +346,10 @@ grpc::Status RegistryServiceImpl::ListApiClients(grpc::ServerContext* context,
         TT_RETURN_IF_ERROR(RequireOperator(call.caller));
         TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
         TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken("ListApiClients", *request));
-        TT_ASSIGN_OR_RETURN(
-            store::Page<v1::ApiClient> page,
-            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::Page<v1::ApiClient>> {
-              return store::ListApiClients(tx, after, limit);
-            }));
+        TT_ASSIGN_OR_RETURN(Page<v1::ApiClient> page,
+                            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::ApiClient>> {
+                              return store::ListApiClients(tx, after, limit);
+                            }));
         for (auto& client : page.items) *response->add_api_clients() = std::move(client);
         if (page.more)
           response->set_next_page_token(

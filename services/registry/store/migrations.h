@@ -2,10 +2,11 @@
 
 #include <span>
 
-#include "common/db.h"
+#include "common/migrations.h"
 
 namespace techtrade::registry {
 
+// services/registry/migrations/*.sql, embedded at build time.
 std::span<const Migration> RegistryMigrations();
 
 }  // namespace techtrade::registry

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/db.h"
+#include "common/paging.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade::registry::store {
@@ -18,13 +19,6 @@ using techtrade::Tx;
 
 // Constraint violations of the registry's tables as the caller should see them.
 std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors();
-
-template <class T>
-struct Page {
-  std::vector<T> items;
-  int64_t last_ordinal = 0;  // keyset position of the last item
-  bool more = false;
-};
 
 // Writes are staged (Tx::StageWrite): they reach the database with the transaction's commit, and a
 // violated constraint fails the commit with the error RegistryConstraintErrors() names. Records

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/cache_keys.h"
 #include "common/channel.h"
-#include "common/status.h"
+#include "common/grpc_status.h"
 
 namespace techtrade::transactions {
 namespace {

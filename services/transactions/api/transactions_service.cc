@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/cache_keys.h"
+#include "common/emit.h"
 #include "common/idempotency.h"
 #include "common/ids.h"
 #include "common/outbox.h"
@@ -26,17 +27,10 @@ constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 // Deals whose last commit this process keeps a copy of: about 1 KB each.
 constexpr size_t kRecentDeals = 16384;
 
-bool IsOperator(const CallContext& call) {
-  return call.caller.role() == reg::API_CLIENT_ROLE_OPERATOR;
-}
-
 // The caller acts for `party`: an operator, or the system of the party's own city.
 absl::Status ActsFor(const CallContext& call, const v1::Party& party, absl::string_view role) {
-  if (IsOperator(call)) return absl::OkStatus();
-  if (call.caller.role() == reg::API_CLIENT_ROLE_CITY_SYSTEM &&
-      call.caller.city_id() == party.city_id()) {
-    return absl::OkStatus();
-  }
+  if (IsOperator(call.caller)) return absl::OkStatus();
+  if (CityScope(call.caller) == party.city_id()) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat("this API client may not act as the ", role, " (",
                                                   party.name(), ", pilot city '", party.city_id(),
                                                   "')"));
@@ -59,8 +53,8 @@ absl::string_view RoleName(v1::PartyRole role) {
 
 // Sees the deal: an operator or partner, or the system of a city the deal involves.
 absl::Status MayRead(const CallContext& call, const v1::Deal& deal) {
-  if (call.caller.role() != reg::API_CLIENT_ROLE_CITY_SYSTEM) return absl::OkStatus();
-  const std::string& city = call.caller.city_id();
+  const std::string city = CityScope(call.caller);
+  if (city.empty()) return absl::OkStatus();
   if (city == deal.city_id() || city == deal.buyer().city_id() || city == deal.seller().city_id() ||
       (deal.has_broker() && city == deal.broker().city_id())) {
     return absl::OkStatus();
@@ -68,28 +62,9 @@ absl::Status MayRead(const CallContext& call, const v1::Deal& deal) {
   return absl::PermissionDeniedError("this deal involves no organisation of the caller's city");
 }
 
-// Sets the snapshot and the partners' idempotency key every transactions event carries: the deal
-// as of the event's step, whose version is the event's sequence.
-void Complete(google::protobuf::Message& event, const v1::Deal& deal) {
-  const auto* d = event.GetDescriptor();
-  const auto* r = event.GetReflection();
-  r->MutableMessage(&event, d->FindFieldByName("deal"))->CopyFrom(deal);
-  r->SetString(&event, d->FindFieldByName("idempotency_key"),
-               absl::StrCat(deal.id(), ":", deal.version()));
-}
-
-void EmitAll(Tx& tx, const CallContext& call, const std::string& request_id, Transition& t) {
-  for (size_t i = 0; i < t.events.size(); ++i) {
-    const v1::Deal& step = t.snapshots.at(i);  // Transition::Record keeps one per event
-    Complete(*t.events[i], step);
-    AppendToOutbox(tx, kProducer,
-                   {.aggregate_type = "deal",
-                    .aggregate_id = step.id(),
-                    .sequence = step.version(),
-                    .payload = t.events[i].get(),
-                    .causation_request_id = request_id,
-                    .traceparent = call.traceparent});
-  }
+void EmitAll(Tx& tx, const CallContext& call, const std::string& request_id, const Transition& t) {
+  techtrade::EmitAll(tx, kProducer, EventCause::OfRequest(request_id, call.traceparent),
+                     {"deal", t.deal.id()}, t.events, t.sequences());
 }
 
 }  // namespace
@@ -408,7 +383,7 @@ grpc::Status TransactionsServiceImpl::RecordPayment(grpc::ServerContext* context
                                                     v1::Deal* response) {
   return runner_.Run(
       context, "RecordPayment", *request, [&](const CallContext& call) -> absl::Status {
-        if (call.caller.role() != reg::API_CLIENT_ROLE_PARTNER && !IsOperator(call)) {
+        if (call.caller.role() != reg::API_CLIENT_ROLE_PARTNER && !IsOperator(call.caller)) {
           return absl::PermissionDeniedError("payments are recorded by a finance partner");
         }
         TT_RETURN_IF_ERROR(ValidatePayment(*request));
@@ -521,17 +496,17 @@ grpc::Status TransactionsServiceImpl::ListDeals(grpc::ServerContext* context,
                                      : 0};
     // A city system sees the deals that involve its city: by their listing or by any party
     // (the store's city filter), as GetDeal's MayRead.
-    if (call.caller.role() == reg::API_CLIENT_ROLE_CITY_SYSTEM) {
-      if (!filter.city_id.empty() && filter.city_id != call.caller.city_id()) {
+    if (const std::string scope = CityScope(call.caller); !scope.empty()) {
+      if (!filter.city_id.empty() && filter.city_id != scope) {
         return absl::PermissionDeniedError("city_id: a city system lists its own city's deals");
       }
-      filter.city_id = call.caller.city_id();
+      filter.city_id = scope;
     }
-    TT_ASSIGN_OR_RETURN(store::DealPage page,
-                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<store::DealPage> {
+    TT_ASSIGN_OR_RETURN(Page<v1::Deal> page,
+                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::Deal>> {
                           return store::ListDeals(tx, filter, after, limit);
                         }));
-    for (auto& d : page.deals) *response->add_deals() = std::move(d);
+    for (auto& d : page.items) *response->add_deals() = std::move(d);
     if (page.more)
       response->set_next_page_token(EncodePageToken("ListDeals", *request, page.last_ordinal));
     return absl::OkStatus();

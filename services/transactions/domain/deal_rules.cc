@@ -39,7 +39,7 @@ bool IsLicence(int mode) {
 }
 
 template <class Event>
-std::unique_ptr<google::protobuf::Message> New(const std::function<void(Event&)>& fill = nullptr) {
+std::unique_ptr<Event> New(const std::function<void(Event&)>& fill = nullptr) {
   auto e = std::make_unique<Event>();
   if (fill) fill(*e);
   return e;

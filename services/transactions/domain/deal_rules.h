@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
@@ -25,11 +26,22 @@ struct Transition {
   std::vector<std::unique_ptr<google::protobuf::Message>> events;
   std::vector<v1::Deal> snapshots;  // snapshots[i]: the deal as of events[i]
 
-  // The only way to add an event: `deal` as it stands now is that event's step.
-  void Record(std::unique_ptr<google::protobuf::Message> event) {
+  // The only way to add an event: `deal` as it stands now is that event's step. Every
+  // transactions event carries that step's deal and the partners' idempotency key (the deal's id
+  // and version).
+  template <class Event>
+  void Record(std::unique_ptr<Event> event) {
     deal.set_version(deal.version() + 1);
     snapshots.push_back(deal);
+    *event->mutable_deal() = deal;
+    event->set_idempotency_key(absl::StrCat(deal.id(), ":", deal.version()));
     events.push_back(std::move(event));
+  }
+  // The sequence of events[i]: the deal's version after it.
+  std::vector<int64_t> sequences() const {
+    std::vector<int64_t> out;
+    for (const v1::Deal& s : snapshots) out.push_back(s.version());
+    return out;
   }
 };
 

@@ -11,116 +11,6 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-const Migration kMigrations[] = {
-    {1, "deals and payments", R"sql(
-CREATE TABLE deals (
-  id            uuid        PRIMARY KEY,
-  listing_id    uuid        NOT NULL,
-  buyer_org_id  uuid        NOT NULL,
-  seller_org_id uuid        NOT NULL CHECK (seller_org_id <> buyer_org_id),
-  broker_org_id uuid,
-  city_id       text        NOT NULL,
-  state         smallint    NOT NULL CHECK (state BETWEEN 1 AND 8),
-  version       bigint      NOT NULL CHECK (version >= 1),
-  record        bytea       NOT NULL,  -- techtrade.transactions.v1.Deal
-  ordinal       bigserial   NOT NULL UNIQUE,
-  create_time   timestamptz NOT NULL,
-  update_time   timestamptz NOT NULL
-);
-CREATE INDEX deals_buyer ON deals (buyer_org_id, ordinal);
-CREATE INDEX deals_seller ON deals (seller_org_id, ordinal);
-CREATE INDEX deals_broker ON deals (broker_org_id, ordinal) WHERE broker_org_id IS NOT NULL;
-CREATE INDEX deals_city ON deals (city_id, ordinal);
-CREATE INDEX deals_state ON deals (state, ordinal);
-
--- One row per finance partner's payment: the reference is recorded once.
-CREATE TABLE payments (
-  payment_reference text        PRIMARY KEY,
-  deal_id           uuid        NOT NULL REFERENCES deals (id),
-  milestone_index   int         NOT NULL CHECK (milestone_index >= 1),
-  currency          text        NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
-  amount_minor      bigint      NOT NULL CHECK (amount_minor > 0),
-  recorded_at       timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX payments_deal ON payments (deal_id);
-)sql"},
-    {2, "room on deal pages for updates", R"sql(
--- Every command rewrites its deal's row. With room left on the page, a rewrite that changes no
--- indexed column (most: the state stays PERFORMING through milestones) is a HOT update, which
--- touches none of the six indexes; full pages made about 40 % of them index every new version.
-ALTER TABLE deals SET (fillfactor = 75);
-)sql"},
-    {3, "the pilot cities each deal involves", R"sql(
--- A city system sees a deal whose listing or any party is of its city (docs/deals.md): the
--- listing's city and the parties' cities, set once when the deal opens (a party's city is the
--- one it had then). Deals saved before are filled in from their records.
-ALTER TABLE deals ADD COLUMN city_ids text[] NOT NULL DEFAULT '{}';
-
--- Field `wanted` (length-delimited) of a serialized protobuf message, or NULL.
-CREATE FUNCTION techtrade_pb_field(msg bytea, wanted int) RETURNS bytea
-LANGUAGE plpgsql IMMUTABLE STRICT AS $fn$
-DECLARE
-  pos int := 0;
-  n int := length(msg);
-  b int;
-  shift int;
-  key bigint;
-  len bigint;
-BEGIN
-  WHILE pos < n LOOP
-    key := 0;
-    shift := 0;
-    LOOP
-      IF pos >= n OR shift > 56 THEN RETURN NULL; END IF;
-      b := get_byte(msg, pos);
-      pos := pos + 1;
-      key := key | ((b & 127)::bigint << shift);
-      shift := shift + 7;
-      EXIT WHEN b < 128;
-    END LOOP;
-    CASE key & 7
-      WHEN 0 THEN
-        LOOP
-          IF pos >= n THEN RETURN NULL; END IF;
-          b := get_byte(msg, pos);
-          pos := pos + 1;
-          EXIT WHEN b < 128;
-        END LOOP;
-      WHEN 1 THEN pos := pos + 8;
-      WHEN 5 THEN pos := pos + 4;
-      WHEN 2 THEN
-        len := 0;
-        shift := 0;
-        LOOP
-          IF pos >= n OR shift > 56 THEN RETURN NULL; END IF;
-          b := get_byte(msg, pos);
-          pos := pos + 1;
-          len := len | ((b & 127)::bigint << shift);
-          shift := shift + 7;
-          EXIT WHEN b < 128;
-        END LOOP;
-        IF pos + len > n THEN RETURN NULL; END IF;
-        IF key >> 3 = wanted THEN RETURN substring(msg FROM pos + 1 FOR len::int); END IF;
-        pos := pos + len::int;
-      ELSE RETURN NULL;
-    END CASE;
-  END LOOP;
-  RETURN NULL;
-END $fn$;
-
--- Deal fields 5, 6, 7: buyer, seller, broker; Party field 4: city_id.
-UPDATE deals SET city_ids = ARRAY(
-  SELECT DISTINCT c FROM unnest(ARRAY[
-    city_id,
-    convert_from(techtrade_pb_field(techtrade_pb_field(record, 5), 4), 'UTF8'),
-    convert_from(techtrade_pb_field(techtrade_pb_field(record, 6), 4), 'UTF8'),
-    convert_from(techtrade_pb_field(techtrade_pb_field(record, 7), 4), 'UTF8')]) AS c
-  WHERE c IS NOT NULL AND c <> '' ORDER BY c);
-DROP FUNCTION techtrade_pb_field(bytea, int);
-CREATE INDEX deals_cities ON deals USING gin (city_ids);
-)sql"},
-};
-
 // The pilot cities `d` involves, as a text[] literal: its listing's and its parties'.
 std::string CityIdsLiteral(const v1::Deal& d) {
   std::vector<std::string> ids;
@@ -143,8 +33,6 @@ std::string CityIdsLiteral(const v1::Deal& d) {
 }
 
 }  // namespace
-
-std::span<const Migration> TransactionsMigrations() { return kMigrations; }
 
 std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors() {
   return {{"payments_pkey",
@@ -223,11 +111,11 @@ std::string ListDealsSql(Tx& tx, const DealFilter& f, int64_t after, int limit) 
   return sql;
 }
 
-DealPage ListDeals(Tx& tx, const DealFilter& f, int64_t after, int limit) {
+Page<v1::Deal> ListDeals(Tx& tx, const DealFilter& f, int64_t after, int limit) {
   pqxx::result rows = tx.exec(ListDealsSql(tx, f, after, limit));
-  DealPage page;
+  Page<v1::Deal> page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
-    page.deals.push_back(ParseRecord<v1::Deal>(rows[i][0]));
+    page.items.push_back(ParseRecord<v1::Deal>(rows[i][0]));
     page.last_ordinal = rows[i][1].as<int64_t>();
   }
   page.more = static_cast<int>(rows.size()) > limit;

@@ -10,12 +10,15 @@
 
 #include "absl/status/statusor.h"
 #include "common/db.h"
+#include "common/migrations.h"
+#include "common/paging.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
 namespace techtrade::transactions::store {
 
 namespace v1 = techtrade::transactions::v1;
 
+// services/transactions/migrations/*.sql, embedded at build time.
 std::span<const Migration> TransactionsMigrations();
 std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors();
 
@@ -37,13 +40,8 @@ struct DealFilter {
   int64_t opened_after_us = 0;   // 0 = no bound
   int64_t opened_before_us = 0;  // 0 = no bound
 };
-struct DealPage {
-  std::vector<v1::Deal> deals;
-  int64_t last_ordinal = 0;
-  bool more = false;
-};
 // The statement ListDeals runs (exposed so that tests can check how it is planned).
 std::string ListDealsSql(Tx& tx, const DealFilter& filter, int64_t after, int limit);
-DealPage ListDeals(Tx& tx, const DealFilter& filter, int64_t after, int limit);
+Page<v1::Deal> ListDeals(Tx& tx, const DealFilter& filter, int64_t after, int limit);
 
 }  // namespace techtrade::transactions::store

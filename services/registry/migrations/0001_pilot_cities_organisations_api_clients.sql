@@ -1,11 +1,5 @@
-#include "services/registry/store/migrations.h"
-
-namespace techtrade::registry {
-namespace {
-
-// Enum columns hold the protobuf enum numbers; CHECKs keep them to the values that exist.
-const Migration kMigrations[] = {
-    {1, "pilot cities, organisations, api clients", R"sql(
+-- Enum columns hold the protobuf enum numbers; CHECKs keep them to the values that exist.
+-- migration: pilot cities, organisations, api clients
 CREATE TABLE pilot_cities (
   id            text        PRIMARY KEY,
   name          text        NOT NULL,
@@ -50,11 +44,3 @@ CREATE TABLE api_clients (
   revoke_time timestamptz,
   CHECK ((role = 2) = (city_id IS NOT NULL))
 );
-)sql"},
-};
-
-}  // namespace
-
-std::span<const Migration> RegistryMigrations() { return kMigrations; }
-
-}  // namespace techtrade::registry

@@ -1,0 +1,43 @@
+// The one way a handler or a consumer emits events: into the outbox, in the transaction that made
+// the change (common/outbox.h), each event carrying its cause (the request that led to it and its
+// trace) and its aggregate's version after it as the sequence (docs/events.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "common/db.h"
+#include "google/protobuf/message.h"
+#include "techtrade/common/v1/common.pb.h"
+
+namespace techtrade {
+
+struct EventCause {
+  std::string request_id;   // the request that led to the change, through any number of events
+  std::string traceparent;  // W3C trace context; empty or invalid: a new trace
+
+  // A request served: its id and the call's trace context.
+  static EventCause OfRequest(absl::string_view request_id, absl::string_view traceparent);
+  // A consumed event: its causation request id, and a child span of its trace.
+  static EventCause OfEvent(const common::v1::EventEnvelope& consumed);
+};
+
+struct AggregateRef {
+  std::string type;  // e.g. "organization"
+  std::string id;
+};
+
+// Appends `event` for `aggregate` at `sequence` (the aggregate's version after it).
+void Emit(Tx& tx, absl::string_view producer, const EventCause& cause,
+          const AggregateRef& aggregate, int64_t sequence, const google::protobuf::Message& event);
+
+// A decision's events in order: events[i] at sequences[i].
+void EmitAll(Tx& tx, absl::string_view producer, const EventCause& cause,
+             const AggregateRef& aggregate,
+             std::span<const std::unique_ptr<google::protobuf::Message>> events,
+             std::span<const int64_t> sequences);
+
+}  // namespace techtrade

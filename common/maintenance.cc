@@ -1,0 +1,94 @@
+#include "common/maintenance.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace techtrade {
+
+Maintenance::Maintenance(MaintenanceOptions options)
+    : LoopWorker(absl::StrCat("maintenance ", options.service)),
+      options_(std::move(options)),
+      last_sweep_(std::chrono::steady_clock::now()),
+      last_vacuum_(std::chrono::steady_clock::now()) {}
+
+void Maintenance::Run() {
+  // Opened when there is work, so that an idle replica holds no connection for it.
+  std::optional<pqxx::connection> conn;
+  while (SleepFor(options_.check_interval)) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool sweep_due = now - last_sweep_ > absl::ToChronoNanoseconds(options_.sweep_interval);
+    const bool vacuum_maybe_due = !vacuum_refused_ && options_.outbox_rows_deleted != nullptr &&
+                                  options_.outbox_rows_deleted() - deleted_at_last_vacuum_ >= 20000;
+    if (!sweep_due && !vacuum_maybe_due) continue;
+    try {
+      if (!conn.has_value()) {
+        conn.emplace(options_.pg_url);
+        sweeper_ = false;
+      }
+      if (vacuum_maybe_due) VacuumIfDue(*conn);
+      if (sweep_due) {
+        SweepRetention(*conn);
+        last_sweep_ = now;
+      }
+    } catch (const std::exception& e) {
+      log::Warn("maintenance: database error; retrying", {{"error", e.what()}});
+      conn.reset();
+    }
+  }
+}
+
+void Maintenance::VacuumIfDue(pqxx::connection& conn) {
+  // Autovacuum visits a table at most once a minute (its default naptime), while a busy relay
+  // deletes thousands of rows a second; every batch's index scan steps over what is not yet
+  // vacuumed. A vacuum of the small live part costs milliseconds.
+  constexpr auto kMinInterval = std::chrono::seconds(5);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_vacuum_ < kMinInterval) return;
+  last_vacuum_ = now;
+  deleted_at_last_vacuum_ = options_.outbox_rows_deleted();
+  try {
+    pqxx::nontransaction tx(conn);
+    tx.exec("VACUUM outbox");
+  } catch (const pqxx::sql_error& e) {
+    vacuum_refused_ = true;
+    log::Warn("maintenance: cannot VACUUM the outbox; leaving it to autovacuum",
+              {{"error", e.what()}});
+  }
+}
+
+void Maintenance::SweepRetention(pqxx::connection& conn) {
+  if (!sweeper_) {
+    pqxx::nontransaction tx(conn);
+    // Session-level: held while this connection lives, so that replicas do not sweep together.
+    sweeper_ = tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))",
+                               absl::StrCat("techtrade_maintenance:", options_.service))[0]
+                   .as<bool>();
+    if (!sweeper_) return;
+  }
+  struct Sweep {
+    const char* table;
+    const char* column;
+    absl::Duration keep;
+  };
+  for (const Sweep& sweep :
+       {Sweep{"idempotency_keys", "created_at", options_.idempotency_retention},
+        Sweep{"inbox", "processed_at", options_.inbox_retention}}) {
+    // Small batches: a sweep must never hold locks or I/O long enough for callers to notice.
+    for (int round = 0; round < 100 && !stopping(); ++round) {
+      pqxx::nontransaction tx(conn);
+      pqxx::result r = tx.exec_params(
+          absl::StrCat("DELETE FROM ", sweep.table, " WHERE ctid = ANY(ARRAY(SELECT ctid FROM ",
+                       sweep.table, " WHERE ", sweep.column,
+                       " < now() - make_interval(secs => $1) LIMIT 5000))"),
+          static_cast<double>(absl::ToInt64Seconds(sweep.keep)));
+      if (r.affected_rows() > 0) {
+        log::Info("retention sweep", {{"table", sweep.table}, {"rows", r.affected_rows()}});
+      }
+      if (r.affected_rows() < 5000) break;
+    }
+  }
+}
+
+}  // namespace techtrade

@@ -1,0 +1,54 @@
+// The housekeeping every service's database needs, in one worker started by RunService: VACUUM
+// of the outbox after the relay deleted many published rows, and retention sweeps of the shared
+// tables (idempotency records, inbox entries).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/worker.h"
+
+namespace techtrade {
+
+struct MaintenanceOptions {
+  std::string service;  // also names the sweep lock: one replica sweeps at a time
+  std::string pg_url;
+  // Idempotency records older than this go (a client retrying later gets a new effect), and
+  // inbox entries older than `inbox_retention` (longer than the topics keep events, so that a
+  // replay is still deduplicated).
+  absl::Duration idempotency_retention = absl::Hours(24 * 7);
+  absl::Duration inbox_retention = absl::Hours(24 * 14);
+  absl::Duration sweep_interval = absl::Minutes(10);
+  // Published outbox rows this process's relay deleted so far (OutboxRelay::rows_deleted); none
+  // set: the outbox is left to autovacuum.
+  std::function<int64_t()> outbox_rows_deleted;
+  // How often the worker looks whether a VACUUM is due.
+  absl::Duration check_interval = absl::Seconds(1);
+};
+
+class Maintenance : public LoopWorker {
+ public:
+  explicit Maintenance(MaintenanceOptions options);
+  ~Maintenance() override { Stop(); }
+
+ private:
+  void Run() override;
+  // VACUUMs the outbox once enough published rows were deleted since the last one.
+  void VacuumIfDue(pqxx::connection& conn);
+  // Deletes expired rows if this replica holds the sweep lock.
+  void SweepRetention(pqxx::connection& conn);
+
+  const MaintenanceOptions options_;
+  std::chrono::steady_clock::time_point last_sweep_;
+  int64_t deleted_at_last_vacuum_ = 0;
+  std::chrono::steady_clock::time_point last_vacuum_;
+  bool vacuum_refused_ = false;  // a VACUUM failed: autovacuum's job alone from then on
+  bool sweeper_ = false;         // this connection holds the sweep lock
+};
+
+}  // namespace techtrade

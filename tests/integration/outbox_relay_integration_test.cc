@@ -1,0 +1,236 @@
+// The outbox relay (common/outbox.h) on its own, against the real database and broker: one relay
+// per service publishes, another takes over through the advisory lock when the leader goes, and
+// a producer that failed fatally (librdkafka 2.0's idempotence can) is replaced while the rows it
+// did not publish drive the retry. Events go to a scratch topic outside the `techtrade.` ones the
+// event-contract check reads.
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/db.h"
+#include "common/failpoint.h"
+#include "common/ids.h"
+#include "common/kafka.h"
+#include "common/metrics.h"
+#include "common/migrations.h"
+#include "common/outbox.h"
+#include "techtrade/common/v1/common.pb.h"
+#include "tests/support/harness.h"
+
+namespace techtrade::testing {
+namespace {
+
+// librdkafka's admin API (the C one: the C++ API has none) creating or deleting `topic`.
+absl::Status AdminTopic(const std::string& brokers, const std::string& topic, bool create) {
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), error, sizeof error) !=
+      RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InternalError(error);
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (rk == nullptr) return absl::InternalError(error);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_NewTopic_t* new_topic = nullptr;
+  rd_kafka_DeleteTopic_t* old_topic = nullptr;
+  if (create) {
+    new_topic = rd_kafka_NewTopic_new(topic.c_str(), 2, 1, error, sizeof error);
+    rd_kafka_CreateTopics(rk, &new_topic, 1, nullptr, queue);
+  } else {
+    old_topic = rd_kafka_DeleteTopic_new(topic.c_str());
+    rd_kafka_DeleteTopics(rk, &old_topic, 1, nullptr, queue);
+  }
+  absl::Status status = absl::DeadlineExceededError("no answer from the broker");
+  if (rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 20000)) {
+    const rd_kafka_topic_result_t** results = nullptr;
+    size_t count = 0;
+    if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      status = absl::InternalError(rd_kafka_event_error_string(event));
+    } else {
+      results = create ? rd_kafka_CreateTopics_result_topics(
+                             rd_kafka_event_CreateTopics_result(event), &count)
+                       : rd_kafka_DeleteTopics_result_topics(
+                             rd_kafka_event_DeleteTopics_result(event), &count);
+      status = count == 1 && rd_kafka_topic_result_error(results[0]) == RD_KAFKA_RESP_ERR_NO_ERROR
+                   ? absl::OkStatus()
+                   : absl::InternalError(absl::StrCat(
+                         "topic ", topic, ": ",
+                         count == 1 ? rd_kafka_topic_result_error_string(results[0]) : "?"));
+    }
+    rd_kafka_event_destroy(event);
+  }
+  if (new_topic != nullptr) rd_kafka_NewTopic_destroy(new_topic);
+  if (old_topic != nullptr) rd_kafka_DeleteTopic_destroy(old_topic);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_destroy(rk);
+  return status;
+}
+
+// Polls `condition` until it holds or `timeout` passes.
+bool Eventually(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return true;
+}
+
+double CounterValue(Metrics& metrics, const std::string& name) {
+  double total = 0;
+  for (const prometheus::MetricFamily& family : metrics.registry().Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& m : family.metric) total += m.counter.value;
+  }
+  return total;
+}
+
+class OutboxRelayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stack_ = Stack::FromEnvironment();
+    db_ = std::make_unique<ScratchDatabase>(stack_, "outbox_relay");
+    pool_ = *PgPool::Create(db_->url(), 4);
+    ASSERT_TRUE(ApplyMigrations(*pool_, "common", CommonMigrations()).ok());
+    service_ = absl::StrCat("relay-test-", RandomHex(4));  // names the relay lock
+    topic_ = absl::StrCat("test.outbox-relay.", RandomHex(4));
+    absl::Status created = AdminTopic(stack_.kafka_brokers, topic_, true);
+    ASSERT_TRUE(created.ok()) << created;
+    // A new topic answers once its partitions have leaders.
+    ASSERT_TRUE(Eventually(
+        [&] {
+          absl::StatusOr<std::map<int32_t, int64_t>> ends =
+              KafkaConsumer::EndOffsets(stack_.kafka_brokers, topic_, absl::Seconds(5));
+          return ends.ok() && ends->size() == 2;
+        },
+        absl::Seconds(30)));
+    reader_ = std::make_unique<TopicReader>(stack_.kafka_brokers, topic_);
+  }
+
+  void TearDown() override {
+    ASSERT_TRUE(failpoint::Configure("").ok());
+    relays_.clear();
+    reader_.reset();
+    (void)AdminTopic(stack_.kafka_brokers, topic_, false);
+    pool_.reset();
+    db_.reset();
+  }
+
+  OutboxRelay& StartRelay(const std::string& replica) {
+    metrics_.push_back(std::make_unique<Metrics>(replica));
+    relays_.push_back(
+        std::make_unique<OutboxRelay>(OutboxRelayOptions{.service = service_,
+                                                         .pg_url = db_->url(),
+                                                         .brokers = stack_.kafka_brokers,
+                                                         .topic = topic_},
+                                      *metrics_.back()));
+    relays_.back()->Start();
+    return *relays_.back();
+  }
+
+  // Commits `count` events of `aggregate` (sequences continuing from what it has).
+  void Append(const std::string& aggregate, int count) {
+    ASSERT_TRUE(InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+                  for (int i = 0; i < count; ++i) {
+                    techtrade::common::v1::Money payload;
+                    payload.set_currency("CNY");
+                    payload.set_amount_minor(i);
+                    AppendToOutbox(tx, service_,
+                                   {.aggregate_type = "test",
+                                    .aggregate_id = aggregate,
+                                    .sequence = ++sequences_[aggregate],
+                                    .payload = &payload});
+                  }
+                  return absl::OkStatus();
+                }).ok());
+  }
+
+  // Reads until every sequence of `aggregate` up to what was appended arrived; true if they
+  // did, each first seen in order.
+  bool PublishedInOrder(const std::string& aggregate) {
+    const int64_t last = sequences_[aggregate];
+    reader_->ReadUntil(
+        [&](const std::vector<TopicReader::Event>&) {
+          const auto events = reader_->ForAggregate(aggregate);
+          return !events.empty() && events.back().envelope.sequence() >= last;
+        },
+        absl::Seconds(30));
+    int64_t next = 1;
+    for (const TopicReader::Event& e : reader_->ForAggregate(aggregate)) {
+      if (e.envelope.sequence() == next) {
+        ++next;
+      } else if (e.envelope.sequence() > next) {
+        ADD_FAILURE() << aggregate << ": sequence " << e.envelope.sequence() << " before " << next;
+        return false;
+      }  // a lower one is a redelivery of an event already seen, which consumers drop
+    }
+    return next == last + 1;
+  }
+
+  int64_t OutboxRows() {
+    pqxx::connection conn(db_->url());
+    pqxx::nontransaction tx(conn);
+    return tx.exec1("SELECT count(*) FROM outbox")[0].as<int64_t>();
+  }
+
+  Stack stack_;
+  std::unique_ptr<ScratchDatabase> db_;
+  std::unique_ptr<PgPool> pool_;
+  std::string service_;
+  std::string topic_;
+  std::unique_ptr<TopicReader> reader_;
+  std::vector<std::unique_ptr<Metrics>> metrics_;
+  std::vector<std::unique_ptr<OutboxRelay>> relays_;
+  std::map<std::string, int64_t> sequences_;
+};
+
+TEST_F(OutboxRelayTest, AnotherReplicaTakesOverWhenTheLeaderGoes) {
+  OutboxRelay& first = StartRelay("replica-a");
+  ASSERT_TRUE(Eventually([&] { return first.leader(); }, absl::Seconds(10)));
+  OutboxRelay& second = StartRelay("replica-b");
+  Append("deal-1", 5);
+  ASSERT_TRUE(PublishedInOrder("deal-1"));
+  // The lock is the service's: the second replica, asking since it started, never got it.
+  EXPECT_FALSE(second.leader());
+  EXPECT_TRUE(first.leader());
+
+  // The leader goes; its database session, and with it the session-level lock, ends.
+  relays_.front()->Stop();
+  ASSERT_TRUE(Eventually([&] { return second.leader(); }, absl::Seconds(10)));
+  Append("deal-1", 5);
+  Append("deal-2", 3);
+  EXPECT_TRUE(PublishedInOrder("deal-1"));
+  EXPECT_TRUE(PublishedInOrder("deal-2"));
+  EXPECT_TRUE(Eventually([&] { return OutboxRows() == 0; }, absl::Seconds(10)));
+}
+
+TEST_F(OutboxRelayTest, ProducerIsReplacedAfterAFatalError) {
+  OutboxRelay& relay = StartRelay("replica-a");
+  ASSERT_TRUE(Eventually([&] { return relay.leader(); }, absl::Seconds(10)));
+  Append("deal-1", 3);
+  ASSERT_TRUE(PublishedInOrder("deal-1"));
+  Metrics& metrics = *metrics_.back();
+  EXPECT_EQ(CounterValue(metrics, "techtrade_outbox_producer_recreated_total"), 0);
+
+  // The next batch's producer fails fatally (rd_kafka_test_fatal_error) before it produces.
+  ASSERT_TRUE(failpoint::Configure("outbox.producer_fatal=error").ok());
+  Append("deal-1", 4);
+  ASSERT_TRUE(Eventually(
+      [&] { return CounterValue(metrics, "techtrade_outbox_producer_recreated_total") >= 1; },
+      absl::Seconds(15)));
+  ASSERT_TRUE(failpoint::Configure("").ok());
+  // The rows the failed producer did not publish are published by its replacement, in order.
+  EXPECT_TRUE(PublishedInOrder("deal-1"));
+  Append("deal-1", 2);
+  EXPECT_TRUE(PublishedInOrder("deal-1"));
+  EXPECT_TRUE(Eventually([&] { return OutboxRows() == 0; }, absl::Seconds(10)));
+}
+
+}  // namespace
+}  // namespace techtrade::testing
