@@ -7,19 +7,13 @@
 namespace techtrade {
 namespace {
 
-constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 constexpr absl::Duration kGaugeInterval = absl::Seconds(30);
 
 }  // namespace
 
 DeadLetterServiceImpl::DeadLetterServiceImpl(std::shared_ptr<DeadLetters> dead_letters,
-                                             const std::string& registry_addr, Cache& cache,
-                                             Metrics& metrics)
-    : dead_letters_(std::move(dead_letters)),
-      registry_(registry_addr, cache, absl::Seconds(2)),
-      authenticator_(registry_, cache),
-      memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
-      runner_(memoized_authenticator_, metrics) {}
+                                             RpcRunner& runner)
+    : dead_letters_(std::move(dead_letters)), runner_(runner) {}
 
 grpc::Status DeadLetterServiceImpl::ListDeadLetters(grpc::ServerContext* context,
                                                     const ops::v1::ListDeadLettersRequest* request,
@@ -85,8 +79,7 @@ std::unique_ptr<grpc::Service> ServeDeadLetters(ServiceEnvironment& env) {
     log::Warn("DeadLetterService not served: no TECHTRADE_REGISTRY_ADDR to authenticate with");
     return nullptr;
   }
-  return std::make_unique<DeadLetterServiceImpl>(std::move(dead_letters), env.config.registry_addr,
-                                                 env.cache, env.metrics);
+  return std::make_unique<DeadLetterServiceImpl>(std::move(dead_letters), env.runner);
 }
 
 }  // namespace techtrade

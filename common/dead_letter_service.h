@@ -15,9 +15,7 @@ namespace techtrade {
 
 class DeadLetterServiceImpl final : public techtrade::ops::v1::DeadLetterService::Service {
  public:
-  // Callers are authenticated through the registry at `registry_addr`.
-  DeadLetterServiceImpl(std::shared_ptr<DeadLetters> dead_letters, const std::string& registry_addr,
-                        Cache& cache, Metrics& metrics);
+  DeadLetterServiceImpl(std::shared_ptr<DeadLetters> dead_letters, RpcRunner& runner);
 
   grpc::Status ListDeadLetters(grpc::ServerContext*,
                                const techtrade::ops::v1::ListDeadLettersRequest*,
@@ -33,10 +31,7 @@ class DeadLetterServiceImpl final : public techtrade::ops::v1::DeadLetterService
 
  private:
   std::shared_ptr<DeadLetters> dead_letters_;
-  RegistryClient registry_;
-  RemoteAuthenticator authenticator_;
-  MemoizingAuthenticator memoized_authenticator_;
-  RpcRunner runner_;
+  RpcRunner& runner_;
 };
 
 // For a service process whose workers are built: registers its event consumers (env.workers)

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cache_keys.h"
 #include "common/dead_letter_service.h"
@@ -204,16 +205,6 @@ void WaitForShutdownSignal() {
 
 namespace {
 
-// The service's settings, and the log level they name.
-absl::StatusOr<ServiceConfig> ConfigureProcess(const ServiceDefinition& definition, int argc,
-                                               char** argv) {
-  TT_ASSIGN_OR_RETURN(ServiceConfig config, LoadServiceConfig(definition.name, argc, argv));
-  if (!log::SetLevel(config.log_level)) {
-    return absl::InvalidArgumentError("TECHTRADE_LOG_LEVEL: use debug|info|warn|error");
-  }
-  return config;
-}
-
 // The Redis options of a service: its URL, the near-copy lifetime, and as many connections as
 // handlers may want at once (opened only as they are needed), so that a busy pool never turns a
 // cache hit into a call to another service.
@@ -222,6 +213,30 @@ absl::StatusOr<RedisOptions> RedisOptionsFor(const ServiceConfig& config) {
   redis.near_copy_ttl = config.cache_near_copy_ttl;
   redis.pool_size = config.grpc_max_threads;
   return redis;
+}
+
+struct Configuration {
+  ServiceConfig config;
+  Settings settings;  // the definition's own
+  RedisOptions redis;
+};
+
+// The common configuration, the service's declared settings and the log level they name; every
+// problem found, listed.
+absl::StatusOr<Configuration> ConfigureProcess(const ServiceDefinition& definition, int argc,
+                                               char** argv) {
+  absl::StatusOr<ServiceConfig> config = LoadServiceConfig(definition.name, argc, argv);
+  absl::StatusOr<Settings> settings = Settings::Load(definition.settings);
+  std::vector<std::string> problems;
+  for (const absl::Status& s : {config.status(), settings.status()}) {
+    if (!s.ok()) problems.emplace_back(s.message());
+  }
+  if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
+  if (!log::SetLevel(config->log_level)) {
+    return absl::InvalidArgumentError("TECHTRADE_LOG_LEVEL: use debug|info|warn|error");
+  }
+  TT_ASSIGN_OR_RETURN(RedisOptions redis, RedisOptionsFor(*config));
+  return Configuration{*std::move(config), *std::move(settings), std::move(redis)};
 }
 
 // The pool, with the common tables' migrations and then the service's applied.
@@ -240,6 +255,36 @@ absl::StatusOr<std::unique_ptr<PgPool>> ConnectAndMigrate(const ServiceConfig& c
     }
   }
   return db;
+}
+
+// Who calls: the registry client (when there is a registry to call), the authenticator of API
+// keys, its memo, and the runner every handler goes through. Kept alive until the process ends.
+struct Callers {
+  std::unique_ptr<RegistryClient> registry;
+  std::unique_ptr<Authenticator> keys;
+  std::unique_ptr<MemoizingAuthenticator> principals;
+  std::unique_ptr<RpcRunner> runner;
+};
+
+absl::StatusOr<Callers> AuthenticateCallers(const ServiceDefinition& definition,
+                                            const ServiceConfig& config, PgPool& db, Cache& cache,
+                                            Metrics& metrics) {
+  Callers callers;
+  if (!config.registry_addr.empty()) {
+    callers.registry =
+        std::make_unique<RegistryClient>(config.registry_addr, cache, kPeerCallDeadline);
+  }
+  if (definition.authenticator) {
+    callers.keys = definition.authenticator(db, cache);
+  } else if (callers.registry != nullptr) {
+    callers.keys = std::make_unique<RemoteAuthenticator>(*callers.registry, cache);
+  } else {
+    return absl::InvalidArgumentError(
+        "TECHTRADE_REGISTRY_ADDR: required (or --registry_addr): API keys are checked there");
+  }
+  callers.principals = std::make_unique<MemoizingAuthenticator>(*callers.keys, kPrincipalMemoTtl);
+  callers.runner = std::make_unique<RpcRunner>(*callers.principals, metrics);
+  return callers;
 }
 
 // The platform's workers: the outbox relay, then maintenance (stopped in that order, after the
@@ -266,6 +311,41 @@ std::vector<std::unique_ptr<Worker>> PlatformWorkers(const ServiceDefinition& de
   return platform;
 }
 
+ServiceEnvironment EnvironmentOf(const Configuration& configured, Metrics& metrics, PgPool& db,
+                                 Cache& cache, std::vector<std::unique_ptr<Worker>>& workers,
+                                 const Callers& callers) {
+  return {.config = configured.config,
+          .settings = configured.settings,
+          .metrics = metrics,
+          .db = db,
+          .cache = cache,
+          .workers = workers,
+          .runner = *callers.runner,
+          .keys = *callers.keys,
+          .principals = *callers.principals,
+          .registry = callers.registry.get()};
+}
+
+// The services the definition builds, and the operators' dead-letter RPCs and gauge over the
+// consumers it built.
+absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> BuildServices(
+    const ServiceDefinition& definition, ServiceEnvironment& env) {
+  TT_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<grpc::Service>> services, definition.build(env));
+  if (std::unique_ptr<grpc::Service> dead_letters = ServeDeadLetters(env)) {
+    services.push_back(std::move(dead_letters));
+  }
+  return services;
+}
+
+// Starts serving `services`, and writes the bound port where the configuration asks.
+absl::Status Serve(GrpcServer& server, const std::vector<std::unique_ptr<grpc::Service>>& services,
+                   const ServiceConfig& config) {
+  for (const auto& service : services) server.AddService(service.get());
+  TT_RETURN_IF_ERROR(server.Start());
+  if (!config.port_file.empty()) std::ofstream(config.port_file) << server.port() << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunService(int argc, char** argv, const ServiceDefinition& definition) {
@@ -273,16 +353,12 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   // Before any thread exists, so that every thread inherits the mask and sigwait gets the signal.
   BlockShutdownSignals();
   log::SetService(definition.name);
-  absl::StatusOr<ServiceConfig> config = ConfigureProcess(definition, argc, argv);
-  if (!config.ok()) {
-    log::Error("invalid configuration", {{"error", config.status().message()}});
+  absl::StatusOr<Configuration> configured = ConfigureProcess(definition, argc, argv);
+  if (!configured.ok()) {
+    log::Error("invalid configuration", {{"error", configured.status().message()}});
     return 2;
   }
-  absl::StatusOr<RedisOptions> redis = RedisOptionsFor(*config);
-  if (!redis.ok()) {
-    log::Error("invalid configuration", {{"error", redis.status().message()}});
-    return 2;
-  }
+  const ServiceConfig* config = &configured->config;
 
   Metrics metrics(definition.name);
   if (config->metrics_port >= 0) {
@@ -297,18 +373,20 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
     return 1;
   }
 
-  Cache cache(*redis);
+  Cache cache(configured->redis);
   cache.ExportMetrics(metrics.registry(), definition.name);
+  absl::StatusOr<Callers> callers = AuthenticateCallers(definition, *config, **db, cache, metrics);
+  if (!callers.ok()) {
+    log::Error("invalid configuration", {{"error", callers.status().message()}});
+    return 2;
+  }
   std::vector<std::unique_ptr<Worker>> workers;
-  ServiceEnvironment env{*config, metrics, **db, cache, workers};
-  absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> services = definition.build(env);
+  ServiceEnvironment env = EnvironmentOf(*configured, metrics, **db, cache, workers, *callers);
+  absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> services =
+      BuildServices(definition, env);
   if (!services.ok()) {
     log::Error("service set-up failed", {{"error", services.status().message()}});
     return 1;
-  }
-  // The operators' dead-letter RPCs and gauge over the consumers the service built.
-  if (std::unique_ptr<grpc::Service> dead_letters = ServeDeadLetters(env)) {
-    services->push_back(std::move(dead_letters));
   }
 
   // Armed once migrations ran and the service is built: the points are about serving, and a
@@ -324,15 +402,11 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   GrpcServer server({.host = config->listen_host,
                      .port = config->grpc_port,
                      .max_threads = config->grpc_max_threads});
-  for (auto& service : *services) server.AddService(service.get());
-  if (absl::Status s = server.Start(); !s.ok()) {
+  if (absl::Status s = Serve(server, *services, *config); !s.ok()) {
     log::Error("cannot start gRPC server", {{"error", s.message()}});
     StopWorkers(workers);
     StopWorkers(platform);
     return 1;
-  }
-  if (!config->port_file.empty()) {
-    std::ofstream(config->port_file) << server.port() << "\n";
   }
   log::Info("serving", {{"grpc_port", server.port()},
                         {"metrics_port", metrics.bound_port()},

@@ -25,6 +25,8 @@
 #include "common/idempotency.h"
 #include "common/metrics.h"
 #include "common/migrations.h"
+#include "common/registry_client.h"
+#include "common/settings.h"
 #include "common/worker.h"
 
 namespace techtrade {
@@ -92,19 +94,38 @@ class RpcRunner {
 };
 
 // What RunService hands a service to build its handlers from.
+// How long a process may still accept an API key revoked elsewhere: callers are remembered this
+// long between authentications.
+inline constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
+// The deadline of a call to another techtrade service made on a caller's behalf.
+inline constexpr absl::Duration kPeerCallDeadline = absl::Seconds(2);
+
 struct ServiceEnvironment {
   const ServiceConfig& config;
+  const Settings& settings;  // the service's own, as its definition declares them
   Metrics& metrics;
   PgPool& db;
   Cache& cache;
   // Background loops to run while serving; RunService starts and stops them.
   std::vector<std::unique_ptr<Worker>>& workers;
+  // Every handler runs through this runner; its callers are authenticated by `keys` (the
+  // definition's authenticator, or the registry's through RemoteAuthenticator), remembered for
+  // kPrincipalMemoTtl by `principals`.
+  RpcRunner& runner;
+  Authenticator& keys;
+  MemoizingAuthenticator& principals;
+  // The registry, when the service has TECHTRADE_REGISTRY_ADDR (all but the registry itself).
+  RegistryClient* registry;
 };
 
 struct ServiceDefinition {
   std::string name;   // "registry"
   std::string topic;  // outbox topic, e.g. "techtrade.registry.events.v1"
   std::span<const Migration> migrations;
+  // Settings beyond the common ones (common/settings.h), read and checked before anything starts.
+  std::vector<SettingSpec> settings;
+  // How API keys are checked. Unset: through the registry, which then must be configured.
+  std::function<std::unique_ptr<Authenticator>(PgPool&, Cache&)> authenticator;
   // Runs once the database is migrated; returns the gRPC services to serve (kept alive until
   // shutdown) or an error that stops the process.
   std::function<absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>>(ServiceEnvironment&)>

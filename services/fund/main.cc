@@ -14,30 +14,26 @@
 int main(int argc, char** argv) {
   using namespace techtrade;
   using namespace techtrade::fund;
-  // Owned here so that it outlives the services and workers RunService keeps.
-  std::unique_ptr<RegistryClient> registry;
   ServiceDefinition definition{
       .name = "fund",
       .topic = "techtrade.fund.events.v1",
       .migrations = store::FundMigrations(),
+      // The consumer groups are the inboxes' names; tests give each run its own.
+      .settings = {StringSetting("TECHTRADE_FUND_TRANSACTIONS_CONSUMER", "fund.transactions-events",
+                                 "consumer group of the deal events that drive the tranches"),
+                   StringSetting("TECHTRADE_FUND_REGISTRY_CONSUMER", "fund.registry-events",
+                                 "consumer group of the registry's suspensions")},
       .build = [&](ServiceEnvironment& env)
           -> absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> {
         RegisterConstraintErrors(store::FundConstraintErrors());
-        if (env.config.registry_addr.empty()) {
-          return absl::InvalidArgumentError(
-              "TECHTRADE_REGISTRY_ADDR: required (or --registry_addr)");
-        }
-        registry =
-            std::make_unique<RegistryClient>(env.config.registry_addr, env.cache, absl::Seconds(2));
-        auto service = std::make_unique<FundServiceImpl>(env.db, env.cache, env.metrics, *registry);
+        auto service = std::make_unique<FundServiceImpl>(env.db, env.runner, *env.registry);
         FundServiceImpl* handlers = service.get();
         env.workers.push_back(std::make_unique<EventConsumer>(
-            // The group is the inbox's name; tests give each run its own.
-            EventConsumerOptions{.consumer = EnvOr("TECHTRADE_FUND_TRANSACTIONS_CONSUMER",
-                                                   "fund.transactions-events"),
-                                 .brokers = env.config.kafka_brokers,
-                                 .topics = {"techtrade.transactions.events.v1"},
-                                 .event_types = FundServiceImpl::DealEventTypes()},
+            EventConsumerOptions{
+                .consumer = env.settings.String("TECHTRADE_FUND_TRANSACTIONS_CONSUMER"),
+                .brokers = env.config.kafka_brokers,
+                .topics = {"techtrade.transactions.events.v1"},
+                .event_types = FundServiceImpl::DealEventTypes()},
             env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleTransactionsEvent(tx, event);
             }));
@@ -45,7 +41,7 @@ int main(int argc, char** argv) {
         // paid on its reinstatement.
         env.workers.push_back(std::make_unique<EventConsumer>(
             EventConsumerOptions{
-                .consumer = EnvOr("TECHTRADE_FUND_REGISTRY_CONSUMER", "fund.registry-events"),
+                .consumer = env.settings.String("TECHTRADE_FUND_REGISTRY_CONSUMER"),
                 .brokers = env.config.kafka_brokers,
                 .topics = {"techtrade.registry.events.v1"},
                 .event_types = RegistryEventTypes()},

@@ -1,6 +1,7 @@
 // The registry service process: pilot cities, organisations and API clients.
 #include "common/log.h"
 #include "common/server.h"
+#include "services/registry/api/authenticator.h"
 #include "services/registry/api/registry_service.h"
 #include "services/registry/store/migrations.h"
 #include "services/registry/store/registry_store.h"
@@ -11,6 +12,10 @@ int main(int argc, char** argv) {
       .name = "registry",
       .topic = "techtrade.registry.events.v1",
       .migrations = registry::RegistryMigrations(),
+      // The registry checks API keys against its own table.
+      .authenticator = [](PgPool& db, Cache& cache) -> std::unique_ptr<Authenticator> {
+        return std::make_unique<registry::LocalAuthenticator>(db, cache);
+      },
       .build = [](ServiceEnvironment& env)
           -> absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> {
         RegisterConstraintErrors(registry::store::RegistryConstraintErrors());
@@ -20,8 +25,8 @@ int main(int argc, char** argv) {
           if (!s.ok()) return s;
         }
         std::vector<std::unique_ptr<grpc::Service>> services;
-        services.push_back(
-            std::make_unique<registry::RegistryServiceImpl>(env.db, env.cache, env.metrics));
+        services.push_back(std::make_unique<registry::RegistryServiceImpl>(
+            env.db, env.cache, env.runner, env.keys, env.principals));
         return services;
       }};
   return RunService(argc, argv, definition);

@@ -12,26 +12,23 @@
 int main(int argc, char** argv) {
   using namespace techtrade;
   using namespace techtrade::transactions;
-  std::unique_ptr<RegistryClient> registry;
+  // Owned here so that it outlives the services RunService keeps.
   std::unique_ptr<ListingsClient> listings;
   ServiceDefinition definition{
       .name = "transactions",
       .topic = "techtrade.transactions.events.v1",
       .migrations = store::TransactionsMigrations(),
+      .settings = {RequiredSetting(
+          "TECHTRADE_LISTINGS_ADDR",
+          "host:port of the listings service, for the listings deals open on")},
       .build = [&](ServiceEnvironment& env)
           -> absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> {
         RegisterConstraintErrors(store::TransactionsConstraintErrors());
-        const std::string listings_addr = EnvOr("TECHTRADE_LISTINGS_ADDR", "");
-        if (env.config.registry_addr.empty() || listings_addr.empty()) {
-          return absl::InvalidArgumentError(
-              "TECHTRADE_REGISTRY_ADDR and TECHTRADE_LISTINGS_ADDR: both required");
-        }
-        registry =
-            std::make_unique<RegistryClient>(env.config.registry_addr, env.cache, absl::Seconds(2));
-        listings = std::make_unique<ListingsClient>(listings_addr, env.cache, absl::Seconds(2));
+        listings = std::make_unique<ListingsClient>(env.settings.String("TECHTRADE_LISTINGS_ADDR"),
+                                                    env.cache, kPeerCallDeadline);
         std::vector<std::unique_ptr<grpc::Service>> services;
-        services.push_back(std::make_unique<TransactionsServiceImpl>(env.db, env.cache, env.metrics,
-                                                                     *registry, *listings));
+        services.push_back(std::make_unique<TransactionsServiceImpl>(env.db, env.cache, env.runner,
+                                                                     *env.registry, *listings));
         return services;
       }};
   return RunService(argc, argv, definition);

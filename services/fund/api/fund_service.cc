@@ -26,7 +26,6 @@ namespace {
 using google::protobuf::util::TimeUtil;
 namespace reg = techtrade::registry::v1;
 
-constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 constexpr int kMaxReasonChars = 500;
 
 // Operators and finance partners see every application; a city system those of its city's
@@ -49,13 +48,8 @@ absl::Status CheckPeriod(const google::protobuf::Timestamp& start,
 
 }  // namespace
 
-FundServiceImpl::FundServiceImpl(PgPool& db, Cache& cache, Metrics& metrics,
-                                 RegistryClient& registry)
-    : db_(db),
-      registry_(registry),
-      authenticator_(registry, cache),
-      memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
-      runner_(memoized_authenticator_, metrics) {}
+FundServiceImpl::FundServiceImpl(PgPool& db, RpcRunner& runner, RegistryClient& registry)
+    : db_(db), registry_(registry), runner_(runner) {}
 
 std::vector<std::string> FundServiceImpl::DealEventTypes() {
   return {"techtrade.transactions.v1.ContractSigned", "techtrade.transactions.v1.MilestoneAccepted",

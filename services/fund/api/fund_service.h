@@ -19,7 +19,7 @@ namespace techtrade::fund {
 
 class FundServiceImpl final : public v1::FundService::Service {
  public:
-  FundServiceImpl(PgPool& db, Cache& cache, Metrics& metrics, RegistryClient& registry);
+  FundServiceImpl(PgPool& db, RpcRunner& runner, RegistryClient& registry);
 
   grpc::Status CreateProgramme(grpc::ServerContext*, const v1::CreateProgrammeRequest*,
                                v1::Programme*) override;
@@ -69,9 +69,7 @@ class FundServiceImpl final : public v1::FundService::Service {
 
   PgPool& db_;
   RegistryClient& registry_;
-  RemoteAuthenticator authenticator_;
-  MemoizingAuthenticator memoized_authenticator_;
-  RpcRunner runner_;
+  RpcRunner& runner_;
 };
 
 }  // namespace techtrade::fund

@@ -25,7 +25,6 @@ using google::protobuf::util::TimeUtil;
 namespace reg = techtrade::registry::v1;
 
 constexpr char kProducer[] = "listings";
-constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 constexpr int kDefaultMatchLimit = 10;
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
@@ -295,15 +294,9 @@ struct ListingsServiceImpl::Ops {
   }
 };
 
-ListingsServiceImpl::ListingsServiceImpl(PgPool& db, Cache& cache, Metrics& metrics,
+ListingsServiceImpl::ListingsServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner,
                                          RegistryClient& registry, ReadModel& model)
-    : db_(db),
-      cache_(cache),
-      registry_(registry),
-      model_(model),
-      authenticator_(registry, cache),
-      memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
-      runner_(memoized_authenticator_, metrics) {}
+    : db_(db), cache_(cache), registry_(registry), model_(model), runner_(runner) {}
 
 // ---- Offers ----
 

@@ -14,7 +14,7 @@ namespace techtrade::listings {
 
 class ListingsServiceImpl final : public v1::ListingsService::Service {
  public:
-  ListingsServiceImpl(PgPool& db, Cache& cache, Metrics& metrics, RegistryClient& registry,
+  ListingsServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner, RegistryClient& registry,
                       ReadModel& model);
 
   grpc::Status CreateOffer(grpc::ServerContext*, const v1::CreateOfferRequest*,
@@ -61,9 +61,7 @@ class ListingsServiceImpl final : public v1::ListingsService::Service {
   Cache& cache_;
   RegistryClient& registry_;
   ReadModel& model_;
-  RemoteAuthenticator authenticator_;
-  MemoizingAuthenticator memoized_authenticator_;
-  RpcRunner runner_;
+  RpcRunner& runner_;
 };
 
 }  // namespace techtrade::listings

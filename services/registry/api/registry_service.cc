@@ -17,19 +17,18 @@ namespace techtrade::registry {
 namespace {
 
 constexpr char kProducer[] = "registry";
-// How long another replica may still accept a key revoked here.
-constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
 }  // namespace
 
-RegistryServiceImpl::RegistryServiceImpl(PgPool& db, Cache& cache, Metrics& metrics)
+RegistryServiceImpl::RegistryServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner,
+                                         Authenticator& keys, MemoizingAuthenticator& principals)
     : db_(db),
       cache_(cache),
-      authenticator_(db, cache),
-      memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
-      runner_(memoized_authenticator_, metrics) {}
+      runner_(runner),
+      authenticator_(keys),
+      memoized_authenticator_(principals) {}
 
 // ---- Pilot cities ----
 

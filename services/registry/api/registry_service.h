@@ -13,7 +13,10 @@ namespace techtrade::registry {
 
 class RegistryServiceImpl final : public v1::RegistryService::Service {
  public:
-  RegistryServiceImpl(PgPool& db, Cache& cache, Metrics& metrics);
+  // `keys` checks API keys against the registry's own table (LocalAuthenticator); `principals`
+  // remembers them for the runner, and forgets a key the moment it is revoked here.
+  RegistryServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner, Authenticator& keys,
+                      MemoizingAuthenticator& principals);
 
   grpc::Status CreatePilotCity(grpc::ServerContext* context,
                                const v1::CreatePilotCityRequest* request,
@@ -65,9 +68,9 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
 
   PgPool& db_;
   Cache& cache_;
-  LocalAuthenticator authenticator_;
-  MemoizingAuthenticator memoized_authenticator_;
-  RpcRunner runner_;
+  RpcRunner& runner_;
+  Authenticator& authenticator_;
+  MemoizingAuthenticator& memoized_authenticator_;
 };
 
 }  // namespace techtrade::registry

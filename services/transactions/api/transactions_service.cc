@@ -23,7 +23,6 @@ namespace reg = techtrade::registry::v1;
 namespace lv1 = techtrade::listings::v1;
 
 constexpr char kProducer[] = "transactions";
-constexpr absl::Duration kPrincipalMemoTtl = absl::Seconds(1);
 // Deals whose last commit this process keeps a copy of: about 1 KB each.
 constexpr size_t kRecentDeals = 16384;
 
@@ -69,15 +68,13 @@ void EmitAll(Tx& tx, const CallContext& call, const std::string& request_id, con
 
 }  // namespace
 
-TransactionsServiceImpl::TransactionsServiceImpl(PgPool& db, Cache& cache, Metrics& metrics,
+TransactionsServiceImpl::TransactionsServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner,
                                                  RegistryClient& registry, ListingsClient& listings)
     : db_(db),
       cache_(cache),
       registry_(registry),
       listings_(listings),
-      authenticator_(registry, cache),
-      memoized_authenticator_(authenticator_, kPrincipalMemoTtl),
-      runner_(memoized_authenticator_, metrics),
+      runner_(runner),
       recent_deals_(kRecentDeals) {}
 
 void TransactionsServiceImpl::KeepOnCommit(Tx& tx, const v1::Deal& deal, std::string record) {

@@ -17,7 +17,7 @@ namespace techtrade::transactions {
 
 class TransactionsServiceImpl final : public v1::TransactionsService::Service {
  public:
-  TransactionsServiceImpl(PgPool& db, Cache& cache, Metrics& metrics, RegistryClient& registry,
+  TransactionsServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner, RegistryClient& registry,
                           ListingsClient& listings);
 
   grpc::Status OpenDeal(grpc::ServerContext*, const v1::OpenDealRequest*, v1::Deal*) override;
@@ -63,9 +63,7 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   Cache& cache_;
   RegistryClient& registry_;
   ListingsClient& listings_;
-  RemoteAuthenticator authenticator_;
-  MemoizingAuthenticator memoized_authenticator_;
-  RpcRunner runner_;
+  RpcRunner& runner_;
   store::RecentDeals recent_deals_;
 };
 
