@@ -36,6 +36,9 @@ ABSL_FLAG(int, few_clients, 8,
           "registration's round trips leave the machine idle part of the time, raw inserts not");
 ABSL_FLAG(int, outbox_rate, 500, "registrations per second for the outbox latency scenario");
 ABSL_FLAG(int, outbox_seconds, 10, "duration of the outbox latency scenario");
+ABSL_FLAG(bool, outbox_checkpoint, true,
+          "checkpoint before the outbox latency scenario (false: measure a fresh cluster's WAL "
+          "growth too; docs/benchmarks.md)");
 ABSL_FLAG(int, warmup_seconds, 10,
           "unmeasured load first (make bench runs this benchmark first, on a fresh stack); a "
           "broker with the full JIT needs a minute or more");
@@ -227,6 +230,7 @@ int Main(BenchRun& run) {
   registrations(few_clients, few,
                 absl::StrCat("the same with ", few_clients, " calls in flight (info)"));
 
+  int wal_segments_created = 0;  // during the outbox phase
   // --- Outbox at a steady rate: commit → broker acknowledgement from the relay's histogram
   // (scraped before and after), and commit → read by a consumer from the events themselves.
   {
@@ -240,9 +244,12 @@ int Main(BenchRun& run) {
             .ok();
       };
     };
-    // The steady state is what is measured: first the same load, unmeasured, for a few seconds
-    // (the broker's JIT and the relay's batching settle after the closed-loop scenarios).
+    // The steady state is what is measured: a checkpoint (QuietDatabase: the WAL recycled, no
+    // timed checkpoint due for minutes), then the same load, unmeasured, for a few seconds (the
+    // broker's JIT and the relay's batching settle after the closed-loop scenarios).
+    if (absl::GetFlag(FLAGS_outbox_checkpoint)) QuietDatabase(db.url());
     Paced(rate, 5, threads, registration("steady"));
+    const int wal_files_before = WalSegmentFiles(db.url());
     const auto ack_before =
         Buckets(Scrape(metrics_port), "techtrade_outbox_publish_latency_seconds");
     ScenarioResult r = PacedLag(
@@ -252,6 +259,7 @@ int Main(BenchRun& run) {
     results.push_back(r);
     const auto ack_after =
         Buckets(Scrape(metrics_port), "techtrade_outbox_publish_latency_seconds");
+    wal_segments_created = WalSegmentFiles(db.url()) - wal_files_before;
     ScenarioResult ack;
     ack.name = "registry.outbox_commit_to_ack";
     ack.p50_ms = PercentileBetween(ack_before, ack_after, 50, &ack.calls);
@@ -300,6 +308,8 @@ int Main(BenchRun& run) {
                      "info", true});
   figures.push_back(
       {"registry.outbox_p99_ms", outbox_p99, "<= 50", outbox_p99 <= 50 && outbox_complete});
+  figures.push_back({"registry.outbox_wal_segments_created",
+                     static_cast<double>(wal_segments_created), "info", true});
   figures.push_back({"registry.outbox_to_consumer_p99_ms",
                      find("registry.outbox_commit_to_consumer").p99_ms, "info", true});
   figures.push_back(

@@ -105,6 +105,12 @@ void QuietDatabase(const std::string& db_url) {
   tx.exec("CHECKPOINT");
 }
 
+int WalSegmentFiles(const std::string& db_url) {
+  pqxx::connection conn(db_url);
+  pqxx::nontransaction tx(conn);
+  return tx.exec1("SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'")[0].as<int>();
+}
+
 RawInsert::RawInsert(const std::string& db_url, int threads) {
   {
     pqxx::connection setup(db_url);

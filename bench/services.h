@@ -130,8 +130,15 @@ ScenarioResult PacedLag(const std::string& name, const std::string& brokers,
 void Paced(int rate, int seconds, int threads, const std::function<bool(int, int64_t)>& send);
 
 // Forces a checkpoint on the stack's PostgreSQL, so that what an earlier benchmark wrote (a
-// million rows, say) is not written out during this one's measurements.
+// million rows, say) is not written out during this one's measurements. It also lets PostgreSQL
+// recycle the WAL segments written so far: a latency scenario measured after it writes into
+// recycled segments, as every database does once past its first checkpoints, instead of creating
+// new ones — which a freshly initialised cluster does for its first gigabytes of WAL, each
+// commit that crosses into a new segment waiting while 16 MB are zero-filled and synced
+// (docs/benchmarks.md, "Event latency on a fresh machine").
 void QuietDatabase(const std::string& db_url);
+// The WAL segment files PostgreSQL has (created ones add to them; recycled ones do not).
+int WalSegmentFiles(const std::string& db_url);
 
 // The raw single-row insert: `threads` libpqxx connections to `db_url`, each inserting one row
 // per transaction (BEGIN, INSERT, COMMIT) into a table of its own. A call of a load loop.

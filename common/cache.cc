@@ -103,6 +103,7 @@ void Cache::Return(redisContext* context, bool healthy) {
 }
 
 redisReply* Cache::Command(const std::vector<absl::string_view>& args) {
+  if (options_.host.empty()) return nullptr;
   if (InCooldown()) return nullptr;
   redisContext* c = Borrow();
   if (c == nullptr) return nullptr;
@@ -238,6 +239,7 @@ void Cache::Invalidate(const std::string& key) {
     local_.erase(key);
     ++local_generation_;
   }
+  if (options_.host.empty()) return;  // nothing to keep in step
   if (redisReply* reply = Command({"DEL", key})) {
     freeReplyObject(reply);
     return;

@@ -28,6 +28,8 @@
 namespace techtrade {
 
 struct RedisOptions {
+  // Empty: no Redis at all, every read a miss (the process-local near copies still work), for
+  // handler tests that run no process.
   std::string host = "127.0.0.1";
   int port = 6379;
   // Connections at most, opened as needed. A command finding them all in use waits for one

@@ -6,6 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
 namespace techtrade {
 
 // The channel to another techtrade service at `address` (host:port, or a gRPC target such as
@@ -13,5 +16,10 @@ namespace techtrade {
 // headless Kubernetes Service (k8s/) that is every ready replica, so a caller's calls spread over
 // them instead of all riding its first connection.
 std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address);
+
+// The one way an outbound call carries its credential: `api_key` as "authorization: Bearer
+// <key>" (what every techtrade service reads first, common/auth.h), and the call's deadline.
+void SetCallCredentials(grpc::ClientContext& context, absl::string_view api_key,
+                        absl::Duration deadline);
 
 }  // namespace techtrade

@@ -1,14 +1,16 @@
 #include "common/config.h"
 
 #include <cstdlib>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/db.h"
+#include "common/settings.h"
 #include "common/status.h"
 
 // Empty string / -1 mean "not given on the command line": the environment decides then.
@@ -32,26 +34,63 @@ ABSL_FLAG(int, grpc_max_threads, -1,
 namespace techtrade {
 namespace {
 
-absl::StatusOr<int> IntSetting(int flag_value, int unset, absl::string_view env, int fallback,
-                               int min, int max) {
-  int value = flag_value;
-  if (value == unset) {
-    std::string text = EnvOr(env, "");
-    if (text.empty()) {
-      value = fallback;
-    } else if (!absl::SimpleAtoi(text, &value)) {
-      return FieldError(env, absl::StrCat("not an integer: '", text, "'"));
+// The settings every service reads, declared like a service's own (common/settings.h), so that
+// every bad value, common or the service's, is listed before anything starts.
+std::vector<SettingSpec> CommonSettings() {
+  SettingSpec log_level = StringSetting("TECHTRADE_LOG_LEVEL", "info", "debug|info|warn|error");
+  log_level.check = [](absl::string_view level) {
+    for (absl::string_view known : {"debug", "info", "warn", "error"}) {
+      if (level == known) return absl::OkStatus();
     }
-  }
-  if (value < min || value > max) {
-    return FieldError(env, absl::StrCat(value, " is outside ", min, "..", max));
-  }
-  return value;
+    return absl::InvalidArgumentError("use debug|info|warn|error");
+  };
+  return {
+      StringSetting("TECHTRADE_LISTEN_HOST", "127.0.0.1", "address to bind"),
+      IntegerSetting("TECHTRADE_GRPC_PORT", 0, 0, 65535, "gRPC port; 0 = any free port"),
+      IntegerSetting("TECHTRADE_METRICS_PORT", -1, -1, 65535, "/metrics port; -1 = off"),
+      RequiredSetting("TECHTRADE_PG_URL", "or --pg_url: the service's PostgreSQL database"),
+      RequiredSetting("TECHTRADE_REDIS_URL", "or --redis_url: redis://host:port"),
+      RequiredSetting("TECHTRADE_KAFKA_BROKERS", "or --kafka_brokers: Kafka bootstrap servers"),
+      StringSetting("TECHTRADE_REGISTRY_ADDR", "", "registry host:port"),
+      StringSetting("TECHTRADE_PORT_FILE", "", "file to write the bound gRPC port to"),
+      log_level,
+      StringSetting("TECHTRADE_BOOTSTRAP_OPERATOR_KEY", "", "never a flag: ps shows flags"),
+      IntegerSetting("TECHTRADE_DB_POOL_SIZE", 16, 1, 500, "PostgreSQL connections"),
+      IntegerSetting("TECHTRADE_GRPC_MAX_THREADS", 64, 4, 4096, "gRPC worker threads"),
+      IntegerSetting("TECHTRADE_SHUTDOWN_GRACE_SECONDS", 10, 0, 600,
+                     "how long calls in flight may finish on SIGTERM"),
+      IntegerSetting("TECHTRADE_RETENTION_SWEEP_SECONDS", 600, 1, 86400,
+                     "how often expired idempotency and inbox rows are swept"),
+      IntegerSetting("TECHTRADE_CACHE_NEAR_COPY_MS", 250, 0, 60000,
+                     "lifetime of a near copy in the process; 0 = off"),
+      IntegerSetting("TECHTRADE_OUTBOX_BATCH_INTERVAL_MS", 10, 0, 1000,
+                     "the outbox relay's least interval between batches under load"),
+      IntegerSetting("TECHTRADE_DB_COMMIT_PIPELINE_DEPTH", kDefaultCommitPipelineDepth, 1, 16,
+                     "group-commit batches in flight"),
+  };
 }
 
-std::string StringSetting(const std::string& flag_value, absl::string_view env,
-                          absl::string_view fallback) {
-  return flag_value.empty() ? EnvOr(env, fallback) : flag_value;
+// What the command line gave, by the setting it overrides ("" and the flag's sentinel: nothing).
+std::map<std::string, std::string, std::less<>> FlagValues() {
+  std::map<std::string, std::string, std::less<>> given;
+  auto text = [&](const char* name, const std::string& value) {
+    if (!value.empty()) given[name] = value;
+  };
+  auto number = [&](const char* name, int value, int unset) {
+    if (value != unset) given[name] = absl::StrCat(value);
+  };
+  text("TECHTRADE_LISTEN_HOST", absl::GetFlag(FLAGS_listen_host));
+  number("TECHTRADE_GRPC_PORT", absl::GetFlag(FLAGS_grpc_port), -1);
+  number("TECHTRADE_METRICS_PORT", absl::GetFlag(FLAGS_metrics_port), -2);
+  text("TECHTRADE_PG_URL", absl::GetFlag(FLAGS_pg_url));
+  text("TECHTRADE_REDIS_URL", absl::GetFlag(FLAGS_redis_url));
+  text("TECHTRADE_KAFKA_BROKERS", absl::GetFlag(FLAGS_kafka_brokers));
+  text("TECHTRADE_REGISTRY_ADDR", absl::GetFlag(FLAGS_registry_addr));
+  text("TECHTRADE_PORT_FILE", absl::GetFlag(FLAGS_port_file));
+  text("TECHTRADE_LOG_LEVEL", absl::GetFlag(FLAGS_log_level));
+  number("TECHTRADE_DB_POOL_SIZE", absl::GetFlag(FLAGS_db_pool_size), -1);
+  number("TECHTRADE_GRPC_MAX_THREADS", absl::GetFlag(FLAGS_grpc_max_threads), -1);
+  return given;
 }
 
 }  // namespace
@@ -61,54 +100,41 @@ std::string EnvOr(absl::string_view name, absl::string_view fallback) {
   return (value != nullptr && *value != '\0') ? std::string(value) : std::string(fallback);
 }
 
+absl::StatusOr<ServiceConfig> ServiceConfigFrom(absl::string_view service,
+                                                const Settings::Lookup& lookup) {
+  const std::vector<SettingSpec> specs = CommonSettings();
+  TT_ASSIGN_OR_RETURN(Settings s, Settings::Load(specs, lookup));
+  ServiceConfig c;
+  c.service = std::string(service);
+  c.listen_host = s.String("TECHTRADE_LISTEN_HOST");
+  c.grpc_port = static_cast<int>(s.Int("TECHTRADE_GRPC_PORT"));
+  c.metrics_port = static_cast<int>(s.Int("TECHTRADE_METRICS_PORT"));
+  c.pg_url = s.String("TECHTRADE_PG_URL");
+  c.redis_url = s.String("TECHTRADE_REDIS_URL");
+  c.kafka_brokers = s.String("TECHTRADE_KAFKA_BROKERS");
+  c.registry_addr = s.String("TECHTRADE_REGISTRY_ADDR");
+  c.port_file = s.String("TECHTRADE_PORT_FILE");
+  c.log_level = s.String("TECHTRADE_LOG_LEVEL");
+  c.bootstrap_operator_key = s.String("TECHTRADE_BOOTSTRAP_OPERATOR_KEY");
+  c.db_pool_size = static_cast<int>(s.Int("TECHTRADE_DB_POOL_SIZE"));
+  c.grpc_max_threads = static_cast<int>(s.Int("TECHTRADE_GRPC_MAX_THREADS"));
+  c.shutdown_grace = absl::Seconds(s.Int("TECHTRADE_SHUTDOWN_GRACE_SECONDS"));
+  c.retention_sweep = absl::Seconds(s.Int("TECHTRADE_RETENTION_SWEEP_SECONDS"));
+  c.cache_near_copy_ttl = absl::Milliseconds(s.Int("TECHTRADE_CACHE_NEAR_COPY_MS"));
+  c.outbox_batch_interval = absl::Milliseconds(s.Int("TECHTRADE_OUTBOX_BATCH_INTERVAL_MS"));
+  c.db_commit_pipeline_depth = static_cast<int>(s.Int("TECHTRADE_DB_COMMIT_PIPELINE_DEPTH"));
+  return c;
+}
+
 absl::StatusOr<ServiceConfig> LoadServiceConfig(absl::string_view service, int argc, char** argv) {
   absl::SetProgramUsageMessage(absl::StrCat("techtrade ", service, " service"));
   absl::ParseCommandLine(argc, argv);  // exits with a message on unknown flags
-
-  ServiceConfig c;
-  c.service = std::string(service);
-  c.listen_host =
-      StringSetting(absl::GetFlag(FLAGS_listen_host), "TECHTRADE_LISTEN_HOST", "127.0.0.1");
-  TT_ASSIGN_OR_RETURN(c.grpc_port, IntSetting(absl::GetFlag(FLAGS_grpc_port), -1,
-                                              "TECHTRADE_GRPC_PORT", 0, 0, 65535));
-  TT_ASSIGN_OR_RETURN(c.metrics_port, IntSetting(absl::GetFlag(FLAGS_metrics_port), -2,
-                                                 "TECHTRADE_METRICS_PORT", -1, -1, 65535));
-  c.pg_url = StringSetting(absl::GetFlag(FLAGS_pg_url), "TECHTRADE_PG_URL", "");
-  c.redis_url = StringSetting(absl::GetFlag(FLAGS_redis_url), "TECHTRADE_REDIS_URL", "");
-  c.kafka_brokers =
-      StringSetting(absl::GetFlag(FLAGS_kafka_brokers), "TECHTRADE_KAFKA_BROKERS", "");
-  c.registry_addr =
-      StringSetting(absl::GetFlag(FLAGS_registry_addr), "TECHTRADE_REGISTRY_ADDR", "");
-  c.port_file = StringSetting(absl::GetFlag(FLAGS_port_file), "TECHTRADE_PORT_FILE", "");
-  c.log_level = StringSetting(absl::GetFlag(FLAGS_log_level), "TECHTRADE_LOG_LEVEL", "info");
-  c.bootstrap_operator_key =
-      EnvOr("TECHTRADE_BOOTSTRAP_OPERATOR_KEY", "");  // never a flag: ps shows flags
-  TT_ASSIGN_OR_RETURN(c.db_pool_size, IntSetting(absl::GetFlag(FLAGS_db_pool_size), -1,
-                                                 "TECHTRADE_DB_POOL_SIZE", 16, 1, 500));
-  TT_ASSIGN_OR_RETURN(c.grpc_max_threads, IntSetting(absl::GetFlag(FLAGS_grpc_max_threads), -1,
-                                                     "TECHTRADE_GRPC_MAX_THREADS", 64, 4, 4096));
-  TT_ASSIGN_OR_RETURN(int grace,
-                      IntSetting(-1, -1, "TECHTRADE_SHUTDOWN_GRACE_SECONDS", 10, 0, 600));
-  c.shutdown_grace = absl::Seconds(grace);
-  TT_ASSIGN_OR_RETURN(int sweep,
-                      IntSetting(-1, -1, "TECHTRADE_RETENTION_SWEEP_SECONDS", 600, 1, 86400));
-  c.retention_sweep = absl::Seconds(sweep);
-  TT_ASSIGN_OR_RETURN(int near_copy_ms,
-                      IntSetting(-1, -1, "TECHTRADE_CACHE_NEAR_COPY_MS", 250, 0, 60000));
-  c.cache_near_copy_ttl = absl::Milliseconds(near_copy_ms);
-  TT_ASSIGN_OR_RETURN(int batch_interval_ms,
-                      IntSetting(-1, -1, "TECHTRADE_OUTBOX_BATCH_INTERVAL_MS", 10, 0, 1000));
-  c.outbox_batch_interval = absl::Milliseconds(batch_interval_ms);
-  TT_ASSIGN_OR_RETURN(
-      c.db_commit_pipeline_depth,
-      IntSetting(-1, -1, "TECHTRADE_DB_COMMIT_PIPELINE_DEPTH", kDefaultCommitPipelineDepth, 1, 16));
-
-  if (c.pg_url.empty()) return FieldError("TECHTRADE_PG_URL", "required (or --pg_url)");
-  if (c.kafka_brokers.empty()) {
-    return FieldError("TECHTRADE_KAFKA_BROKERS", "required (or --kafka_brokers)");
-  }
-  if (c.redis_url.empty()) return FieldError("TECHTRADE_REDIS_URL", "required (or --redis_url)");
-  return c;
+  // A flag wins over the environment.
+  const auto flags = FlagValues();
+  return ServiceConfigFrom(service, [&](absl::string_view name) -> std::optional<std::string> {
+    if (auto it = flags.find(name); it != flags.end()) return it->second;
+    return Settings::FromEnvironment(name);
+  });
 }
 
 }  // namespace techtrade

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/settings.h"
 
 namespace techtrade {
 
@@ -35,8 +36,12 @@ struct ServiceConfig {
   absl::Duration outbox_batch_interval = absl::Milliseconds(10);
 };
 
-// Parses argv (absl flags) and the environment. Returns INVALID_ARGUMENT naming the setting.
+// Parses argv (absl flags, which win) and the environment. INVALID_ARGUMENT listing every bad
+// value by its setting's name.
 absl::StatusOr<ServiceConfig> LoadServiceConfig(absl::string_view service, int argc, char** argv);
+// The same from `lookup` alone (tests).
+absl::StatusOr<ServiceConfig> ServiceConfigFrom(absl::string_view service,
+                                                const Settings::Lookup& lookup);
 
 // The environment variable `name`, or `fallback` when unset or empty.
 std::string EnvOr(absl::string_view name, absl::string_view fallback);

@@ -190,6 +190,13 @@ CommitBatcher::CommitBatcher(std::string url, int depth)
 
 CommitBatcher::~CommitBatcher() { close(wake_fd_); }
 
+CommitBatcher::Backlog CommitBatcher::backlog() {
+  std::lock_guard lock(mutex_);
+  Backlog backlog{.queued = queue_.size(), .batches_in_flight = in_flight_.size()};
+  for (const auto& batch : in_flight_) backlog.in_flight += batch.size();
+  return backlog;
+}
+
 void CommitBatcher::Commit(std::vector<StagedWrite> writes) {
   Entry entry;
   entry.writes = std::move(writes);

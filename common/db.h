@@ -83,6 +83,14 @@ class CommitBatcher {
   // batch was in flight.
   void Commit(std::vector<StagedWrite> writes);
 
+  // What waits, for tests that need a batch in a given state before they go on.
+  struct Backlog {
+    size_t queued = 0;             // transactions not sent yet
+    size_t batches_in_flight = 0;  // sent, outcome not read yet
+    size_t in_flight = 0;          // transactions in those batches
+  };
+  Backlog backlog();
+
  private:
   struct Entry {
     std::vector<StagedWrite> writes;

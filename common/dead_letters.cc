@@ -7,9 +7,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/idempotency.h"
 #include "common/log.h"
 #include "common/paging.h"
+#include "common/pg_transactor.h"
 #include "common/status.h"
 
 namespace techtrade {
@@ -114,6 +114,7 @@ void ParkDeadLetter(Tx& tx, const ParkedEvent& parked) {
 
 DeadLetters::DeadLetters(PgPool& db, Metrics& metrics)
     : db_(db),
+      transactor_(db),
       service_(metrics.service()),
       gauge_(prometheus::BuildGauge()
                  .Name("techtrade_inbox_dead_letters")
@@ -212,8 +213,9 @@ absl::StatusOr<ops::v1::DeadLetter> DeadLetters::Replay(
   // the dead letter's new error.
   std::optional<absl::Status> refused;
   absl::StatusOr<ops::v1::DeadLetter> replayed = RunIdempotent<ops::v1::DeadLetter>(
-      db_, IdempotencyKeyFor(call, request.request_id(), "ReplayDeadLetter"), request,
-      [&](Tx& tx) -> absl::StatusOr<ops::v1::DeadLetter> {
+      transactor_, IdempotencyKeyFor(call, request.request_id(), "ReplayDeadLetter"), request,
+      [&](TxAccess& access, UnitOfWork&) -> absl::StatusOr<ops::v1::DeadLetter> {
+        Tx& tx = access.tx;
         refused.reset();
         TT_ASSIGN_OR_RETURN(ops::v1::DeadLetter d, LockUnresolved(tx, id));
         EventConsumer* consumer = FindConsumer(d.consumer());
@@ -283,8 +285,9 @@ absl::StatusOr<ops::v1::DeadLetter> DeadLetters::Discard(
     const CallContext& call, const ops::v1::DiscardDeadLetterRequest& request) {
   const int64_t id = request.id();
   absl::StatusOr<ops::v1::DeadLetter> discarded = RunIdempotent<ops::v1::DeadLetter>(
-      db_, IdempotencyKeyFor(call, request.request_id(), "DiscardDeadLetter"), request,
-      [&](Tx& tx) -> absl::StatusOr<ops::v1::DeadLetter> {
+      transactor_, IdempotencyKeyFor(call, request.request_id(), "DiscardDeadLetter"), request,
+      [&](TxAccess& access, UnitOfWork&) -> absl::StatusOr<ops::v1::DeadLetter> {
+        Tx& tx = access.tx;
         TT_RETURN_IF_ERROR(LockUnresolved(tx, id).status());
         tx.exec_params(
             "UPDATE inbox_dead_letter SET status = 'DISCARDED', resolved_at = now(), "

@@ -20,6 +20,7 @@
 #include "common/db.h"
 #include "common/inbox.h"
 #include "common/metrics.h"
+#include "common/pg_transactor.h"
 #include "common/server.h"
 #include "techtrade/ops/v1/dead_letters.pb.h"
 
@@ -73,6 +74,7 @@ class DeadLetters {
   void RecordFailedReplay(int64_t id, const absl::Status& error);
 
   PgPool& db_;
+  TxTransactor transactor_;  // the idempotent replays and discards
   const std::string service_;
   prometheus::Family<prometheus::Gauge>& gauge_;
   std::mutex mutex_;

@@ -1,17 +1,8 @@
 #include "common/emit.h"
 
 #include "common/outbox.h"
-#include "common/trace.h"
 
 namespace techtrade {
-
-EventCause EventCause::OfRequest(absl::string_view request_id, absl::string_view traceparent) {
-  return {std::string(request_id), std::string(traceparent)};
-}
-
-EventCause EventCause::OfEvent(const common::v1::EventEnvelope& consumed) {
-  return {consumed.causation_request_id(), ChildTraceparent(consumed.trace().traceparent())};
-}
 
 void Emit(Tx& tx, absl::string_view producer, const EventCause& cause,
           const AggregateRef& aggregate, int64_t sequence, const google::protobuf::Message& event) {

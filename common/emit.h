@@ -9,26 +9,11 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/command.h"
 #include "common/db.h"
 #include "google/protobuf/message.h"
-#include "techtrade/common/v1/common.pb.h"
 
 namespace techtrade {
-
-struct EventCause {
-  std::string request_id;   // the request that led to the change, through any number of events
-  std::string traceparent;  // W3C trace context; empty or invalid: a new trace
-
-  // A request served: its id and the call's trace context.
-  static EventCause OfRequest(absl::string_view request_id, absl::string_view traceparent);
-  // A consumed event: its causation request id, and a child span of its trace.
-  static EventCause OfEvent(const common::v1::EventEnvelope& consumed);
-};
-
-struct AggregateRef {
-  std::string type;  // e.g. "organization"
-  std::string id;
-};
 
 // Appends `event` for `aggregate` at `sequence` (the aggregate's version after it).
 void Emit(Tx& tx, absl::string_view producer, const EventCause& cause,

@@ -4,15 +4,6 @@
 
 namespace techtrade {
 
-absl::Status ValidateRequestId(absl::string_view request_id) {
-  if (request_id.empty()) return FieldError("request_id", "required for every mutation");
-  if (request_id.size() > 64) return FieldError("request_id", "longer than 64 characters");
-  for (char c : request_id) {
-    if (c < 0x21 || c > 0x7e) return FieldError("request_id", "only printable ASCII allowed");
-  }
-  return absl::OkStatus();
-}
-
 namespace internal {
 
 void StageIdempotentResponse(Tx& tx, const IdempotencyKey& key, const std::string& request_hash,

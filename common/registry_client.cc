@@ -24,8 +24,7 @@ absl::StatusOr<v1::Organization> RegistryClient::GetOrganization(
       OrganizationCacheKey(organization_id), kSharedCacheTtl,
       [&]() -> absl::StatusOr<v1::Organization> {
         grpc::ClientContext context;
-        context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
-        context.AddMetadata("authorization", absl::StrCat("Bearer ", caller_api_key));
+        SetCallCredentials(context, caller_api_key, deadline_);
         context.AddMetadata(kFreshReadMetadata, "1");
         v1::GetOrganizationRequest request;
         request.set_id(organization_id);
@@ -34,6 +33,18 @@ absl::StatusOr<v1::Organization> RegistryClient::GetOrganization(
         if (!s.ok()) return StatusFromGrpc(s, "registry (GetOrganization)");
         return org;
       });
+}
+
+absl::StatusOr<v1::PilotCity> RegistryClient::GetPilotCity(const std::string& city_id,
+                                                           const std::string& caller_api_key) {
+  grpc::ClientContext context;
+  SetCallCredentials(context, caller_api_key, deadline_);
+  v1::GetPilotCityRequest request;
+  request.set_id(city_id);
+  v1::PilotCity city;
+  grpc::Status s = stub_->GetPilotCity(&context, request, &city);
+  if (!s.ok()) return StatusFromGrpc(s, "registry (GetPilotCity)");
+  return city;
 }
 
 absl::StatusOr<v1::Organization> RegistryClient::GetReferencedOrganization(
@@ -48,7 +59,7 @@ absl::StatusOr<v1::Organization> RegistryClient::GetReferencedOrganization(
 
 absl::StatusOr<ApiKeyRecord> RemoteAuthenticator::Load(const ParsedApiKey& key) {
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + registry_.deadline()));
+  SetCallCredentials(context, /*api_key=*/"", registry_.deadline());  // the key is the request
   v1::AuthenticateRequest request;
   request.set_api_key(absl::StrCat("tt_", key.key_id, "_", key.secret));
   v1::Principal principal;

@@ -29,6 +29,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "common/channel.h"
 #include "tools/techtradectl_commands.h"
 #include "tools/techtradectl_render.h"
 #include "tools/techtradectl_request.h"
@@ -88,8 +90,7 @@ grpc::Status Call(const std::string& address, const std::string& key, const std:
   auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_s));
-  if (!key.empty()) context.AddMetadata("authorization", "Bearer " + key);
+  techtrade::SetCallCredentials(context, key, absl::Seconds(timeout_s));
   std::string serialized;
   request.SerializeToString(&serialized);
   grpc::Slice slice(serialized);

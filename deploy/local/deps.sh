@@ -155,45 +155,44 @@ else
   log "Kafka ${KAFKA_VERSION} jars ready ($(find "${KAFKA_LIBS}" -name '*.jar' | wc -l) jars)"
 fi
 
-# --- 3. grpcurl -----------------------------------------------------------------------------------
+# --- 3. Go tools ----------------------------------------------------------------------------------
 # Not packaged in Debian 12; built from source through the Go module proxy. GOFLAGS=-mod=mod keeps
 # a vendor dir or GOFLAGS from the caller's environment from interfering.
+# go_install NAME PACKAGE VERSION [FALLBACK]: builds PACKAGE@VERSION into BIN_DIR/NAME, or
+# PACKAGE@FALLBACK if that fails and a fallback is given.
+go_install() {
+  local name="$1" package="$2" version="$3" fallback="${4:-}"
+  command -v go >/dev/null 2>&1 || die "go not found (apt package golang-go)"
+  mkdir -p "${BIN_DIR}"
+  log "building ${name} ${version} with $(go version | awk '{print $3}') into ${BIN_DIR#"${ROOT}/"} (minutes the first time)"
+  local go_log="${BIN_DIR}/${name}-build.log"
+  if GOBIN="${BIN_DIR}" GOFLAGS=-mod=mod go install "${package}@${version}" >"${go_log}" 2>&1; then
+    return 0
+  fi
+  if [[ -n "${fallback}" ]]; then
+    log "${name} ${version} failed to build, trying @${fallback}"
+    if GOBIN="${BIN_DIR}" GOFLAGS=-mod=mod go install "${package}@${fallback}" >>"${go_log}" 2>&1; then
+      return 0
+    fi
+  fi
+  tail -n 30 "${go_log}" >&2 || true
+  die "could not build ${name} (full log: ${go_log})"
+}
+
 if [[ -x "${BIN_DIR}/grpcurl" ]]; then
   log "grpcurl: present in ${BIN_DIR#"${ROOT}/"}"
 else
-  command -v go >/dev/null 2>&1 || die "go not found (apt package golang-go)"
-  mkdir -p "${BIN_DIR}"
-  log "building grpcurl ${GRPCURL_VERSION} with $(go version | awk '{print $3}') into ${BIN_DIR#"${ROOT}/"}"
-  go_log="${BIN_DIR}/grpcurl-build.log"
-  if ! GOBIN="${BIN_DIR}" GOFLAGS=-mod=mod \
-    go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@${GRPCURL_VERSION}" >"${go_log}" 2>&1; then
-    log "grpcurl ${GRPCURL_VERSION} failed to build, trying @latest"
-    if ! GOBIN="${BIN_DIR}" GOFLAGS=-mod=mod \
-      go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@latest" >>"${go_log}" 2>&1; then
-      tail -n 30 "${go_log}" >&2 || true
-      die "could not build grpcurl (full log: ${go_log})"
-    fi
-  fi
+  go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "${GRPCURL_VERSION}" latest
   # `go install` does not stamp grpcurl's -version string; the module version is in the binary.
   log "grpcurl ready: $(go version -m "${BIN_DIR}/grpcurl" | awk '$1 == "mod" {print $2 "@" $3}')"
 fi
 
-# --- 4. buf ---------------------------------------------------------------------------------------
 # `make lint` runs `buf lint` and `buf breaking` on proto/ (the contracts integrators code against).
-# Pinned, built from the Go module proxy like grpcurl; buf.version records the build's version so
-# that bumping BUF_VERSION rebuilds it.
+# Pinned; buf.version records the build's version so that bumping BUF_VERSION rebuilds it.
 if buf_ok; then
   log "buf ${BUF_VERSION}: present in ${BIN_DIR#"${ROOT}/"}"
 else
-  command -v go >/dev/null 2>&1 || die "go not found (apt package golang-go)"
-  mkdir -p "${BIN_DIR}"
-  log "building buf ${BUF_VERSION} with $(go version | awk '{print $3}') into ${BIN_DIR#"${ROOT}/"} (minutes the first time)"
-  go_log="${BIN_DIR}/buf-build.log"
-  if ! GOBIN="${BIN_DIR}" GOFLAGS=-mod=mod \
-    go install "github.com/bufbuild/buf/cmd/buf@${BUF_VERSION}" >"${go_log}" 2>&1; then
-    tail -n 30 "${go_log}" >&2 || true
-    die "could not build buf ${BUF_VERSION} (full log: ${go_log})"
-  fi
+  go_install buf github.com/bufbuild/buf/cmd/buf "${BUF_VERSION}"
   printf '%s\n' "${BUF_VERSION}" >"${BIN_DIR}/buf.version"
   log "buf ready: $("${BIN_DIR}/buf" --version)"
 fi

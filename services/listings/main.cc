@@ -4,18 +4,21 @@
 #include "common/config.h"
 #include "common/inbox.h"
 #include "common/log.h"
+#include "common/pg_transactor.h"
 #include "common/registry_client.h"
 #include "common/server.h"
 #include "services/listings/api/listings_service.h"
 #include "services/listings/api/read_model_follower.h"
-#include "services/listings/store/listings_store.h"
+#include "services/listings/store/pg_listings_store.h"
 
 int main(int argc, char** argv) {
   using namespace techtrade;
   using namespace techtrade::listings;
   constexpr char kTopic[] = "techtrade.listings.events.v1";
-  // Owned here so that it outlives the services and workers RunService keeps.
+  using ListingsTransactor = PgTransactor<store::ListingsStore, store::PgListingsStore>;
+  // Owned here so that they outlive the services and workers RunService keeps.
   std::unique_ptr<ReadModel> model;
+  std::unique_ptr<ListingsTransactor> transactor;
   ServiceDefinition definition{
       .name = "listings",
       .topic = kTopic,
@@ -40,10 +43,11 @@ int main(int argc, char** argv) {
         TT_ASSIGN_OR_RETURN(MatchWeights weights,
                             ParseMatchWeights(env.settings.String("TECHTRADE_MATCH_WEIGHTS")));
         model = std::make_unique<ReadModel>(weights);
-        auto follower =
-            std::make_unique<ReadModelFollower>(*model, env.db, env.config.kafka_brokers, kTopic);
+        transactor = std::make_unique<ListingsTransactor>(env.db);
+        auto follower = std::make_unique<ReadModelFollower>(*model, *transactor,
+                                                            env.config.kafka_brokers, kTopic);
         if (absl::Status s = follower->Load(); !s.ok()) return s;
-        auto service = std::make_unique<ListingsServiceImpl>(env.db, env.cache, env.runner,
+        auto service = std::make_unique<ListingsServiceImpl>(*transactor, env.cache, env.runner,
                                                              *env.registry, *model);
         ListingsServiceImpl* handlers = service.get();
         env.workers.push_back(std::move(follower));
@@ -55,7 +59,10 @@ int main(int argc, char** argv) {
                 .event_types = {"techtrade.registry.v1.OrganizationSuspended",
                                 "techtrade.registry.v1.OrganizationReinstated"}},
             env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
-              return handlers->HandleRegistryEvent(tx, event);
+              // The inbox's transaction is the unit of work.
+              store::PgListingsStore listings(tx);
+              PgUnitOfWork work(tx);
+              return handlers->HandleRegistryEvent(listings, work, event);
             }));
         env.workers.push_back(std::make_unique<EventConsumer>(
             EventConsumerOptions{
@@ -64,7 +71,10 @@ int main(int argc, char** argv) {
                 .topics = {"techtrade.transactions.events.v1"},
                 .event_types = {"techtrade.transactions.v1.DealCompleted"}},
             env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
-              return handlers->HandleTransactionsEvent(tx, event);
+              // The inbox's transaction is the unit of work.
+              store::PgListingsStore listings(tx);
+              PgUnitOfWork work(tx);
+              return handlers->HandleTransactionsEvent(listings, work, event);
             }));
         std::vector<std::unique_ptr<grpc::Service>> services;
         services.push_back(std::move(service));

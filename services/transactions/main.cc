@@ -3,6 +3,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/pg_transactor.h"
 #include "common/registry_client.h"
 #include "common/server.h"
 #include "services/transactions/api/listings_client.h"
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   using namespace techtrade::transactions;
   // Owned here so that it outlives the services RunService keeps.
   std::unique_ptr<ListingsClient> listings;
+  std::unique_ptr<PgTransactor<store::DealStore, store::PgDealStore>> deals;
   ServiceDefinition definition{
       .name = "transactions",
       .topic = "techtrade.transactions.events.v1",
@@ -26,8 +28,9 @@ int main(int argc, char** argv) {
         RegisterConstraintErrors(store::TransactionsConstraintErrors());
         listings = std::make_unique<ListingsClient>(env.settings.String("TECHTRADE_LISTINGS_ADDR"),
                                                     env.cache, kPeerCallDeadline);
+        deals = std::make_unique<PgTransactor<store::DealStore, store::PgDealStore>>(env.db);
         std::vector<std::unique_ptr<grpc::Service>> services;
-        services.push_back(std::make_unique<TransactionsServiceImpl>(env.db, env.cache, env.runner,
+        services.push_back(std::make_unique<TransactionsServiceImpl>(*deals, env.cache, env.runner,
                                                                      *env.registry, *listings));
         return services;
       }};

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -267,6 +268,27 @@ class GroupCommitTest : public ::testing::Test {
     });
   }
 
+  // Polls `condition` until it holds (true) or 30 s have passed (false).
+  static bool WaitUntil(const std::function<bool()>& condition) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (!condition()) {
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return true;
+  }
+
+  // Sessions of the scratch database waiting for a lock.
+  int LockWaiters() {
+    pqxx::connection observer(db_->url());
+    pqxx::nontransaction q(observer);
+    return q
+        .exec1(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")[0]
+        .as<int>();
+  }
+
   // Commits `ids` from one caller each while the first of them is held up by a row lock of
   // another session: the next caller's batch is sent right behind it (the pipeline holds two),
   // and the rest are all waiting for the batch after when the lock is released.
@@ -277,15 +299,22 @@ class GroupCommitTest : public ::testing::Test {
     std::vector<absl::Status> statuses(ids.size());
     std::vector<std::thread> callers;
     callers.emplace_back([&] { statuses[0] = Insert(ids[0], "leader"); });
-    absl::SleepFor(absl::Milliseconds(300));  // the leader's batch is in flight, waiting on id 0
+    // The leader's batch is in flight, waiting on id 0.
+    EXPECT_TRUE(WaitUntil([&] { return LockWaiters() == 1; }));
     callers.emplace_back([&] { statuses[1] = Insert(ids[1], "next", mergeable); });
-    absl::SleepFor(absl::Milliseconds(300));  // sent behind it: the pipeline is full
+    // Sent behind it, the pipeline full; or, without pipelining, queued for the next batch.
+    EXPECT_TRUE(WaitUntil([&] {
+      const CommitBatcher::Backlog b = pool_->batcher().backlog();
+      return pipeline_depth_ > 1 ? b.batches_in_flight == 2 : b.queued == 1;
+    }));
     for (size_t i = 2; i < ids.size(); ++i) {
       // Every other caller's write a statement of its own, when not all are mergeable.
       const bool merge = mergeable || i % 2 == 0;
       callers.emplace_back([&, i, merge] { statuses[i] = Insert(ids[i], "waiting", merge); });
     }
-    absl::SleepFor(absl::Milliseconds(500));  // all of them queued behind the two
+    // All of them queued behind the leader's batch (and the next's, when it was sent).
+    const size_t sent = pipeline_depth_ > 1 ? 2 : 1;
+    EXPECT_TRUE(WaitUntil([&] { return pool_->batcher().backlog().queued == ids.size() - sent; }));
     lock.abort();  // id 0 is free: the leader commits, then the next, then the rest
     for (auto& c : callers) c.join();
     return statuses;
@@ -311,6 +340,7 @@ class GroupCommitTest : public ::testing::Test {
   std::unique_ptr<ScratchDatabase> db_;
   std::unique_ptr<PgPool> pool_;
   bool with_parameters_ = false;  // Insert's values as placeholders, not literals
+  int pipeline_depth_ = kDefaultCommitPipelineDepth;  // pool_'s
 };
 
 TEST_F(GroupCommitTest, CallersWaitingTogetherCommitInOneTransaction) {
@@ -326,7 +356,8 @@ TEST_F(GroupCommitTest, CallersWaitingTogetherCommitInOneTransaction) {
 }
 
 TEST_F(GroupCommitTest, WithoutPipeliningTheNextBatchWaitsForTheOutcome) {
-  pool_ = *PgPool::Create(db_->url(), kCallers + 2, /*commit_pipeline_depth=*/1);
+  pipeline_depth_ = 1;
+  pool_ = *PgPool::Create(db_->url(), kCallers + 2, pipeline_depth_);
   std::vector<int> ids = {0};
   for (int i = 1; i < kCallers; ++i) ids.push_back(100 + i);
   for (const absl::Status& s : CommitBehindALock(ids)) EXPECT_TRUE(s.ok()) << s;
@@ -340,9 +371,10 @@ TEST_F(GroupCommitTest, ALostConnectionLeavesEveryBatchInFlightInDoubtAndTheNext
   lock.exec("INSERT INTO items VALUES (0, 'held')");
   absl::Status first, second;
   std::thread leader([&] { first = Insert(0, "leader"); });
-  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(WaitUntil([&] { return LockWaiters() == 1; }));
   std::thread next([&] { second = Insert(101, "next"); });
-  absl::SleepFor(absl::Milliseconds(300));  // both batches in flight, the first waiting on id 0
+  // Both batches in flight, the first waiting on id 0.
+  ASSERT_TRUE(WaitUntil([&] { return pool_->batcher().backlog().batches_in_flight == 2; }));
   {
     pqxx::connection admin(db_->url());
     pqxx::nontransaction kill(admin);

@@ -1,22 +1,24 @@
 // The last two steps of every fund command: authorise → load → decide (domain/) → save → emit.
-// Commit saves what the decision returned (store/transition_store.h) and appends its events to
-// the outbox, all in the caller's transaction, so the change and its events commit together.
+// Commit saves what the decision returned through the store and emits its events through the
+// unit of work (common/command.h), so the change and its events commit together.
 #pragma once
 
-#include <string>
-
-#include "common/db.h"
-#include "common/emit.h"
+#include "common/command.h"
 #include "services/fund/domain/application_transition.h"
 #include "services/fund/domain/programme_transition.h"
+#include "services/fund/store/fund_store.h"
 
 namespace techtrade::fund {
 
 // The producer named in the fund's events.
 inline constexpr char kProducer[] = "fund";
 
-// Saves and emits; an unchanged application (no events) writes nothing.
-void Commit(Tx& tx, const ApplicationTransition& transition, const EventCause& cause);
-void Commit(Tx& tx, const ProgrammeTransition& transition, const EventCause& cause);
+// Saves and emits; an unchanged application (no events) writes nothing. Rows go in the order
+// the database needs: a new row before the ledger entries that refer to it, the entries in the
+// order they were posted, then the record after the change.
+absl::Status Commit(FundStore& store, UnitOfWork& work, const ApplicationTransition& transition,
+                    const EventCause& cause);
+absl::Status Commit(FundStore& store, UnitOfWork& work, const ProgrammeTransition& transition,
+                    const EventCause& cause);
 
 }  // namespace techtrade::fund

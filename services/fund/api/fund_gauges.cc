@@ -2,7 +2,7 @@
 
 #include "common/log.h"
 #include "services/fund/domain/fund_rules.h"
-#include "services/fund/store/fund_store.h"
+#include "services/fund/store/pg_fund_store.h"
 
 namespace techtrade::fund {
 
@@ -34,10 +34,11 @@ absl::Status FundGauges::Refresh() {
   const int64_t from = absl::ToUnixMicros(absl::FromCivil(year, cst));
   const int64_t to = absl::ToUnixMicros(absl::FromCivil(year + 1, cst));
   return InTransaction(db_, [&](Tx& tx) -> absl::Status {
-    std::vector<std::string> cities = store::DealCities(tx);
+    PgFundStore store(tx);
+    std::vector<std::string> cities = store.DealCities();
     cities.insert(cities.begin(), "");
     for (const std::string& city : cities) {
-      const store::AppraisalFigures f = store::Appraise(tx, city, from, to, "CNY");
+      const AppraisalFigures f = store.Appraise(city, from, to, "CNY");
       auto set = [&](const char* figure, double value) {
         appraisal_.Add({{"city", city}, {"figure", figure}}).Set(value);
       };
@@ -49,7 +50,7 @@ absl::Status FundGauges::Refresh() {
       set("median_days_open_to_sign", f.median_days_open_to_sign);
     }
     for (int64_t after = 0;;) {
-      Page<v1::Programme> page = store::ListProgrammes(tx, "", 0, after, 500);
+      Page<v1::Programme> page = store.ListProgrammes("", 0, after, 500);
       for (const v1::Programme& p : page.items) {
         const v1::Balances& b = p.balances();
         const std::pair<const char*, int64_t> accounts[] = {{"total", b.total_minor()},

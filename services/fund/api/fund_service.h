@@ -1,17 +1,18 @@
-// The fund gRPC API and its consumer of deal events. Every mutation authorises, loads, decides
-// with a pure function of domain/ (the new state, its ledger postings and its events), then saves
-// and emits them in one transaction (api/fund_commands.h). Every decision that moves money locks,
-// in this order, the deal's row of the fund's projection, the application, then the programme's
-// balances.
+// The fund gRPC API and its consumer of deal events. Every mutation authorises, loads through
+// the store, decides with a pure function of domain/ (the new state, its ledger postings and its
+// events), then saves and emits them in one unit of work (api/fund_commands.h). Handlers reach
+// storage only through a Transactor<FundStore> and the registry only through an
+// OrganizationDirectory, so tests serve them on in-memory ones. Every decision that moves money
+// locks, in this order, the deal's row of the fund's projection, the application, then the
+// programme's balances.
 #pragma once
 
-#include "common/cache.h"
-#include "common/db.h"
-#include "common/metrics.h"
-#include "common/registry_client.h"
+#include "common/command.h"
+#include "common/organization_directory.h"
 #include "common/server.h"
 #include "services/fund/domain/application_transition.h"
 #include "services/fund/domain/fund_rules.h"
+#include "services/fund/store/fund_store.h"
 #include "techtrade/common/v1/common.pb.h"
 #include "techtrade/fund/v1/fund.grpc.pb.h"
 
@@ -19,7 +20,8 @@ namespace techtrade::fund {
 
 class FundServiceImpl final : public v1::FundService::Service {
  public:
-  FundServiceImpl(PgPool& db, RpcRunner& runner, RegistryClient& registry);
+  FundServiceImpl(Transactor<FundStore>& transactor, RpcRunner& runner,
+                  OrganizationDirectory& registry);
 
   grpc::Status CreateProgramme(grpc::ServerContext*, const v1::CreateProgrammeRequest*,
                                v1::Programme*) override;
@@ -46,10 +48,11 @@ class FundServiceImpl final : public v1::FundService::Service {
   grpc::Status GetAppraisal(grpc::ServerContext*, const v1::GetAppraisalRequest*,
                             v1::Appraisal*) override;
 
-  // A deal event from techtrade.transactions.events.v1 (through the inbox): updates the fund's
-  // projection of the deal and, if it is news, pays the tranches it makes due or unwinds the
-  // deal's applications when it was cancelled.
-  absl::Status HandleTransactionsEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event);
+  // A deal event from techtrade.transactions.events.v1, in the inbox's unit of work: updates the
+  // fund's projection of the deal and, if it is news, pays the tranches it makes due or unwinds
+  // the deal's applications when it was cancelled.
+  static absl::Status HandleTransactionsEvent(FundStore& store, UnitOfWork& work,
+                                              const techtrade::common::v1::EventEnvelope& event);
 
   // The deal events HandleTransactionsEvent acts on.
   static std::vector<std::string> DealEventTypes();
@@ -58,17 +61,19 @@ class FundServiceImpl final : public v1::FundService::Service {
   // FieldError on city_id unless the registry knows the programme's pilot city.
   absl::Status CheckPilotCity(const CallContext& call, const v1::CreateProgrammeRequest& request);
   // Authorise (the deal's city, the applicant's standing) → load → decide → save → emit.
-  absl::StatusOr<v1::Application> Submit(Tx& tx, const CallContext& call,
+  absl::StatusOr<v1::Application> Submit(FundStore& store, UnitOfWork& work,
+                                         const CallContext& call,
                                          const v1::SubmitApplicationRequest& request);
   absl::Status Decide(const CallContext& call, const v1::DecideApplicationRequest& request,
                       bool approve, v1::Application* response);
   // An operator's decision, in the lock order of every money decision: deal, application,
   // balances.
-  absl::StatusOr<v1::Application> Review(Tx& tx, const CallContext& call,
+  absl::StatusOr<v1::Application> Review(FundStore& store, UnitOfWork& work,
+                                         const CallContext& call,
                                          const v1::DecideApplicationRequest& request, bool approve);
 
-  PgPool& db_;
-  RegistryClient& registry_;
+  Transactor<FundStore>& transactor_;
+  OrganizationDirectory& registry_;
   RpcRunner& runner_;
 };
 

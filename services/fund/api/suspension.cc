@@ -5,8 +5,6 @@
 #include "services/fund/api/fund_commands.h"
 #include "services/fund/domain/application_transition.h"
 #include "services/fund/domain/standing_rules.h"
-#include "services/fund/store/fund_store.h"
-#include "services/fund/store/standing_store.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade::fund {
@@ -16,26 +14,27 @@ namespace reg = techtrade::registry::v1;
 
 // Pays, application by application, the tranches the deal made due while the organisation was
 // suspended.
-absl::Status PayHeldTranches(Tx& tx, const std::string& organization_id,
+absl::Status PayHeldTranches(FundStore& store, UnitOfWork& work, const std::string& organization_id,
                              const techtrade::common::v1::EventEnvelope& event) {
   const absl::Time now = absl::Now();
   const EventCause cause = EventCause::OfEvent(event);
-  for (const store::ApplicationRef& ref : store::ApprovedApplicationsOf(tx, organization_id)) {
+  for (const ApplicationRef& ref : store.ApprovedApplicationsOf(organization_id)) {
     // The lock order of every money decision: deal, application, balances.
-    std::optional<tv1::Deal> deal = store::GetDeal(tx, ref.deal_id);
+    std::optional<tv1::Deal> deal = store.GetDeal(ref.deal_id);
     if (!deal.has_value()) continue;
-    TT_ASSIGN_OR_RETURN(v1::Application a, store::GetApplication(tx, ref.id, /*lock=*/true));
+    TT_ASSIGN_OR_RETURN(v1::Application a, store.GetApplication(ref.id, /*lock=*/true));
     if (a.status() != v1::APPLICATION_STATUS_APPROVED) continue;  // changed meanwhile
     TT_ASSIGN_OR_RETURN(v1::Programme programme,
-                        store::GetProgramme(tx, a.programme_id(), store::Lock::kNone));
-    Commit(tx, PayDueTranches(a, programme, *deal, now), cause);
+                        store.GetProgramme(a.programme_id(), FundStore::Lock::kNone));
+    TT_RETURN_IF_ERROR(Commit(store, work, PayDueTranches(a, programme, *deal, now), cause));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::Status RequireApplicantInGoodStanding(RegistryClient& registry, const tv1::Party& applicant,
+absl::Status RequireApplicantInGoodStanding(OrganizationDirectory& registry,
+                                            const tv1::Party& applicant,
                                             const std::string& caller_api_key) {
   absl::StatusOr<reg::Organization> org =
       registry.GetOrganization(applicant.organization_id(), caller_api_key);
@@ -47,16 +46,13 @@ absl::Status RequireApplicantInGoodStanding(RegistryClient& registry, const tv1:
       "again once it is reinstated"));
 }
 
-bool DisbursementHeld(Tx& tx, const std::string& organization_id) {
-  return store::IsSuspended(tx, organization_id);
-}
-
 std::vector<std::string> RegistryEventTypes() {
   return {"techtrade.registry.v1.OrganizationSuspended",
           "techtrade.registry.v1.OrganizationReinstated"};
 }
 
-absl::Status ApplyRegistryEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
+absl::Status ApplyRegistryEvent(FundStore& store, UnitOfWork& work,
+                                const techtrade::common::v1::EventEnvelope& event) {
   bool suspended;
   if (event.payload().Is<reg::OrganizationSuspended>()) {
     suspended = true;
@@ -67,11 +63,10 @@ absl::Status ApplyRegistryEvent(Tx& tx, const techtrade::common::v1::EventEnvelo
   }
   const std::string& org = event.aggregate_id();
   const StandingChange change =
-      OnStandingEvent(store::GetStanding(tx, org), suspended, event.sequence());
+      OnStandingEvent(store.GetStanding(org), suspended, event.sequence());
   if (!change.record) return absl::OkStatus();
-  if (change.pay_held) TT_RETURN_IF_ERROR(PayHeldTranches(tx, org, event));
-  store::SaveStanding(tx, org, change.standing);
-  return absl::OkStatus();
+  if (change.pay_held) TT_RETURN_IF_ERROR(PayHeldTranches(store, work, org, event));
+  return store.SaveStanding(org, change.standing);
 }
 
 }  // namespace techtrade::fund

@@ -8,28 +8,26 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "common/db.h"
-#include "common/registry_client.h"
+#include "common/command.h"
+#include "common/organization_directory.h"
+#include "services/fund/store/fund_store.h"
 #include "techtrade/common/v1/common.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
 namespace techtrade::fund {
 
 // FAILED_PRECONDITION naming the applicant if the registry has it SUSPENDED now.
-absl::Status RequireApplicantInGoodStanding(RegistryClient& registry,
+absl::Status RequireApplicantInGoodStanding(OrganizationDirectory& registry,
                                             const techtrade::transactions::v1::Party& applicant,
                                             const std::string& caller_api_key);
-
-// Whether tranches due to the organisation are held: it is suspended as of the latest registry
-// event the fund applied.
-bool DisbursementHeld(Tx& tx, const std::string& organization_id);
 
 // The registry events ApplyRegistryEvent acts on.
 std::vector<std::string> RegistryEventTypes();
 
-// OrganizationSuspended / OrganizationReinstated from techtrade.registry.events.v1 (through the
-// inbox): records the organisation's standing (an event older than the one applied changes
-// nothing) and, on reinstatement, pays what its approved applications were held from.
-absl::Status ApplyRegistryEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event);
+// OrganizationSuspended / OrganizationReinstated from techtrade.registry.events.v1, in the
+// inbox's unit of work: records the organisation's standing (an event older than the one applied
+// changes nothing) and, on reinstatement, pays what its approved applications were held from.
+absl::Status ApplyRegistryEvent(FundStore& store, UnitOfWork& work,
+                                const techtrade::common::v1::EventEnvelope& event);
 
 }  // namespace techtrade::fund

@@ -1,21 +1,24 @@
-// The listings gRPC API: offers and demands (owned in PostgreSQL), search and matchmaking
-// (answered from this replica's ReadModel), and the reaction to registry events.
+// The listings gRPC API: offers and demands (owned in the service's store), search and
+// matchmaking (answered from this replica's ReadModel), and the reaction to registry and
+// transactions events. Every mutation runs as one unit of work on the store (common/command.h):
+// authorise → load → decide (services/listings/domain/listing_records.h) → save → emit.
 #pragma once
 
 #include "common/cache.h"
-#include "common/db.h"
+#include "common/command.h"
 #include "common/metrics.h"
-#include "common/registry_client.h"
+#include "common/organization_directory.h"
 #include "common/server.h"
 #include "services/listings/domain/read_model.h"
+#include "services/listings/store/listings_store.h"
 #include "techtrade/listings/v1/listings.grpc.pb.h"
 
 namespace techtrade::listings {
 
 class ListingsServiceImpl final : public v1::ListingsService::Service {
  public:
-  ListingsServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner, RegistryClient& registry,
-                      ReadModel& model);
+  ListingsServiceImpl(Transactor<store::ListingsStore>& transactor, Cache& cache, RpcRunner& runner,
+                      OrganizationDirectory& registry, ReadModel& model);
 
   grpc::Status CreateOffer(grpc::ServerContext*, const v1::CreateOfferRequest*,
                            v1::Offer*) override;
@@ -47,19 +50,22 @@ class ListingsServiceImpl final : public v1::ListingsService::Service {
   grpc::Status MatchDemandsForOffer(grpc::ServerContext*, const v1::MatchRequest*,
                                     v1::MatchResponse*) override;
 
-  // The effect of one registry event, inside the inbox transaction: an organisation's suspension
-  // hides its listings, its reinstatement shows them again. Other events are ignored.
-  absl::Status HandleRegistryEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event);
+  // The effect of one registry event, in the consumer's unit of work (its inbox transaction): an
+  // organisation's suspension hides its listings, its reinstatement shows them again. Other
+  // events are ignored.
+  absl::Status HandleRegistryEvent(store::ListingsStore& store, UnitOfWork& work,
+                                   const techtrade::common::v1::EventEnvelope& event);
   // A completed deal for an offer under an assignment transfers the offer (TRANSFERRED, final).
-  absl::Status HandleTransactionsEvent(Tx& tx, const techtrade::common::v1::EventEnvelope& event);
+  absl::Status HandleTransactionsEvent(store::ListingsStore& store, UnitOfWork& work,
+                                       const techtrade::common::v1::EventEnvelope& event);
 
   template <class Kind>
   struct Ops;  // the code offers and demands share
 
  private:
-  PgPool& db_;
+  Transactor<store::ListingsStore>& transactor_;
   Cache& cache_;
-  RegistryClient& registry_;
+  OrganizationDirectory& registry_;
   ReadModel& model_;
   RpcRunner& runner_;
 };

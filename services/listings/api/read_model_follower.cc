@@ -2,7 +2,6 @@
 
 #include "common/kafka.h"
 #include "common/log.h"
-#include "services/listings/store/listings_store.h"
 #include "techtrade/listings/v1/listings.pb.h"
 
 namespace techtrade::listings {
@@ -18,12 +17,11 @@ absl::Status ReadModelFollower::Load() {
               {{"error", ends.status().ToString()}});
   }
   size_t offers = 0, demands = 0;
-  absl::Status loaded = InTransaction(db_, [&](Tx& tx) -> absl::Status {
-    store::ForEachVisibility(tx, [&](const std::string& org, const store::Visibility& v) {
+  absl::Status loaded = transactor_.Run([&](store::ListingsStore& listings, UnitOfWork&) {
+    listings.ForEachVisibility([&](const std::string& org, const store::Visibility& v) {
       model_.SetOrganizationHidden(org, v.hidden, v.registry_sequence);
     });
-    store::ForEachPublished(
-        tx,
+    listings.ForEachPublished(
         [&](const v1::Offer& o) {
           model_.ApplyOffer(o);
           ++offers;

@@ -8,19 +8,21 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "common/db.h"
+#include "common/command.h"
 #include "common/worker.h"
 #include "services/listings/domain/read_model.h"
+#include "services/listings/store/listings_store.h"
 #include "techtrade/common/v1/common.pb.h"
 
 namespace techtrade::listings {
 
 class ReadModelFollower : public LoopWorker {
  public:
-  ReadModelFollower(ReadModel& model, PgPool& db, std::string brokers, std::string topic)
+  ReadModelFollower(ReadModel& model, Transactor<store::ListingsStore>& transactor,
+                    std::string brokers, std::string topic)
       : LoopWorker("read-model follower"),
         model_(model),
-        db_(db),
+        transactor_(transactor),
         brokers_(std::move(brokers)),
         topic_(std::move(topic)) {}
   ~ReadModelFollower() override { Stop(); }
@@ -37,7 +39,7 @@ class ReadModelFollower : public LoopWorker {
   void Run() override;
 
   ReadModel& model_;
-  PgPool& db_;
+  Transactor<store::ListingsStore>& transactor_;
   const std::string brokers_;
   const std::string topic_;
   std::map<int32_t, int64_t> start_offsets_;

@@ -1,27 +1,21 @@
-// The listings' PostgreSQL store. A listing is kept whole as its protobuf record, with the columns
-// that queries and constraints need beside it. Every function runs in the caller's transaction;
-// writes are staged (Tx::StageWrite) and reach the database with the commit.
+// What the listings' handlers read and write, as one unit of work sees it (common/command.h). A
+// listing is kept whole as its protobuf record. PgListingsStore (pg_listings_store.h) keeps them
+// in PostgreSQL; handler tests use tests/support/fake_listings_store.h.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <span>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/db.h"
-#include "common/migrations.h"
 #include "common/paging.h"
+#include "services/listings/domain/listing_records.h"
 #include "techtrade/listings/v1/listings.pb.h"
 
 namespace techtrade::listings::store {
 
 namespace v1 = techtrade::listings::v1;
-
-// services/listings/migrations/*.sql, embedded at build time.
-std::span<const Migration> ListingsMigrations();
 
 struct ListFilter {
   std::string owner_org_id;  // "" = any
@@ -31,30 +25,34 @@ struct ListFilter {
   std::string drafts_of_city;
 };
 
-void InsertOffer(Tx& tx, const v1::Offer& offer);
-void SaveOffer(Tx& tx, const v1::Offer& offer);
-// NOT_FOUND for an unknown id; `lock` holds the row until the transaction ends.
-absl::StatusOr<v1::Offer> GetOffer(Tx& tx, const std::string& id, bool lock);
-Page<v1::Offer> ListOffers(Tx& tx, const ListFilter& filter, int64_t after, int limit);
-
-void InsertDemand(Tx& tx, const v1::Demand& demand);
-void SaveDemand(Tx& tx, const v1::Demand& demand);
-absl::StatusOr<v1::Demand> GetDemand(Tx& tx, const std::string& id, bool lock);
-Page<v1::Demand> ListDemands(Tx& tx, const ListFilter& filter, int64_t after, int limit);
-
-// Every published listing, for rebuilding the read model.
-void ForEachPublished(Tx& tx, const std::function<void(const v1::Offer&)>& on_offer,
-                      const std::function<void(const v1::Demand&)>& on_demand);
-
 // Organisations whose listings are hidden because the registry suspended them.
-struct Visibility {
-  bool hidden = false;
-  int64_t registry_sequence = 0;  // of the registry event that set it
-  int64_t version = 0;            // of this record: the sequence of its own events
+using Visibility = listings::Visibility;
+
+class ListingsStore {
+ public:
+  virtual ~ListingsStore() = default;
+
+  virtual void InsertOffer(const v1::Offer& offer) = 0;
+  virtual void SaveOffer(const v1::Offer& offer) = 0;
+  // NOT_FOUND for an unknown id; `lock` holds the row until the unit of work ends.
+  virtual absl::StatusOr<v1::Offer> GetOffer(const std::string& id, bool lock) = 0;
+  // In creation order, after keyset position `after`.
+  virtual Page<v1::Offer> ListOffers(const ListFilter& filter, int64_t after, int limit) = 0;
+
+  virtual void InsertDemand(const v1::Demand& demand) = 0;
+  virtual void SaveDemand(const v1::Demand& demand) = 0;
+  virtual absl::StatusOr<v1::Demand> GetDemand(const std::string& id, bool lock) = 0;
+  virtual Page<v1::Demand> ListDemands(const ListFilter& filter, int64_t after, int limit) = 0;
+
+  // Every published listing, for rebuilding the read model.
+  virtual void ForEachPublished(const std::function<void(const v1::Offer&)>& on_offer,
+                                const std::function<void(const v1::Demand&)>& on_demand) = 0;
+
+  // Locked until the unit of work ends; nullopt if the registry never hid the organisation.
+  virtual std::optional<Visibility> GetVisibility(const std::string& organization_id) = 0;
+  virtual void SaveVisibility(const std::string& organization_id, const Visibility& visibility) = 0;
+  virtual void ForEachVisibility(
+      const std::function<void(const std::string& organization_id, const Visibility&)>& fn) = 0;
 };
-std::optional<Visibility> GetVisibility(Tx& tx, const std::string& organization_id);
-void SaveVisibility(Tx& tx, const std::string& organization_id, const Visibility& visibility);
-void ForEachVisibility(
-    Tx& tx, const std::function<void(const std::string& organization_id, const Visibility&)>& fn);
 
 }  // namespace techtrade::listings::store

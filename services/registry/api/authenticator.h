@@ -1,9 +1,12 @@
-// The registry authenticates API keys from its own table, through the cache.
+// The registry authenticates API keys from its own table, through the cache. The key loader reads
+// the table directly (PgPool): it serves every call's authentication, outside any handler.
 #pragma once
 
 #include "common/auth.h"
 #include "common/cache.h"
+#include "common/command.h"
 #include "common/db.h"
+#include "services/registry/store/registry_store.h"
 
 namespace techtrade::registry {
 
@@ -20,6 +23,7 @@ class LocalAuthenticator : public CachedKeyAuthenticator {
 
 // Makes sure the operator key given at start-up exists (an existing or revoked one is left as
 // it is). Emits ApiKeyIssued the first time.
-absl::Status EnsureBootstrapOperatorKey(PgPool& db, const std::string& api_key);
+absl::Status EnsureBootstrapOperatorKey(Transactor<RegistryStore>& transactor,
+                                        const std::string& api_key);
 
 }  // namespace techtrade::registry

@@ -1,30 +1,31 @@
 #include "services/registry/api/registry_service.h"
 
+#include <type_traits>
+
 #include "absl/strings/str_cat.h"
-#include "common/auth.h"
-#include "common/emit.h"
-#include "common/idempotency.h"
 #include "common/ids.h"
-#include "common/outbox.h"
 #include "common/paging.h"
 #include "common/registry_client.h"
 #include "common/status.h"
 #include "common/validation.h"
+#include "services/registry/domain/records.h"
 #include "services/registry/domain/rules.h"
-#include "services/registry/store/registry_store.h"
 
 namespace techtrade::registry {
 namespace {
 
 constexpr char kProducer[] = "registry";
 
-int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+EventCause Cause(const CallContext& call, const std::string& request_id) {
+  return EventCause::OfRequest(request_id, call.traceparent);
+}
 
 }  // namespace
 
-RegistryServiceImpl::RegistryServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner,
-                                         Authenticator& keys, MemoizingAuthenticator& principals)
-    : db_(db),
+RegistryServiceImpl::RegistryServiceImpl(Transactor<RegistryStore>& store, Cache& cache,
+                                         RpcRunner& runner, Authenticator& keys,
+                                         MemoizingAuthenticator& principals)
+    : store_(store),
       cache_(cache),
       runner_(runner),
       authenticator_(keys),
@@ -40,17 +41,18 @@ grpc::Status RegistryServiceImpl::CreatePilotCity(grpc::ServerContext* context,
         TT_RETURN_IF_ERROR(RequireOperator(call.caller));
         TT_RETURN_IF_ERROR(ValidateCreatePilotCity(*request));
         TT_ASSIGN_OR_RETURN(
-            *response, RunIdempotent<v1::PilotCity>(
-                           db_, IdempotencyKeyFor(call, request->request_id(), "CreatePilotCity"),
-                           *request, [&](Tx& tx) -> absl::StatusOr<v1::PilotCity> {
-                             v1::PilotCity city = store::InsertPilotCity(tx, *request, NowMicros());
-                             v1::PilotCityCreated event;
-                             *event.mutable_pilot_city() = city;
-                             Emit(tx, kProducer,
-                                  EventCause::OfRequest(request->request_id(), call.traceparent),
-                                  {"pilot_city", city.id()}, city.version(), event);
-                             return city;
-                           }));
+            *response,
+            RunIdempotent<v1::PilotCity>(
+                store_, IdempotencyKeyFor(call, request->request_id(), "CreatePilotCity"), *request,
+                [&](RegistryStore& store, UnitOfWork& work) -> absl::StatusOr<v1::PilotCity> {
+                  v1::PilotCity city = NewPilotCity(*request, absl::Now());
+                  TT_RETURN_IF_ERROR(store.InsertPilotCity(city));
+                  v1::PilotCityCreated event;
+                  *event.mutable_pilot_city() = city;
+                  work.Emit(kProducer, Cause(call, request->request_id()),
+                            {"pilot_city", city.id()}, city.version(), event);
+                  return city;
+                }));
         return absl::OkStatus();
       });
 }
@@ -60,9 +62,10 @@ grpc::Status RegistryServiceImpl::GetPilotCity(grpc::ServerContext* context,
                                                v1::PilotCity* response) {
   return runner_.Run(context, "GetPilotCity", *request, [&](const CallContext&) -> absl::Status {
     TT_RETURN_IF_ERROR(ValidateCityId("id", request->id()));
-    TT_ASSIGN_OR_RETURN(*response, InTransaction(db_, [&](Tx& tx) {
-      return store::GetPilotCity(tx, request->id());
-    }));
+    TT_ASSIGN_OR_RETURN(*response,
+                        RunFor<v1::PilotCity>(store_, [&](RegistryStore& store, UnitOfWork&) {
+                          return store.GetPilotCity(request->id());
+                        }));
     return absl::OkStatus();
   });
 }
@@ -73,10 +76,11 @@ grpc::Status RegistryServiceImpl::ListPilotCities(grpc::ServerContext* context,
   return runner_.Run(context, "ListPilotCities", *request, [&](const CallContext&) -> absl::Status {
     TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
     TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken("ListPilotCities", *request));
-    TT_ASSIGN_OR_RETURN(Page<v1::PilotCity> page,
-                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::PilotCity>> {
-                          return store::ListPilotCities(tx, after, limit);
-                        }));
+    TT_ASSIGN_OR_RETURN(
+        Page<v1::PilotCity> page,
+        RunFor<Page<v1::PilotCity>>(store_, [&](RegistryStore& store, UnitOfWork&) {
+          return absl::StatusOr<Page<v1::PilotCity>>(store.ListPilotCities(after, limit));
+        }));
     for (auto& city : page.items) *response->add_pilot_cities() = std::move(city);
     if (page.more)
       response->set_next_page_token(
@@ -98,14 +102,15 @@ grpc::Status RegistryServiceImpl::RegisterOrganization(
         TT_ASSIGN_OR_RETURN(
             *response,
             RunIdempotent<v1::Organization>(
-                db_, IdempotencyKeyFor(call, request->request_id(), "RegisterOrganization"),
-                *request, [&](Tx& tx) -> absl::StatusOr<v1::Organization> {
-                  v1::Organization org = store::InsertOrganization(tx, *request, NowMicros());
+                store_, IdempotencyKeyFor(call, request->request_id(), "RegisterOrganization"),
+                *request,
+                [&](RegistryStore& store, UnitOfWork& work) -> absl::StatusOr<v1::Organization> {
+                  v1::Organization org = NewOrganization(*request, NewUuid(), absl::Now());
+                  TT_RETURN_IF_ERROR(store.InsertOrganization(org));
                   v1::OrganizationRegistered event;
                   *event.mutable_organization() = org;
-                  Emit(tx, kProducer,
-                       EventCause::OfRequest(request->request_id(), call.traceparent),
-                       {"organization", org.id()}, org.version(), event);
+                  work.Emit(kProducer, Cause(call, request->request_id()),
+                            {"organization", org.id()}, org.version(), event);
                   return org;
                 }));
         return absl::OkStatus();
@@ -121,9 +126,10 @@ grpc::Status RegistryServiceImpl::GetOrganization(grpc::ServerContext* context,
                         cache_.GetOrLoad<v1::Organization>(
                             techtrade::OrganizationCacheKey(request->id()), kSharedCacheTtl,
                             [&] {
-                              return InTransaction(db_, [&](Tx& tx) {
-                                return store::GetOrganization(tx, request->id(), false);
-                              });
+                              return RunFor<v1::Organization>(
+                                  store_, [&](RegistryStore& store, UnitOfWork&) {
+                                    return store.GetOrganization(request->id());
+                                  });
                             },
                             NearCopyAllowed(*context)));
     return absl::OkStatus();
@@ -142,12 +148,13 @@ grpc::Status RegistryServiceImpl::ListOrganizations(grpc::ServerContext* context
         if (!v1::OrganizationStatus_IsValid(request->status())) {
           return FieldError("status", "unknown status");
         }
-        store::OrganizationFilter filter{request->city_id(), request->kind(), request->status(),
-                                         request->credit_code()};
+        OrganizationFilter filter{request->city_id(), request->kind(), request->status(),
+                                  request->credit_code()};
         TT_ASSIGN_OR_RETURN(
             Page<v1::Organization> page,
-            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::Organization>> {
-              return store::ListOrganizations(tx, filter, after, limit);
+            RunFor<Page<v1::Organization>>(store_, [&](RegistryStore& store, UnitOfWork&) {
+              return absl::StatusOr<Page<v1::Organization>>(
+                  store.ListOrganizations(filter, after, limit));
             }));
         for (auto& org : page.items) *response->add_organizations() = std::move(org);
         if (page.more)
@@ -167,24 +174,22 @@ grpc::Status RegistryServiceImpl::UpdateOrganization(grpc::ServerContext* contex
         TT_ASSIGN_OR_RETURN(
             *response,
             RunIdempotent<v1::Organization>(
-                db_, IdempotencyKeyFor(call, request->request_id(), "UpdateOrganization"), *request,
-                [&](Tx& tx) -> absl::StatusOr<v1::Organization> {
-                  TT_ASSIGN_OR_RETURN(v1::Organization org,
-                                      store::GetOrganization(tx, request->id(), true));
-                  TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, org.city_id()));
+                store_, IdempotencyKeyFor(call, request->request_id(), "UpdateOrganization"),
+                *request,
+                [&](RegistryStore& store, UnitOfWork& work) -> absl::StatusOr<v1::Organization> {
+                  TT_ASSIGN_OR_RETURN(LockedOrganization current,
+                                      store.LockOrganization(request->id()));
                   TT_RETURN_IF_ERROR(
-                      CheckVersionIsCurrent(request->expected_version(), org.version()));
-                  if (request->has_name()) org.set_name(request->name());
-                  if (request->has_address()) org.set_address(request->address());
-                  if (request->has_contact_email()) org.set_contact_email(request->contact_email());
-                  if (request->has_description()) org.set_description(request->description());
-                  org.set_version(org.version() + 1);
+                      RequireCityAccess(call.caller, current.organization.city_id()));
+                  TT_ASSIGN_OR_RETURN(
+                      v1::Organization org,
+                      registry::UpdateOrganization(current.organization, *request, absl::Now()));
+                  store.SaveOrganization(org);
                   v1::OrganizationUpdated event;
-                  *event.mutable_organization() = store::SaveOrganization(tx, org, NowMicros());
-                  Emit(tx, kProducer,
-                       EventCause::OfRequest(request->request_id(), call.traceparent),
-                       {"organization", org.id()}, org.version(), event);
-                  return event.organization();
+                  *event.mutable_organization() = org;
+                  work.Emit(kProducer, Cause(call, request->request_id()),
+                            {"organization", org.id()}, org.version(), event);
+                  return org;
                 }));
         cache_.Invalidate(techtrade::OrganizationCacheKey(response->id()));
         return absl::OkStatus();
@@ -197,8 +202,10 @@ grpc::Status RegistryServiceImpl::Transition(grpc::ServerContext* context, absl:
                                              v1::Organization* response) {
   return runner_.Run(context, method, request, [&](const CallContext& call) -> absl::Status {
     TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+    std::string reason;
     if constexpr (std::is_same_v<Request, v1::SuspendOrganizationRequest>) {
       TT_RETURN_IF_ERROR(ValidateSuspendOrganization(request));
+      reason = request.reason();
     } else {
       TT_RETURN_IF_ERROR(CheckUuid("id", request.id()));
       TT_RETURN_IF_ERROR(CheckExpectedVersion(request.expected_version()));
@@ -206,27 +213,20 @@ grpc::Status RegistryServiceImpl::Transition(grpc::ServerContext* context, absl:
     TT_ASSIGN_OR_RETURN(
         *response,
         RunIdempotent<v1::Organization>(
-            db_, IdempotencyKeyFor(call, request.request_id(), std::string(method)), request,
-            [&](Tx& tx) -> absl::StatusOr<v1::Organization> {
-              bool ever_verified = false;
-              TT_ASSIGN_OR_RETURN(v1::Organization org,
-                                  store::GetOrganization(tx, request.id(), true, &ever_verified));
-              TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, org.city_id()));
-              TT_RETURN_IF_ERROR(CheckVersionIsCurrent(request.expected_version(), org.version()));
-              TT_ASSIGN_OR_RETURN(v1::OrganizationStatus next,
-                                  NextStatus(org.status(), action, ever_verified));
-              org.set_status(next);
-              if constexpr (std::is_same_v<Request, v1::SuspendOrganizationRequest>) {
-                org.set_suspension_reason(request.reason());
-              } else {
-                org.clear_suspension_reason();
-              }
-              org.set_version(org.version() + 1);
+            store_, IdempotencyKeyFor(call, request.request_id(), std::string(method)), request,
+            [&](RegistryStore& store, UnitOfWork& work) -> absl::StatusOr<v1::Organization> {
+              TT_ASSIGN_OR_RETURN(LockedOrganization current, store.LockOrganization(request.id()));
+              TT_RETURN_IF_ERROR(RequireCityAccess(call.caller, current.organization.city_id()));
+              TT_ASSIGN_OR_RETURN(
+                  v1::Organization org,
+                  TransitionOrganization(current.organization, current.ever_verified, action,
+                                         request.expected_version(), reason, absl::Now()));
+              store.SaveOrganization(org);
               Event event;
-              *event.mutable_organization() = store::SaveOrganization(tx, org, NowMicros());
-              Emit(tx, kProducer, EventCause::OfRequest(request.request_id(), call.traceparent),
-                   {"organization", org.id()}, org.version(), event);
-              return event.organization();
+              *event.mutable_organization() = org;
+              work.Emit(kProducer, Cause(call, request.request_id()), {"organization", org.id()},
+                        org.version(), event);
+              return org;
             }));
     cache_.Invalidate(techtrade::OrganizationCacheKey(response->id()));
     return absl::OkStatus();
@@ -266,20 +266,20 @@ grpc::Status RegistryServiceImpl::IssueApiKey(grpc::ServerContext* context,
         TT_ASSIGN_OR_RETURN(
             *response,
             RunIdempotent<v1::IssueApiKeyResponse>(
-                db_, IdempotencyKeyFor(call, request->request_id(), "IssueApiKey"), *request,
-                [&](Tx& tx) -> absl::StatusOr<v1::IssueApiKeyResponse> {
+                store_, IdempotencyKeyFor(call, request->request_id(), "IssueApiKey"), *request,
+                [&](RegistryStore& store,
+                    UnitOfWork& work) -> absl::StatusOr<v1::IssueApiKeyResponse> {
                   std::string api_key = NewApiKey();
                   TT_ASSIGN_OR_RETURN(ParsedApiKey parsed, ParseApiKey(api_key));
                   v1::IssueApiKeyResponse issued;
                   TT_ASSIGN_OR_RETURN(*issued.mutable_api_client(),
-                                      store::InsertApiClient(tx, parsed.key_id, *request,
-                                                             Sha256Hex(parsed.secret)));
+                                      store.InsertApiClient(NewApiClient(*request, parsed.key_id),
+                                                            Sha256Hex(parsed.secret)));
                   issued.set_api_key(api_key);
                   v1::ApiKeyIssued event;
                   *event.mutable_api_client() = issued.api_client();
-                  Emit(tx, kProducer,
-                       EventCause::OfRequest(request->request_id(), call.traceparent),
-                       {"api_client", parsed.key_id}, 1, event);
+                  work.Emit(kProducer, Cause(call, request->request_id()),
+                            {"api_client", parsed.key_id}, issued.api_client().version(), event);
                   return issued;
                 },
                 // The secret is shown once: the stored replay has none.
@@ -299,21 +299,15 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
         TT_ASSIGN_OR_RETURN(
             *response,
             RunIdempotent<v1::ApiClient>(
-                db_, IdempotencyKeyFor(call, request->request_id(), "RevokeApiKey"), *request,
-                [&](Tx& tx) -> absl::StatusOr<v1::ApiClient> {
-                  TT_ASSIGN_OR_RETURN(store::StoredApiClient stored,
-                                      store::GetApiClient(tx, request->id(), true));
-                  TT_RETURN_IF_ERROR(
-                      CheckVersionIsCurrent(request->expected_version(), stored.client.version()));
-                  if (stored.client.status() == v1::API_CLIENT_STATUS_REVOKED) {
-                    return absl::FailedPreconditionError("the key is already revoked");
-                  }
+                store_, IdempotencyKeyFor(call, request->request_id(), "RevokeApiKey"), *request,
+                [&](RegistryStore& store, UnitOfWork& work) -> absl::StatusOr<v1::ApiClient> {
+                  TT_ASSIGN_OR_RETURN(StoredApiClient current, store.LockApiClient(request->id()));
+                  TT_ASSIGN_OR_RETURN(v1::ApiClient revoked,
+                                      RevokeApiClient(current.client, request->expected_version()));
                   v1::ApiKeyRevoked event;
-                  *event.mutable_api_client() =
-                      store::RevokeApiClient(tx, request->id(), stored.client.version() + 1);
-                  Emit(tx, kProducer,
-                       EventCause::OfRequest(request->request_id(), call.traceparent),
-                       {"api_client", request->id()}, event.api_client().version(), event);
+                  *event.mutable_api_client() = store.SaveRevokedApiClient(revoked);
+                  work.Emit(kProducer, Cause(call, request->request_id()),
+                            {"api_client", request->id()}, event.api_client().version(), event);
                   return event.api_client();
                 }));
         cache_.Invalidate(ApiKeyCacheKey(request->id()));
@@ -329,8 +323,9 @@ grpc::Status RegistryServiceImpl::GetApiClient(grpc::ServerContext* context,
       context, "GetApiClient", *request, [&](const CallContext& call) -> absl::Status {
         TT_RETURN_IF_ERROR(RequireOperator(call.caller));
         if (request->id().empty()) return FieldError("id", "required");
-        TT_ASSIGN_OR_RETURN(store::StoredApiClient stored, InTransaction(db_, [&](Tx& tx) {
-                              return store::GetApiClient(tx, request->id(), false);
+        TT_ASSIGN_OR_RETURN(StoredApiClient stored,
+                            RunFor<StoredApiClient>(store_, [&](RegistryStore& store, UnitOfWork&) {
+                              return store.GetApiClient(request->id());
                             }));
         *response = std::move(stored.client);
         return absl::OkStatus();
@@ -345,10 +340,11 @@ grpc::Status RegistryServiceImpl::ListApiClients(grpc::ServerContext* context,
         TT_RETURN_IF_ERROR(RequireOperator(call.caller));
         TT_ASSIGN_OR_RETURN(int limit, ResolvePageSize(request->page_size()));
         TT_ASSIGN_OR_RETURN(int64_t after, DecodePageToken("ListApiClients", *request));
-        TT_ASSIGN_OR_RETURN(Page<v1::ApiClient> page,
-                            InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::ApiClient>> {
-                              return store::ListApiClients(tx, after, limit);
-                            }));
+        TT_ASSIGN_OR_RETURN(
+            Page<v1::ApiClient> page,
+            RunFor<Page<v1::ApiClient>>(store_, [&](RegistryStore& store, UnitOfWork&) {
+              return absl::StatusOr<Page<v1::ApiClient>>(store.ListApiClients(after, limit));
+            }));
         for (auto& client : page.items) *response->add_api_clients() = std::move(client);
         if (page.more)
           response->set_next_page_token(

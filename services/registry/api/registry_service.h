@@ -1,12 +1,14 @@
-// gRPC handlers of techtrade.registry.v1.RegistryService: authorise, validate, then run the
-// domain rules and the store in one transaction with the outbox event and the idempotency record.
+// gRPC handlers of techtrade.registry.v1.RegistryService. Every mutation is authorise → validate
+// → load (through the store) → decide (services/registry/domain) → save → emit, in one unit of
+// work with its idempotency record (common/command.h).
 #pragma once
 
+#include "common/auth.h"
 #include "common/cache.h"
-#include "common/db.h"
+#include "common/command.h"
 #include "common/server.h"
-#include "services/registry/api/authenticator.h"
 #include "services/registry/domain/rules.h"
+#include "services/registry/store/registry_store.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
 
 namespace techtrade::registry {
@@ -15,8 +17,8 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
  public:
   // `keys` checks API keys against the registry's own table (LocalAuthenticator); `principals`
   // remembers them for the runner, and forgets a key the moment it is revoked here.
-  RegistryServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner, Authenticator& keys,
-                      MemoizingAuthenticator& principals);
+  RegistryServiceImpl(Transactor<RegistryStore>& store, Cache& cache, RpcRunner& runner,
+                      Authenticator& keys, MemoizingAuthenticator& principals);
 
   grpc::Status CreatePilotCity(grpc::ServerContext* context,
                                const v1::CreatePilotCityRequest* request,
@@ -66,7 +68,7 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
                           const Request& request, OrganizationAction action,
                           v1::Organization* response);
 
-  PgPool& db_;
+  Transactor<RegistryStore>& store_;
   Cache& cache_;
   RpcRunner& runner_;
   Authenticator& authenticator_;

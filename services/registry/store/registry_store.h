@@ -1,41 +1,22 @@
-// The registry's PostgreSQL store. Every function runs inside the caller's transaction, so a
-// handler composes reads, writes and its outbox event into one atomic unit.
+// What the registry's handlers read and write, one transaction at a time (common/command.h runs
+// them). PostgreSQL implements it in pg_registry_store.h; handler tests use an in-memory one
+// (tests/support/fake_registry_store.h). Records arrive built (services/registry/domain/records.h):
+// a store keeps them, it decides nothing.
 #pragma once
 
 #include <cstdint>
-#include <pqxx/pqxx>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/db.h"
 #include "common/paging.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
-namespace techtrade::registry::store {
+namespace techtrade::registry {
 
 namespace v1 = techtrade::registry::v1;
-using techtrade::Tx;
-
-// Constraint violations of the registry's tables as the caller should see them.
-std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors();
-
-// Writes are staged (Tx::StageWrite): they reach the database with the transaction's commit, and a
-// violated constraint fails the commit with the error RegistryConstraintErrors() names. Records
-// are built here, ids and timestamps included, so nothing has to be read back.
-
-// Pilot cities.
-v1::PilotCity InsertPilotCity(Tx& tx, const v1::CreatePilotCityRequest& r, int64_t now_us);
-absl::StatusOr<v1::PilotCity> GetPilotCity(Tx& tx, const std::string& id);
-Page<v1::PilotCity> ListPilotCities(Tx& tx, int64_t after, int limit);
-
-// Organisations. GetOrganization with `lock` takes the row lock that orders its events.
-v1::Organization InsertOrganization(Tx& tx, const v1::RegisterOrganizationRequest& r,
-                                    int64_t now_us);
-absl::StatusOr<v1::Organization> GetOrganization(Tx& tx, const std::string& id, bool lock,
-                                                 bool* ever_verified = nullptr);
-// Writes every mutable field of `org` with version = org.version(); returns the record as stored.
-v1::Organization SaveOrganization(Tx& tx, v1::Organization org, int64_t now_us);
 
 struct OrganizationFilter {
   std::string city_id;
@@ -43,20 +24,59 @@ struct OrganizationFilter {
   v1::OrganizationStatus status = v1::ORGANIZATION_STATUS_UNSPECIFIED;
   std::string credit_code;
 };
-Page<v1::Organization> ListOrganizations(Tx& tx, const OrganizationFilter& filter, int64_t after,
-                                         int limit);
 
-// API clients, with the SHA-256 of their secret.
+// An organisation as a command that changes it reads it: with what its record does not show.
+struct LockedOrganization {
+  v1::Organization organization;
+  bool ever_verified = false;  // reinstating returns a once-verified organisation to VERIFIED
+};
+
+// An API client with the SHA-256 of its secret.
 struct StoredApiClient {
   v1::ApiClient client;
   std::string secret_hash;
 };
-// ALREADY_EXISTS if the key id is taken (only the bootstrap key can collide: ids are random).
-absl::StatusOr<v1::ApiClient> InsertApiClient(Tx& tx, const std::string& id,
-                                              const v1::IssueApiKeyRequest& r,
-                                              const std::string& secret_hash);
-absl::StatusOr<StoredApiClient> GetApiClient(Tx& tx, const std::string& id, bool lock);
-v1::ApiClient RevokeApiClient(Tx& tx, const std::string& id, int64_t new_version);
-Page<v1::ApiClient> ListApiClients(Tx& tx, int64_t after, int limit);
 
-}  // namespace techtrade::registry::store
+// The errors a violated constraint of the registry's tables stands for, by constraint name: what
+// a caller sees when an insert collides (a taken id or credit code, an unknown city).
+std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors();
+
+class RegistryStore {
+ public:
+  virtual ~RegistryStore() = default;
+
+  // Inserts return a violated constraint's error (RegistryConstraintErrors) either at once or,
+  // where the write is staged for the commit, from the transaction's commit.
+
+  // Pilot cities.
+  virtual absl::Status InsertPilotCity(const v1::PilotCity& city) = 0;
+  // NOT_FOUND for an unknown id.
+  virtual absl::StatusOr<v1::PilotCity> GetPilotCity(const std::string& id) = 0;
+  virtual Page<v1::PilotCity> ListPilotCities(int64_t after, int limit) = 0;
+
+  // Organisations.
+  virtual absl::Status InsertOrganization(const v1::Organization& org) = 0;
+  // NOT_FOUND for an unknown id.
+  virtual absl::StatusOr<v1::Organization> GetOrganization(const std::string& id) = 0;
+  // The same for a change: holds the organisation until the transaction ends, which orders its
+  // versions and events.
+  virtual absl::StatusOr<LockedOrganization> LockOrganization(const std::string& id) = 0;
+  // Writes every mutable field of `org` at org.version(); a VERIFIED status marks it ever
+  // verified.
+  virtual void SaveOrganization(const v1::Organization& org) = 0;
+  virtual Page<v1::Organization> ListOrganizations(const OrganizationFilter& filter, int64_t after,
+                                                   int limit) = 0;
+
+  // API clients. The stored record is returned: its create and revoke times are the store's.
+  // ALREADY_EXISTS if the id is taken (only the bootstrap key can collide: ids are random).
+  virtual absl::StatusOr<v1::ApiClient> InsertApiClient(const v1::ApiClient& client,
+                                                        const std::string& secret_hash) = 0;
+  // NOT_FOUND for an unknown id.
+  virtual absl::StatusOr<StoredApiClient> GetApiClient(const std::string& id) = 0;
+  virtual absl::StatusOr<StoredApiClient> LockApiClient(const std::string& id) = 0;
+  // Writes a revoked client's status and version, stamping its revoke time.
+  virtual v1::ApiClient SaveRevokedApiClient(const v1::ApiClient& client) = 0;
+  virtual Page<v1::ApiClient> ListApiClients(int64_t after, int limit) = 0;
+};
+
+}  // namespace techtrade::registry

@@ -21,8 +21,7 @@ absl::StatusOr<ListingFacts> ListingsClient::Get(lv1::ListingKind kind, const st
                                                  const std::string& caller_api_key) {
   auto call = [&](auto rpc, auto* response) -> absl::Status {
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
-    context.AddMetadata("authorization", absl::StrCat("Bearer ", caller_api_key));
+    SetCallCredentials(context, caller_api_key, deadline_);
     context.AddMetadata(kFreshReadMetadata, "1");  // it fills the shared cache with the answer
     lv1::GetListingRequest request;
     request.set_id(id);

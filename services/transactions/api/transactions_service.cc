@@ -5,14 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/cache_keys.h"
-#include "common/emit.h"
-#include "common/idempotency.h"
 #include "common/ids.h"
-#include "common/outbox.h"
 #include "common/paging.h"
 #include "common/status.h"
 #include "common/validation.h"
-#include "services/transactions/store/deals_store.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade::transactions {
@@ -61,25 +57,28 @@ absl::Status MayRead(const CallContext& call, const v1::Deal& deal) {
   return absl::PermissionDeniedError("this deal involves no organisation of the caller's city");
 }
 
-void EmitAll(Tx& tx, const CallContext& call, const std::string& request_id, const Transition& t) {
-  techtrade::EmitAll(tx, kProducer, EventCause::OfRequest(request_id, call.traceparent),
+void EmitAll(UnitOfWork& work, const CallContext& call, const std::string& request_id,
+             const Transition& t) {
+  techtrade::EmitAll(work, kProducer, EventCause::OfRequest(request_id, call.traceparent),
                      {"deal", t.deal.id()}, t.events, t.sequences());
 }
 
 }  // namespace
 
-TransactionsServiceImpl::TransactionsServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner,
-                                                 RegistryClient& registry, ListingsClient& listings)
-    : db_(db),
+TransactionsServiceImpl::TransactionsServiceImpl(Transactor<store::DealStore>& deals, Cache& cache,
+                                                 RpcRunner& runner, OrganizationDirectory& registry,
+                                                 ListingDirectory& listings)
+    : deals_(deals),
       cache_(cache),
       registry_(registry),
       listings_(listings),
       runner_(runner),
       recent_deals_(kRecentDeals) {}
 
-void TransactionsServiceImpl::KeepOnCommit(Tx& tx, const v1::Deal& deal, std::string record) {
+void TransactionsServiceImpl::KeepOnCommit(UnitOfWork& work, const v1::Deal& deal,
+                                           std::string record) {
   // The bytes the row was saved with, not a second serialization of the same deal.
-  tx.OnCommit(
+  work.OnCommit(
       [this, id = deal.id(), version = deal.version(), record = std::move(record)]() mutable {
         recent_deals_.Put(id, version, std::move(record));  // a commit runs its hooks once
       });
@@ -136,7 +135,7 @@ absl::Status TransactionsServiceImpl::Mutate(
     const CallContext& call, const std::string& method, const std::string& request_id,
     const std::string& deal_id, int64_t expected_version, const google::protobuf::Message& request,
     const ActorCheck& may_act, const Change& change, v1::Deal* response,
-    const std::function<void(Tx&, const v1::Deal&)>& extra_writes) {
+    const std::function<void(store::DealStore&, const v1::Deal&)>& extra_writes) {
   TT_RETURN_IF_ERROR(ValidateRequestId(request_id));
   TT_RETURN_IF_ERROR(CheckUuid("deal_id", deal_id));
   TT_RETURN_IF_ERROR(CheckExpectedVersion(expected_version));
@@ -144,8 +143,8 @@ absl::Status TransactionsServiceImpl::Mutate(
   TT_ASSIGN_OR_RETURN(
       *response,
       RunIdempotent<v1::Deal>(
-          db_, IdempotencyKeyFor(call, request_id, method), request,
-          [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
+          deals_, IdempotencyKeyFor(call, request_id, method), request,
+          [&](store::DealStore& deals, UnitOfWork& work) -> absl::StatusOr<v1::Deal> {
             // Optimistic: read without a lock, write only if the deal is still as read (else
             // the unit runs again from here), so the change joins a group commit. The read, on
             // a first attempt, is this process's copy of the deal when it is at the version the
@@ -160,7 +159,7 @@ absl::Status TransactionsServiceImpl::Mutate(
             if (++attempt == 1) deal = recent_deals_.Get(deal_id, expected_version);
             if (deal.has_value()) t = decide(*deal);
             if (!t.ok()) {
-              absl::StatusOr<v1::Deal> read = store::GetLatestDeal(tx, deal_id);
+              absl::StatusOr<v1::Deal> read = deals.GetLatestDeal(deal_id);
               if (absl::IsNotFound(read.status())) {
                 return absl::NotFoundError(absl::StrCat("deal_id: no deal ", deal_id));
               }
@@ -171,10 +170,10 @@ absl::Status TransactionsServiceImpl::Mutate(
             if (!t.ok()) return t.status();
             // Transition::Record gave the deal a version per event.
             std::string record = t->deal.SerializeAsString();
-            store::SaveDeal(tx, t->deal, record, deal->version());
-            if (extra_writes) extra_writes(tx, t->deal);
-            EmitAll(tx, call, request_id, *t);
-            KeepOnCommit(tx, t->deal, std::move(record));
+            deals.SaveDeal(t->deal, record, deal->version());
+            if (extra_writes) extra_writes(deals, t->deal);
+            EmitAll(work, call, request_id, *t);
+            KeepOnCommit(work, t->deal, std::move(record));
             return std::move(t->deal);
           }));
   return absl::OkStatus();
@@ -233,8 +232,9 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
     };
     TT_ASSIGN_OR_RETURN(
         *response, RunIdempotentAfterCheck<v1::Deal>(
-                       db_, IdempotencyKeyFor(call, request->request_id(), "OpenDeal"), *request,
-                       check_parties_and_listing, [&](Tx& tx) -> absl::StatusOr<v1::Deal> {
+                       deals_, IdempotencyKeyFor(call, request->request_id(), "OpenDeal"), *request,
+                       check_parties_and_listing,
+                       [&](store::DealStore& deals, UnitOfWork& work) -> absl::StatusOr<v1::Deal> {
                          v1::Deal deal;
                          deal.set_id(NewUuid());
                          deal.set_listing_id(request->listing_id());
@@ -246,9 +246,9 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
                          deal.set_broker_commission_bps(request->broker_commission_bps());
                          Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
                          std::string record = t.deal.SerializeAsString();
-                         store::InsertDeal(tx, t.deal, record);
-                         EmitAll(tx, call, request->request_id(), t);
-                         KeepOnCommit(tx, t.deal, std::move(record));
+                         deals.InsertDeal(t.deal, record);
+                         EmitAll(work, call, request->request_id(), t);
+                         KeepOnCommit(work, t.deal, std::move(record));
                          return std::move(t.deal);
                        }));
     return absl::OkStatus();
@@ -392,7 +392,9 @@ grpc::Status TransactionsServiceImpl::RecordPayment(grpc::ServerContext* context
               return transactions::RecordPayment(d, *request, absl::Now());
             },
             response,
-            [&](Tx& tx, const v1::Deal& d) { store::InsertPayment(tx, d.id(), *request); });
+            [&](store::DealStore& deals, const v1::Deal& d) {
+              deals.InsertPayment(d.id(), *request);
+            });
       });
 }
 
@@ -468,9 +470,10 @@ grpc::Status TransactionsServiceImpl::GetDeal(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     // From the database: a deal changes with every command, so a shared cache of deals would
     // cost every command an invalidation for reads that are rare (partners act on events).
-    TT_ASSIGN_OR_RETURN(*response, InTransaction(db_, [&](Tx& tx) {
-      return store::GetLatestDeal(tx, request->id());
-    }));
+    TT_ASSIGN_OR_RETURN(*response,
+                        RunFor<v1::Deal>(deals_, [&](store::DealStore& deals, UnitOfWork&) {
+                          return deals.GetLatestDeal(request->id());
+                        }));
     return MayRead(call, *response);
   });
 }
@@ -499,10 +502,12 @@ grpc::Status TransactionsServiceImpl::ListDeals(grpc::ServerContext* context,
       }
       filter.city_id = scope;
     }
-    TT_ASSIGN_OR_RETURN(Page<v1::Deal> page,
-                        InTransaction(db_, [&](Tx& tx) -> absl::StatusOr<Page<v1::Deal>> {
-                          return store::ListDeals(tx, filter, after, limit);
-                        }));
+    TT_ASSIGN_OR_RETURN(
+        Page<v1::Deal> page,
+        RunFor<Page<v1::Deal>>(
+            deals_, [&](store::DealStore& deals, UnitOfWork&) -> absl::StatusOr<Page<v1::Deal>> {
+              return deals.ListDeals(filter, after, limit);
+            }));
     for (auto& d : page.items) *response->add_deals() = std::move(d);
     if (page.more)
       response->set_next_page_token(EncodePageToken("ListDeals", *request, page.last_ordinal));

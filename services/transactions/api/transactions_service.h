@@ -4,12 +4,12 @@
 #pragma once
 
 #include "common/cache.h"
-#include "common/db.h"
-#include "common/metrics.h"
-#include "common/registry_client.h"
+#include "common/command.h"
+#include "common/organization_directory.h"
 #include "common/server.h"
-#include "services/transactions/api/listings_client.h"
+#include "services/transactions/api/listing_directory.h"
 #include "services/transactions/domain/deal_rules.h"
+#include "services/transactions/store/deal_store.h"
 #include "services/transactions/store/recent_deals.h"
 #include "techtrade/transactions/v1/transactions.grpc.pb.h"
 
@@ -17,8 +17,8 @@ namespace techtrade::transactions {
 
 class TransactionsServiceImpl final : public v1::TransactionsService::Service {
  public:
-  TransactionsServiceImpl(PgPool& db, Cache& cache, RpcRunner& runner, RegistryClient& registry,
-                          ListingsClient& listings);
+  TransactionsServiceImpl(Transactor<store::DealStore>& deals, Cache& cache, RpcRunner& runner,
+                          OrganizationDirectory& registry, ListingDirectory& listings);
 
   grpc::Status OpenDeal(grpc::ServerContext*, const v1::OpenDealRequest*, v1::Deal*) override;
   grpc::Status ProposeTerms(grpc::ServerContext*, const v1::ProposeTermsRequest*,
@@ -44,13 +44,14 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   // Who may act in a mutation, decided once the deal is loaded.
   using ActorCheck = std::function<absl::Status(const v1::Deal&)>;
   using Change = std::function<absl::StatusOr<Transition>(const v1::Deal&)>;
-  absl::Status Mutate(const CallContext& call, const std::string& method,
-                      const std::string& request_id, const std::string& deal_id,
-                      int64_t expected_version, const google::protobuf::Message& request,
-                      const ActorCheck& may_act, const Change& change, v1::Deal* response,
-                      const std::function<void(Tx&, const v1::Deal&)>& extra_writes = nullptr);
-  // Keeps the deal, saved as `record`, as this process's copy once `tx` commits.
-  void KeepOnCommit(Tx& tx, const v1::Deal& deal, std::string record);
+  absl::Status Mutate(
+      const CallContext& call, const std::string& method, const std::string& request_id,
+      const std::string& deal_id, int64_t expected_version,
+      const google::protobuf::Message& request, const ActorCheck& may_act, const Change& change,
+      v1::Deal* response,
+      const std::function<void(store::DealStore&, const v1::Deal&)>& extra_writes = nullptr);
+  // Keeps the deal, saved as `record`, as this process's copy once `work` commits.
+  void KeepOnCommit(UnitOfWork& work, const v1::Deal& deal, std::string record);
   absl::StatusOr<v1::Party> VerifiedParty(const std::string& field, const std::string& org_id,
                                           const CallContext& call);
   // OK unless the registry has a party of the deal suspended now (through the cache): the steps
@@ -59,10 +60,10 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   // The proposed transfer mode is one the deal's listing admits, as the listing is now.
   absl::Status TransferModeOfListing(const v1::Deal& deal, int mode, const CallContext& call);
 
-  PgPool& db_;
+  Transactor<store::DealStore>& deals_;
   Cache& cache_;
-  RegistryClient& registry_;
-  ListingsClient& listings_;
+  OrganizationDirectory& registry_;
+  ListingDirectory& listings_;
   RpcRunner& runner_;
   store::RecentDeals recent_deals_;
 };

@@ -39,8 +39,8 @@ std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors()
            absl::AlreadyExistsError("payment_reference: this payment is already recorded")}};
 }
 
-void InsertDeal(Tx& tx, const v1::Deal& d, const std::string& record) {
-  tx.StageRow(
+void PgDealStore::InsertDeal(const v1::Deal& d, const std::string& record) {
+  tx_.StageRow(
       "INSERT INTO deals (id, listing_id, buyer_org_id, seller_org_id, broker_org_id, city_id, "
       "state, version, record, create_time, update_time, city_ids) VALUES ",
       "($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6, $7::smallint, $8::bigint, $9::bytea, "
@@ -55,11 +55,11 @@ void InsertDeal(Tx& tx, const v1::Deal& d, const std::string& record) {
        SqlText(TimeUtil::TimestampToMicroseconds(d.update_time())), SqlText(CityIdsLiteral(d))});
 }
 
-void SaveDeal(Tx& tx, const v1::Deal& d, const std::string& record, int64_t read_version) {
+void PgDealStore::SaveDeal(const v1::Deal& d, const std::string& record, int64_t read_version) {
   // Built on a VALUES list so that group commit can save concurrent callers' deals in one
   // statement; each row changes only if its deal is still at the version it was read at, and
   // if any did not, the whole statement fails (and the batch's transactions run alone).
-  tx.StageRow(
+  tx_.StageRow(
       "WITH saved (id, read_version, state, version, record, update_time) AS (VALUES ",
       "($1::uuid, $2::bigint, $3::smallint, $4::bigint, $5::bytea, "
       "to_timestamp($6::double precision / 1000000))",
@@ -72,19 +72,19 @@ void SaveDeal(Tx& tx, const v1::Deal& d, const std::string& record, int64_t read
        SqlText(TimeUtil::TimestampToMicroseconds(d.update_time()))});
 }
 
-absl::StatusOr<v1::Deal> GetLatestDeal(Tx& tx, const std::string& id) {
-  pqxx::result rows = tx.ReadLatest("transactions_deal_get_latest",
-                                    "SELECT record FROM deals WHERE id = $1::uuid", id);
+absl::StatusOr<v1::Deal> PgDealStore::GetLatestDeal(const std::string& id) {
+  pqxx::result rows = tx_.ReadLatest("transactions_deal_get_latest",
+                                     "SELECT record FROM deals WHERE id = $1::uuid", id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("deal ", id, " not found"));
   return ParseRecord<v1::Deal>(rows[0][0]);
 }
 
-void InsertPayment(Tx& tx, const std::string& deal_id, const v1::RecordPaymentRequest& p) {
-  tx.StageWrite(absl::StrCat(
+void PgDealStore::InsertPayment(const std::string& deal_id, const v1::RecordPaymentRequest& p) {
+  tx_.StageWrite(absl::StrCat(
       "INSERT INTO payments (payment_reference, deal_id, milestone_index, currency, amount_minor) "
       "VALUES (",
-      tx.quote(p.payment_reference()), ", ", UuidLiteral(tx, deal_id), ", ", p.milestone_index(),
-      ", ", tx.quote(p.amount().currency()), ", ", p.amount().amount_minor(), ")"));
+      tx_.quote(p.payment_reference()), ", ", UuidLiteral(tx_, deal_id), ", ", p.milestone_index(),
+      ", ", tx_.quote(p.amount().currency()), ", ", p.amount().amount_minor(), ")"));
 }
 
 std::string ListDealsSql(Tx& tx, const DealFilter& f, int64_t after, int limit) {
@@ -111,8 +111,8 @@ std::string ListDealsSql(Tx& tx, const DealFilter& f, int64_t after, int limit) 
   return sql;
 }
 
-Page<v1::Deal> ListDeals(Tx& tx, const DealFilter& f, int64_t after, int limit) {
-  pqxx::result rows = tx.exec(ListDealsSql(tx, f, after, limit));
+Page<v1::Deal> PgDealStore::ListDeals(const DealFilter& f, int64_t after, int limit) {
+  pqxx::result rows = tx_.exec(ListDealsSql(tx_, f, after, limit));
   Page<v1::Deal> page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
     page.items.push_back(ParseRecord<v1::Deal>(rows[i][0]));

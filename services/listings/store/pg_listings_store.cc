@@ -1,4 +1,4 @@
-#include "services/listings/store/listings_store.h"
+#include "services/listings/store/pg_listings_store.h"
 
 #include "absl/strings/str_cat.h"
 
@@ -68,63 +68,64 @@ Page<Record> List(Tx& tx, const Table& t, const ListFilter& f, int64_t after, in
 
 }  // namespace
 
-void InsertOffer(Tx& tx, const v1::Offer& o) {
-  Insert(tx, kOffers, o, o.owner_org_id(), o.status());
+void PgListingsStore::InsertOffer(const v1::Offer& o) {
+  Insert(tx_, kOffers, o, o.owner_org_id(), o.status());
 }
-void SaveOffer(Tx& tx, const v1::Offer& o) { Save(tx, kOffers, o, o.status()); }
-absl::StatusOr<v1::Offer> GetOffer(Tx& tx, const std::string& id, bool lock) {
-  return Get<v1::Offer>(tx, kOffers, id, lock);
+void PgListingsStore::SaveOffer(const v1::Offer& o) { Save(tx_, kOffers, o, o.status()); }
+absl::StatusOr<v1::Offer> PgListingsStore::GetOffer(const std::string& id, bool lock) {
+  return Get<v1::Offer>(tx_, kOffers, id, lock);
 }
-Page<v1::Offer> ListOffers(Tx& tx, const ListFilter& filter, int64_t after, int limit) {
-  return List<v1::Offer>(tx, kOffers, filter, after, limit);
-}
-
-void InsertDemand(Tx& tx, const v1::Demand& d) {
-  Insert(tx, kDemands, d, d.seeker_org_id(), d.status());
-}
-void SaveDemand(Tx& tx, const v1::Demand& d) { Save(tx, kDemands, d, d.status()); }
-absl::StatusOr<v1::Demand> GetDemand(Tx& tx, const std::string& id, bool lock) {
-  return Get<v1::Demand>(tx, kDemands, id, lock);
-}
-Page<v1::Demand> ListDemands(Tx& tx, const ListFilter& filter, int64_t after, int limit) {
-  return List<v1::Demand>(tx, kDemands, filter, after, limit);
+Page<v1::Offer> PgListingsStore::ListOffers(const ListFilter& filter, int64_t after, int limit) {
+  return List<v1::Offer>(tx_, kOffers, filter, after, limit);
 }
 
-void ForEachPublished(Tx& tx, const std::function<void(const v1::Offer&)>& on_offer,
-                      const std::function<void(const v1::Demand&)>& on_demand) {
-  for (const auto& row : tx.exec("SELECT record FROM offers WHERE status = 2 ORDER BY ordinal")) {
+void PgListingsStore::InsertDemand(const v1::Demand& d) {
+  Insert(tx_, kDemands, d, d.seeker_org_id(), d.status());
+}
+void PgListingsStore::SaveDemand(const v1::Demand& d) { Save(tx_, kDemands, d, d.status()); }
+absl::StatusOr<v1::Demand> PgListingsStore::GetDemand(const std::string& id, bool lock) {
+  return Get<v1::Demand>(tx_, kDemands, id, lock);
+}
+Page<v1::Demand> PgListingsStore::ListDemands(const ListFilter& filter, int64_t after, int limit) {
+  return List<v1::Demand>(tx_, kDemands, filter, after, limit);
+}
+
+void PgListingsStore::ForEachPublished(const std::function<void(const v1::Offer&)>& on_offer,
+                                       const std::function<void(const v1::Demand&)>& on_demand) {
+  for (const auto& row : tx_.exec("SELECT record FROM offers WHERE status = 2 ORDER BY ordinal")) {
     on_offer(ParseRecord<v1::Offer>(row[0]));
   }
-  for (const auto& row : tx.exec("SELECT record FROM demands WHERE status = 2 ORDER BY ordinal")) {
+  for (const auto& row : tx_.exec("SELECT record FROM demands WHERE status = 2 ORDER BY ordinal")) {
     on_demand(ParseRecord<v1::Demand>(row[0]));
   }
 }
 
-std::optional<Visibility> GetVisibility(Tx& tx, const std::string& organization_id) {
+std::optional<Visibility> PgListingsStore::GetVisibility(const std::string& organization_id) {
   pqxx::result rows =
-      tx.ExecPrepared("listings_visibility_get",
-                      "SELECT hidden, registry_sequence, version FROM organization_visibility "
-                      "WHERE organization_id = $1::uuid FOR UPDATE",
-                      organization_id);
+      tx_.ExecPrepared("listings_visibility_get",
+                       "SELECT hidden, registry_sequence, version FROM organization_visibility "
+                       "WHERE organization_id = $1::uuid FOR UPDATE",
+                       organization_id);
   if (rows.empty()) return std::nullopt;
   return Visibility{rows[0][0].as<bool>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>()};
 }
 
-void SaveVisibility(Tx& tx, const std::string& organization_id, const Visibility& v) {
-  tx.StageWrite(absl::StrCat(
+void PgListingsStore::SaveVisibility(const std::string& organization_id, const Visibility& v) {
+  tx_.StageWrite(absl::StrCat(
       "INSERT INTO organization_visibility (organization_id, hidden, registry_sequence, version) "
       "VALUES (",
-      tx.quote(organization_id), "::uuid, ", v.hidden ? "true" : "false", ", ", v.registry_sequence,
-      ", ", v.version,
+      tx_.quote(organization_id), "::uuid, ", v.hidden ? "true" : "false", ", ",
+      v.registry_sequence, ", ", v.version,
       ") ON CONFLICT (organization_id) DO UPDATE SET hidden = EXCLUDED.hidden, "
       "registry_sequence = EXCLUDED.registry_sequence, version = EXCLUDED.version, "
       "update_time = now()"));
 }
 
-void ForEachVisibility(Tx& tx,
-                       const std::function<void(const std::string&, const Visibility&)>& fn) {
-  for (const auto& row : tx.exec("SELECT organization_id::text, hidden, registry_sequence, version "
-                                 "FROM organization_visibility")) {
+void PgListingsStore::ForEachVisibility(
+    const std::function<void(const std::string&, const Visibility&)>& fn) {
+  for (const auto& row :
+       tx_.exec("SELECT organization_id::text, hidden, registry_sequence, version "
+                "FROM organization_visibility")) {
     fn(row[0].as<std::string>(),
        Visibility{row[1].as<bool>(), row[2].as<int64_t>(), row[3].as<int64_t>()});
   }

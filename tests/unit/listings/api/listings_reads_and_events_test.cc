@@ -1,0 +1,180 @@
+// The listings' reads and their reaction to other services' events, in process.
+#include "techtrade/transactions/v1/transactions.pb.h"
+#include "tests/unit/listings/api/listings_handler_fixture.h"
+
+namespace techtrade::testing {
+namespace {
+
+namespace tv1 = techtrade::transactions::v1;
+using techtrade::common::v1::EventEnvelope;
+
+class ListingsReadsAndEventsTest : public ListingsHandlerTest {
+ protected:
+  // Runs the registry or transactions consumer's handler on `event` in one unit of work.
+  absl::Status Consume(const EventEnvelope& event, bool registry) {
+    return transactor_.Run([&](listings::store::ListingsStore& store, UnitOfWork& work) {
+      return registry ? service_->HandleRegistryEvent(store, work, event)
+                      : service_->HandleTransactionsEvent(store, work, event);
+    });
+  }
+  static EventEnvelope RegistryEvent(const std::string& org, int64_t sequence, bool suspended) {
+    EventEnvelope event;
+    event.set_aggregate_type("organization");
+    event.set_aggregate_id(org);
+    event.set_sequence(sequence);
+    event.set_causation_request_id("suspend-1");
+    if (suspended) {
+      event.mutable_payload()->PackFrom(reg::OrganizationSuspended());
+    } else {
+      event.mutable_payload()->PackFrom(reg::OrganizationReinstated());
+    }
+    return event;
+  }
+  static EventEnvelope DealCompleted(const std::string& offer_id, lv1::TransferMode mode) {
+    tv1::DealCompleted completed;
+    tv1::Deal* deal = completed.mutable_deal();
+    deal->set_id(NewUuid());
+    deal->set_listing_id(offer_id);
+    deal->set_listing_kind(lv1::LISTING_KIND_OFFER);
+    deal->add_terms()->set_transfer_mode(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
+    deal->add_terms()->set_transfer_mode(mode);
+    deal->set_agreed_terms_version(2);
+    EventEnvelope event;
+    event.set_aggregate_id(deal->id());
+    event.set_causation_request_id("complete-1");
+    event.mutable_payload()->PackFrom(completed);
+    return event;
+  }
+  grpc::Status GetOffer(const std::string& key, const std::string& id, lv1::Offer* out) {
+    lv1::GetListingRequest request;
+    request.set_id(id);
+    return stub_->GetOffer(CallAs(key).get(), request, out);
+  }
+  std::vector<std::string> ListedOffers(const std::string& key) {
+    lv1::ListOffersResponse response;
+    grpc::Status s = stub_->ListOffers(CallAs(key).get(), lv1::ListListingsRequest(), &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> ids;
+    for (const lv1::Offer& o : response.offers()) ids.push_back(o.id());
+    return ids;
+  }
+};
+
+using ::testing::ElementsAre;
+
+TEST_F(ListingsReadsAndEventsTest, ADraftIsReadOnlyByItsCityAndOperators) {
+  const lv1::Offer draft = NewOffer();
+  lv1::Offer out;
+  EXPECT_TRUE(GetOffer(wuhan_key_, draft.id(), &out).ok());
+  EXPECT_TRUE(GetOffer(operator_key_, draft.id(), &out).ok());
+  EXPECT_EQ(GetOffer(shenzhen_key_, draft.id(), &out).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(GetOffer(partner_key_, draft.id(), &out).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(GetOffer("", draft.id(), &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(GetOffer(wuhan_key_, "not-a-uuid", &out), InvalidField("id"));
+}
+
+TEST_F(ListingsReadsAndEventsTest, ListsShowDraftsOnlyToTheirCityAndPageInOrder) {
+  const lv1::Offer draft = NewOffer();
+  const lv1::Offer published = PublishedOffer();
+  EXPECT_THAT(ListedOffers(wuhan_key_), ElementsAre(draft.id(), published.id()));
+  EXPECT_THAT(ListedOffers(shenzhen_key_), ElementsAre(published.id()));
+
+  lv1::ListListingsRequest request;
+  request.set_page_size(1);
+  lv1::ListOffersResponse first, second;
+  ASSERT_TRUE(stub_->ListOffers(CallAs(operator_key_).get(), request, &first).ok());
+  ASSERT_EQ(first.offers_size(), 1);
+  EXPECT_EQ(first.offers(0).id(), draft.id());
+  ASSERT_FALSE(first.next_page_token().empty());
+  request.set_page_token(first.next_page_token());
+  ASSERT_TRUE(stub_->ListOffers(CallAs(operator_key_).get(), request, &second).ok());
+  ASSERT_EQ(second.offers_size(), 1);
+  EXPECT_EQ(second.offers(0).id(), published.id());
+  EXPECT_TRUE(second.next_page_token().empty());
+
+  lv1::ListListingsRequest bad;
+  bad.set_owner_org_id("nobody");
+  EXPECT_THAT(stub_->ListOffers(CallAs(operator_key_).get(), bad, &first),
+              InvalidField("owner_org_id"));
+}
+
+TEST_F(ListingsReadsAndEventsTest, ASuspensionHidesTheOwnersListingsOnceInOrder) {
+  const lv1::Offer published = PublishedOffer();
+  const size_t before = transactor_.events().size();
+  ASSERT_TRUE(Consume(RegistryEvent(owner_, 5, /*suspended=*/true), true).ok());
+
+  const std::optional<listings::Visibility> stored = transactor_.state().GetVisibility(owner_);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(stored->hidden);
+  EXPECT_EQ(stored->registry_sequence, 5);
+  EXPECT_EQ(stored->version, 1);
+  std::vector<EmittedEvent> events = transactor_.events();
+  ASSERT_EQ(events.size(), before + 1);
+  EXPECT_EQ(events.back().aggregate.type, "organization_visibility");
+  EXPECT_EQ(events.back().aggregate.id, owner_);
+  EXPECT_EQ(events.back().sequence, 1);
+  EXPECT_EQ(events.back().type, "techtrade.listings.v1.OrganizationListingsHidden");
+  EXPECT_EQ(events.back().cause.request_id, "suspend-1");
+  lv1::Offer out;
+  ASSERT_TRUE(GetOffer(wuhan_key_, published.id(), &out).ok());
+  EXPECT_FALSE(out.visible());
+
+  // An older registry event, or the same one again, changes nothing.
+  ASSERT_TRUE(Consume(RegistryEvent(owner_, 4, /*suspended=*/false), true).ok());
+  ASSERT_TRUE(Consume(RegistryEvent(owner_, 5, /*suspended=*/true), true).ok());
+  EXPECT_EQ(transactor_.events().size(), before + 1);
+  EXPECT_TRUE(model_.IsHidden(owner_));
+
+  ASSERT_TRUE(Consume(RegistryEvent(owner_, 6, /*suspended=*/false), true).ok());
+  events = transactor_.events();
+  EXPECT_EQ(events.back().sequence, 2);
+  EXPECT_EQ(events.back().type, "techtrade.listings.v1.OrganizationListingsShown");
+  EXPECT_FALSE(model_.IsHidden(owner_));
+}
+
+TEST_F(ListingsReadsAndEventsTest, OtherRegistryEventsAreIgnored) {
+  EventEnvelope event = RegistryEvent(owner_, 3, true);
+  event.mutable_payload()->PackFrom(reg::OrganizationVerified());
+  ASSERT_TRUE(Consume(event, true).ok());
+  EXPECT_FALSE(transactor_.state().GetVisibility(owner_).has_value());
+  EXPECT_TRUE(transactor_.events().empty());
+}
+
+TEST_F(ListingsReadsAndEventsTest, AnAssignmentTransfersTheOfferOnce) {
+  const lv1::Offer published = PublishedOffer();
+  const EventEnvelope event = DealCompleted(published.id(), lv1::TRANSFER_MODE_ASSIGNMENT);
+  ASSERT_TRUE(Consume(event, false).ok());
+  const lv1::Offer stored = *StoredOffer(published.id());
+  EXPECT_EQ(stored.status(), lv1::OFFER_STATUS_TRANSFERRED);
+  EXPECT_EQ(stored.version(), 3);
+  const std::vector<EmittedEvent> events = transactor_.events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].aggregate.type, "offer");
+  EXPECT_EQ(events[2].aggregate.id, published.id());
+  EXPECT_EQ(events[2].sequence, 3);
+  EXPECT_EQ(events[2].type, "techtrade.listings.v1.OfferTransferred");
+  EXPECT_EQ(events[2].cause.request_id, "complete-1");
+  lv1::OfferTransferred transferred;
+  ASSERT_TRUE(transferred.ParseFromString(events[2].payload));
+  tv1::DealCompleted completed;
+  ASSERT_TRUE(event.payload().UnpackTo(&completed));
+  EXPECT_EQ(transferred.deal_id(), completed.deal().id());
+  // No longer published: out of this replica's search and matchmaking.
+  EXPECT_FALSE(model_.FindOffer(published.id()).has_value());
+
+  // The same deal again, or another, finds the offer transferred: nothing changes.
+  ASSERT_TRUE(Consume(event, false).ok());
+  EXPECT_EQ(transactor_.events().size(), 3u);
+}
+
+TEST_F(ListingsReadsAndEventsTest, ALicenceOrAnotherServicesListingTransfersNothing) {
+  const lv1::Offer published = PublishedOffer();
+  ASSERT_TRUE(
+      Consume(DealCompleted(published.id(), lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE), false).ok());
+  ASSERT_TRUE(Consume(DealCompleted(NewUuid(), lv1::TRANSFER_MODE_ASSIGNMENT), false).ok());
+  EXPECT_EQ(StoredOffer(published.id())->status(), lv1::OFFER_STATUS_PUBLISHED);
+  EXPECT_EQ(transactor_.events().size(), 2u);
+}
+
+}  // namespace
+}  // namespace techtrade::testing

@@ -1,0 +1,470 @@
+// The transactions handlers in this process, on an in-memory deal store: who may act, what is
+// refused before anything is saved, request_id idempotency, and the command path from
+// inquiry to payment.
+#include "services/transactions/api/transactions_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/ids.h"
+#include "tests/support/fake_directories.h"
+#include "tests/support/fake_transactions_store.h"
+#include "tests/support/in_process.h"
+#include "tests/support/requests.h"
+
+namespace techtrade::transactions {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+namespace reg = techtrade::registry::v1;
+namespace lv1 = techtrade::listings::v1;
+using google::protobuf::util::TimeUtil;
+
+constexpr char kSellerCity[] = "wuhan";
+constexpr char kBuyerCity[] = "shenzhen";
+
+reg::Organization Org(const std::string& city, reg::OrganizationKind kind,
+                      reg::OrganizationStatus status = reg::ORGANIZATION_STATUS_VERIFIED) {
+  reg::Organization org;
+  org.set_id(NewUuid());
+  org.set_name(absl::StrCat("organisation of ", city));
+  org.set_city_id(city);
+  org.set_kind(kind);
+  org.set_status(status);
+  return org;
+}
+
+class TransactionsHandlersTest : public ::testing::Test {
+ protected:
+  TransactionsHandlersTest()
+      : service_(deals_, server_.cache(), server_.runner(), registry_, listings_) {
+    seller_ = Org(kSellerCity, reg::ORGANIZATION_KIND_UNIVERSITY);
+    buyer_ = Org(kBuyerCity, reg::ORGANIZATION_KIND_ENTERPRISE);
+    registry_.Put(seller_);
+    registry_.Put(buyer_);
+    offer_id_ = NewUuid();
+    listings_.Put(lv1::LISTING_KIND_OFFER, offer_id_,
+                  {.owner_org_id = seller_.id(),
+                   .city_id = kSellerCity,
+                   .published = true,
+                   .transfer_modes = {lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE}});
+    operator_key_ = server_.keys().Add(testing::OperatorPrincipal());
+    seller_key_ = server_.keys().Add(testing::CitySystemPrincipal(kSellerCity));
+    buyer_key_ = server_.keys().Add(testing::CitySystemPrincipal(kBuyerCity));
+    other_city_key_ = server_.keys().Add(testing::CitySystemPrincipal("chengdu"));
+    partner_key_ = server_.keys().Add(testing::PartnerPrincipal());
+    server_.Start({&service_});
+    stub_ = v1::TransactionsService::NewStub(server_.channel());
+  }
+
+  v1::OpenDealRequest OpenRequest(const std::string& request_id = NewUuid()) {
+    v1::OpenDealRequest r;
+    r.set_request_id(request_id);
+    r.set_listing_id(offer_id_);
+    r.set_listing_kind(lv1::LISTING_KIND_OFFER);
+    r.set_buyer_org_id(buyer_.id());
+    r.set_seller_org_id(seller_.id());
+    return r;
+  }
+
+  grpc::Status Open(const std::string& key, const v1::OpenDealRequest& r, v1::Deal* deal) {
+    return stub_->OpenDeal(testing::CallAs(key).get(), r, deal);
+  }
+
+  v1::Deal OpenedDeal() {
+    v1::Deal deal;
+    grpc::Status s = Open(buyer_key_, OpenRequest(), &deal);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return deal;
+  }
+
+  // A deal whose terms both parties accepted.
+  v1::Deal AgreedDeal() {
+    v1::Deal deal = OpenedDeal();
+    v1::ProposeTermsRequest terms =
+        testing::TermsRequest(NewUuid(), deal, v1::PARTY_ROLE_SELLER, 100'000'00);
+    EXPECT_TRUE(stub_->ProposeTerms(testing::CallAs(seller_key_).get(), terms, &deal).ok());
+    for (auto [role, key] : {std::pair{v1::PARTY_ROLE_SELLER, seller_key_},
+                             std::pair{v1::PARTY_ROLE_BUYER, buyer_key_}}) {
+      v1::AcceptTermsRequest accept;
+      accept.set_request_id(NewUuid());
+      accept.set_deal_id(deal.id());
+      accept.set_expected_version(deal.version());
+      accept.set_acting_as(role);
+      accept.set_terms_version(deal.terms(deal.terms_size() - 1).version());
+      grpc::Status s = stub_->AcceptTerms(testing::CallAs(key).get(), accept, &deal);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+    }
+    EXPECT_EQ(deal.state(), v1::DEAL_STATE_AGREED);
+    return deal;
+  }
+
+  v1::Deal SignedDeal() {
+    v1::Deal deal = AgreedDeal();
+    v1::SignContractRequest sign;
+    sign.set_request_id(NewUuid());
+    sign.set_deal_id(deal.id());
+    sign.set_expected_version(deal.version());
+    sign.set_registration_number("2026420100000777");
+    *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
+    grpc::Status s = stub_->SignContract(testing::CallAs(operator_key_).get(), sign, &deal);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return deal;
+  }
+
+  v1::MilestoneRequest MilestoneOf(const v1::Deal& deal, int index) {
+    v1::MilestoneRequest r;
+    r.set_request_id(NewUuid());
+    r.set_deal_id(deal.id());
+    r.set_expected_version(deal.version());
+    r.set_milestone_index(index);
+    return r;
+  }
+
+  v1::RecordPaymentRequest PaymentFor(const v1::Deal& deal, int index, std::string reference) {
+    v1::RecordPaymentRequest r;
+    r.set_request_id(NewUuid());
+    r.set_deal_id(deal.id());
+    r.set_expected_version(deal.version());
+    r.set_milestone_index(index);
+    *r.mutable_amount() = deal.milestones(index - 1).amount();
+    r.set_payment_reference(std::move(reference));
+    return r;
+  }
+
+  // A deal whose first milestone was delivered and accepted, so it is due.
+  v1::Deal MilestoneDueDeal() {
+    v1::Deal deal = SignedDeal();
+    EXPECT_TRUE(
+        stub_->DeliverMilestone(testing::CallAs(seller_key_).get(), MilestoneOf(deal, 1), &deal)
+            .ok());
+    grpc::Status s =
+        stub_->AcceptMilestone(testing::CallAs(buyer_key_).get(), MilestoneOf(deal, 1), &deal);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return deal;
+  }
+
+  std::vector<std::string> EventTypes() {
+    std::vector<std::string> types;
+    for (const testing::EmittedEvent& e : deals_.events()) types.push_back(e.type);
+    return types;
+  }
+
+  testing::FakeDeals deals_;
+  testing::FakeOrganizationDirectory registry_;
+  testing::FakeListingDirectory listings_;
+  testing::InProcessServer server_{"transactions"};
+  TransactionsServiceImpl service_;
+  std::unique_ptr<v1::TransactionsService::Stub> stub_;
+  reg::Organization seller_, buyer_;
+  std::string offer_id_;
+  std::string operator_key_, seller_key_, buyer_key_, other_city_key_, partner_key_;
+};
+
+TEST_F(TransactionsHandlersTest, OpenDealSavesTheDealAndEmitsDealOpened) {
+  v1::Deal deal;
+  ASSERT_TRUE(Open(buyer_key_, OpenRequest("open-1"), &deal).ok());
+  EXPECT_EQ(deal.state(), v1::DEAL_STATE_OPEN);
+  EXPECT_EQ(deal.version(), 1);
+  EXPECT_EQ(deal.city_id(), kSellerCity);
+  EXPECT_EQ(deal.buyer().organization_id(), buyer_.id());
+  EXPECT_EQ(deals_.state().deal_count(), 1u);
+  std::vector<testing::EmittedEvent> events = deals_.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, "techtrade.transactions.v1.DealOpened");
+  EXPECT_EQ(events[0].producer, "transactions");
+  EXPECT_EQ(events[0].aggregate.type, "deal");
+  EXPECT_EQ(events[0].aggregate.id, deal.id());
+  EXPECT_EQ(events[0].sequence, 1);
+  EXPECT_EQ(events[0].cause.request_id, "open-1");
+}
+
+TEST_F(TransactionsHandlersTest, EveryCallNeedsAKey) {
+  v1::Deal deal;
+  grpc::Status s = Open("", OpenRequest(), &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  s = Open("tt_0123456789abcdef_" + std::string(64, 'a'), OpenRequest(), &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(deals_.state().deal_count(), 0u);
+}
+
+TEST_F(TransactionsHandlersTest, ACitySystemActsOnlyForItsOwnCitysParties) {
+  v1::Deal deal;
+  grpc::Status s = Open(other_city_key_, OpenRequest(), &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_EQ(deals_.state().deal_count(), 0u);
+  EXPECT_TRUE(deals_.events().empty());
+}
+
+TEST_F(TransactionsHandlersTest, APartnerMayNotOpenADeal) {
+  v1::Deal deal;
+  EXPECT_EQ(Open(partner_key_, OpenRequest(), &deal).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(TransactionsHandlersTest, AMalformedRequestIsRefusedNamingTheField) {
+  v1::OpenDealRequest r = OpenRequest();
+  r.set_buyer_org_id("not-a-uuid");
+  v1::Deal deal;
+  grpc::Status s = Open(buyer_key_, r, &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("buyer_org_id"));
+  r = OpenRequest();
+  r.clear_request_id();
+  s = Open(buyer_key_, r, &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("request_id"));
+  EXPECT_EQ(deals_.runs(), 0);
+  EXPECT_TRUE(deals_.events().empty());
+}
+
+TEST_F(TransactionsHandlersTest, AnUnknownPartyIsTheRequestsFault) {
+  v1::OpenDealRequest r = OpenRequest();
+  r.set_seller_org_id(NewUuid());
+  v1::Deal deal;
+  grpc::Status s = Open(buyer_key_, r, &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("seller_org_id"));
+  EXPECT_EQ(deals_.state().deal_count(), 0u);
+}
+
+TEST_F(TransactionsHandlersTest, AnUnverifiedPartyCannotDeal) {
+  reg::Organization pending =
+      Org(kBuyerCity, reg::ORGANIZATION_KIND_ENTERPRISE, reg::ORGANIZATION_STATUS_PENDING);
+  registry_.Put(pending);
+  v1::OpenDealRequest r = OpenRequest();
+  r.set_buyer_org_id(pending.id());
+  v1::Deal deal;
+  grpc::Status s = Open(buyer_key_, r, &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), StartsWith("buyer_org_id"));
+}
+
+TEST_F(TransactionsHandlersTest, AnOffersDealIsSoldByItsOwner) {
+  v1::OpenDealRequest r = OpenRequest();
+  reg::Organization other = Org(kSellerCity, reg::ORGANIZATION_KIND_UNIVERSITY);
+  registry_.Put(other);
+  r.set_seller_org_id(other.id());
+  v1::Deal deal;
+  grpc::Status s = Open(buyer_key_, r, &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("seller_org_id"));
+}
+
+TEST_F(TransactionsHandlersTest, ARetryReturnsTheFirstAnswerAndChangesNothing) {
+  v1::Deal first, again;
+  ASSERT_TRUE(Open(buyer_key_, OpenRequest("same"), &first).ok());
+  ASSERT_TRUE(Open(buyer_key_, OpenRequest("same"), &again).ok());
+  EXPECT_EQ(again.id(), first.id());
+  EXPECT_EQ(deals_.state().deal_count(), 1u);
+  EXPECT_EQ(deals_.events().size(), 1u);
+}
+
+TEST_F(TransactionsHandlersTest, ARequestIdReusedForAnotherRequestIsRefused) {
+  v1::Deal deal;
+  ASSERT_TRUE(Open(buyer_key_, OpenRequest("reused"), &deal).ok());
+  v1::OpenDealRequest other = OpenRequest("reused");
+  other.set_broker_commission_bps(0);
+  other.set_listing_id(NewUuid());
+  grpc::Status s = Open(buyer_key_, other, &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("request_id"));
+  EXPECT_EQ(deals_.state().deal_count(), 1u);
+}
+
+TEST_F(TransactionsHandlersTest, RequestIdsAreScopedPerClient) {
+  v1::Deal by_buyer, by_seller;
+  ASSERT_TRUE(Open(buyer_key_, OpenRequest("shared-id"), &by_buyer).ok());
+  ASSERT_TRUE(Open(seller_key_, OpenRequest("shared-id"), &by_seller).ok());
+  EXPECT_NE(by_buyer.id(), by_seller.id());
+  EXPECT_EQ(deals_.state().deal_count(), 2u);
+}
+
+TEST_F(TransactionsHandlersTest, ARetryAfterALostCommitAnswerGetsTheCommittedDeal) {
+  v1::Deal deal = OpenedDeal();
+  v1::ProposeTermsRequest terms =
+      testing::TermsRequest("terms-1", deal, v1::PARTY_ROLE_SELLER, 100'000'00);
+  deals_.LoseNextCommitAnswers(1);
+  v1::Deal answer;
+  grpc::Status lost = stub_->ProposeTerms(testing::CallAs(seller_key_).get(), terms, &answer);
+  // The answer is the stored one: the transactor looks it up when the commit's answer is lost.
+  ASSERT_TRUE(lost.ok()) << lost.error_message();
+  v1::Deal retried;
+  ASSERT_TRUE(stub_->ProposeTerms(testing::CallAs(seller_key_).get(), terms, &retried).ok());
+  EXPECT_EQ(retried.version(), 2);
+  EXPECT_EQ(retried.terms_size(), 1);
+  EXPECT_EQ(EventTypes(), (std::vector<std::string>{"techtrade.transactions.v1.DealOpened",
+                                                    "techtrade.transactions.v1.TermsProposed"}));
+}
+
+TEST_F(TransactionsHandlersTest, AStaleExpectedVersionIsRefusedAndSavesNothing) {
+  v1::Deal deal = OpenedDeal();
+  v1::ProposeTermsRequest terms =
+      testing::TermsRequest(NewUuid(), deal, v1::PARTY_ROLE_SELLER, 100'000'00);
+  terms.set_expected_version(7);
+  v1::Deal answer;
+  grpc::Status s = stub_->ProposeTerms(testing::CallAs(seller_key_).get(), terms, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(s.error_message(), StartsWith("expected_version"));
+  EXPECT_EQ(deals_.events().size(), 1u);
+}
+
+TEST_F(TransactionsHandlersTest, AnUnknownDealIsNotFound) {
+  v1::Deal deal = OpenedDeal();
+  deal.set_id(NewUuid());
+  v1::ProposeTermsRequest terms =
+      testing::TermsRequest(NewUuid(), deal, v1::PARTY_ROLE_SELLER, 100'000'00);
+  v1::Deal answer;
+  grpc::Status s = stub_->ProposeTerms(testing::CallAs(seller_key_).get(), terms, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), StartsWith("deal_id"));
+}
+
+TEST_F(TransactionsHandlersTest, OnlyTheSellersSystemProposesForTheSeller) {
+  v1::Deal deal = OpenedDeal();
+  v1::ProposeTermsRequest terms =
+      testing::TermsRequest(NewUuid(), deal, v1::PARTY_ROLE_SELLER, 100'000'00);
+  v1::Deal answer;
+  grpc::Status s = stub_->ProposeTerms(testing::CallAs(buyer_key_).get(), terms, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("seller"));
+  EXPECT_EQ(deals_.events().size(), 1u);
+}
+
+TEST_F(TransactionsHandlersTest, TermsMustUseATransferModeTheListingAdmits) {
+  v1::Deal deal = OpenedDeal();
+  v1::ProposeTermsRequest terms =
+      testing::TermsRequest(NewUuid(), deal, v1::PARTY_ROLE_SELLER, 100'000'00);
+  terms.set_transfer_mode(lv1::TRANSFER_MODE_ASSIGNMENT);
+  terms.clear_licence_scope();
+  terms.clear_territory();
+  v1::Deal answer;
+  grpc::Status s = stub_->ProposeTerms(testing::CallAs(seller_key_).get(), terms, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), StartsWith("transfer_mode"));
+}
+
+TEST_F(TransactionsHandlersTest, AMoveTowardsMoneyWaitsWhileAPartyIsSuspended) {
+  v1::Deal deal = AgreedDeal();
+  reg::Organization suspended = buyer_;
+  suspended.set_status(reg::ORGANIZATION_STATUS_SUSPENDED);
+  registry_.Put(suspended);
+  v1::SignContractRequest sign;
+  sign.set_request_id(NewUuid());
+  sign.set_deal_id(deal.id());
+  sign.set_expected_version(deal.version());
+  sign.set_registration_number("2026420100000777");
+  *sign.mutable_signing_time() = TimeUtil::GetCurrentTime();
+  v1::Deal answer;
+  grpc::Status s = stub_->SignContract(testing::CallAs(operator_key_).get(), sign, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(deals_.state().GetLatestDeal(deal.id())->state(), v1::DEAL_STATE_AGREED);
+}
+
+TEST_F(TransactionsHandlersTest, TheCommandPathRunsFromInquiryToPayment) {
+  v1::Deal deal = MilestoneDueDeal();
+  grpc::Status s = stub_->RecordPayment(testing::CallAs(partner_key_).get(),
+                                        PaymentFor(deal, 1, "bank-ref-1"), &deal);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(deal.milestones(0).state(), v1::MILESTONE_STATE_PAID);
+  EXPECT_EQ(deals_.state().payment_count(), 1u);
+  // One event per version, each at the version it made.
+  std::vector<testing::EmittedEvent> events = deals_.events();
+  ASSERT_EQ(static_cast<int64_t>(events.size()), deal.version());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].sequence, static_cast<int64_t>(i + 1)) << events[i].type;
+    EXPECT_EQ(events[i].aggregate.id, deal.id());
+  }
+  EXPECT_EQ(events.back().type, "techtrade.transactions.v1.PaymentRecorded");
+  EXPECT_EQ(deals_.state().GetLatestDeal(deal.id())->version(), deal.version());
+}
+
+TEST_F(TransactionsHandlersTest, OnlyAPartnerOrOperatorRecordsPayments) {
+  v1::Deal deal = MilestoneDueDeal();
+  v1::Deal answer;
+  grpc::Status s = stub_->RecordPayment(testing::CallAs(buyer_key_).get(),
+                                        PaymentFor(deal, 1, "bank-ref-2"), &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(deals_.state().payment_count(), 0u);
+}
+
+TEST_F(TransactionsHandlersTest, APaymentReferenceIsRecordedOnce) {
+  v1::Deal deal = MilestoneDueDeal();
+  v1::Deal other = MilestoneDueDeal();
+  ASSERT_TRUE(stub_
+                  ->RecordPayment(testing::CallAs(partner_key_).get(),
+                                  PaymentFor(deal, 1, "bank-ref-3"), &deal)
+                  .ok());
+  const size_t events = deals_.events().size();
+  v1::Deal answer;
+  grpc::Status s = stub_->RecordPayment(testing::CallAs(partner_key_).get(),
+                                        PaymentFor(other, 1, "bank-ref-3"), &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(s.error_message(), StartsWith("payment_reference"));
+  EXPECT_EQ(deals_.events().size(), events);
+  EXPECT_EQ(deals_.state().GetLatestDeal(other.id())->milestones(0).state(),
+            v1::MILESTONE_STATE_ACCEPTED);
+}
+
+TEST_F(TransactionsHandlersTest, GetDealIsSeenByTheCitiesItInvolvesOnly) {
+  v1::Deal deal = OpenedDeal();
+  v1::GetDealRequest get;
+  get.set_id(deal.id());
+  v1::Deal read;
+  EXPECT_TRUE(stub_->GetDeal(testing::CallAs(seller_key_).get(), get, &read).ok());
+  EXPECT_EQ(read.id(), deal.id());
+  EXPECT_TRUE(stub_->GetDeal(testing::CallAs(partner_key_).get(), get, &read).ok());
+  EXPECT_EQ(stub_->GetDeal(testing::CallAs(other_city_key_).get(), get, &read).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  get.set_id(NewUuid());
+  EXPECT_EQ(stub_->GetDeal(testing::CallAs(operator_key_).get(), get, &read).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(TransactionsHandlersTest, ListDealsPagesAndConfinesACitySystemToItsCity) {
+  for (int i = 0; i < 3; ++i) OpenedDeal();
+  v1::ListDealsRequest list;
+  list.set_page_size(2);
+  v1::ListDealsResponse page;
+  ASSERT_TRUE(stub_->ListDeals(testing::CallAs(operator_key_).get(), list, &page).ok());
+  EXPECT_EQ(page.deals_size(), 2);
+  ASSERT_FALSE(page.next_page_token().empty());
+  list.set_page_token(page.next_page_token());
+  ASSERT_TRUE(stub_->ListDeals(testing::CallAs(operator_key_).get(), list, &page).ok());
+  EXPECT_EQ(page.deals_size(), 1);
+  EXPECT_TRUE(page.next_page_token().empty());
+
+  v1::ListDealsRequest mine;
+  ASSERT_TRUE(stub_->ListDeals(testing::CallAs(other_city_key_).get(), mine, &page).ok());
+  EXPECT_EQ(page.deals_size(), 0);
+  mine.set_city_id(kSellerCity);
+  grpc::Status s = stub_->ListDeals(testing::CallAs(other_city_key_).get(), mine, &page);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), StartsWith("city_id"));
+}
+
+TEST_F(TransactionsHandlersTest, OnlyAnOperatorResolvesADispute) {
+  v1::Deal deal = SignedDeal();
+  v1::OpenDisputeRequest open;
+  open.set_request_id(NewUuid());
+  open.set_deal_id(deal.id());
+  open.set_expected_version(deal.version());
+  open.set_acting_as(v1::PARTY_ROLE_BUYER);
+  open.set_reason("the source code does not build");
+  ASSERT_TRUE(stub_->OpenDispute(testing::CallAs(buyer_key_).get(), open, &deal).ok());
+  v1::ResolveDisputeRequest resolve;
+  resolve.set_request_id(NewUuid());
+  resolve.set_deal_id(deal.id());
+  resolve.set_expected_version(deal.version());
+  resolve.set_resolution("the seller delivers a build script");
+  v1::Deal answer;
+  EXPECT_EQ(
+      stub_->ResolveDispute(testing::CallAs(seller_key_).get(), resolve, &answer).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->ResolveDispute(testing::CallAs(operator_key_).get(), resolve, &deal).ok());
+  EXPECT_EQ(EventTypes().back(), "techtrade.transactions.v1.DisputeResolved");
+}
+
+}  // namespace
+}  // namespace techtrade::transactions
