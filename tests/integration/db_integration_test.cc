@@ -40,6 +40,34 @@ class TxTest : public ::testing::Test {
   std::unique_ptr<PgPool> pool_;
 };
 
+// VACUUM of an emptied outbox must not truncate it: truncation locks out every committing
+// mutation (common/migrations/0009_outbox_keeps_its_pages.sql).
+TEST_F(TxTest, AVacuumOfTheEmptiedOutboxKeepsItsPages) {
+  ASSERT_TRUE(ApplyMigrations(*pool_, "common", CommonMigrations()).ok());
+  ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+                tx.exec(
+                    "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, "
+                    "occurred_at) SELECT gen_random_uuid(), 'organization', g::text, 'Registered', "
+                    "convert_to(repeat('x', 500), 'UTF8'), 1, now() "
+                    "FROM generate_series(1, 2000) g");
+                return absl::OkStatus();
+              }).ok());
+  auto pages = [&] {
+    return *InTransaction(*pool_, [](Tx& tx) -> absl::StatusOr<int64_t> {
+      return tx.exec1("SELECT pg_relation_size('outbox') / 8192")[0].as<int64_t>();
+    });
+  };
+  const int64_t filled = pages();
+  ASSERT_GT(filled, 10);
+  ASSERT_TRUE(InTransaction(*pool_, [](Tx& tx) -> absl::Status {
+                tx.exec("DELETE FROM outbox");
+                return absl::OkStatus();
+              }).ok());
+  pqxx::connection conn(db_->url());
+  pqxx::nontransaction(conn).exec("VACUUM outbox");
+  EXPECT_EQ(pages(), filled);
+}
+
 TEST_F(TxTest, WriteOnlyTransactionCommitsAllStagedWrites) {
   absl::Status status = InTransaction(*pool_, [](Tx& tx) -> absl::Status {
     tx.StageWrite("INSERT INTO items VALUES (1, 'a')");
