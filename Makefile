@@ -52,20 +52,20 @@ test: build
 	  rc=0; (cd $(BUILD_DIR) && ctest --output-on-failure -j2 --timeout 300) || rc=$$?; \
 	  echo "==> stopping the test stack"; TECHTRADE_INSTANCE=test $(STACK) down; exit $$rc
 
-# The chaos suite (docs/chaos.md) on a stack instance of its own (chaos, ports 454xx), which it
+# The chaos suite (docs/chaos.md) on a stack instance of its own (chaos, ports 294xx), which it
 # kills and restarts piece by piece: two replicas of each service, >= 5,000 operations, every kind
 # of fault 20 times, bounded to 30 minutes. Another seed or length: make chaos CHAOS_ARGS='--seed 42
 # --operations 10000'. The seed is printed first; the last line is the verdict.
 CHAOS_ARGS ?=
 chaos: build
 	@echo "==> starting the chaos stack"
-	@TECHTRADE_INSTANCE=chaos TECHTRADE_PORT_BASE=45400 TECHTRADE_SKIP_DEPS=1 TECHTRADE_NO_SERVICES=1 \
+	@TECHTRADE_INSTANCE=chaos TECHTRADE_PORT_BASE=29400 TECHTRADE_SKIP_DEPS=1 TECHTRADE_NO_SERVICES=1 \
 	  $(STACK) up
-	@set -a; source .run/chaos/env; set +a; export TECHTRADE_PORT_BASE=45400; \
+	@set -a; source .run/chaos/env; set +a; export TECHTRADE_PORT_BASE=29400; \
 	  rc=0; $(BUILD_DIR)/bin/chaos --operations 5000 --faults_per_kind 20 --max_minutes 30 \
 	    $(CHAOS_ARGS) || rc=$$?; \
 	  echo "==> stopping the chaos stack"; \
-	  TECHTRADE_INSTANCE=chaos TECHTRADE_PORT_BASE=45400 $(STACK) down; exit $$rc
+	  TECHTRADE_INSTANCE=chaos TECHTRADE_PORT_BASE=29400 $(STACK) down; exit $$rc
 
 # Sanitizer runs (docs/operations.md, "Sanitizer builds"): the tests and the service binaries they
 # start built with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) or ThreadSanitizer

@@ -25,7 +25,7 @@ usage: stack.sh up|down|status|env|start COMPONENT|stop COMPONENT|kill COMPONENT
   start-services  start every service whose binary exists in build/bin
   stop-services   stop the services
 environment: TECHTRADE_INSTANCE (default dev), TECHTRADE_PORT_BASE (dev 15400, test 25400,
-             asan 26400, tsan 27400, others 35400), TECHTRADE_SKIP_DEPS=1,
+             asan 26400, tsan 27400, bench 28400, chaos 29400, others 30400), TECHTRADE_SKIP_DEPS=1,
              TECHTRADE_NO_SERVICES=1 (up: infrastructure only),
              TECHTRADE_KAFKA_JIT=c1|full (broker JIT: c1 starts answering fast, full is steady-state)
 EOF

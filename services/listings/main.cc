@@ -3,6 +3,7 @@
 
 #include "common/config.h"
 #include "common/inbox.h"
+#include "common/inbox_consumer.h"
 #include "common/log.h"
 #include "common/pg_transactor.h"
 #include "common/registry_client.h"
@@ -51,29 +52,19 @@ int main(int argc, char** argv) {
                                                              *env.registry, *model);
         ListingsServiceImpl* handlers = service.get();
         env.workers.push_back(std::move(follower));
-        env.workers.push_back(std::make_unique<EventConsumer>(
-            EventConsumerOptions{
-                .consumer = env.settings.String("TECHTRADE_LISTINGS_REGISTRY_CONSUMER"),
-                .brokers = env.config.kafka_brokers,
-                .topics = {"techtrade.registry.events.v1"},
-                .event_types = {"techtrade.registry.v1.OrganizationSuspended",
-                                "techtrade.registry.v1.OrganizationReinstated"}},
-            env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
-              // The inbox's transaction is the unit of work.
-              store::PgListingsStore listings(tx);
-              PgUnitOfWork work(tx);
+        env.workers.push_back(InboxConsumer<store::PgListingsStore>(
+            env, "TECHTRADE_LISTINGS_REGISTRY_CONSUMER", "techtrade.registry.events.v1",
+            {"techtrade.registry.v1.OrganizationSuspended",
+             "techtrade.registry.v1.OrganizationReinstated"},
+            [handlers](store::ListingsStore& listings, UnitOfWork& work,
+                       const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleRegistryEvent(listings, work, event);
             }));
-        env.workers.push_back(std::make_unique<EventConsumer>(
-            EventConsumerOptions{
-                .consumer = env.settings.String("TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER"),
-                .brokers = env.config.kafka_brokers,
-                .topics = {"techtrade.transactions.events.v1"},
-                .event_types = {"techtrade.transactions.v1.DealCompleted"}},
-            env.db, [handlers](Tx& tx, const techtrade::common::v1::EventEnvelope& event) {
-              // The inbox's transaction is the unit of work.
-              store::PgListingsStore listings(tx);
-              PgUnitOfWork work(tx);
+        env.workers.push_back(InboxConsumer<store::PgListingsStore>(
+            env, "TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER", "techtrade.transactions.events.v1",
+            {"techtrade.transactions.v1.DealCompleted"},
+            [handlers](store::ListingsStore& listings, UnitOfWork& work,
+                       const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleTransactionsEvent(listings, work, event);
             }));
         std::vector<std::unique_ptr<grpc::Service>> services;

@@ -17,6 +17,8 @@ if [[ ! ${INSTANCE} =~ ^[a-z0-9][a-z0-9_-]{0,30}$ || ${INSTANCE} == kafka || ${I
   die "TECHTRADE_INSTANCE='${INSTANCE}' is invalid: use [a-z0-9_-], at most 31 chars, not 'kafka' or 'bin'"
 fi
 
+# Every base stays below 32768, where Linux starts handing out the ephemeral ports of outgoing
+# connections (net.ipv4.ip_local_port_range): a listener there can find its port taken by one.
 case "${INSTANCE}" in
   dev) DEFAULT_BASE=15400 ;;
   test) DEFAULT_BASE=25400 ;;
@@ -24,7 +26,9 @@ case "${INSTANCE}" in
   # beside `make test`, `make bench` and the other.
   asan) DEFAULT_BASE=26400 ;;
   tsan) DEFAULT_BASE=27400 ;;
-  *) DEFAULT_BASE=35400 ;;
+  bench) DEFAULT_BASE=28400 ;;
+  chaos) DEFAULT_BASE=29400 ;;
+  *) DEFAULT_BASE=30400 ;;
 esac
 BASE="${TECHTRADE_PORT_BASE:-${DEFAULT_BASE}}"
 if [[ ! ${BASE} =~ ^[1-9][0-9]{3,4}$ ]] || ((BASE < 1024 || BASE + 93 > 65535)); then
