@@ -6,7 +6,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <utility>
 
 #include "common/command.h"
@@ -33,16 +32,16 @@ class PgUnitOfWork final : public UnitOfWork {
   Tx& tx_;
 };
 
-// `PgStore` implements `Store` on one transaction: constructed from its Tx (and `context`, what
-// else it needs, e.g. the cache it invalidates), once per attempt of a unit.
-template <class Store, class PgStore, class... Context>
+// `PgStore` implements `Store` on one transaction: constructed from its Tx once per attempt of a
+// unit.
+template <class Store, class PgStore>
 class PgTransactor final : public Transactor<Store> {
  public:
-  explicit PgTransactor(PgPool& pool, Context&... context) : pool_(pool), context_(context...) {}
+  explicit PgTransactor(PgPool& pool) : pool_(pool) {}
 
   absl::Status Run(const typename Transactor<Store>::Unit& unit) override {
     return InTransaction(pool_, [&](Tx& tx) -> absl::Status {
-      PgStore store = std::apply([&](Context&... c) { return PgStore(tx, c...); }, context_);
+      PgStore store(tx);
       PgUnitOfWork work(tx);
       return unit(store, work);
     });
@@ -53,11 +52,8 @@ class PgTransactor final : public Transactor<Store> {
     return internal::LookupIdempotentResponse(pool_, key, request_hash);
   }
 
-  PgPool& pool() { return pool_; }
-
  private:
   PgPool& pool_;
-  std::tuple<Context&...> context_;
 };
 
 // For code in common/ that is its own store (the dead-letter operations): the unit gets the Tx.

@@ -8,24 +8,18 @@
 #include <map>
 #include <string>
 
+#include "tests/support/settings_lookup.h"
+
 namespace techtrade {
 namespace {
 
 using ::testing::HasSubstr;
 
-Settings::Lookup From(std::map<std::string, std::string> values) {
-  return [values](absl::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    if (it == values.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
 TEST(ServiceConfigTest, DefaultsApplyWhereOnlyTheRequiredAreGiven) {
   absl::StatusOr<ServiceConfig> c =
-      ServiceConfigFrom("registry", From({{"TECHTRADE_PG_URL", "postgresql://h/db"},
-                                          {"TECHTRADE_REDIS_URL", "redis://h:1"},
-                                          {"TECHTRADE_KAFKA_BROKERS", "h:9092"}}));
+      ServiceConfigFrom("registry", testing::LookupFrom({{"TECHTRADE_PG_URL", "postgresql://h/db"},
+                                                         {"TECHTRADE_REDIS_URL", "redis://h:1"},
+                                                         {"TECHTRADE_KAFKA_BROKERS", "h:9092"}}));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->service, "registry");
   EXPECT_EQ(c->listen_host, "127.0.0.1");
@@ -41,10 +35,10 @@ TEST(ServiceConfigTest, DefaultsApplyWhereOnlyTheRequiredAreGiven) {
 
 TEST(ServiceConfigTest, EveryBadValueIsListedNotOnlyTheFirst) {
   absl::StatusOr<ServiceConfig> c =
-      ServiceConfigFrom("fund", From({{"TECHTRADE_GRPC_PORT", "70000"},
-                                      {"TECHTRADE_DB_POOL_SIZE", "many"},
-                                      {"TECHTRADE_LOG_LEVEL", "loud"},
-                                      {"TECHTRADE_REDIS_URL", "redis://h:1"}}));
+      ServiceConfigFrom("fund", testing::LookupFrom({{"TECHTRADE_GRPC_PORT", "70000"},
+                                                     {"TECHTRADE_DB_POOL_SIZE", "many"},
+                                                     {"TECHTRADE_LOG_LEVEL", "loud"},
+                                                     {"TECHTRADE_REDIS_URL", "redis://h:1"}}));
   ASSERT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   const std::string message(c.status().message());
   EXPECT_THAT(message, HasSubstr("TECHTRADE_GRPC_PORT: 70000 is outside 0..65535"));

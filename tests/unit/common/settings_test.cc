@@ -7,18 +7,12 @@
 #include <map>
 #include <vector>
 
+#include "tests/support/settings_lookup.h"
+
 namespace techtrade {
 namespace {
 
 using ::testing::HasSubstr;
-
-Settings::Lookup From(std::map<std::string, std::string> values) {
-  return [values](absl::string_view name) -> std::optional<std::string> {
-    auto it = values.find(std::string(name));
-    if (it == values.end()) return std::nullopt;
-    return it->second;
-  };
-}
 
 std::vector<SettingSpec> Specs() {
   SettingSpec weights = StringSetting("TECHTRADE_WEIGHTS", "ipc=1", "weights");
@@ -32,7 +26,8 @@ std::vector<SettingSpec> Specs() {
 }
 
 TEST(SettingsTest, DefaultsApplyWhereNothingIsGiven) {
-  absl::StatusOr<Settings> s = Settings::Load(Specs(), From({{"TECHTRADE_PEER_ADDR", "h:1"}}));
+  absl::StatusOr<Settings> s =
+      Settings::Load(Specs(), testing::LookupFrom({{"TECHTRADE_PEER_ADDR", "h:1"}}));
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->String("TECHTRADE_GROUP"), "fund.events");
   EXPECT_EQ(s->String("TECHTRADE_PEER_ADDR"), "h:1");
@@ -41,10 +36,11 @@ TEST(SettingsTest, DefaultsApplyWhereNothingIsGiven) {
 }
 
 TEST(SettingsTest, GivenValuesWinWithinTheirBounds) {
-  absl::StatusOr<Settings> s = Settings::Load(Specs(), From({{"TECHTRADE_PEER_ADDR", "h:1"},
-                                                             {"TECHTRADE_GROUP", "g"},
-                                                             {"TECHTRADE_BATCH", "1000"},
-                                                             {"TECHTRADE_WEIGHTS", "text=2"}}));
+  absl::StatusOr<Settings> s =
+      Settings::Load(Specs(), testing::LookupFrom({{"TECHTRADE_PEER_ADDR", "h:1"},
+                                                   {"TECHTRADE_GROUP", "g"},
+                                                   {"TECHTRADE_BATCH", "1000"},
+                                                   {"TECHTRADE_WEIGHTS", "text=2"}}));
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->String("TECHTRADE_GROUP"), "g");
   EXPECT_EQ(s->Int("TECHTRADE_BATCH"), 1000);
@@ -52,8 +48,8 @@ TEST(SettingsTest, GivenValuesWinWithinTheirBounds) {
 }
 
 TEST(SettingsTest, EveryBadValueIsListedByName) {
-  absl::StatusOr<Settings> s =
-      Settings::Load(Specs(), From({{"TECHTRADE_BATCH", "1001"}, {"TECHTRADE_WEIGHTS", "heavy"}}));
+  absl::StatusOr<Settings> s = Settings::Load(
+      Specs(), testing::LookupFrom({{"TECHTRADE_BATCH", "1001"}, {"TECHTRADE_WEIGHTS", "heavy"}}));
   ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   const std::string message(s.status().message());
   EXPECT_THAT(message, HasSubstr("TECHTRADE_PEER_ADDR: required (host:port of the peer)"));
@@ -63,13 +59,14 @@ TEST(SettingsTest, EveryBadValueIsListedByName) {
 }
 
 TEST(SettingsTest, AnIntegerSettingRefusesText) {
-  absl::StatusOr<Settings> s =
-      Settings::Load(Specs(), From({{"TECHTRADE_PEER_ADDR", "h:1"}, {"TECHTRADE_BATCH", "ten"}}));
+  absl::StatusOr<Settings> s = Settings::Load(
+      Specs(), testing::LookupFrom({{"TECHTRADE_PEER_ADDR", "h:1"}, {"TECHTRADE_BATCH", "ten"}}));
   EXPECT_THAT(s.status().message(), HasSubstr("TECHTRADE_BATCH: not an integer: 'ten'"));
 }
 
 TEST(SettingsDeathTest, ReadingAnUndeclaredSettingAborts) {
-  absl::StatusOr<Settings> s = Settings::Load(Specs(), From({{"TECHTRADE_PEER_ADDR", "h:1"}}));
+  absl::StatusOr<Settings> s =
+      Settings::Load(Specs(), testing::LookupFrom({{"TECHTRADE_PEER_ADDR", "h:1"}}));
   ASSERT_TRUE(s.ok());
   EXPECT_DEATH((void)s->String("TECHTRADE_TYPO"), "TECHTRADE_TYPO read but never declared");
 }
