@@ -6,7 +6,8 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 STACK := deploy/local/stack.sh
 
-.PHONY: help deps lint build test unit-test test-asan test-tsan chaos up down status run bench format clean
+.PHONY: help deps lint build test unit-test test-asan test-tsan chaos up down status run bench format clean \
+        fuzz
 
 help:
 	@echo "make run    - install, build, start the platform (dev instance) and play a short demo"
@@ -17,6 +18,7 @@ help:
 	@echo "make chaos  - the chaos suite on its own stack (docs/chaos.md); CHAOS_ARGS='--seed N ...'"
 	@echo "make up / make down / make status - the dev platform in the background"
 	@echo "make lint   - shellcheck, clang-format, buf lint and buf breaking (tools/lint/lint.sh)"
+	@echo "make fuzz   - the libFuzzer harnesses (build-fuzz/, clang), FUZZ_SECONDS each (default 60)"
 	@echo "make deps / make build / make unit-test / make format / make clean"
 
 # Cheap when nothing is missing: deps.sh then only compares a stamp (see there), so every build
@@ -110,6 +112,19 @@ test-asan test-tsan: deps
 	      | sort -rn || true; \
 	    ls -1 $$reports; rc=1; \
 	  fi; exit $$rc
+
+# The libFuzzer harnesses (docs/testing.md, "Fuzzing"), built with clang, ASan and UBSan in
+# build-fuzz/ (only they and the pure libraries they feed), each run FUZZ_SECONDS on a scratch copy
+# of its seed corpus; any crash fails, naming the input that caused it.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@if [[ ! -f build-fuzz/build.ninja ]]; then \
+	  echo "==> configuring (clang, -DTECHTRADE_FUZZ=ON) in build-fuzz/"; \
+	  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	    -DTECHTRADE_SANITIZE=address -DTECHTRADE_FUZZ=ON -DTECHTRADE_BUILD_TESTS=OFF > /dev/null; fi
+	@echo "==> building the fuzzers in build-fuzz/"
+	@cmake --build build-fuzz --target fuzzers
+	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 up: build
 	@$(STACK) up

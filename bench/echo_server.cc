@@ -27,7 +27,8 @@ int main() {
   EchoService echo;
   GrpcServer server({.host = "127.0.0.1",
                      .port = std::stoi(EnvOr("TECHTRADE_GRPC_PORT", "0")),
-                     .max_threads = std::stoi(EnvOr("TECHTRADE_GRPC_MAX_THREADS", "64"))});
+                     .max_threads = std::stoi(EnvOr("TECHTRADE_GRPC_MAX_THREADS", "64")),
+                     .tls = TlsFilesFromEnvironment()});
   server.AddService(&echo);
   if (absl::Status s = server.Start(); !s.ok()) {
     log::Error("cannot start", {{"error", s.ToString()}});

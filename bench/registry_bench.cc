@@ -294,6 +294,21 @@ int Main(BenchRun& run) {
                          "no Redis, no near copies: org from PostgreSQL each call"));
   registry->Terminate();
 
+  // --- What TLS costs: the registrations again over plaintext gRPC (PostgreSQL, Kafka and the
+  // raw-insert baseline keep theirs), against the same baseline.
+  env["TECHTRADE_REDIS_URL"] = stack.redis_url;
+  env.erase("TECHTRADE_CACHE_NEAR_COPY_MS");
+  env["TECHTRADE_TLS_CA"] = "";
+  const TlsFiles tls = ProcessTls();
+  SetProcessTls({});
+  registry = std::make_unique<ServiceProcess>("registry", env);
+  if (!registry->WaitUntilServing()) return 1;
+  stubs = Stubs<v1::RegistryService>(registry->address(), threads);
+  registrations(threads, "_plaintext_grpc",
+                "the durable registration over plaintext gRPC (TLS off on its port only)");
+  registry->Terminate();
+  SetProcessTls(tls);
+
   auto find = [&](const std::string& name) -> const ScenarioResult& { return Find(results, name); };
   double cached_vs_echo = find("registry.get_cached").qps / find("echo").qps;
   double register_vs_raw = find("registry.register").qps / find("postgres.raw_insert").qps;
@@ -307,6 +322,10 @@ int Main(BenchRun& run) {
                      find("registry.get_redis").qps / find("echo").qps, "info", true});
   figures.push_back(
       {"registry.register_vs_raw_insert", register_vs_raw, ">= 0.50", register_vs_raw >= 0.5});
+  figures.push_back({"registry.register_vs_raw_insert_plaintext_grpc",
+                     find("registry.register_plaintext_grpc").qps /
+                         find("postgres.raw_insert_plaintext_grpc").qps,
+                     "info", true});
   figures.push_back({absl::StrCat("registry.register_vs_raw_insert", few),
                      find("registry.register" + few).qps / find("postgres.raw_insert" + few).qps,
                      "info", true});

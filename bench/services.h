@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/load.h"
+#include "common/tls.h"
 
 namespace techtrade::bench {
 
@@ -25,7 +26,7 @@ std::vector<std::unique_ptr<typename Service::Stub>> Stubs(const std::string& ad
     grpc::ChannelArguments args;
     args.SetInt("techtrade.bench.channel", i);
     stubs.push_back(Service::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+        grpc::CreateCustomChannel(address, ChannelCredentialsFor(ProcessTls()), args)));
   }
   return stubs;
 }

@@ -69,6 +69,7 @@ constexpr int kMilestones = 4;
 
 struct Platform {
   std::string key, buyer, seller, offer;
+  std::string partner;  // the finance partner the deals name (an API client id)
   std::vector<std::unique_ptr<Stub>> stubs;
 };
 
@@ -108,6 +109,7 @@ v1::OpenDealRequest OpenRequest(const Platform& p, const std::string& tag = "o")
   r.set_listing_kind(lv1::LISTING_KIND_OFFER);
   r.set_buyer_org_id(p.buyer);
   r.set_seller_org_id(p.seller);
+  r.set_finance_partner_id(p.partner);
   return r;
 }
 
@@ -234,6 +236,13 @@ int Main(BenchRun& run) {
       if (!r->VerifyOrganization(AuthedContext(p.key).get(), v, &org).ok()) return 1;
       (n == 1 ? p.seller : p.buyer) = org.id();
     }
+    reg::IssueApiKeyRequest partner;
+    partner.set_request_id("partner");
+    partner.set_name("Bench bank");
+    partner.set_role(reg::API_CLIENT_ROLE_PARTNER);
+    reg::IssueApiKeyResponse issued;
+    if (!r->IssueApiKey(AuthedContext(p.key).get(), partner, &issued).ok()) return 1;
+    p.partner = issued.api_client().id();
     auto l = lv1::ListingsService::NewStub(listings.channel());
     lv1::CreateOfferRequest create;
     create.set_request_id("offer");

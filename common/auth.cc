@@ -1,5 +1,6 @@
 #include "common/auth.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
@@ -73,9 +74,15 @@ absl::StatusOr<Principal> MemoizingAuthenticator::Authenticate(absl::string_view
   }
   absl::StatusOr<Principal> principal = inner_.Authenticate(api_key);
   if (principal.ok()) {
+    absl::Time expires = now + ttl_;
+    if (principal->has_api_key_expire_time()) {
+      expires =
+          std::min(expires, absl::FromUnixSeconds(principal->api_key_expire_time().seconds()) +
+                                absl::Nanoseconds(principal->api_key_expire_time().nanos()));
+    }
     std::lock_guard lock(mutex_);
     if (entries_.size() >= max_entries_) entries_.clear();  // crude, bounded, rare
-    entries_[std::string(api_key)] = Entry{*principal, now + ttl_};
+    entries_[std::string(api_key)] = Entry{*principal, expires};
   }
   return principal;
 }
@@ -89,6 +96,7 @@ void MemoizingAuthenticator::Forget(absl::string_view key_id) {
 
 absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view api_key) {
   constexpr char kUnknownKey[] = "unknown or revoked API key";
+  constexpr char kExpiredKey[] = "API key expired";
   TT_ASSIGN_OR_RETURN(ParsedApiKey key, ParseApiKey(api_key));
   const std::string cache_key = ApiKeyCacheKey(key.key_id);
   ApiKeyRecord record;
@@ -101,26 +109,47 @@ absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view
     record.role = static_cast<techtrade::registry::v1::ApiClientRole>(cached.value("role", 0));
     record.city_id = cached.value("city", std::string());
     record.active = cached.value("active", false);
+    record.client_id = cached.value("client", std::string());
+    if (cached.contains("expires")) {
+      record.expire_time = absl::FromUnixMicros(cached.value("expires", int64_t{0}));
+    }
   } else {
     absl::StatusOr<ApiKeyRecord> loaded = Load(key);
-    if (absl::IsUnauthenticated(loaded.status())) return absl::UnauthenticatedError(kUnknownKey);
+    if (absl::IsUnauthenticated(loaded.status())) {
+      // The registry says so for a key it knows to be expired.
+      if (absl::StrContains(loaded.status().message(), kExpiredKey)) {
+        return absl::UnauthenticatedError(kExpiredKey);
+      }
+      return absl::UnauthenticatedError(kUnknownKey);
+    }
     if (!loaded.ok()) return loaded.status();
     record = *std::move(loaded);
-    cache_.Set(cache_key,
-               nlohmann::json{{"hash", record.secret_hash},
-                              {"role", static_cast<int>(record.role)},
-                              {"city", record.city_id},
-                              {"active", record.active}}
-                   .dump(),
-               kSharedCacheTtl);
+    nlohmann::json entry{{"hash", record.secret_hash},
+                         {"role", static_cast<int>(record.role)},
+                         {"city", record.city_id},
+                         {"active", record.active},
+                         {"client", record.client_id}};
+    if (record.expire_time != absl::InfiniteFuture()) {
+      entry["expires"] = absl::ToUnixMicros(record.expire_time);
+    }
+    cache_.Set(cache_key, entry.dump(), kSharedCacheTtl);
   }
   if (!record.active || !ConstantTimeEquals(Sha256Hex(key.secret), record.secret_hash)) {
     return absl::UnauthenticatedError(kUnknownKey);
   }
+  // Checked on every call, whatever the cache holds: an entry outlives no key's expiry.
+  if (absl::Now() >= record.expire_time) return absl::UnauthenticatedError(kExpiredKey);
   Principal principal;
-  principal.set_api_client_id(key.key_id);
+  principal.set_api_client_id(record.client_id.empty() ? key.key_id : record.client_id);
   principal.set_role(record.role);
   principal.set_city_id(record.city_id);
+  principal.set_api_key_id(key.key_id);
+  if (record.expire_time != absl::InfiniteFuture()) {
+    const int64_t micros = absl::ToUnixMicros(record.expire_time);
+    principal.mutable_api_key_expire_time()->set_seconds(micros / 1'000'000);
+    principal.mutable_api_key_expire_time()->set_nanos(static_cast<int32_t>(micros % 1'000'000) *
+                                                       1000);
+  }
   return principal;
 }
 

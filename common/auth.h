@@ -45,13 +45,18 @@ struct ApiKeyRecord {
   std::string secret_hash;  // SHA-256 of the secret, hex
   techtrade::registry::v1::ApiClientRole role = {};
   std::string city_id;
-  bool active = false;
+  bool active = false;  // neither the key nor its client revoked
+  // The client the key belongs to (empty: the key's own id, as for a client's first key).
+  std::string client_id;
+  // From then on the key is refused ("API key expired").
+  absl::Time expire_time = absl::InfiniteFuture();
 };
 
 class Cache;
 
 // Authenticates against the shared cache entry, loading the record on a miss (from the
-// registry's table in the registry, through the registry's Authenticate RPC elsewhere).
+// registry's table in the registry, through the registry's Authenticate RPC elsewhere). The
+// principal is the key's client; a key past its expire time is UNAUTHENTICATED "API key expired".
 class CachedKeyAuthenticator : public Authenticator {
  public:
   explicit CachedKeyAuthenticator(Cache& cache) : cache_(cache) {}
@@ -67,7 +72,8 @@ class CachedKeyAuthenticator : public Authenticator {
 
 // Remembers successful authentications in process memory for a short time in front of another
 // Authenticator, so that the hot path of every call costs no network round trip. A revocation is
-// effective at once on the replica that forgets the key, and within `ttl` on the others.
+// effective at once on the replica that forgets the key, and within `ttl` on the others; a key is
+// never remembered past its expire time (Principal.api_key_expire_time).
 class MemoizingAuthenticator : public Authenticator {
  public:
   MemoizingAuthenticator(Authenticator& inner, absl::Duration ttl, size_t max_entries = 10000)

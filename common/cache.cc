@@ -25,8 +25,19 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(absl::string_view url) {
   if (!absl::StartsWith(url, kScheme)) return FieldError("redis_url", "must start with redis://");
   absl::string_view rest = url.substr(kScheme.size());
   if (size_t slash = rest.find('/'); slash != absl::string_view::npos) rest = rest.substr(0, slash);
-  std::vector<absl::string_view> parts = absl::StrSplit(rest, absl::MaxSplits(':', 1));
   RedisOptions options;
+  // redis://user:password@host:port (the password may not hold '@' or ':').
+  if (size_t at = rest.rfind('@'); at != absl::string_view::npos) {
+    std::vector<absl::string_view> credentials =
+        absl::StrSplit(rest.substr(0, at), absl::MaxSplits(':', 1));
+    if (credentials.size() != 2 || credentials[0].empty() || credentials[1].empty()) {
+      return FieldError("redis_url", "credentials must be user:password@");
+    }
+    options.user = std::string(credentials[0]);
+    options.password = std::string(credentials[1]);
+    rest = rest.substr(at + 1);
+  }
+  std::vector<absl::string_view> parts = absl::StrSplit(rest, absl::MaxSplits(':', 1));
   if (parts[0].empty()) return FieldError("redis_url", "missing host");
   options.host = std::string(parts[0]);
   if (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &options.port)) {
@@ -81,6 +92,17 @@ redisContext* Cache::Borrow() {
     return nullptr;
   }
   redisSetTimeout(c, absl::ToTimeval(options_.command_timeout));
+  if (!options_.user.empty()) {
+    auto* reply = static_cast<redisReply*>(
+        redisCommand(c, "AUTH %s %s", options_.user.c_str(), options_.password.c_str()));
+    const bool accepted = reply != nullptr && c->err == 0 && reply->type == REDIS_REPLY_STATUS;
+    if (reply != nullptr) freeReplyObject(reply);
+    if (!accepted) {
+      redisFree(c);
+      Return(nullptr, false);
+      return nullptr;
+    }
+  }
   return c;
 }
 

@@ -32,6 +32,9 @@ struct RedisOptions {
   // handler tests that run no process.
   std::string host = "127.0.0.1";
   int port = 6379;
+  // Redis 6 ACL credentials, sent with AUTH on every new connection; no user: none sent.
+  std::string user;
+  std::string password;
   // Connections at most, opened as needed. A command finding them all in use waits for one
   // (up to command_timeout) rather than miss: a miss costs its caller a call to the record's
   // owner, a Redis command's wait a fraction of a millisecond.

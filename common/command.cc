@@ -4,12 +4,46 @@
 
 namespace techtrade {
 
-EventCause EventCause::OfRequest(absl::string_view request_id, absl::string_view traceparent) {
-  return {std::string(request_id), std::string(traceparent)};
+EventCause EventCause::OfRequest(absl::string_view request_id, absl::string_view traceparent,
+                                 const registry::v1::Principal& caller) {
+  return {std::string(request_id), std::string(traceparent), ActorOf(caller)};
 }
 
 EventCause EventCause::OfEvent(const common::v1::EventEnvelope& consumed) {
-  return {consumed.causation_request_id(), ChildTraceparent(consumed.trace().traceparent())};
+  return {consumed.causation_request_id(), ChildTraceparent(consumed.trace().traceparent()),
+          consumed.actor()};
+}
+
+EventCause EventCause::OfSystem(absl::string_view service) {
+  return {"", "", SystemActor(service)};
+}
+
+common::v1::Actor ActorOf(const registry::v1::Principal& caller) {
+  common::v1::Actor actor;
+  actor.set_api_client_id(caller.api_client_id());
+  switch (caller.role()) {
+    case registry::v1::API_CLIENT_ROLE_OPERATOR:
+      actor.set_role("operator");
+      break;
+    case registry::v1::API_CLIENT_ROLE_CITY_SYSTEM:
+      actor.set_role("city_system");
+      actor.set_city_id(caller.city_id());
+      break;
+    case registry::v1::API_CLIENT_ROLE_PARTNER:
+      actor.set_role("partner");
+      break;
+    default:
+      // An unauthenticated call (RunUnauthenticated): the id, if any, says who it claimed to be.
+      actor.set_role("unknown");
+  }
+  return actor;
+}
+
+common::v1::Actor SystemActor(absl::string_view service) {
+  common::v1::Actor actor;
+  actor.set_api_client_id(std::string(service));
+  actor.set_role("system");
+  return actor;
 }
 
 absl::Status ValidateRequestId(absl::string_view request_id) {
@@ -21,13 +55,21 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
   return absl::OkStatus();
 }
 
-void EmitAll(UnitOfWork& work, absl::string_view producer, const EventCause& cause,
-             const AggregateRef& aggregate,
-             std::span<const std::unique_ptr<google::protobuf::Message>> events,
-             std::span<const int64_t> sequences) {
-  for (size_t i = 0; i < events.size(); ++i) {
-    work.Emit(producer, cause, aggregate, sequences[i], *events[i]);
+std::string EmitAll(UnitOfWork& work, absl::string_view producer, const EventCause& cause,
+                    const AggregateRef& aggregate,
+                    std::span<const std::unique_ptr<google::protobuf::Message>> events,
+                    std::span<const int64_t> sequences) {
+  if (!aggregate.chained) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      work.Emit(producer, cause, aggregate, sequences[i], *events[i]);
+    }
+    return "";
   }
+  AggregateRef link = aggregate;
+  for (size_t i = 0; i < events.size(); ++i) {
+    link.previous_event_hash = work.Emit(producer, cause, link, sequences[i], *events[i]);
+  }
+  return link.previous_event_hash;
 }
 
 }  // namespace techtrade

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -20,22 +21,48 @@
 #include "common/status.h"
 #include "google/protobuf/message.h"
 #include "techtrade/common/v1/common.pb.h"
+#include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade {
 
 struct EventCause {
   std::string request_id;   // the request that led to the change, through any number of events
   std::string traceparent;  // W3C trace context; empty or invalid: a new trace
+  // Who caused it (docs/events.md, "Actor"). Unset: the emitting service itself (AppendToOutbox
+  // records it as a system actor).
+  common::v1::Actor actor = {};
 
-  // A request served: its id and the call's trace context.
-  static EventCause OfRequest(absl::string_view request_id, absl::string_view traceparent);
-  // A consumed event: its causation request id, and a child span of its trace.
+  // A request served: its id, the call's trace context and the caller as the actor.
+  static EventCause OfRequest(absl::string_view request_id, absl::string_view traceparent,
+                              const registry::v1::Principal& caller);
+  // A consumed event: its causation request id, a child span of its trace, and its actor (the
+  // chain's origin).
   static EventCause OfEvent(const common::v1::EventEnvelope& consumed);
+  // What `service` does on its own (a worker, a sweep): a system actor named after it, a new trace.
+  static EventCause OfSystem(absl::string_view service);
 };
+
+// The actor a caller is: its API client id, its role's name and its city.
+common::v1::Actor ActorOf(const registry::v1::Principal& caller);
+// The actor of what `service` does on its own: role "system", the service's name as client id.
+common::v1::Actor SystemActor(absl::string_view service);
 
 struct AggregateRef {
   std::string type;  // e.g. "organization"
   std::string id;
+  // Who may read the aggregate's audit records (common/audit_scope.h): the pilot cities it
+  // concerns, and the finance partner (API client id) that settles it. Empty: none.
+  std::vector<std::string> city_ids = {};
+  std::string partner_id = {};
+  // A topic that receives every event of the aggregate as well as the service's own (the same
+  // envelope and event id), e.g. its finance partner's stream (PartnerDealsTopic,
+  // common/topics.h). Empty: none.
+  std::string also_topic = {};
+  // A hash-chained aggregate (docs/events.md, "Hash chain"; deals): each event carries the
+  // SHA-256 of the aggregate's previous envelope, the first of a unit's events
+  // `previous_event_hash` (the chain head the unit read with the aggregate; empty: none yet).
+  bool chained = false;
+  std::string previous_event_hash = {};
 };
 
 struct IdempotencyKey {
@@ -51,10 +78,11 @@ class UnitOfWork {
  public:
   virtual ~UnitOfWork() = default;
   // Appends `event` for `aggregate` at `sequence` (the aggregate's version after it) to the
-  // outbox (docs/events.md).
-  virtual void Emit(absl::string_view producer, const EventCause& cause,
-                    const AggregateRef& aggregate, int64_t sequence,
-                    const google::protobuf::Message& event) = 0;
+  // outbox (docs/events.md). For a chained aggregate, returns the SHA-256 of the event's envelope
+  // bytes (the aggregate's new chain head); else empty.
+  virtual std::string Emit(absl::string_view producer, const EventCause& cause,
+                           const AggregateRef& aggregate, int64_t sequence,
+                           const google::protobuf::Message& event) = 0;
   // Stores a first call's response under `key`. If the key is taken by the time the unit
   // commits (a retry, or a concurrent call with the same key), the whole unit rolls back.
   virtual void RecordResponse(const IdempotencyKey& key, const std::string& request_hash,
@@ -63,11 +91,12 @@ class UnitOfWork {
   virtual void OnCommit(std::function<void()> hook) = 0;
 };
 
-// A decision's events in order: events[i] at sequences[i].
-void EmitAll(UnitOfWork& work, absl::string_view producer, const EventCause& cause,
-             const AggregateRef& aggregate,
-             std::span<const std::unique_ptr<google::protobuf::Message>> events,
-             std::span<const int64_t> sequences);
+// A decision's events in order: events[i] at sequences[i], each chained to the one before for a
+// chained aggregate. Returns the last one's hash (the new chain head; empty if not chained).
+std::string EmitAll(UnitOfWork& work, absl::string_view producer, const EventCause& cause,
+                    const AggregateRef& aggregate,
+                    std::span<const std::unique_ptr<google::protobuf::Message>> events,
+                    std::span<const int64_t> sequences);
 
 // Runs units of work against a `Store` (the service's storage interface).
 template <class Store>

@@ -34,6 +34,36 @@ ABSL_FLAG(int, grpc_max_threads, -1,
 namespace techtrade {
 namespace {
 
+// Transport security (common/tls.h, docs/security.md). Never flags: the paths belong with the
+// mounted Secret's, in the environment.
+std::vector<SettingSpec> TlsSettings() {
+  return {
+      StringSetting("TECHTRADE_TLS_CA", "",
+                    "PEM CA of peers' certificates; set = mutual TLS on every gRPC port"),
+      StringSetting("TECHTRADE_TLS_CERT", "", "PEM certificate chain of this service"),
+      StringSetting("TECHTRADE_TLS_KEY", "", "PEM private key of this service"),
+      IntegerSetting("TECHTRADE_TLS_REFRESH_SECONDS", 10, 1, 3600,
+                     "how often the TLS files are read again (rotation without restart)"),
+      IntegerSetting("TECHTRADE_HEALTH_PORT", -1, -1, 65535,
+                     "plaintext port serving only grpc.health.v1 (kubelet probes); -1 = off"),
+      IntegerSetting("TECHTRADE_GRPC_MAX_CONNECTION_AGE_SECONDS", 1800, 1, 86400,
+                     "connections are closed (gracefully) after this long, so that clients "
+                     "reconnect: to new replicas, and with rotated certificates"),
+  };
+}
+
+// The roles whose rate limit is a setting, with their defaults: the operator's key drives the
+// platform's own tools and benchmarks, so it is not limited.
+struct RoleRateLimit {
+  const char* role;  // ApiClientRole without its prefix
+  const char* setting;
+  const char* default_limit;
+};
+constexpr RoleRateLimit kRateLimitSettings[] = {
+    {"OPERATOR", "TECHTRADE_RATE_LIMIT_OPERATOR", "0"},
+    {"CITY_SYSTEM", "TECHTRADE_RATE_LIMIT_CITY_SYSTEM", "2000/4000"},
+    {"PARTNER", "TECHTRADE_RATE_LIMIT_PARTNER", "2000/4000"}};
+
 // The settings every service reads, declared like a service's own (common/settings.h), so that
 // every bad value, common or the service's, is listed before anything starts.
 std::vector<SettingSpec> CommonSettings() {
@@ -44,7 +74,7 @@ std::vector<SettingSpec> CommonSettings() {
     }
     return absl::InvalidArgumentError("use debug|info|warn|error");
   };
-  return {
+  std::vector<SettingSpec> specs = {
       StringSetting("TECHTRADE_LISTEN_HOST", "127.0.0.1", "address to bind"),
       IntegerSetting("TECHTRADE_GRPC_PORT", 0, 0, 65535, "gRPC port; 0 = any free port"),
       IntegerSetting("TECHTRADE_METRICS_PORT", -1, -1, 65535, "/metrics port; -1 = off"),
@@ -67,7 +97,18 @@ std::vector<SettingSpec> CommonSettings() {
                      "the outbox relay's least interval between batches under load"),
       IntegerSetting("TECHTRADE_DB_COMMIT_PIPELINE_DEPTH", kDefaultCommitPipelineDepth, 1, 16,
                      "group-commit batches in flight"),
+      IntegerSetting("TECHTRADE_GRPC_MAX_RECEIVE_MESSAGE_BYTES", kDefaultMaxReceiveMessageBytes,
+                     64 << 10, 64 << 20, "largest request accepted, in bytes"),
   };
+  for (SettingSpec& tls : TlsSettings()) specs.push_back(std::move(tls));
+  for (const RoleRateLimit& role : kRateLimitSettings) {
+    SettingSpec limit =
+        StringSetting(role.setting, role.default_limit,
+                      "<calls per second>/<burst> per API client of the role; 0 = unlimited");
+    limit.check = [](absl::string_view text) { return ParseRateLimit(text).status(); };
+    specs.push_back(std::move(limit));
+  }
+  return specs;
 }
 
 // What the command line gave, by the setting it overrides ("" and the flag's sentinel: nothing).
@@ -123,6 +164,18 @@ absl::StatusOr<ServiceConfig> ServiceConfigFrom(absl::string_view service,
   c.cache_near_copy_ttl = absl::Milliseconds(s.Int("TECHTRADE_CACHE_NEAR_COPY_MS"));
   c.outbox_batch_interval = absl::Milliseconds(s.Int("TECHTRADE_OUTBOX_BATCH_INTERVAL_MS"));
   c.db_commit_pipeline_depth = static_cast<int>(s.Int("TECHTRADE_DB_COMMIT_PIPELINE_DEPTH"));
+  c.grpc_max_receive_message_bytes =
+      static_cast<int>(s.Int("TECHTRADE_GRPC_MAX_RECEIVE_MESSAGE_BYTES"));
+  c.tls = {.ca = s.String("TECHTRADE_TLS_CA"),
+           .cert = s.String("TECHTRADE_TLS_CERT"),
+           .key = s.String("TECHTRADE_TLS_KEY"),
+           .refresh = absl::Seconds(s.Int("TECHTRADE_TLS_REFRESH_SECONDS"))};
+  TT_RETURN_IF_ERROR(CheckTlsFiles(c.tls));
+  c.health_port = static_cast<int>(s.Int("TECHTRADE_HEALTH_PORT"));
+  c.max_connection_age = absl::Seconds(s.Int("TECHTRADE_GRPC_MAX_CONNECTION_AGE_SECONDS"));
+  for (const RoleRateLimit& role : kRateLimitSettings) {
+    c.rate_limits[role.role] = *ParseRateLimit(s.String(role.setting));  // checked by Load
+  }
   return c;
 }
 

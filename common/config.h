@@ -2,24 +2,37 @@
 // defaults. Unknown flags and invalid values stop the service at start-up with a clear message.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/rate_limit.h"
 #include "common/settings.h"
+#include "common/tls_files.h"
 
 namespace techtrade {
 
+// Far above the largest request the field rules allow (under 48 KiB, deal terms with every field
+// at its longest; tests/unit/common/message_size_test.cc), far below what a process could be made
+// to buffer.
+inline constexpr int kDefaultMaxReceiveMessageBytes = 1 << 20;
+
 struct ServiceConfig {
-  std::string service;                 // registry, listings, transactions, fund
-  std::string listen_host;             // TECHTRADE_LISTEN_HOST (127.0.0.1; 0.0.0.0 in a pod)
-  int grpc_port = 0;                   // TECHTRADE_GRPC_PORT (0 = any free port, see port_file)
-  int metrics_port = 0;                // TECHTRADE_METRICS_PORT (-1 = no /metrics endpoint)
-  std::string pg_url;                  // TECHTRADE_PG_URL, the service's own database
-  std::string redis_url;               // TECHTRADE_REDIS_URL, redis://host:port
-  std::string kafka_brokers;           // TECHTRADE_KAFKA_BROKERS, host:port[,host:port]
-  std::string registry_addr;           // TECHTRADE_REGISTRY_ADDR, for services that look keys up
+  std::string service;        // registry, listings, transactions, fund
+  std::string listen_host;    // TECHTRADE_LISTEN_HOST (127.0.0.1; 0.0.0.0 in a pod)
+  int grpc_port = 0;          // TECHTRADE_GRPC_PORT (0 = any free port, see port_file)
+  int metrics_port = 0;       // TECHTRADE_METRICS_PORT (-1 = no /metrics endpoint)
+  std::string pg_url;         // TECHTRADE_PG_URL, the service's own database
+  std::string redis_url;      // TECHTRADE_REDIS_URL, redis://host:port
+  std::string kafka_brokers;  // TECHTRADE_KAFKA_BROKERS, host:port[,host:port]
+  std::string registry_addr;  // TECHTRADE_REGISTRY_ADDR, for services that look keys up
+  // TECHTRADE_TLS_CA, _CERT, _KEY, _REFRESH_SECONDS: mutual TLS on the gRPC port and to peers.
+  TlsFiles tls;
+  int health_port = -1;  // TECHTRADE_HEALTH_PORT: plaintext, health only (-1 = none)
+  // TECHTRADE_GRPC_MAX_CONNECTION_AGE_SECONDS: how long a client may keep one connection.
+  absl::Duration max_connection_age = absl::Minutes(30);
   std::string bootstrap_operator_key;  // TECHTRADE_BOOTSTRAP_OPERATOR_KEY, ensured at start-up
   std::string port_file;               // TECHTRADE_PORT_FILE: write the bound gRPC port here
   std::string log_level;               // TECHTRADE_LOG_LEVEL: debug|info|warn|error
@@ -34,6 +47,11 @@ struct ServiceConfig {
   // TECHTRADE_OUTBOX_BATCH_INTERVAL_MS: under load the relay starts a batch at most this often
   // (OutboxRelayOptions::min_batch_interval).
   absl::Duration outbox_batch_interval = absl::Milliseconds(10);
+  // TECHTRADE_GRPC_MAX_RECEIVE_MESSAGE_BYTES: a larger request is refused (RESOURCE_EXHAUSTED).
+  int grpc_max_receive_message_bytes = kDefaultMaxReceiveMessageBytes;
+  // TECHTRADE_RATE_LIMIT_<ROLE> ("<calls per second>/<burst>", 0 = unlimited): how fast each API
+  // client of a role may call this process, by role name without its prefix ("CITY_SYSTEM").
+  std::map<std::string, RateLimit, std::less<>> rate_limits;
 };
 
 // Parses argv (absl flags, which win) and the environment. INVALID_ARGUMENT listing every bad

@@ -15,14 +15,16 @@
 
 namespace techtrade {
 
-// Appends `event` for `aggregate` at `sequence` (the aggregate's version after it).
-void Emit(Tx& tx, absl::string_view producer, const EventCause& cause,
-          const AggregateRef& aggregate, int64_t sequence, const google::protobuf::Message& event);
+// Appends `event` for `aggregate` at `sequence` (the aggregate's version after it). For a chained
+// aggregate, returns the SHA-256 of its envelope bytes; else empty.
+std::string Emit(Tx& tx, absl::string_view producer, const EventCause& cause,
+                 const AggregateRef& aggregate, int64_t sequence,
+                 const google::protobuf::Message& event);
 
-// A decision's events in order: events[i] at sequences[i].
-void EmitAll(Tx& tx, absl::string_view producer, const EventCause& cause,
-             const AggregateRef& aggregate,
-             std::span<const std::unique_ptr<google::protobuf::Message>> events,
-             std::span<const int64_t> sequences);
+// A decision's events in order: events[i] at sequences[i], chained as UnitOfWork's EmitAll.
+std::string EmitAll(Tx& tx, absl::string_view producer, const EventCause& cause,
+                    const AggregateRef& aggregate,
+                    std::span<const std::unique_ptr<google::protobuf::Message>> events,
+                    std::span<const int64_t> sequences);
 
 }  // namespace techtrade

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
@@ -14,7 +15,10 @@ namespace {
 
 absl::Status ApplyConfig(RdKafka::Conf& conf, const KafkaConfig& settings) {
   std::string error;
-  for (const auto& [key, value] : settings) {
+  // Every client speaks TLS when the environment names the files; `settings` still win.
+  KafkaConfig all = KafkaTlsFromEnvironment();
+  for (const auto& [key, value] : settings) all[key] = value;
+  for (const auto& [key, value] : all) {
     if (conf.set(key, value, error) != RdKafka::Conf::CONF_OK) {
       return absl::InvalidArgumentError(absl::StrCat("kafka config ", key, ": ", error));
     }
@@ -25,6 +29,27 @@ absl::Status ApplyConfig(RdKafka::Conf& conf, const KafkaConfig& settings) {
 int ToMillis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
 }  // namespace
+
+KafkaConfig KafkaTlsFromEnvironment() {
+  const char* ca = std::getenv("TECHTRADE_KAFKA_CA");
+  if (ca == nullptr || *ca == '\0') return {};
+  KafkaConfig tls = {{"security.protocol", "ssl"},
+                     {"ssl.ca.location", ca},
+                     {"ssl.endpoint.identification.algorithm", "https"}};
+  if (const char* cert = std::getenv("TECHTRADE_KAFKA_CERT"); cert != nullptr && *cert != '\0') {
+    tls["ssl.certificate.location"] = cert;
+  }
+  if (const char* key = std::getenv("TECHTRADE_KAFKA_KEY"); key != nullptr && *key != '\0') {
+    tls["ssl.key.location"] = key;
+  }
+  return tls;
+}
+
+absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(const KafkaConfig& settings) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  TT_RETURN_IF_ERROR(ApplyConfig(*conf, settings));
+  return conf;
+}
 
 class KafkaProducer::Callbacks : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
  public:
@@ -300,6 +325,43 @@ absl::Status KafkaConsumer::Commit(const RdKafka::Message& message) {
     return absl::UnavailableError(absl::StrCat("kafka commit: ", RdKafka::err2str(err)));
   }
   return absl::OkStatus();
+}
+
+absl::Status KafkaProducer::CreateTopic(const std::string& topic, absl::Duration timeout) {
+  rd_kafka_t* rk = producer_->c_ptr();
+  char error[512];
+  rd_kafka_NewTopic_t* new_topic = rd_kafka_NewTopic_new(
+      topic.c_str(), /*num_partitions=*/-1, /*replication_factor=*/-1, error, sizeof error);
+  if (new_topic == nullptr) return absl::InvalidArgumentError(absl::StrCat(topic, ": ", error));
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(options, ToMillis(timeout), error, sizeof error);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_CreateTopics(rk, &new_topic, 1, options, queue);
+  absl::Status status =
+      absl::DeadlineExceededError(absl::StrCat("creating topic ", topic, ": no answer"));
+  if (rd_kafka_event_t* event = rd_kafka_queue_poll(queue, ToMillis(timeout) + 1000)) {
+    size_t count = 0;
+    const rd_kafka_topic_result_t** results = nullptr;
+    if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      status = absl::UnavailableError(
+          absl::StrCat("creating topic ", topic, ": ", rd_kafka_event_error_string(event)));
+    } else if (const rd_kafka_CreateTopics_result_t* result =
+                   rd_kafka_event_CreateTopics_result(event)) {
+      results = rd_kafka_CreateTopics_result_topics(result, &count);
+      const rd_kafka_resp_err_t err =
+          count == 1 ? rd_kafka_topic_result_error(results[0]) : RD_KAFKA_RESP_ERR__FAIL;
+      status = err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
+                   ? absl::OkStatus()
+                   : absl::UnavailableError(absl::StrCat(
+                         "creating topic ", topic, ": ",
+                         count == 1 ? rd_kafka_topic_result_error_string(results[0]) : "?"));
+    }
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_NewTopic_destroy(new_topic);
+  return status;
 }
 
 }  // namespace techtrade

@@ -20,6 +20,16 @@ namespace techtrade {
 
 using KafkaConfig = std::map<std::string, std::string>;
 
+// TLS settings for every client this process makes, from the environment: TECHTRADE_KAFKA_CA
+// (the CA that signed the brokers' certificates; set = TLS on, with the broker's name checked),
+// TECHTRADE_KAFKA_CERT and TECHTRADE_KAFKA_KEY (this client's certificate and key, whose CN is
+// its principal in the brokers' ACLs). Empty when TECHTRADE_KAFKA_CA is unset.
+KafkaConfig KafkaTlsFromEnvironment();
+
+// A librdkafka configuration: KafkaTlsFromEnvironment(), then `settings`. Every client of the
+// project is configured through this, so that none forgets TLS.
+absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(const KafkaConfig& settings);
+
 struct KafkaHeader {
   std::string key;
   std::string value;
@@ -52,6 +62,9 @@ class KafkaProducer {
   // for the failpoint outbox.producer_fatal.
   void InjectFatalError(const std::string& reason);
   int OutQueueLength() const { return producer_->outq_len(); }
+  // Creates `topic` with the brokers' default partition count and replication factor (admin API,
+  // on this producer's connections); a topic that exists already is success.
+  absl::Status CreateTopic(const std::string& topic, absl::Duration timeout);
 
  private:
   class Callbacks;

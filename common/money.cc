@@ -134,6 +134,7 @@ absl::StatusOr<int64_t> ParseAmount(absl::string_view currency, absl::string_vie
   if (text.empty()) return absl::InvalidArgumentError("an amount needs digits");
   int64_t whole = 0, fraction = 0;
   int fraction_digits = -1;  // -1: no decimal point yet
+  bool any_digit = false;    // "." or "," alone is no amount
   for (char c : text) {
     if (c == ',' && fraction_digits < 0) continue;
     if (c == '.' && fraction_digits < 0) {
@@ -143,6 +144,7 @@ absl::StatusOr<int64_t> ParseAmount(absl::string_view currency, absl::string_vie
     if (!absl::ascii_isdigit(c)) {
       return absl::InvalidArgumentError(absl::StrCat("'", std::string(1, c), "' in an amount"));
     }
+    any_digit = true;
     if (fraction_digits >= 0) {
       if (++fraction_digits > exponent) {
         return absl::InvalidArgumentError(
@@ -154,6 +156,7 @@ absl::StatusOr<int64_t> ParseAmount(absl::string_view currency, absl::string_vie
       if (whole > kMaxAmountMinor) return absl::InvalidArgumentError("amount too large");
     }
   }
+  if (!any_digit) return absl::InvalidArgumentError("an amount needs digits");
   int64_t minor = whole;
   for (int i = 0; i < exponent; ++i) minor *= 10;  // whole <= 10^14, exponent <= 4: no overflow
   for (int i = std::max(fraction_digits, 0); i < exponent; ++i) fraction *= 10;

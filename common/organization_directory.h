@@ -1,7 +1,7 @@
 // What the services other than the registry read from it on a caller's behalf: an
-// organisation's current record and a pilot city. RegistryClient (common/registry_client.h)
-// reads them through the shared cache and the registry's API; handler tests use an in-memory
-// directory (tests/support/fake_directories.h).
+// organisation's current record, a pilot city and a finance partner. RegistryClient
+// (common/registry_client.h) reads them through the shared cache and the registry's API; handler
+// tests use an in-memory directory (tests/support/fake_directories.h).
 #pragma once
 
 #include <string>
@@ -27,6 +27,10 @@ class OrganizationDirectory {
   // NOT_FOUND for an unknown city.
   virtual absl::StatusOr<techtrade::registry::v1::PilotCity> GetPilotCity(
       const std::string& city_id, const std::string& caller_api_key) = 0;
+  // The active finance partner `partner_id` names (an API client of role PARTNER); NOT_FOUND if
+  // it is none (unknown, revoked, or not a partner).
+  virtual absl::StatusOr<techtrade::registry::v1::FinancePartner> GetFinancePartner(
+      const std::string& partner_id, const std::string& caller_api_key) = 0;
 };
 
 }  // namespace techtrade

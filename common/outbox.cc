@@ -10,9 +10,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/audit.h"
+#include "common/command.h"
+#include "common/envelope.h"
 #include "common/failpoint.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "common/trace.h"
 #include "techtrade/common/v1/common.pb.h"
 
@@ -41,31 +45,44 @@ int64_t NowNanos() {
 }  // namespace
 
 std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent& event) {
-  techtrade::common::v1::EventEnvelope envelope;
-  envelope.set_event_id(NewUuid());
-  envelope.set_event_type(event.payload->GetDescriptor()->full_name());
-  envelope.set_aggregate_type(event.aggregate_type);
-  envelope.set_aggregate_id(event.aggregate_id);
-  envelope.set_sequence(event.sequence);
   int64_t now_us = absl::ToUnixMicros(absl::Now());
-  *envelope.mutable_occurred_at() =
-      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(now_us);
-  envelope.set_producer(std::string(producer));
-  // Every event names a trace: one without a request or a causing event starts its own.
-  envelope.mutable_trace()->set_traceparent(TraceparentOrNew(event.traceparent));
-  envelope.set_causation_request_id(event.causation_request_id);
-  envelope.mutable_payload()->PackFrom(*event.payload);
+  const techtrade::common::v1::EventEnvelope envelope =
+      BuildEnvelope(producer,
+                    {.aggregate_type = event.aggregate_type,
+                     .aggregate_id = event.aggregate_id,
+                     .sequence = event.sequence,
+                     .payload = event.payload,
+                     .causation_request_id = event.causation_request_id,
+                     .traceparent = event.traceparent,
+                     .actor = event.actor,
+                     .previous_event_hash = event.previous_event_hash},
+                    now_us);
 
   std::string payload = envelope.SerializeAsString();
-  tx.StageRow(
-      "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at, "
-      "producer, traceparent) VALUES ",
-      "($1::uuid, $2, $3, $4, $5::bytea, $6::bigint, to_timestamp($7::double precision / 1000000), "
-      "$8, $9)",
-      "",
-      {SqlText(envelope.event_id()), SqlText(event.aggregate_type), SqlText(event.aggregate_id),
-       SqlText(envelope.event_type()), SqlBytes(std::move(payload)), SqlText(event.sequence),
-       SqlText(now_us), SqlText(envelope.producer()), SqlText(envelope.trace().traceparent())});
+  // The chain links these exact bytes: what the relay publishes and audit_log keeps.
+  if (event.event_hash != nullptr) *event.event_hash = EnvelopeHash(payload);
+  // Staged before the outbox row, which takes the serialized envelope; both are rows that group
+  // commit merges with those of concurrent transactions.
+  StageAuditRow(tx, envelope, now_us, payload,
+                event.city_ids != nullptr ? *event.city_ids : std::vector<std::string>(),
+                event.partner_id);
+  // One row per topic, the relay's first (topic NULL); the rows of every transaction share one
+  // statement shape, so that group commit merges them.
+  auto stage = [&](std::string bytes, const std::string& topic) {
+    tx.StageRow(
+        "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, sequence, occurred_at, "
+        "producer, traceparent, topic) VALUES ",
+        "($1::uuid, $2, $3, $4, $5::bytea, $6::bigint, "
+        "to_timestamp($7::double precision / 1000000), $8, $9, $10)",
+        "",
+        {SqlText(envelope.event_id()), SqlText(event.aggregate_type), SqlText(event.aggregate_id),
+         SqlText(envelope.event_type()), SqlBytes(std::move(bytes)), SqlText(event.sequence),
+         SqlText(now_us), SqlText(envelope.producer()), SqlText(envelope.trace().traceparent()),
+         topic.empty() ? SqlNull() : SqlText(topic)});
+  };
+  std::string also = event.also_topic.empty() ? std::string() : payload;
+  stage(std::move(payload), "");
+  if (!event.also_topic.empty()) stage(std::move(also), event.also_topic);
   tx.OnCommit(WakeRelays);
   return envelope.event_id();
 }
@@ -117,6 +134,15 @@ void OutboxRelay::OnStopRequested() {
   hard_stop_at_ns_ = NowNanos() + absl::ToInt64Nanoseconds(options_.stop_grace);
   // WaitForWork sleeps on the commits' wake-up, not on the worker's own.
   WakeRelays();
+}
+
+absl::Status OutboxRelay::EnsureTopic(const std::string& topic) {
+  if (topic == options_.topic || created_topics_.contains(topic)) return absl::OkStatus();
+  // Only the replica holding the relay lock gets here, and creating a topic that exists is
+  // success: a takeover in the middle only asks once more.
+  TT_RETURN_IF_ERROR(producer_->CreateTopic(topic, absl::Seconds(10)));
+  created_topics_.insert(topic);
+  return absl::OkStatus();
 }
 
 bool OutboxRelay::EnsureProducer() {
@@ -223,7 +249,7 @@ pqxx::result OutboxRelay::ReadNextBatch(pqxx::connection& conn) {
                "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])) "
                "SELECT position, id::text, aggregatetype, aggregateid, type, payload, sequence, " +
                    EpochMicros("occurred_at") +
-                   ", producer, traceparent FROM outbox WHERE position <> ALL($1::bigint[]) "
+                   ", producer, traceparent, topic FROM outbox WHERE position <> ALL($1::bigint[]) "
                    "ORDER BY position LIMIT $2");
   pqxx::nontransaction tx(conn);
   // The SELECT sees the rows as before the DELETE, hence the filter.
@@ -249,7 +275,13 @@ size_t OutboxRelay::Produce(const pqxx::result& rows, std::vector<BatchRow>& bat
         {"producer", producer.empty() ? options_.service : std::move(producer)},
     };
     if (!traceparent.empty()) headers.push_back({"traceparent", std::move(traceparent)});
-    absl::Status enqueued = producer_->Produce(options_.topic, r[3].as<std::string>(),
+    // A row naming its own topic (a partner's stream) waits until that topic exists.
+    const std::string topic = r[10].is_null() ? options_.topic : r[10].as<std::string>();
+    if (absl::Status exists = EnsureTopic(topic); !exists.ok()) {
+      log::Warn("outbox: cannot create topic", {{"topic", topic}, {"error", exists.ToString()}});
+      break;
+    }
+    absl::Status enqueued = producer_->Produce(topic, r[3].as<std::string>(),
                                                absl::string_view(payload.get(), payload.size()),
                                                headers, &batch[i].result);
     if (!enqueued.ok()) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -21,6 +22,7 @@
 #include "common/kafka.h"
 #include "common/metrics.h"
 #include "common/worker.h"
+#include "techtrade/common/v1/common.pb.h"
 
 namespace techtrade {
 
@@ -35,11 +37,25 @@ struct OutboxEvent {
   // W3C traceparent of the cause: the request's, or for an event a consumer emits in reaction to
   // another, ChildTraceparent(that event's) (common/trace.h). Empty or invalid: a new trace.
   std::string traceparent;
+  // Who caused it; unset (no api_client_id): the producer itself, as a system actor.
+  const common::v1::Actor* actor = nullptr;
+  // The audit scope (AggregateRef): the pilot cities the aggregate concerns, its finance partner.
+  const std::vector<std::string>* city_ids = nullptr;
+  std::string partner_id;
+  // A second topic for the same envelope (another outbox row with the same event id), besides the
+  // relay's; empty: none. The relay creates it on first use (OutboxRelay::EnsureTopic).
+  std::string also_topic;
+  // A hash-chained aggregate (docs/events.md, "Hash chain"): the SHA-256 of its previous
+  // envelope (empty for its first event), carried in the envelope; and where the SHA-256 of this
+  // event's envelope bytes goes (nullptr: the aggregate is not chained).
+  std::string previous_event_hash;
+  std::string* event_hash = nullptr;
 };
 
 // Writes the event (as a techtrade.common.v1.EventEnvelope) into `tx`, with what the relay's Kafka
-// headers repeat (docs/events.md, "Kafka record"); when the transaction (run by InTransaction)
-// commits, this process's relay wakes at once. Returns the event id.
+// headers repeat (docs/events.md, "Kafka record"), and its audit_log row (common/audit.h); when
+// the transaction (run by InTransaction) commits, this process's relay wakes at once. Returns the
+// event id.
 std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent& event);
 
 struct OutboxRelayOptions {
@@ -99,6 +115,9 @@ class OutboxRelay : public LoopWorker {
   void RefreshLagGauges(pqxx::connection& conn);
   void DeleteAcknowledged(pqxx::connection& conn);
   bool EnsureProducer();
+  // Creates a topic an outbox row names (OutboxEvent::also_topic) the first time this relay sees
+  // it; the service's own topic is provisioned with the deployment.
+  absl::Status EnsureTopic(const std::string& topic);
   // Sleeps until a local commit moved the wake-up generation past `seen`, `timeout` passes, or
   // stop is requested.
   static uint64_t WakeGeneration();
@@ -109,6 +128,7 @@ class OutboxRelay : public LoopWorker {
   std::atomic<bool> leader_{false};
   std::atomic<int64_t> rows_deleted_{0};
   std::unique_ptr<KafkaProducer> producer_;
+  absl::flat_hash_set<std::string> created_topics_;
   // Positions acknowledged by the broker and not yet deleted (a PostgreSQL array literal).
   std::string acknowledged_ = "{}";
   // What the last batch left unpublished (rows read but not acknowledged), for the lag gauges.

@@ -18,9 +18,10 @@ namespace techtrade {
 class PgUnitOfWork final : public UnitOfWork {
  public:
   explicit PgUnitOfWork(Tx& tx) : tx_(tx) {}
-  void Emit(absl::string_view producer, const EventCause& cause, const AggregateRef& aggregate,
-            int64_t sequence, const google::protobuf::Message& event) override {
-    techtrade::Emit(tx_, producer, cause, aggregate, sequence, event);
+  std::string Emit(absl::string_view producer, const EventCause& cause,
+                   const AggregateRef& aggregate, int64_t sequence,
+                   const google::protobuf::Message& event) override {
+    return techtrade::Emit(tx_, producer, cause, aggregate, sequence, event);
   }
   void RecordResponse(const IdempotencyKey& key, const std::string& request_hash,
                       const std::string& response) override {

@@ -47,6 +47,24 @@ absl::StatusOr<v1::PilotCity> RegistryClient::GetPilotCity(const std::string& ci
   return city;
 }
 
+absl::StatusOr<v1::FinancePartner> RegistryClient::GetFinancePartner(
+    const std::string& partner_id, const std::string& caller_api_key) {
+  // The registry deletes the entry when it revokes the partner's key; NOT_FOUND is not cached,
+  // so a partner onboarded since is found at once.
+  return cache_.GetOrLoad<v1::FinancePartner>(
+      FinancePartnerCacheKey(partner_id), kSharedCacheTtl,
+      [&]() -> absl::StatusOr<v1::FinancePartner> {
+        grpc::ClientContext context;
+        SetCallCredentials(context, caller_api_key, deadline_);
+        v1::GetFinancePartnerRequest request;
+        request.set_id(partner_id);
+        v1::FinancePartner partner;
+        grpc::Status s = stub_->GetFinancePartner(&context, request, &partner);
+        if (!s.ok()) return StatusFromGrpc(s, "registry (GetFinancePartner)");
+        return partner;
+      });
+}
+
 absl::StatusOr<v1::Organization> RegistryClient::GetReferencedOrganization(
     absl::string_view field, const std::string& organization_id,
     const std::string& caller_api_key) {
@@ -66,10 +84,16 @@ absl::StatusOr<ApiKeyRecord> RemoteAuthenticator::Load(const ParsedApiKey& key) 
   grpc::Status s = registry_.stub().Authenticate(&context, request, &principal);
   if (!s.ok()) return StatusFromGrpc(s, "registry (Authenticate)");
   // The registry accepted this secret, so its hash is the one it stores.
-  return ApiKeyRecord{.secret_hash = Sha256Hex(key.secret),
+  ApiKeyRecord record{.secret_hash = Sha256Hex(key.secret),
                       .role = principal.role(),
                       .city_id = principal.city_id(),
-                      .active = true};
+                      .active = true,
+                      .client_id = principal.api_client_id()};
+  if (principal.has_api_key_expire_time()) {
+    record.expire_time = absl::FromUnixSeconds(principal.api_key_expire_time().seconds()) +
+                         absl::Nanoseconds(principal.api_key_expire_time().nanos());
+  }
+  return record;
 }
 
 }  // namespace techtrade

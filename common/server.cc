@@ -8,12 +8,15 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "common/audit_service.h"
 #include "common/cache_keys.h"
 #include "common/dead_letter_service.h"
 #include "common/failpoint.h"
@@ -26,6 +29,7 @@
 #include "common/request_parsing.h"
 #include "common/status.h"
 #include "common/trace.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace techtrade {
@@ -78,7 +82,35 @@ class ServiceNamesOption : public grpc::ServerBuilderOption {
   std::vector<std::string>* names_;
 };
 
+// How long a connection past its age may finish the calls it carries.
+constexpr int kConnectionAgeGraceMs = 30'000;
+
 }  // namespace
+
+// Answers Check for the whole server ("") and for each of its services by name, from one flag;
+// Watch is left unimplemented (probes only Check).
+class HealthOnlyService final : public grpc::health::v1::Health::Service {
+ public:
+  explicit HealthOnlyService(std::vector<std::string> names) : names_(std::move(names)) {}
+  void SetServing(bool serving) { serving_.store(serving); }
+  grpc::Status Check(grpc::ServerContext*, const grpc::health::v1::HealthCheckRequest* request,
+                     grpc::health::v1::HealthCheckResponse* response) override {
+    if (!request->service().empty() &&
+        std::find(names_.begin(), names_.end(), request->service()) == names_.end()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "service name unknown");
+    }
+    response->set_status(serving_.load() ? grpc::health::v1::HealthCheckResponse::SERVING
+                                         : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    return grpc::Status::OK;
+  }
+
+ private:
+  const std::vector<std::string> names_;
+  std::atomic<bool> serving_{false};
+};
+
+GrpcServer::GrpcServer(Options options) : options_(std::move(options)) {}
+GrpcServer::~GrpcServer() = default;
 
 absl::Status GrpcServer::Start() {
   // gRPC's built-in health service has no descriptor in the protobuf pool, so reflection clients
@@ -88,9 +120,14 @@ absl::Status GrpcServer::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.port),
-                           grpc::InsecureServerCredentials(), &port_);
+                           ServerCredentialsFor(options_.tls), &port_);
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options_.max_connection_age)));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, kConnectionAgeGraceMs);
   // The synchronous API with a bounded pool: handlers block on PostgreSQL, so they must not run
   // on callback reactor threads.
+  builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   grpc::ResourceQuota quota("techtrade");
   quota.SetMaxThreads(options_.max_threads);
   builder.SetResourceQuota(quota);
@@ -115,19 +152,63 @@ absl::Status GrpcServer::Start() {
     server_->GetHealthCheckService()->SetServingStatus(name, true);
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
+  if (options_.health_port >= 0) {
+    health_ = std::make_unique<HealthOnlyService>(service_names);
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(absl::StrCat(options_.host, ":", options_.health_port),
+                                    grpc::InsecureServerCredentials(), &health_port_);
+    health_builder.RegisterService(health_.get());
+    health_server_ = health_builder.BuildAndStart();
+    if (health_server_ == nullptr || health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host, ":",
+                                                 options_.health_port, " (health port in use?)"));
+    }
+    health_->SetServing(true);
+  }
   return absl::OkStatus();
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (server_ == nullptr) return;
+  if (health_ != nullptr) health_->SetServing(false);
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
   server_->Wait();
   server_.reset();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(std::chrono::system_clock::now());
+    health_server_->Wait();
+    health_server_.reset();
+  }
 }
 
 bool NearCopyAllowed(const grpc::ServerContext& context) {
   return context.client_metadata().count(kFreshReadMetadata) == 0;
+}
+
+RpcRunner::RpcRunner(Authenticator& authenticator, Metrics& metrics,
+                     const std::map<std::string, RateLimit, std::less<>>& rate_limits,
+                     const Clock& clock)
+    : authenticator_(authenticator), metrics_(metrics), limiter_(clock) {
+  const google::protobuf::EnumDescriptor* roles = registry::v1::ApiClientRole_descriptor();
+  for (int i = 0; i < roles->value_count(); ++i) {
+    absl::string_view name = roles->value(i)->name();
+    absl::ConsumePrefix(&name, "API_CLIENT_ROLE_");
+    if (auto it = rate_limits.find(name); it != rate_limits.end()) {
+      limits_by_role_[roles->value(i)->number()] = it->second;
+    }
+  }
+}
+
+absl::Status RpcRunner::Admit(grpc::ServerContext& context, const Principal& caller) {
+  auto it = limits_by_role_.find(caller.role());
+  if (it == limits_by_role_.end()) return absl::OkStatus();
+  absl::Duration wait;
+  absl::Status allowed = limiter_.Take(caller.api_client_id(), it->second, &wait);
+  if (!allowed.ok()) {
+    context.AddTrailingMetadata(kRetryAfterMetadata, absl::StrCat(RetryAfterMillis(wait)));
+  }
+  return allowed;
 }
 
 grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view method,
@@ -138,6 +219,9 @@ grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view meth
   if (!key.ok()) return Finish(method, key.status(), started);
   absl::StatusOr<Principal> caller = authenticator_.Authenticate(*key);
   if (!caller.ok()) return Finish(method, caller.status(), started);
+  if (absl::Status allowed = Admit(*context, *caller); !allowed.ok()) {
+    return Finish(method, allowed, started);
+  }
   if (absl::Status valid = CheckFieldRules(request); !valid.ok()) {
     return Finish(method, valid, started);
   }
@@ -236,6 +320,8 @@ absl::StatusOr<Configuration> ConfigureProcess(const ServiceDefinition& definiti
     return absl::InvalidArgumentError("TECHTRADE_LOG_LEVEL: use debug|info|warn|error");
   }
   TT_ASSIGN_OR_RETURN(RedisOptions redis, RedisOptionsFor(*config));
+  // Channels to peers present the service's own certificate.
+  SetProcessTls(config->tls);
   return Configuration{*std::move(config), *std::move(settings), std::move(redis)};
 }
 
@@ -283,7 +369,7 @@ absl::StatusOr<Callers> AuthenticateCallers(const ServiceDefinition& definition,
         "TECHTRADE_REGISTRY_ADDR: required (or --registry_addr): API keys are checked there");
   }
   callers.principals = std::make_unique<MemoizingAuthenticator>(*callers.keys, kPrincipalMemoTtl);
-  callers.runner = std::make_unique<RpcRunner>(*callers.principals, metrics);
+  callers.runner = std::make_unique<RpcRunner>(*callers.principals, metrics, config.rate_limits);
   return callers;
 }
 
@@ -326,14 +412,15 @@ ServiceEnvironment EnvironmentOf(const Configuration& configured, Metrics& metri
           .registry = callers.registry.get()};
 }
 
-// The services the definition builds, and the operators' dead-letter RPCs and gauge over the
-// consumers it built.
+// The services the definition builds, the operators' dead-letter RPCs and gauge over the
+// consumers it built, and the audit log's RPC.
 absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> BuildServices(
     const ServiceDefinition& definition, ServiceEnvironment& env) {
   TT_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<grpc::Service>> services, definition.build(env));
   if (std::unique_ptr<grpc::Service> dead_letters = ServeDeadLetters(env)) {
     services.push_back(std::move(dead_letters));
   }
+  services.push_back(ServeAudit(env));
   return services;
 }
 
@@ -401,7 +488,11 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
 
   GrpcServer server({.host = config->listen_host,
                      .port = config->grpc_port,
-                     .max_threads = config->grpc_max_threads});
+                     .max_threads = config->grpc_max_threads,
+                     .max_receive_message_bytes = config->grpc_max_receive_message_bytes,
+                     .tls = config->tls,
+                     .health_port = config->health_port,
+                     .max_connection_age = config->max_connection_age});
   if (absl::Status s = Serve(server, *services, *config); !s.ok()) {
     log::Error("cannot start gRPC server", {{"error", s.message()}});
     StopWorkers(workers);
@@ -409,6 +500,8 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
     return 1;
   }
   log::Info("serving", {{"grpc_port", server.port()},
+                        {"tls", config->tls.enabled() ? "mutual" : "off"},
+                        {"health_port", server.health_port()},
                         {"metrics_port", metrics.bound_port()},
                         {"topic", definition.topic}});
 

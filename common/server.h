@@ -1,14 +1,15 @@
 // The one server bootstrap. GrpcServer: a synchronous gRPC server with a bounded thread pool,
-// the health service and reflection. RpcRunner: the one request pipeline (authenticate, run,
-// map the status, count and time). RunService: everything a service process does around its
-// handlers — configuration, logs, metrics, database and migrations, cache, outbox relay,
-// graceful shutdown on SIGTERM.
+// the health service and reflection. RpcRunner: the one request pipeline (authenticate, hold
+// the caller to its rate limit, run, map the status, count and time). RunService: everything a
+// service process does around its handlers — configuration, logs, metrics, database and migrations,
+// cache, outbox relay, graceful shutdown on SIGTERM.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/service_type.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,11 +26,15 @@
 #include "common/grpc_status.h"
 #include "common/metrics.h"
 #include "common/migrations.h"
+#include "common/rate_limit.h"
 #include "common/registry_client.h"
 #include "common/settings.h"
+#include "common/tls.h"
 #include "common/worker.h"
 
 namespace techtrade {
+
+class HealthOnlyService;
 
 class GrpcServer {
  public:
@@ -37,12 +42,24 @@ class GrpcServer {
     std::string host = "127.0.0.1";
     int port = 0;  // 0 = any free port
     int max_threads = 64;
+    // gRPC refuses a larger request with RESOURCE_EXHAUSTED before any handler runs.
+    int max_receive_message_bytes = kDefaultMaxReceiveMessageBytes;
+    // Mutual TLS on the port when enabled (common/tls.h).
+    TlsFiles tls;
+    // A second, plaintext port serving nothing but grpc.health.v1.Health, for probes that
+    // cannot present a client certificate (the kubelet's); -1 = none, 0 = any free port.
+    int health_port = -1;
+    // Connections are closed gracefully after this long, so that clients reconnect: to replicas
+    // started since, and with certificates rotated since (a handshake happens only once).
+    absl::Duration max_connection_age = absl::Minutes(30);
   };
-  explicit GrpcServer(Options options) : options_(std::move(options)) {}
+  explicit GrpcServer(Options options);
+  ~GrpcServer();
   void AddService(grpc::Service* service) { services_.push_back(service); }
   // Binds, starts serving and reports SERVING to the health service.
   absl::Status Start();
   int port() const { return port_; }
+  int health_port() const { return health_port_; }
   // Health NOT_SERVING, stop accepting, let calls in flight finish until `grace`, then cancel.
   void Shutdown(absl::Duration grace);
 
@@ -51,6 +68,9 @@ class GrpcServer {
   std::vector<grpc::Service*> services_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::unique_ptr<HealthOnlyService> health_;
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
 };
 
 // What a handler knows about the call it serves.
@@ -71,14 +91,22 @@ inline IdempotencyKey IdempotencyKeyFor(const CallContext& call, const std::stri
 // not when the caller asked for a fresh read (kFreshReadMetadata) to fill the shared cache.
 bool NearCopyAllowed(const grpc::ServerContext& context);
 
+// Trailing metadata of a call refused by a rate limit: how many milliseconds to wait before
+// retrying.
+inline constexpr char kRetryAfterMetadata[] = "retry-after-ms";
+
 class RpcRunner {
  public:
-  RpcRunner(Authenticator& authenticator, Metrics& metrics)
-      : authenticator_(authenticator), metrics_(metrics) {}
+  // `rate_limits`: each API client's calls, by role name without its prefix ("CITY_SYSTEM"); a
+  // role not named is not limited.
+  RpcRunner(Authenticator& authenticator, Metrics& metrics,
+            const std::map<std::string, RateLimit, std::less<>>& rate_limits = {},
+            const Clock& clock = Clock::Real());
 
-  // Authenticates the caller from metadata, checks `request` against the rules its fields
-  // declare (common/field_rules.h), runs `handler`, maps its status to gRPC, records metrics and
-  // logs server-side failures.
+  // Authenticates the caller from metadata, holds it to its role's rate limit (RESOURCE_EXHAUSTED
+  // with kRetryAfterMetadata), checks `request` against the rules its fields declare
+  // (common/field_rules.h), runs `handler`, maps its status to gRPC, records metrics and logs
+  // server-side failures.
   grpc::Status Run(grpc::ServerContext* context, absl::string_view method,
                    const google::protobuf::Message& request,
                    const std::function<absl::Status(const CallContext&)>& handler);
@@ -89,8 +117,12 @@ class RpcRunner {
 
  private:
   grpc::Status Finish(absl::string_view method, absl::Status status, double started);
+  // OK, or RESOURCE_EXHAUSTED with the wait set in the call's trailing metadata.
+  absl::Status Admit(grpc::ServerContext& context, const Principal& caller);
   Authenticator& authenticator_;
   Metrics& metrics_;
+  absl::flat_hash_map<int, RateLimit> limits_by_role_;  // ApiClientRole -> limit
+  RateLimiter limiter_;
 };
 
 // What RunService hands a service to build its handlers from.

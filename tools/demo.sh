@@ -48,11 +48,12 @@ issue_key() {
   cat "${file}"
 }
 
-step "Health: every service SERVING"
+step "Health: every service SERVING (on its plaintext health port; the API port is mutual TLS)"
 for svc in registry listings transactions fund; do
   upper="$(echo "${svc}" | tr '[:lower:]' '[:upper:]')"
-  addr_var="TECHTRADE_${upper}_ADDR"
-  "${ROOT}/.run/bin/grpcurl" -plaintext "${!addr_var}" grpc.health.v1.Health/Check |
+  addr_var="TECHTRADE_${upper}_HEALTH_ADDR"
+  "${ROOT}/.run/bin/grpcurl" -plaintext -import-path "${ROOT}/proto" \
+    -proto grpc/health/v1/health.proto "${!addr_var}" grpc.health.v1.Health/Check |
     tr -d '\n ' | sed "s/^/   ${svc} ${!addr_var} /"
   echo
 done
@@ -66,6 +67,7 @@ ctl "${TECHTRADE_API_KEY}" city create --request_id demo-city-shenzhen --id shen
 step "API keys: the Wuhan East Lake portal and a bank (finance partner); secrets shown once"
 city_key="$(issue_key wuhan city --name "Wuhan East Lake portal" --role CITY_SYSTEM --city_id wuhan-east-lake)"
 bank_key="$(issue_key bank bank --name "Bank of Hubei escrow" --role PARTNER)"
+bank_id="${bank_key:3:16}"  # tt_<key id>_<secret>: the partner's id, as a deal names it
 note "portal key ${city_key%_*}_<secret>, bank key ${bank_key%_*}_<secret>"
 
 step "The portal registers a university and an enterprise (credit codes checked)"
@@ -113,7 +115,8 @@ ctl "${city_key}" match offers --id "${demand_id}" --limit 1 --json |
 step "The enterprise opens a deal; the university asks 800 000.00, the enterprise counters 600 000.00"
 milestone() { printf '{"title":"%s","amount":{"currency":"CNY","amount_minor":"%s"},"due_time":"%s"}' "$@"; }
 deal_id="$(ctl "${city_key}" deal open --json --request_id demo-deal-open --listing_id "${offer_id}" \
-  --listing_kind OFFER --buyer_org_id "${ent_id}" --seller_org_id "${uni_id}" | json_field id)"
+  --listing_kind OFFER --buyer_org_id "${ent_id}" --seller_org_id "${uni_id}" \
+  --finance_partner_id "${bank_id}" | json_field id)"
 ctl "${city_key}" deal propose --request_id demo-terms-1 --deal_id "${deal_id}" --expected_version 1 \
   --acting_as SELLER --price "800000.00 CNY" --transfer_mode EXCLUSIVE_LICENSE \
   --licence_scope "储能电站电池管理系统的制造与销售" --territory CN \
@@ -193,9 +196,13 @@ note "appraisal of Wuhan East Lake this year:"
 ctl "${TECHTRADE_API_KEY}" fund appraisal --city_id wuhan-east-lake \
   --period_start "${year}-01-01T00:00:00+08:00" --period_end "$((year + 1))-01-01T00:00:00+08:00"
 
-step "What the bank's consumer read from Kafka: deals and fund, each in order, no gaps"
-"${ROOT}/build/bin/techtrade-partner" --brokers "${TECHTRADE_KAFKA_BROKERS}" --idle_exit_seconds 3 \
-  --group "demo-bank-$(date +%s)" 2>/dev/null | grep -E "(${deal_id:0:8}|${application_id:0:8}|events over)" |
+step "What the bank's consumer read from its own Kafka topic, with its own certificate"
+# Onboarding on Kafka: the bank's certificate (CN = its partner id), its topic, and ACLs that let
+# it read that topic and nothing else.
+"${ROOT}/deploy/local/stack.sh" partner "${bank_id}" >/dev/null
+TECHTRADE_KAFKA_CERT="${STATE}/pki/${bank_id}.crt" TECHTRADE_KAFKA_KEY="${STATE}/pki/${bank_id}.key" \
+  "${ROOT}/build/bin/techtrade-partner" --brokers "${TECHTRADE_KAFKA_BROKERS}" --idle_exit_seconds 3 \
+  --partner_id "${bank_id}" --group "${bank_id}.demo-$(date +%s)" 2>/dev/null | grep -E "(${deal_id:0:8}|${application_id:0:8}|events over)" |
   sed 's/^/   /'
 
 echo

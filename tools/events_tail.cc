@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "common/config.h"
 #include "common/ids.h"
+#include "common/kafka.h"
 #include "techtrade/common/v1/common.pb.h"
 // Linked in so that event payloads (google.protobuf.Any) can be printed as JSON.
 #include "techtrade/fund/v1/fund.pb.h"
@@ -85,14 +86,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", brokers, error);
-  conf->set("group.id", "techtrade-events-" + techtrade::RandomHex(4), error);
-  conf->set("enable.auto.commit", "false", error);
-  conf->set("auto.offset.reset", absl::GetFlag(FLAGS_from_beginning) ? "earliest" : "latest",
-            error);
+  auto conf = techtrade::MakeKafkaConf(
+      {{"bootstrap.servers", brokers},
+       {"group.id", "techtrade-events-" + techtrade::RandomHex(4)},
+       {"enable.auto.commit", "false"},
+       {"auto.offset.reset", absl::GetFlag(FLAGS_from_beginning) ? "earliest" : "latest"}});
+  if (!conf.ok()) {
+    std::cerr << "techtrade-events: " << conf.status() << "\n";
+    return 2;
+  }
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(
-      RdKafka::KafkaConsumer::create(conf.get(), error));
+      RdKafka::KafkaConsumer::create(conf->get(), error));
   if (consumer == nullptr) {
     std::cerr << "techtrade-events: " << error << "\n";
     return 1;

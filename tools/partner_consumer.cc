@@ -7,20 +7,26 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/kafka.h"
 #include "common/money.h"
+#include "common/topics.h"
 #include "techtrade/fund/v1/fund.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
 ABSL_FLAG(std::string, brokers, "",
           "Kafka bootstrap servers (default: env TECHTRADE_KAFKA_BROKERS)");
 ABSL_FLAG(std::string, group, "", "consumer group (default: a new one for this run)");
-ABSL_FLAG(std::string, topics, "techtrade.transactions.events.v1,techtrade.fund.events.v1",
-          "topics to read, comma-separated");
+ABSL_FLAG(std::string, partner_id, "",
+          "this partner's API client id: read its own deal stream (default: env "
+          "TECHTRADE_PARTNER_ID)");
+ABSL_FLAG(std::string, topics, "",
+          "topics to read, comma-separated (default: the partner's own stream; without a partner "
+          "id, the platform's deal and fund topics)");
 ABSL_FLAG(int, idle_exit_seconds, 0, "stop after this many seconds without an event (0 = never)");
 
 namespace v1 = techtrade::transactions::v1;
@@ -31,30 +37,37 @@ namespace {
 constexpr char kUsage[] =
     R"(techtrade-partner — a reference finance-partner consumer of techtrade's events.
 
-usage: techtrade-partner [--brokers HOST:PORT[,HOST:PORT]] [--group GROUP] [--topics A,B]
-                         [--idle_exit_seconds S]
+usage: techtrade-partner [--brokers HOST:PORT[,HOST:PORT]] [--partner_id ID] [--group GROUP]
+                         [--topics A,B] [--idle_exit_seconds S]
 
-It reads the deal events (techtrade.transactions.events.v1) and the fund's
-(techtrade.fund.events.v1) as a bank's system would: in its own consumer group, committing each
-offset after the event is handled. It checks that every deal's and every application's events
+It reads the partner's own stream (techtrade.partner.<partner id>.deals.v1: every event of the
+deals that name it and every fund event of their applications: decided, tranche paid, released,
+clawed back; nothing of another partner's deals, and Kafka refuses this partner any other topic)
+as a bank's system would: in its own consumer group, committing each offset after the event is
+handled. Without a partner id it reads the platform's deal and fund topics
+(techtrade.transactions.events.v1, techtrade.fund.events.v1), as the platform's own consumers
+do with the platform's certificate. It checks that every deal's and every application's events
 arrive in order without gaps (sequence 1, 2, 3, … per aggregate), drops redeliveries (a
 sequence already applied, with the event id it had), reports a conflict (a sequence already
 applied arriving with another event id), and prints one line per event with what the partner
-would do: "PAY CNY 180,000.00 from … to …", "PAY subsidy …", "COLLECT …". Amounts are printed in
-each currency's own minor unit (JPY without decimals, KWD with three). The last line sums it up:
+would do: "PAY CNY 180,000.00 from … to …", "PAY subsidy …", "COLLECT …". Amounts are
+printed in each currency's own minor unit (JPY without decimals, KWD with three). The last
+line sums it up:
   N events over D deals and applications, R redeliveries dropped, P gaps, disorders or conflicts
 
 flags:
   --brokers HOST:PORT[,...]  Kafka bootstrap servers (default: $TECHTRADE_KAFKA_BROKERS)
+  --partner_id ID            this partner's API client id, the key id of its API key
+                             "tt_<key id>_<secret>" (default: $TECHTRADE_PARTNER_ID)
   --group GROUP              consumer group (default: a new one for this run, which reads the
                              topics from their beginning); reuse a group to resume where it was
-  --topics A,B               topics to read, comma-separated (default: both above)
+  --topics A,B               topics to read, comma-separated (default: as above)
   --idle_exit_seconds S      stop after S seconds without an event (default 0: run until killed)
   --help                     print this text
 
 examples:
   set -a; source .run/dev/env; set +a
-  techtrade-partner --idle_exit_seconds 5
+  techtrade-partner --partner_id 3f9c0a1b2c3d4e5f --idle_exit_seconds 5
   techtrade-partner --group hubei-bank --topics techtrade.transactions.events.v1
 
 exit codes: 0 every event in order; 1 an unknown flag, or the Kafka client could not be
@@ -137,8 +150,15 @@ int main(int argc, char** argv) {
   }
   std::string group = absl::GetFlag(FLAGS_group);
   if (group.empty()) group = "finance-partner-" + techtrade::RandomHex(4);
-  const std::vector<std::string> topics =
-      absl::StrSplit(absl::GetFlag(FLAGS_topics), ',', absl::SkipEmpty());
+  std::string partner_id = absl::GetFlag(FLAGS_partner_id);
+  if (partner_id.empty()) partner_id = techtrade::EnvOr("TECHTRADE_PARTNER_ID", "");
+  std::string topic_list = absl::GetFlag(FLAGS_topics);
+  if (topic_list.empty()) {
+    // A partner's fund events are on its own stream: the fund's topic holds every partner's.
+    topic_list = partner_id.empty() ? "techtrade.transactions.events.v1,techtrade.fund.events.v1"
+                                    : techtrade::PartnerDealsTopic(partner_id);
+  }
+  const std::vector<std::string> topics = absl::StrSplit(topic_list, ',', absl::SkipEmpty());
   auto consumer = techtrade::KafkaConsumer::Create(brokers, group, topics);
   if (!consumer.ok()) {
     std::cerr << "techtrade-partner: " << consumer.status() << "\n";

@@ -31,6 +31,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/channel.h"
+#include "common/tls.h"
 #include "tools/techtradectl_commands.h"
 #include "tools/techtradectl_render.h"
 #include "tools/techtradectl_request.h"
@@ -50,8 +51,9 @@ struct Arguments {
 
 // Splits argv into global flags, command words and field flags; nullopt after a usage error.
 std::optional<Arguments> Parse(const std::vector<std::string>& args) {
-  static const char* kGlobal[] = {"env",  "key",  "registry", "listings", "transactions",
-                                  "fund", "data", "timeout",  "service",  "request-id"};
+  static const char* kGlobal[] = {"env",    "key",      "registry", "listings", "transactions",
+                                  "fund",   "data",     "timeout",  "service",  "request-id",
+                                  "tls-ca", "tls-cert", "tls-key"};
   Arguments out;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -87,7 +89,8 @@ std::optional<Arguments> Parse(const std::vector<std::string>& args) {
 // The gRPC call by method name; the answer's bytes in `received`.
 grpc::Status Call(const std::string& address, const std::string& key, const std::string& method,
                   const pb::Message& request, int timeout_s, std::string* received) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(address, techtrade::ChannelCredentialsFor(techtrade::ProcessTls()));
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   techtrade::SetCallCredentials(context, key, absl::Seconds(timeout_s));
@@ -169,6 +172,10 @@ int main(int argc, char** argv) {
   const std::string upper = absl::AsciiStrToUpper(service);
   const std::string address = setting(service, "TECHTRADE_" + upper + "_ADDR");
   const std::string key = setting("key", "TECHTRADE_API_KEY");
+  // Mutual TLS when there is a CA: the platform's services accept no other connection.
+  techtrade::SetProcessTls({.ca = setting("tls-ca", "TECHTRADE_TLS_CA"),
+                            .cert = setting("tls-cert", "TECHTRADE_TLS_CERT"),
+                            .key = setting("tls-key", "TECHTRADE_TLS_KEY")});
   if (address.empty()) {
     std::fprintf(stderr,
                  "techtradectl: no address for the %s service: pass --%s HOST:PORT, set "

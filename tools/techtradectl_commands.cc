@@ -104,6 +104,11 @@ const std::vector<Command>& Commands() {
        "registry",
        "techtrade.registry.v1.RegistryService/RevokeApiKey",
        "Revoke an API client's key."},
+      {{"key", "rotate"},
+       "registry",
+       "techtrade.registry.v1.RegistryService/RotateApiKey",
+       "A new key for an API client (shown once); the one it holds keeps working for "
+       "--overlap_seconds (default 24 h). The client itself or an operator."},
       {{"key", "get"},
        "registry",
        "techtrade.registry.v1.RegistryService/GetApiClient",
@@ -112,6 +117,14 @@ const std::vector<Command>& Commands() {
        "registry",
        "techtrade.registry.v1.RegistryService/ListApiClients",
        "List API clients."},
+      {{"partner", "list"},
+       "registry",
+       "techtrade.registry.v1.RegistryService/ListFinancePartners",
+       "List the active finance partners a deal may name (--finance_partner_id of deal open)."},
+      {{"partner", "get"},
+       "registry",
+       "techtrade.registry.v1.RegistryService/GetFinancePartner",
+       "Show an active finance partner (--id, its API client id); NOT_FOUND otherwise."},
       {{"key", "authenticate"},
        "registry",
        "techtrade.registry.v1.RegistryService/Authenticate",
@@ -181,7 +194,8 @@ const std::vector<Command>& Commands() {
       {{"deal", "open"},
        "transactions",
        "techtrade.transactions.v1.TransactionsService/OpenDeal",
-       "Open a deal on a published listing (buyer, seller, optional broker)."},
+       "Open a deal on a published listing (buyer, seller, optional broker, and the finance"
+       " partner that settles it)."},
       {{"deal", "propose"},
        "transactions",
        "techtrade.transactions.v1.TransactionsService/ProposeTerms",
@@ -227,6 +241,10 @@ const std::vector<Command>& Commands() {
        "transactions",
        "techtrade.transactions.v1.TransactionsService/ListDeals",
        "List deals by party, city, state, opening date."},
+      {{"deal", "attestation"},
+       "transactions",
+       "techtrade.transactions.v1.TransactionsService/GetDealAttestation",
+       "The deal's event-chain head signed by the platform (JSON for techtrade-verify-deal)."},
       // fund
       {{"fund", "programme", "create"},
        "fund",
@@ -324,6 +342,8 @@ std::string Usage() {
       "  --env FILE        read addresses and the key from FILE (default .run/dev/env)\n"
       "  --key KEY         API key (default $TECHTRADE_API_KEY or the env file's)\n"
       "  --registry/--listings/--transactions/--fund HOST:PORT   service addresses\n"
+      "  --tls-ca/--tls-cert/--tls-key FILE   mutual TLS: the platform's CA, this client's\n"
+      "                    certificate and key (default $TECHTRADE_TLS_* or the env file's)\n"
       "  --json            print the response as JSON (field names as in the .proto)\n"
       "  --data JSON       the whole request as JSON; field flags override it\n"
       "  --timeout SECONDS deadline of the call (default 10)\n"

@@ -39,6 +39,8 @@ APT_PACKAGES=(
   postgresql-15 postgresql-client-15 redis-server
   openjdk-17-jre-headless maven
   clang-format shellcheck procps iproute2 netcat-openbsd curl python3 python3-yaml
+  # `make fuzz`: clang with libFuzzer and the sanitizer runtimes.
+  clang libclang-rt-14-dev
 )
 ((BUILD_ONLY)) && APT_PACKAGES=("${BUILD_PACKAGES[@]}")
 

@@ -7,13 +7,15 @@
 # port range (TECHTRADE_PORT_BASE), state dir (.run/<instance>) and processes. Nothing here touches
 # processes this script did not start: every pid is checked against the instance's own paths first.
 #
-# This is a development/test stack only: PostgreSQL trusts every local connection (no passwords),
-# which is acceptable solely because everything listens on loopback.
+# Everything speaks TLS with certificates of the instance's development CA (lib/pki.sh): mutual
+# TLS between gRPC services, PostgreSQL and Kafka authenticate clients by certificate, Redis by
+# password (docs/security.md). A development CA is never a production trust root.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
-usage: stack.sh up|down|status|env|start COMPONENT|stop COMPONENT|kill COMPONENT|start-services|stop-services
+usage: stack.sh up|down|status|env|start COMPONENT|stop COMPONENT|kill COMPONENT|partner ID|
+                start-services|stop-services
   up              install missing deps (unless TECHTRADE_SKIP_DEPS=1), start postgres, redis and
                   kafka, write the env file, start the built services
   down            stop services, kafka, redis and postgres (keeps all data)
@@ -22,6 +24,7 @@ usage: stack.sh up|down|status|env|start COMPONENT|stop COMPONENT|kill COMPONENT
   start|stop X    X is postgres, redis or kafka
   kill X          a crash: SIGKILL for redis and kafka, an immediate shutdown (no checkpoint,
                   crash recovery at the next start) for postgres (fault tests: tests/chaos)
+  partner ID      onboard finance partner ID: its client certificate, its Kafka topic and ACLs
   start-services  start every service whose binary exists in build/bin
   stop-services   stop the services
 environment: TECHTRADE_INSTANCE (default dev), TECHTRADE_PORT_BASE (dev 15400, test 25400,
@@ -41,6 +44,8 @@ readonly SCRIPT_DIR ROOT
 source "${SCRIPT_DIR}/lib/settings.sh"
 # shellcheck source=lib/process.sh
 source "${SCRIPT_DIR}/lib/process.sh"
+# shellcheck source=lib/pki.sh
+source "${SCRIPT_DIR}/lib/pki.sh"
 # shellcheck source=lib/env.sh
 source "${SCRIPT_DIR}/lib/env.sh"
 # shellcheck source=lib/postgres.sh
@@ -85,6 +90,14 @@ main() {
       esac
       take_lock
       "${cmd}_$2"
+      ;;
+    partner)
+      [[ $# -eq 2 ]] || {
+        usage >&2
+        exit 2
+      }
+      take_lock
+      cmd_partner "$2"
       ;;
     start-services)
       take_lock

@@ -31,12 +31,11 @@ int64_t GroupLag(const std::string& brokers, const std::string& group, const std
       KafkaConsumer::EndOffsets(brokers, topic, absl::Seconds(5));
   if (!ends.ok()) return -1;
   std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", brokers, error);
-  conf->set("group.id", group, error);
-  conf->set("enable.auto.commit", "false", error);
+  auto conf = MakeKafkaConf(
+      {{"bootstrap.servers", brokers}, {"group.id", group}, {"enable.auto.commit", "false"}});
+  if (!conf.ok()) return -1;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(
-      RdKafka::KafkaConsumer::create(conf.get(), error));
+      RdKafka::KafkaConsumer::create(conf->get(), error));
   if (consumer == nullptr) return -1;
   std::vector<RdKafka::TopicPartition*> parts;
   for (const auto& [p, end] : *ends) parts.push_back(RdKafka::TopicPartition::create(topic, p));
@@ -72,11 +71,10 @@ TopicMarks TopicMarks::Now(const std::string& brokers) {
   // The reference partner's group, committed at the current ends of both of its topics.
   m.partner_group = "chaos-partner-" + RandomHex(6);
   std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", brokers, error);
-  conf->set("group.id", m.partner_group, error);
+  auto conf = MakeKafkaConf({{"bootstrap.servers", brokers}, {"group.id", m.partner_group}});
+  if (!conf.ok()) throw std::runtime_error(conf.status().ToString());
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(
-      RdKafka::KafkaConsumer::create(conf.get(), error));
+      RdKafka::KafkaConsumer::create(conf->get(), error));
   if (consumer == nullptr) throw std::runtime_error(error);
   std::vector<RdKafka::TopicPartition*> offsets;
   for (const char* t : {kDealTopic, kFundTopic}) {

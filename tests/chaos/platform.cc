@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "common/auth.h"
 #include "common/ids.h"
+#include "common/tls.h"
 #include "tests/chaos/chaos.h"
 
 namespace techtrade::chaos {
@@ -197,7 +198,7 @@ std::shared_ptr<grpc::Channel> Platform::Channel(const std::string& service, int
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials(), args);
+                                   ChannelCredentialsFor(ProcessTls()), args);
 }
 
 bool Platform::StartReplicaLocked(Replica& r) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/auth.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/registry/domain/credit_code.h"
 #include "techtrade/fund/v1/fund.grpc.pb.h"
@@ -449,6 +450,7 @@ void Workload::LifeCycle(std::mt19937_64& rng, int worker, int iteration) {
   open.set_listing_kind(lv1::LISTING_KIND_OFFER);
   open.set_buyer_org_id(buyer.id());
   open.set_seller_org_id(seller.id());
+  open.set_finance_partner_id(ParseApiKey(partner_key_)->key_id);  // the partner that pays
   if (!deal_call("OpenDeal", &TS::OpenDeal, open, &deal, buyer_key)) return;
 
   auto cancel = [&](tv1::PartyRole by) {

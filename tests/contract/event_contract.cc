@@ -153,9 +153,12 @@ void EventContractChecker::Add(const Record& r) {
   absl::StrAppend(&where, " event ", e.event_id(), " ", e.event_type(), " ", e.aggregate_type(),
                   "/", e.aggregate_id(), " #", e.sequence());
 
-  // One event id, one record: a copy is a redelivery (docs/events.md, "At least once").
+  // One event id, one record per topic: a copy is a redelivery (docs/events.md, "At least
+  // once"). A deal's event is also on its finance partner's topic (docs/partners.md), the same
+  // record there.
   const std::string fingerprint = Fingerprint(r);
-  if (auto [it, inserted] = seen_.emplace(e.event_id(), fingerprint); !inserted) {
+  if (auto [it, inserted] = seen_.emplace(absl::StrCat(r.topic, "\n", e.event_id()), fingerprint);
+      !inserted) {
     if (it->second == fingerprint) {
       ++stats_.redeliveries;
     } else {

@@ -97,7 +97,8 @@ class EventContractChecker {
   CheckerOptions options_;
   CheckerStats stats_;
   std::vector<Violation> violations_;
-  std::map<std::string, std::string> seen_;  // event id -> the record's topic, key, value, headers
+  // topic + event id -> the record's topic, key, value, headers
+  std::map<std::string, std::string> seen_;
   std::map<std::pair<std::string, std::string>, Chain> chains_;  // (topic, aggregate id)
 };
 

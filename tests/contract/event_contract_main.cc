@@ -55,9 +55,10 @@ std::string MarkPath(const std::string& file, const std::string& brokers) {
 absl::StatusOr<std::vector<std::string>> Topics(const std::string& brokers,
                                                 const std::string& prefix) {
   std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", brokers, error);
-  std::unique_ptr<RdKafka::Producer> handle(RdKafka::Producer::create(conf.get(), error));
+  absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
+      MakeKafkaConf({{"bootstrap.servers", brokers}});
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<RdKafka::Producer> handle(RdKafka::Producer::create(conf->get(), error));
   if (handle == nullptr) return absl::UnavailableError(error);
   RdKafka::Metadata* raw = nullptr;
   RdKafka::ErrorCode err = handle->metadata(true, nullptr, &raw, 10000);

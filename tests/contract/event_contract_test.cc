@@ -164,6 +164,23 @@ TEST(EventContractTest, ADuplicateIdOfADifferentEventIsReportedAnIdenticalCopyIs
   EXPECT_EQ(redelivered.stats.redeliveries, 1);
 }
 
+// A deal's event is on the platform's topic and, the same record, on its finance partner's
+// (docs/partners.md): each topic holds it once, so neither copy is another event under its id.
+TEST(EventContractTest, ADealsEventOnItsPartnersTopicTooIsNoDuplicate) {
+  const std::string deal = NewUuid();
+  Event first = DealEvent(deal, 1), second = DealEvent(deal, 2);
+  std::vector<Record> records;
+  for (const Event* e : {&first, &second}) {
+    records.push_back(e->ToRecord(static_cast<int64_t>(records.size())));
+    Record copy = records.back();
+    copy.topic = "techtrade.partner.0123456789abcdef.deals.v1";
+    records.push_back(copy);
+  }
+  Outcome out = Check(records);
+  EXPECT_THAT(out.violations, ::testing::IsEmpty());
+  EXPECT_EQ(out.stats.redeliveries, 0);
+}
+
 TEST(EventContractTest, AWrongOrMissingHeaderIsReported) {
   std::vector<Record> records = Records({DealEvent(NewUuid(), 1)});
   SetHeader(records[0], "sequence", "2");

@@ -87,7 +87,8 @@ def known_settings():
             os.path.join(ROOT, "services", "*", "main.cc")):
         with open(path, encoding="utf-8") as f:
             names |= set(re.findall(r'"(TECHTRADE_[A-Z0-9_]+)"', f.read()))
-    return names
+    # libpq's own: the TLS of every PostgreSQL connection (docs/security.md).
+    return names | {"PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY"}
 
 
 class Manifests(unittest.TestCase):
@@ -152,11 +153,32 @@ class Manifests(unittest.TestCase):
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
             self.assertEqual(ports["grpc"], int(env["TECHTRADE_GRPC_PORT"]), name)
             self.assertEqual(ports["metrics"], int(env["TECHTRADE_METRICS_PORT"]), name)
+            # Probes go to the plaintext health port: the gRPC port requires a client certificate.
+            self.assertEqual(ports["health"], int(env["TECHTRADE_HEALTH_PORT"]), name)
             for probe in ["startupProbe", "readinessProbe", "livenessProbe"]:
-                self.assertEqual(container[probe]["grpc"]["port"], ports["grpc"], (name, probe))
+                self.assertEqual(container[probe]["grpc"]["port"], ports["health"], (name, probe))
             annotations = template["metadata"]["annotations"]
             self.assertEqual(int(annotations["prometheus.io/port"]), ports["metrics"], name)
             self.assertEqual(annotations["prometheus.io/path"], "/metrics")
+
+    def test_tls_files_come_from_the_services_secret_mounted_whole(self):
+        for name, d in self.deployments():
+            spec = d["spec"]["template"]["spec"]
+            (container,) = spec["containers"]
+            env = self.env_of(container)
+            self.assertEqual(env.get("PGSSLMODE"), "verify-full", name)
+            volumes = {v["name"]: v for v in spec.get("volumes", [])}
+            mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+            for setting in ["TECHTRADE_TLS_CA", "TECHTRADE_TLS_CERT", "TECHTRADE_TLS_KEY",
+                            "TECHTRADE_KAFKA_CA", "TECHTRADE_KAFKA_CERT", "TECHTRADE_KAFKA_KEY",
+                            "PGSSLROOTCERT"]:
+                path = env.get(setting)
+                self.assertIsNotNone(path, (name, setting))
+                mount = mounts.get(os.path.dirname(path))
+                self.assertIsNotNone(mount, (name, setting, path))
+                # A subPath mount never sees a rotated Secret.
+                self.assertNotIn("subPath", mount, (name, setting))
+                self.assertEqual(volumes[mount["name"]]["secret"]["secretName"], f"{name}-tls")
 
     def test_shutdown_fits_in_the_grace_period(self):
         for name, d in self.deployments():

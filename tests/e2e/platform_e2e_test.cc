@@ -191,6 +191,7 @@ TEST_P(PlatformE2E, TheStoryEndsTheSameWhicheverServiceCrashes) {
   open.set_listing_kind(lv1::LISTING_KIND_OFFER);
   open.set_buyer_org_id(buyer_.id());
   open.set_seller_org_id(seller_.id());
+  open.set_finance_partner_id(partner_id_);
   tv1::Deal d = Deal(&TxStub::OpenDeal, open, shenzhen_key_);
   d = Deal(&TxStub::ProposeTerms, Terms(d, tv1::PARTY_ROLE_SELLER, 100'000'00), wuhan_key_);
   d = Deal(&TxStub::ProposeTerms, Terms(d, tv1::PARTY_ROLE_BUYER, 80'000'00), shenzhen_key_);

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "common/tls.h"
 #include "techtrade/fund/v1/fund.grpc.pb.h"
 #include "techtrade/transactions/v1/transactions.grpc.pb.h"
 #include "tests/support/tool_runner.h"
@@ -75,7 +76,7 @@ class ToolsAgainstFakes : public ::testing::Test {
  protected:
   void SetUp() override {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort("127.0.0.1:0", ServerCredentialsFor(ProcessTls()), &port_);
     builder.RegisterService(&transactions_);
     builder.RegisterService(&fund_);
     server_ = builder.BuildAndStart();

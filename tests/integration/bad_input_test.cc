@@ -24,6 +24,7 @@
 #include "common/money.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "techtrade/audit/v1/audit.pb.h"
 #include "techtrade/ops/v1/dead_letters.pb.h"
 #include "tests/support/platform_fixture.h"
 
@@ -434,17 +435,19 @@ class BadInputTest : public PlatformFixture {
 };
 
 TEST_F(BadInputTest, EveryFieldOfEveryRequestRefusesItsInvalidValuesAndNothingChanges) {
-  // Links the descriptors of the one service file no fixture otherwise uses.
+  // Links the descriptors of the service files no fixture otherwise uses.
   techtrade::ops::v1::DeadLetter::descriptor();
+  techtrade::audit::v1::AuditRecord::descriptor();
   const pb::DescriptorPool* pool = pb::DescriptorPool::generated_pool();
   // The services each process serves; the dead-letter operator service is served by every
-  // service that consumes, and checked on one of them.
+  // service that consumes, and the audit service by every service: each checked on one of them.
   const std::vector<std::pair<std::string, std::shared_ptr<grpc::Channel>>> services = {
       {"techtrade.registry.v1.RegistryService", registry_->channel()},
       {"techtrade.listings.v1.ListingsService", listings_->channel()},
       {"techtrade.transactions.v1.TransactionsService", transactions_->channel()},
       {"techtrade.fund.v1.FundService", fund_process_->channel()},
-      {"techtrade.ops.v1.DeadLetterService", fund_process_->channel()}};
+      {"techtrade.ops.v1.DeadLetterService", fund_process_->channel()},
+      {"techtrade.audit.v1.AuditService", fund_process_->channel()}};
   std::set<std::string> files;
   for (const auto& [name, channel] : services) {
     const pb::ServiceDescriptor* service = pool->FindServiceByName(name);

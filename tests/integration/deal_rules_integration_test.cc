@@ -241,6 +241,7 @@ TEST_F(DealRulesTest, AnotherCitysDraftIsNoListingToOpenADealOn) {
   open.set_listing_kind(lv1::LISTING_KIND_OFFER);
   open.set_buyer_org_id(buyer_.id());
   open.set_seller_org_id(seller_.id());
+  open.set_finance_partner_id(partner_id_);
   v1::Deal out;
   // The owner's city is told it is a draft; Shenzhen, as of a listing that does not exist.
   open.set_request_id("open-draft-wuhan");
@@ -367,6 +368,7 @@ TEST_F(DealRulesTest, ACitySeesTheDealsOfItsOrganisationsWhereverTheListingIs) {
   brokered.set_listing_kind(lv1::LISTING_KIND_OFFER);
   brokered.set_buyer_org_id(buyer_.id());
   brokered.set_seller_org_id(seller_.id());
+  brokered.set_finance_partner_id(partner_id_);
   brokered.set_broker_org_id(broker.id());
   brokered.set_broker_commission_bps(300);
   v1::Deal with_broker = Must(&Stub::OpenDeal, brokered, operator_key_);

@@ -29,10 +29,14 @@ namespace {
 absl::Status AdminTopic(const std::string& brokers, const std::string& topic, bool create) {
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), error, sizeof error) !=
-      RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    return absl::InternalError(error);
+  KafkaConfig settings = KafkaTlsFromEnvironment();
+  settings["bootstrap.servers"] = brokers;
+  for (const auto& [key, value] : settings) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return absl::InternalError(error);
+    }
   }
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
   if (rk == nullptr) return absl::InternalError(error);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "common/auth.h"
 #include "common/cache_keys.h"
+#include "common/tls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/registry/domain/credit_code.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
@@ -584,11 +585,15 @@ TEST_F(RegistryTest, GracefulShutdownOnSigterm) {
   EXPECT_TRUE(stub_->GetPilotCity(AuthedContext(operator_key_).get(), get, &city).ok());
 }
 
-// grpcurl, an independent client, sees the API through reflection and calls it.
+// grpcurl, an independent client, sees the API through reflection and calls it, over mutual TLS
+// with the stack's certificates as the README shows.
 TEST_F(RegistryTest, GrpcurlListsAndCallsThroughReflection) {
-  std::string grpcurl = SourceDir() + "/.run/bin/grpcurl";
+  const TlsFiles& tls = ProcessTls();
+  ASSERT_TRUE(tls.enabled()) << "the test stack runs with TLS";
+  std::string grpcurl = absl::StrCat(SourceDir(), "/.run/bin/grpcurl -cacert ", tls.ca, " -cert ",
+                                     tls.cert, " -key ", tls.key);
   auto run = [&](const std::string& args) {
-    std::string cmd = grpcurl + " -plaintext " + args + " 2>&1";
+    std::string cmd = grpcurl + " " + args + " 2>&1";
     std::string out;
     if (FILE* p = popen(cmd.c_str(), "r")) {
       char buf[4096];

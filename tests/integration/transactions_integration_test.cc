@@ -248,6 +248,7 @@ TEST_F(TransactionsTest, ARetryOfAnOpenDealThatSucceededGetsItsAnswerAfterAParty
   open.set_listing_kind(lv1::LISTING_KIND_OFFER);
   open.set_buyer_org_id(buyer_.id());
   open.set_seller_org_id(seller_.id());
+  open.set_finance_partner_id(partner_id_);
   v1::Deal opened;
   grpc::Status s = stub_->OpenDeal(AuthedContext(shenzhen_key_).get(), open, &opened);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -480,6 +481,7 @@ TEST_F(TransactionsTest, BadInputGetsTheSpecificCodeAndChangesNothing) {
   self.set_listing_kind(lv1::LISTING_KIND_OFFER);
   self.set_buyer_org_id(seller_.id());
   self.set_seller_org_id(seller_.id());
+  self.set_finance_partner_id(partner_id_);
   s = stub_->OpenDeal(AuthedContext(operator_key_).get(), self, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), StartsWith("seller_org_id:"));

@@ -76,6 +76,7 @@ class DealFixture : public ::testing::Test {
     wuhan_key_ = Key(reg::API_CLIENT_ROLE_CITY_SYSTEM, "wuhan-east-lake");
     shenzhen_key_ = Key(reg::API_CLIENT_ROLE_CITY_SYSTEM, "shenzhen");
     partner_key_ = Key(reg::API_CLIENT_ROLE_PARTNER, "");
+    partner_id_ = KeyId(partner_key_);
     seller_ = Organization(1, "wuhan-east-lake", reg::ORGANIZATION_KIND_UNIVERSITY);
     buyer_ = Organization(2, "shenzhen", reg::ORGANIZATION_KIND_ENTERPRISE);
     offer_id_ = PublishedOffer(seller_.id());
@@ -108,6 +109,12 @@ class DealFixture : public ::testing::Test {
     reg::IssueApiKeyResponse resp;
     EXPECT_TRUE(registry_stub_->IssueApiKey(AuthedContext(operator_key_).get(), r, &resp).ok());
     return resp.api_key();
+  }
+
+  // The API client id of `key`: a partner's id, as a deal names it.
+  static std::string KeyId(const std::string& key) {
+    absl::StatusOr<ParsedApiKey> parsed = ParseApiKey(key);
+    return parsed.ok() ? parsed->key_id : "";
   }
 
   reg::Organization Organization(int n, const std::string& city, reg::OrganizationKind kind) {
@@ -160,6 +167,7 @@ class DealFixture : public ::testing::Test {
     r.set_listing_kind(lv1::LISTING_KIND_OFFER);
     r.set_buyer_org_id(buyer_id.empty() ? buyer_.id() : buyer_id);
     r.set_seller_org_id(seller_.id());
+    r.set_finance_partner_id(partner_id_);
     return stub_->OpenDeal(AuthedContext(key).get(), r, deal);
   }
 
@@ -298,6 +306,7 @@ class DealFixture : public ::testing::Test {
   Stack stack_;
   std::vector<std::unique_ptr<ScratchDatabase>> dbs_;
   std::string operator_key_, wuhan_key_, shenzhen_key_, partner_key_, offer_id_;
+  std::string partner_id_;  // partner_key_'s client: the finance partner of the deals opened here
   std::unique_ptr<ServiceProcess> registry_, listings_, transactions_;
   std::unique_ptr<reg::RegistryService::Stub> registry_stub_;
   std::unique_ptr<lv1::ListingsService::Stub> listings_stub_;

@@ -22,6 +22,15 @@ class FakeOrganizationDirectory final : public OrganizationDirectory {
     std::lock_guard lock(mutex_);
     cities_[city.id()] = city;
   }
+  void PutPartner(const techtrade::registry::v1::FinancePartner& partner) {
+    std::lock_guard lock(mutex_);
+    partners_[partner.id()] = partner;
+  }
+  // A partner revoked in the registry: no longer found.
+  void RemovePartner(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    partners_.erase(id);
+  }
   // Every call answers UNAVAILABLE while set, as an unreachable registry with nothing cached.
   void SetUnavailable(bool unavailable) {
     std::lock_guard lock(mutex_);
@@ -56,11 +65,22 @@ class FakeOrganizationDirectory final : public OrganizationDirectory {
     if (it == cities_.end()) return absl::NotFoundError(absl::StrCat("no pilot city ", city_id));
     return it->second;
   }
+  absl::StatusOr<techtrade::registry::v1::FinancePartner> GetFinancePartner(
+      const std::string& partner_id, const std::string&) override {
+    std::lock_guard lock(mutex_);
+    if (unavailable_) return absl::UnavailableError("registry unreachable");
+    auto it = partners_.find(partner_id);
+    if (it == partners_.end()) {
+      return absl::NotFoundError(absl::StrCat("id: no active finance partner ", partner_id));
+    }
+    return it->second;
+  }
 
  private:
   std::mutex mutex_;
   std::map<std::string, techtrade::registry::v1::Organization> organizations_;
   std::map<std::string, techtrade::registry::v1::PilotCity> cities_;
+  std::map<std::string, techtrade::registry::v1::FinancePartner> partners_;
   bool unavailable_ = false;
 };
 

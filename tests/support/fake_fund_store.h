@@ -127,7 +127,9 @@ class FakeFundStore final : public fund::FundStore {
           (f.deal_id.empty() || a.deal_id() == f.deal_id) &&
           (f.applicant_org_id.empty() || a.applicant().organization_id() == f.applicant_org_id) &&
           (f.city_id.empty() || a.applicant().city_id() == f.city_id) &&
-          (f.status == 0 || static_cast<int>(a.status()) == f.status);
+          (f.status == 0 || static_cast<int>(a.status()) == f.status) &&
+          (!f.finance_partner_id.has_value() ||
+           (!f.finance_partner_id->empty() && a.finance_partner_id() == *f.finance_partner_id));
       return match ? std::optional<Application>(a) : std::nullopt;
     });
   }
@@ -194,12 +196,18 @@ class FakeFundStore final : public fund::FundStore {
     return absl::OkStatus();
   }
   Page<fund::v1::LedgerEntry> ListEntries(const std::string& programme_id,
-                                          const std::string& application_id, int64_t after_id,
-                                          int limit) override {
+                                          const std::string& application_id,
+                                          const std::optional<std::string>& finance_partner_id,
+                                          int64_t after_id, int limit) override {
     Page<fund::v1::LedgerEntry> page;
     for (const fund::v1::LedgerEntry& e : entries_) {
       if (e.id() <= after_id || e.programme_id() != programme_id) continue;
       if (!application_id.empty() && e.application_id() != application_id) continue;
+      if (finance_partner_id.has_value() && !e.application_id().empty() &&
+          (finance_partner_id->empty() ||
+           applications_.at(e.application_id()).finance_partner_id() != *finance_partner_id)) {
+        continue;
+      }
       if (static_cast<int>(page.items.size()) == limit) {
         page.more = true;
         break;

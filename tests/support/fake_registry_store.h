@@ -104,6 +104,52 @@ class FakeRegistryStore final : public registry::RegistryStore {
   Page<registry::v1::ApiClient> ListApiClients(int64_t after, int limit) override {
     return PageOf(clients_, after, limit, [](const registry::v1::ApiClient&) { return true; });
   }
+  void SaveApiClientVersion(const registry::v1::ApiClient& client) override {
+    clients_[client.id()].record.set_version(client.version());
+  }
+
+  absl::StatusOr<registry::v1::ApiKey> InsertApiKey(const registry::v1::ApiKey& key,
+                                                    const std::string& secret_hash) override {
+    if (keys_.contains(key.id())) {
+      return absl::AlreadyExistsError(absl::StrCat("api key ", key.id(), " exists"));
+    }
+    registry::v1::ApiKey stored = key;
+    *stored.mutable_create_time() = StoreTime();
+    keys_[key.id()] = {stored, ++ordinal_};
+    secret_hashes_[key.id()] = secret_hash;
+    return stored;
+  }
+  absl::StatusOr<registry::StoredApiKey> GetApiKey(const std::string& key_id) override {
+    auto it = keys_.find(key_id);
+    if (it == keys_.end())
+      return absl::NotFoundError(absl::StrCat("api key ", key_id, " not found"));
+    TT_ASSIGN_OR_RETURN(registry::StoredApiClient client,
+                        GetApiClient(it->second.record.api_client_id()));
+    return registry::StoredApiKey{it->second.record, secret_hashes_[key_id], client.client};
+  }
+  std::vector<registry::v1::ApiKey> ListUnrevokedApiKeys(const std::string& client_id) override {
+    Page<registry::v1::ApiKey> all =
+        PageOf(keys_, 0, static_cast<int>(keys_.size()), [&](const registry::v1::ApiKey& k) {
+          return k.api_client_id() == client_id && !k.has_revoke_time();
+        });
+    return all.items;
+  }
+  void SaveApiKeyExpiry(const registry::v1::ApiKey& key) override {
+    registry::v1::ApiKey& stored = keys_[key.id()].record;
+    if (key.has_expire_time()) {
+      *stored.mutable_expire_time() = key.expire_time();
+    } else {
+      stored.clear_expire_time();
+    }
+  }
+  std::vector<registry::v1::ApiKey> RevokeApiKeys(const std::string& client_id) override {
+    std::vector<registry::v1::ApiKey> revoked = ListUnrevokedApiKeys(client_id);
+    for (registry::v1::ApiKey& key : revoked) {
+      *key.mutable_revoke_time() = StoreTime();
+      keys_[key.id()].record = key;
+    }
+    return revoked;
+  }
 
   // For tests to inspect what was saved.
   std::map<std::string, registry::v1::Organization> organizations() const {
@@ -113,6 +159,7 @@ class FakeRegistryStore final : public registry::RegistryStore {
   }
   size_t city_count() const { return cities_.size(); }
   size_t client_count() const { return clients_.size(); }
+  size_t key_count() const { return keys_.size(); }
 
  private:
   // A row with its insertion order, which List pages by (the tables' ordinal column).
@@ -155,7 +202,8 @@ class FakeRegistryStore final : public registry::RegistryStore {
   std::map<std::string, Row<registry::v1::Organization>> organizations_;
   std::map<std::string, bool> ever_verified_;
   std::map<std::string, Row<registry::v1::ApiClient>> clients_;
-  std::map<std::string, std::string> secret_hashes_;
+  std::map<std::string, Row<registry::v1::ApiKey>> keys_;
+  std::map<std::string, std::string> secret_hashes_;  // by client id and by key id
 };
 
 }  // namespace techtrade::testing

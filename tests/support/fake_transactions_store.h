@@ -21,23 +21,31 @@ class FakeDealStore final : public transactions::store::DealStore {
  public:
   using Deal = transactions::v1::Deal;
 
-  absl::StatusOr<Deal> GetLatestDeal(const std::string& id) override {
+  using ChainHead = transactions::store::ChainHead;
+
+  absl::StatusOr<Deal> GetLatestDeal(const std::string& id, ChainHead* chain = nullptr) override {
     auto it = deals_.find(id);
     if (it == deals_.end()) return absl::NotFoundError(absl::StrCat("deal ", id, " not found"));
+    if (chain != nullptr) *chain = chains_[id];
     return it->second;
   }
-  void InsertDeal(const Deal& deal, const std::string& record) override {
+  void InsertDeal(const Deal& deal, const std::string& record, const ChainHead& chain) override {
     if (!deals_.emplace(deal.id(), deal).second) conflict_ = true;
+    chains_[deal.id()] = chain;
     order_.push_back(deal.id());
   }
-  void SaveDeal(const Deal& deal, const std::string& record, int64_t read_version) override {
+  void SaveDeal(const Deal& deal, const std::string& record, int64_t read_version,
+                const ChainHead& chain) override {
     auto it = deals_.find(deal.id());
     if (it == deals_.end() || it->second.version() != read_version) {
       conflict_ = true;  // PostgreSQL fails the commit with a serialization failure
       return;
     }
     it->second = deal;
+    chains_[deal.id()] = chain;
   }
+  // A deal as if opened before events were chained (no chain head), as the migration leaves it.
+  void ForgetChain(const std::string& id) { chains_[id] = {}; }
   void InsertPayment(const std::string& deal_id,
                      const transactions::v1::RecordPaymentRequest& payment) override {
     if (!payments_.emplace(payment.payment_reference(), deal_id).second) duplicate_payment_ = true;
@@ -57,6 +65,7 @@ class FakeDealStore final : public transactions::store::DealStore {
           d.seller().city_id() != f.city_id && d.broker().city_id() != f.city_id) {
         continue;
       }
+      if (!f.finance_partner_id.empty() && d.finance_partner_id() != f.finance_partner_id) continue;
       if (f.state != 0 && d.state() != f.state) continue;
       const int64_t opened = TimeUtil::TimestampToMicroseconds(d.create_time());
       if (f.opened_after_us != 0 && opened < f.opened_after_us) continue;
@@ -84,6 +93,7 @@ class FakeDealStore final : public transactions::store::DealStore {
 
  private:
   std::map<std::string, Deal> deals_;
+  std::map<std::string, ChainHead> chains_;
   std::vector<std::string> order_;               // ids by ordinal - 1
   std::map<std::string, std::string> payments_;  // reference → deal id
   bool duplicate_payment_ = false;

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/command.h"
+#include "common/envelope.h"
 #include "common/status.h"
 
 namespace techtrade::testing {
@@ -27,6 +29,9 @@ struct EmittedEvent {
   int64_t sequence = 0;
   std::string type;     // the payload's full protobuf name
   std::string payload;  // serialized
+  // The EventEnvelope as the outbox would publish it (common/envelope.h), serialized: what a
+  // chained aggregate's hash chain links.
+  std::string envelope;
 };
 
 // `FakeStore` implements `Store` in memory and is copyable (its copy is a unit's draft). It may
@@ -108,11 +113,25 @@ class FakeTransactor final : public Transactor<Store> {
 
   class Work final : public UnitOfWork {
    public:
-    void Emit(absl::string_view producer, const EventCause& cause, const AggregateRef& aggregate,
-              int64_t sequence, const google::protobuf::Message& event) override {
+    std::string Emit(absl::string_view producer, const EventCause& cause,
+                     const AggregateRef& aggregate, int64_t sequence,
+                     const google::protobuf::Message& event) override {
+      std::string envelope = BuildEnvelope(producer,
+                                           {.aggregate_type = aggregate.type,
+                                            .aggregate_id = aggregate.id,
+                                            .sequence = sequence,
+                                            .payload = &event,
+                                            .causation_request_id = cause.request_id,
+                                            .traceparent = cause.traceparent,
+                                            .actor = &cause.actor,
+                                            .previous_event_hash = aggregate.previous_event_hash},
+                                           absl::ToUnixMicros(absl::Now()))
+                                 .SerializeAsString();
+      std::string hash = aggregate.chained ? EnvelopeHash(envelope) : std::string();
       events.push_back({std::string(producer), cause, aggregate, sequence,
-                        std::string(event.GetDescriptor()->full_name()),
-                        event.SerializeAsString()});
+                        std::string(event.GetDescriptor()->full_name()), event.SerializeAsString(),
+                        std::move(envelope)});
+      return hash;
     }
     void RecordResponse(const IdempotencyKey& key, const std::string& request_hash,
                         const std::string& response) override {

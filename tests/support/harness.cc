@@ -18,6 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/ids.h"
+#include "common/kafka.h"
+#include "common/tls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/health_check_service_interface.h"
 
@@ -63,6 +65,12 @@ void Stack::Start(const std::string& component) const {
   std::string cmd = absl::StrCat("TECHTRADE_INSTANCE=", instance, " ", SourceDir(),
                                  "/deploy/local/stack.sh start ", component, " >&2");
   if (std::system(cmd.c_str()) != 0) std::cerr << "failed: " << cmd << "\n";
+}
+
+bool Stack::OnboardPartner(const std::string& partner_id) const {
+  std::string cmd = absl::StrCat("TECHTRADE_INSTANCE=", instance, " ", SourceDir(),
+                                 "/deploy/local/stack.sh partner ", partner_id, " >&2");
+  return std::system(cmd.c_str()) == 0;
 }
 
 ComponentOutage::ComponentOutage(const Stack& stack, std::string component)
@@ -176,7 +184,7 @@ bool ServiceProcess::WaitUntilServing(absl::Duration timeout) {
 std::string ServiceProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
 std::shared_ptr<grpc::Channel> ServiceProcess::channel() const {
-  return grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  return grpc::CreateChannel(address(), ChannelCredentialsFor(ProcessTls()));
 }
 
 int ServiceProcess::Terminate(absl::Duration timeout) {
@@ -236,11 +244,10 @@ std::string ConsumerGroupAtEnd(const std::string& brokers, const std::string& to
       KafkaConsumer::EndOffsets(brokers, topic, absl::Seconds(10));
   if (!ends.ok()) throw std::runtime_error(ends.status().ToString());
   std::string error;
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  conf->set("bootstrap.servers", brokers, error);
-  conf->set("group.id", group, error);
+  auto conf = MakeKafkaConf({{"bootstrap.servers", brokers}, {"group.id", group}});
+  if (!conf.ok()) throw std::runtime_error(conf.status().ToString());
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(
-      RdKafka::KafkaConsumer::create(conf.get(), error));
+      RdKafka::KafkaConsumer::create(conf->get(), error));
   if (consumer == nullptr) throw std::runtime_error(error);
   std::vector<RdKafka::TopicPartition*> offsets;
   for (const auto& [partition, offset] : *ends) {

@@ -29,6 +29,9 @@ struct Stack {
   // deploy/local/stack.sh stop|start <component> for this instance (kafka, redis, postgres).
   void Stop(const std::string& component) const;
   void Start(const std::string& component) const;
+  // deploy/local/stack.sh partner <id>: the partner's certificate (<pki dir>/<id>.crt and .key,
+  // beside TECHTRADE_TLS_CA), its topic and its Kafka ACLs.
+  bool OnboardPartner(const std::string& partner_id) const;
 };
 
 // Stops a stack component for the scope of a test and starts it again at the end, also when the

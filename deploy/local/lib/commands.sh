@@ -16,6 +16,7 @@ cmd_up() {
     require_free_port "${PORT_KAFKA_CONTROLLER}" "kafka controller"
   fi
   operator_key >/dev/null
+  ensure_pki
   # Kafka is by far the slowest to come up, so it boots while PostgreSQL and Redis start.
   kafka_launch
   start_postgres
@@ -42,6 +43,19 @@ cmd_up() {
   done
   printf '  %-13s %s  (set -a; . %s; set +a)\n' "env file" "$(rel "${ENV_FILE}")" "$(rel "${ENV_FILE}")"
   printf '  %-13s %s\n' logs "$(rel "${LOGS}")/"
+}
+
+# Onboards finance partner ID (its API client id) on this stack: a client certificate whose CN is
+# the id, its topic, and the broker's ACLs that let it read that topic and nothing else.
+cmd_partner() {
+  local id=$1
+  [[ ${id} =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ ]] || die "partner id '${id}' must be 1-64 of [A-Za-z0-9_-]"
+  case " ${PKI_IDENTITIES[*]} " in *" ${id} "*) die "'${id}' is a platform identity, not a partner" ;; esac
+  live_pid kafka >/dev/null || die "kafka is not running (stack.sh up first)"
+  ensure_pki
+  [[ -s "${PKI}/${id}.crt" ]] || pki_issue "${id}" "${PKI_LEAF_DAYS}"
+  kafka_grant_partner "${id}"
+  log "partner ${id}: certificate $(rel "${PKI}/${id}.crt") (key ${id}.key), topic techtrade.partner.${id}.deals.v1"
 }
 
 cmd_down() {

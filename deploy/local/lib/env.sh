@@ -22,9 +22,26 @@ operator_key() {
 
 pg_server_url() { printf 'postgresql://techtrade@127.0.0.1:%s' "${PORT_PG}"; }
 
+# The TLS files of identity NAME (pki.sh) for gRPC, Kafka and PostgreSQL (libpq reads PGSSL*).
+tls_env() {
+  local name=$1
+  echo "TECHTRADE_TLS_CA=${CA_CRT}"
+  echo "TECHTRADE_TLS_CERT=${PKI}/${name}.crt"
+  echo "TECHTRADE_TLS_KEY=${PKI}/${name}.key"
+  echo "TECHTRADE_KAFKA_CA=${CA_CRT}"
+  echo "TECHTRADE_KAFKA_CERT=${PKI}/${name}.crt"
+  echo "TECHTRADE_KAFKA_KEY=${PKI}/${name}.key"
+  echo "PGSSLMODE=verify-full"
+  echo "PGSSLROOTCERT=${CA_CRT}"
+  echo "PGSSLCERT=${PKI}/${name}.crt"
+  echo "PGSSLKEY=${PKI}/${name}.key"
+}
+
 write_env() {
   local key svc upper
   key="$(operator_key)"
+  ensure_pki
+  ensure_attestation_key
   {
     echo "TECHTRADE_INSTANCE=${INSTANCE}"
     for svc in "${SERVICES[@]}"; do
@@ -32,12 +49,18 @@ write_env() {
       echo "TECHTRADE_${upper}_ADDR=127.0.0.1:$(svc_port "${svc}")"
     done
     echo "TECHTRADE_KAFKA_BROKERS=127.0.0.1:${PORT_KAFKA}"
-    echo "TECHTRADE_REDIS_URL=redis://127.0.0.1:${PORT_REDIS}"
+    echo "TECHTRADE_REDIS_URL=$(redis_url)"
     echo "TECHTRADE_PG_URL=$(pg_server_url)"
     echo "TECHTRADE_API_KEY=${key}"
+    # The developer's identity: tools and tests on this machine.
+    tls_env dev
+    # Transactions processes started by tests inherit the signing key; verifiers use the public.
+    echo "TECHTRADE_ATTESTATION_KEY=${ATTESTATION_KEY}"
+    echo "TECHTRADE_ATTESTATION_PUBLIC_KEY=${ATTESTATION_PUB}"
     for svc in "${SERVICES[@]}"; do
       upper="${svc^^}"
       echo "TECHTRADE_${upper}_METRICS_ADDR=127.0.0.1:$(svc_metrics_port "${svc}")"
+      echo "TECHTRADE_${upper}_HEALTH_ADDR=127.0.0.1:$(svc_health_port "${svc}")"
     done
   } >"${ENV_FILE}.tmp.$$"
   chmod 600 "${ENV_FILE}.tmp.$$"

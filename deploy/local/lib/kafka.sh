@@ -19,11 +19,25 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${PORT_KAFKA_CONTROLLER}
-listeners=PLAINTEXT://127.0.0.1:${PORT_KAFKA},CONTROLLER://127.0.0.1:${PORT_KAFKA_CONTROLLER}
-advertised.listeners=PLAINTEXT://127.0.0.1:${PORT_KAFKA}
+listeners=SSL://127.0.0.1:${PORT_KAFKA},CONTROLLER://127.0.0.1:${PORT_KAFKA_CONTROLLER}
+advertised.listeners=SSL://127.0.0.1:${PORT_KAFKA}
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SSL
+# The controller listener is TLS too: on a plaintext one the broker's own registration would
+# come from User:ANONYMOUS, which the authorizer refuses.
+listener.security.protocol.map=SSL:SSL,CONTROLLER:SSL
+ssl.client.auth=required
+ssl.keystore.type=PEM
+ssl.keystore.location=${PKI}/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=${CA_CRT}
+ssl.endpoint.identification.algorithm=https
+# A client is User:<the CN of its certificate>. Nothing is allowed without an ACL; the broker, the
+# admin tools and "dev" (the developer's tools and the tests on this machine) are super users.
+ssl.principal.mapping.rules=RULE:^(?:.*,)?CN=([A-Za-z0-9._-]+)(?:,.*)?$/\$1/,DEFAULT
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:broker;User:admin;User:dev
 log.dirs=${KAFKA_STATE}/data
 num.partitions=${KAFKA_PARTITIONS}
 auto.create.topics.enable=false
@@ -38,10 +52,67 @@ broker.session.timeout.ms=4000
 EOF
   # Admin-client settings for TopicCommand: fail fast instead of retrying for the default 60s, so
   # the readiness loop stays responsive.
-  cat >"${KAFKA_STATE}/admin.properties" <<'EOF'
+  cat >"${KAFKA_STATE}/admin.properties" <<EOF
 request.timeout.ms=5000
 default.api.timeout.ms=10000
+security.protocol=SSL
+ssl.keystore.type=PEM
+ssl.keystore.location=${PKI}/admin.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=${CA_CRT}
 EOF
+}
+
+kafka_acls() {
+  kafka_tool kafka.admin.AclCommand --bootstrap-server "127.0.0.1:${PORT_KAFKA}" \
+    --command-config "${KAFKA_STATE}/admin.properties" "$@"
+}
+
+# The services' ACLs, by certificate principal: each reads the platform's four topics, writes and
+# reads its own topic and its own consumer groups (named "<service>.…"); transactions and fund
+# also write (and create) the finance partners' streams. Added once per formatted storage (ACLs live
+# in the metadata log); AclCommand takes one resource pattern type per run, so runs go in parallel.
+kafka_grant_services() {
+  local marker="${KAFKA_STATE}/data/techtrade-acls-v2" svc principals=() topic_args=() pids=()
+  local failed=0 i
+  [[ -f ${marker} ]] && return 0
+  log "kafka: granting the services' ACLs"
+  for svc in "${SERVICES[@]}"; do principals+=(--allow-principal "User:${svc}"); done
+  for topic in "${KAFKA_TOPICS[@]}"; do topic_args+=(--topic "${topic}"); done
+  kafka_acls --add "${principals[@]}" --operation Read --operation Describe "${topic_args[@]}" \
+    >>"${LOGS}/kafka-tools.log" 2>&1 &
+  pids+=("$!")
+  for svc in "${SERVICES[@]}"; do
+    kafka_acls --add --allow-principal "User:${svc}" --operation Write --operation Read \
+      --operation Describe --topic "techtrade.${svc}." --resource-pattern-type prefixed \
+      >>"${LOGS}/kafka-tools.log" 2>&1 &
+    pids+=("$!")
+    kafka_acls --add --allow-principal "User:${svc}" --operation Read --operation Describe \
+      --group "${svc}." --resource-pattern-type prefixed >>"${LOGS}/kafka-tools.log" 2>&1 &
+    pids+=("$!")
+  done
+  kafka_acls --add --allow-principal User:transactions --allow-principal User:fund \
+    --operation Write --operation Describe --operation Create --topic "techtrade.partner." \
+    --resource-pattern-type prefixed >>"${LOGS}/kafka-tools.log" 2>&1 &
+  pids+=("$!")
+  for i in "${pids[@]}"; do wait "${i}" || failed=1; done
+  ((failed == 0)) || die "kafka: granting ACLs failed (see ${LOGS}/kafka-tools.log)"
+  : >"${marker}"
+}
+
+# A finance partner's stream: its topic, and READ on it and on its consumer groups ("<id>.…") for
+# User:<id>, the CN of the certificate the platform issued it (docs/partners.md).
+kafka_grant_partner() {
+  local id=$1 topic="techtrade.partner.${1}.deals.v1"
+  kafka_topics --create --if-not-exists --topic "${topic}" --partitions "${KAFKA_PARTITIONS}" \
+    --replication-factor 1 >>"${LOGS}/kafka-tools.log" 2>&1 ||
+    die "kafka: creating ${topic} failed (see ${LOGS}/kafka-tools.log)"
+  kafka_acls --add --allow-principal "User:${id}" --operation Read --operation Describe \
+    --topic "${topic}" >>"${LOGS}/kafka-tools.log" 2>&1 ||
+    die "kafka: granting ${id} its topic failed (see ${LOGS}/kafka-tools.log)"
+  kafka_acls --add --allow-principal "User:${id}" --operation Read --group "${id}." \
+    --resource-pattern-type prefixed >>"${LOGS}/kafka-tools.log" 2>&1 ||
+    die "kafka: granting ${id} its groups failed (see ${LOGS}/kafka-tools.log)"
 }
 
 kafka_format() {
@@ -134,6 +205,7 @@ kafka_wait() {
   local t0="${KAFKA_T0:-$(now_ms)}"
   wait_ready kafka "${KAFKA_READY_TIMEOUT}" kafka_ready "${LOGS}/kafka.log" "${LOGS}/kafka.out" "${LOGS}/kafka-tools.log"
   kafka_create_topics
+  kafka_grant_services
   log "kafka: ready on 127.0.0.1:${PORT_KAFKA} ($(elapsed_since "${t0}"))"
 }
 

@@ -80,7 +80,7 @@ pg_init() {
     return 0
   fi
   log "postgres: initialising a new cluster in ${PG_DATA}"
-  # Trust auth for local and host (127.0.0.1) connections: dev/test stack only, loopback only.
+  # Trust until pg_write_conf replaces pg_hba.conf with certificate authentication.
   if ! as_pg "${PG_BIN}/initdb" -D "${PG_DATA}" -U postgres --auth=trust \
     --encoding=UTF8 --locale=C.UTF-8 >"${LOGS}/initdb.log" 2>&1; then
     show_log_tail "${LOGS}/initdb.log"
@@ -101,11 +101,37 @@ listen_addresses = '127.0.0.1'
 port = ${PORT_PG}
 unix_socket_directories = '${PG_SOCK}'
 max_connections = 200
+ssl = on
+ssl_cert_file = 'techtrade-server.crt'
+ssl_key_file = 'techtrade-server.key'
+ssl_ca_file = 'techtrade-ca.crt'
+ssl_min_protocol_version = 'TLSv1.2'
 EOF
+  # TCP only over TLS, and only with a certificate of the instance CA: the services' and the
+  # tools' CNs map to the role techtrade, the admin's to postgres (pg_ident.conf). The socket
+  # (this script's own maintenance) stays trusted.
+  cat >"${PG_DATA}/pg_hba.conf" <<'EOF'
+# Written by deploy/local/stack.sh on every start; edits are overwritten.
+local     all  all                    trust
+hostnossl all  all  0.0.0.0/0         reject
+hostnossl all  all  ::/0              reject
+hostssl   all  all  127.0.0.1/32      cert map=techtrade
+EOF
+  cat >"${PG_DATA}/pg_ident.conf" <<'EOF'
+# Written by deploy/local/stack.sh on every start; edits are overwritten.
+techtrade  /^(registry|listings|transactions|fund|dev)$  techtrade
+techtrade  admin                                         postgres
+techtrade  admin                                         techtrade
+EOF
+  # PostgreSQL refuses a key that anyone but its owner can read, so it gets its own copies.
+  cp "${PKI}/postgres.crt" "${PG_DATA}/techtrade-server.crt"
+  cp "${PKI}/postgres.key" "${PG_DATA}/techtrade-server.key"
+  cp "${CA_CRT}" "${PG_DATA}/techtrade-ca.crt"
   if ((EUID == 0)); then
-    chown postgres:postgres "${conf}"
+    chown postgres:postgres "${conf}" "${PG_DATA}/pg_hba.conf" "${PG_DATA}/pg_ident.conf" \
+      "${PG_DATA}"/techtrade-*.crt "${PG_DATA}/techtrade-server.key"
   fi
-  chmod 600 "${conf}"
+  chmod 600 "${conf}" "${PG_DATA}/techtrade-server.key"
 }
 
 # Role and databases, idempotently. SUPERUSER keeps tests free to create extensions and databases;
@@ -113,8 +139,9 @@ EOF
 pg_bootstrap() {
   local dbs
   dbs="$(printf "'%s'," "${PG_DATABASES[@]}")"
-  if ! "${PG_BIN}/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PORT_PG}" -U postgres \
-    -d postgres >>"${LOGS}/postgres-bootstrap.log" 2>&1 <<EOF; then
+  if ! PGSSLMODE=verify-full PGSSLROOTCERT="${CA_CRT}" PGSSLCERT="${PKI}/admin.crt" \
+    PGSSLKEY="${PKI}/admin.key" "${PG_BIN}/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+    -p "${PORT_PG}" -U postgres -d postgres >>"${LOGS}/postgres-bootstrap.log" 2>&1 <<EOF; then
 DO \$\$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'techtrade') THEN

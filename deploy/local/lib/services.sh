@@ -33,14 +33,15 @@ EOF
 
 GRPCURL=""
 HEALTH_ADDR=""
-# "NOT_SERVING" must not count, hence the quotes in the pattern.
+# "NOT_SERVING" must not count, hence the quotes in the pattern. The health port is plaintext and
+# serves nothing but health (the kubelet's probes cannot present a client certificate).
 svc_healthy() {
   "${GRPCURL}" -plaintext -max-time 2 -import-path "${STATE}" -proto health.proto \
     "${HEALTH_ADDR}" grpc.health.v1.Health/Check 2>/dev/null | grep -q '"SERVING"'
 }
 
 start_services() {
-  local svc pid port mport key pg_url started=()
+  local svc pid port mport hport key pg_url started=()
   # Rewritten so that it always matches the ports used right now.
   write_env
   key="$(operator_key)"
@@ -53,9 +54,11 @@ start_services() {
     fi
     port="$(svc_port "${svc}")"
     mport="$(svc_metrics_port "${svc}")"
+    hport="$(svc_health_port "${svc}")"
     pg_url="$(pg_server_url)/techtrade_${svc}"
     require_free_port "${port}" "${svc} gRPC"
     require_free_port "${mport}" "${svc} metrics"
+    require_free_port "${hport}" "${svc} health"
     log "${svc}: starting on 127.0.0.1:${port} (metrics ${mport})"
     # The env file's variables plus the per-service ones, exported in a subshell only.
     (
@@ -63,9 +66,17 @@ start_services() {
       # shellcheck source=/dev/null
       . "${ENV_FILE}"
       set +a
+      # The service's own certificate, for its server and for what it calls.
+      eval "$(tls_env "${svc}" | sed 's/^/export /')"
       export TECHTRADE_SERVICE="${svc}" TECHTRADE_GRPC_PORT="${port}" \
-        TECHTRADE_METRICS_PORT="${mport}" TECHTRADE_PG_URL="${pg_url}" \
-        TECHTRADE_BOOTSTRAP_OPERATOR_KEY="${key}"
+        TECHTRADE_HEALTH_PORT="${hport}" TECHTRADE_METRICS_PORT="${mport}" \
+        TECHTRADE_PG_URL="${pg_url}" TECHTRADE_BOOTSTRAP_OPERATOR_KEY="${key}"
+      # Only transactions signs (GetDealAttestation); the others never hold the key.
+      if [[ ${svc} == transactions ]]; then
+        export TECHTRADE_ATTESTATION_KEY="${ATTESTATION_KEY}"
+      else
+        unset TECHTRADE_ATTESTATION_KEY
+      fi
       launch "${svc}" "${LOGS}/${svc}.log" "${STATE}" "$(svc_bin "${svc}")"
     )
     started+=("${svc}")
@@ -75,7 +86,7 @@ start_services() {
   GRPCURL="$(grpcurl_bin)"
   write_health_proto
   for svc in "${started[@]}"; do
-    HEALTH_ADDR="127.0.0.1:$(svc_port "${svc}")"
+    HEALTH_ADDR="127.0.0.1:$(svc_health_port "${svc}")"
     wait_ready "${svc}" "${READY_TIMEOUT}" svc_healthy "${LOGS}/${svc}.log"
     log "${svc}: SERVING on ${HEALTH_ADDR}"
   done

@@ -82,6 +82,7 @@ svc_offset() {
 }
 svc_port() { echo $((BASE + $(svc_offset "$1"))); }
 svc_metrics_port() { echo $((BASE + 10 + $(svc_offset "$1"))); }
+svc_health_port() { echo $((BASE + 20 + $(svc_offset "$1"))); }
 svc_bin() { printf '%s/build/bin/%s' "${ROOT}" "$1"; }
 
 component_port() {

@@ -11,15 +11,18 @@
 #include "common/status.h"
 #include "common/validation.h"
 #include "services/fund/api/fund_service.h"
+#include "services/fund/domain/application_scope.h"
 
 namespace techtrade::fund {
 namespace {
 
 using google::protobuf::util::TimeUtil;
 
-// Operators and finance partners see every application; a city system those of its city's
+// Operators see every application; a finance partner those of the deals that name it (any other
+// is NOT_FOUND, as an unknown id: domain/application_scope.h); a city system those of its city's
 // buyers.
 absl::Status MayRead(const CallContext& call, const v1::Application& a) {
+  TT_RETURN_IF_ERROR(CheckApplicationPartnerScope(call.caller, a, "id"));
   const std::string scope = CityScope(call.caller);
   if (scope.empty() || scope == a.applicant().city_id()) return absl::OkStatus();
   return absl::PermissionDeniedError("this application is not for an organisation of your city");
@@ -72,15 +75,20 @@ grpc::Status FundServiceImpl::ListProgrammes(grpc::ServerContext* context,
 grpc::Status FundServiceImpl::GetApplication(grpc::ServerContext* context,
                                              const v1::GetApplicationRequest* request,
                                              v1::Application* response) {
-  return runner_.Run(
-      context, "GetApplication", *request, [&](const CallContext& call) -> absl::Status {
-        TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
-        TT_ASSIGN_OR_RETURN(
-            *response, RunFor<v1::Application>(transactor_, [&](FundStore& store, UnitOfWork&) {
-              return store.GetApplication(request->id(), false);
-            }));
-        return MayRead(call, *response);
-      });
+  return runner_.Run(context, "GetApplication", *request,
+                     [&](const CallContext& call) -> absl::Status {
+                       TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
+                       absl::StatusOr<v1::Application> read =
+                           RunFor<v1::Application>(transactor_, [&](FundStore& store, UnitOfWork&) {
+                             return store.GetApplication(request->id(), false);
+                           });
+                       if (absl::IsNotFound(read.status()))
+                         return ApplicationNotFound("id", request->id());
+                       if (!read.ok()) return read.status();
+                       TT_RETURN_IF_ERROR(MayRead(call, *read));
+                       *response = *std::move(read);
+                       return absl::OkStatus();
+                     });
 }
 
 grpc::Status FundServiceImpl::ListApplications(grpc::ServerContext* context,
@@ -95,6 +103,7 @@ grpc::Status FundServiceImpl::ListApplications(grpc::ServerContext* context,
                                  .applicant_org_id = request->applicant_org_id(),
                                  .status = request->status()};
         filter.city_id = CityScope(call.caller);
+        filter.finance_partner_id = ApplicationPartnerScope(call.caller);
         TT_ASSIGN_OR_RETURN(
             Page<v1::Application> page,
             RunFor<Page<v1::Application>>(
@@ -127,8 +136,9 @@ grpc::Status FundServiceImpl::ListLedgerEntries(grpc::ServerContext* context,
             RunFor<Page<v1::LedgerEntry>>(
                 transactor_,
                 [&](FundStore& store, UnitOfWork&) -> absl::StatusOr<Page<v1::LedgerEntry>> {
+                  // A partner sees the programme's own entries and its deals' applications'.
                   return store.ListEntries(request->programme_id(), request->application_id(),
-                                           after, limit);
+                                           ApplicationPartnerScope(call.caller), after, limit);
                 }));
         for (auto& e : page.items) *response->add_entries() = std::move(e);
         if (page.more && !response->entries().empty()) {

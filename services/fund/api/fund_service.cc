@@ -42,9 +42,9 @@ grpc::Status FundServiceImpl::CreateProgramme(grpc::ServerContext* context,
                 transactor_, IdempotencyKeyFor(call, request->request_id(), "CreateProgramme"),
                 *request, [&](FundStore& store, UnitOfWork& work) -> absl::StatusOr<v1::Programme> {
                   ProgrammeTransition t = fund::CreateProgramme(*request, NewUuid(), absl::Now());
-                  TT_RETURN_IF_ERROR(
-                      Commit(store, work, t,
-                             EventCause::OfRequest(request->request_id(), call.traceparent)));
+                  TT_RETURN_IF_ERROR(Commit(
+                      store, work, t,
+                      EventCause::OfRequest(request->request_id(), call.traceparent, call.caller)));
                   return std::move(t.programme);
                 }));
         return absl::OkStatus();
@@ -79,9 +79,9 @@ grpc::Status FundServiceImpl::CloseProgramme(grpc::ServerContext* context,
                   TT_ASSIGN_OR_RETURN(ProgrammeTransition t,
                                       fund::CloseProgramme(p, request->expected_version(),
                                                            request->reason(), absl::Now()));
-                  TT_RETURN_IF_ERROR(
-                      Commit(store, work, t,
-                             EventCause::OfRequest(request->request_id(), call.traceparent)));
+                  TT_RETURN_IF_ERROR(Commit(
+                      store, work, t,
+                      EventCause::OfRequest(request->request_id(), call.traceparent, call.caller)));
                   return std::move(t.programme);
                 }));
         return absl::OkStatus();
@@ -131,8 +131,8 @@ absl::StatusOr<v1::Application> FundServiceImpl::Submit(
       store.AnnualGranted(programme->id(), deal->buyer().organization_id(), SigningYear(*deal));
   ApplicationTransition t =
       fund::SubmitApplication(NewUuid(), *programme, *deal, granted, absl::Now());
-  TT_RETURN_IF_ERROR(
-      Commit(store, work, t, EventCause::OfRequest(request.request_id(), call.traceparent)));
+  TT_RETURN_IF_ERROR(Commit(
+      store, work, t, EventCause::OfRequest(request.request_id(), call.traceparent, call.caller)));
   return t.application();
 }
 
@@ -175,7 +175,8 @@ absl::StatusOr<v1::Application> FundServiceImpl::Review(FundStore& store, UnitOf
   auto commit = [&](absl::StatusOr<ApplicationTransition> t) -> absl::StatusOr<v1::Application> {
     if (!t.ok()) return t.status();
     TT_RETURN_IF_ERROR(
-        Commit(store, work, *t, EventCause::OfRequest(request.request_id(), call.traceparent)));
+        Commit(store, work, *t,
+               EventCause::OfRequest(request.request_id(), call.traceparent, call.caller)));
     return t->application();
   };
   if (!approve) {

@@ -87,6 +87,9 @@ ApplicationTransition SubmitApplication(const std::string& id, const v1::Program
   a.set_programme_id(programme.id());
   a.set_deal_id(deal.id());
   *a.mutable_applicant() = deal.buyer();
+  // The deal's partner never changes once the deal is open: every later step of the
+  // application (and its events' stream) goes by this copy.
+  a.set_finance_partner_id(deal.finance_partner_id());
   a.set_currency(programme.total_budget().currency());
   a.set_year(SigningYear(deal));
   *a.mutable_create_time() = Timestamp(now);

@@ -18,7 +18,6 @@
 
 namespace techtrade::fund {
 
-namespace v1 = techtrade::fund::v1;
 namespace tv1 = techtrade::transactions::v1;
 
 inline constexpr int kMaxBands = 20;

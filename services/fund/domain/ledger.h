@@ -11,8 +11,6 @@
 
 namespace techtrade::fund {
 
-namespace v1 = techtrade::fund::v1;
-
 // A programme's accounts, numbered as fund.v1.LedgerAccount (the numbers entries are stored with).
 enum class Account {
   kBudget = v1::LEDGER_ACCOUNT_BUDGET,           // the grant that funds the programme

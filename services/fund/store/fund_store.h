@@ -38,6 +38,9 @@ struct ApplicationFilter {
   std::string applicant_org_id;
   std::string city_id;  // the applicant's city (for city systems)
   int status = 0;
+  // Set (for finance partners): only applications of deals that name this partner; an empty
+  // id matches none (domain/application_scope.h).
+  std::optional<std::string> finance_partner_id = std::nullopt;
 };
 
 struct AppraisalFigures {
@@ -111,10 +114,13 @@ class FundStore {
   // `application_id` empty for an entry of the programme alone.
   virtual absl::Status AppendEntry(const std::string& programme_id,
                                    const std::string& application_id, const Posting& posting) = 0;
-  // Entries with ids after `after_id`, in id order.
+  // Entries with ids after `after_id`, in id order. `finance_partner_id` set (for finance
+  // partners): only the programme's own entries and those of the applications of deals that name
+  // this partner (an empty id: the programme's own only).
   virtual Page<v1::LedgerEntry> ListEntries(const std::string& programme_id,
-                                            const std::string& application_id, int64_t after_id,
-                                            int limit) = 0;
+                                            const std::string& application_id,
+                                            const std::optional<std::string>& finance_partner_id,
+                                            int64_t after_id, int limit) = 0;
   // Recomputes balances (and each application's amounts) from the entries, in one read-only
   // snapshot: it must be the unit's first read.
   virtual v1::ReconcileResponse Reconcile(const std::string& programme_id) = 0;

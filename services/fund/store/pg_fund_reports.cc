@@ -10,15 +10,19 @@ namespace techtrade::fund {
 using google::protobuf::util::TimeUtil;
 
 Page<v1::LedgerEntry> PgFundStore::ListEntries(const std::string& programme_id,
-                                               const std::string& application_id, int64_t after_id,
-                                               int limit) {
+                                               const std::string& application_id,
+                                               const std::optional<std::string>& finance_partner_id,
+                                               int64_t after_id, int limit) {
   pqxx::result rows = tx_.exec_params(
       "SELECT id, coalesce(application_id::text, ''), kind, coalesce(tranche, ''), debit, credit, "
       "amount, " +
           EpochMicros("created_at") +
           " FROM ledger_entries WHERE programme_id = $1::uuid AND id > $2 "
-          "AND ($3 = '' OR application_id::text = $3) ORDER BY id LIMIT $4",
-      programme_id, after_id, application_id, limit + 1);
+          "AND ($3 = '' OR application_id::text = $3) "
+          "AND (NOT $5 OR application_id IS NULL OR application_id IN (SELECT id FROM "
+          "applications WHERE finance_partner_id = $6 AND $6 <> '')) ORDER BY id LIMIT $4",
+      programme_id, after_id, application_id, limit + 1, finance_partner_id.has_value(),
+      finance_partner_id.value_or(""));
   Page<v1::LedgerEntry> page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
     const pqxx::row& r = rows[i];

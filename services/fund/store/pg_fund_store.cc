@@ -130,15 +130,15 @@ bool PgFundStore::UpsertDeal(const tv1::Deal& d) {
   if (d.state() == tv1::DEAL_STATE_COMPLETED) completed_at = Ts(d.update_time());
   pqxx::result applied = tx_.exec(absl::StrCat(
       "INSERT INTO deals (id, sequence, state, city_id, buyer_org_id, currency, contract_value, "
-      "opened_at, signed_at, completed_at, record) VALUES (",
+      "opened_at, signed_at, completed_at, finance_partner_id, record) VALUES (",
       UuidLiteral(tx_, d.id()), ", ", d.version(), ", ", static_cast<int>(d.state()), ", ",
       tx_.quote(d.city_id()), ", ", UuidLiteral(tx_, d.buyer().organization_id()), ", ", currency,
       ", ", value, ", ", Ts(d.create_time()), ", ", signed_at, ", ", completed_at, ", ",
-      tx_.quote_raw(d.SerializeAsString()),
+      tx_.quote(d.finance_partner_id()), ", ", tx_.quote_raw(d.SerializeAsString()),
       ") ON CONFLICT (id) DO UPDATE SET sequence = EXCLUDED.sequence, state = EXCLUDED.state, "
       "currency = EXCLUDED.currency, contract_value = EXCLUDED.contract_value, "
       "signed_at = EXCLUDED.signed_at, completed_at = EXCLUDED.completed_at, "
-      "record = EXCLUDED.record WHERE deals.sequence < EXCLUDED.sequence RETURNING 1"));
+      "finance_partner_id = EXCLUDED.finance_partner_id, record = EXCLUDED.record WHERE deals.sequence < EXCLUDED.sequence RETURNING 1"));
   return !applied.empty();
 }
 
@@ -160,11 +160,12 @@ std::string ApplicationValues(Tx& tx, const v1::Application& a) {
 absl::Status PgFundStore::InsertApplication(const v1::Application& a) {
   tx_.StageWrite(absl::StrCat(
       "INSERT INTO applications (id, programme_id, deal_id, applicant_org_id, city_id, currency, "
-      "status, approved, disbursed, released, clawed_back, version, record) VALUES (",
+      "finance_partner_id, status, approved, disbursed, released, clawed_back, version, record) "
+      "VALUES (",
       UuidLiteral(tx_, a.id()), ", ", UuidLiteral(tx_, a.programme_id()), ", ",
       UuidLiteral(tx_, a.deal_id()), ", ", UuidLiteral(tx_, a.applicant().organization_id()), ", ",
       tx_.quote(a.applicant().city_id()), ", ", tx_.quote(a.currency()), ", ",
-      ApplicationValues(tx_, a), ")"));
+      tx_.quote(a.finance_partner_id()), ", ", ApplicationValues(tx_, a), ")"));
   return absl::OkStatus();
 }
 
@@ -203,8 +204,10 @@ Page<v1::Application> PgFundStore::ListApplications(const ApplicationFilter& f, 
       "SELECT record, ordinal FROM applications WHERE ordinal > $1 "
       "AND ($2 = '' OR programme_id::text = $2) AND ($3 = '' OR deal_id::text = $3) "
       "AND ($4 = '' OR applicant_org_id::text = $4) AND ($5 = '' OR city_id = $5) "
-      "AND ($6 = 0 OR status = $6) ORDER BY ordinal LIMIT $7",
-      after, f.programme_id, f.deal_id, f.applicant_org_id, f.city_id, f.status, limit + 1);
+      "AND ($6 = 0 OR status = $6) "
+      "AND (NOT $8 OR (finance_partner_id = $9 AND $9 <> '')) ORDER BY ordinal LIMIT $7",
+      after, f.programme_id, f.deal_id, f.applicant_org_id, f.city_id, f.status, limit + 1,
+      f.finance_partner_id.has_value(), f.finance_partner_id.value_or(""));
   Page<v1::Application> page;
   for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
     page.items.push_back(ParseRecord<v1::Application>(rows[i][0]));

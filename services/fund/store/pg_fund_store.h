@@ -57,8 +57,9 @@ class PgFundStore final : public FundStore {
   absl::Status AppendEntry(const std::string& programme_id, const std::string& application_id,
                            const Posting& posting) override;
   Page<v1::LedgerEntry> ListEntries(const std::string& programme_id,
-                                    const std::string& application_id, int64_t after_id,
-                                    int limit) override;
+                                    const std::string& application_id,
+                                    const std::optional<std::string>& finance_partner_id,
+                                    int64_t after_id, int limit) override;
   v1::ReconcileResponse Reconcile(const std::string& programme_id) override;
 
   AppraisalFigures Appraise(const std::string& city_id, int64_t from_us, int64_t to_us,

@@ -20,10 +20,13 @@ absl::Status ListingsServiceImpl::HandleRegistryEvent(
     store::ListingsStore& store, UnitOfWork& work,
     const techtrade::common::v1::EventEnvelope& event) {
   bool hidden;
-  if (event.payload().Is<reg::OrganizationSuspended>()) {
+  std::string city;  // the organisation's, which scopes its visibility's audit records
+  if (reg::OrganizationSuspended suspended; event.payload().UnpackTo(&suspended)) {
     hidden = true;
-  } else if (event.payload().Is<reg::OrganizationReinstated>()) {
+    city = suspended.organization().city_id();
+  } else if (reg::OrganizationReinstated reinstated; event.payload().UnpackTo(&reinstated)) {
     hidden = false;
+    city = reinstated.organization().city_id();
   } else {
     return absl::OkStatus();
   }
@@ -32,7 +35,7 @@ absl::Status ListingsServiceImpl::HandleRegistryEvent(
       ChangeVisibility(store.GetVisibility(org), org, hidden, event.sequence());
   if (!change) return absl::OkStatus();
   store.SaveVisibility(org, change->visibility);
-  work.Emit(kProducer, EventCause::OfEvent(event), {"organization_visibility", org},
+  work.Emit(kProducer, EventCause::OfEvent(event), {"organization_visibility", org, {city}},
             change->visibility.version, *change->event);
   work.OnCommit([this, org, hidden, seq = event.sequence()] {
     model_.SetOrganizationHidden(org, hidden, seq);
@@ -54,8 +57,9 @@ absl::Status ListingsServiceImpl::HandleTransactionsEvent(
       TransferOffer(*std::move(offer), completed.deal().id(), absl::Now());
   if (!change) return absl::OkStatus();
   store.SaveOffer(change->listing);
-  work.Emit(kProducer, EventCause::OfEvent(event), {"offer", change->listing.id()},
-            change->listing.version(), *change->event);
+  work.Emit(kProducer, EventCause::OfEvent(event),
+            {"offer", change->listing.id(), {change->listing.city_id()}}, change->listing.version(),
+            *change->event);
   work.OnCommit([this, o = change->listing] {
     model_.ApplyOffer(o);
     cache_.Invalidate(OfferCacheKey(o.id()));

@@ -88,8 +88,8 @@ struct ListingsServiceImpl::Ops {
   static void Announce(ListingsServiceImpl& s, UnitOfWork& work, const CallContext& call,
                        const std::string& request_id, const Result& change) {
     const Record& r = change.listing;
-    work.Emit(kProducer, EventCause::OfRequest(request_id, call.traceparent), {Kind::kName, r.id()},
-              r.version(), *change.event);
+    work.Emit(kProducer, EventCause::OfRequest(request_id, call.traceparent, call.caller),
+              {Kind::kName, r.id(), {r.city_id()}}, r.version(), *change.event);
     work.OnCommit([&s, r] {
       Kind::Apply(s.model_, r);
       s.cache_.Invalidate(Kind::CacheKey(r.id()));

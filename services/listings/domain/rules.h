@@ -14,8 +14,6 @@
 
 namespace techtrade::listings {
 
-namespace v1 = techtrade::listings::v1;
-
 // An International Patent Classification code, e.g. "G06N 3/08": section G, class 06, subclass N,
 // main group 3, subgroup 08. Subclass-level codes ("G06N") have no group.
 struct IpcCode {

@@ -1,22 +1,37 @@
 #include "services/registry/api/authenticator.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "services/registry/domain/api_keys.h"
 #include "services/registry/domain/records.h"
 #include "services/registry/store/pg_registry_store.h"
 
 namespace techtrade::registry {
+
+ApiKeyRecord KeyRecordOf(const StoredApiKey& stored) {
+  ApiKeyRecord record{.secret_hash = stored.secret_hash,
+                      .role = stored.client.role(),
+                      .city_id = stored.client.city_id(),
+                      .active = stored.client.status() == v1::API_CLIENT_STATUS_ACTIVE &&
+                                !stored.key.has_revoke_time(),
+                      .client_id = stored.client.id()};
+  if (stored.key.has_expire_time()) {
+    record.expire_time = absl::FromUnixMicros(
+        google::protobuf::util::TimeUtil::TimestampToMicroseconds(stored.key.expire_time()));
+  }
+  return record;
+}
+
 absl::StatusOr<ApiKeyRecord> LocalAuthenticator::Load(const ParsedApiKey& key) {
-  absl::StatusOr<StoredApiClient> stored =
-      InTransaction(db_, [&](Tx& tx) { return PgRegistryStore(tx).GetApiClient(key.key_id); });
+  absl::StatusOr<StoredApiKey> stored =
+      InTransaction(db_, [&](Tx& tx) { return PgRegistryStore(tx).GetApiKey(key.key_id); });
   if (absl::IsNotFound(stored.status())) return absl::UnauthenticatedError("unknown API key");
   if (!stored.ok()) return stored.status();
-  return ApiKeyRecord{.secret_hash = stored->secret_hash,
-                      .role = stored->client.role(),
-                      .city_id = stored->client.city_id(),
-                      .active = stored->client.status() == v1::API_CLIENT_STATUS_ACTIVE};
+  return KeyRecordOf(*stored);
 }
 
 absl::Status EnsureBootstrapOperatorKey(Transactor<RegistryStore>& transactor,
@@ -36,8 +51,13 @@ absl::Status EnsureBootstrapOperatorKey(Transactor<RegistryStore>& transactor,
     if (!client.ok()) return client.status();
     v1::ApiKeyIssued event;
     *event.mutable_api_client() = *client;
+    TT_ASSIGN_OR_RETURN(*event.mutable_key(),
+                        store.InsertApiKey(NewClientKey(client->id(), key->key_id, absl::Now(),
+                                                        absl::ZeroDuration()),
+                                           Sha256Hex(key->secret)));
     // A start-up's own change: no request caused it.
-    work.Emit("registry", EventCause{}, {"api_client", client->id()}, client->version(), event);
+    work.Emit("registry", EventCause::OfSystem("registry"), {"api_client", client->id()},
+              client->version(), event);
     log::Info("bootstrap operator key registered", {{"api_client_id", client->id()}});
     return absl::OkStatus();
   });

@@ -10,6 +10,10 @@
 
 namespace techtrade::registry {
 
+// What authentication needs of a stored key: active only while neither the key nor its client is
+// revoked.
+ApiKeyRecord KeyRecordOf(const StoredApiKey& stored);
+
 class LocalAuthenticator : public CachedKeyAuthenticator {
  public:
   LocalAuthenticator(PgPool& db, Cache& cache) : CachedKeyAuthenticator(cache), db_(db) {}

@@ -8,6 +8,7 @@
 #include "common/registry_client.h"
 #include "common/status.h"
 #include "common/validation.h"
+#include "services/registry/domain/api_keys.h"
 #include "services/registry/domain/records.h"
 #include "services/registry/domain/rules.h"
 
@@ -17,7 +18,7 @@ namespace {
 constexpr char kProducer[] = "registry";
 
 EventCause Cause(const CallContext& call, const std::string& request_id) {
-  return EventCause::OfRequest(request_id, call.traceparent);
+  return EventCause::OfRequest(request_id, call.traceparent, call.caller);
 }
 
 }  // namespace
@@ -50,7 +51,7 @@ grpc::Status RegistryServiceImpl::CreatePilotCity(grpc::ServerContext* context,
                   v1::PilotCityCreated event;
                   *event.mutable_pilot_city() = city;
                   work.Emit(kProducer, Cause(call, request->request_id()),
-                            {"pilot_city", city.id()}, city.version(), event);
+                            {"pilot_city", city.id(), {city.id()}}, city.version(), event);
                   return city;
                 }));
         return absl::OkStatus();
@@ -110,7 +111,7 @@ grpc::Status RegistryServiceImpl::RegisterOrganization(
                   v1::OrganizationRegistered event;
                   *event.mutable_organization() = org;
                   work.Emit(kProducer, Cause(call, request->request_id()),
-                            {"organization", org.id()}, org.version(), event);
+                            {"organization", org.id(), {org.city_id()}}, org.version(), event);
                   return org;
                 }));
         return absl::OkStatus();
@@ -188,7 +189,7 @@ grpc::Status RegistryServiceImpl::UpdateOrganization(grpc::ServerContext* contex
                   v1::OrganizationUpdated event;
                   *event.mutable_organization() = org;
                   work.Emit(kProducer, Cause(call, request->request_id()),
-                            {"organization", org.id()}, org.version(), event);
+                            {"organization", org.id(), {org.city_id()}}, org.version(), event);
                   return org;
                 }));
         cache_.Invalidate(techtrade::OrganizationCacheKey(response->id()));
@@ -224,8 +225,8 @@ grpc::Status RegistryServiceImpl::Transition(grpc::ServerContext* context, absl:
               store.SaveOrganization(org);
               Event event;
               *event.mutable_organization() = org;
-              work.Emit(kProducer, Cause(call, request.request_id()), {"organization", org.id()},
-                        org.version(), event);
+              work.Emit(kProducer, Cause(call, request.request_id()),
+                        {"organization", org.id(), {org.city_id()}}, org.version(), event);
               return org;
             }));
     cache_.Invalidate(techtrade::OrganizationCacheKey(response->id()));
@@ -276,10 +277,17 @@ grpc::Status RegistryServiceImpl::IssueApiKey(grpc::ServerContext* context,
                                       store.InsertApiClient(NewApiClient(*request, parsed.key_id),
                                                             Sha256Hex(parsed.secret)));
                   issued.set_api_key(api_key);
+                  TT_ASSIGN_OR_RETURN(
+                      *issued.mutable_key(),
+                      store.InsertApiKey(NewClientKey(parsed.key_id, parsed.key_id, absl::Now(),
+                                                      absl::Seconds(request->ttl_seconds())),
+                                         Sha256Hex(parsed.secret)));
                   v1::ApiKeyIssued event;
                   *event.mutable_api_client() = issued.api_client();
+                  *event.mutable_key() = issued.key();
                   work.Emit(kProducer, Cause(call, request->request_id()),
-                            {"api_client", parsed.key_id}, issued.api_client().version(), event);
+                            {"api_client", parsed.key_id, {issued.api_client().city_id()}},
+                            issued.api_client().version(), event);
                   return issued;
                 },
                 // The secret is shown once: the stored replay has none.
@@ -296,6 +304,7 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
         TT_RETURN_IF_ERROR(RequireOperator(call.caller));
         if (request->id().empty()) return FieldError("id", "required");
         TT_RETURN_IF_ERROR(CheckExpectedVersion(request->expected_version()));
+        std::vector<std::string> revoked_keys;  // the client's own id included
         TT_ASSIGN_OR_RETURN(
             *response,
             RunIdempotent<v1::ApiClient>(
@@ -306,12 +315,24 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
                                       RevokeApiClient(current.client, request->expected_version()));
                   v1::ApiKeyRevoked event;
                   *event.mutable_api_client() = store.SaveRevokedApiClient(revoked);
+                  // Revoking the client revokes every key it holds.
+                  revoked_keys.clear();
+                  for (v1::ApiKey& key : store.RevokeApiKeys(request->id())) {
+                    revoked_keys.push_back(key.id());
+                    *event.add_keys() = std::move(key);
+                  }
                   work.Emit(kProducer, Cause(call, request->request_id()),
-                            {"api_client", request->id()}, event.api_client().version(), event);
+                            {"api_client", request->id(), {event.api_client().city_id()}},
+                            event.api_client().version(), event);
                   return event.api_client();
                 }));
         cache_.Invalidate(ApiKeyCacheKey(request->id()));
+        cache_.Invalidate(FinancePartnerCacheKey(request->id()));
         memoized_authenticator_.Forget(request->id());
+        for (const std::string& key_id : revoked_keys) {
+          cache_.Invalidate(ApiKeyCacheKey(key_id));
+          memoized_authenticator_.Forget(key_id);
+        }
         return absl::OkStatus();
       });
 }

@@ -53,6 +53,9 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
                            v1::IssueApiKeyResponse* response) override;
   grpc::Status RevokeApiKey(grpc::ServerContext* context, const v1::RevokeApiKeyRequest* request,
                             v1::ApiClient* response) override;
+  // api_key_rotation.cc
+  grpc::Status RotateApiKey(grpc::ServerContext* context, const v1::RotateApiKeyRequest* request,
+                            v1::RotateApiKeyResponse* response) override;
   grpc::Status GetApiClient(grpc::ServerContext* context, const v1::GetApiClientRequest* request,
                             v1::ApiClient* response) override;
   grpc::Status ListApiClients(grpc::ServerContext* context,
@@ -60,6 +63,13 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
                               v1::ListApiClientsResponse* response) override;
   grpc::Status Authenticate(grpc::ServerContext* context, const v1::AuthenticateRequest* request,
                             Principal* response) override;
+  // finance_partners.cc
+  grpc::Status ListFinancePartners(grpc::ServerContext* context,
+                                   const v1::ListFinancePartnersRequest* request,
+                                   v1::ListFinancePartnersResponse* response) override;
+  grpc::Status GetFinancePartner(grpc::ServerContext* context,
+                                 const v1::GetFinancePartnerRequest* request,
+                                 v1::FinancePartner* response) override;
 
  private:
   // Verify, suspend and reinstate share everything but the action and the event.

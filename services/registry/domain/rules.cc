@@ -97,4 +97,6 @@ absl::Status ValidateIssueApiKey(const v1::IssueApiKeyRequest& r) {
   }
 }
 
+absl::Status ValidateRotateApiKey(const v1::RotateApiKeyRequest& r) { return CheckFieldRules(r); }
+
 }  // namespace techtrade::registry

@@ -8,8 +8,6 @@
 
 namespace techtrade::registry {
 
-namespace v1 = techtrade::registry::v1;
-
 enum class OrganizationAction { kVerify, kSuspend, kReinstate };
 
 // The status after `action`, or FAILED_PRECONDITION if the action is not allowed from `current`.
@@ -22,6 +20,7 @@ absl::Status ValidateRegisterOrganization(const v1::RegisterOrganizationRequest&
 absl::Status ValidateUpdateOrganization(const v1::UpdateOrganizationRequest& request);
 absl::Status ValidateSuspendOrganization(const v1::SuspendOrganizationRequest& request);
 absl::Status ValidateIssueApiKey(const v1::IssueApiKeyRequest& request);
+absl::Status ValidateRotateApiKey(const v1::RotateApiKeyRequest& request);
 // A pilot city slug: 2–40 of [a-z0-9-], starting with a letter.
 absl::Status ValidateCityId(absl::string_view field, absl::string_view city_id);
 

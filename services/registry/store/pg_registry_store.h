@@ -32,6 +32,14 @@ class PgRegistryStore final : public RegistryStore {
   absl::StatusOr<StoredApiClient> LockApiClient(const std::string& id) override;
   v1::ApiClient SaveRevokedApiClient(const v1::ApiClient& client) override;
   Page<v1::ApiClient> ListApiClients(int64_t after, int limit) override;
+  void SaveApiClientVersion(const v1::ApiClient& client) override;
+
+  absl::StatusOr<v1::ApiKey> InsertApiKey(const v1::ApiKey& key,
+                                          const std::string& secret_hash) override;
+  absl::StatusOr<StoredApiKey> GetApiKey(const std::string& key_id) override;
+  std::vector<v1::ApiKey> ListUnrevokedApiKeys(const std::string& client_id) override;
+  void SaveApiKeyExpiry(const v1::ApiKey& key) override;
+  std::vector<v1::ApiKey> RevokeApiKeys(const std::string& client_id) override;
 
  private:
   absl::StatusOr<LockedOrganization> ReadOrganization(const std::string& id, bool lock);

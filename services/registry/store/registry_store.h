@@ -37,6 +37,13 @@ struct StoredApiClient {
   std::string secret_hash;
 };
 
+// A key with the SHA-256 of its secret and the client it belongs to: what authentication reads.
+struct StoredApiKey {
+  v1::ApiKey key;
+  std::string secret_hash;
+  v1::ApiClient client;
+};
+
 // The errors a violated constraint of the registry's tables stands for, by constraint name: what
 // a caller sees when an insert collides (a taken id or credit code, an unknown city).
 std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors();
@@ -77,6 +84,21 @@ class RegistryStore {
   // Writes a revoked client's status and version, stamping its revoke time.
   virtual v1::ApiClient SaveRevokedApiClient(const v1::ApiClient& client) = 0;
   virtual Page<v1::ApiClient> ListApiClients(int64_t after, int limit) = 0;
+  // Writes a client's version: a rotation moves it on, ordering the client's events.
+  virtual void SaveApiClientVersion(const v1::ApiClient& client) = 0;
+
+  // API keys. A client's first key has the client's id; InsertApiClient does not make it. The
+  // stored key is returned: its create time is the store's.
+  virtual absl::StatusOr<v1::ApiKey> InsertApiKey(const v1::ApiKey& key,
+                                                  const std::string& secret_hash) = 0;
+  // NOT_FOUND for an unknown key id.
+  virtual absl::StatusOr<StoredApiKey> GetApiKey(const std::string& key_id) = 0;
+  // The client's keys that are not revoked, expired ones included, oldest first.
+  virtual std::vector<v1::ApiKey> ListUnrevokedApiKeys(const std::string& client_id) = 0;
+  // Writes a key's expire time.
+  virtual void SaveApiKeyExpiry(const v1::ApiKey& key) = 0;
+  // Stamps the revoke time on every key of the client not revoked yet; returns them as stored.
+  virtual std::vector<v1::ApiKey> RevokeApiKeys(const std::string& client_id) = 0;
 };
 
 }  // namespace techtrade::registry

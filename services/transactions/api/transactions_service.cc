@@ -2,13 +2,16 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/cache_keys.h"
 #include "common/ids.h"
 #include "common/paging.h"
 #include "common/status.h"
+#include "common/topics.h"
 #include "common/validation.h"
+#include "services/transactions/domain/deal_scope.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade::transactions {
@@ -57,31 +60,67 @@ absl::Status MayRead(const CallContext& call, const v1::Deal& deal) {
   return absl::PermissionDeniedError("this deal involves no organisation of the caller's city");
 }
 
-void EmitAll(UnitOfWork& work, const CallContext& call, const std::string& request_id,
-             const Transition& t) {
-  techtrade::EmitAll(work, kProducer, EventCause::OfRequest(request_id, call.traceparent),
-                     {"deal", t.deal.id()}, t.events, t.sequences());
+// The deal as its events' aggregate: its audit records are in the scope of every city it
+// involves (as MayRead sees it).
+AggregateRef DealAggregate(const v1::Deal& deal) {
+  AggregateRef ref{"deal", deal.id()};
+  // The partner that settles the deal reads its audit records and receives its events on its
+  // own stream, besides the platform's topic.
+  ref.partner_id = deal.finance_partner_id();
+  if (!deal.finance_partner_id().empty()) {
+    ref.also_topic = PartnerDealsTopic(deal.finance_partner_id());
+  }
+  for (const std::string* city : {&deal.city_id(), &deal.buyer().city_id(),
+                                  &deal.seller().city_id(), &deal.broker().city_id()}) {
+    if (!city->empty() && absl::c_find(ref.city_ids, *city) == ref.city_ids.end()) {
+      ref.city_ids.push_back(*city);
+    }
+  }
+  return ref;
+}
+
+// Emits the transition's events, each chained to the one before, the first to the deal's chain
+// head `read` with the deal; returns the head after them (docs/events.md, "Hash chain").
+store::ChainHead EmitAll(UnitOfWork& work, const CallContext& call, const std::string& request_id,
+                         const Transition& t, const store::ChainHead& read) {
+  AggregateRef ref = DealAggregate(t.deal);
+  ref.chained = true;
+  ref.previous_event_hash = read.hash;
+  const std::vector<int64_t> sequences = t.sequences();
+  std::string head = techtrade::EmitAll(
+      work, kProducer, EventCause::OfRequest(request_id, call.traceparent, call.caller), ref,
+      t.events, sequences);
+  if (sequences.empty()) return read;
+  // A deal opened before events were chained starts its chain here.
+  return {std::move(head), read.first_sequence != 0 ? read.first_sequence : sequences.front()};
 }
 
 }  // namespace
 
+absl::Status MayReadDeal(const CallContext& call, const v1::Deal& deal) {
+  return MayRead(call, deal);
+}
+
 TransactionsServiceImpl::TransactionsServiceImpl(Transactor<store::DealStore>& deals, Cache& cache,
                                                  RpcRunner& runner, OrganizationDirectory& registry,
-                                                 ListingDirectory& listings)
+                                                 ListingDirectory& listings,
+                                                 const AttestationSigner* attestation_key)
     : deals_(deals),
       cache_(cache),
       registry_(registry),
       listings_(listings),
       runner_(runner),
-      recent_deals_(kRecentDeals) {}
+      recent_deals_(kRecentDeals),
+      attestation_key_(attestation_key) {}
 
 void TransactionsServiceImpl::KeepOnCommit(UnitOfWork& work, const v1::Deal& deal,
-                                           std::string record) {
+                                           std::string record, store::ChainHead chain) {
   // The bytes the row was saved with, not a second serialization of the same deal.
-  work.OnCommit(
-      [this, id = deal.id(), version = deal.version(), record = std::move(record)]() mutable {
-        recent_deals_.Put(id, version, std::move(record));  // a commit runs its hooks once
-      });
+  work.OnCommit([this, id = deal.id(), version = deal.version(), record = std::move(record),
+                 chain = std::move(chain)]() mutable {
+    // A commit runs its hooks once.
+    recent_deals_.Put(id, version, std::move(record), std::move(chain));
+  });
 }
 
 absl::StatusOr<v1::Party> TransactionsServiceImpl::VerifiedParty(const std::string& field,
@@ -119,6 +158,18 @@ absl::Status TransactionsServiceImpl::NoPartySuspended(const v1::Deal& deal,
   return CheckNoPartySuspended(deal, suspended);
 }
 
+absl::Status TransactionsServiceImpl::ActiveFinancePartner(const std::string& partner_id,
+                                                           const CallContext& call) {
+  absl::StatusOr<reg::FinancePartner> partner =
+      registry_.GetFinancePartner(partner_id, call.api_key);
+  if (absl::IsNotFound(partner.status())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "finance_partner_id: ", partner_id,
+        " is not an active finance partner (RegistryService.ListFinancePartners lists them)"));
+  }
+  return partner.status();
+}
+
 absl::Status TransactionsServiceImpl::TransferModeOfListing(const v1::Deal& deal, int mode,
                                                             const CallContext& call) {
   absl::StatusOr<ListingFacts> listing =
@@ -150,19 +201,20 @@ absl::Status TransactionsServiceImpl::Mutate(
             // a first attempt, is this process's copy of the deal when it is at the version the
             // caller read; a refusal is only ever decided on the database's deal.
             auto decide = [&](const v1::Deal& deal) -> absl::StatusOr<Transition> {
+              // Before anything that could tell another partner's deal from no deal.
+              TT_RETURN_IF_ERROR(CheckPartnerScope(call.caller, deal, "deal_id"));
               TT_RETURN_IF_ERROR(may_act(deal));
               TT_RETURN_IF_ERROR(CheckVersionIsCurrent(expected_version, deal.version()));
               return change(deal);
             };
             std::optional<v1::Deal> deal;
+            store::ChainHead chain;  // read with the deal, which the guarded save keeps current
             absl::StatusOr<Transition> t = absl::UnknownError("not decided");
-            if (++attempt == 1) deal = recent_deals_.Get(deal_id, expected_version);
+            if (++attempt == 1) deal = recent_deals_.Get(deal_id, expected_version, &chain);
             if (deal.has_value()) t = decide(*deal);
             if (!t.ok()) {
-              absl::StatusOr<v1::Deal> read = deals.GetLatestDeal(deal_id);
-              if (absl::IsNotFound(read.status())) {
-                return absl::NotFoundError(absl::StrCat("deal_id: no deal ", deal_id));
-              }
+              absl::StatusOr<v1::Deal> read = deals.GetLatestDeal(deal_id, &chain);
+              if (absl::IsNotFound(read.status())) return DealNotFound("deal_id", deal_id);
               if (!read.ok()) return read.status();
               deal = *std::move(read);
               t = decide(*deal);
@@ -170,10 +222,10 @@ absl::Status TransactionsServiceImpl::Mutate(
             if (!t.ok()) return t.status();
             // Transition::Record gave the deal a version per event.
             std::string record = t->deal.SerializeAsString();
-            deals.SaveDeal(t->deal, record, deal->version());
+            store::ChainHead next = EmitAll(work, call, request_id, *t, chain);
+            deals.SaveDeal(t->deal, record, deal->version(), next);
             if (extra_writes) extra_writes(deals, t->deal);
-            EmitAll(work, call, request_id, *t);
-            KeepOnCommit(work, t->deal, std::move(record));
+            KeepOnCommit(work, t->deal, std::move(record), std::move(next));
             return std::move(t->deal);
           }));
   return absl::OkStatus();
@@ -195,6 +247,7 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
     if (!request->broker_org_id().empty()) {
       keys.push_back(OrganizationCacheKey(request->broker_org_id()));
     }
+    keys.push_back(FinancePartnerCacheKey(request->finance_partner_id()));
     cache_.Prefetch(keys);
     v1::Party buyer, seller, broker;
     std::string city_id;  // the listing's
@@ -206,6 +259,7 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
       if (!request->broker_org_id().empty()) {
         TT_ASSIGN_OR_RETURN(broker, VerifiedParty("broker_org_id", request->broker_org_id(), call));
       }
+      TT_RETURN_IF_ERROR(ActiveFinancePartner(request->finance_partner_id(), call));
       absl::StatusOr<ListingFacts> listing =
           listings_.Get(request->listing_kind(), request->listing_id(), call.api_key);
       if (absl::IsNotFound(listing.status())) {
@@ -244,11 +298,12 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
                          *deal.mutable_seller() = seller;
                          if (!broker.organization_id().empty()) *deal.mutable_broker() = broker;
                          deal.set_broker_commission_bps(request->broker_commission_bps());
+                         deal.set_finance_partner_id(request->finance_partner_id());
                          Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
                          std::string record = t.deal.SerializeAsString();
-                         deals.InsertDeal(t.deal, record);
-                         EmitAll(work, call, request->request_id(), t);
-                         KeepOnCommit(work, t.deal, std::move(record));
+                         store::ChainHead chain = EmitAll(work, call, request->request_id(), t, {});
+                         deals.InsertDeal(t.deal, record, chain);
+                         KeepOnCommit(work, t.deal, std::move(record), std::move(chain));
                          return std::move(t.deal);
                        }));
     return absl::OkStatus();
@@ -470,11 +525,16 @@ grpc::Status TransactionsServiceImpl::GetDeal(grpc::ServerContext* context,
     TT_RETURN_IF_ERROR(CheckUuid("id", request->id()));
     // From the database: a deal changes with every command, so a shared cache of deals would
     // cost every command an invalidation for reads that are rare (partners act on events).
-    TT_ASSIGN_OR_RETURN(*response,
-                        RunFor<v1::Deal>(deals_, [&](store::DealStore& deals, UnitOfWork&) {
-                          return deals.GetLatestDeal(request->id());
-                        }));
-    return MayRead(call, *response);
+    absl::StatusOr<v1::Deal> deal = RunFor<v1::Deal>(
+        deals_,
+        [&](store::DealStore& deals, UnitOfWork&) { return deals.GetLatestDeal(request->id()); });
+    // Another partner's deal and no deal read the same.
+    if (absl::IsNotFound(deal.status())) return DealNotFound("id", request->id());
+    if (!deal.ok()) return deal.status();
+    TT_RETURN_IF_ERROR(CheckPartnerScope(call.caller, *deal, "id"));
+    TT_RETURN_IF_ERROR(MayRead(call, *deal));
+    *response = *std::move(deal);
+    return absl::OkStatus();
   });
 }
 
@@ -502,6 +562,8 @@ grpc::Status TransactionsServiceImpl::ListDeals(grpc::ServerContext* context,
       }
       filter.city_id = scope;
     }
+    // A finance partner lists the deals that name it, and no other.
+    filter.finance_partner_id = PartnerScope(call.caller);
     TT_ASSIGN_OR_RETURN(
         Page<v1::Deal> page,
         RunFor<Page<v1::Deal>>(

@@ -3,6 +3,7 @@
 // events in one transaction.
 #pragma once
 
+#include "common/attestation.h"
 #include "common/cache.h"
 #include "common/command.h"
 #include "common/organization_directory.h"
@@ -15,10 +16,17 @@
 
 namespace techtrade::transactions {
 
+// GetDeal's rule for who may read `deal` beside its partner scope: an operator or partner, or the
+// system of a city the deal involves (else PERMISSION_DENIED).
+absl::Status MayReadDeal(const CallContext& call, const v1::Deal& deal);
+
 class TransactionsServiceImpl final : public v1::TransactionsService::Service {
  public:
+  // `attestation_key`: the platform's deal attestation key (TECHTRADE_ATTESTATION_KEY); nullptr:
+  // none, and GetDealAttestation is FAILED_PRECONDITION.
   TransactionsServiceImpl(Transactor<store::DealStore>& deals, Cache& cache, RpcRunner& runner,
-                          OrganizationDirectory& registry, ListingDirectory& listings);
+                          OrganizationDirectory& registry, ListingDirectory& listings,
+                          const AttestationSigner* attestation_key = nullptr);
 
   grpc::Status OpenDeal(grpc::ServerContext*, const v1::OpenDealRequest*, v1::Deal*) override;
   grpc::Status ProposeTerms(grpc::ServerContext*, const v1::ProposeTermsRequest*,
@@ -39,6 +47,9 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   grpc::Status GetDeal(grpc::ServerContext*, const v1::GetDealRequest*, v1::Deal*) override;
   grpc::Status ListDeals(grpc::ServerContext*, const v1::ListDealsRequest*,
                          v1::ListDealsResponse*) override;
+  // transactions_attestation.cc.
+  grpc::Status GetDealAttestation(grpc::ServerContext*, const v1::GetDealAttestationRequest*,
+                                  v1::DealAttestation*) override;
 
  private:
   // Who may act in a mutation, decided once the deal is loaded.
@@ -51,12 +62,16 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
       v1::Deal* response,
       const std::function<void(store::DealStore&, const v1::Deal&)>& extra_writes = nullptr);
   // Keeps the deal, saved as `record`, as this process's copy once `work` commits.
-  void KeepOnCommit(UnitOfWork& work, const v1::Deal& deal, std::string record);
+  void KeepOnCommit(UnitOfWork& work, const v1::Deal& deal, std::string record,
+                    store::ChainHead chain);
   absl::StatusOr<v1::Party> VerifiedParty(const std::string& field, const std::string& org_id,
                                           const CallContext& call);
   // OK unless the registry has a party of the deal suspended now (through the cache): the steps
   // that move a deal towards money wait while one is.
   absl::Status NoPartySuspended(const v1::Deal& deal, const CallContext& call);
+  // OK if `partner_id` is an active finance partner of the registry (through the cache), else
+  // FAILED_PRECONDITION naming finance_partner_id.
+  absl::Status ActiveFinancePartner(const std::string& partner_id, const CallContext& call);
   // The proposed transfer mode is one the deal's listing admits, as the listing is now.
   absl::Status TransferModeOfListing(const v1::Deal& deal, int mode, const CallContext& call);
 
@@ -66,6 +81,7 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   ListingDirectory& listings_;
   RpcRunner& runner_;
   store::RecentDeals recent_deals_;
+  const AttestationSigner* attestation_key_;
 };
 
 }  // namespace techtrade::transactions

@@ -16,8 +16,6 @@
 
 namespace techtrade::transactions {
 
-namespace v1 = techtrade::transactions::v1;
-
 // The deal after a change and the events to publish, in order. Each event is one step: it takes
 // the deal's next version (its sequence, docs/events.md) and carries the deal as of that step, so
 // a change of two steps (the last acceptance agrees the deal) publishes the deal after each.

@@ -39,43 +39,69 @@ std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors()
            absl::AlreadyExistsError("payment_reference: this payment is already recorded")}};
 }
 
-void PgDealStore::InsertDeal(const v1::Deal& d, const std::string& record) {
+namespace {
+// A chain head as its two columns' parameters (NULL for a deal not chained yet).
+std::vector<SqlParam> ChainParams(const ChainHead& chain) {
+  if (chain.first_sequence == 0) return {SqlNull(), SqlNull()};
+  return {SqlBytes(chain.hash), SqlText(chain.first_sequence)};
+}
+}  // namespace
+
+void PgDealStore::InsertDeal(const v1::Deal& d, const std::string& record, const ChainHead& chain) {
+  std::vector<SqlParam> chain_params = ChainParams(chain);
   tx_.StageRow(
       "INSERT INTO deals (id, listing_id, buyer_org_id, seller_org_id, broker_org_id, city_id, "
-      "state, version, record, create_time, update_time, city_ids) VALUES ",
+      "state, version, record, create_time, update_time, city_ids, finance_partner_id, "
+      "chain_head, chain_start) VALUES ",
       "($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::uuid, $6, $7::smallint, $8::bigint, $9::bytea, "
       "to_timestamp($10::double precision / 1000000), "
-      "to_timestamp($11::double precision / 1000000), $12::text[])",
+      "to_timestamp($11::double precision / 1000000), $12::text[], $13, $14::bytea, $15::bigint)",
       "",
       {SqlUuidOrNull(d.id()), SqlUuidOrNull(d.listing_id()),
        SqlUuidOrNull(d.buyer().organization_id()), SqlUuidOrNull(d.seller().organization_id()),
        SqlUuidOrNull(d.broker().organization_id()), SqlText(d.city_id()),
        SqlText(static_cast<int64_t>(d.state())), SqlText(d.version()), SqlBytes(record),
        SqlText(TimeUtil::TimestampToMicroseconds(d.create_time())),
-       SqlText(TimeUtil::TimestampToMicroseconds(d.update_time())), SqlText(CityIdsLiteral(d))});
+       SqlText(TimeUtil::TimestampToMicroseconds(d.update_time())), SqlText(CityIdsLiteral(d)),
+       d.finance_partner_id().empty() ? SqlNull() : SqlText(d.finance_partner_id()),
+       std::move(chain_params[0]), std::move(chain_params[1])});
 }
 
-void PgDealStore::SaveDeal(const v1::Deal& d, const std::string& record, int64_t read_version) {
+void PgDealStore::SaveDeal(const v1::Deal& d, const std::string& record, int64_t read_version,
+                           const ChainHead& chain) {
+  std::vector<SqlParam> chain_params = ChainParams(chain);
   // Built on a VALUES list so that group commit can save concurrent callers' deals in one
   // statement; each row changes only if its deal is still at the version it was read at, and
   // if any did not, the whole statement fails (and the batch's transactions run alone).
   tx_.StageRow(
-      "WITH saved (id, read_version, state, version, record, update_time) AS (VALUES ",
+      "WITH saved (id, read_version, state, version, record, update_time, chain_head, "
+      "chain_start) AS (VALUES ",
       "($1::uuid, $2::bigint, $3::smallint, $4::bigint, $5::bytea, "
-      "to_timestamp($6::double precision / 1000000))",
+      "to_timestamp($6::double precision / 1000000), $7::bytea, $8::bigint)",
       "), changed AS (UPDATE deals SET state = saved.state, version = saved.version, "
-      "record = saved.record, update_time = saved.update_time FROM saved "
+      "record = saved.record, update_time = saved.update_time, chain_head = saved.chain_head, "
+      "chain_start = saved.chain_start FROM saved "
       "WHERE deals.id = saved.id AND deals.version = saved.read_version RETURNING 1) "
       "SELECT techtrade_expect_rows((SELECT count(*) FROM changed), (SELECT count(*) FROM saved))",
       {SqlText(d.id()), SqlText(read_version), SqlText(static_cast<int64_t>(d.state())),
        SqlText(d.version()), SqlBytes(record),
-       SqlText(TimeUtil::TimestampToMicroseconds(d.update_time()))});
+       SqlText(TimeUtil::TimestampToMicroseconds(d.update_time())), std::move(chain_params[0]),
+       std::move(chain_params[1])});
 }
 
-absl::StatusOr<v1::Deal> PgDealStore::GetLatestDeal(const std::string& id) {
-  pqxx::result rows = tx_.ReadLatest("transactions_deal_get_latest",
-                                     "SELECT record FROM deals WHERE id = $1::uuid", id);
+absl::StatusOr<v1::Deal> PgDealStore::GetLatestDeal(const std::string& id, ChainHead* chain) {
+  pqxx::result rows =
+      tx_.ReadLatest("transactions_deal_get_latest",
+                     "SELECT record, chain_head, chain_start FROM deals WHERE id = $1::uuid", id);
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("deal ", id, " not found"));
+  if (chain != nullptr) {
+    *chain = {};
+    if (!rows[0][2].is_null()) {
+      pqxx::binarystring hash(rows[0][1]);
+      chain->hash.assign(hash.get(), hash.size());
+      chain->first_sequence = rows[0][2].as<int64_t>();
+    }
+  }
   return ParseRecord<v1::Deal>(rows[0][0]);
 }
 
@@ -99,6 +125,9 @@ std::string ListDealsSql(Tx& tx, const DealFilter& f, int64_t after, int limit) 
   }
   if (!f.city_id.empty()) {
     absl::StrAppend(&sql, " AND city_ids @> ARRAY[", tx.quote(f.city_id), "]::text[]");
+  }
+  if (!f.finance_partner_id.empty()) {
+    absl::StrAppend(&sql, " AND finance_partner_id = ", tx.quote(f.finance_partner_id));
   }
   if (f.state != 0) absl::StrAppend(&sql, " AND state = ", f.state);
   if (f.opened_after_us != 0) {

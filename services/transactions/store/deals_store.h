@@ -25,12 +25,14 @@ class PgDealStore final : public DealStore {
  public:
   explicit PgDealStore(Tx& tx) : tx_(tx) {}
   // Read outside the transaction with no lock (Tx::ReadLatest).
-  absl::StatusOr<v1::Deal> GetLatestDeal(const std::string& id) override;
+  absl::StatusOr<v1::Deal> GetLatestDeal(const std::string& id,
+                                         ChainHead* chain = nullptr) override;
   // Staged.
-  void InsertDeal(const v1::Deal& deal, const std::string& record) override;
+  void InsertDeal(const v1::Deal& deal, const std::string& record, const ChainHead& chain) override;
   // Staged; a deal no longer at `read_version` fails the commit with a serialization failure,
   // which InTransaction retries from the read.
-  void SaveDeal(const v1::Deal& deal, const std::string& record, int64_t read_version) override;
+  void SaveDeal(const v1::Deal& deal, const std::string& record, int64_t read_version,
+                const ChainHead& chain) override;
   // Staged; the payments' primary key refuses a reference recorded before.
   void InsertPayment(const std::string& deal_id, const v1::RecordPaymentRequest& payment) override;
   Page<v1::Deal> ListDeals(const DealFilter& filter, int64_t after, int limit) override;

@@ -2,12 +2,18 @@
 
 namespace techtrade::transactions::store {
 
-std::optional<v1::Deal> RecentDeals::Get(const std::string& id, int64_t version) const {
+std::optional<v1::Deal> RecentDeals::Get(const std::string& id, int64_t version,
+                                         ChainHead* chain) const {
   std::string record;
   {
     std::lock_guard lock(mutex_);
     auto it = copies_.find(id);
     if (it == copies_.end() || it->second.version != version) return std::nullopt;
+    if (chain != nullptr) {
+      // A head the copy was not kept with would fork the chain: read the database's instead.
+      if (!it->second.chain.has_value()) return std::nullopt;
+      *chain = *it->second.chain;
+    }
     record = it->second.record;
   }
   v1::Deal deal;
@@ -20,7 +26,8 @@ void RecentDeals::Put(const v1::Deal& deal) {
   Put(deal.id(), deal.version(), deal.SerializeAsString());
 }
 
-void RecentDeals::Put(const std::string& id, int64_t version, std::string record) {
+void RecentDeals::Put(const std::string& id, int64_t version, std::string record,
+                      std::optional<ChainHead> chain) {
   if (capacity_ == 0) return;
   std::lock_guard lock(mutex_);
   auto [it, added] = copies_.try_emplace(id);
@@ -31,6 +38,7 @@ void RecentDeals::Put(const std::string& id, int64_t version, std::string record
   }
   it->second.version = version;
   it->second.record = std::move(record);
+  it->second.chain = std::move(chain);
   it->second.age = oldest_first_.insert(oldest_first_.end(), id);
   if (copies_.size() > capacity_) {
     copies_.erase(oldest_first_.front());

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "services/transactions/store/deal_store.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
 namespace techtrade::transactions::store {
@@ -19,18 +20,23 @@ class RecentDeals {
  public:
   explicit RecentDeals(size_t capacity) : capacity_(capacity) {}
 
-  // The copy of deal `id` if it is at `version`.
-  std::optional<v1::Deal> Get(const std::string& id, int64_t version) const;
+  // The copy of deal `id` if it is at `version`; with `chain`, only a copy kept with its chain
+  // head, which goes there.
+  std::optional<v1::Deal> Get(const std::string& id, int64_t version,
+                              ChainHead* chain = nullptr) const;
   // Keeps `deal` as committed, replacing an older copy; the least recently kept goes first.
   void Put(const v1::Deal& deal);
-  // The same for a deal already serialized as `record` (at `version`).
-  void Put(const std::string& id, int64_t version, std::string record);
+  // The same for a deal already serialized as `record` (at `version`), with its chain head if
+  // known.
+  void Put(const std::string& id, int64_t version, std::string record,
+           std::optional<ChainHead> chain = std::nullopt);
   size_t size() const;
 
  private:
   struct Copy {
     int64_t version;
     std::string record;  // serialized: a third of the parsed message's memory
+    std::optional<ChainHead> chain;
     std::list<std::string>::iterator age;
   };
   const size_t capacity_;

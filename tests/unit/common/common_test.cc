@@ -192,6 +192,18 @@ TEST(RedisUrlTest, Parses) {
   EXPECT_FALSE(ParseRedisUrl("redis://x:notaport").ok());
 }
 
+TEST(RedisUrlTest, CarriesAclCredentials) {
+  absl::StatusOr<RedisOptions> o = ParseRedisUrl("redis://techtrade:s3cret@127.0.0.1:25479/0");
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->user, "techtrade");
+  EXPECT_EQ(o->password, "s3cret");
+  EXPECT_EQ(o->host, "127.0.0.1");
+  EXPECT_EQ(o->port, 25479);
+  EXPECT_TRUE(ParseRedisUrl("redis://cache:6379")->user.empty());
+  EXPECT_FALSE(ParseRedisUrl("redis://techtrade@cache:6379").ok());
+  EXPECT_FALSE(ParseRedisUrl("redis://:pw@cache:6379").ok());
+}
+
 TEST(CacheTest, UnreachableRedisIsAMissNotAnError) {
   RedisOptions options;
   options.port = 1;  // nothing listens there
@@ -465,14 +477,16 @@ class CountingEcho final : public bench::v1::EchoService::Service {
 
 TEST(ServiceChannelTest, SpreadsCallsOverEveryAddressTheTargetNames) {
   CountingEcho first_echo, second_echo;
+  // Plaintext, whatever the environment says: an ipv4: target's authority is no host name a
+  // certificate could carry, and what is tested is the balancing.
   GrpcServer first({.max_threads = 4}), second({.max_threads = 4});
   first.AddService(&first_echo);
   second.AddService(&second_echo);
   ASSERT_TRUE(first.Start().ok());
   ASSERT_TRUE(second.Start().ok());
   // Two addresses behind one name, as a headless Kubernetes Service resolves to its pods.
-  auto channel =
-      ServiceChannel(absl::StrCat("ipv4:127.0.0.1:", first.port(), ",127.0.0.1:", second.port()));
+  auto channel = ServiceChannel(
+      absl::StrCat("ipv4:127.0.0.1:", first.port(), ",127.0.0.1:", second.port()), TlsFiles{});
   auto stub = bench::v1::EchoService::NewStub(channel);
   ASSERT_TRUE(
       channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5)));

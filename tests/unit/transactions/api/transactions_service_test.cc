@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/auth.h"
 #include "common/ids.h"
 #include "tests/support/fake_directories.h"
 #include "tests/support/fake_transactions_store.h"
@@ -54,6 +55,11 @@ class TransactionsHandlersTest : public ::testing::Test {
     buyer_key_ = server_.keys().Add(testing::CitySystemPrincipal(kBuyerCity));
     other_city_key_ = server_.keys().Add(testing::CitySystemPrincipal("chengdu"));
     partner_key_ = server_.keys().Add(testing::PartnerPrincipal());
+    partner_id_ = ParseApiKey(partner_key_)->key_id;
+    reg::FinancePartner partner;
+    partner.set_id(partner_id_);
+    partner.set_name("Bank of Hubei");
+    registry_.PutPartner(partner);
     server_.Start({&service_});
     stub_ = v1::TransactionsService::NewStub(server_.channel());
   }
@@ -65,6 +71,7 @@ class TransactionsHandlersTest : public ::testing::Test {
     r.set_listing_kind(lv1::LISTING_KIND_OFFER);
     r.set_buyer_org_id(buyer_.id());
     r.set_seller_org_id(seller_.id());
+    r.set_finance_partner_id(partner_id_);
     return r;
   }
 
@@ -160,6 +167,7 @@ class TransactionsHandlersTest : public ::testing::Test {
   reg::Organization seller_, buyer_;
   std::string offer_id_;
   std::string operator_key_, seller_key_, buyer_key_, other_city_key_, partner_key_;
+  std::string partner_id_;  // partner_key_'s client, the finance partner the deals name
 };
 
 TEST_F(TransactionsHandlersTest, OpenDealSavesTheDealAndEmitsDealOpened) {
@@ -464,6 +472,23 @@ TEST_F(TransactionsHandlersTest, OnlyAnOperatorResolvesADispute) {
       grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(stub_->ResolveDispute(testing::CallAs(operator_key_).get(), resolve, &deal).ok());
   EXPECT_EQ(EventTypes().back(), "techtrade.transactions.v1.DisputeResolved");
+}
+
+// A deal's events name their caller, and every pilot city the deal involves (its listing's and
+// its parties'), which scope its audit records.
+TEST_F(TransactionsHandlersTest, ADealsEventsNameTheCallerAndTheCitiesItInvolves) {
+  v1::Deal deal = AgreedDeal();
+  std::vector<testing::EmittedEvent> events = deals_.events();
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events[0].cause.actor.api_client_id(), ParseApiKey(buyer_key_)->key_id);
+  EXPECT_EQ(events[0].cause.actor.role(), "city_system");
+  EXPECT_EQ(events[0].cause.actor.city_id(), kBuyerCity);
+  EXPECT_EQ(events[1].cause.actor.api_client_id(), ParseApiKey(seller_key_)->key_id);
+  EXPECT_EQ(events[1].cause.actor.city_id(), kSellerCity);
+  for (const testing::EmittedEvent& e : events) {
+    EXPECT_EQ(e.aggregate.id, deal.id());
+    EXPECT_THAT(e.aggregate.city_ids, ::testing::UnorderedElementsAre(kSellerCity, kBuyerCity));
+  }
 }
 
 }  // namespace

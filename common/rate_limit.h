@@ -1,0 +1,81 @@
+// Per-client rate limits: a token bucket per API client, pure (time comes from a Clock), so that
+// every rule is tested by moving a fake clock. A bucket holds at most `burst` tokens, refills at
+// `per_second` tokens a second, and a call takes one. The limiter is per process: with N replicas
+// behind a balancer a client may make up to N times the rate.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+
+namespace techtrade {
+
+struct RateLimit {
+  double per_second = 0;  // 0: unlimited
+  double burst = 0;       // the most calls at once after a pause; at least 1 when limited
+  bool unlimited() const { return per_second <= 0; }
+};
+
+// "<calls per second>/<burst>" (e.g. "50/100", "0.5/2"), or "0" for unlimited. INVALID_ARGUMENT
+// saying what is wrong otherwise (a burst below 1, a negative or non-finite number).
+absl::StatusOr<RateLimit> ParseRateLimit(absl::string_view text);
+// The inverse, for messages and docs: "50/100", "0".
+std::string FormatRateLimit(const RateLimit& limit);
+
+// A wait in whole milliseconds, rounded up: a client retrying after it is served.
+int64_t RetryAfterMillis(absl::Duration wait);
+
+// One client's bucket, kept as the time it will next be full (the generic cell rate algorithm, a
+// token bucket in integer nanoseconds): each call moves that time on by 1/rate, and a call is
+// refused when it would move it further than (burst - 1)/rate ahead of now.
+class TokenBucket {
+ public:
+  // A bucket is full when it is made: a client's first calls are never refused.
+  TokenBucket(const RateLimit& limit, int64_t now_ns);
+  // Takes a token: zero when the call may go ahead, else how long until a token is there (a
+  // refused call takes nothing).
+  absl::Duration Take(const RateLimit& limit, int64_t now_ns);
+  // Whether the bucket has been left alone long enough to be full again: then it says nothing a
+  // new bucket would not, and can be dropped.
+  bool Full(const RateLimit& limit, int64_t now_ns) const;
+
+ private:
+  int64_t full_at_ns_;
+};
+
+// Buckets by client id, with a bounded number of them: buckets that are full again are dropped
+// every `sweep_every` calls, and if that is not enough the oldest state is forgotten (every
+// client starts with a full bucket again), so memory never grows with the number of clients seen.
+class RateLimiter {
+ public:
+  explicit RateLimiter(const Clock& clock = Clock::Real(), size_t max_buckets = 100000,
+                       int sweep_every = 4096)
+      : clock_(clock), max_buckets_(max_buckets), sweep_every_(sweep_every) {}
+
+  // OK when `client_id` may make a call under `limit` now, else RESOURCE_EXHAUSTED naming the
+  // limit and when to retry; `retry_after` (if given) is set to that wait, zero when allowed.
+  absl::Status Take(absl::string_view client_id, const RateLimit& limit,
+                    absl::Duration* retry_after = nullptr);
+  size_t buckets() const;
+
+ private:
+  const Clock& clock_;
+  const size_t max_buckets_;
+  const int sweep_every_;
+  mutable std::mutex mutex_;
+  // The limit each bucket was last taken under, so that a sweep knows when it is full.
+  struct Entry {
+    TokenBucket bucket;
+    RateLimit limit;
+  };
+  absl::flat_hash_map<std::string, Entry> buckets_;  // guarded by mutex_
+  int calls_since_sweep_ = 0;                        // guarded by mutex_
+};
+
+}  // namespace techtrade

@@ -1,0 +1,32 @@
+// Certificates made on the spot for tests of what TLS refuses: an expired one, one of a CA nobody
+// trusts, a partner's, a rotated server's. Made with OpenSSL's API (EC P-256, like
+// deploy/local/lib/pki.sh), written as PEM files.
+#pragma once
+
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace techtrade::testing {
+
+struct CertificateFiles {
+  std::string cert;  // PEM certificate
+  std::string key;   // PEM private key (PKCS#8), mode 600
+};
+
+struct CertificateAuthority {
+  CertificateFiles files;
+
+  // The local stack's CA: the TECHTRADE_TLS_CA of the environment and the ca.key beside it.
+  static CertificateAuthority OfStack();
+  // A new self-signed CA named `name`, written into `dir`.
+  static CertificateAuthority SelfSigned(const std::string& name, const std::string& dir);
+
+  // A certificate for `common_name` (server and client use; SANs localhost, 127.0.0.1 and the
+  // name), valid from now + `from` to now + `until`, written as `dir`/`file_stem`.{crt,key}.
+  CertificateFiles Issue(const std::string& common_name, const std::string& dir,
+                         const std::string& file_stem, absl::Duration from = absl::Minutes(-5),
+                         absl::Duration until = absl::Hours(24)) const;
+};
+
+}  // namespace techtrade::testing
