@@ -1,6 +1,7 @@
 #include "common/channel.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/tls.h"
 
@@ -13,6 +14,22 @@ std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address) {
 std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address, const TlsFiles& tls) {
   grpc::ChannelArguments args;
   args.SetLoadBalancingPolicyName("round_robin");
+  // A list of literal addresses (ipv4:a:p,b:q) names no host, so there is nothing for the
+  // servers' certificates to be checked against: each is checked against the first address,
+  // which one certificate must therefore cover for all of them (replicas on one machine).
+  for (absl::string_view scheme : {"ipv4:", "ipv6:"}) {
+    absl::string_view list = address;
+    if (tls.enabled() && absl::ConsumePrefix(&list, scheme)) {
+      absl::string_view first = list.substr(0, list.find(','));
+      if (scheme == "ipv6:") {
+        absl::ConsumePrefix(&first, "[");
+        first = first.substr(0, first.find(']'));
+      } else {
+        first = first.substr(0, first.rfind(':'));
+      }
+      args.SetSslTargetNameOverride(std::string(first));
+    }
+  }
   return grpc::CreateCustomChannel(address, ChannelCredentialsFor(tls), args);
 }
 

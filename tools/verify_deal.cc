@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -40,7 +41,8 @@ usage: techtrade-verify-deal --attestation FILE [--public_key PEM]
                              [--dump FILE] [--timeout_seconds S]
 
 flags:
-  --attestation FILE   the attestation as JSON, as `techtradectl deal attestation ID --json` prints
+  --attestation FILE   the attestation as JSON, as
+                       `techtradectl deal attestation --deal_id ID --json` prints it
   --public_key PEM     the platform's Ed25519 public key (SPKI PEM; default:
                        $TECHTRADE_ATTESTATION_PUBLIC_KEY)
   --events FILE        the deal's events, one base64 Kafka record value per line, in stream order
@@ -60,7 +62,7 @@ attestation's first_sequence to its head all verify, or "FAILED: event <position
 
 examples:
   set -a; source .run/dev/env; set +a
-  techtradectl deal attestation "$DEAL" --json > attestation.json
+  techtradectl deal attestation --deal_id "$DEAL" --json > attestation.json
   techtrade-verify-deal --attestation attestation.json --topic techtrade.partner.$PARTNER.deals.v1 \
       --dump deal-events.b64
   techtrade-verify-deal --attestation attestation.json --events deal-events.b64 \
@@ -90,9 +92,10 @@ absl::StatusOr<Args> ParseArgs(int argc, char** argv) {
   std::string timeout;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (!absl::ConsumePrefix(&a, "--")) {
+    if (!absl::StartsWith(a, "--")) {
       return absl::InvalidArgumentError(absl::StrCat(a, ": unexpected argument"));
     }
+    a = a.substr(2);
     std::string name = a, value;
     bool has_value = false;
     if (size_t eq = a.find('='); eq != std::string::npos) {

@@ -1,7 +1,7 @@
 // Finance partners see only their deals' applications, against the running services and broker:
 // partner B can neither read nor list partner A's application (NOT_FOUND, as for no
-// application), and the application's events reach A's own topic (techtrade.partner.<A>.deals.v1,
-// beside A's deal events) and never B's.
+// application) nor its ledger entries, and the application's events reach A's own topic
+// (techtrade.partner.<A>.deals.v1, beside A's deal events) and never B's.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -100,6 +100,25 @@ TEST_F(FundPartnerScopeTest, PartnerBNeitherReadsNorListsPartnerAsApplication) {
   EXPECT_THAT(listed(b_key, d.id()), ElementsAre());
   EXPECT_THAT(listed(b_key, ""), ElementsAre());
   EXPECT_THAT(listed(operator_key_, d.id()), ElementsAre(a.id()));
+
+  // The programme's ledger: its own entry for every auditor, A's application's entries for A
+  // only.
+  auto ledger = [&](const std::string& key) {
+    fv1::ListLedgerEntriesRequest r;
+    r.set_programme_id(p.id());
+    fv1::ListLedgerEntriesResponse page;
+    grpc::Status ls = fund_->ListLedgerEntries(AuthedContext(key).get(), r, &page);
+    EXPECT_TRUE(ls.ok()) << ls.error_message();
+    std::vector<std::string> kinds;
+    for (const fv1::LedgerEntry& e : page.entries()) {
+      kinds.push_back(e.application_id().empty() ? e.kind() : e.kind() + " " + e.application_id());
+    }
+    return kinds;
+  };
+  EXPECT_THAT(ledger(partner_key_), ElementsAre("fund", "reserve " + a.id(), "disburse " + a.id()));
+  EXPECT_THAT(ledger(b_key), ElementsAre("fund"));
+  EXPECT_THAT(ledger(operator_key_),
+              ElementsAre("fund", "reserve " + a.id(), "disburse " + a.id()));
 }
 
 TEST_F(FundPartnerScopeTest, AnApplicationsEventsAreOnItsDealsPartnerTopicAndNotOnAnothers) {

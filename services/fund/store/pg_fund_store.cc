@@ -138,7 +138,8 @@ bool PgFundStore::UpsertDeal(const tv1::Deal& d) {
       ") ON CONFLICT (id) DO UPDATE SET sequence = EXCLUDED.sequence, state = EXCLUDED.state, "
       "currency = EXCLUDED.currency, contract_value = EXCLUDED.contract_value, "
       "signed_at = EXCLUDED.signed_at, completed_at = EXCLUDED.completed_at, "
-      "finance_partner_id = EXCLUDED.finance_partner_id, record = EXCLUDED.record WHERE deals.sequence < EXCLUDED.sequence RETURNING 1"));
+      "finance_partner_id = EXCLUDED.finance_partner_id, record = EXCLUDED.record WHERE "
+      "deals.sequence < EXCLUDED.sequence RETURNING 1"));
   return !applied.empty();
 }
 

@@ -477,16 +477,17 @@ class CountingEcho final : public bench::v1::EchoService::Service {
 
 TEST(ServiceChannelTest, SpreadsCallsOverEveryAddressTheTargetNames) {
   CountingEcho first_echo, second_echo;
-  // Plaintext, whatever the environment says: an ipv4: target's authority is no host name a
-  // certificate could carry, and what is tested is the balancing.
-  GrpcServer first({.max_threads = 4}), second({.max_threads = 4});
+  // As the channel does: TLS when the environment has it (an ipv4: list is checked against its
+  // first address, which the stack's certificates carry).
+  GrpcServer first({.max_threads = 4, .tls = ProcessTls()}),
+      second({.max_threads = 4, .tls = ProcessTls()});
   first.AddService(&first_echo);
   second.AddService(&second_echo);
   ASSERT_TRUE(first.Start().ok());
   ASSERT_TRUE(second.Start().ok());
   // Two addresses behind one name, as a headless Kubernetes Service resolves to its pods.
-  auto channel = ServiceChannel(
-      absl::StrCat("ipv4:127.0.0.1:", first.port(), ",127.0.0.1:", second.port()), TlsFiles{});
+  auto channel =
+      ServiceChannel(absl::StrCat("ipv4:127.0.0.1:", first.port(), ",127.0.0.1:", second.port()));
   auto stub = bench::v1::EchoService::NewStub(channel);
   ASSERT_TRUE(
       channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5)));
