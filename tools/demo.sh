@@ -205,6 +205,13 @@ TECHTRADE_KAFKA_CERT="${STATE}/pki/${bank_id}.crt" TECHTRADE_KAFKA_KEY="${STATE}
   --partner_id "${bank_id}" --group "${bank_id}.demo-$(date +%s)" 2>/dev/null | grep -E "(${deal_id:0:8}|${application_id:0:8}|events over)" |
   sed 's/^/   /'
 
+step "The deal's attestation (交易鉴证): the head of its event chain, signed by the platform"
+ctl "${bank_key}" deal attestation --deal_id "${deal_id}" --json >"${STATE}/demo-attestation.json"
+note "the bank checks its copy of the stream offline, against the platform's public key:"
+TECHTRADE_KAFKA_CERT="${STATE}/pki/${bank_id}.crt" TECHTRADE_KAFKA_KEY="${STATE}/pki/${bank_id}.key" \
+  "${ROOT}/build/bin/techtrade-verify-deal" --attestation "${STATE}/demo-attestation.json" \
+  --topic "techtrade.partner.${bank_id}.deals.v1" --deal_id "${deal_id}" 2>/dev/null | sed 's/^/   /'
+
 echo
 echo "Platform addresses and the operator key: ${ENV_FILE}"
 "${ROOT}/deploy/local/stack.sh" status
