@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/envelope.h"
@@ -155,7 +156,8 @@ absl::StatusOr<StreamVerification> VerifyDealStream(std::span<const std::string>
   }
   StreamVerification result;
   int64_t expected = first;
-  std::string previous_hash;  // of the last covered event
+  std::string previous_hash;                           // of the last covered event
+  absl::flat_hash_map<std::string, std::string> seen;  // event id → hash of its bytes
   for (size_t i = 0; i < envelopes.size(); ++i) {
     absl::StatusOr<common::v1::EventEnvelope> event = DecodeEnvelope(envelopes[i]);
     if (!event.ok()) return At(Position(i, nullptr), event.status().message());
@@ -163,6 +165,15 @@ absl::StatusOr<StreamVerification> VerifyDealStream(std::span<const std::string>
     if (event->aggregate_type() != "deal" || event->aggregate_id() != attestation.deal_id()) {
       return At(position, absl::StrCat("of ", event->aggregate_type(), " ", event->aggregate_id(),
                                        ", not of deal ", attestation.deal_id()));
+    }
+    const std::string hash = EnvelopeHash(envelopes[i]);
+    if (auto [it, first_time] = seen.try_emplace(event->event_id(), hash); !first_time) {
+      if (it->second != hash) {
+        return At(position, absl::StrCat("event_id ", event->event_id(),
+                                         " was read before with other content: altered"));
+      }
+      ++result.redeliveries;
+      continue;
     }
     if (expected > head) {
       ++result.after_head;  // past the signed head: chained later, not covered
@@ -185,7 +196,7 @@ absl::StatusOr<StreamVerification> VerifyDealStream(std::span<const std::string>
                 absl::StrCat("does not hash to the previous_event_hash of ", position,
                              ": one of the two was altered"));
     }
-    previous_hash = EnvelopeHash(envelopes[i]);
+    previous_hash = hash;
     if (expected == head && previous_hash != attestation.head_hash()) {
       return At(position, "does not hash to the attested head_hash: altered");
     }

@@ -71,11 +71,15 @@ struct StreamVerification {
   int64_t covered = 0;       // events from first_sequence to the head, all verified
   int64_t before_chain = 0;  // earlier events of a deal opened before events were chained
   int64_t after_head = 0;    // later events, not covered by this attestation
+  // Copies of an event already read (the same event id and the same bytes): delivery is at least
+  // once, so a stream may hold them, and they are skipped.
+  int64_t redeliveries = 0;
 };
 
 // Checks one deal's events — `envelopes`, the raw Kafka values in stream order — against
 // `attestation` and the platform's public key: the signature; each event decodes, is of the
-// attested deal, and sequences run first_sequence, first_sequence + 1, … without gaps; each
+// attested deal (a redelivered copy, byte for byte, is skipped; the same event id with other bytes
+// fails), and sequences run first_sequence, first_sequence + 1, … without gaps; each
 // event's previous_event_hash is the SHA-256 of the previous event's bytes (empty on the chain's
 // first); the event at the attested sequence hashes to head_hash. Any altered, missing or
 // reordered event fails with INVALID_ARGUMENT naming its position in `envelopes`, from 1:

@@ -62,7 +62,7 @@ TlsFiles TlsFilesFromEnvironment() {
   return files;
 }
 
-const TlsFiles& ProcessTls() {
+TlsFiles ProcessTls() {
   std::lock_guard lock(process_tls_mutex);
   if (!process_tls.has_value()) process_tls = TlsFilesFromEnvironment();
   return *process_tls;

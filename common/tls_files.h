@@ -27,7 +27,7 @@ TlsFiles TlsFilesFromEnvironment();
 
 // The TLS files of this process: set by the service bootstrap from its configuration, else
 // TlsFilesFromEnvironment().
-const TlsFiles& ProcessTls();
+TlsFiles ProcessTls();
 void SetProcessTls(TlsFiles files);
 
 // INVALID_ARGUMENT naming the setting and file when one is unreadable or not PEM, the key does

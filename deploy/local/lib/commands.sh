@@ -53,7 +53,8 @@ cmd_partner() {
   case " ${PKI_IDENTITIES[*]} " in *" ${id} "*) die "'${id}' is a platform identity, not a partner" ;; esac
   live_pid kafka >/dev/null || die "kafka is not running (stack.sh up first)"
   ensure_pki
-  [[ -s "${PKI}/${id}.crt" ]] || pki_issue "${id}" "${PKI_LEAF_DAYS}"
+  # Issued again when missing, near its end or made under an earlier CA.
+  pki_current "${id}" || pki_issue "${id}" "${PKI_LEAF_DAYS}" client
   kafka_grant_partner "${id}"
   log "partner ${id}: certificate $(rel "${PKI}/${id}.crt") (key ${id}.key), topic techtrade.partner.${id}.deals.v1"
 }

@@ -42,6 +42,8 @@ write_env() {
   key="$(operator_key)"
   ensure_pki
   ensure_attestation_key
+  # Made private before anything is written into it: it holds the operator key and passwords.
+  (umask 077 && : >"${ENV_FILE}.tmp.$$")
   {
     echo "TECHTRADE_INSTANCE=${INSTANCE}"
     for svc in "${SERVICES[@]}"; do
@@ -63,6 +65,5 @@ write_env() {
       echo "TECHTRADE_${upper}_HEALTH_ADDR=127.0.0.1:$(svc_health_port "${svc}")"
     done
   } >"${ENV_FILE}.tmp.$$"
-  chmod 600 "${ENV_FILE}.tmp.$$"
   mv "${ENV_FILE}.tmp.$$" "${ENV_FILE}"
 }

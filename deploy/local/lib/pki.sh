@@ -34,17 +34,25 @@ pki_sans() {
   esac
 }
 
-# Issues NAME's certificate, signed by the instance CA, valid for DAYS.
+# Issues NAME's certificate, signed by the instance CA, valid for DAYS. A platform identity may
+# serve and call (serverAuth, clientAuth, the names it is reached by); PROFILE "client" (an outside
+# party, e.g. a finance partner) may only call: clientAuth and no name, so that it can never pass
+# for one of the platform's servers.
 pki_issue() {
-  local name=$1 days=$2 tmp
+  local name=$1 days=$2 profile=${3:-platform} tmp
   tmp="$(mktemp -d "${PKI}/.issue.XXXXXX")"
   (umask 077 && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "${tmp}/${name}.key" -out "${tmp}/${name}.csr" \
     -subj "/O=techtrade-dev/CN=${name}" 2>>"${PKI}/openssl.log")
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" \
-    "keyUsage=critical,digitalSignature,keyEncipherment" \
-    "extendedKeyUsage=serverAuth,clientAuth" \
-    "subjectAltName=$(pki_sans "${name}")" >"${tmp}/${name}.ext"
+  if [[ ${profile} == client ]]; then
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+      "extendedKeyUsage=clientAuth" >"${tmp}/${name}.ext"
+  else
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=serverAuth,clientAuth" \
+      "subjectAltName=$(pki_sans "${name}")" >"${tmp}/${name}.ext"
+  fi
   openssl x509 -req -in "${tmp}/${name}.csr" -CA "${CA_CRT}" -CAkey "${PKI}/ca.key" \
     -CAcreateserial -CAserial "${PKI}/ca.srl" -days "${days}" -sha256 \
     -extfile "${tmp}/${name}.ext" -out "${tmp}/${name}.crt" 2>>"${PKI}/openssl.log"
@@ -54,6 +62,14 @@ pki_issue() {
   mv "${tmp}/${name}.pem" "${PKI}/${name}.pem"
   mv "${tmp}/${name}.crt" "${PKI}/${name}.crt"
   rm -rf "${tmp}"
+}
+
+# Whether NAME's certificate exists, is valid under the current CA and has a week left.
+pki_current() {
+  local name=$1
+  [[ -s "${PKI}/${name}.crt" && -s "${PKI}/${name}.key" ]] &&
+    openssl x509 -in "${PKI}/${name}.crt" -noout -checkend $((7 * 86400)) >/dev/null 2>&1 &&
+    openssl verify -CAfile "${CA_CRT}" "${PKI}/${name}.crt" >/dev/null 2>&1
 }
 
 # Makes the CA (once) and every identity's certificate that is missing or expires within a week.
@@ -75,9 +91,7 @@ ensure_pki() {
     chmod 644 "${CA_CRT}"
   fi
   for name in "${PKI_IDENTITIES[@]}"; do
-    if [[ ! -s "${PKI}/${name}.crt" || ! -s "${PKI}/${name}.key" ]] ||
-      ! openssl x509 -in "${PKI}/${name}.crt" -noout -checkend $((7 * 86400)) >/dev/null 2>&1 ||
-      ! openssl verify -CAfile "${CA_CRT}" "${PKI}/${name}.crt" >/dev/null 2>&1; then
+    if ! pki_current "${name}"; then
       pki_issue "${name}" "${PKI_LEAF_DAYS}" ||
         die "pki: openssl could not issue ${name}'s certificate (see $(rel "${PKI}/openssl.log"))"
     fi
