@@ -82,7 +82,8 @@ absl::StatusOr<audit::v1::QueryAuditResponse> QueryAuditLog(
                                                   "end_time", INT64_MAX));
   return InTransaction(db, [&](Tx& tx) -> absl::StatusOr<audit::v1::QueryAuditResponse> {
     // The scope as InAuditScope decides it (common/audit_scope.h); the first statement of a
-    // transaction goes with literals, so the planner drops the filters not given.
+    // transaction goes with literals, so the planner drops the filters not given. The city test
+    // is containment so that the GIN index on city_ids (migration 0012) can answer it.
     pqxx::result rows = tx.exec_params(
         "SELECT position, envelope, array_to_string(city_ids, ','), partner_id FROM audit_log "
         "WHERE position > $1 AND ($2 = '' OR aggregate_type = $2) "
@@ -91,7 +92,8 @@ absl::StatusOr<audit::v1::QueryAuditResponse> QueryAuditLog(
         "occurred_at >= to_timestamp($5::double precision / 1000000)) "
         "AND ($6::bigint = 9223372036854775807 OR "
         "occurred_at < to_timestamp($6::double precision / 1000000)) "
-        "AND ($7::boolean OR ($8 <> '' AND $8 = ANY(city_ids)) OR ($9 <> '' AND partner_id = $9)) "
+        "AND ($7::boolean OR ($8 <> '' AND city_ids @> ARRAY[$8::text]) "
+        "OR ($9 <> '' AND partner_id = $9)) "
         "ORDER BY position LIMIT $10",
         after, request.aggregate_type(), request.aggregate_id(), request.actor_client_id(),
         start_us, end_us, scope.everything, scope.city_id, scope.partner_id, limit + 1);

@@ -18,6 +18,9 @@ using techtrade::registry::v1::API_CLIENT_ROLE_CITY_SYSTEM;
 using techtrade::registry::v1::API_CLIENT_ROLE_OPERATOR;
 using techtrade::registry::v1::API_CLIENT_ROLE_PARTNER;
 
+// The registry's marker for a changed key: read the record from the registry, cache nothing.
+constexpr char kReloadMarker[] = R"({"reload":true})";
+
 bool IsLowerHex(absl::string_view s) {
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
@@ -65,8 +68,10 @@ absl::StatusOr<std::string> ApiKeyFromMetadata(const grpc::ServerContext& contex
 
 absl::StatusOr<Principal> MemoizingAuthenticator::Authenticate(absl::string_view api_key) {
   const absl::Time now = absl::Now();
+  uint64_t generation = 0;
   {
     std::lock_guard lock(mutex_);
+    generation = generation_;
     if (auto it = entries_.find(api_key); it != entries_.end()) {
       if (it->second.expires > now) return it->second.principal;
       entries_.erase(it);
@@ -81,6 +86,8 @@ absl::StatusOr<Principal> MemoizingAuthenticator::Authenticate(absl::string_view
                                 absl::Nanoseconds(principal->api_key_expire_time().nanos()));
     }
     std::lock_guard lock(mutex_);
+    // A key forgotten during the call may have been revoked after `inner_` read it.
+    if (generation_ != generation) return principal;
     if (entries_.size() >= max_entries_) entries_.clear();  // crude, bounded, rare
     entries_[std::string(api_key)] = Entry{*principal, expires};
   }
@@ -90,8 +97,17 @@ absl::StatusOr<Principal> MemoizingAuthenticator::Authenticate(absl::string_view
 void MemoizingAuthenticator::Forget(absl::string_view key_id) {
   const std::string prefix = absl::StrCat("tt_", key_id, "_");
   std::lock_guard lock(mutex_);
+  ++generation_;
   absl::erase_if(entries_,
                  [&](const auto& entry) { return absl::StartsWith(entry.first, prefix); });
+}
+
+void MarkApiKeyRevoked(Cache& cache, absl::string_view key_id) {
+  cache.Replace(ApiKeyCacheKey(key_id), nlohmann::json{{"active", false}}.dump(), kSharedCacheTtl);
+}
+
+void MarkApiKeyChanged(Cache& cache, absl::string_view key_id) {
+  cache.Replace(ApiKeyCacheKey(key_id), kReloadMarker, kSharedCacheTtl);
 }
 
 absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view api_key) {
@@ -104,7 +120,8 @@ absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view
   if (std::optional<std::string> text = cache_.Get(cache_key)) {
     cached = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   }
-  if (cached.is_object()) {
+  const bool reload = cached.is_object() && cached.contains("reload");
+  if (cached.is_object() && !reload) {
     record.secret_hash = cached.value("hash", std::string());
     record.role = static_cast<techtrade::registry::v1::ApiClientRole>(cached.value("role", 0));
     record.city_id = cached.value("city", std::string());
@@ -132,7 +149,8 @@ absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view
     if (record.expire_time != absl::InfiniteFuture()) {
       entry["expires"] = absl::ToUnixMicros(record.expire_time);
     }
-    cache_.Set(cache_key, entry.dump(), kSharedCacheTtl);
+    // Never over the registry's word: a revocation committed since Load read the key must win.
+    if (!reload) cache_.SetIfAbsent(cache_key, entry.dump(), kSharedCacheTtl);
   }
   if (!record.active || !ConstantTimeEquals(Sha256Hex(key.secret), record.secret_hash)) {
     return absl::UnauthenticatedError(kUnknownKey);

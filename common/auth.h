@@ -40,7 +40,8 @@ class Authenticator {
 };
 
 // What the cache holds for an API key, under ApiKeyCacheKey(key id), shared by every service:
-// written by whichever service loads it first, deleted by the registry when the key is revoked.
+// added by whichever service loads it first where there is no entry, overwritten by the registry
+// when the key changes (MarkApiKeyRevoked, MarkApiKeyChanged).
 struct ApiKeyRecord {
   std::string secret_hash;  // SHA-256 of the secret, hex
   techtrade::registry::v1::ApiClientRole role = {};
@@ -70,6 +71,16 @@ class CachedKeyAuthenticator : public Authenticator {
   Cache& cache_;
 };
 
+// The registry's side of the shared entry, once a change to the key has committed. Both write
+// unconditionally, and a loader only adds an entry where there is none, so a load that read the
+// key before the change can never put the old record back (each run again on an idempotent
+// replay, in case the first write was lost).
+// A revoked key: a tombstone refusing it until the entry's TTL (revocation is final).
+void MarkApiKeyRevoked(Cache& cache, absl::string_view key_id);
+// A key changed otherwise (its expiry, by a rotation): a marker sending every reader to the
+// registry until the entry's TTL, with nothing cached meanwhile.
+void MarkApiKeyChanged(Cache& cache, absl::string_view key_id);
+
 // Remembers successful authentications in process memory for a short time in front of another
 // Authenticator, so that the hot path of every call costs no network round trip. A revocation is
 // effective at once on the replica that forgets the key, and within `ttl` on the others; a key is
@@ -92,6 +103,8 @@ class MemoizingAuthenticator : public Authenticator {
   const size_t max_entries_;
   std::mutex mutex_;
   absl::flat_hash_map<std::string, Entry> entries_;  // guarded by mutex_
+  // Moved on by every Forget: an authentication that began before one is not remembered.
+  uint64_t generation_ = 0;  // guarded by mutex_
 };
 
 // Who may do what, the same in every service (docs/api.md, "Who may call what").

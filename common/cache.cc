@@ -147,19 +147,40 @@ redisReply* Cache::Command(const std::vector<absl::string_view>& args) {
 }
 
 bool Cache::FlushPendingInvalidations() {
-  std::unordered_set<std::string> pending;
+  std::unordered_map<std::string, std::optional<Replacement>> pending;
   {
     std::lock_guard lock(mutex_);
     if (pending_invalidations_.empty()) return true;
     pending.swap(pending_invalidations_);
   }
-  std::vector<absl::string_view> args = {"DEL"};
-  for (const std::string& key : pending) args.push_back(key);
-  if (redisReply* reply = Command(args)) {
-    freeReplyObject(reply);
-    log::Info("cache: deferred invalidations applied", {{"keys", pending.size()}});
+  const size_t count = pending.size();
+  std::vector<absl::string_view> deletions = {"DEL"};
+  for (const auto& [key, replacement] : pending) {
+    if (!replacement.has_value()) deletions.push_back(key);
+  }
+  bool applied = true;
+  if (deletions.size() > 1) {
+    redisReply* reply = Command(deletions);
+    applied = reply != nullptr;
+    if (applied) {
+      freeReplyObject(reply);
+      std::erase_if(pending, [](const auto& entry) { return !entry.second.has_value(); });
+    }
+  }
+  for (auto it = pending.begin(); applied && it != pending.end();) {
+    const std::string ttl_ms = absl::StrCat(absl::ToInt64Milliseconds(it->second->ttl));
+    redisReply* reply = Command({"SET", it->first, it->second->value, "PX", ttl_ms});
+    applied = reply != nullptr;
+    if (applied) {
+      freeReplyObject(reply);
+      it = pending.erase(it);
+    }
+  }
+  if (applied) {
+    log::Info("cache: deferred invalidations applied", {{"keys", count}});
     return true;
   }
+  // A newer invalidation of a key deferred meanwhile wins over this older one.
   std::lock_guard lock(mutex_);
   pending_invalidations_.merge(pending);
   return false;
@@ -226,13 +247,24 @@ std::optional<std::string> Cache::Get(const std::string& key) {
 }
 
 void Cache::Set(const std::string& key, absl::string_view value, absl::Duration ttl) {
+  Write(key, value, ttl, /*if_absent=*/false);
+}
+
+void Cache::SetIfAbsent(const std::string& key, absl::string_view value, absl::Duration ttl) {
+  Write(key, value, ttl, /*if_absent=*/true);
+}
+
+void Cache::Write(const std::string& key, absl::string_view value, absl::Duration ttl,
+                  bool if_absent) {
   {
     // A key awaiting invalidation must not be refilled with what may be a stale read.
     std::lock_guard lock(mutex_);
     if (pending_invalidations_.contains(key)) return;
   }
   std::string ttl_ms = absl::StrCat(absl::ToInt64Milliseconds(ttl));
-  if (redisReply* reply = Command({"SET", key, value, "PX", ttl_ms})) freeReplyObject(reply);
+  std::vector<absl::string_view> args = {"SET", key, value, "PX", ttl_ms};
+  if (if_absent) args.push_back("NX");
+  if (redisReply* reply = Command(args)) freeReplyObject(reply);
 }
 
 std::optional<std::string> Cache::LocalGet(const std::string& key) {
@@ -256,19 +288,37 @@ void Cache::LocalPut(const std::string& key, std::string value, uint64_t generat
 }
 
 void Cache::Invalidate(const std::string& key) {
+  InvalidateWith(key, std::nullopt, absl::ZeroDuration());
+}
+
+void Cache::Replace(const std::string& key, absl::string_view value, absl::Duration ttl) {
+  InvalidateWith(key, std::string(value), ttl);
+}
+
+void Cache::InvalidateWith(const std::string& key, std::optional<std::string> replacement,
+                           absl::Duration ttl) {
   {
     std::lock_guard lock(local_mutex_);
     local_.erase(key);
     ++local_generation_;
   }
   if (options_.host.empty()) return;  // nothing to keep in step
-  if (redisReply* reply = Command({"DEL", key})) {
+  redisReply* reply = nullptr;
+  if (replacement.has_value()) {
+    const std::string ttl_ms = absl::StrCat(absl::ToInt64Milliseconds(ttl));
+    reply = Command({"SET", key, *replacement, "PX", ttl_ms});
+  } else {
+    reply = Command({"DEL", key});
+  }
+  if (reply != nullptr) {
     freeReplyObject(reply);
     return;
   }
   std::lock_guard lock(mutex_);
   if (pending_invalidations_.size() < kMaxPendingInvalidations) {
-    pending_invalidations_.insert(key);
+    std::optional<Replacement>& pending = pending_invalidations_[key];
+    pending.reset();
+    if (replacement.has_value()) pending = Replacement{*std::move(replacement), ttl};
   } else {
     log::Error("cache: too many deferred invalidations; relying on TTL", {{"key", key}});
   }

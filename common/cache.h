@@ -17,7 +17,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -68,9 +67,15 @@ class Cache {
   // meanwhile, or by the next Prefetch.
   void Prefetch(const std::vector<std::string>& keys);
   void Set(const std::string& key, absl::string_view value, absl::Duration ttl);
+  // Set only where the key holds nothing (SET NX): for a loader filling a miss, so that what its
+  // record's owner wrote meanwhile (Replace) is never overwritten by an older read.
+  void SetIfAbsent(const std::string& key, absl::string_view value, absl::Duration ttl);
   // Deletes the key; if Redis cannot be reached the key is remembered and deleted as soon as
   // Redis answers again, before any read is served from it.
   void Invalidate(const std::string& key);
+  // Invalidate, leaving `value` in the key's place for `ttl` instead of nothing: the owner's word
+  // after a change, which a loader's SetIfAbsent cannot displace. Deferred the same way.
+  void Replace(const std::string& key, absl::string_view value, absl::Duration ttl);
 
   // Cache-aside for protobuf messages: the cached copy if there is one, else load(), cached for
   // `ttl` when it succeeds. Errors from load() are returned and never cached. With `near_copy`,
@@ -116,16 +121,25 @@ class Cache {
   void Return(redisContext* context, bool healthy);
   bool InCooldown();
   bool FlushPendingInvalidations();
+  void Write(const std::string& key, absl::string_view value, absl::Duration ttl, bool if_absent);
+  void InvalidateWith(const std::string& key, std::optional<std::string> replacement,
+                      absl::Duration ttl);
   std::optional<std::string> LocalGet(const std::string& key);
   // Keeps `value` near unless an invalidation came after `generation` was read.
   void LocalPut(const std::string& key, std::string value, uint64_t generation);
 
   const RedisOptions options_;
   std::mutex mutex_;
-  std::condition_variable returned_;                       // a connection became idle or closed
-  std::vector<redisContext*> idle_;                        // guarded by mutex_
-  int open_ = 0;                                           // guarded by mutex_
-  std::unordered_set<std::string> pending_invalidations_;  // guarded by mutex_
+  std::condition_variable returned_;  // a connection became idle or closed
+  std::vector<redisContext*> idle_;   // guarded by mutex_
+  int open_ = 0;                      // guarded by mutex_
+  // What stands in a deferred invalidation's key once Redis answers: nothing, or a Replace value.
+  struct Replacement {
+    std::string value;
+    absl::Duration ttl;
+  };
+  std::unordered_map<std::string, std::optional<Replacement>>
+      pending_invalidations_;  // guarded by mutex_
   std::atomic<int64_t> down_until_ns_{0};
   struct LocalCopy {
     std::string value;

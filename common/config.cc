@@ -62,7 +62,9 @@ struct RoleRateLimit {
 constexpr RoleRateLimit kRateLimitSettings[] = {
     {"OPERATOR", "TECHTRADE_RATE_LIMIT_OPERATOR", "0"},
     {"CITY_SYSTEM", "TECHTRADE_RATE_LIMIT_CITY_SYSTEM", "2000/4000"},
-    {"PARTNER", "TECHTRADE_RATE_LIMIT_PARTNER", "2000/4000"}};
+    {"PARTNER", "TECHTRADE_RATE_LIMIT_PARTNER", "2000/4000"},
+    // Not a role: failed authentications per peer address (RpcRunner).
+    {"UNAUTHENTICATED", "TECHTRADE_RATE_LIMIT_UNAUTHENTICATED", "5/20"}};
 
 // The settings every service reads, declared like a service's own (common/settings.h), so that
 // every bad value, common or the service's, is listed before anything starts.

@@ -141,6 +141,10 @@ absl::Status KafkaProducer::Produce(const std::string& topic, absl::string_view 
     // would keep producing into a producer that refuses everything.
     if (err == RdKafka::ERR__FATAL) fatal_ = true;
     delete kafka_headers;  // ownership passes to librdkafka only on success
+    // A full queue is the producer's state, not the message's: the caller may stop and retry.
+    if (err == RdKafka::ERR__QUEUE_FULL) {
+      return absl::ResourceExhaustedError(absl::StrCat("kafka produce: ", RdKafka::err2str(err)));
+    }
     return absl::UnavailableError(absl::StrCat("kafka produce: ", RdKafka::err2str(err)));
   }
   return absl::OkStatus();

@@ -48,7 +48,8 @@ class KafkaProducer {
                                                                DeliveryCallback on_delivery);
   ~KafkaProducer();
 
-  // Enqueues; the outcome arrives through the delivery callback.
+  // Enqueues; the outcome arrives through the delivery callback. RESOURCE_EXHAUSTED: the local
+  // queue is full (queue.buffering.max.messages), nothing wrong with this message.
   absl::Status Produce(const std::string& topic, absl::string_view key, absl::string_view value,
                        const std::vector<KafkaHeader>& headers, void* opaque);
   // Serves delivery reports and errors for up to `timeout`.

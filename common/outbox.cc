@@ -3,11 +3,13 @@
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/audit.h"
@@ -138,11 +140,46 @@ void OutboxRelay::OnStopRequested() {
 
 absl::Status OutboxRelay::EnsureTopic(const std::string& topic) {
   if (topic == options_.topic || created_topics_.contains(topic)) return absl::OkStatus();
+  auto failed = failed_topics_.find(topic);
+  // Asking again at once would cost each batch a broker round trip (up to the timeout) for an
+  // answer that does not change within seconds (a missing ACL, a refused name).
+  if (failed != failed_topics_.end() && absl::Now() < failed->second.retry_at) {
+    return failed->second.error;
+  }
   // Only the replica holding the relay lock gets here, and creating a topic that exists is
   // success: a takeover in the middle only asks once more.
-  TT_RETURN_IF_ERROR(producer_->CreateTopic(topic, absl::Seconds(10)));
+  absl::Status created = producer_->CreateTopic(topic, absl::Seconds(10));
+  if (!created.ok()) {
+    const absl::Duration backoff =
+        failed == failed_topics_.end()
+            ? options_.topic_retry_initial
+            : std::min(failed->second.backoff * 2, options_.topic_retry_max);
+    log::Warn("outbox: cannot create topic; its aggregates' events wait",
+              {{"topic", topic},
+               {"error", created.ToString()},
+               {"retry_in", absl::FormatDuration(backoff)}});
+    failed_topics_[topic] = TopicFailure{created, backoff, absl::Now() + backoff};
+    return created;
+  }
+  if (failed != failed_topics_.end()) failed_topics_.erase(failed);
   created_topics_.insert(topic);
   return absl::OkStatus();
+}
+
+std::string OutboxRelay::TopicsInBackoff() {
+  std::vector<std::string> topics;
+  const absl::Time now = absl::Now();
+  for (const auto& [topic, failure] : failed_topics_) {
+    if (now >= failure.retry_at) continue;
+    // An array element quoted, as a topic name could hold any character.
+    std::string quoted = "\"";
+    for (char c : topic) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    topics.push_back(quoted + "\"");
+  }
+  return absl::StrCat("{", absl::StrJoin(topics, ","), "}");
 }
 
 bool OutboxRelay::EnsureProducer() {
@@ -245,23 +282,57 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
 }
 
 pqxx::result OutboxRelay::ReadNextBatch(pqxx::connection& conn) {
-  conn.prepare("techtrade_outbox_next",
-               "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])) "
-               "SELECT position, id::text, aggregatetype, aggregateid, type, payload, sequence, " +
-                   EpochMicros("occurred_at") +
-                   ", producer, traceparent, topic FROM outbox WHERE position <> ALL($1::bigint[]) "
-                   "ORDER BY position LIMIT $2");
-  pqxx::nontransaction tx(conn);
-  // The SELECT sees the rows as before the DELETE, hence the filter.
-  pqxx::result rows = tx.exec_prepared("techtrade_outbox_next", acknowledged_, options_.batch_size);
+  const std::string columns =
+      "SELECT position, id::text, aggregatetype, aggregateid, type, payload, sequence, " +
+      EpochMicros("occurred_at") + ", producer, traceparent, topic FROM outbox ";
+  const std::string waiting_topics = TopicsInBackoff();
+  last_read_skipped_ = waiting_topics != "{}";
+  pqxx::result rows;
+  if (!last_read_skipped_) {
+    conn.prepare("techtrade_outbox_next",
+                 "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])) " +
+                     columns + "WHERE position <> ALL($1::bigint[]) ORDER BY position LIMIT $2");
+    pqxx::nontransaction tx(conn);
+    // The SELECT sees the rows as before the DELETE, hence the filter.
+    rows = tx.exec_prepared("techtrade_outbox_next", acknowledged_, options_.batch_size);
+  } else {
+    // The aggregates waiting for a topic would otherwise fill every batch once they are more
+    // than a batch, and stall the rest again. Finding them costs a pass over the outbox, paid
+    // only while a topic cannot be created.
+    conn.prepare("techtrade_outbox_next_skipping",
+                 "WITH published AS (DELETE FROM outbox WHERE position = ANY($1::bigint[])), "
+                 "waiting AS (SELECT DISTINCT aggregateid FROM outbox WHERE topic = "
+                 "ANY($3::text[])) " +
+                     columns +
+                     "WHERE position <> ALL($1::bigint[]) AND aggregateid NOT IN (SELECT "
+                     "aggregateid FROM waiting) ORDER BY position LIMIT $2");
+    pqxx::nontransaction tx(conn);
+    rows = tx.exec_prepared("techtrade_outbox_next_skipping", acknowledged_, options_.batch_size,
+                            waiting_topics);
+  }
   acknowledged_ = "{}";
   return rows;
 }
 
-size_t OutboxRelay::Produce(const pqxx::result& rows, std::vector<BatchRow>& batch) {
-  size_t produced = 0;
+void OutboxRelay::Produce(const pqxx::result& rows, std::vector<BatchRow>& batch) {
+  // Aggregates with a row that cannot go in this batch: their later rows wait with it, so that
+  // each aggregate's events stay in order, on every topic. A deal's service-topic rows wait for
+  // its partner's topic too: both streams carry one sequence, and the partner's is hash-chained,
+  // so neither may run ahead of the other with a gap.
+  absl::flat_hash_map<std::string, Held> held;
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
+    std::string aggregate = r[3].as<std::string>();
+    if (auto it = held.find(aggregate); it != held.end()) {
+      batch[i].held = it->second;
+      continue;
+    }
+    // A row naming its own topic (a partner's stream) waits until that topic exists.
+    const std::string topic = r[10].is_null() ? options_.topic : r[10].as<std::string>();
+    if (!EnsureTopic(topic).ok()) {
+      batch[i].held = held[aggregate] = Held::kForTopic;
+      continue;
+    }
     pqxx::binarystring payload(r[5]);
     // docs/events.md, "Kafka record": each header repeats the envelope field of its name. Rows
     // written before the header columns existed have them empty.
@@ -270,33 +341,36 @@ size_t OutboxRelay::Produce(const pqxx::result& rows, std::vector<BatchRow>& bat
         {"event_id", r[1].as<std::string>()},
         {"event_type", r[4].as<std::string>()},
         {"aggregate_type", r[2].as<std::string>()},
-        {"aggregate_id", r[3].as<std::string>()},
+        {"aggregate_id", aggregate},
         {"sequence", r[6].as<std::string>()},
         {"producer", producer.empty() ? options_.service : std::move(producer)},
     };
     if (!traceparent.empty()) headers.push_back({"traceparent", std::move(traceparent)});
-    // A row naming its own topic (a partner's stream) waits until that topic exists.
-    const std::string topic = r[10].is_null() ? options_.topic : r[10].as<std::string>();
-    if (absl::Status exists = EnsureTopic(topic); !exists.ok()) {
-      log::Warn("outbox: cannot create topic", {{"topic", topic}, {"error", exists.ToString()}});
-      break;
+    absl::Status enqueued =
+        producer_->Produce(topic, aggregate, absl::string_view(payload.get(), payload.size()),
+                           headers, &batch[i].result);
+    if (enqueued.ok()) {
+      batch[i].produced = true;
+      continue;
     }
-    absl::Status enqueued = producer_->Produce(topic, r[3].as<std::string>(),
-                                               absl::string_view(payload.get(), payload.size()),
-                                               headers, &batch[i].result);
-    if (!enqueued.ok()) {
-      log::Warn("outbox: produce failed", {{"error", enqueued.ToString()}});
-      break;
+    log::Warn("outbox: produce failed", {{"topic", topic}, {"error", enqueued.ToString()}});
+    if (enqueued.code() == absl::StatusCode::kResourceExhausted || producer_->fatal()) {
+      // A full queue or a failed producer refuses every row alike: the rest waits for the next
+      // batch, after the acknowledgements made room (or the producer was replaced).
+      for (size_t j = i; j < rows.size(); ++j) {
+        if (batch[j].held == Held::kNo) batch[j].held = Held::kRetrySoon;
+      }
+      return;
     }
-    ++produced;
+    // Refused for this row or its topic alone (too large, unknown topic): the others go on.
+    batch[i].held = held[aggregate] = Held::kRetrySoon;
   }
-  return produced;
 }
 
-void OutboxRelay::AwaitAcknowledgements(const std::vector<BatchRow>& batch, size_t produced) {
+void OutboxRelay::AwaitAcknowledgements(const std::vector<BatchRow>& batch) {
   auto outstanding = [&] {
-    for (size_t i = 0; i < produced; ++i) {
-      if (batch[i].result.code() == absl::StatusCode::kUnknown) return true;
+    for (const BatchRow& row : batch) {
+      if (row.produced && row.result.code() == absl::StatusCode::kUnknown) return true;
     }
     return false;
   };
@@ -309,17 +383,20 @@ void OutboxRelay::AwaitAcknowledgements(const std::vector<BatchRow>& batch, size
   }
 }
 
-void OutboxRelay::Settle(const std::vector<BatchRow>& batch, size_t produced) {
+void OutboxRelay::Settle(const std::vector<BatchRow>& batch) {
   std::vector<std::string> acked;
   int64_t now_us = absl::ToUnixMicros(absl::Now());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (i < produced && batch[i].result.ok()) {
-      acked.push_back(absl::StrCat(batch[i].position));
-      publish_latency_->Observe(static_cast<double>(now_us - batch[i].occurred_us) / 1e6);
+  bool retry_soon = false;
+  for (const BatchRow& row : batch) {
+    if (row.produced && row.result.ok()) {
+      acked.push_back(absl::StrCat(row.position));
+      publish_latency_->Observe(static_cast<double>(now_us - row.occurred_us) / 1e6);
       continue;
     }
-    if (i < produced) failed_->Increment();
-    if (last_unpublished_++ == 0) oldest_unpublished_us_ = batch[i].occurred_us;
+    if (row.produced) failed_->Increment();
+    // Rows waiting for a topic are paced by its back-off, and the next reads skip them.
+    if (row.held != Held::kForTopic) retry_soon = true;
+    if (last_unpublished_++ == 0) oldest_unpublished_us_ = row.occurred_us;
   }
   rows_deleted_.fetch_add(static_cast<int64_t>(acked.size()), std::memory_order_relaxed);
   if (!acked.empty()) {
@@ -328,7 +405,7 @@ void OutboxRelay::Settle(const std::vector<BatchRow>& batch, size_t produced) {
     acknowledged_ = absl::StrCat("{", absl::StrJoin(acked, ","), "}");
     published_->Increment(static_cast<double>(acked.size()));
   }
-  if (acked.size() < batch.size() && !stopping()) {
+  if (retry_soon && !stopping()) {
     log::Warn("outbox: some events not acknowledged; retrying",
               {{"acknowledged", acked.size()}, {"read", batch.size()}});
     SleepFor(absl::Milliseconds(200));
@@ -358,12 +435,12 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
   if (!failpoint::Hit("outbox.producer_fatal").ok()) {
     producer_->InjectFatalError("failpoint outbox.producer_fatal");
   }
-  const size_t produced = Produce(rows, batch);
-  AwaitAcknowledgements(batch, produced);
+  Produce(rows, batch);
+  AwaitAcknowledgements(batch);
   // Acknowledged, not yet deleted. `error`: the rows stay and are published again (consumers
   // drop the copies by event id).
   if (!failpoint::Hit("outbox.after_ack").ok()) return static_cast<int>(rows.size());
-  Settle(batch, produced);
+  Settle(batch);
   return static_cast<int>(rows.size());
 }
 
@@ -375,7 +452,7 @@ void OutboxRelay::DeleteAcknowledged(pqxx::connection& conn) {
 }
 
 void OutboxRelay::RefreshLagGauges(pqxx::connection& conn) {
-  if (last_read_ < options_.batch_size) {
+  if (last_read_ < options_.batch_size && !last_read_skipped_) {
     // The last batch read everything pending then: what it could not publish is the backlog.
     pending_->Set(last_unpublished_);
     oldest_pending_age_->Set(

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -77,6 +78,12 @@ struct OutboxRelayOptions {
   // Once stop is requested, how long the batch in flight may still wait for acknowledgements.
   // Rows not acknowledged by then stay unpublished and are sent by the next relay.
   absl::Duration stop_grace = absl::ZeroDuration();
+  // A topic the relay could not create (OutboxEvent::also_topic: ACL missing, name refused,
+  // broker policy) is asked for again after this, doubling per failure up to
+  // topic_retry_max; meanwhile its rows and every later row of their aggregates wait, and the
+  // rest of the outbox is published.
+  absl::Duration topic_retry_initial = absl::Seconds(1);
+  absl::Duration topic_retry_max = absl::Minutes(1);
   KafkaConfig producer_overrides;
 };
 
@@ -95,29 +102,48 @@ class OutboxRelay : public LoopWorker {
   void Run() override;
   void OnStopRequested() override;
   void RunConnected(pqxx::connection& conn);
-  // A row of the batch in flight: its position, when it was written, and the broker's answer.
+  // Why a row of the batch was not handed to the producer.
+  enum class Held {
+    kNo,
+    kForTopic,   // its topic (or one of its aggregate's earlier rows' topic) cannot be created
+    kRetrySoon,  // the producer refused it or the batch stopped early
+  };
+  // A row of the batch in flight: its position, when it was written, whether the producer took
+  // it, and the broker's answer.
   struct BatchRow {
     int64_t position;
     int64_t occurred_us;
+    bool produced = false;
+    Held held = Held::kNo;
     absl::Status result = absl::UnknownError("not acknowledged");
+  };
+  // A topic whose creation failed: the error, and when to ask again.
+  struct TopicFailure {
+    absl::Status error;
+    absl::Duration backoff;
+    absl::Time retry_at;
   };
   // Publishes one batch; returns the number of rows it read.
   int PublishBatch(pqxx::connection& conn);
   // Deletes the rows acknowledged last time and reads the next batch, in one round trip.
   pqxx::result ReadNextBatch(pqxx::connection& conn);
-  // Hands the rows to the producer in order; returns how many it took (it stops at the first
-  // refusal, so that an aggregate's events stay in order).
-  size_t Produce(const pqxx::result& rows, std::vector<BatchRow>& batch);
-  // Waits for the broker's answers to the first `produced` rows (or the stop's hard deadline).
-  void AwaitAcknowledgements(const std::vector<BatchRow>& batch, size_t produced);
+  // Hands the rows to the producer in order, marking those it took. A row that cannot go holds
+  // back the later rows of its aggregate (so that an aggregate's events stay in order), not
+  // those of other aggregates; a full queue stops the batch.
+  void Produce(const pqxx::result& rows, std::vector<BatchRow>& batch);
+  // Waits for the broker's answers to the produced rows (or the stop's hard deadline).
+  void AwaitAcknowledgements(const std::vector<BatchRow>& batch);
   // Records what the broker acknowledged (deleted with the next read) and what stays.
-  void Settle(const std::vector<BatchRow>& batch, size_t produced);
+  void Settle(const std::vector<BatchRow>& batch);
   void RefreshLagGauges(pqxx::connection& conn);
   void DeleteAcknowledged(pqxx::connection& conn);
   bool EnsureProducer();
   // Creates a topic an outbox row names (OutboxEvent::also_topic) the first time this relay sees
-  // it; the service's own topic is provisioned with the deployment.
+  // it; the service's own topic is provisioned with the deployment. A failure is remembered
+  // (returned without asking the broker) until its back-off ends.
   absl::Status EnsureTopic(const std::string& topic);
+  // The topics whose back-off runs now (a PostgreSQL array literal; "{}": none).
+  std::string TopicsInBackoff();
   // Sleeps until a local commit moved the wake-up generation past `seen`, `timeout` passes, or
   // stop is requested.
   static uint64_t WakeGeneration();
@@ -129,6 +155,9 @@ class OutboxRelay : public LoopWorker {
   std::atomic<int64_t> rows_deleted_{0};
   std::unique_ptr<KafkaProducer> producer_;
   absl::flat_hash_set<std::string> created_topics_;
+  absl::flat_hash_map<std::string, TopicFailure> failed_topics_;
+  // The last read skipped the aggregates waiting for a topic, so it did not see every pending row.
+  bool last_read_skipped_ = false;
   // Positions acknowledged by the broker and not yet deleted (a PostgreSQL array literal).
   std::string acknowledged_ = "{}";
   // What the last batch left unpublished (rows read but not acknowledged), for the lag gauges.

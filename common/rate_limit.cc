@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace techtrade {
 namespace {
@@ -72,6 +74,13 @@ absl::Duration TokenBucket::Take(const RateLimit& limit, int64_t now_ns) {
   return absl::ZeroDuration();
 }
 
+absl::Duration TokenBucket::Wait(const RateLimit& limit, int64_t now_ns) const {
+  if (limit.unlimited()) return absl::ZeroDuration();
+  const int64_t ahead = std::max(full_at_ns_, now_ns) - now_ns;
+  const int64_t tolerance = ToleranceNanos(limit);
+  return ahead > tolerance ? absl::Nanoseconds(ahead - tolerance) : absl::ZeroDuration();
+}
+
 bool TokenBucket::Full(const RateLimit& limit, int64_t now_ns) const {
   return limit.unlimited() || full_at_ns_ <= now_ns;
 }
@@ -98,12 +107,21 @@ absl::Status RateLimiter::Take(absl::string_view client_id, const RateLimit& lim
     }
     it->second.limit = limit;
     wait = it->second.bucket.Take(limit, now);
+    empty_.store(buckets_.empty(), std::memory_order_relaxed);
   }
   if (wait == absl::ZeroDuration()) return absl::OkStatus();
   if (retry_after != nullptr) *retry_after = wait;
   return absl::ResourceExhaustedError(absl::StrCat(
       "rate limit: this API client may make ", limit.per_second, " calls a second (bursts of ",
       limit.burst, ") on this replica; retry after ", RetryAfterMillis(wait), " ms"));
+}
+
+absl::Duration RateLimiter::Wait(absl::string_view client_id, const RateLimit& limit) const {
+  if (limit.unlimited() || empty_.load(std::memory_order_relaxed)) return absl::ZeroDuration();
+  const int64_t now = clock_.MonotonicNanos();
+  std::lock_guard lock(mutex_);
+  auto it = buckets_.find(client_id);
+  return it == buckets_.end() ? absl::ZeroDuration() : it->second.bucket.Wait(limit, now);
 }
 
 int64_t RetryAfterMillis(absl::Duration wait) {
@@ -113,6 +131,44 @@ int64_t RetryAfterMillis(absl::Duration wait) {
 size_t RateLimiter::buckets() const {
   std::lock_guard lock(mutex_);
   return buckets_.size();
+}
+
+std::string PeerHost(absl::string_view peer) {
+  if (absl::ConsumePrefix(&peer, "ipv4:")) return std::string(peer.substr(0, peer.rfind(':')));
+  if (absl::ConsumePrefix(&peer, "ipv6:")) {
+    // Bracketed, the brackets percent-encoded as in a URI by gRPC's peer().
+    for (auto [open, close] :
+         {std::pair{"[", "]"}, std::pair{"%5B", "%5D"}, std::pair{"%5b", "%5d"}}) {
+      if (absl::ConsumePrefix(&peer, open)) return std::string(peer.substr(0, peer.find(close)));
+    }
+  }
+  // Anything else (a Unix socket, an in-process call) has no port to drop.
+  return std::string(peer);
+}
+
+namespace {
+
+std::string PeerBucket(absl::string_view peer_host) { return absl::StrCat("peer:", peer_host); }
+
+}  // namespace
+
+absl::Status FailedAuthLimiter::Check(absl::string_view peer_host,
+                                      absl::Duration* retry_after) const {
+  if (retry_after != nullptr) *retry_after = absl::ZeroDuration();
+  if (limit_.unlimited()) return absl::OkStatus();
+  const absl::Duration wait = limiter_.Wait(PeerBucket(peer_host), limit_);
+  if (wait == absl::ZeroDuration()) return absl::OkStatus();
+  if (retry_after != nullptr) *retry_after = wait;
+  return absl::ResourceExhaustedError(
+      absl::StrCat("rate limit: too many failed authentications from this address (",
+                   limit_.per_second, " a second, bursts of ", limit_.burst,
+                   ") on this replica; retry after ", RetryAfterMillis(wait), " ms"));
+}
+
+void FailedAuthLimiter::RecordFailure(absl::string_view peer_host) {
+  if (limit_.unlimited()) return;
+  // A failure past a spent budget takes nothing (RateLimiter::Take refuses it).
+  limiter_.Take(PeerBucket(peer_host), limit_).IgnoreError();
 }
 
 }  // namespace techtrade

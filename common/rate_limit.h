@@ -4,6 +4,7 @@
 // behind a balancer a client may make up to N times the rate.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -41,6 +42,8 @@ class TokenBucket {
   // Takes a token: zero when the call may go ahead, else how long until a token is there (a
   // refused call takes nothing).
   absl::Duration Take(const RateLimit& limit, int64_t now_ns);
+  // How long until Take would succeed, taking nothing.
+  absl::Duration Wait(const RateLimit& limit, int64_t now_ns) const;
   // Whether the bucket has been left alone long enough to be full again: then it says nothing a
   // new bucket would not, and can be dropped.
   bool Full(const RateLimit& limit, int64_t now_ns) const;
@@ -62,6 +65,9 @@ class RateLimiter {
   // limit and when to retry; `retry_after` (if given) is set to that wait, zero when allowed.
   absl::Status Take(absl::string_view client_id, const RateLimit& limit,
                     absl::Duration* retry_after = nullptr);
+  // How long until `client_id` could take a call under `limit`, taking nothing; zero for a client
+  // without a bucket (its bucket would be full), without taking the lock while there is none.
+  absl::Duration Wait(absl::string_view client_id, const RateLimit& limit) const;
   size_t buckets() const;
 
  private:
@@ -76,6 +82,31 @@ class RateLimiter {
   };
   absl::flat_hash_map<std::string, Entry> buckets_;  // guarded by mutex_
   int calls_since_sweep_ = 0;                        // guarded by mutex_
+  std::atomic<bool> empty_{true};                    // buckets_.empty(), read without the lock
+};
+
+// The host of a gRPC peer ("ipv4:10.0.0.7:52344" -> "10.0.0.7", "ipv6:[::1]:52344" -> "::1"): a
+// client's port changes with every connection, its address does not.
+std::string PeerHost(absl::string_view peer);
+
+// Failed authentications, held to a budget per peer address, so that a caller cannot have the
+// server look keys up as fast as it answers. Only failures take from a budget; once one is spent,
+// calls from that address are refused before their key is looked up, until the budget refills.
+// Not per key id: a secret of 256 bits cannot be guessed anyway, and a budget per key id would let
+// anyone who learnt a client's key id (events name it) lock that client out.
+class FailedAuthLimiter {
+ public:
+  explicit FailedAuthLimiter(const RateLimit& limit, const Clock& clock = Clock::Real())
+      : limit_(limit), limiter_(clock) {}
+  // OK, or RESOURCE_EXHAUSTED saying when to retry (`retry_after` set to that wait) when the peer
+  // has no failure left.
+  absl::Status Check(absl::string_view peer_host, absl::Duration* retry_after = nullptr) const;
+  // A failed authentication from `peer_host`.
+  void RecordFailure(absl::string_view peer_host);
+
+ private:
+  const RateLimit limit_;
+  RateLimiter limiter_;
 };
 
 }  // namespace techtrade

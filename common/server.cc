@@ -1,5 +1,6 @@
 #include "common/server.h"
 
+#include <grpc/grpc_security_constants.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/server_builder_option.h>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -186,10 +188,41 @@ bool NearCopyAllowed(const grpc::ServerContext& context) {
   return context.client_metadata().count(kFreshReadMetadata) == 0;
 }
 
+namespace {
+
+RateLimit FailureBudget(const std::map<std::string, RateLimit, std::less<>>& rate_limits) {
+  auto it = rate_limits.find(kUnauthenticatedRateLimit);
+  return it == rate_limits.end() ? RateLimit{} : it->second;
+}
+
+// What gRPC's insecure credentials name their transport (no public constant in gRPC 1.51).
+constexpr char kInsecureTransport[] = "insecure";
+
+// OK for a peer presenting one of the platform's service certificates, or on a connection
+// without TLS (gRPC's insecure credentials, in-process channels); PERMISSION_DENIED otherwise.
+absl::Status RequireServicePeer(const grpc::ServerContext& context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr) return absl::OkStatus();
+  std::vector<grpc::string_ref> transport =
+      auth->FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME);
+  const bool plaintext =
+      !auth->IsPeerAuthenticated() && (transport.empty() || transport[0] == kInsecureTransport);
+  const std::string name = PeerCommonName(context);
+  if (plaintext || absl::c_linear_search(kServiceIdentities, name)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("certificate: only the platform's services (",
+                                                  absl::StrJoin(kServiceIdentities, ", "),
+                                                  ") may call this; the peer's is '", name, "'"));
+}
+
+}  // namespace
+
 RpcRunner::RpcRunner(Authenticator& authenticator, Metrics& metrics,
                      const std::map<std::string, RateLimit, std::less<>>& rate_limits,
                      const Clock& clock)
-    : authenticator_(authenticator), metrics_(metrics), limiter_(clock) {
+    : authenticator_(authenticator),
+      metrics_(metrics),
+      limiter_(clock),
+      failures_(FailureBudget(rate_limits), clock) {
   const google::protobuf::EnumDescriptor* roles = registry::v1::ApiClientRole_descriptor();
   for (int i = 0; i < roles->value_count(); ++i) {
     absl::string_view name = roles->value(i)->name();
@@ -216,9 +249,23 @@ grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view meth
                             const std::function<absl::Status(const CallContext&)>& handler) {
   double started = NowSeconds();
   absl::StatusOr<std::string> key = ApiKeyFromMetadata(*context);
-  if (!key.ok()) return Finish(method, key.status(), started);
+  const std::string peer = PeerHost(context->peer());
+  // Before the look-up, which a caller guessing keys would otherwise have the server make at will.
+  absl::Duration wait;
+  if (absl::Status allowed = failures_.Check(peer, &wait); !allowed.ok()) {
+    context->AddTrailingMetadata(kRetryAfterMetadata, absl::StrCat(RetryAfterMillis(wait)));
+    return Finish(method, allowed, started);
+  }
+  if (!key.ok()) {
+    failures_.RecordFailure(peer);
+    return Finish(method, key.status(), started);
+  }
   absl::StatusOr<Principal> caller = authenticator_.Authenticate(*key);
-  if (!caller.ok()) return Finish(method, caller.status(), started);
+  if (!caller.ok()) {
+    // Only a refused key counts: the registry being unreachable says nothing about the caller.
+    if (absl::IsUnauthenticated(caller.status())) failures_.RecordFailure(peer);
+    return Finish(method, caller.status(), started);
+  }
   if (absl::Status allowed = Admit(*context, *caller); !allowed.ok()) {
     return Finish(method, allowed, started);
   }
@@ -236,6 +283,21 @@ grpc::Status RpcRunner::RunUnauthenticated(
   double started = NowSeconds();
   if (absl::Status valid = CheckFieldRules(request); !valid.ok()) {
     return Finish(method, valid, started);
+  }
+  CallContext call{Principal(), TraceparentOf(*context)};
+  return Finish(method, handler(call), started);
+}
+
+grpc::Status RpcRunner::RunForServices(
+    grpc::ServerContext* context, absl::string_view method,
+    const google::protobuf::Message& request,
+    const std::function<absl::Status(const CallContext&)>& handler) {
+  double started = NowSeconds();
+  if (absl::Status valid = CheckFieldRules(request); !valid.ok()) {
+    return Finish(method, valid, started);
+  }
+  if (absl::Status allowed = RequireServicePeer(*context); !allowed.ok()) {
+    return Finish(method, allowed, started);
   }
   CallContext call{Principal(), TraceparentOf(*context)};
   return Finish(method, handler(call), started);

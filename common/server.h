@@ -95,18 +95,29 @@ bool NearCopyAllowed(const grpc::ServerContext& context);
 // retrying.
 inline constexpr char kRetryAfterMetadata[] = "retry-after-ms";
 
+// The key of RpcRunner's `rate_limits` for failed authentications, per peer address and key id
+// (TECHTRADE_RATE_LIMIT_UNAUTHENTICATED).
+inline constexpr char kUnauthenticatedRateLimit[] = "UNAUTHENTICATED";
+
+// The common names of the platform's own services' certificates: the only callers of what only
+// services may ask (RpcRunner::RunForServices).
+inline constexpr absl::string_view kServiceIdentities[] = {"registry", "listings", "transactions",
+                                                           "fund"};
+
 class RpcRunner {
  public:
   // `rate_limits`: each API client's calls, by role name without its prefix ("CITY_SYSTEM"); a
-  // role not named is not limited.
+  // role not named is not limited. Under kUnauthenticatedRateLimit: failed authentications per
+  // peer address and per key id (not limited when absent).
   RpcRunner(Authenticator& authenticator, Metrics& metrics,
             const std::map<std::string, RateLimit, std::less<>>& rate_limits = {},
             const Clock& clock = Clock::Real());
 
-  // Authenticates the caller from metadata, holds it to its role's rate limit (RESOURCE_EXHAUSTED
-  // with kRetryAfterMetadata), checks `request` against the rules its fields declare
-  // (common/field_rules.h), runs `handler`, maps its status to gRPC, records metrics and logs
-  // server-side failures.
+  // Authenticates the caller from metadata (refused at once, RESOURCE_EXHAUSTED with
+  // kRetryAfterMetadata, while its address or key id has spent its budget of failures), holds it
+  // to its role's rate limit (RESOURCE_EXHAUSTED with kRetryAfterMetadata), checks `request`
+  // against the rules its fields declare (common/field_rules.h), runs `handler`, maps its status to
+  // gRPC, records metrics and logs server-side failures.
   grpc::Status Run(grpc::ServerContext* context, absl::string_view method,
                    const google::protobuf::Message& request,
                    const std::function<absl::Status(const CallContext&)>& handler);
@@ -114,6 +125,13 @@ class RpcRunner {
   grpc::Status RunUnauthenticated(grpc::ServerContext* context, absl::string_view method,
                                   const google::protobuf::Message& request,
                                   const std::function<absl::Status(const CallContext&)>& handler);
+  // The same, for calls only the platform's services may make: after the request's field rules,
+  // PERMISSION_DENIED unless the peer's certificate names one of kServiceIdentities. A connection
+  // without TLS (a server run without it: tests of what refuses plaintext, in-process handler
+  // tests) carries no identity and is let through; a TLS port accepts no such connection.
+  grpc::Status RunForServices(grpc::ServerContext* context, absl::string_view method,
+                              const google::protobuf::Message& request,
+                              const std::function<absl::Status(const CallContext&)>& handler);
 
  private:
   grpc::Status Finish(absl::string_view method, absl::Status status, double started);
@@ -123,6 +141,7 @@ class RpcRunner {
   Metrics& metrics_;
   absl::flat_hash_map<int, RateLimit> limits_by_role_;  // ApiClientRole -> limit
   RateLimiter limiter_;
+  FailedAuthLimiter failures_;
 };
 
 // What RunService hands a service to build its handlers from.

@@ -128,7 +128,9 @@ const std::vector<Command>& Commands() {
       {{"key", "authenticate"},
        "registry",
        "techtrade.registry.v1.RegistryService/Authenticate",
-       "Resolve an API key (--api_key) to its principal: role and pilot city."},
+       "Resolve an API key (--api_key) to its principal: role and pilot city. Answers only a "
+       "service's certificate (TECHTRADE_TLS_CERT/KEY of registry, listings, transactions or "
+       "fund)."},
       // listings
       {{"offer", "create"},
        "listings",

@@ -379,7 +379,9 @@ std::vector<Violation> Checker::CheckLedger() {
   fv1::ReconcileResponse resp;
   grpc::Status s;
   for (int attempt = 0; attempt < 10; ++attempt) {
-    s = stub->Reconcile(testing::AuthedContext(partner_key_, absl::Seconds(30)).get(), r, &resp);
+    // The operator's Reconcile covers every partner's applications, a partner's only its own.
+    s = stub->Reconcile(testing::AuthedContext(platform_.operator_key(), absl::Seconds(30)).get(),
+                        r, &resp);
     if (s.ok()) break;
     absl::SleepFor(absl::Seconds(1));
   }

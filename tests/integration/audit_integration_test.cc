@@ -290,13 +290,8 @@ class AuditServiceTest : public ::testing::Test {
     stack_ = Stack::FromEnvironment();
     db_ = std::make_unique<ScratchDatabase>(stack_, "audit_svc");
     operator_key_ = NewApiKey();
-    registry_ = std::make_unique<ServiceProcess>(
-        "registry",
-        std::map<std::string, std::string>{{"TECHTRADE_PG_URL", db_->url()},
-                                           {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                                           {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                                           {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_},
-                                           {"TECHTRADE_DB_POOL_SIZE", "4"}});
+    registry_ = std::make_unique<ServiceProcess>("registry",
+                                                 RegistryEnv(stack_, db_->url(), operator_key_));
     ASSERT_TRUE(registry_->WaitUntilServing()) << "log: " << registry_->log_path();
     registry_stub_ = reg::RegistryService::NewStub(registry_->channel());
     audit_stub_ = av1::AuditService::NewStub(registry_->channel());

@@ -1,8 +1,10 @@
 // Finance partners see only their deals' applications, against the running services and broker:
 // partner B can neither read nor list partner A's application (NOT_FOUND, as for no
-// application) nor its ledger entries, and the application's events reach A's own topic
-// (techtrade.partner.<A>.deals.v1, beside A's deal events) and never B's.
+// application) nor its ledger entries, nor find it in Reconcile or in the appraisal's figures,
+// and the application's events reach A's own topic (techtrade.partner.<A>.deals.v1, beside A's
+// deal events) and never B's.
 #include <gmock/gmock.h>
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -119,6 +121,77 @@ TEST_F(FundPartnerScopeTest, PartnerBNeitherReadsNorListsPartnerAsApplication) {
   EXPECT_THAT(ledger(b_key), ElementsAre("fund"));
   EXPECT_THAT(ledger(operator_key_),
               ElementsAre("fund", "reserve " + a.id(), "disburse " + a.id()));
+}
+
+TEST_F(FundPartnerScopeTest, PartnerBNeitherReconcilesNorAppraisesPartnerAsApplication) {
+  const std::string b_key = Key(reg::API_CLIENT_ROLE_PARTNER, "");
+  fv1::Programme p = CreateProgramme(ProgrammeRequest(1'000'000'00));
+  const tv1::Deal d = Signed();
+  fv1::Application a;
+  grpc::Status s = Submit(p.id(), d, &a);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(a.status(), fv1::APPLICATION_STATUS_APPROVED);
+  const int64_t paid = GetApplication(a.id()).disbursed_minor();
+  ASSERT_GT(paid, 0);
+  // A's application disagrees with its entries, so Reconcile names it to whoever may see it.
+  ASSERT_EQ(fund_db_->QueryInt("WITH u AS (UPDATE applications SET disbursed = disbursed + 1 "
+                               "WHERE id = '" +
+                               a.id() + "' RETURNING 1) SELECT count(*) FROM u"),
+            1);
+
+  auto reconcile = [&](const std::string& key, const std::string& programme_id) {
+    fv1::ReconcileRequest r;
+    r.set_programme_id(programme_id);
+    fv1::ReconcileResponse out;
+    grpc::Status rs = fund_->Reconcile(AuthedContext(key).get(), r, &out);
+    EXPECT_TRUE(rs.ok()) << rs.error_message();
+    return out;
+  };
+  for (const std::string& key : {partner_key_, operator_key_}) {
+    const fv1::ReconcileResponse r = reconcile(key, p.id());
+    ASSERT_EQ(r.programmes_size(), 1);
+    EXPECT_THAT(r.programmes(0).mismatched_application_ids(), ElementsAre(a.id()));
+    EXPECT_EQ(r.programmes(0).entries(), 3);  // fund, reserve, the signing tranche
+    EXPECT_FALSE(r.balanced());
+  }
+  // B: the programme's balances (any key reads them with GetProgramme) and its own entry only;
+  // nothing of A's application, not even how many entries it has.
+  for (const std::string& programme_id : {p.id(), std::string()}) {
+    const fv1::ReconcileResponse r = reconcile(b_key, programme_id);
+    ASSERT_EQ(r.programmes_size(), 1);
+    EXPECT_THAT(r.programmes(0).mismatched_application_ids(), ElementsAre());
+    EXPECT_EQ(r.programmes(0).entries(), 1);
+    EXPECT_EQ(r.entries_checked(), 1);
+    EXPECT_EQ(r.programmes(0).recorded().SerializeAsString(),
+              GetProgramme(p.id()).balances().SerializeAsString());
+    EXPECT_TRUE(r.balanced());
+  }
+
+  // The appraisal counts a partner's own deals only: B's is that of a city without deals.
+  auto appraise = [&](const std::string& key, const std::string& city_id) {
+    fv1::GetAppraisalRequest r;
+    r.set_city_id(city_id);
+    const int64_t now = absl::ToUnixSeconds(absl::Now());
+    *r.mutable_period_start() = google::protobuf::util::TimeUtil::SecondsToTimestamp(now - 86400);
+    *r.mutable_period_end() = google::protobuf::util::TimeUtil::SecondsToTimestamp(now + 60);
+    fv1::Appraisal out;
+    grpc::Status as = fund_->GetAppraisal(AuthedContext(key).get(), r, &out);
+    EXPECT_TRUE(as.ok()) << as.error_message();
+    return out;
+  };
+  for (const std::string& city : {d.city_id(), std::string()}) {
+    const fv1::Appraisal mine = appraise(partner_key_, city);
+    EXPECT_EQ(mine.deals_signed(), 1) << city;
+    EXPECT_EQ(mine.contract_value().amount_minor(), 80'000'00) << city;
+    EXPECT_EQ(mine.subsidy_disbursed().amount_minor(), paid) << city;
+    EXPECT_GE(appraise(operator_key_, city).deals_signed(), 1) << city;
+    const fv1::Appraisal theirs = appraise(b_key, city);
+    EXPECT_EQ(theirs.deals_signed(), 0) << city;
+    EXPECT_EQ(theirs.deals_completed(), 0) << city;
+    EXPECT_EQ(theirs.contract_value().amount_minor(), 0) << city;
+    EXPECT_EQ(theirs.subsidy_disbursed().amount_minor(), 0) << city;
+    EXPECT_EQ(theirs.median_days_open_to_sign(), 0) << city;
+  }
 }
 
 TEST_F(FundPartnerScopeTest, AnApplicationsEventsAreOnItsDealsPartnerTopicAndNotOnAnothers) {

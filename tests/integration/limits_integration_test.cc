@@ -35,13 +35,8 @@ class LimitsTest : public ::testing::Test {
 
   // The registry with the settings given beside the stack's, and the pilot city "wuhan".
   void StartRegistry(std::map<std::string, std::string> settings = {}) {
-    settings.merge(
-        std::map<std::string, std::string>{{"TECHTRADE_PG_URL", db_->url()},
-                                           {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                                           {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                                           {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_},
-                                           {"TECHTRADE_DB_POOL_SIZE", "4"}});
-    registry_ = std::make_unique<ServiceProcess>("registry", settings);
+    registry_ = std::make_unique<ServiceProcess>(
+        "registry", RegistryEnv(stack_, db_->url(), operator_key_, std::move(settings)));
     ASSERT_TRUE(registry_->WaitUntilServing()) << "log: " << registry_->log_path();
     stub_ = v1::RegistryService::NewStub(registry_->channel());
     v1::CreatePilotCityRequest city;
@@ -96,12 +91,14 @@ TEST_F(LimitsTest, AKeyPastItsExpiryIsRefused) {
   s = ReadCity(issued.api_key());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
   EXPECT_EQ(s.error_message(), "API key expired");
-  // Through the registry's Authenticate too, as the other services ask it.
+  // Through the registry's Authenticate too, as the other services ask it (with their
+  // certificates: only they may).
   v1::AuthenticateRequest r;
   r.set_api_key(issued.api_key());
   Principal who;
   grpc::ClientContext context;
-  s = stub_->Authenticate(&context, r, &who);
+  s = v1::RegistryService::NewStub(ServiceIdentityChannel(registry_->address(), "fund"))
+          ->Authenticate(&context, r, &who);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(s.error_message(), "API key expired");
 }

@@ -86,6 +86,15 @@ bool Eventually(const std::function<bool()>& condition, absl::Duration timeout) 
   return true;
 }
 
+double GaugeValue(Metrics& metrics, const std::string& name) {
+  double total = 0;
+  for (const prometheus::MetricFamily& family : metrics.registry().Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& m : family.metric) total += m.gauge.value;
+  }
+  return total;
+}
+
 double CounterValue(Metrics& metrics, const std::string& name) {
   double total = 0;
   for (const prometheus::MetricFamily& family : metrics.registry().Collect()) {
@@ -126,20 +135,22 @@ class OutboxRelayTest : public ::testing::Test {
     db_.reset();
   }
 
-  OutboxRelay& StartRelay(const std::string& replica) {
+  OutboxRelay& StartRelay(const std::string& replica, int batch_size = 500) {
     metrics_.push_back(std::make_unique<Metrics>(replica));
     relays_.push_back(
         std::make_unique<OutboxRelay>(OutboxRelayOptions{.service = service_,
                                                          .pg_url = db_->url(),
                                                          .brokers = stack_.kafka_brokers,
-                                                         .topic = topic_},
+                                                         .topic = topic_,
+                                                         .batch_size = batch_size},
                                       *metrics_.back()));
     relays_.back()->Start();
     return *relays_.back();
   }
 
-  // Commits `count` events of `aggregate` (sequences continuing from what it has).
-  void Append(const std::string& aggregate, int count) {
+  // Commits `count` events of `aggregate` (sequences continuing from what it has), each also
+  // bound for `also_topic` if given.
+  void Append(const std::string& aggregate, int count, const std::string& also_topic = "") {
     ASSERT_TRUE(InTransaction(*pool_, [&](Tx& tx) -> absl::Status {
                   for (int i = 0; i < count; ++i) {
                     techtrade::common::v1::Money payload;
@@ -149,7 +160,8 @@ class OutboxRelayTest : public ::testing::Test {
                                    {.aggregate_type = "test",
                                     .aggregate_id = aggregate,
                                     .sequence = ++sequences_[aggregate],
-                                    .payload = &payload});
+                                    .payload = &payload,
+                                    .also_topic = also_topic});
                   }
                   return absl::OkStatus();
                 }).ok());
@@ -177,10 +189,10 @@ class OutboxRelayTest : public ::testing::Test {
     return next == last + 1;
   }
 
-  int64_t OutboxRows() {
+  int64_t OutboxRows(const std::string& where = "true") {
     pqxx::connection conn(db_->url());
     pqxx::nontransaction tx(conn);
-    return tx.exec1("SELECT count(*) FROM outbox")[0].as<int64_t>();
+    return tx.exec1("SELECT count(*) FROM outbox WHERE " + where)[0].as<int64_t>();
   }
 
   Stack stack_;
@@ -234,6 +246,53 @@ TEST_F(OutboxRelayTest, ProducerIsReplacedAfterAFatalError) {
   Append("deal-1", 2);
   EXPECT_TRUE(PublishedInOrder("deal-1"));
   EXPECT_TRUE(Eventually([&] { return OutboxRows() == 0; }, absl::Seconds(10)));
+}
+
+// One topic the relay cannot create (a partner's, say, with its ACL missing) must not stop the
+// outbox: its rows and the later rows of their aggregates wait, every other aggregate's events
+// are published, also once the waiting rows are more than a batch.
+TEST_F(OutboxRelayTest, ATopicThatCannotBeCreatedHoldsBackOnlyItsAggregates) {
+  // '!' is not a legal character in a Kafka topic name: the broker refuses to create it.
+  const std::string refused = absl::StrCat("test.outbox-relay.refused!", RandomHex(4));
+  ASSERT_FALSE(AdminTopic(stack_.kafka_brokers, refused, true).ok());
+  OutboxRelay& relay = StartRelay("replica-a", /*batch_size=*/4);
+  ASSERT_TRUE(Eventually([&] { return relay.leader(); }, absl::Seconds(10)));
+
+  // deal-held's first event: its service-topic row goes; its row for `refused` cannot.
+  Append("deal-held", 1, refused);
+  Append("deal-ok-1", 3);
+  // Later events of deal-held wait behind its first, on both topics.
+  Append("deal-held", 1, refused);
+  Append("deal-ok-2", 3);
+  Append("deal-held", 3, refused);  // now more rows wait than a batch holds
+  Append("deal-ok-3", 5);
+  EXPECT_TRUE(PublishedInOrder("deal-ok-1"));
+  EXPECT_TRUE(PublishedInOrder("deal-ok-2"));
+  EXPECT_TRUE(PublishedInOrder("deal-ok-3"));
+
+  // What waits: the refused row of event 1 and both rows of events 2 to 5.
+  const int64_t waiting = 1 + 2 * 4;
+  EXPECT_TRUE(Eventually([&] { return OutboxRows() == waiting; }, absl::Seconds(10)));
+  EXPECT_EQ(OutboxRows("aggregateid <> 'deal-held'"), 0);
+  EXPECT_EQ(OutboxRows("topic IS NULL AND sequence = 1"), 0);
+  // They stay through the topic's retries (its back-off starts at a second), and the lag gauge
+  // counts them though the relay's reads skip them.
+  Metrics& metrics = *metrics_.back();
+  EXPECT_TRUE(
+      Eventually([&] { return GaugeValue(metrics, "techtrade_outbox_pending_events") == waiting; },
+                 absl::Seconds(10)));
+  absl::SleepFor(absl::Seconds(3));
+  EXPECT_EQ(OutboxRows(), waiting);
+  for (const TopicReader::Event& e : reader_->ForAggregate("deal-held")) {
+    EXPECT_EQ(e.envelope.sequence(), 1) << "deal-held ran ahead of its waiting event";
+  }
+
+  // New events of other aggregates still go.
+  Append("deal-ok-1", 2);
+  EXPECT_TRUE(PublishedInOrder("deal-ok-1"));
+  // (Acknowledged rows are deleted with the relay's next read.)
+  EXPECT_TRUE(Eventually([&] { return OutboxRows() == waiting; }, absl::Seconds(10)));
+  EXPECT_EQ(OutboxRows("aggregateid <> 'deal-held'"), 0);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "common/kafka.h"
 #include "common/topics.h"
 #include "tests/support/deal_fixture.h"
+#include "tests/support/test_pki.h"
 
 namespace techtrade::testing {
 namespace {
@@ -116,12 +117,10 @@ TEST_F(PartnerScopeTest, ADealsEventsAreOnItsPartnersTopicAndNotOnAnothers) {
 TEST_F(PartnerScopeTest, APartnerReadsItsDealsWithItsOwnCertificate) {
   ASSERT_TRUE(stack_.OnboardPartner(partner_id_));
   tv1::Deal deal = OpenFor(partner_id_);
-  const std::string ca = std::getenv("TECHTRADE_KAFKA_CA");
-  const std::string pki = ca.substr(0, ca.rfind('/'));
   auto consumer = KafkaConsumer::Create(
       stack_.kafka_brokers, partner_id_ + ".it-" + RandomHex(4), {PartnerDealsTopic(partner_id_)},
-      {{"ssl.certificate.location", absl::StrCat(pki, "/", partner_id_, ".crt")},
-       {"ssl.key.location", absl::StrCat(pki, "/", partner_id_, ".key")}});
+      {{"ssl.certificate.location", StackCertificate(partner_id_).cert},
+       {"ssl.key.location", StackCertificate(partner_id_).key}});
   ASSERT_TRUE(consumer.ok()) << consumer.status();
   bool seen = false;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);

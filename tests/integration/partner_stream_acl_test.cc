@@ -10,17 +10,13 @@
 #include "common/ids.h"
 #include "common/kafka.h"
 #include "tests/support/harness.h"
+#include "tests/support/test_pki.h"
 
 namespace techtrade::testing {
 namespace {
 
 std::string PartnerTopic(const std::string& partner_id) {
   return absl::StrCat("techtrade.partner.", partner_id, ".deals.v1");
-}
-
-std::string PkiDir() {
-  std::string ca = std::getenv("TECHTRADE_TLS_CA");
-  return ca.substr(0, ca.rfind('/'));
 }
 
 class PartnerStreamAclTest : public ::testing::Test {
@@ -46,8 +42,8 @@ class PartnerStreamAclTest : public ::testing::Test {
         MakeKafkaConf({{"bootstrap.servers", stack_.kafka_brokers},
                        {"group.id", absl::StrCat(as, ".acl-test-", RandomHex(4))},
                        {"auto.offset.reset", "earliest"},
-                       {"ssl.certificate.location", absl::StrCat(PkiDir(), "/", as, ".crt")},
-                       {"ssl.key.location", absl::StrCat(PkiDir(), "/", as, ".key")}});
+                       {"ssl.certificate.location", StackCertificate(as).cert},
+                       {"ssl.key.location", StackCertificate(as).key}});
     EXPECT_TRUE(conf.ok()) << conf.status();
     std::string error;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer(
@@ -89,8 +85,8 @@ TEST_F(PartnerStreamAclTest, TheBrokerRefusesAPartnerAnotherPartnersConsumerGrou
       MakeKafkaConf({{"bootstrap.servers", stack_.kafka_brokers},
                      {"group.id", absl::StrCat(partner_a_, ".stolen")},
                      {"auto.offset.reset", "earliest"},
-                     {"ssl.certificate.location", absl::StrCat(PkiDir(), "/", partner_b_, ".crt")},
-                     {"ssl.key.location", absl::StrCat(PkiDir(), "/", partner_b_, ".key")}});
+                     {"ssl.certificate.location", StackCertificate(partner_b_).cert},
+                     {"ssl.key.location", StackCertificate(partner_b_).key}});
   ASSERT_TRUE(conf.ok()) << conf.status();
   std::string error;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(

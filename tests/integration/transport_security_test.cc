@@ -85,13 +85,9 @@ class TransportSecurityTest : public ::testing::Test {
   }
 
   void StartRegistry(std::map<std::string, std::string> extra = {}) {
-    std::map<std::string, std::string> env = {{"TECHTRADE_PG_URL", db_->url()},
-                                              {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                                              {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                                              {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_},
-                                              {"TECHTRADE_DB_POOL_SIZE", "2"}};
-    for (auto& [k, v] : extra) env[k] = v;
-    registry_ = std::make_unique<ServiceProcess>("registry", env);
+    extra.emplace("TECHTRADE_DB_POOL_SIZE", "2");
+    registry_ = std::make_unique<ServiceProcess>(
+        "registry", RegistryEnv(stack_, db_->url(), operator_key_, std::move(extra)));
     ASSERT_TRUE(registry_->WaitUntilServing()) << "log: " << registry_->log_path();
   }
 

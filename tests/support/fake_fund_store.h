@@ -219,7 +219,9 @@ class FakeFundStore final : public fund::FundStore {
   }
   // The balances recomputed from the entries against those recorded; the applications' amounts
   // are not cross-checked here.
-  fund::v1::ReconcileResponse Reconcile(const std::string& programme_id) override {
+  fund::v1::ReconcileResponse Reconcile(
+      const std::string& programme_id,
+      const std::optional<std::string>& finance_partner_id) override {
     fund::v1::ReconcileResponse response;
     response.set_balanced(true);
     for (const auto& [id, p] : programmes_) {
@@ -232,7 +234,9 @@ class FakeFundStore final : public fund::FundStore {
       for (const fund::v1::LedgerEntry& e : entries_) {
         if (e.programme_id() != id) continue;
         fund::Post({KindOf(e.kind()), e.amount_minor(), e.tranche()}, recomputed);
-        r->set_entries(r->entries() + 1);
+        if (InPartnerScope(finance_partner_id, e.application_id())) {
+          r->set_entries(r->entries() + 1);
+        }
       }
       response.set_entries_checked(response.entries_checked() + r->entries());
       r->set_balanced(r->recorded().SerializeAsString() == recomputed.SerializeAsString());
@@ -244,7 +248,8 @@ class FakeFundStore final : public fund::FundStore {
   // Deals signed and completed in the period, and the subsidy paid out (net of clawbacks) for
   // deals of the city; the median is of whole deals' days from opening to signing.
   fund::AppraisalFigures Appraise(const std::string& city_id, int64_t from_us, int64_t to_us,
-                                  const std::string& currency) override {
+                                  const std::string& currency,
+                                  const std::optional<std::string>& finance_partner_id) override {
     using google::protobuf::util::TimeUtil;
     auto in = [&](const google::protobuf::Timestamp& t) {
       const int64_t us = TimeUtil::TimestampToMicroseconds(t);
@@ -252,8 +257,12 @@ class FakeFundStore final : public fund::FundStore {
     };
     fund::AppraisalFigures f;
     std::vector<double> days;
+    auto partners = [&](const techtrade::transactions::v1::Deal& d) {
+      return !finance_partner_id.has_value() ||
+             (!finance_partner_id->empty() && d.finance_partner_id() == *finance_partner_id);
+    };
     for (const auto& [id, d] : deals_) {
-      if (!city_id.empty() && d.city_id() != city_id) continue;
+      if ((!city_id.empty() && d.city_id() != city_id) || !partners(d)) continue;
       if (d.contract().has_signing_time() && in(d.contract().signing_time())) {
         ++f.deals_signed;
         std::optional<techtrade::transactions::v1::Terms> terms = fund::AgreedTerms(d);
@@ -273,7 +282,10 @@ class FakeFundStore final : public fund::FundStore {
       auto a = applications_.find(e.application_id());
       if (a == applications_.end() || a->second.currency() != currency) continue;
       auto d = deals_.find(a->second.deal_id());
-      if (d == deals_.end() || (!city_id.empty() && d->second.city_id() != city_id)) continue;
+      if (d == deals_.end() || (!city_id.empty() && d->second.city_id() != city_id) ||
+          !partners(d->second)) {
+        continue;
+      }
       f.subsidy_disbursed_minor += e.kind() == "disburse" ? e.amount_minor() : -e.amount_minor();
     }
     std::sort(days.begin(), days.end());
@@ -332,6 +344,15 @@ class FakeFundStore final : public fund::FundStore {
       if (stored == fund::store::StoredKind(kind)) return kind;
     }
     return fund::EntryKind::kFund;
+  }
+
+  // Whether an entry (of the programme alone for an empty `application_id`) is one ListEntries
+  // shows a caller with this partner scope.
+  bool InPartnerScope(const std::optional<std::string>& finance_partner_id,
+                      const std::string& application_id) const {
+    if (!finance_partner_id.has_value() || application_id.empty()) return true;
+    return !finance_partner_id->empty() &&
+           applications_.at(application_id).finance_partner_id() == *finance_partner_id;
   }
 
   std::map<std::string, Programme> programmes_;

@@ -134,6 +134,11 @@ class FakeRegistryStore final : public registry::RegistryStore {
         });
     return all.items;
   }
+  std::vector<registry::v1::ApiKey> ListApiKeys(const std::string& client_id) override {
+    return PageOf(keys_, 0, static_cast<int>(keys_.size()),
+                  [&](const registry::v1::ApiKey& k) { return k.api_client_id() == client_id; })
+        .items;
+  }
   void SaveApiKeyExpiry(const registry::v1::ApiKey& key) override {
     registry::v1::ApiKey& stored = keys_[key.id()].record;
     if (key.has_expire_time()) {

@@ -15,10 +15,12 @@
 #include <pqxx/pqxx>
 #include <sstream>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/server.h"
 #include "common/tls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -42,6 +44,38 @@ std::string RequiredEnv(const char* name) {
 }  // namespace
 
 std::string SourceDir() { return TECHTRADE_SOURCE_DIR; }
+
+TlsFiles ServiceIdentityTls(const std::string& identity) {
+  TlsFiles tls = ProcessTls();
+  if (!tls.enabled() || !absl::c_linear_search(kServiceIdentities, identity)) return TlsFiles{};
+  // The stack's certificates sit beside its CA (deploy/local/lib/pki.sh).
+  const std::string dir = tls.ca.substr(0, tls.ca.rfind('/') + 1);
+  tls.cert = absl::StrCat(dir, identity, ".crt");
+  tls.key = absl::StrCat(dir, identity, ".key");
+  if (!std::ifstream(tls.cert).good() || !std::ifstream(tls.key).good()) return TlsFiles{};
+  return tls;
+}
+
+std::shared_ptr<grpc::Channel> ServiceIdentityChannel(const std::string& address,
+                                                      const std::string& identity) {
+  grpc::ChannelArguments args;
+  // Its own connection: a channel presenting another certificate must not share it.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel(address, ChannelCredentialsFor(ServiceIdentityTls(identity)),
+                                   args);
+}
+std::map<std::string, std::string> RegistryEnv(const Stack& stack, const std::string& db_url,
+                                               const std::string& operator_key,
+                                               std::map<std::string, std::string> extra) {
+  // merge keeps what `extra` already holds.
+  extra.merge(std::map<std::string, std::string>{{"TECHTRADE_PG_URL", db_url},
+                                                 {"TECHTRADE_KAFKA_BROKERS", stack.kafka_brokers},
+                                                 {"TECHTRADE_REDIS_URL", stack.redis_url},
+                                                 {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key},
+                                                 {"TECHTRADE_DB_POOL_SIZE", "4"}});
+  return extra;
+}
+
 std::string BinaryPath(const std::string& name) {
   return absl::StrCat(TECHTRADE_BINARY_DIR, "/bin/", name);
 }
@@ -125,6 +159,16 @@ ServiceProcess::ServiceProcess(const std::string& binary, std::map<std::string, 
     if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   for (auto& [k, v] : env) merged[k] = v;
+  // A platform service presents its own certificate, as in the stack and in k8s/, not the
+  // developer's the tests inherit: the registry answers Authenticate to services only.
+  if (!env.contains("TECHTRADE_TLS_CERT") && !env.contains("TECHTRADE_TLS_CA") &&
+      !merged["TECHTRADE_TLS_CA"].empty()) {
+    const TlsFiles own = ServiceIdentityTls(binary);
+    if (!own.cert.empty()) {
+      merged["TECHTRADE_TLS_CERT"] = own.cert;
+      merged["TECHTRADE_TLS_KEY"] = own.key;
+    }
+  }
   std::vector<std::string> entries;
   for (auto& [k, v] : merged) entries.push_back(k + "=" + v);
   std::vector<char*> envp;

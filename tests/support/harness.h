@@ -14,6 +14,7 @@
 
 #include "absl/time/time.h"
 #include "common/kafka.h"
+#include "common/tls_files.h"
 #include "techtrade/common/v1/common.pb.h"
 
 namespace techtrade::testing {
@@ -88,6 +89,21 @@ class ServiceProcess {
   pid_t pid_ = -1;
   int port_ = 0;
 };
+
+// The TLS files of the stack's certificate for `identity`, one of the platform's services
+// (kServiceIdentities): what a process of that service presents. TLS off when the process has no
+// TLS or the stack no such certificate.
+TlsFiles ServiceIdentityTls(const std::string& identity);
+// A channel to `address` presenting that certificate, as the service would call (e.g. the
+// registry's Authenticate).
+std::shared_ptr<grpc::Channel> ServiceIdentityChannel(const std::string& address,
+                                                      const std::string& identity);
+
+// A registry process's environment on `stack`: its database, the stack's Kafka and Redis, a pool
+// of 4 and `operator_key` bootstrapped as the operator's; `extra` adds to or overrides it.
+std::map<std::string, std::string> RegistryEnv(const Stack& stack, const std::string& db_url,
+                                               const std::string& operator_key,
+                                               std::map<std::string, std::string> extra = {});
 
 // Path of a built binary (build/bin/<name>).
 std::string BinaryPath(const std::string& name);

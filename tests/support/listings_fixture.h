@@ -38,12 +38,7 @@ class ListingsTest : public ::testing::Test {
     listings_db_ = std::make_unique<ScratchDatabase>(stack_, "listings_it");
     operator_key_ = NewApiKey();
     registry_ = std::make_unique<ServiceProcess>(
-        "registry",
-        std::map<std::string, std::string>{{"TECHTRADE_PG_URL", registry_db_->url()},
-                                           {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
-                                           {"TECHTRADE_REDIS_URL", stack_.redis_url},
-                                           {"TECHTRADE_BOOTSTRAP_OPERATOR_KEY", operator_key_},
-                                           {"TECHTRADE_DB_POOL_SIZE", "4"}});
+        "registry", RegistryEnv(stack_, registry_db_->url(), operator_key_));
     ASSERT_TRUE(registry_->WaitUntilServing()) << registry_->log_path();
     registry_stub_ = reg::RegistryService::NewStub(registry_->channel());
     StartListings();

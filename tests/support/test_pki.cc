@@ -128,12 +128,22 @@ CertificateFiles WriteFiles(const std::string& dir, const std::string& stem, EVP
 
 }  // namespace
 
-CertificateAuthority CertificateAuthority::OfStack() {
+std::string StackPkiDir() {
   const char* ca = std::getenv("TECHTRADE_TLS_CA");
   Check(ca != nullptr && *ca != '\0', "TECHTRADE_TLS_CA is not set (source the stack's env file)");
-  std::string cert(ca);
-  std::string dir = cert.substr(0, cert.rfind('/'));
-  return CertificateAuthority{{.cert = cert, .key = dir + "/ca.key"}};
+  const std::string cert(ca);
+  return cert.substr(0, cert.rfind('/'));
+}
+
+CertificateFiles StackCertificate(const std::string& name) {
+  const std::string dir = StackPkiDir();
+  return CertificateFiles{.cert = absl::StrCat(dir, "/", name, ".crt"),
+                          .key = absl::StrCat(dir, "/", name, ".key")};
+}
+
+CertificateAuthority CertificateAuthority::OfStack() {
+  return CertificateAuthority{
+      {.cert = std::getenv("TECHTRADE_TLS_CA"), .key = absl::StrCat(StackPkiDir(), "/ca.key")}};
 }
 
 CertificateAuthority CertificateAuthority::SelfSigned(const std::string& name,

@@ -14,6 +14,13 @@ struct CertificateFiles {
   std::string key;   // PEM private key (PKCS#8), mode 600
 };
 
+// The local stack's PKI directory (deploy/local/lib/pki.sh), where its TECHTRADE_TLS_CA is; fails
+// the run when the stack's env file was not sourced.
+std::string StackPkiDir();
+// The stack's certificate for `name` in that directory: a service's, dev's, admin's or an
+// onboarded partner's (<name>.crt and <name>.key).
+CertificateFiles StackCertificate(const std::string& name);
+
 struct CertificateAuthority {
   CertificateFiles files;
 

@@ -107,22 +107,37 @@ ssl_key_file = 'techtrade-server.key'
 ssl_ca_file = 'techtrade-ca.crt'
 ssl_min_protocol_version = 'TLSv1.2'
 EOF
-  # TCP only over TLS, and only with a certificate of the instance CA: the services' and the
-  # tools' CNs map to the role techtrade, the admin's to postgres (pg_ident.conf). The socket
-  # (this script's own maintenance) stays trusted.
-  cat >"${PG_DATA}/pg_hba.conf" <<'EOF'
-# Written by deploy/local/stack.sh on every start; edits are overwritten.
-local     all  all                    trust
-hostnossl all  all  0.0.0.0/0         reject
-hostnossl all  all  ::/0              reject
-hostssl   all  all  127.0.0.1/32      cert map=techtrade
-EOF
-  cat >"${PG_DATA}/pg_ident.conf" <<'EOF'
-# Written by deploy/local/stack.sh on every start; edits are overwritten.
-techtrade  /^(registry|listings|transactions|fund|dev)$  techtrade
-techtrade  admin                                         postgres
-techtrade  admin                                         techtrade
-EOF
+  # TCP only over TLS, and only with a certificate of the instance CA (pg_ident.conf maps the CN
+  # to a role). A service database admits only its own service's certificate, dev's and admin's,
+  # so a service that is broken into cannot reach its peers' data; every other database (the
+  # tests' scratch ones, postgres) admits the platform's identities, never a partner's. The
+  # services and the tools map to the role techtrade, admin to postgres. The socket (this
+  # script's own maintenance) stays trusted.
+  local svc
+  {
+    echo "# Written by deploy/local/stack.sh on every start; edits are overwritten."
+    echo "local     all  all                    trust"
+    echo "hostnossl all  all  0.0.0.0/0         reject"
+    echo "hostnossl all  all  ::/0              reject"
+    for svc in "${SERVICES[@]}"; do
+      echo "hostssl   techtrade_${svc}  all  127.0.0.1/32  cert map=${svc}"
+    done
+    echo "hostssl   all  all  127.0.0.1/32      cert map=techtrade"
+  } >"${PG_DATA}/pg_hba.conf"
+  local map cns platform
+  platform="$(
+    IFS='|'
+    echo "${SERVICES[*]}"
+  )"
+  {
+    echo "# Written by deploy/local/stack.sh on every start; edits are overwritten."
+    for map in "${SERVICES[@]}" techtrade; do
+      cns="${map}"
+      [[ ${map} != techtrade ]] || cns="${platform}"
+      printf '%s  /^(%s|dev)$  techtrade\n' "${map}" "${cns}"
+      printf '%s  admin  postgres\n%s  admin  techtrade\n' "${map}" "${map}"
+    done
+  } >"${PG_DATA}/pg_ident.conf"
   # PostgreSQL refuses a key that anyone but its owner can read, so it gets its own copies.
   cp "${PKI}/postgres.crt" "${PG_DATA}/techtrade-server.crt"
   cp "${PKI}/postgres.key" "${PG_DATA}/techtrade-server.key"
@@ -134,29 +149,56 @@ EOF
   chmod 600 "${conf}" "${PG_DATA}/techtrade-server.key"
 }
 
-# Role and databases, idempotently. SUPERUSER keeps tests free to create extensions and databases;
-# acceptable for a loopback-only dev stack.
+# psql as the admin (certificate CN admin, mapped to the superuser postgres) on database $1; the
+# remaining arguments go to psql, the log to postgres-bootstrap.log.
+pg_admin_psql() {
+  local db=$1
+  shift
+  PGSSLMODE=verify-full PGSSLROOTCERT="${CA_CRT}" PGSSLCERT="${PKI}/admin.crt" \
+    PGSSLKEY="${PKI}/admin.key" "${PG_BIN}/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+    -p "${PORT_PG}" -U postgres -d "${db}" "$@" >>"${LOGS}/postgres-bootstrap.log" 2>&1
+}
+
+# Roles and databases, idempotently. The services' role techtrade is no superuser (a superuser
+# can rewrite the audit log, deploy/sql/seal_audit_log.sql); CREATEDB stays for the tests'
+# scratch databases, and the benchmarks count WAL segments with pg_ls_waldir.
 pg_bootstrap() {
   local dbs
   dbs="$(printf "'%s'," "${PG_DATABASES[@]}")"
-  if ! PGSSLMODE=verify-full PGSSLROOTCERT="${CA_CRT}" PGSSLCERT="${PKI}/admin.crt" \
-    PGSSLKEY="${PKI}/admin.key" "${PG_BIN}/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
-    -p "${PORT_PG}" -U postgres -d postgres >>"${LOGS}/postgres-bootstrap.log" 2>&1 <<EOF; then
+  if ! pg_admin_psql postgres <<EOF; then
 DO \$\$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'techtrade') THEN
-    CREATE ROLE techtrade LOGIN CREATEDB SUPERUSER;
+    CREATE ROLE techtrade LOGIN CREATEDB;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'techtrade_audit') THEN
+    CREATE ROLE techtrade_audit NOLOGIN;
   END IF;
 END
 \$\$;
+ALTER ROLE techtrade NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+GRANT EXECUTE ON FUNCTION pg_ls_waldir() TO techtrade;
 SELECT format('CREATE DATABASE %I OWNER techtrade', d)
   FROM unnest(ARRAY[${dbs%,}]) AS d
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d)
 \gexec
 EOF
     show_log_tail "${LOGS}/postgres-bootstrap.log"
-    die "postgres: creating role/databases failed"
+    die "postgres: creating roles/databases failed"
   fi
+}
+
+# Seals the audit_log of each named service's database (deploy/sql/seal_audit_log.sql), once
+# the service is up and so has applied its migrations.
+pg_seal_audit_logs() {
+  local svc
+  for svc in "$@"; do
+    if ! pg_admin_psql "techtrade_${svc}" -f "${ROOT}/deploy/sql/seal_audit_log.sql"; then
+      show_log_tail "${LOGS}/postgres-bootstrap.log"
+      die "postgres: sealing the audit_log of techtrade_${svc} failed"
+    fi
+  done
+  (($# == 0)) || log "postgres: audit_log sealed in ${*/#/techtrade_}"
 }
 
 start_postgres() {

@@ -90,6 +90,8 @@ start_services() {
     wait_ready "${svc}" "${READY_TIMEOUT}" svc_healthy "${LOGS}/${svc}.log"
     log "${svc}: SERVING on ${HEALTH_ADDR}"
   done
+  # Serving means migrated: now their audit_log can be taken out of their own role's hands.
+  pg_seal_audit_logs "${started[@]}"
 }
 
 stop_services() {

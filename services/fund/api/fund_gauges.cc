@@ -38,7 +38,7 @@ absl::Status FundGauges::Refresh() {
     std::vector<std::string> cities = store.DealCities();
     cities.insert(cities.begin(), "");
     for (const std::string& city : cities) {
-      const AppraisalFigures f = store.Appraise(city, from, to, "CNY");
+      const AppraisalFigures f = store.Appraise(city, from, to, "CNY", std::nullopt);
       auto set = [&](const char* figure, double value) {
         appraisal_.Add({{"city", city}, {"figure", figure}}).Set(value);
       };

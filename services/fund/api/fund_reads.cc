@@ -1,5 +1,6 @@
 // The fund's read calls: programmes, applications, the ledger, its reconciliation and the
-// appraisal of a city's deals. Each reads through the store in one unit of work.
+// appraisal of a city's deals. Each reads through the store in one unit of work; a finance
+// partner's reads of applications, entries and figures cover its own deals only.
 #include <google/protobuf/util/time_util.h>
 
 #include <limits>
@@ -161,7 +162,10 @@ grpc::Status FundServiceImpl::Reconcile(grpc::ServerContext* context,
         *response, RunFor<v1::ReconcileResponse>(
                        transactor_,
                        [&](FundStore& store, UnitOfWork&) -> absl::StatusOr<v1::ReconcileResponse> {
-                         return store.Reconcile(request->programme_id());
+                         // A partner's covers its deals' applications only: the ids of
+                         // another's would leak that they exist.
+                         return store.Reconcile(request->programme_id(),
+                                                ApplicationPartnerScope(call.caller));
                        }));
     if (!response->balanced()) {
       log::Error("fund ledger does not reconcile", {{"programme_id", request->programme_id()}});
@@ -170,6 +174,9 @@ grpc::Status FundServiceImpl::Reconcile(grpc::ServerContext* context,
   });
 }
 
+// A partner's appraisal counts the deals that name it only: a city's figures would tell it how
+// much business its competitors settle there. Another partner's deals count as none (zeros, as
+// for a city without deals), so their existence is not leaked.
 grpc::Status FundServiceImpl::GetAppraisal(grpc::ServerContext* context,
                                            const v1::GetAppraisalRequest* request,
                                            v1::Appraisal* response) {
@@ -191,7 +198,7 @@ grpc::Status FundServiceImpl::GetAppraisal(grpc::ServerContext* context,
                   return store.Appraise(request->city_id(),
                                         TimeUtil::TimestampToMicroseconds(request->period_start()),
                                         TimeUtil::TimestampToMicroseconds(request->period_end()),
-                                        currency);
+                                        currency, ApplicationPartnerScope(call.caller));
                 }));
         response->set_city_id(request->city_id());
         *response->mutable_period_start() = request->period_start();

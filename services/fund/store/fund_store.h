@@ -122,15 +122,21 @@ class FundStore {
                                             const std::optional<std::string>& finance_partner_id,
                                             int64_t after_id, int limit) = 0;
   // Recomputes balances (and each application's amounts) from the entries, in one read-only
-  // snapshot: it must be the unit's first read.
-  virtual v1::ReconcileResponse Reconcile(const std::string& programme_id) = 0;
+  // snapshot: it must be the unit's first read. `finance_partner_id` set (for finance partners):
+  // only the applications of deals that name this partner are cross-checked and listed, and the
+  // entry counts are of the entries ListEntries shows it; the balances stay the programme's
+  // (any key reads them with GetProgramme).
+  virtual v1::ReconcileResponse Reconcile(const std::string& programme_id,
+                                          const std::optional<std::string>& finance_partner_id) = 0;
 
   // ---- Appraisal ----
 
   // The city's figures (every city: "") of deals signed or completed, and subsidy paid out, in
-  // [from_us, to_us).
+  // [from_us, to_us). `finance_partner_id` set (for finance partners): of the deals that name
+  // this partner only (an empty id: of none).
   virtual AppraisalFigures Appraise(const std::string& city_id, int64_t from_us, int64_t to_us,
-                                    const std::string& currency) = 0;
+                                    const std::string& currency,
+                                    const std::optional<std::string>& finance_partner_id) = 0;
 
   // ---- The registry's suspensions (from techtrade.registry.events.v1) ----
 

@@ -42,9 +42,33 @@ Page<v1::LedgerEntry> PgFundStore::ListEntries(const std::string& programme_id,
   return page;
 }
 
-v1::ReconcileResponse PgFundStore::Reconcile(const std::string& programme_id) {
+namespace {
+
+// The SQL condition that `column` (a deal's or an application's finance_partner_id) is in the
+// partner scope: always for callers not scoped by partner (nullopt), never for a partner key that
+// names no client (so a deal naming no partner, '', is no partner's), else the partner's id.
+std::string PartnerCondition(Tx& tx, const std::string& column,
+                             const std::optional<std::string>& finance_partner_id) {
+  if (!finance_partner_id.has_value()) return "TRUE";
+  if (finance_partner_id->empty()) return "FALSE";
+  return absl::StrCat(column, " = ", tx.quote(*finance_partner_id));
+}
+
+}  // namespace
+
+v1::ReconcileResponse PgFundStore::Reconcile(const std::string& programme_id,
+                                             const std::optional<std::string>& finance_partner_id) {
   // One snapshot for the balances, the entries and the applications.
   tx_.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  // The balances are summed from every entry, but a partner counts only the entries it may list
+  // (the programme's own and its deals' applications'): how many postings others have is theirs.
+  const std::string counted =
+      finance_partner_id.has_value()
+          ? absl::StrCat(
+                "count(*) FILTER (WHERE application_id IS NULL OR application_id IN (SELECT id "
+                "FROM applications WHERE ",
+                PartnerCondition(tx_, "finance_partner_id", finance_partner_id), "))")
+          : "count(*)";
   const std::string entry_filter =
       programme_id.empty() ? ""
                            : absl::StrCat(" WHERE programme_id = ", UuidLiteral(tx_, programme_id));
@@ -53,7 +77,8 @@ v1::ReconcileResponse PgFundStore::Reconcile(const std::string& programme_id) {
           ? ""
           : absl::StrCat(" WHERE b.programme_id = ", UuidLiteral(tx_, programme_id));
   pqxx::result rows = tx_.exec(absl::StrCat(
-      "WITH sums AS (SELECT programme_id, count(*) AS entries, "
+      "WITH sums AS (SELECT programme_id, ", counted,
+      " AS entries, "
       "sum(CASE WHEN credit = 1 THEN amount WHEN debit = 1 THEN -amount ELSE 0 END) AS total, "
       "sum(CASE WHEN debit = 2 THEN amount WHEN credit = 2 THEN -amount ELSE 0 END) AS available, "
       "sum(CASE WHEN debit = 3 THEN amount WHEN credit = 3 THEN -amount ELSE 0 END) AS reserved, "
@@ -82,8 +107,10 @@ v1::ReconcileResponse PgFundStore::Reconcile(const std::string& programme_id) {
                            : absl::StrCat(" AND programme_id = ", UuidLiteral(tx_, programme_id)),
       " GROUP BY application_id) s ON s.application_id = a.id "
       "WHERE (a.approved <> coalesce(s.reserved, 0) OR a.disbursed <> coalesce(s.disbursed, 0) "
-      "OR a.released <> coalesce(s.released, 0) OR a.clawed_back <> coalesce(s.clawed_back, 0))",
-      application_filter, " ORDER BY a.ordinal"));
+      "OR a.released <> coalesce(s.released, 0) OR a.clawed_back <> coalesce(s.clawed_back, 0)) "
+      "AND ",
+      PartnerCondition(tx_, "a.finance_partner_id", finance_partner_id), application_filter,
+      " ORDER BY a.ordinal"));
   v1::ReconcileResponse response;
   response.set_balanced(true);
   for (const auto& r : rows) {
@@ -120,32 +147,39 @@ v1::ReconcileResponse PgFundStore::Reconcile(const std::string& programme_id) {
 }
 
 AppraisalFigures PgFundStore::Appraise(const std::string& city_id, int64_t from_us, int64_t to_us,
-                                       const std::string& currency) {
+                                       const std::string& currency,
+                                       const std::optional<std::string>& finance_partner_id) {
   const std::string from = TimestampLiteral(from_us), to = TimestampLiteral(to_us);
   const std::string city = tx_.quote(city_id);
+  // The deals counted: the city's (every city's for ""), and of the partner's scope.
+  const std::string deals_in =
+      absl::StrCat("(", city, " = '' OR city_id = ", city, ") AND ",
+                   PartnerCondition(tx_, "finance_partner_id", finance_partner_id));
+  const std::string d_in =
+      absl::StrCat("(", city, " = '' OR d.city_id = ", city, ") AND ",
+                   PartnerCondition(tx_, "d.finance_partner_id", finance_partner_id));
   pqxx::row r = tx_.exec1(absl::StrCat(
       "SELECT "
-      "(SELECT count(*) FROM deals WHERE (",
-      city, " = '' OR city_id = ", city, ") AND signed_at >= ", from, " AND signed_at < ", to,
+      "(SELECT count(*) FROM deals WHERE ",
+      deals_in, " AND signed_at >= ", from, " AND signed_at < ", to,
       "), "
-      "(SELECT count(*) FROM deals WHERE (",
-      city, " = '' OR city_id = ", city, ") AND completed_at >= ", from, " AND completed_at < ", to,
+      "(SELECT count(*) FROM deals WHERE ",
+      deals_in, " AND completed_at >= ", from, " AND completed_at < ", to,
       "), "
-      "(SELECT coalesce(sum(contract_value), 0) FROM deals WHERE (",
-      city, " = '' OR city_id = ", city, ") AND signed_at >= ", from, " AND signed_at < ", to,
+      "(SELECT coalesce(sum(contract_value), 0) FROM deals WHERE ",
+      deals_in, " AND signed_at >= ", from, " AND signed_at < ", to,
       " AND currency = ", tx_.quote(currency),
       "), "
       "(SELECT coalesce(sum(CASE e.kind WHEN 'disburse' THEN e.amount ELSE -e.amount END), 0) "
       "FROM ledger_entries e JOIN applications a ON a.id = e.application_id "
-      "JOIN deals d ON d.id = a.deal_id WHERE e.kind IN ('disburse', 'clawback') AND (",
-      city, " = '' OR d.city_id = ", city, ") AND a.currency = ", tx_.quote(currency),
-      " AND e.created_at >= ", from, " AND e.created_at < ", to,
+      "JOIN deals d ON d.id = a.deal_id WHERE e.kind IN ('disburse', 'clawback') AND ",
+      d_in, " AND a.currency = ", tx_.quote(currency), " AND e.created_at >= ", from,
+      " AND e.created_at < ", to,
       "), "
       "(SELECT coalesce(percentile_cont(0.5) WITHIN GROUP "
       "(ORDER BY greatest(extract(epoch FROM signed_at - opened_at), 0) / 86400), 0) FROM deals "
-      "WHERE (",
-      city, " = '' OR city_id = ", city, ") AND signed_at >= ", from, " AND signed_at < ", to,
-      ")"));
+      "WHERE ",
+      deals_in, " AND signed_at >= ", from, " AND signed_at < ", to, ")"));
   AppraisalFigures f;
   f.deals_signed = r[0].as<int64_t>();
   f.deals_completed = r[1].as<int64_t>();

@@ -60,10 +60,12 @@ class PgFundStore final : public FundStore {
                                     const std::string& application_id,
                                     const std::optional<std::string>& finance_partner_id,
                                     int64_t after_id, int limit) override;
-  v1::ReconcileResponse Reconcile(const std::string& programme_id) override;
+  v1::ReconcileResponse Reconcile(const std::string& programme_id,
+                                  const std::optional<std::string>& finance_partner_id) override;
 
   AppraisalFigures Appraise(const std::string& city_id, int64_t from_us, int64_t to_us,
-                            const std::string& currency) override;
+                            const std::string& currency,
+                            const std::optional<std::string>& finance_partner_id) override;
   // Pilot cities the fund has seen deals in (for the gauges).
   std::vector<std::string> DealCities();
 

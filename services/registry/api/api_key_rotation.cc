@@ -1,7 +1,7 @@
 // RotateApiKey: a client's new key beside the one it rolls over from (services/registry/domain/
 // api_keys.h has the rules).
 #include "absl/strings/str_cat.h"
-#include "common/cache_keys.h"
+#include "common/auth.h"
 #include "common/ids.h"
 #include "common/status.h"
 #include "services/registry/api/registry_service.h"
@@ -21,7 +21,6 @@ grpc::Status RegistryServiceImpl::RotateApiKey(grpc::ServerContext* context,
               "only the API client itself or an operator may rotate its key");
         }
         TT_RETURN_IF_ERROR(ValidateRotateApiKey(*request));
-        std::string previous_key_id;
         TT_ASSIGN_OR_RETURN(
             *response,
             RunIdempotent<v1::RotateApiKeyResponse>(
@@ -40,11 +39,9 @@ grpc::Status RegistryServiceImpl::RotateApiKey(grpc::ServerContext* context,
                   v1::RotateApiKeyResponse rotated;
                   TT_ASSIGN_OR_RETURN(*rotated.mutable_key(),
                                       store.InsertApiKey(rotation.key, Sha256Hex(parsed.secret)));
-                  previous_key_id.clear();
                   if (rotation.previous_key) {
                     store.SaveApiKeyExpiry(*rotation.previous_key);
                     *rotated.mutable_previous_key() = *rotation.previous_key;
-                    previous_key_id = rotation.previous_key->id();
                   }
                   store.SaveApiClientVersion(rotation.client);
                   *rotated.mutable_api_client() = rotation.client;
@@ -62,10 +59,11 @@ grpc::Status RegistryServiceImpl::RotateApiKey(grpc::ServerContext* context,
                 },
                 // The secret is shown once: the stored replay has none.
                 [](v1::RotateApiKeyResponse& stored) { stored.clear_api_key(); }));
-        // The previous key's expiry changed: every replica reads it again.
-        if (!previous_key_id.empty()) {
-          cache_.Invalidate(ApiKeyCacheKey(previous_key_id));
-          memoized_authenticator_.Forget(previous_key_id);
+        // The previous key's expiry changed: every replica reads it again. From the response, so
+        // that a replay repeats it in case the first call's write never reached Redis.
+        if (response->has_previous_key()) {
+          MarkApiKeyChanged(cache_, response->previous_key().id());
+          memoized_authenticator_.Forget(response->previous_key().id());
         }
         return absl::OkStatus();
       });

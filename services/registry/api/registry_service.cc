@@ -326,11 +326,23 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
                             event.api_client().version(), event);
                   return event.api_client();
                 }));
-        cache_.Invalidate(ApiKeyCacheKey(request->id()));
+        if (revoked_keys.empty()) {
+          // A replay: the first call's tombstones may never have reached Redis, so write them
+          // again, for every key the client held.
+          TT_ASSIGN_OR_RETURN(
+              std::vector<v1::ApiKey> keys,
+              RunFor<std::vector<v1::ApiKey>>(store_, [&](RegistryStore& store, UnitOfWork&) {
+                return absl::StatusOr<std::vector<v1::ApiKey>>(store.ListApiKeys(request->id()));
+              }));
+          for (const v1::ApiKey& key : keys) revoked_keys.push_back(key.id());
+        }
+        // Tombstones, not deletions: a load that read a key before the commit cannot cache it
+        // again.
+        MarkApiKeyRevoked(cache_, request->id());
         cache_.Invalidate(FinancePartnerCacheKey(request->id()));
         memoized_authenticator_.Forget(request->id());
         for (const std::string& key_id : revoked_keys) {
-          cache_.Invalidate(ApiKeyCacheKey(key_id));
+          MarkApiKeyRevoked(cache_, key_id);
           memoized_authenticator_.Forget(key_id);
         }
         return absl::OkStatus();
@@ -377,7 +389,8 @@ grpc::Status RegistryServiceImpl::ListApiClients(grpc::ServerContext* context,
 grpc::Status RegistryServiceImpl::Authenticate(grpc::ServerContext* context,
                                                const v1::AuthenticateRequest* request,
                                                Principal* response) {
-  return runner_.RunUnauthenticated(
+  // How the other services resolve keys: only they may ask, or it would answer key guesses.
+  return runner_.RunForServices(
       context, "Authenticate", *request, [&](const CallContext&) -> absl::Status {
         TT_ASSIGN_OR_RETURN(*response, authenticator_.Authenticate(request->api_key()));
         return absl::OkStatus();

@@ -76,6 +76,12 @@ std::vector<v1::ApiKey> PgRegistryStore::ListUnrevokedApiKeys(const std::string&
                                       client_id));
 }
 
+std::vector<v1::ApiKey> PgRegistryStore::ListApiKeys(const std::string& client_id) {
+  return KeysFromRows(tx_.exec_params(
+      "SELECT " + kKeyColumns + " FROM api_keys WHERE client_id = $1 ORDER BY create_time, id",
+      client_id));
+}
+
 void PgRegistryStore::SaveApiKeyExpiry(const v1::ApiKey& k) {
   tx_.StageWrite(absl::StrCat("UPDATE api_keys SET expire_time = ", ExpiryLiteral(k),
                               " WHERE id = ", tx_.quote(k.id())));

@@ -38,6 +38,7 @@ class PgRegistryStore final : public RegistryStore {
                                           const std::string& secret_hash) override;
   absl::StatusOr<StoredApiKey> GetApiKey(const std::string& key_id) override;
   std::vector<v1::ApiKey> ListUnrevokedApiKeys(const std::string& client_id) override;
+  std::vector<v1::ApiKey> ListApiKeys(const std::string& client_id) override;
   void SaveApiKeyExpiry(const v1::ApiKey& key) override;
   std::vector<v1::ApiKey> RevokeApiKeys(const std::string& client_id) override;
 

@@ -95,6 +95,8 @@ class RegistryStore {
   virtual absl::StatusOr<StoredApiKey> GetApiKey(const std::string& key_id) = 0;
   // The client's keys that are not revoked, expired ones included, oldest first.
   virtual std::vector<v1::ApiKey> ListUnrevokedApiKeys(const std::string& client_id) = 0;
+  // Every key the client has held, revoked ones included, oldest first.
+  virtual std::vector<v1::ApiKey> ListApiKeys(const std::string& client_id) = 0;
   // Writes a key's expire time.
   virtual void SaveApiKeyExpiry(const v1::ApiKey& key) = 0;
   // Stamps the revoke time on every key of the client not revoked yet; returns them as stored.

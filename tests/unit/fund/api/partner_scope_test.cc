@@ -2,7 +2,8 @@
 // lists the application of the deal that names it, partner B gets NOT_FOUND exactly as for an
 // unknown id and an empty list; and every event of such an application, from every path that
 // emits one (submission, review, a deal event), also goes to A's own stream
-// (PartnerDealsTopic), while programme events stay on the fund's topic alone.
+// (PartnerDealsTopic), while programme events stay on the fund's topic alone. Reconcile and the
+// appraisal count a partner's own deals' applications and entries only.
 #include "common/topics.h"
 #include "tests/unit/fund/api/fund_handler_fixture.h"
 
@@ -184,6 +185,46 @@ TEST_F(PartnerScope, ADealEventsTranchesAndClawbacksGoToTheDealsPartnerStream) {
                   .ok());
   ASSERT_GT(events().size(), before);  // released, and the signing tranche clawed back
   ExpectStreams(a.id(), kPartnerA);
+}
+
+TEST_F(PartnerScope, ReconcileAndTheAppraisalCountAPartnersOwnDealsOnly) {
+  const v1::Programme p = Programme();
+  SubmitFor(p.id(), kDealId);
+  SubmitFor(p.id(), kDealOfB);
+  auto reconciled = [&](const std::string& key) {
+    v1::ReconcileRequest r;
+    r.set_programme_id(p.id());
+    v1::ReconcileResponse out;
+    grpc::Status s = stub_->Reconcile(CallAs(key).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(out.balanced());
+    return out.entries_checked();
+  };
+  // The entries each counts are those its ledger lists: fund, and reserve and disburse per
+  // application it sees.
+  EXPECT_EQ(reconciled(partner_a_), 3);
+  EXPECT_EQ(reconciled(partner_b_), 3);
+  EXPECT_EQ(reconciled(partner_), 1);
+  EXPECT_EQ(reconciled(operator_), 5);
+
+  auto signed_deals = [&](const std::string& key, const std::string& city_id) {
+    v1::GetAppraisalRequest r;
+    r.set_city_id(city_id);
+    *r.mutable_period_start() = At("2026-01-01T00:00:00Z");
+    *r.mutable_period_end() = At("2027-01-01T00:00:00Z");
+    v1::Appraisal out;
+    grpc::Status s = stub_->GetAppraisal(CallAs(key).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(out.contract_value().amount_minor(), out.deals_signed() * 500'000 * kYuan);
+    EXPECT_EQ(out.subsidy_disbursed().amount_minor() > 0, out.deals_signed() > 0);
+    return out.deals_signed();
+  };
+  for (const std::string city : {"wuhan", ""}) {
+    EXPECT_EQ(signed_deals(partner_a_, city), 1) << city;
+    EXPECT_EQ(signed_deals(partner_b_, city), 1) << city;
+    EXPECT_EQ(signed_deals(partner_, city), 0) << city;
+    EXPECT_EQ(signed_deals(operator_, city), 2) << city;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,200 @@
+// Guessing API keys: failed authentications are limited per peer address, and the
+// registry's Authenticate, which answers whether a key is good, answers the platform's services
+// only (their certificates), not a developer's or a partner's (docs/security.md).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/auth.h"
+#include "common/ids.h"
+#include "common/server.h"
+#include "common/tls.h"
+#include "techtrade/listings/v1/listings.grpc.pb.h"
+#include "techtrade/registry/v1/registry.grpc.pb.h"
+#include "tests/support/harness.h"
+#include "tests/support/test_pki.h"
+
+namespace techtrade::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = techtrade::registry::v1;
+namespace lv1 = techtrade::listings::v1;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class AuthAbuseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(ProcessTls().enabled())
+        << "the test stack runs with TLS: source its env file (TECHTRADE_TLS_CA)";
+    dir_ = absl::StrCat(::testing::TempDir(), "/auth-abuse-", RandomHex(6));
+    fs::create_directories(dir_);
+    db_ = std::make_unique<ScratchDatabase>(stack_, "auth_abuse");
+    operator_key_ = NewApiKey();
+  }
+  void TearDown() override {
+    listings_.reset();
+    registry_.reset();
+    listings_db_.reset();
+    db_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  void StartRegistry(std::map<std::string, std::string> extra = {}) {
+    extra.emplace("TECHTRADE_DB_POOL_SIZE", "2");
+    registry_ = std::make_unique<ServiceProcess>(
+        "registry", RegistryEnv(stack_, db_->url(), operator_key_, std::move(extra)));
+    ASSERT_TRUE(registry_->WaitUntilServing()) << "log: " << registry_->log_path();
+  }
+
+  // A channel presenting `tls` on a connection of its own.
+  static std::shared_ptr<grpc::Channel> ChannelWith(const std::string& address,
+                                                    const TlsFiles& tls) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // The registry's certificate names localhost and 127.0.0.1, not ::1.
+    args.SetSslTargetNameOverride("localhost");
+    return grpc::CreateCustomChannel(address, ChannelCredentialsFor(tls), args);
+  }
+
+  grpc::Status AuthenticateThrough(const std::shared_ptr<grpc::Channel>& channel,
+                                   const std::string& key, Principal* who) {
+    v1::AuthenticateRequest r;
+    r.set_api_key(key);
+    return v1::RegistryService::NewStub(channel)->Authenticate(
+        AuthedContext("", absl::Seconds(5)).get(), r, who);
+  }
+
+  grpc::Status ListCities(const std::shared_ptr<grpc::Channel>& channel, const std::string& key,
+                          std::string* retry_after_ms = nullptr) {
+    v1::ListPilotCitiesRequest r;
+    v1::ListPilotCitiesResponse response;
+    auto context = AuthedContext(key, absl::Seconds(5));
+    grpc::Status s =
+        v1::RegistryService::NewStub(channel)->ListPilotCities(context.get(), r, &response);
+    if (retry_after_ms != nullptr) {
+      auto it = context->GetServerTrailingMetadata().find(kRetryAfterMetadata);
+      *retry_after_ms = it == context->GetServerTrailingMetadata().end()
+                            ? std::string()
+                            : std::string(it->second.data(), it->second.size());
+    }
+    return s;
+  }
+
+  Stack stack_ = Stack::FromEnvironment();
+  std::string dir_;
+  std::string operator_key_;
+  std::unique_ptr<ScratchDatabase> db_;
+  std::unique_ptr<ScratchDatabase> listings_db_;
+  std::unique_ptr<ServiceProcess> registry_;
+  std::unique_ptr<ServiceProcess> listings_;
+};
+
+TEST_F(AuthAbuseTest, AuthenticateRefusesCertificatesThatAreNotTheServices) {
+  ASSERT_NO_FATAL_FAILURE(StartRegistry());
+  Principal who;
+  // The developer's certificate, which the tests and tools present.
+  grpc::Status s = AuthenticateThrough(registry_->channel(), operator_key_, &who);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), StartsWith("certificate: "));
+  EXPECT_THAT(s.error_message(), HasSubstr("'dev'"));
+  // A finance partner's, of the same CA.
+  CertificateAuthority ca = CertificateAuthority::OfStack();
+  CertificateFiles partner = ca.Issue("bank-abuse", dir_, "partner");
+  TlsFiles partner_tls = ProcessTls();
+  partner_tls.cert = partner.cert;
+  partner_tls.key = partner.key;
+  s = AuthenticateThrough(ChannelWith(registry_->address(), partner_tls), operator_key_, &who);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  // A bad key learns nothing either: refused for the certificate, not judged.
+  s = AuthenticateThrough(registry_->channel(), NewApiKey(), &who);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+
+  // Each service's own certificate is served.
+  for (const char* service : {"registry", "listings", "transactions", "fund"}) {
+    s = AuthenticateThrough(ServiceIdentityChannel(registry_->address(), service), operator_key_,
+                            &who);
+    ASSERT_TRUE(s.ok()) << service << ": " << s.error_message();
+    EXPECT_EQ(who.role(), v1::API_CLIENT_ROLE_OPERATOR);
+  }
+}
+
+// The test harness starts a service with that service's certificate, so that it may resolve keys
+// through the registry.
+TEST_F(AuthAbuseTest, AServiceStartedByTheHarnessResolvesKeysThroughTheRegistry) {
+  ASSERT_NO_FATAL_FAILURE(StartRegistry());
+  listings_db_ = std::make_unique<ScratchDatabase>(stack_, "auth_abuse_listings");
+  listings_ = std::make_unique<ServiceProcess>(
+      "listings",
+      std::map<std::string, std::string>{
+          {"TECHTRADE_PG_URL", listings_db_->url()},
+          {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
+          {"TECHTRADE_REDIS_URL", stack_.redis_url},
+          {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
+          {"TECHTRADE_DB_POOL_SIZE", "2"},
+          {"TECHTRADE_LISTINGS_REGISTRY_CONSUMER",
+           ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.registry.events.v1", "abuse")},
+          {"TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
+           ConsumerGroupAtEnd(stack_.kafka_brokers, "techtrade.transactions.events.v1", "abuse")}});
+  ASSERT_TRUE(listings_->WaitUntilServing()) << "log: " << listings_->log_path();
+  // A key nobody has used yet: no cache holds it, so listings must ask the registry.
+  v1::IssueApiKeyRequest issue;
+  issue.set_request_id("partner-key");
+  issue.set_name("Bank");
+  issue.set_role(v1::API_CLIENT_ROLE_PARTNER);
+  v1::IssueApiKeyResponse issued;
+  grpc::Status s = v1::RegistryService::NewStub(registry_->channel())
+                       ->IssueApiKey(AuthedContext(operator_key_).get(), issue, &issued);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  lv1::GetListingRequest get;
+  get.set_id("3f2b8c1e-0000-4000-8000-000000000000");  // no such offer
+  lv1::Offer offer;
+  s = lv1::ListingsService::NewStub(listings_->channel())
+          ->GetOffer(AuthedContext(issued.api_key()).get(), get, &offer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+}
+
+TEST_F(AuthAbuseTest, ABurstOfBadKeysFromOneAddressIsRefusedBeforeTheLookUpOthersAreServed) {
+  // Dual-stack, so that one client can call from ::1 and another from 127.0.0.1.
+  ASSERT_NO_FATAL_FAILURE(StartRegistry({{"TECHTRADE_LISTEN_HOST", "[::]"},
+                                         {"TECHTRADE_METRICS_PORT", "-1"},
+                                         {"TECHTRADE_RATE_LIMIT_UNAUTHENTICATED", "1/3"}}));
+  auto guesser = ChannelWith(absl::StrCat("[::1]:", registry_->port()), ProcessTls());
+  // The budget: three failures at once.
+  for (int i = 0; i < 3; ++i) {
+    grpc::Status s = ListCities(guesser, NewApiKey());
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << i << ": " << s.error_message();
+  }
+  std::string retry_after;
+  grpc::Status s = ListCities(guesser, NewApiKey(), &retry_after);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_THAT(s.error_message(), StartsWith("rate limit: too many failed authentications"));
+  int64_t wait_ms = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(retry_after, &wait_ms)) << "'" << retry_after << "'";
+  EXPECT_GT(wait_ms, 0);
+  EXPECT_LE(wait_ms, 1000);
+  // Refused before the look-up: even a good key is not looked at from that address now.
+  s = ListCities(guesser, operator_key_);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+
+  // Another client, from another address, is served all the while.
+  s = ListCities(registry_->channel(), operator_key_);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+
+  // After the wait the guesser's keys are judged again (and refused).
+  absl::SleepFor(absl::Milliseconds(wait_ms + 50));
+  s = ListCities(guesser, NewApiKey());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+}
+
+}  // namespace
+}  // namespace techtrade::testing

@@ -1,0 +1,98 @@
+// Failed authentications held to a budget per peer address, on a clock the test
+// moves.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/rate_limit.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/settings_lookup.h"
+
+namespace techtrade {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+TEST(PeerHostTest, IsTheAddressWithoutThePort) {
+  EXPECT_EQ(PeerHost("ipv4:10.0.0.7:52344"), "10.0.0.7");
+  EXPECT_EQ(PeerHost("ipv4:127.0.0.1:1"), "127.0.0.1");
+  EXPECT_EQ(PeerHost("ipv6:[::1]:52344"), "::1");
+  EXPECT_EQ(PeerHost("ipv6:[2001:db8::5]:443"), "2001:db8::5");
+  // gRPC writes the brackets percent-encoded, as in a URI.
+  EXPECT_EQ(PeerHost("ipv6:%5B::1%5D:52344"), "::1");
+  EXPECT_EQ(PeerHost("ipv6:%5bfe80::1%5d:1"), "fe80::1");
+  EXPECT_EQ(PeerHost("ipv6:::1"), "::1");  // not bracketed: no port to tell apart
+  EXPECT_EQ(PeerHost("ipv4:10.0.0.7"), "10.0.0.7");
+  EXPECT_EQ(PeerHost("unix:/run/x.sock"), "unix:/run/x.sock");
+  EXPECT_EQ(PeerHost(""), "");
+}
+
+class FailedAuthLimiterTest : public ::testing::Test {
+ protected:
+  testing::FakeClock clock_;
+  FailedAuthLimiter limiter_{RateLimit{2, 3}, clock_};
+};
+
+TEST_F(FailedAuthLimiterTest, APeerIsRefusedOnceItsFailuresSpendTheBurstUntilOneRefills) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(limiter_.Check("10.0.0.7").ok()) << i;
+    limiter_.RecordFailure("10.0.0.7");
+  }
+  absl::Duration wait;
+  absl::Status s = limiter_.Check("10.0.0.7", &wait);
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_THAT(std::string(s.message()),
+              StartsWith("rate limit: too many failed authentications from this address"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("retry after 500 ms"));
+  EXPECT_EQ(wait, absl::Milliseconds(500));
+  // Checking takes nothing, and more failures while refused take nothing either.
+  EXPECT_FALSE(limiter_.Check("10.0.0.7", &wait).ok());
+  limiter_.RecordFailure("10.0.0.7");
+  EXPECT_FALSE(limiter_.Check("10.0.0.7", &wait).ok());
+  EXPECT_EQ(wait, absl::Milliseconds(500));
+  clock_.Advance(absl::Milliseconds(500));
+  EXPECT_TRUE(limiter_.Check("10.0.0.7").ok());
+}
+
+TEST_F(FailedAuthLimiterTest, OtherAddressesAndSuccessesAreNotLimited) {
+  for (int i = 0; i < 5; ++i) limiter_.RecordFailure("10.0.0.7");
+  EXPECT_FALSE(limiter_.Check("10.0.0.7").ok());
+  EXPECT_TRUE(limiter_.Check("10.0.0.8").ok());
+  // Calls that authenticate record nothing: any number of them is let through.
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(limiter_.Check("10.0.0.9").ok()) << i;
+}
+
+TEST_F(FailedAuthLimiterTest, FailuresElsewhereNeverLockAnAddressOut) {
+  // Whoever fails from other addresses, with whatever key id, takes nothing from this one.
+  for (int i = 0; i < 50; ++i) limiter_.RecordFailure(absl::StrCat("10.1.0.", i));
+  EXPECT_TRUE(limiter_.Check("10.1.0.99").ok());
+}
+
+TEST(FailedAuthLimiterUnlimitedTest, ANoLimitNeverRefuses) {
+  testing::FakeClock clock;
+  FailedAuthLimiter limiter(RateLimit{}, clock);
+  for (int i = 0; i < 100; ++i) limiter.RecordFailure("10.0.0.7");
+  EXPECT_TRUE(limiter.Check("10.0.0.7").ok());
+}
+
+TEST(FailedAuthLimitSettingTest, DefaultsToASmallBudgetAndIsASetting) {
+  std::map<std::string, std::string> given = {{"TECHTRADE_PG_URL", "postgresql://h/db"},
+                                              {"TECHTRADE_REDIS_URL", "redis://h:1"},
+                                              {"TECHTRADE_KAFKA_BROKERS", "h:9092"}};
+  absl::StatusOr<ServiceConfig> c = ServiceConfigFrom("registry", testing::LookupFrom(given));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(FormatRateLimit(c->rate_limits.at("UNAUTHENTICATED")), "5/20");
+  given["TECHTRADE_RATE_LIMIT_UNAUTHENTICATED"] = "1/3";
+  c = ServiceConfigFrom("listings", testing::LookupFrom(given));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(FormatRateLimit(c->rate_limits.at("UNAUTHENTICATED")), "1/3");
+  given["TECHTRADE_RATE_LIMIT_UNAUTHENTICATED"] = "lots";
+  c = ServiceConfigFrom("listings", testing::LookupFrom(given));
+  EXPECT_THAT(std::string(c.status().message()),
+              HasSubstr("TECHTRADE_RATE_LIMIT_UNAUTHENTICATED: "));
+}
+
+}  // namespace
+}  // namespace techtrade
