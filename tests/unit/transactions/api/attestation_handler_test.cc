@@ -10,6 +10,7 @@
 #include "common/ids.h"
 #include "services/transactions/api/transactions_service.h"
 #include "tests/support/attestation_keys.h"
+#include "tests/support/deal_parties.h"
 #include "tests/support/fake_directories.h"
 #include "tests/support/fake_transactions_store.h"
 #include "tests/support/in_process.h"
@@ -22,43 +23,19 @@ using ::testing::HasSubstr;
 namespace reg = techtrade::registry::v1;
 namespace lv1 = techtrade::listings::v1;
 
-reg::Organization Org(const std::string& city, reg::OrganizationKind kind) {
-  reg::Organization org;
-  org.set_id(NewUuid());
-  org.set_name(absl::StrCat("organisation of ", city));
-  org.set_city_id(city);
-  org.set_kind(kind);
-  org.set_status(reg::ORGANIZATION_STATUS_VERIFIED);
-  return org;
-}
-
-class AttestationHandlerTest : public ::testing::Test {
+class AttestationHandlerTest : public testing::DealPartiesTest {
  protected:
   AttestationHandlerTest()
       : keys_(testing::NewAttestationKeyPair()),
         signer_(*AttestationSigner::FromPem(keys_.private_pem)),
         service_(deals_, server_.cache(), server_.runner(), registry_, listings_, signer_.get()),
         keyless_(deals_, server_.cache(), server_.runner(), registry_, listings_) {
-    seller_ = Org("wuhan", reg::ORGANIZATION_KIND_UNIVERSITY);
-    buyer_ = Org("shenzhen", reg::ORGANIZATION_KIND_ENTERPRISE);
-    registry_.Put(seller_);
-    registry_.Put(buyer_);
-    offer_id_ = NewUuid();
-    listings_.Put(lv1::LISTING_KIND_OFFER, offer_id_,
-                  {.owner_org_id = seller_.id(),
-                   .city_id = "wuhan",
-                   .published = true,
-                   .transfer_modes = {lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE}});
     operator_key_ = server_.keys().Add(testing::OperatorPrincipal());
     seller_key_ = server_.keys().Add(testing::CitySystemPrincipal("wuhan"));
     other_city_key_ = server_.keys().Add(testing::CitySystemPrincipal("chengdu"));
     partner_key_ = server_.keys().Add(testing::PartnerPrincipal());
     other_partner_key_ = server_.keys().Add(testing::PartnerPrincipal());
-    partner_id_ = ParseApiKey(partner_key_)->key_id;
-    reg::FinancePartner partner;
-    partner.set_id(partner_id_);
-    partner.set_name("Bank of Hubei");
-    registry_.PutPartner(partner);
+    partner_id_ = AddPartner(partner_key_, "Bank of Hubei");
     server_.Start({&service_});
     stub_ = v1::TransactionsService::NewStub(server_.channel());
     keyless_server_.Start({&keyless_});
@@ -67,13 +44,7 @@ class AttestationHandlerTest : public ::testing::Test {
 
   // A deal with a few events: opened, terms proposed, cancelled.
   v1::Deal DealWithEvents() {
-    v1::OpenDealRequest open;
-    open.set_request_id(NewUuid());
-    open.set_listing_id(offer_id_);
-    open.set_listing_kind(lv1::LISTING_KIND_OFFER);
-    open.set_buyer_org_id(buyer_.id());
-    open.set_seller_org_id(seller_.id());
-    open.set_finance_partner_id(partner_id_);
+    v1::OpenDealRequest open = OpenRequestFor(partner_id_);
     v1::Deal deal;
     EXPECT_TRUE(stub_->OpenDeal(testing::CallAs(operator_key_).get(), open, &deal).ok());
     v1::ProposeTermsRequest terms =
@@ -109,15 +80,11 @@ class AttestationHandlerTest : public ::testing::Test {
   testing::AttestationKeyPair keys_;
   std::unique_ptr<AttestationSigner> signer_;
   testing::FakeDeals deals_;
-  testing::FakeOrganizationDirectory registry_;
-  testing::FakeListingDirectory listings_;
   testing::InProcessServer server_{"transactions"};
   testing::InProcessServer keyless_server_{"transactions"};
   TransactionsServiceImpl service_;
   TransactionsServiceImpl keyless_;
   std::unique_ptr<v1::TransactionsService::Stub> stub_, keyless_stub_;
-  reg::Organization seller_, buyer_;
-  std::string offer_id_;
   std::string operator_key_, seller_key_, other_city_key_, partner_key_, other_partner_key_;
   std::string partner_id_;
 };
@@ -176,14 +143,9 @@ TEST_F(AttestationHandlerTest, ADealFromBeforeTheChainStartsItAtItsNextEvent) {
   v1::Deal deal = DealWithEvents();
   // Reopened by an operator's dispute resolution is not possible once cancelled: start from a
   // fresh deal forgotten by the chain after its first event, as the migration leaves one.
-  v1::OpenDealRequest open;
-  open.set_request_id(NewUuid());
-  open.set_listing_id(offer_id_);
-  open.set_listing_kind(lv1::LISTING_KIND_OFFER);
-  open.set_buyer_org_id(buyer_.id());
-  open.set_seller_org_id(seller_.id());
-  open.set_finance_partner_id(partner_id_);
-  ASSERT_TRUE(stub_->OpenDeal(testing::CallAs(operator_key_).get(), open, &deal).ok());
+  ASSERT_TRUE(
+      stub_->OpenDeal(testing::CallAs(operator_key_).get(), OpenRequestFor(partner_id_), &deal)
+          .ok());
   deals_.state().ForgetChain(deal.id());
   v1::DealAttestation attestation;
   EXPECT_EQ(Attestation(*stub_, operator_key_, deal.id(), &attestation).error_code(),

@@ -9,6 +9,7 @@
 #include "common/ids.h"
 #include "common/topics.h"
 #include "services/transactions/api/transactions_service.h"
+#include "tests/support/deal_parties.h"
 #include "tests/support/fake_directories.h"
 #include "tests/support/fake_transactions_store.h"
 #include "tests/support/in_process.h"
@@ -20,63 +21,23 @@ using ::testing::StartsWith;
 namespace reg = techtrade::registry::v1;
 namespace lv1 = techtrade::listings::v1;
 
-reg::Organization VerifiedOrg(const std::string& city) {
-  reg::Organization org;
-  org.set_id(NewUuid());
-  org.set_name(absl::StrCat("organisation of ", city));
-  org.set_city_id(city);
-  org.set_kind(reg::ORGANIZATION_KIND_ENTERPRISE);
-  org.set_status(reg::ORGANIZATION_STATUS_VERIFIED);
-  return org;
-}
-
-class PartnerScopeTest : public ::testing::Test {
+class PartnerScopeTest : public testing::DealPartiesTest {
  protected:
   PartnerScopeTest() : service_(deals_, server_.cache(), server_.runner(), registry_, listings_) {
-    seller_ = VerifiedOrg("wuhan");
-    buyer_ = VerifiedOrg("shenzhen");
-    registry_.Put(seller_);
-    registry_.Put(buyer_);
-    offer_id_ = NewUuid();
-    listings_.Put(lv1::LISTING_KIND_OFFER, offer_id_,
-                  {.owner_org_id = seller_.id(),
-                   .city_id = "wuhan",
-                   .published = true,
-                   .transfer_modes = {lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE}});
     operator_key_ = server_.keys().Add(testing::OperatorPrincipal());
     city_key_ = server_.keys().Add(testing::CitySystemPrincipal("shenzhen"));
     partner_a_key_ = server_.keys().Add(testing::PartnerPrincipal());
     partner_b_key_ = server_.keys().Add(testing::PartnerPrincipal());
-    partner_a_ = Partner(partner_a_key_);
-    partner_b_ = Partner(partner_b_key_);
+    partner_a_ = AddPartner(partner_a_key_);
+    partner_b_ = AddPartner(partner_b_key_);
     server_.Start({&service_});
     stub_ = v1::TransactionsService::NewStub(server_.channel());
-  }
-
-  // The partner behind `key`, active in the registry.
-  std::string Partner(const std::string& key) {
-    reg::FinancePartner partner;
-    partner.set_id(ParseApiKey(key)->key_id);
-    partner.set_name("bank " + partner.id());
-    registry_.PutPartner(partner);
-    return partner.id();
-  }
-
-  v1::OpenDealRequest OpenRequest(const std::string& partner_id) {
-    v1::OpenDealRequest r;
-    r.set_request_id(NewUuid());
-    r.set_listing_id(offer_id_);
-    r.set_listing_kind(lv1::LISTING_KIND_OFFER);
-    r.set_buyer_org_id(buyer_.id());
-    r.set_seller_org_id(seller_.id());
-    r.set_finance_partner_id(partner_id);
-    return r;
   }
 
   v1::Deal OpenedDeal(const std::string& partner_id) {
     v1::Deal deal;
     grpc::Status s =
-        stub_->OpenDeal(testing::CallAs(city_key_).get(), OpenRequest(partner_id), &deal);
+        stub_->OpenDeal(testing::CallAs(city_key_).get(), OpenRequestFor(partner_id), &deal);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return deal;
   }
@@ -110,13 +71,10 @@ class PartnerScopeTest : public ::testing::Test {
   }
 
   testing::FakeDeals deals_;
-  testing::FakeOrganizationDirectory registry_;
-  testing::FakeListingDirectory listings_;
   testing::InProcessServer server_{"transactions"};
   TransactionsServiceImpl service_;
   std::unique_ptr<v1::TransactionsService::Stub> stub_;
-  reg::Organization seller_, buyer_;
-  std::string offer_id_, operator_key_, city_key_, partner_a_key_, partner_b_key_;
+  std::string operator_key_, city_key_, partner_a_key_, partner_b_key_;
   std::string partner_a_, partner_b_;
 };
 
@@ -175,14 +133,14 @@ TEST_F(PartnerScopeTest, ListDealsShowsAPartnerItsOwnDealsOnly) {
 
 TEST_F(PartnerScopeTest, OpenDealWithoutOrWithAnInactivePartnerIsRefused) {
   v1::Deal deal;
-  grpc::Status s = stub_->OpenDeal(testing::CallAs(city_key_).get(), OpenRequest(""), &deal);
+  grpc::Status s = stub_->OpenDeal(testing::CallAs(city_key_).get(), OpenRequestFor(""), &deal);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), StartsWith("finance_partner_id:"));
   registry_.RemovePartner(partner_b_);  // revoked
-  s = stub_->OpenDeal(testing::CallAs(city_key_).get(), OpenRequest(partner_b_), &deal);
+  s = stub_->OpenDeal(testing::CallAs(city_key_).get(), OpenRequestFor(partner_b_), &deal);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), StartsWith("finance_partner_id:"));
-  s = stub_->OpenDeal(testing::CallAs(city_key_).get(), OpenRequest("0123456789abcdef"), &deal);
+  s = stub_->OpenDeal(testing::CallAs(city_key_).get(), OpenRequestFor("0123456789abcdef"), &deal);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), StartsWith("finance_partner_id:"));
   EXPECT_TRUE(deals_.events().empty());

@@ -8,6 +8,7 @@
 
 #include "common/auth.h"
 #include "common/ids.h"
+#include "tests/support/deal_parties.h"
 #include "tests/support/fake_directories.h"
 #include "tests/support/fake_transactions_store.h"
 #include "tests/support/in_process.h"
@@ -22,57 +23,22 @@ namespace reg = techtrade::registry::v1;
 namespace lv1 = techtrade::listings::v1;
 using google::protobuf::util::TimeUtil;
 
-constexpr char kSellerCity[] = "wuhan";
-constexpr char kBuyerCity[] = "shenzhen";
-
-reg::Organization Org(const std::string& city, reg::OrganizationKind kind,
-                      reg::OrganizationStatus status = reg::ORGANIZATION_STATUS_VERIFIED) {
-  reg::Organization org;
-  org.set_id(NewUuid());
-  org.set_name(absl::StrCat("organisation of ", city));
-  org.set_city_id(city);
-  org.set_kind(kind);
-  org.set_status(status);
-  return org;
-}
-
-class TransactionsHandlersTest : public ::testing::Test {
+class TransactionsHandlersTest : public testing::DealPartiesTest {
  protected:
   TransactionsHandlersTest()
       : service_(deals_, server_.cache(), server_.runner(), registry_, listings_) {
-    seller_ = Org(kSellerCity, reg::ORGANIZATION_KIND_UNIVERSITY);
-    buyer_ = Org(kBuyerCity, reg::ORGANIZATION_KIND_ENTERPRISE);
-    registry_.Put(seller_);
-    registry_.Put(buyer_);
-    offer_id_ = NewUuid();
-    listings_.Put(lv1::LISTING_KIND_OFFER, offer_id_,
-                  {.owner_org_id = seller_.id(),
-                   .city_id = kSellerCity,
-                   .published = true,
-                   .transfer_modes = {lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE}});
     operator_key_ = server_.keys().Add(testing::OperatorPrincipal());
     seller_key_ = server_.keys().Add(testing::CitySystemPrincipal(kSellerCity));
     buyer_key_ = server_.keys().Add(testing::CitySystemPrincipal(kBuyerCity));
     other_city_key_ = server_.keys().Add(testing::CitySystemPrincipal("chengdu"));
     partner_key_ = server_.keys().Add(testing::PartnerPrincipal());
-    partner_id_ = ParseApiKey(partner_key_)->key_id;
-    reg::FinancePartner partner;
-    partner.set_id(partner_id_);
-    partner.set_name("Bank of Hubei");
-    registry_.PutPartner(partner);
+    partner_id_ = AddPartner(partner_key_, "Bank of Hubei");
     server_.Start({&service_});
     stub_ = v1::TransactionsService::NewStub(server_.channel());
   }
 
   v1::OpenDealRequest OpenRequest(const std::string& request_id = NewUuid()) {
-    v1::OpenDealRequest r;
-    r.set_request_id(request_id);
-    r.set_listing_id(offer_id_);
-    r.set_listing_kind(lv1::LISTING_KIND_OFFER);
-    r.set_buyer_org_id(buyer_.id());
-    r.set_seller_org_id(seller_.id());
-    r.set_finance_partner_id(partner_id_);
-    return r;
+    return OpenRequestFor(partner_id_, request_id);
   }
 
   grpc::Status Open(const std::string& key, const v1::OpenDealRequest& r, v1::Deal* deal) {
@@ -159,13 +125,9 @@ class TransactionsHandlersTest : public ::testing::Test {
   }
 
   testing::FakeDeals deals_;
-  testing::FakeOrganizationDirectory registry_;
-  testing::FakeListingDirectory listings_;
   testing::InProcessServer server_{"transactions"};
   TransactionsServiceImpl service_;
   std::unique_ptr<v1::TransactionsService::Stub> stub_;
-  reg::Organization seller_, buyer_;
-  std::string offer_id_;
   std::string operator_key_, seller_key_, buyer_key_, other_city_key_, partner_key_;
   std::string partner_id_;  // partner_key_'s client, the finance partner the deals name
 };
