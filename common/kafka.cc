@@ -209,7 +209,7 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
 namespace {
 
 absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> GrouplessConsumer(
-    const std::string& brokers) {
+    const std::string& brokers, const KafkaConfig& overrides = {}) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   // A group id is required by the API even though nothing joins or commits.
   KafkaConfig settings = {
@@ -218,6 +218,7 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> GrouplessConsumer(
       {"isolation.level", "read_committed"}, {"enable.partition.eof", "false"},
       {"socket.nagle.disable", "true"},      {"fetch.wait.max.ms", "100"},
   };
+  for (const auto& [key, value] : overrides) settings[key] = value;
   if (absl::Status s = ApplyConfig(*conf, settings); !s.ok()) return s;
   std::string error;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(
@@ -252,7 +253,11 @@ absl::StatusOr<std::vector<int32_t>> Partitions(RdKafka::KafkaConsumer& consumer
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::CreateTail(
     const std::string& brokers, const std::string& topic,
     const std::map<int32_t, int64_t>& start_offsets) {
-  TT_ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::KafkaConsumer> raw, GrouplessConsumer(brokers));
+  // librdkafka's default for an offset out of range is to jump to the end, skipping silently; the
+  // beginning would replay what the reader never meant to read. "error" hands it to the reader
+  // (Poll, out_of_range).
+  TT_ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::KafkaConsumer> raw,
+                      GrouplessConsumer(brokers, {{"auto.offset.reset", "error"}}));
   std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
   consumer->consumer_ = std::move(raw);
   std::vector<int32_t> partitions;
@@ -312,6 +317,10 @@ std::unique_ptr<RdKafka::Message> KafkaConsumer::Poll(absl::Duration timeout) {
       return message;
     case RdKafka::ERR__TIMED_OUT:
     case RdKafka::ERR__PARTITION_EOF:
+      return nullptr;
+    case RdKafka::ERR__AUTO_OFFSET_RESET:
+      log::Warn("kafka offset out of range", {{"error", message->errstr()}});
+      out_of_range_ = true;
       return nullptr;
     default:
       log::Warn("kafka consume error", {{"error", message->errstr()}});

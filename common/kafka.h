@@ -84,7 +84,9 @@ class KafkaConsumer {
       const std::vector<std::string>& topics, const KafkaConfig& overrides = {});
   // A reader of every partition of `topic` from the given offsets (partition → offset; a partition
   // not listed starts at the beginning), outside any consumer group and committing nothing: each
-  // replica of a read model reads the whole stream for itself.
+  // replica of a read model reads the whole stream for itself. An offset out of range (the topic
+  // was recreated or truncated) is not replaced by another: Poll() stops there and
+  // out_of_range() says so, for the owner to decide where to read from.
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> CreateTail(
       const std::string& brokers, const std::string& topic,
       const std::map<int32_t, int64_t>& start_offsets);
@@ -100,10 +102,13 @@ class KafkaConsumer {
   // Marks `message` done: the offset after it is committed to the group within a second, and
   // when the consumer closes or loses the partition.
   absl::Status Commit(const RdKafka::Message& message);
+  // A tail (CreateTail) met an offset out of range; it fetches no more from that partition.
+  bool out_of_range() const { return out_of_range_; }
 
  private:
   KafkaConsumer() = default;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  bool out_of_range_ = false;
 };
 
 }  // namespace techtrade

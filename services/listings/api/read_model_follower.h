@@ -1,9 +1,14 @@
-// Keeps this replica's ReadModel current: the published listings are loaded at start-up, then
-// the service's own events are applied from the offsets the topic had before loading began. An
-// event already reflected in the snapshot is ignored by its version, so nothing is lost between
-// the two and nothing applies twice.
+// Keeps this replica's ReadModel current: records where the service's topic ends, loads the
+// listings from the database, then applies the topic's events from the recorded offsets on.
+// Whatever commits after the offsets were recorded is in that tail, and an event the snapshot
+// already reflects is ignored by its version, so nothing is lost and nothing applies twice.
+//
+// The tail never starts at the topic's beginning: the topic may hold events this database does
+// not (a database restored from a backup, topics older than the database), and replaying them
+// would make listings searchable that do not exist here.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <string>
 
@@ -27,9 +32,14 @@ class ReadModelFollower : public LoopWorker {
         topic_(std::move(topic)) {}
   ~ReadModelFollower() override { Stop(); }
 
-  // Records where the topic ends (its beginning if Kafka cannot say), then loads the snapshot.
-  // Call before serving.
+  // Records where the topic ends, then loads the snapshot into the model. Call before serving.
+  // If Kafka does not answer, the snapshot is loaded all the same (a replica must start while
+  // Kafka is away) and the follower is left unpositioned: Run() records the ends once Kafka
+  // answers, loads a fresh snapshot, swaps it in and only then tails.
   absl::Status Load();
+
+  // Whether the follower knows where to tail from (set by Load or, later, by Run).
+  bool positioned() const { return positioned_.load(); }
 
   // Applies one listings event to `model`; false if it was not a listings event or changed
   // nothing.
@@ -37,12 +47,18 @@ class ReadModelFollower : public LoopWorker {
 
  private:
   void Run() override;
+  // Every listing and organisation visibility from the database into `into`.
+  absl::Status LoadSnapshot(ReadModel& into);
+  // Records the topic's ends and swaps a snapshot loaded after that into the model; false (after
+  // a pause) if Kafka or the database did not answer.
+  bool Position();
 
   ReadModel& model_;
   Transactor<store::ListingsStore>& transactor_;
   const std::string brokers_;
   const std::string topic_;
-  std::map<int32_t, int64_t> start_offsets_;
+  std::map<int32_t, int64_t> start_offsets_;  // Run's thread only, once Load has returned
+  std::atomic<bool> positioned_{false};
 };
 
 }  // namespace techtrade::listings

@@ -177,6 +177,23 @@ bool ReadModel::SetOrganizationHidden(const std::string& organization_id, bool h
   return true;
 }
 
+void ReadModel::ReplaceWith(ReadModel&& fresh) {
+  if (&fresh == this) return;
+  std::scoped_lock lock(mutex_, fresh.mutex_);
+  offers_ = std::move(fresh.offers_);
+  demands_ = std::move(fresh.demands_);
+  interned_ = std::move(fresh.interned_);
+  names_ = std::move(fresh.names_);
+  hidden_ = std::move(fresh.hidden_);
+  hidden_owner_ = std::move(fresh.hidden_owner_);
+  fresh.offers_ = Corpus();
+  fresh.demands_ = Corpus();
+  fresh.interned_.clear();
+  fresh.names_.clear();
+  fresh.hidden_.clear();
+  fresh.hidden_owner_.clear();
+}
+
 bool ReadModel::IsHidden(const std::string& organization_id) const {
   std::shared_lock lock(mutex_);
   auto it = hidden_.find(organization_id);

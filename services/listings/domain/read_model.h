@@ -44,6 +44,9 @@ class ReadModel {
   // Hides or shows every listing of an organisation; `sequence` orders the changes (a lower one
   // than already seen is ignored).
   bool SetOrganizationHidden(const std::string& organization_id, bool hidden, int64_t sequence);
+  // Takes everything `fresh` holds (listings, versions, hidden organisations) in one step, so that
+  // searches see either this model or that one, never one half-loaded; the weights stay.
+  void ReplaceWith(ReadModel&& fresh);
 
   // Validates the request (INVALID_ARGUMENT naming the field) and answers it.
   absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request) const;

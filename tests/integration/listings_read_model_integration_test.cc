@@ -1,0 +1,183 @@
+// The listings read-model follower (services/listings/api/read_model_follower.h) against the
+// real Kafka broker, on a topic of its own and an in-memory database: what it serves when Kafka
+// is away at start-up, and that it never replays events the database does not have.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/kafka.h"
+#include "services/listings/api/read_model_follower.h"
+#include "services/listings/domain/read_model.h"
+#include "techtrade/listings/v1/listings.pb.h"
+#include "tests/support/fake_listings_store.h"
+#include "tests/support/fake_transactor.h"
+#include "tests/support/harness.h"
+
+namespace techtrade::testing {
+namespace {
+
+namespace v1 = techtrade::listings::v1;
+using listings::ReadModel;
+using listings::ReadModelFollower;
+using ListingsDb = FakeTransactor<listings::store::ListingsStore, FakeListingsStore>;
+
+// librdkafka's admin API (the C one: the C++ API has none) deleting `topic`.
+void DeleteTopic(const std::string& brokers, const std::string& topic) {
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  KafkaConfig settings = KafkaTlsFromEnvironment();
+  settings["bootstrap.servers"] = brokers;
+  for (const auto& [key, value] : settings) {
+    rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error);
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (rk == nullptr) return;
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_DeleteTopic_t* old_topic = rd_kafka_DeleteTopic_new(topic.c_str());
+  rd_kafka_DeleteTopics(rk, &old_topic, 1, nullptr, queue);
+  if (rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 20000)) rd_kafka_event_destroy(event);
+  rd_kafka_DeleteTopic_destroy(old_topic);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_destroy(rk);
+}
+
+v1::Offer Offer(const std::string& id, int64_t version, v1::OfferStatus status) {
+  v1::Offer o;
+  o.set_id(id);
+  o.set_owner_org_id(NewUuid());
+  o.set_city_id("wuhan-east-lake");
+  o.set_title("基于深度学习的锂电池健康状态估计方法");
+  o.set_abstract("利用长短期记忆网络从充放电曲线估计锂离子电池的健康状态。");
+  o.set_status(status);
+  o.set_version(version);
+  return o;
+}
+
+template <class Payload>
+common::v1::EventEnvelope Envelope(const v1::Offer& offer) {
+  Payload payload;
+  *payload.mutable_offer() = offer;
+  common::v1::EventEnvelope e;
+  e.set_event_id(NewUuid());
+  e.set_event_type(payload.GetDescriptor()->full_name());
+  e.set_aggregate_type("offer");
+  e.set_aggregate_id(offer.id());
+  e.set_sequence(offer.version());
+  e.mutable_payload()->PackFrom(payload);
+  return e;
+}
+
+bool WaitFor(const std::function<bool()>& done, absl::Duration limit) {
+  for (absl::Time end = absl::Now() + limit; absl::Now() < end;) {
+    if (done()) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return done();
+}
+
+class ListingsReadModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    stack_ = Stack::FromEnvironment();
+    topic_ = absl::StrCat("test.listings-read-model.", RandomHex(4));
+    producer_ = *KafkaProducer::Create(
+        stack_.kafka_brokers, {}, [this](void*, const absl::Status& s) { delivered_ += s.ok(); });
+    ASSERT_TRUE(producer_->CreateTopic(topic_, absl::Seconds(20)).ok());
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return KafkaConsumer::EndOffsets(stack_.kafka_brokers, topic_, absl::Seconds(2)).ok();
+        },
+        absl::Seconds(30)));
+  }
+
+  void TearDown() override {
+    producer_.reset();
+    DeleteTopic(stack_.kafka_brokers, topic_);
+  }
+
+  // Puts `events` on the topic, all with partition key `key` (so in this order on one partition).
+  void Produce(const std::string& key, const std::vector<common::v1::EventEnvelope>& events) {
+    const int before = delivered_;
+    for (const auto& e : events) {
+      ASSERT_TRUE(producer_->Produce(topic_, key, e.SerializeAsString(), {}, nullptr).ok());
+    }
+    const int want = before + static_cast<int>(events.size());
+    for (int i = 0; i < 300 && delivered_ < want; ++i) producer_->Poll(absl::Milliseconds(100));
+    ASSERT_EQ(delivered_, want);
+  }
+
+  static void Insert(ListingsDb& db, const v1::Offer& offer) {
+    ASSERT_TRUE(db.Run([&](listings::store::ListingsStore& s, UnitOfWork&) {
+                    s.InsertOffer(offer);
+                    return absl::OkStatus();
+                  }).ok());
+  }
+
+  Stack stack_;
+  std::string topic_;
+  std::atomic<int> delivered_{0};
+  std::unique_ptr<KafkaProducer> producer_;
+};
+
+TEST_F(ListingsReadModelTest, AReplicaStartedWithoutKafkaNeverReplaysEventsTheDatabaseLacks) {
+  // On the topic, an offer this database never had (an earlier run's, or from before a restore).
+  const std::string foreign = NewUuid();
+  Produce(foreign, {Envelope<v1::OfferCreated>(Offer(foreign, 1, v1::OFFER_STATUS_DRAFT)),
+                    Envelope<v1::OfferPublished>(Offer(foreign, 2, v1::OFFER_STATUS_PUBLISHED))});
+  ListingsDb db;
+  const v1::Offer ours = Offer(NewUuid(), 2, v1::OFFER_STATUS_PUBLISHED);
+  Insert(db, ours);
+  ReadModel model;
+  ReadModelFollower follower(model, db, stack_.kafka_brokers, topic_);
+  const v1::Offer meanwhile = Offer(NewUuid(), 2, v1::OFFER_STATUS_PUBLISHED);
+  {
+    ComponentOutage kafka(stack_, "kafka");
+    ASSERT_TRUE(follower.Load().ok());
+    EXPECT_FALSE(follower.positioned());
+    // It serves what the database has while Kafka is away.
+    EXPECT_TRUE(model.FindOffer(ours.id()).has_value());
+    follower.Start();
+    // Committed while the follower waits for Kafka, by another replica: only the reload that
+    // positions the follower brings it in.
+    Insert(db, meanwhile);
+  }
+  ASSERT_TRUE(WaitFor([&] { return follower.positioned(); }, absl::Seconds(90)));
+  EXPECT_TRUE(model.FindOffer(meanwhile.id()).has_value());
+  // Produced after the foreign events on the same partition: once it is in the model, the tail
+  // is past where they are.
+  const v1::Offer later = Offer(NewUuid(), 2, v1::OFFER_STATUS_PUBLISHED);
+  Produce(foreign, {Envelope<v1::OfferPublished>(later)});
+  ASSERT_TRUE(WaitFor([&] { return model.FindOffer(later.id()).has_value(); }, absl::Seconds(30)));
+  EXPECT_FALSE(model.FindOffer(foreign).has_value());
+  EXPECT_TRUE(model.FindOffer(ours.id()).has_value());
+  EXPECT_EQ(model.searchable_offers(), 3u);
+  follower.Stop();
+}
+
+TEST_F(ListingsReadModelTest, ATailFromAnOffsetPastTheEndSaysSoInsteadOfSkipping) {
+  const std::string key = NewUuid();
+  Produce(key, {Envelope<v1::OfferPublished>(Offer(key, 2, v1::OFFER_STATUS_PUBLISHED))});
+  auto ends = KafkaConsumer::EndOffsets(stack_.kafka_brokers, topic_, absl::Seconds(5));
+  ASSERT_TRUE(ends.ok()) << ends.status();
+  std::map<int32_t, int64_t> past;
+  for (const auto& [partition, end] : *ends) past[partition] = end + 1000;
+  auto tail = KafkaConsumer::CreateTail(stack_.kafka_brokers, topic_, past);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        (*tail)->Poll(absl::Milliseconds(100));
+        return (*tail)->out_of_range();
+      },
+      absl::Seconds(30)));
+}
+
+}  // namespace
+}  // namespace techtrade::testing
