@@ -161,7 +161,7 @@ pg_admin_psql() {
 
 # Roles and databases, idempotently. The services' role techtrade is no superuser (a superuser
 # can rewrite the audit log, deploy/sql/seal_audit_log.sql); CREATEDB stays for the tests'
-# scratch databases, and the benchmarks count WAL segments with pg_ls_waldir.
+# scratch databases, and the benchmarks count WAL segments (pg_ls_waldir) and CHECKPOINT.
 pg_bootstrap() {
   local dbs
   dbs="$(printf "'%s'," "${PG_DATABASES[@]}")"
@@ -178,6 +178,7 @@ END
 \$\$;
 ALTER ROLE techtrade NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 GRANT EXECUTE ON FUNCTION pg_ls_waldir() TO techtrade;
+GRANT pg_checkpoint TO techtrade;
 SELECT format('CREATE DATABASE %I OWNER techtrade', d)
   FROM unnest(ARRAY[${dbs%,}]) AS d
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d)
