@@ -33,7 +33,7 @@ common::v1::Actor ActorOf(const registry::v1::Principal& caller) {
       actor.set_role("partner");
       break;
     default:
-      // An unauthenticated call (RunUnauthenticated): the id, if any, says who it claimed to be.
+      // An unauthenticated call (RunForServices): the id, if any, says who it claimed to be.
       actor.set_role("unknown");
   }
   return actor;

@@ -276,18 +276,6 @@ grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view meth
   return Finish(method, handler(call), started);
 }
 
-grpc::Status RpcRunner::RunUnauthenticated(
-    grpc::ServerContext* context, absl::string_view method,
-    const google::protobuf::Message& request,
-    const std::function<absl::Status(const CallContext&)>& handler) {
-  double started = NowSeconds();
-  if (absl::Status valid = CheckFieldRules(request); !valid.ok()) {
-    return Finish(method, valid, started);
-  }
-  CallContext call{Principal(), TraceparentOf(*context)};
-  return Finish(method, handler(call), started);
-}
-
 grpc::Status RpcRunner::RunForServices(
     grpc::ServerContext* context, absl::string_view method,
     const google::protobuf::Message& request,

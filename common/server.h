@@ -121,14 +121,11 @@ class RpcRunner {
   grpc::Status Run(grpc::ServerContext* context, absl::string_view method,
                    const google::protobuf::Message& request,
                    const std::function<absl::Status(const CallContext&)>& handler);
-  // The same without authentication, for calls whose request carries the credential.
-  grpc::Status RunUnauthenticated(grpc::ServerContext* context, absl::string_view method,
-                                  const google::protobuf::Message& request,
-                                  const std::function<absl::Status(const CallContext&)>& handler);
-  // The same, for calls only the platform's services may make: after the request's field rules,
-  // PERMISSION_DENIED unless the peer's certificate names one of kServiceIdentities. A connection
-  // without TLS (a server run without it: tests of what refuses plaintext, in-process handler
-  // tests) carries no identity and is let through; a TLS port accepts no such connection.
+  // The same without an API key, for calls only the platform's services may make (the request
+  // carries the credential): after the request's field rules, PERMISSION_DENIED unless the peer's
+  // certificate names one of kServiceIdentities. A connection without TLS (a server run without
+  // it: tests of what refuses plaintext, in-process handler tests) carries no identity and is let
+  // through; a TLS port accepts no such connection.
   grpc::Status RunForServices(grpc::ServerContext* context, absl::string_view method,
                               const google::protobuf::Message& request,
                               const std::function<absl::Status(const CallContext&)>& handler);
