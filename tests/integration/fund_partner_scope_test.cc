@@ -204,10 +204,13 @@ TEST_F(FundPartnerScopeTest, AnApplicationsEventsAreOnItsDealsPartnerTopicAndNot
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(a.status(), fv1::APPLICATION_STATUS_APPROVED);
 
-  // On A's topic: the deal's events and its application's (decided, the signing tranche).
+  // On A's topic: the deal's events and its application's (decided, the signing tranche). Two
+  // relays publish them, the transactions' and the fund's, each in its own time: wait for both.
   auto on_a = EventsOnTopic(
       PartnerDealsTopic(partner_id_),
-      [&](const auto& seen) { return seen.contains(a.id()) && seen.at(a.id()).size() >= 2; },
+      [&](const auto& seen) {
+        return seen.contains(d.id()) && seen.contains(a.id()) && seen.at(a.id()).size() >= 2;
+      },
       absl::Seconds(30));
   EXPECT_THAT(on_a[a.id()], ElementsAre("ApplicationDecided", "TrancheDisbursed"));
   EXPECT_TRUE(on_a.contains(d.id()));
