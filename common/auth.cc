@@ -18,9 +18,6 @@ using techtrade::registry::v1::API_CLIENT_ROLE_CITY_SYSTEM;
 using techtrade::registry::v1::API_CLIENT_ROLE_OPERATOR;
 using techtrade::registry::v1::API_CLIENT_ROLE_PARTNER;
 
-// The registry's marker for a changed key: read the record from the registry, cache nothing.
-constexpr char kReloadMarker[] = R"({"reload":true})";
-
 bool IsLowerHex(absl::string_view s) {
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
@@ -94,6 +91,13 @@ absl::StatusOr<Principal> MemoizingAuthenticator::Authenticate(absl::string_view
   return principal;
 }
 
+bool MemoizingAuthenticator::Remembers(absl::string_view api_key) const {
+  const absl::Time now = absl::Now();
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(api_key);
+  return it != entries_.end() && it->second.expires > now;
+}
+
 void MemoizingAuthenticator::Forget(absl::string_view key_id) {
   const std::string prefix = absl::StrCat("tt_", key_id, "_");
   std::lock_guard lock(mutex_);
@@ -103,11 +107,12 @@ void MemoizingAuthenticator::Forget(absl::string_view key_id) {
 }
 
 void MarkApiKeyRevoked(Cache& cache, absl::string_view key_id) {
-  cache.Replace(ApiKeyCacheKey(key_id), nlohmann::json{{"active", false}}.dump(), kSharedCacheTtl);
+  cache.Replace(ApiKeyCacheKey(key_id), nlohmann::json{{"active", false}}.dump(), kOwnerMarkTtl);
 }
 
 void MarkApiKeyChanged(Cache& cache, absl::string_view key_id) {
-  cache.Replace(ApiKeyCacheKey(key_id), kReloadMarker, kSharedCacheTtl);
+  // kReloadMarker: {"reload":true}, which CachedKeyAuthenticator reads as "ask the registry".
+  cache.MarkChanged(ApiKeyCacheKey(key_id));
 }
 
 absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view api_key) {

@@ -75,10 +75,12 @@ class CachedKeyAuthenticator : public Authenticator {
 // unconditionally, and a loader only adds an entry where there is none, so a load that read the
 // key before the change can never put the old record back (each run again on an idempotent
 // replay, in case the first write was lost).
-// A revoked key: a tombstone refusing it until the entry's TTL (revocation is final).
+// Both stand for kOwnerMarkTtl, well beyond any loader's bound (RemoteAuthenticator: the peer
+// call's deadline; the registry's LocalAuthenticator: its statement timeout).
+// A revoked key: a tombstone refusing it (revocation is final).
 void MarkApiKeyRevoked(Cache& cache, absl::string_view key_id);
 // A key changed otherwise (its expiry, by a rotation): a marker sending every reader to the
-// registry until the entry's TTL, with nothing cached meanwhile.
+// registry, with nothing cached meanwhile.
 void MarkApiKeyChanged(Cache& cache, absl::string_view key_id);
 
 // Remembers successful authentications in process memory for a short time in front of another
@@ -92,6 +94,8 @@ class MemoizingAuthenticator : public Authenticator {
   absl::StatusOr<Principal> Authenticate(absl::string_view api_key) override;
   // Drops every remembered key with this key id.
   void Forget(absl::string_view key_id);
+  // Whether Authenticate would answer `api_key` from memory, with no look-up.
+  bool Remembers(absl::string_view api_key) const;
 
  private:
   struct Entry {
@@ -101,7 +105,7 @@ class MemoizingAuthenticator : public Authenticator {
   Authenticator& inner_;
   const absl::Duration ttl_;
   const size_t max_entries_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   absl::flat_hash_map<std::string, Entry> entries_;  // guarded by mutex_
   // Moved on by every Forget: an authentication that began before one is not remembered.
   uint64_t generation_ = 0;  // guarded by mutex_

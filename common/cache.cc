@@ -3,6 +3,8 @@
 #include <sys/time.h>
 
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -146,44 +148,82 @@ redisReply* Cache::Command(const std::vector<absl::string_view>& args) {
   return reply;
 }
 
-bool Cache::FlushPendingInvalidations() {
-  std::unordered_map<std::string, std::optional<Replacement>> pending;
+bool Cache::FlushPendingInvalidations(bool wait) {
   {
     std::lock_guard lock(mutex_);
     if (pending_invalidations_.empty()) return true;
-    pending.swap(pending_invalidations_);
   }
-  const size_t count = pending.size();
-  std::vector<absl::string_view> deletions = {"DEL"};
-  for (const auto& [key, replacement] : pending) {
-    if (!replacement.has_value()) deletions.push_back(key);
+  std::unique_lock flush(flush_mutex_, std::defer_lock);
+  if (wait) {
+    flush.lock();
+  } else if (!flush.try_lock()) {
+    return false;  // another thread is writing them; reads of their keys miss meanwhile
   }
-  bool applied = true;
-  if (deletions.size() > 1) {
-    redisReply* reply = Command(deletions);
-    applied = reply != nullptr;
-    if (applied) {
+  for (;;) {
+    if (InCooldown()) {  // rather than copy every pending entry for each read in an outage
+      std::lock_guard lock(mutex_);
+      deferred_ = true;
+      return false;
+    }
+    std::vector<std::pair<std::string, Pending>> batch;
+    {
+      std::lock_guard lock(mutex_);
+      if (pending_invalidations_.empty()) return true;
+      batch.assign(pending_invalidations_.begin(), pending_invalidations_.end());
+    }
+    if (options_.before_deferred_writes) options_.before_deferred_writes();
+    std::vector<absl::string_view> deletions = {"DEL"};
+    for (const auto& [key, pending] : batch) {
+      if (!pending.value.has_value()) deletions.push_back(key);
+    }
+    bool deleted = deletions.size() == 1;
+    if (!deleted) {
+      if (redisReply* reply = Command(deletions)) {
+        freeReplyObject(reply);
+        deleted = true;
+      }
+    }
+    // Entries written; a failed command stops the rest (Redis is then in its cool-down).
+    std::vector<const std::pair<std::string, Pending>*> written;
+    bool failed = !deleted;
+    for (const auto& entry : batch) {
+      const Pending& pending = entry.second;
+      if (!pending.value.has_value()) {
+        if (deleted) written.push_back(&entry);
+        continue;
+      }
+      if (failed) continue;
+      const std::string ttl_ms = absl::StrCat(absl::ToInt64Milliseconds(pending.ttl));
+      redisReply* reply = Command({"SET", entry.first, *pending.value, "PX", ttl_ms});
+      if (reply == nullptr) {
+        failed = true;
+        continue;
+      }
       freeReplyObject(reply);
-      std::erase_if(pending, [](const auto& entry) { return !entry.second.has_value(); });
+      written.push_back(&entry);
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto* entry : written) {
+      // A newer invalidation of the key, deferred meanwhile, stays for the next round.
+      auto it = pending_invalidations_.find(entry->first);
+      if (it != pending_invalidations_.end() && it->second.sequence == entry->second.sequence) {
+        pending_invalidations_.erase(it);
+      }
+    }
+    if (failed) {
+      deferred_ = true;
+      return false;
+    }
+    if (deferred_) {
+      log::Info("cache: deferred invalidations applied", {{"keys", batch.size()}});
+      deferred_ = false;
     }
   }
-  for (auto it = pending.begin(); applied && it != pending.end();) {
-    const std::string ttl_ms = absl::StrCat(absl::ToInt64Milliseconds(it->second->ttl));
-    redisReply* reply = Command({"SET", it->first, it->second->value, "PX", ttl_ms});
-    applied = reply != nullptr;
-    if (applied) {
-      freeReplyObject(reply);
-      it = pending.erase(it);
-    }
-  }
-  if (applied) {
-    log::Info("cache: deferred invalidations applied", {{"keys", count}});
-    return true;
-  }
-  // A newer invalidation of a key deferred meanwhile wins over this older one.
+}
+
+bool Cache::IsPending(const std::string& key) {
   std::lock_guard lock(mutex_);
-  pending_invalidations_.merge(pending);
-  return false;
+  return pending_invalidations_.contains(key);
 }
 
 namespace {
@@ -202,7 +242,7 @@ void Cache::Prefetch(const std::vector<std::string>& keys) {
   prefetched.values.clear();
   prefetched.cache = this;
   prefetched.generation = local_generation_.load();
-  if (keys.empty() || !FlushPendingInvalidations()) return;
+  if (keys.empty() || !FlushPendingInvalidations(/*wait=*/false)) return;
   std::vector<absl::string_view> args = {"MGET"};
   for (const std::string& key : keys) args.push_back(key);
   redisReply* reply = Command(args);
@@ -230,7 +270,9 @@ std::optional<std::string> Cache::Get(const std::string& key) {
       return value;
     }
   }
-  if (!FlushPendingInvalidations()) {
+  // A key awaiting invalidation is a miss until the invalidation is written, even while another
+  // thread writes it: Redis may still hold the record it replaces.
+  if (!FlushPendingInvalidations(/*wait=*/false) && IsPending(key)) {
     if (miss_counter_ != nullptr) miss_counter_->Increment();
     return std::nullopt;
   }
@@ -295,6 +337,8 @@ void Cache::Replace(const std::string& key, absl::string_view value, absl::Durat
   InvalidateWith(key, std::string(value), ttl);
 }
 
+void Cache::MarkChanged(const std::string& key) { Replace(key, kReloadMarker, kOwnerMarkTtl); }
+
 void Cache::InvalidateWith(const std::string& key, std::optional<std::string> replacement,
                            absl::Duration ttl) {
   {
@@ -303,6 +347,21 @@ void Cache::InvalidateWith(const std::string& key, std::optional<std::string> re
     ++local_generation_;
   }
   if (options_.host.empty()) return;  // nothing to keep in step
+  bool tracked = false;
+  {
+    // Through the pending map even when Redis answers: it orders this write after any older
+    // invalidation of the key still being written, and reads miss until it is written.
+    std::lock_guard lock(mutex_);
+    if (pending_invalidations_.size() < kMaxPendingInvalidations ||
+        pending_invalidations_.contains(key)) {
+      pending_invalidations_[key] = Pending{replacement, ttl, ++pending_sequence_};
+      tracked = true;
+    }
+  }
+  if (tracked) {
+    FlushPendingInvalidations(/*wait=*/true);
+    return;
+  }
   redisReply* reply = nullptr;
   if (replacement.has_value()) {
     const std::string ttl_ms = absl::StrCat(absl::ToInt64Milliseconds(ttl));
@@ -312,13 +371,6 @@ void Cache::InvalidateWith(const std::string& key, std::optional<std::string> re
   }
   if (reply != nullptr) {
     freeReplyObject(reply);
-    return;
-  }
-  std::lock_guard lock(mutex_);
-  if (pending_invalidations_.size() < kMaxPendingInvalidations) {
-    std::optional<Replacement>& pending = pending_invalidations_[key];
-    pending.reset();
-    if (replacement.has_value()) pending = Replacement{*std::move(replacement), ttl};
   } else {
     log::Error("cache: too many deferred invalidations; relying on TTL", {{"key", key}});
   }

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -48,7 +49,19 @@ struct RedisOptions {
   absl::Duration near_copy_ttl = absl::ZeroDuration();
   // What the cool-down and the near copies' lifetimes are measured with; must outlive the cache.
   const Clock* clock = &Clock::Real();
+  // Tests only: runs while deferred invalidations are being written, before the writes.
+  std::function<void()> before_deferred_writes;
 };
+
+// How long an owner's word about a changed record (Replace: a tombstone, kReloadMarker) stands.
+// Far beyond what a loader may take between reading the record and its SetIfAbsent (a peer call's
+// deadline, a key load's statement timeout), so that a load that read the record before the
+// change cannot land after the word expired and cache the old record again.
+inline constexpr absl::Duration kOwnerMarkTtl = absl::Minutes(10);
+// An entry's owner's word that the record changed: every reader loads it from the owner and
+// caches nothing until the marker expires. Never a valid protobuf message (field 15 starting a
+// group that does not parse), so older readers see it as a miss.
+inline constexpr char kReloadMarker[] = R"({"reload":true})";
 
 // "redis://host:port" → options (other settings at their defaults).
 absl::StatusOr<RedisOptions> ParseRedisUrl(absl::string_view url);
@@ -71,15 +84,20 @@ class Cache {
   // record's owner wrote meanwhile (Replace) is never overwritten by an older read.
   void SetIfAbsent(const std::string& key, absl::string_view value, absl::Duration ttl);
   // Deletes the key; if Redis cannot be reached the key is remembered and deleted as soon as
-  // Redis answers again, before any read is served from it.
+  // Redis answers again. Until then every read of the key is a miss, and no write fills it.
   void Invalidate(const std::string& key);
   // Invalidate, leaving `value` in the key's place for `ttl` instead of nothing: the owner's word
   // after a change, which a loader's SetIfAbsent cannot displace. Deferred the same way.
   void Replace(const std::string& key, absl::string_view value, absl::Duration ttl);
 
+  // Replace with kReloadMarker for kOwnerMarkTtl: the owner's word that `key`'s record changed.
+  void MarkChanged(const std::string& key);
+
   // Cache-aside for protobuf messages: the cached copy if there is one, else load(), cached for
-  // `ttl` when it succeeds. Errors from load() are returned and never cached. With `near_copy`,
-  // the copy is also kept in this process (see above).
+  // `ttl` when it succeeds and the key holds nothing (SetIfAbsent: the owner's word written since
+  // load() read the record wins; under kReloadMarker nothing is cached). Errors from load() are
+  // returned and never cached. With `near_copy`, the copy is also kept in this process (see
+  // above).
   template <class Message, class Loader>
   absl::StatusOr<Message> GetOrLoad(const std::string& key, absl::Duration ttl, Loader&& load,
                                     bool near_copy = false) {
@@ -92,17 +110,19 @@ class Cache {
     }
     // Taken before reading: an invalidation during the read keeps its result out of the near copy.
     const uint64_t generation = local_generation_.load();
+    bool marked = false;
     if (std::optional<std::string> cached = Get(key)) {
+      marked = *cached == kReloadMarker;
       Message message;
-      if (message.ParseFromString(*cached)) {
+      if (!marked && message.ParseFromString(*cached)) {
         if (near) LocalPut(key, *std::move(cached), generation);
         return message;
       }
     }
     absl::StatusOr<Message> loaded = load();
-    if (loaded.ok()) {
+    if (loaded.ok() && !marked) {
       std::string bytes = loaded->SerializeAsString();
-      Set(key, bytes, ttl);
+      SetIfAbsent(key, bytes, ttl);
       if (near) LocalPut(key, std::move(bytes), generation);
     }
     return loaded;
@@ -120,7 +140,10 @@ class Cache {
   redisContext* Borrow();
   void Return(redisContext* context, bool healthy);
   bool InCooldown();
-  bool FlushPendingInvalidations();
+  // Writes the deferred invalidations; true when none is left. `wait`: for another thread's
+  // flush to end first, else leave what is pending to it (false).
+  bool FlushPendingInvalidations(bool wait);
+  bool IsPending(const std::string& key);
   void Write(const std::string& key, absl::string_view value, absl::Duration ttl, bool if_absent);
   void InvalidateWith(const std::string& key, std::optional<std::string> replacement,
                       absl::Duration ttl);
@@ -133,13 +156,19 @@ class Cache {
   std::condition_variable returned_;  // a connection became idle or closed
   std::vector<redisContext*> idle_;   // guarded by mutex_
   int open_ = 0;                      // guarded by mutex_
-  // What stands in a deferred invalidation's key once Redis answers: nothing, or a Replace value.
-  struct Replacement {
-    std::string value;
+  // A deferred invalidation: what stands in its key once Redis answers (nothing, or a Replace
+  // value), numbered so that a flush drops it only if no newer one for the key came meanwhile.
+  struct Pending {
+    std::optional<std::string> value;
     absl::Duration ttl;
+    uint64_t sequence = 0;
   };
-  std::unordered_map<std::string, std::optional<Replacement>>
-      pending_invalidations_;  // guarded by mutex_
+  // An invalidation leaves here only once written: until then reads of its key miss.
+  std::unordered_map<std::string, Pending> pending_invalidations_;  // guarded by mutex_
+  uint64_t pending_sequence_ = 0;                                   // guarded by mutex_
+  bool deferred_ = false;  // guarded by mutex_; a flush failed since the last that wrote all
+  // Held while writing pending invalidations, so that an older write never lands after a newer.
+  std::mutex flush_mutex_;
   std::atomic<int64_t> down_until_ns_{0};
   struct LocalCopy {
     std::string value;

@@ -24,7 +24,8 @@ inline std::string ApiKeyCacheKey(absl::string_view key_id) {
 inline std::string OrganizationCacheKey(absl::string_view organization_id) {
   return absl::StrCat("registry:org:", organization_id);
 }
-// registry: techtrade.registry.v1.FinancePartner (an active partner; revoking it deletes this).
+// registry: techtrade.registry.v1.FinancePartner (an active partner; revoking it leaves
+// kReloadMarker here).
 inline std::string FinancePartnerCacheKey(absl::string_view api_client_id) {
   return absl::StrCat("registry:partner:", api_client_id);
 }

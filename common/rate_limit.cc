@@ -1,10 +1,14 @@
 #include "common/rate_limit.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -81,6 +85,11 @@ absl::Duration TokenBucket::Wait(const RateLimit& limit, int64_t now_ns) const {
   return ahead > tolerance ? absl::Nanoseconds(ahead - tolerance) : absl::ZeroDuration();
 }
 
+void TokenBucket::Return(const RateLimit& limit, int64_t now_ns) {
+  if (limit.unlimited()) return;
+  full_at_ns_ = std::max(full_at_ns_ - IntervalNanos(limit), now_ns);
+}
+
 bool TokenBucket::Full(const RateLimit& limit, int64_t now_ns) const {
   return limit.unlimited() || full_at_ns_ <= now_ns;
 }
@@ -93,16 +102,15 @@ absl::Status RateLimiter::Take(absl::string_view client_id, const RateLimit& lim
   absl::Duration wait;
   {
     std::lock_guard lock(mutex_);
-    if (++calls_since_sweep_ >= sweep_every_ || buckets_.size() >= max_buckets_) {
+    if (++calls_since_sweep_ >= sweep_every_) {
       calls_since_sweep_ = 0;
       absl::erase_if(buckets_, [&](const auto& entry) {
         return entry.second.bucket.Full(entry.second.limit, now);
       });
-      // Still at the bound: forgetting is lenient (full buckets), never a refusal.
-      if (buckets_.size() >= max_buckets_) buckets_.clear();
     }
     auto it = buckets_.find(client_id);
     if (it == buckets_.end()) {
+      if (buckets_.size() >= max_buckets_) MakeRoom(now);
       it = buckets_.emplace(std::string(client_id), Entry{TokenBucket(limit, now), limit}).first;
     }
     it->second.limit = limit;
@@ -114,6 +122,35 @@ absl::Status RateLimiter::Take(absl::string_view client_id, const RateLimit& lim
   return absl::ResourceExhaustedError(absl::StrCat(
       "rate limit: this API client may make ", limit.per_second, " calls a second (bursts of ",
       limit.burst, ") on this replica; retry after ", RetryAfterMillis(wait), " ms"));
+}
+
+void RateLimiter::MakeRoom(int64_t now_ns) {
+  calls_since_sweep_ = 0;
+  absl::erase_if(buckets_, [&](const auto& entry) {
+    return entry.second.bucket.Full(entry.second.limit, now_ns);
+  });
+  if (buckets_.size() < max_buckets_ || buckets_.empty()) return;
+  // Forgetting is lenient (a dropped client gets a full bucket), never a refusal; dropping the
+  // half nearest to full keeps the refusals that matter, and pays for this pass with as many
+  // insertions before the next.
+  std::vector<int64_t> full_at;
+  full_at.reserve(buckets_.size());
+  for (const auto& entry : buckets_) full_at.push_back(entry.second.bucket.full_at_ns());
+  const size_t drop = buckets_.size() - max_buckets_ / 2;
+  std::nth_element(full_at.begin(), full_at.begin() + (drop - 1), full_at.end());
+  const int64_t last_dropped = full_at[drop - 1];
+  absl::erase_if(buckets_, [&](const auto& entry) {
+    return entry.second.bucket.full_at_ns() <= last_dropped;
+  });
+}
+
+void RateLimiter::Return(absl::string_view client_id, const RateLimit& limit) {
+  if (limit.unlimited()) return;
+  const int64_t now = clock_.MonotonicNanos();
+  std::lock_guard lock(mutex_);
+  if (auto it = buckets_.find(client_id); it != buckets_.end()) {
+    it->second.bucket.Return(limit, now);
+  }
 }
 
 absl::Duration RateLimiter::Wait(absl::string_view client_id, const RateLimit& limit) const {
@@ -146,11 +183,39 @@ std::string PeerHost(absl::string_view peer) {
   return std::string(peer);
 }
 
+std::string PeerBudget(absl::string_view peer_host) {
+  if (!absl::StrContains(peer_host, ':')) return std::string(peer_host);
+  // A zone ("fe80::1%eth0") names the interface, not the client.
+  const std::string address(peer_host.substr(0, peer_host.find('%')));
+  in6_addr a;
+  if (inet_pton(AF_INET6, address.c_str(), &a) != 1) return std::string(peer_host);
+  char text[INET6_ADDRSTRLEN];
+  if (IN6_IS_ADDR_V4MAPPED(&a)) {
+    // An IPv4 client of a dual-stack port: its own address, as on an IPv4 port.
+    if (inet_ntop(AF_INET, &a.s6_addr[12], text, sizeof text) == nullptr) {
+      return std::string(peer_host);
+    }
+    return text;
+  }
+  std::fill(a.s6_addr + 8, a.s6_addr + 16, 0);
+  if (inet_ntop(AF_INET6, &a, text, sizeof text) == nullptr) return std::string(peer_host);
+  return absl::StrCat(text, "/64");
+}
+
 namespace {
 
-std::string PeerBucket(absl::string_view peer_host) { return absl::StrCat("peer:", peer_host); }
+std::string PeerBucket(absl::string_view peer_host) {
+  return absl::StrCat("peer:", PeerBudget(peer_host));
+}
 
 }  // namespace
+
+absl::Status FailedAuthLimiter::Refusal(absl::Duration wait) const {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("rate limit: too many failed authentications from this address (",
+                   limit_.per_second, " a second, bursts of ", limit_.burst,
+                   ") on this replica; retry after ", RetryAfterMillis(wait), " ms"));
+}
 
 absl::Status FailedAuthLimiter::Check(absl::string_view peer_host,
                                       absl::Duration* retry_after) const {
@@ -159,10 +224,21 @@ absl::Status FailedAuthLimiter::Check(absl::string_view peer_host,
   const absl::Duration wait = limiter_.Wait(PeerBucket(peer_host), limit_);
   if (wait == absl::ZeroDuration()) return absl::OkStatus();
   if (retry_after != nullptr) *retry_after = wait;
-  return absl::ResourceExhaustedError(
-      absl::StrCat("rate limit: too many failed authentications from this address (",
-                   limit_.per_second, " a second, bursts of ", limit_.burst,
-                   ") on this replica; retry after ", RetryAfterMillis(wait), " ms"));
+  return Refusal(wait);
+}
+
+absl::Status FailedAuthLimiter::Reserve(absl::string_view peer_host, absl::Duration* retry_after) {
+  if (retry_after != nullptr) *retry_after = absl::ZeroDuration();
+  if (limit_.unlimited()) return absl::OkStatus();
+  absl::Duration wait;
+  if (limiter_.Take(PeerBucket(peer_host), limit_, &wait).ok()) return absl::OkStatus();
+  if (retry_after != nullptr) *retry_after = wait;
+  return Refusal(wait);
+}
+
+void FailedAuthLimiter::Return(absl::string_view peer_host) {
+  if (limit_.unlimited()) return;
+  limiter_.Return(PeerBucket(peer_host), limit_);
 }
 
 void FailedAuthLimiter::RecordFailure(absl::string_view peer_host) {

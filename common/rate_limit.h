@@ -44,17 +44,22 @@ class TokenBucket {
   absl::Duration Take(const RateLimit& limit, int64_t now_ns);
   // How long until Take would succeed, taking nothing.
   absl::Duration Wait(const RateLimit& limit, int64_t now_ns) const;
+  // Gives back a token taken by Take, never filling the bucket past full.
+  void Return(const RateLimit& limit, int64_t now_ns);
   // Whether the bucket has been left alone long enough to be full again: then it says nothing a
   // new bucket would not, and can be dropped.
   bool Full(const RateLimit& limit, int64_t now_ns) const;
+  // When the bucket will be full: the earlier, the less a bucket knows that a new one would not.
+  int64_t full_at_ns() const { return full_at_ns_; }
 
  private:
   int64_t full_at_ns_;
 };
 
 // Buckets by client id, with a bounded number of them: buckets that are full again are dropped
-// every `sweep_every` calls, and if that is not enough the oldest state is forgotten (every
-// client starts with a full bucket again), so memory never grows with the number of clients seen.
+// every `sweep_every` calls, and if that is not enough the half of the buckets nearest to full is
+// dropped (those clients start with a full bucket again), so memory never grows with the number
+// of clients seen and the clients furthest over their limit stay refused.
 class RateLimiter {
  public:
   explicit RateLimiter(const Clock& clock = Clock::Real(), size_t max_buckets = 100000,
@@ -68,12 +73,17 @@ class RateLimiter {
   // How long until `client_id` could take a call under `limit`, taking nothing; zero for a client
   // without a bucket (its bucket would be full), without taking the lock while there is none.
   absl::Duration Wait(absl::string_view client_id, const RateLimit& limit) const;
+  // Gives back the token a Take of `client_id` took (nothing when its bucket has been dropped).
+  void Return(absl::string_view client_id, const RateLimit& limit);
   size_t buckets() const;
 
  private:
   const Clock& clock_;
   const size_t max_buckets_;
   const int sweep_every_;
+  // Makes room for a new bucket; with the lock held.
+  void MakeRoom(int64_t now_ns);
+
   mutable std::mutex mutex_;
   // The limit each bucket was last taken under, so that a sweep knows when it is full.
   struct Entry {
@@ -89,22 +99,36 @@ class RateLimiter {
 // client's port changes with every connection, its address does not.
 std::string PeerHost(absl::string_view peer);
 
-// Failed authentications, held to a budget per peer address, so that a caller cannot have the
-// server look keys up as fast as it answers. Only failures take from a budget; once one is spent,
-// calls from that address are refused before their key is looked up, until the budget refills.
-// Not per key id: a secret of 256 bits cannot be guessed anyway, and a budget per key id would let
-// anyone who learnt a client's key id (events name it) lock that client out.
+// The budget of failed authentications a peer host draws on: an IPv6 address's /64
+// ("2001:db8::/64"), since one client is given a whole /64 to rotate through; an IPv4 address
+// (IPv4-mapped IPv6 included) or anything else as it is.
+std::string PeerBudget(absl::string_view peer_host);
+
+// Failed authentications, held to a budget per peer address (PeerBudget), so that a caller cannot
+// have the server look keys up as fast as it answers. A look-up reserves a token first and gives
+// it back when the key authenticates, so only failures spend a budget, and calls in flight at once
+// cannot share one token; once a budget is spent, calls from that address are refused before their
+// key is looked up, until it refills. Not per key id: a secret of 256 bits cannot be guessed
+// anyway, and a budget per key id would let anyone who learnt a client's key id (events name it)
+// lock that client out.
 class FailedAuthLimiter {
  public:
-  explicit FailedAuthLimiter(const RateLimit& limit, const Clock& clock = Clock::Real())
-      : limit_(limit), limiter_(clock) {}
+  explicit FailedAuthLimiter(const RateLimit& limit, const Clock& clock = Clock::Real(),
+                             size_t max_budgets = 100000)
+      : limit_(limit), limiter_(clock, max_budgets) {}
   // OK, or RESOURCE_EXHAUSTED saying when to retry (`retry_after` set to that wait) when the peer
-  // has no failure left.
+  // has no failure left; takes nothing.
   absl::Status Check(absl::string_view peer_host, absl::Duration* retry_after = nullptr) const;
-  // A failed authentication from `peer_host`.
+  // Before a look-up: takes a token from the peer's budget, or is RESOURCE_EXHAUSTED as Check.
+  absl::Status Reserve(absl::string_view peer_host, absl::Duration* retry_after = nullptr);
+  // After a reserved look-up that did not fail for the key (it authenticated, or the registry was
+  // unreachable): gives the token back.
+  void Return(absl::string_view peer_host);
+  // A failed authentication from `peer_host` that reserved nothing.
   void RecordFailure(absl::string_view peer_host);
 
  private:
+  absl::Status Refusal(absl::Duration wait) const;
   const RateLimit limit_;
   RateLimiter limiter_;
 };

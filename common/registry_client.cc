@@ -49,8 +49,9 @@ absl::StatusOr<v1::PilotCity> RegistryClient::GetPilotCity(const std::string& ci
 
 absl::StatusOr<v1::FinancePartner> RegistryClient::GetFinancePartner(
     const std::string& partner_id, const std::string& caller_api_key) {
-  // The registry deletes the entry when it revokes the partner's key; NOT_FOUND is not cached,
-  // so a partner onboarded since is found at once.
+  // The registry marks the entry changed when it revokes the partner (kReloadMarker), which
+  // sends every read here to it; NOT_FOUND is not cached, so a partner onboarded since is found
+  // at once.
   return cache_.GetOrLoad<v1::FinancePartner>(
       FinancePartnerCacheKey(partner_id), kSharedCacheTtl,
       [&]() -> absl::StatusOr<v1::FinancePartner> {

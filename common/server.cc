@@ -198,8 +198,15 @@ RateLimit FailureBudget(const std::map<std::string, RateLimit, std::less<>>& rat
 // What gRPC's insecure credentials name their transport (no public constant in gRPC 1.51).
 constexpr char kInsecureTransport[] = "insecure";
 
+// Whether the peer presented one of the platform's service certificates (verified by mutual TLS:
+// PeerCommonName names only an authenticated peer).
+bool IsServicePeer(const grpc::ServerContext& context) {
+  return absl::c_linear_search(kServiceIdentities, PeerCommonName(context));
+}
+
 // OK for a peer presenting one of the platform's service certificates, or on a connection
-// without TLS (gRPC's insecure credentials, in-process channels); PERMISSION_DENIED otherwise.
+// without TLS (gRPC's insecure credentials, in-process channels): fails open there, which only a
+// server run without TECHTRADE_TLS_CA does (docs/security.md); PERMISSION_DENIED otherwise.
 absl::Status RequireServicePeer(const grpc::ServerContext& context) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr) return absl::OkStatus();
@@ -220,6 +227,7 @@ RpcRunner::RpcRunner(Authenticator& authenticator, Metrics& metrics,
                      const std::map<std::string, RateLimit, std::less<>>& rate_limits,
                      const Clock& clock)
     : authenticator_(authenticator),
+      memo_(dynamic_cast<const MemoizingAuthenticator*>(&authenticator)),
       metrics_(metrics),
       limiter_(clock),
       failures_(FailureBudget(rate_limits), clock) {
@@ -250,22 +258,30 @@ grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view meth
   double started = NowSeconds();
   absl::StatusOr<std::string> key = ApiKeyFromMetadata(*context);
   const std::string peer = PeerHost(context->peer());
-  // Before the look-up, which a caller guessing keys would otherwise have the server make at will.
-  absl::Duration wait;
-  if (absl::Status allowed = failures_.Check(peer, &wait); !allowed.ok()) {
-    context->AddTrailingMetadata(kRetryAfterMetadata, absl::StrCat(RetryAfterMillis(wait)));
-    return Finish(method, allowed, started);
+  // A service forwards its callers' keys: its failures are theirs, already counted where they
+  // called from, and counting them against the service's address would refuse all its calls.
+  const bool limited = !IsServicePeer(*context);
+  // A remembered key costs no look-up, so a spent budget does not refuse it: one client with a
+  // stale key does not lock out the others behind the same address.
+  const bool remembered = key.ok() && memo_ != nullptr && memo_->Remembers(*key);
+  // A token taken before the look-up, which a caller guessing keys would otherwise have the server
+  // make at will; taken, not checked, so that look-ups in flight at once cannot share one.
+  const bool reserved = limited && !remembered;
+  if (reserved) {
+    absl::Duration wait;
+    if (absl::Status allowed = failures_.Reserve(peer, &wait); !allowed.ok()) {
+      context->AddTrailingMetadata(kRetryAfterMetadata, absl::StrCat(RetryAfterMillis(wait)));
+      return Finish(method, allowed, started);
+    }
   }
-  if (!key.ok()) {
-    failures_.RecordFailure(peer);
-    return Finish(method, key.status(), started);
-  }
+  if (!key.ok()) return Finish(method, key.status(), started);
   absl::StatusOr<Principal> caller = authenticator_.Authenticate(*key);
-  if (!caller.ok()) {
-    // Only a refused key counts: the registry being unreachable says nothing about the caller.
-    if (absl::IsUnauthenticated(caller.status())) failures_.RecordFailure(peer);
-    return Finish(method, caller.status(), started);
-  }
+  // Only a refused key counts: the registry being unreachable says nothing about the caller.
+  const bool failed = absl::IsUnauthenticated(caller.status());
+  if (reserved && !failed) failures_.Return(peer);
+  // Forgotten (expired, revoked) since Remembers: a failure all the same.
+  if (limited && !reserved && failed) failures_.RecordFailure(peer);
+  if (!caller.ok()) return Finish(method, caller.status(), started);
   if (absl::Status allowed = Admit(*context, *caller); !allowed.ok()) {
     return Finish(method, allowed, started);
   }

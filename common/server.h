@@ -95,8 +95,8 @@ bool NearCopyAllowed(const grpc::ServerContext& context);
 // retrying.
 inline constexpr char kRetryAfterMetadata[] = "retry-after-ms";
 
-// The key of RpcRunner's `rate_limits` for failed authentications, per peer address and key id
-// (TECHTRADE_RATE_LIMIT_UNAUTHENTICATED).
+// The key of RpcRunner's `rate_limits` for failed authentications, per peer address (an IPv6
+// address's /64; TECHTRADE_RATE_LIMIT_UNAUTHENTICATED).
 inline constexpr char kUnauthenticatedRateLimit[] = "UNAUTHENTICATED";
 
 // The common names of the platform's own services' certificates: the only callers of what only
@@ -108,16 +108,18 @@ class RpcRunner {
  public:
   // `rate_limits`: each API client's calls, by role name without its prefix ("CITY_SYSTEM"); a
   // role not named is not limited. Under kUnauthenticatedRateLimit: failed authentications per
-  // peer address and per key id (not limited when absent).
+  // peer address (FailedAuthLimiter; not limited when absent).
   RpcRunner(Authenticator& authenticator, Metrics& metrics,
             const std::map<std::string, RateLimit, std::less<>>& rate_limits = {},
             const Clock& clock = Clock::Real());
 
   // Authenticates the caller from metadata (refused at once, RESOURCE_EXHAUSTED with
-  // kRetryAfterMetadata, while its address or key id has spent its budget of failures), holds it
-  // to its role's rate limit (RESOURCE_EXHAUSTED with kRetryAfterMetadata), checks `request`
-  // against the rules its fields declare (common/field_rules.h), runs `handler`, maps its status to
-  // gRPC, records metrics and logs server-side failures.
+  // kRetryAfterMetadata, while its address has spent its budget of failures and its key is not
+  // remembered by `authenticator`, when that is a MemoizingAuthenticator; peers with a service
+  // certificate, which forward their callers' keys, have no budget), holds it to its role's rate
+  // limit (RESOURCE_EXHAUSTED with kRetryAfterMetadata), checks `request` against the rules its
+  // fields declare (common/field_rules.h), runs `handler`, maps its status to gRPC, records metrics
+  // and logs server-side failures.
   grpc::Status Run(grpc::ServerContext* context, absl::string_view method,
                    const google::protobuf::Message& request,
                    const std::function<absl::Status(const CallContext&)>& handler);
@@ -135,6 +137,7 @@ class RpcRunner {
   // OK, or RESOURCE_EXHAUSTED with the wait set in the call's trailing metadata.
   absl::Status Admit(grpc::ServerContext& context, const Principal& caller);
   Authenticator& authenticator_;
+  const MemoizingAuthenticator* memo_;  // authenticator_, when it is one
   Metrics& metrics_;
   absl::flat_hash_map<int, RateLimit> limits_by_role_;  // ApiClientRole -> limit
   RateLimiter limiter_;

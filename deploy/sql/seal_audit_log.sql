@@ -6,32 +6,175 @@
 --
 -- The services connect as `techtrade`, which created audit_log and so owns it, and an owner may
 -- disable or drop the append-only triggers. Afterwards `techtrade` only reads and appends:
--- audit_log, its sequence and indexes (moved with the table) and the trigger function belong to
--- `techtrade_audit`, a role nobody logs in as and `techtrade` is not a member of. The database and
--- its public schema go to that role too: the owner of a schema may drop any table in it, and the
--- owner of a database may drop the database. `techtrade` keeps what its migrations need: CREATE
--- on the public schema and ownership of every other table.
+-- audit_log, its sequence and indexes and the trigger functions belong to `techtrade_audit`, a
+-- role nobody logs in as and nobody is a member of. The database and its public schema go to
+-- that role too: the owner of a schema may drop any table in it, and the owner of a database may
+-- drop the database. `techtrade` keeps what its migrations need: CREATE on the public schema and
+-- ownership of every other table.
 --
--- A later migration that alters audit_log (an index, a column) needs the table back for its run:
--- ALTER TABLE audit_log OWNER TO techtrade, start the service, then run this file again.
+-- Whatever `techtrade` did as the owner before is undone, not inherited: its triggers, policies,
+-- rules, per-database settings, a rewritten trigger function, an unlogged table or sequence. And
+-- the seal refuses to run while `techtrade` is, or can become, a superuser: then it would claim a
+-- seal that role can break.
+--
+-- This runs as a superuser in a database `techtrade` has written to (CREATE on public, and it
+-- owned the database): nothing here may resolve a name through a schema it can create in
+-- (CVE-2018-1058). So the session's role and search_path are fixed first, before anything calls
+-- a function, and every function and object below is schema-qualified.
+--
+-- A later migration that alters audit_log (an index, a column) runs as a superuser, followed by
+-- this file; handing the table back to `techtrade` for it would void the seal.
+SET ROLE NONE;
+SET search_path = pg_catalog, pg_temp;
+
+BEGIN;
+
 DO $seal$
+DECLARE
+  r record;
+  top bigint;
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'techtrade_audit') THEN
+  -- A superuser techtrade (or one that can SET ROLE to a superuser, or grant itself roles) can
+  -- undo every step below; say so instead of claiming a seal.
+  FOR r IN SELECT rolname FROM pg_catalog.pg_roles
+            WHERE (rolsuper OR rolcreaterole)
+              AND pg_catalog.pg_has_role('techtrade', oid, 'MEMBER') LOOP
+    RAISE EXCEPTION 'techtrade: is or can become % (a superuser or CREATEROLE role); '
+      'demote it (ALTER ROLE techtrade NOSUPERUSER NOCREATEROLE, revoke the membership) first',
+      r.rolname;
+  END LOOP;
+
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'techtrade_audit') THEN
     CREATE ROLE techtrade_audit NOLOGIN;
   END IF;
-  IF to_regclass('public.audit_log') IS NULL THEN
+  -- The role may predate this file (made by a superuser techtrade): nobody logs in as it or
+  -- holds it.
+  ALTER ROLE techtrade_audit NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+    NOBYPASSRLS PASSWORD NULL;
+  FOR r IN SELECT m.member::pg_catalog.regrole AS member
+             FROM pg_catalog.pg_auth_members m
+            WHERE m.roleid = 'techtrade_audit'::pg_catalog.regrole LOOP
+    EXECUTE pg_catalog.format('REVOKE techtrade_audit FROM %s', r.member);
+  END LOOP;
+
+  IF pg_catalog.to_regclass('public.audit_log') IS NULL THEN
     RAISE EXCEPTION 'audit_log: not in database %; start its service (it migrates) first',
-      current_database();
+      pg_catalog.current_database();
   END IF;
-  EXECUTE format('ALTER DATABASE %I OWNER TO techtrade_audit', current_database());
+  IF (SELECT relkind FROM pg_catalog.pg_class
+       WHERE oid = 'public.audit_log'::pg_catalog.regclass) <> 'r'
+     OR pg_catalog.to_regclass('public.audit_log_position_seq') IS NULL
+     OR (SELECT relkind FROM pg_catalog.pg_class
+          WHERE oid = 'public.audit_log_position_seq'::pg_catalog.regclass) <> 'S' THEN
+    RAISE EXCEPTION 'audit_log: not the plain table and sequence migration 0010 made';
+  END IF;
+  -- A rule can turn an INSERT into nothing, a child table adds rows QueryAudit reads: neither is
+  -- ours to guess the intent of.
+  IF EXISTS (SELECT FROM pg_catalog.pg_rewrite
+              WHERE ev_class = 'public.audit_log'::pg_catalog.regclass) THEN
+    RAISE EXCEPTION 'audit_log: has rules; drop them (as the admin) and seal again';
+  END IF;
+  IF EXISTS (SELECT FROM pg_catalog.pg_inherits
+              WHERE inhrelid = 'public.audit_log'::pg_catalog.regclass
+                 OR inhparent = 'public.audit_log'::pg_catalog.regclass) THEN
+    RAISE EXCEPTION 'audit_log: has a parent or child table; detach it (as the admin) and seal '
+      'again';
+  END IF;
+
+  -- Settings the database's owner attached to it apply to every session, the admin's included
+  -- (a `role` or `search_path` there would hijack the next seal).
+  EXECUTE pg_catalog.format('ALTER DATABASE %I RESET ALL', pg_catalog.current_database());
+  EXECUTE pg_catalog.format('ALTER DATABASE %I OWNER TO techtrade_audit',
+                            pg_catalog.current_database());
+
+  -- Every trigger goes, so none written by techtrade survives; the seal's own come back below.
+  FOR r IN SELECT tgname FROM pg_catalog.pg_trigger
+            WHERE tgrelid = 'public.audit_log'::pg_catalog.regclass AND NOT tgisinternal LOOP
+    EXECUTE pg_catalog.format('DROP TRIGGER %I ON public.audit_log', r.tgname);
+  END LOOP;
+  FOR r IN SELECT polname FROM pg_catalog.pg_policy
+            WHERE polrelid = 'public.audit_log'::pg_catalog.regclass LOOP
+    EXECUTE pg_catalog.format('DROP POLICY %I ON public.audit_log', r.polname);
+  END LOOP;
+
+  -- The functions go to techtrade_audit before they are rewritten, so techtrade cannot replace
+  -- them in between.
+  IF pg_catalog.to_regprocedure('public.audit_log_refuse_change()') IS NOT NULL THEN
+    ALTER FUNCTION public.audit_log_refuse_change() OWNER TO techtrade_audit;
+  END IF;
+  IF pg_catalog.to_regprocedure('public.audit_log_stamp()') IS NOT NULL THEN
+    ALTER FUNCTION public.audit_log_stamp() OWNER TO techtrade_audit;
+  END IF;
+
+  -- The sequence moves with the table only while it is linked to the column.
+  ALTER SEQUENCE public.audit_log_position_seq OWNED BY NONE;
+  ALTER SEQUENCE public.audit_log_position_seq OWNER TO techtrade_audit;
+  ALTER TABLE public.audit_log OWNER TO techtrade_audit;
+  ALTER SEQUENCE public.audit_log_position_seq OWNED BY public.audit_log.position;
+  ALTER SEQUENCE public.audit_log_position_seq AS bigint INCREMENT BY 1 NO MINVALUE NO MAXVALUE
+    NO CYCLE;
+  -- A sequence set back would hand out positions below rows that exist.
+  SELECT pg_catalog.max(position) INTO top FROM public.audit_log;
+  IF top IS NOT NULL AND top >= (SELECT last_value FROM public.audit_log_position_seq) THEN
+    PERFORM pg_catalog.setval('public.audit_log_position_seq'::pg_catalog.regclass, top, true);
+  END IF;
 END
 $seal$;
+
 ALTER SCHEMA public OWNER TO techtrade_audit;
 GRANT USAGE, CREATE ON SCHEMA public TO techtrade;
-ALTER TABLE public.audit_log OWNER TO techtrade_audit;
+
+ALTER TABLE public.audit_log SET LOGGED;
+ALTER SEQUENCE public.audit_log_position_seq SET LOGGED;
+ALTER TABLE public.audit_log DISABLE ROW LEVEL SECURITY;
+ALTER TABLE public.audit_log NO FORCE ROW LEVEL SECURITY;
+
+-- The body is the seal's, whatever techtrade wrote while it owned the function; a fixed
+-- search_path so that it never resolves through public.
+CREATE OR REPLACE FUNCTION public.audit_log_refuse_change() RETURNS trigger
+  LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog AS $fn$
+BEGIN
+  RAISE EXCEPTION 'audit_log is append-only';
+END $fn$;
 ALTER FUNCTION public.audit_log_refuse_change() OWNER TO techtrade_audit;
+
+-- The database decides where a row goes and when it arrived: the services' INSERT right alone
+-- must not place a row in a gap between positions (backdating it). occurred_at stays the
+-- producer's claim; recorded_at is the database's clock (NULL for rows older than the seal).
+DO $stamp$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute
+                  WHERE attrelid = 'public.audit_log'::pg_catalog.regclass
+                    AND attname = 'recorded_at' AND NOT attisdropped) THEN
+    ALTER TABLE public.audit_log ADD COLUMN recorded_at timestamptz;
+  END IF;
+END
+$stamp$;
+ALTER TABLE public.audit_log ALTER COLUMN position DROP DEFAULT;
+CREATE OR REPLACE FUNCTION public.audit_log_stamp() RETURNS trigger
+  LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog AS $fn$
+BEGIN
+  NEW.position := pg_catalog.nextval('public.audit_log_position_seq'::pg_catalog.regclass);
+  NEW.recorded_at := pg_catalog.statement_timestamp();
+  RETURN NEW;
+END $fn$;
+ALTER FUNCTION public.audit_log_stamp() OWNER TO techtrade_audit;
+
+-- ENABLE ALWAYS: they fire under session_replication_role = replica too.
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON public.audit_log
+  FOR EACH ROW EXECUTE FUNCTION public.audit_log_refuse_change();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION public.audit_log_refuse_change();
+CREATE TRIGGER audit_log_stamp BEFORE INSERT ON public.audit_log
+  FOR EACH ROW EXECUTE FUNCTION public.audit_log_stamp();
+ALTER TABLE public.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
+ALTER TABLE public.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
+ALTER TABLE public.audit_log ENABLE ALWAYS TRIGGER audit_log_stamp;
+
 -- Exactly what AppendToOutbox and QueryAudit use (common/audit.cc), whatever was granted before.
 REVOKE ALL ON public.audit_log FROM PUBLIC, techtrade;
 GRANT SELECT, INSERT ON public.audit_log TO techtrade;
 REVOKE ALL ON SEQUENCE public.audit_log_position_seq FROM PUBLIC, techtrade;
 GRANT USAGE ON SEQUENCE public.audit_log_position_seq TO techtrade;
+
+COMMIT;

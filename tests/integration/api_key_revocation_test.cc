@@ -1,15 +1,26 @@
-// A revoked or rotated-out API key against the shared Redis entry (issue #22): a load that read the
-// key before the registry's change never puts the old record back, and an idempotent replay of
-// the change writes the registry's word again when the first write was lost.
+// A revoked or rotated-out API key, or a revoked finance partner, against the shared Redis entry
+// (issue #22): a load that read the record before the registry's change never puts it back, a
+// revocation deferred by a Redis outage is never read past while it is being written, and an
+// idempotent replay of the change writes the registry's word again when the first write was lost.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include <atomic>
+#include <pqxx/pqxx>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/auth.h"
 #include "common/cache.h"
 #include "common/cache_keys.h"
+#include "common/db.h"
 #include "common/ids.h"
+#include "common/server.h"
+#include "services/registry/api/authenticator.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/harness.h"
 
 namespace techtrade::testing {
@@ -17,10 +28,29 @@ namespace {
 
 namespace v1 = techtrade::registry::v1;
 
-std::unique_ptr<Cache> StackCache() {
+RedisOptions StackRedis() {
   absl::StatusOr<RedisOptions> options = ParseRedisUrl(Stack::FromEnvironment().redis_url);
   EXPECT_TRUE(options.ok()) << options.status();
-  return std::make_unique<Cache>(options.ok() ? *options : RedisOptions{});
+  return options.ok() ? *options : RedisOptions{};
+}
+
+std::unique_ptr<Cache> StackCache() { return std::make_unique<Cache>(StackRedis()); }
+
+// How long `key` has left in Redis, in milliseconds (PTTL: -2 when absent).
+int64_t RemainingMillis(const std::string& key) {
+  const RedisOptions options = StackRedis();
+  redisContext* c = redisConnect(options.host.c_str(), options.port);
+  EXPECT_TRUE(c != nullptr && c->err == 0);
+  if (c == nullptr) return -2;
+  if (!options.user.empty()) {
+    freeReplyObject(redisCommand(c, "AUTH %s %s", options.user.c_str(), options.password.c_str()));
+  }
+  auto* reply = static_cast<redisReply*>(redisCommand(c, "PTTL %s", key.c_str()));
+  const int64_t millis =
+      reply != nullptr && reply->type == REDIS_REPLY_INTEGER ? reply->integer : int64_t{-2};
+  if (reply != nullptr) freeReplyObject(reply);
+  redisFree(c);
+  return millis;
 }
 
 // A service's authenticator whose load the registry's change overtakes: Load reads the active
@@ -81,6 +111,75 @@ TEST(ApiKeyRevocationTest, ALoadOvertakenByARotationLeavesEveryReaderGoingToTheR
   EXPECT_THAT(registry_cache->Get(ApiKeyCacheKey(key_id)),
               ::testing::Optional(::testing::HasSubstr("reload")));
   registry_cache->Invalidate(ApiKeyCacheKey(key_id));
+}
+
+// The registry's own authenticator: loads the key's record as its table holds it.
+class TableAuthenticator final : public CachedKeyAuthenticator {
+ public:
+  TableAuthenticator(Cache& cache, std::string api_key)
+      : CachedKeyAuthenticator(cache), api_key_(std::move(api_key)) {}
+
+  std::atomic<bool> revoked{false};
+
+ protected:
+  absl::StatusOr<ApiKeyRecord> Load(const ParsedApiKey&) override {
+    return ApiKeyRecord{.secret_hash = Sha256Hex(ParseApiKey(api_key_)->secret),
+                        .role = v1::API_CLIENT_ROLE_CITY_SYSTEM,
+                        .city_id = "wuhan",
+                        .active = !revoked};
+  }
+
+ private:
+  const std::string api_key_;
+};
+
+TEST(ApiKeyRevocationTest, ARevocationDeferredByAnOutageIsNotReadPastWhileItIsWritten) {
+  FakeClock clock;
+  std::function<void()> during_flush;
+  RedisOptions options = StackRedis();
+  options.clock = &clock;
+  options.before_deferred_writes = [&] {
+    if (during_flush) std::exchange(during_flush, nullptr)();
+  };
+  Cache registry_cache(options);
+  const std::string key = NewApiKey();
+  const std::string key_id = ParseApiKey(key)->key_id;
+  TableAuthenticator keys(registry_cache, key);
+  ASSERT_TRUE(keys.Authenticate(key).ok());  // the active record now cached in Redis
+
+  // Redis fails a command (an error reply stands in for the outage): the cache's cool-down
+  // starts, and the revocation's tombstone waits in the registry replica.
+  registry_cache.Set("revocation-test:outage", "x", absl::ZeroDuration());
+  ASSERT_EQ(registry_cache.errors(), 1u);
+  keys.revoked = true;
+  MarkApiKeyRevoked(registry_cache, key_id);
+  EXPECT_FALSE(keys.Authenticate(key).ok());
+
+  // Redis back: while one thread writes the tombstone, another authenticates the key.
+  clock.Advance(absl::Seconds(2));
+  absl::StatusOr<Principal> meanwhile;
+  during_flush = [&] { std::thread([&] { meanwhile = keys.Authenticate(key); }).join(); };
+  EXPECT_THAT(registry_cache.Get(ApiKeyCacheKey(key_id)),
+              ::testing::Optional(::testing::HasSubstr(R"("active":false)")));
+  EXPECT_TRUE(absl::IsUnauthenticated(meanwhile.status())) << meanwhile.status();
+  EXPECT_FALSE(keys.Authenticate(key).ok());
+  registry_cache.Invalidate(ApiKeyCacheKey(key_id));
+}
+
+// A load may take a peer call's deadline or the key load's statement timeout between reading the
+// record and caching it; the registry's tombstones and markers stand far longer.
+TEST(ApiKeyRevocationTest, TheRegistrysMarkersOutliveAnyLoad) {
+  EXPECT_GE(kOwnerMarkTtl, 100 * kPeerCallDeadline);
+  EXPECT_GE(kOwnerMarkTtl, 100 * registry::kKeyLoadStatementTimeout);
+  std::unique_ptr<Cache> registry_cache = StackCache();
+  const std::string revoked = ParseApiKey(NewApiKey())->key_id;
+  const std::string rotated = ParseApiKey(NewApiKey())->key_id;
+  MarkApiKeyRevoked(*registry_cache, revoked);
+  MarkApiKeyChanged(*registry_cache, rotated);
+  EXPECT_GT(RemainingMillis(ApiKeyCacheKey(revoked)), absl::ToInt64Milliseconds(absl::Minutes(9)));
+  EXPECT_GT(RemainingMillis(ApiKeyCacheKey(rotated)), absl::ToInt64Milliseconds(absl::Minutes(9)));
+  registry_cache->Invalidate(ApiKeyCacheKey(revoked));
+  registry_cache->Invalidate(ApiKeyCacheKey(rotated));
 }
 
 // Against a registry process: the first call's write to Redis is lost (the stale record put back,
@@ -196,6 +295,70 @@ TEST_F(ApiKeyReplayTest, ARevocationReplayedAfterItsCacheWriteWasLostEndsEveryKe
     s = Call(key);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
   }
+}
+
+// A transactions replica's load of a partner (as RegistryClient::GetFinancePartner makes it) that
+// the partner's revocation overtakes: it read the partner before, the registry revokes it, then
+// the load caches what it read. OpenDeal must not find the partner afterwards.
+TEST_F(ApiKeyReplayTest, ALoadOvertakenByAPartnersRevocationNeverCachesThePartnerAgain) {
+  v1::IssueApiKeyResponse issued = IssuePartnerKey();
+  const std::string id = issued.api_client().id();
+  int loads = 0;
+  auto read_partner = [&]() -> absl::StatusOr<v1::FinancePartner> {
+    ++loads;
+    v1::GetFinancePartnerRequest r;
+    r.set_id(id);
+    v1::FinancePartner partner;
+    grpc::Status s = stub_->GetFinancePartner(AuthedContext(operator_key_).get(), r, &partner);
+    if (!s.ok()) return absl::NotFoundError(s.error_message());
+    return partner;
+  };
+  absl::StatusOr<v1::FinancePartner> first = cache_->GetOrLoad<v1::FinancePartner>(
+      FinancePartnerCacheKey(id), kSharedCacheTtl, [&]() -> absl::StatusOr<v1::FinancePartner> {
+        absl::StatusOr<v1::FinancePartner> partner = read_partner();
+        v1::RevokeApiKeyRequest revoke;
+        revoke.set_request_id("revoke-partner");
+        revoke.set_id(id);
+        revoke.set_expected_version(issued.api_client().version());
+        v1::ApiClient revoked;
+        grpc::Status s = stub_->RevokeApiKey(AuthedContext(operator_key_).get(), revoke, &revoked);
+        EXPECT_TRUE(s.ok()) << s.error_message();
+        return partner;
+      });
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  absl::StatusOr<v1::FinancePartner> later = cache_->GetOrLoad<v1::FinancePartner>(
+      FinancePartnerCacheKey(id), kSharedCacheTtl, read_partner);
+  EXPECT_TRUE(absl::IsNotFound(later.status())) << later.status();
+  EXPECT_EQ(loads, 2);  // from the registry, not from the cache
+  EXPECT_EQ(cache_->Get(FinancePartnerCacheKey(id)), std::string(kReloadMarker));
+  EXPECT_GT(RemainingMillis(FinancePartnerCacheKey(id)),
+            absl::ToInt64Milliseconds(absl::Minutes(9)));
+  cache_->Invalidate(FinancePartnerCacheKey(id));
+}
+
+// The registry's key load ends within its statement timeout even when the key table is locked
+// (say by a migration), well inside the life of a tombstone written meanwhile.
+TEST_F(ApiKeyReplayTest, TheRegistrysKeyLoadIsBoundedByItsStatementTimeout) {
+  absl::StatusOr<std::unique_ptr<PgPool>> pool = PgPool::Create(db_->url(), 1);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  std::unique_ptr<Cache> cache = StackCache();
+  registry::LocalAuthenticator keys(**pool, *cache);
+  pqxx::connection locker(db_->url());
+  pqxx::work lock(locker);
+  lock.exec("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE");
+  absl::Notification loaded_once;
+  std::thread release([&] {
+    loaded_once.WaitForNotificationWithTimeout(absl::Seconds(15));
+    lock.commit();
+  });
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Principal> loaded = keys.Authenticate(NewApiKey());
+  const absl::Duration took = absl::Now() - start;
+  loaded_once.Notify();
+  release.join();
+  EXPECT_FALSE(loaded.ok());
+  EXPECT_LT(took, registry::kKeyLoadStatementTimeout + absl::Seconds(3));
 }
 
 }  // namespace

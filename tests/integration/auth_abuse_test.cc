@@ -1,4 +1,5 @@
-// Guessing API keys: failed authentications are limited per peer address, and the
+// Guessing API keys: failed authentications are limited per peer address (not for the platform's
+// services, which forward their callers' keys; not for keys the server remembers), and the
 // registry's Authenticate, which answers whether a key is good, answers the platform's services
 // only (their certificates), not a developer's or a partner's (docs/security.md).
 #include <gmock/gmock.h>
@@ -194,6 +195,62 @@ TEST_F(AuthAbuseTest, ABurstOfBadKeysFromOneAddressIsRefusedBeforeTheLookUpOther
   absl::SleepFor(absl::Milliseconds(wait_ms + 50));
   s = ListCities(guesser, NewApiKey());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+}
+
+// A service forwards its callers' keys to the registry, so bad keys come from its address for
+// its callers: counting them there would refuse every call the service forwards.
+TEST_F(AuthAbuseTest, BadKeysForwardedByAServiceNeverLockItOutOthersAtItsAddressStillAre) {
+  // A budget that does not refill while the test runs.
+  ASSERT_NO_FATAL_FAILURE(StartRegistry({{"TECHTRADE_RATE_LIMIT_UNAUTHENTICATED", "0.1/3"}}));
+  auto listings = ServiceIdentityChannel(registry_->address(), "listings");
+  for (int i = 0; i < 10; ++i) {
+    grpc::Status s = ListCities(listings, NewApiKey());
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << i << ": " << s.error_message();
+  }
+  grpc::Status s = ListCities(listings, operator_key_);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+
+  // A finance partner at the same address has its whole budget, and spends it.
+  CertificateFiles partner = CertificateAuthority::OfStack().Issue("bank-guesser", dir_, "partner");
+  TlsFiles partner_tls = ProcessTls();
+  partner_tls.cert = partner.cert;
+  partner_tls.key = partner.key;
+  auto guesser = ChannelWith(registry_->address(), partner_tls);
+  for (int i = 0; i < 3; ++i) {
+    s = ListCities(guesser, NewApiKey());
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << i << ": " << s.error_message();
+  }
+  s = ListCities(guesser, NewApiKey());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+
+  // The service is still judged key by key from that address.
+  s = ListCities(listings, NewApiKey());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  s = ListCities(listings, operator_key_);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// Behind a NAT or a proxy, one client with a stale key spends the budget of everyone at that
+// address; a key the server remembers costs no look-up, so it is served all the same.
+TEST_F(AuthAbuseTest, OverBudgetARememberedKeyIsServedAnUnknownOneIsNot) {
+  ASSERT_NO_FATAL_FAILURE(StartRegistry({{"TECHTRADE_RATE_LIMIT_UNAUTHENTICATED", "0.1/3"}}));
+  auto channel = registry_->channel();
+  for (int i = 0; i < 2; ++i) {
+    grpc::Status s = ListCities(channel, NewApiKey());
+    ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << i << ": " << s.error_message();
+  }
+  // Served, and remembered for kPrincipalMemoTtl; it takes nothing from the budget.
+  grpc::Status s = ListCities(channel, operator_key_);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  s = ListCities(channel, NewApiKey());
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  s = ListCities(channel, NewApiKey());
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+
+  s = ListCities(channel, operator_key_);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  s = ListCities(channel, NewApiKey());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
 }
 
 }  // namespace

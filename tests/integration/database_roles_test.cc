@@ -1,7 +1,8 @@
 // The services' PostgreSQL role against the audit log it writes (deploy/sql/seal_audit_log.sql,
 // deploy/local/lib/postgres.sh): no superuser, and after the seal it appends and reads audit_log
 // but can neither change nor drop it, nor switch off or replace its triggers, nor become the role
-// that owns it; and each service's certificate reaches its own database only.
+// that owns it; the seal runs nothing that role planted and keeps nothing it did as the owner;
+// and each service's certificate reaches its own database only.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -56,11 +57,65 @@ class DatabaseRolesTest : public ::testing::Test {
 
   void TearDown() override {
     pool_.reset();
+    if (roles_altered_) {
+      // Roles are the cluster's, not this database's: whatever a test did to them goes, even
+      // when the test failed half-way.
+      AsAdmin("postgres",
+              "ALTER ROLE techtrade NOSUPERUSER; ALTER ROLE techtrade_audit NOLOGIN; "
+              "DROP ROLE IF EXISTS roles_test_superuser; "
+              "DO $$ BEGIN IF pg_has_role('techtrade', 'techtrade_audit', 'MEMBER') THEN "
+              "REVOKE techtrade_audit FROM techtrade; END IF; END $$");
+    }
     if (!sealed_) return;
     // The seal gave the database to techtrade_audit; ScratchDatabase drops it as techtrade.
-    pqxx::connection admin(UrlAs(db_->url(), "admin", "postgres"));
+    AsAdmin("postgres", absl::StrCat("ALTER DATABASE ", name_, " OWNER TO techtrade"));
+  }
+
+  // `sql` as the admin (a superuser) on database `db` (this test's when empty), committed.
+  void AsAdmin(const std::string& db, const std::string& sql) {
+    const std::string url = db_->url().substr(0, db_->url().rfind('/') + 1) + db;
+    pqxx::connection admin(UrlAs(url, "admin", "postgres"));
     pqxx::nontransaction tx(admin);
-    tx.exec(absl::StrCat("ALTER DATABASE ", name_, " OWNER TO techtrade"));
+    tx.exec(sql);
+  }
+
+  // `sql` as the services' role on this test's database, committed.
+  void AsServices(const std::string& sql) {
+    pqxx::connection conn(db_->url());
+    pqxx::work tx(conn);
+    tx.exec(sql);
+    tx.commit();
+  }
+
+  // How the seal fails as the admin: "" when it succeeds, else the error.
+  std::string SealError() {
+    try {
+      AsAdmin(name_, SealSql());
+    } catch (const pqxx::sql_error& e) {
+      return e.what();
+    }
+    sealed_ = true;
+    return "";
+  }
+
+  // How `sql` fails as the admin, a superuser (so privileges are no obstacle), rolled back.
+  std::string AdminErrorOf(const std::string& sql) {
+    pqxx::connection admin(UrlAs(db_->url(), "admin", "postgres"));
+    try {
+      pqxx::work tx(admin);
+      tx.exec(sql);
+      tx.abort();
+      return "";
+    } catch (const pqxx::sql_error& e) {
+      return e.what();
+    }
+  }
+
+  std::string AdminQuery(const std::string& db, const std::string& sql) {
+    const std::string url = db_->url().substr(0, db_->url().rfind('/') + 1) + db;
+    pqxx::connection admin(UrlAs(url, "admin", "postgres"));
+    pqxx::nontransaction tx(admin);
+    return tx.exec1(sql)[0].as<std::string>();
   }
 
   // As the admin (a superuser), what stack.sh runs after the services started.
@@ -131,6 +186,7 @@ class DatabaseRolesTest : public ::testing::Test {
   std::string name_;
   std::unique_ptr<PgPool> pool_;
   bool sealed_ = false;
+  bool roles_altered_ = false;
 };
 
 TEST_F(DatabaseRolesTest, TheServicesRoleIsNoSuperuser) {
@@ -183,6 +239,142 @@ TEST_F(DatabaseRolesTest, AfterTheSealTheServicesStillAppendQueryAndMigrate) {
   EXPECT_TRUE(ApplyMigrations(*pool_, "common", CommonMigrations()).ok());
   EXPECT_EQ(ErrorOf("CREATE TABLE later_migration (id int); ALTER TABLE outbox ADD COLUMN x int"),
             "");
+}
+
+// The seal runs as a superuser in a database whose public schema the services' role creates in
+// and whose settings it set as the owner (CVE-2018-1058): nothing it planted may run.
+TEST_F(DatabaseRolesTest, TheSealRunsNothingTheServicesRolePlanted) {
+  // Each plant would leave a table behind, made by whoever ran it, and otherwise behave.
+  AsServices(R"sql(
+    CREATE FUNCTION public.format(text, name) RETURNS text LANGUAGE plpgsql AS $$
+    BEGIN CREATE TABLE IF NOT EXISTS public.planted_ran (); RETURN pg_catalog.format($1, $2); END $$;
+    CREATE FUNCTION public.current_database() RETURNS name LANGUAGE plpgsql AS $$
+    BEGIN CREATE TABLE IF NOT EXISTS public.planted_ran (); RETURN pg_catalog.current_database();
+    END $$;
+    CREATE FUNCTION public.to_regclass(text) RETURNS regclass LANGUAGE plpgsql AS $$
+    BEGIN CREATE TABLE IF NOT EXISTS public.planted_ran (); RETURN pg_catalog.to_regclass($1); END $$;
+    CREATE FUNCTION public.pg_has_role(name, oid, text) RETURNS boolean LANGUAGE plpgsql AS $$
+    BEGIN CREATE TABLE IF NOT EXISTS public.planted_ran ();
+      RETURN pg_catalog.pg_has_role($1, $2, $3); END $$;
+  )sql");
+  // As the database's owner it may also put public before pg_catalog for every session.
+  AsServices(absl::StrCat("ALTER DATABASE ", name_, " SET search_path = public, pg_catalog"));
+  EXPECT_EQ(SealError(), "");
+  EXPECT_EQ(db_->QueryInt("SELECT count(*) FROM pg_class WHERE relname = 'planted_ran'"), 0);
+  EXPECT_EQ(AdminQuery(name_, "SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'"),
+            "techtrade_audit");
+  // The database's settings went with its ownership.
+  EXPECT_EQ(db_->QueryInt(absl::StrCat("SELECT count(*) FROM pg_db_role_setting s JOIN pg_database "
+                                       "d ON d.oid = s.setdatabase WHERE d.datname = '",
+                                       name_, "'")),
+            0);
+}
+
+TEST_F(DatabaseRolesTest, TheSealRunsAsTheAdminWhateverRoleTheDatabaseSets) {
+  // A `role` setting makes every session of the database, the admin's too, that role.
+  AsServices(absl::StrCat("ALTER DATABASE ", name_, " SET role = techtrade"));
+  EXPECT_EQ(SealError(), "");
+  EXPECT_EQ(AdminQuery(name_, "SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'"),
+            "techtrade_audit");
+  EXPECT_EQ(AdminQuery(name_, "SELECT current_user"), "postgres");
+}
+
+// What the services' role did to audit_log while it owned it, and what a superuser techtrade
+// did to techtrade_audit, does not outlive the seal.
+TEST_F(DatabaseRolesTest, TheSealUndoesWhatTheServicesRoleDidAsTheOwner) {
+  AsServices(R"sql(
+    CREATE FUNCTION public.swallow_row() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RETURN NULL; END $$;
+    CREATE TRIGGER audit_log_swallow BEFORE INSERT ON audit_log
+      FOR EACH ROW EXECUTE FUNCTION public.swallow_row();
+    ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE audit_log FORCE ROW LEVEL SECURITY;
+    CREATE POLICY audit_log_hide ON audit_log USING (partner_id <> 'bank-a');
+    ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
+    ALTER TABLE audit_log ENABLE REPLICA TRIGGER audit_log_no_truncate;
+    CREATE OR REPLACE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RETURN NULL; END $$;
+    ALTER TABLE audit_log SET UNLOGGED;
+  )sql");
+  roles_altered_ = true;
+  AsAdmin("postgres", "GRANT techtrade_audit TO techtrade; ALTER ROLE techtrade_audit LOGIN");
+  EXPECT_EQ(SealError(), "");
+
+  // Refused by the triggers themselves, even for a superuser and in replica mode.
+  EXPECT_THAT(AdminErrorOf("UPDATE audit_log SET partner_id = 'bank-b'"),
+              HasSubstr("audit_log is append-only"));
+  EXPECT_THAT(AdminErrorOf("SET session_replication_role = replica; TRUNCATE audit_log"),
+              HasSubstr("audit_log is append-only"));
+  EXPECT_EQ(AdminQuery(name_,
+                       "SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname) "
+                       "FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass"),
+            "audit_log_append_only:A,audit_log_no_truncate:A,audit_log_stamp:A");
+  EXPECT_EQ(
+      AdminQuery(name_,
+                 "SELECT relpersistence::text || relrowsecurity::text || relforcerowsecurity::text "
+                 "|| (SELECT count(*) FROM pg_policy WHERE polrelid = c.oid) "
+                 "FROM pg_class c WHERE oid = 'audit_log'::regclass"),
+      "pfalsefalse0");
+  // Rows are neither hidden from QueryAudit nor swallowed on the way in.
+  ASSERT_TRUE(Append("deal-after-seal", {"wuhan"}, "bank-a").ok());
+  EXPECT_THAT(AggregatesSeenBy({.everything = true}),
+              ::testing::ElementsAre("deal-before-seal", "deal-after-seal"));
+  EXPECT_EQ(ErrorOf("SET ROLE techtrade_audit"), kInsufficientPrivilege);
+  EXPECT_EQ(AdminQuery("postgres",
+                       "SELECT rolcanlogin::text || pg_has_role('techtrade', oid, 'MEMBER')::text "
+                       "FROM pg_roles WHERE rolname = 'techtrade_audit'"),
+            "falsefalse");
+}
+
+// The services' INSERT right must not choose where a row goes (a gap, before older rows) or when
+// the database saw it.
+TEST_F(DatabaseRolesTest, AfterTheSealTheDatabaseChoosesPositionAndArrivalTime) {
+  Seal();
+  const int64_t top = db_->QueryInt("SELECT max(position) FROM audit_log");
+  AsServices(R"sql(
+    INSERT INTO audit_log (position, event_id, aggregate_type, aggregate_id, sequence, event_type,
+                           occurred_at, producer, actor_client_id, actor_role, actor_city_id,
+                           request_id, city_ids, partner_id, envelope, recorded_at)
+    VALUES (0, gen_random_uuid(), 'deal', 'deal-forged', 1, 'deal.created', '2020-01-01',
+            'transactions', 'city-system', 'city_system', '', 'req-forged', '{}', 'bank-a',
+            '\x00', '2020-01-01')
+  )sql");
+  const int64_t forged =
+      db_->QueryInt("SELECT position FROM audit_log WHERE aggregate_id = 'deal-forged'");
+  EXPECT_GT(forged, top);
+  EXPECT_EQ(db_->QueryInt("SELECT count(*) FROM audit_log WHERE aggregate_id = 'deal-forged' "
+                          "AND recorded_at > now() - interval '1 hour'"),
+            1);
+  // AppendToOutbox inserts without a position and still gets the next one.
+  ASSERT_TRUE(Append("deal-after-seal", {"wuhan"}, "bank-a").ok());
+  EXPECT_GT(db_->QueryInt("SELECT position FROM audit_log WHERE aggregate_id = 'deal-after-seal'"),
+            forged);
+}
+
+// A seal is only as good as the demotion of techtrade: while it is, or can SET ROLE to, a
+// superuser, the seal fails instead of claiming to hold.
+TEST_F(DatabaseRolesTest, TheSealRefusesWhileTheServicesRoleCanBeASuperuser) {
+  roles_altered_ = true;
+  AsAdmin("postgres", "ALTER ROLE techtrade SUPERUSER");
+  EXPECT_THAT(SealError(), HasSubstr("techtrade: is or can become"));
+  AsAdmin("postgres",
+          "ALTER ROLE techtrade NOSUPERUSER; CREATE ROLE roles_test_superuser SUPERUSER NOLOGIN; "
+          "GRANT roles_test_superuser TO techtrade");
+  EXPECT_THAT(SealError(), HasSubstr("techtrade: is or can become roles_test_superuser"));
+  AsAdmin("postgres", "DROP ROLE roles_test_superuser");
+  EXPECT_EQ(SealError(), "");
+}
+
+// `stack.sh up` on a PostgreSQL that is already running (a dev stack from an older checkout)
+// demotes techtrade too, not only a fresh start.
+TEST_F(DatabaseRolesTest, StartingARunningPostgresDemotesTheServicesRole) {
+  roles_altered_ = true;
+  AsAdmin("postgres", "ALTER ROLE techtrade SUPERUSER");
+  stack_.Start("postgres");
+  EXPECT_EQ(AdminQuery("postgres",
+                       "SELECT rolsuper::text FROM pg_roles WHERE rolname = "
+                       "'techtrade'"),
+            "false");
 }
 
 TEST_F(DatabaseRolesTest, AServiceCertificateReachesItsOwnDatabaseOnly) {

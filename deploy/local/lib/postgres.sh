@@ -208,6 +208,16 @@ start_postgres() {
   if pid="$(live_pid postgres)"; then
     log "postgres: already running (pid ${pid}, 127.0.0.1:${PORT_PG})"
     printf '%s\n' "${pid}" >"$(pidfile postgres)"
+    # A server started by an older checkout keeps its pg_hba.conf and its roles (techtrade may
+    # still be a superuser): bring both to what a fresh start makes. A reload by signal works
+    # whatever the old pg_hba.conf admits.
+    pg_write_conf
+    if ! as_pg "${PG_BIN}/pg_ctl" -D "${PG_DATA}" -s reload >>"${LOGS}/postgres.log" 2>&1; then
+      show_log_tail "${LOGS}/postgres.log"
+      die "postgres: reloading its configuration failed (log: ${LOGS}/postgres.log)"
+    fi
+    wait_ready postgres "${READY_TIMEOUT}" pg_ready "${LOGS}/postgres.log"
+    pg_bootstrap
     return 0
   fi
   require_free_port "${PORT_PG}" postgres

@@ -27,8 +27,13 @@ ApiKeyRecord KeyRecordOf(const StoredApiKey& stored) {
 }
 
 absl::StatusOr<ApiKeyRecord> LocalAuthenticator::Load(const ParsedApiKey& key) {
-  absl::StatusOr<StoredApiKey> stored =
-      InTransaction(db_, [&](Tx& tx) { return PgRegistryStore(tx).GetApiKey(key.key_id); });
+  absl::StatusOr<StoredApiKey> stored = InTransaction(db_, [&](Tx& tx) {
+    // Sent with the read, in its round trip: bounds the load, which must end well within the
+    // life of a tombstone the registry writes meanwhile (kOwnerMarkTtl).
+    tx.StageWrite(absl::StrCat("SET LOCAL statement_timeout = ",
+                               absl::ToInt64Milliseconds(kKeyLoadStatementTimeout)));
+    return PgRegistryStore(tx).GetApiKey(key.key_id);
+  });
   if (absl::IsNotFound(stored.status())) return absl::UnauthenticatedError("unknown API key");
   if (!stored.ok()) return stored.status();
   return KeyRecordOf(*stored);

@@ -14,6 +14,10 @@ namespace techtrade::registry {
 // revoked.
 ApiKeyRecord KeyRecordOf(const StoredApiKey& stored);
 
+// How long a key load's read may run. With the pool's wait and InTransaction's attempts it
+// bounds the load far below kOwnerMarkTtl.
+inline constexpr absl::Duration kKeyLoadStatementTimeout = absl::Seconds(2);
+
 class LocalAuthenticator : public CachedKeyAuthenticator {
  public:
   LocalAuthenticator(PgPool& db, Cache& cache) : CachedKeyAuthenticator(cache), db_(db) {}

@@ -339,7 +339,11 @@ grpc::Status RegistryServiceImpl::RevokeApiKey(grpc::ServerContext* context,
         // Tombstones, not deletions: a load that read a key before the commit cannot cache it
         // again.
         MarkApiKeyRevoked(cache_, request->id());
-        cache_.Invalidate(FinancePartnerCacheKey(request->id()));
+        // A marker, not a deletion: a transactions replica's load that read the partner before
+        // the commit cannot cache it again, so OpenDeal stops offering it at once.
+        if (response->role() == v1::API_CLIENT_ROLE_PARTNER) {
+          cache_.MarkChanged(FinancePartnerCacheKey(request->id()));
+        }
         memoized_authenticator_.Forget(request->id());
         for (const std::string& key_id : revoked_keys) {
           MarkApiKeyRevoked(cache_, key_id);

@@ -70,6 +70,67 @@ TEST_F(FailedAuthLimiterTest, FailuresElsewhereNeverLockAnAddressOut) {
   EXPECT_TRUE(limiter_.Check("10.1.0.99").ok());
 }
 
+// Look-ups in flight at once: each reserves a token before it starts, so no more than the budget
+// of them run before any ends, however many arrive together.
+TEST_F(FailedAuthLimiterTest, LookUpsInFlightAtOnceCannotShareOneToken) {
+  int admitted = 0;
+  for (int i = 0; i < 20; ++i) admitted += limiter_.Reserve("10.0.0.7").ok() ? 1 : 0;
+  EXPECT_EQ(admitted, 3);
+  absl::Duration wait;
+  absl::Status s = limiter_.Reserve("10.0.0.7", &wait);
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_THAT(std::string(s.message()),
+              StartsWith("rate limit: too many failed authentications from this address"));
+  EXPECT_EQ(wait, absl::Milliseconds(500));
+}
+
+TEST_F(FailedAuthLimiterTest, ALookUpThatAuthenticatesGivesItsTokenBack) {
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(limiter_.Reserve("10.0.0.7").ok()) << i;
+    limiter_.Return("10.0.0.7");
+  }
+  // Failures spend the budget as before; a return never fills it past full.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(limiter_.Reserve("10.0.0.7").ok()) << i;
+  EXPECT_FALSE(limiter_.Reserve("10.0.0.7").ok());
+  limiter_.Return("10.0.0.7");
+  EXPECT_TRUE(limiter_.Reserve("10.0.0.7").ok());
+  EXPECT_FALSE(limiter_.Check("10.0.0.7").ok());
+}
+
+TEST(PeerBudgetTest, IsAnIpv6AddressesSlash64AndAnIpv4AddressItself) {
+  EXPECT_EQ(PeerBudget("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(PeerBudget("2001:db8:1:2::7"), "2001:db8:1:2::/64");
+  EXPECT_EQ(PeerBudget("fe80::1%eth0"), "fe80::/64");
+  // An IPv4 client of a dual-stack port is its own address, not the /64 of ::ffff:0:0.
+  EXPECT_EQ(PeerBudget("::ffff:10.0.0.7"), "10.0.0.7");
+  EXPECT_EQ(PeerBudget("10.0.0.7"), "10.0.0.7");
+  EXPECT_EQ(PeerBudget("unix:/run/x.sock"), "unix:/run/x.sock");
+  EXPECT_EQ(PeerBudget("not:an:address"), "not:an:address");
+}
+
+TEST_F(FailedAuthLimiterTest, AddressesInOneIpv6Slash64ShareABudget) {
+  // A client given a /64 rotating through its addresses.
+  for (int i = 1; i <= 3; ++i) limiter_.RecordFailure(absl::StrCat("2001:db8:0:1::", i));
+  EXPECT_FALSE(limiter_.Check("2001:db8:0:1:ffff::9").ok());
+  EXPECT_TRUE(limiter_.Check("2001:db8:0:2::1").ok());
+  // IPv4 clients of a dual-stack port stay apart.
+  for (int i = 0; i < 3; ++i) limiter_.RecordFailure("::ffff:10.0.0.7");
+  EXPECT_FALSE(limiter_.Check("10.0.0.7").ok());
+  EXPECT_TRUE(limiter_.Check("::ffff:10.0.0.8").ok());
+}
+
+TEST(FailedAuthLimiterBoundTest, ManyNewAddressesDoNotUnlockALockedOne) {
+  testing::FakeClock clock;
+  FailedAuthLimiter limiter(RateLimit{1, 3}, clock, /*max_budgets=*/8);
+  for (int i = 0; i < 3; ++i) limiter.RecordFailure("10.0.0.7");
+  ASSERT_FALSE(limiter.Check("10.0.0.7").ok());
+  for (int i = 0; i < 100; ++i) {
+    clock.Advance(absl::Milliseconds(1));
+    limiter.RecordFailure(absl::StrCat("10.1.", i / 250, ".", i % 250));
+  }
+  EXPECT_FALSE(limiter.Check("10.0.0.7").ok());
+}
+
 TEST(FailedAuthLimiterUnlimitedTest, ANoLimitNeverRefuses) {
   testing::FakeClock clock;
   FailedAuthLimiter limiter(RateLimit{}, clock);
