@@ -7,7 +7,7 @@ BUILD_TYPE ?= RelWithDebInfo
 STACK := deploy/local/stack.sh
 
 .PHONY: help deps lint build test unit-test test-asan test-tsan chaos up down status run bench format clean \
-        fuzz
+        fuzz k8s-tools k8s-check
 
 help:
 	@echo "make run    - install, build, start the platform (dev instance) and play a short demo"
@@ -19,6 +19,8 @@ help:
 	@echo "make up / make down / make status - the dev platform in the background"
 	@echo "make lint   - shellcheck, clang-format, buf lint and buf breaking (tools/lint/lint.sh)"
 	@echo "make fuzz   - the libFuzzer harnesses (build-fuzz/, clang), FUZZ_SECONDS each (default 60)"
+	@echo "make k8s-check - k8s/ against a real kube-apiserver and etcd on 127.0.0.1 (docs/operations.md)"
+	@echo "make k8s-tools - build (once; cached in ~/.cache/techtrade/k8s-tools) the Go tools it uses"
 	@echo "make deps / make build / make unit-test / make format / make clean"
 
 # Cheap when nothing is missing: deps.sh then only compares a stamp (see there), so every build
@@ -163,6 +165,14 @@ bench: build
 	  $(BUILD_DIR)/bin/fund_bench --out bench/out/latest.json || rc=$$?; \
 	  TECHTRADE_INSTANCE=bench $(STACK) down; \
 	  python3 tools/bench_report.py bench/out/latest.json docs/benchmarks.md || rc=$$?; exit $$rc
+
+# Go tools built from tools/k8s/'s pinned modules: kube-apiserver's first build takes many
+# minutes on 2 cores, later runs find the binaries cached and build nothing.
+k8s-tools:
+	@tools/k8s/build-tools.sh all
+
+k8s-check:
+	@tools/k8s/k8s-check.sh
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

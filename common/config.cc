@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -30,6 +31,9 @@ ABSL_FLAG(std::string, log_level, "",
 ABSL_FLAG(int, db_pool_size, -1, "PostgreSQL connections (env TECHTRADE_DB_POOL_SIZE, default 16)");
 ABSL_FLAG(int, grpc_max_threads, -1,
           "gRPC worker threads (env TECHTRADE_GRPC_MAX_THREADS, default 64)");
+ABSL_FLAG(bool, migrate_only, false,
+          "apply the database migrations and exit (also --migrate-only; env "
+          "TECHTRADE_MIGRATE_ONLY=1)");
 
 namespace techtrade {
 namespace {
@@ -49,6 +53,39 @@ std::vector<SettingSpec> TlsSettings() {
       IntegerSetting("TECHTRADE_GRPC_MAX_CONNECTION_AGE_SECONDS", 1800, 1, 86400,
                      "connections are closed (gracefully) after this long, so that clients "
                      "reconnect: to new replicas, and with rotated certificates"),
+  };
+}
+
+bool IsTrue(absl::string_view value) { return value == "1" || value == "true"; }
+
+// A yes/no setting: true|false|1|0.
+SettingSpec BoolSetting(std::string name, bool default_value, std::string help) {
+  SettingSpec spec =
+      StringSetting(std::move(name), default_value ? "true" : "false", std::move(help));
+  spec.check = [](absl::string_view value) {
+    if (value == "true" || value == "false" || value == "1" || value == "0") {
+      return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError("use true|false|1|0");
+  };
+  return spec;
+}
+
+// Running as several replicas against one PostgreSQL server (docs/operations.md, "Connection
+// budget" and "Kubernetes").
+std::vector<SettingSpec> ClusterSettings() {
+  return {
+      BoolSetting("TECHTRADE_MIGRATE_ONLY", false,
+                  "apply the migrations and exit (--migrate-only)"),
+      BoolSetting("TECHTRADE_MIGRATE_ON_START", true,
+                  "migrate at start-up; false: refuse to start unless already migrated"),
+      IntegerSetting("TECHTRADE_MIGRATION_LOCK_TIMEOUT_SECONDS", 10, 1, 3600,
+                     "how long a migration may wait for a lock before it fails"),
+      IntegerSetting("TECHTRADE_LEASE_TTL_SECONDS", 15, 3, 600,
+                     "lease of the outbox relay and the sweeper; renewed every third of it"),
+      IntegerSetting("TECHTRADE_EXPECTED_REPLICAS", 0, 0, 100000,
+                     "service processes (all services) sharing the PostgreSQL server at most; "
+                     "0 = no connection budget check"),
   };
 }
 
@@ -103,6 +140,7 @@ std::vector<SettingSpec> CommonSettings() {
                      64 << 10, 64 << 20, "largest request accepted, in bytes"),
   };
   for (SettingSpec& tls : TlsSettings()) specs.push_back(std::move(tls));
+  for (SettingSpec& cluster : ClusterSettings()) specs.push_back(std::move(cluster));
   for (const RoleRateLimit& role : kRateLimitSettings) {
     SettingSpec limit =
         StringSetting(role.setting, role.default_limit,
@@ -133,6 +171,7 @@ std::map<std::string, std::string, std::less<>> FlagValues() {
   text("TECHTRADE_LOG_LEVEL", absl::GetFlag(FLAGS_log_level));
   number("TECHTRADE_DB_POOL_SIZE", absl::GetFlag(FLAGS_db_pool_size), -1);
   number("TECHTRADE_GRPC_MAX_THREADS", absl::GetFlag(FLAGS_grpc_max_threads), -1);
+  if (absl::GetFlag(FLAGS_migrate_only)) given["TECHTRADE_MIGRATE_ONLY"] = "true";
   return given;
 }
 
@@ -178,12 +217,24 @@ absl::StatusOr<ServiceConfig> ServiceConfigFrom(absl::string_view service,
   for (const RoleRateLimit& role : kRateLimitSettings) {
     c.rate_limits[role.role] = *ParseRateLimit(s.String(role.setting));  // checked by Load
   }
+  c.migrate_only = IsTrue(s.String("TECHTRADE_MIGRATE_ONLY"));
+  c.migrate_on_start = IsTrue(s.String("TECHTRADE_MIGRATE_ON_START"));
+  c.migration_lock_timeout = absl::Seconds(s.Int("TECHTRADE_MIGRATION_LOCK_TIMEOUT_SECONDS"));
+  c.lease_ttl = absl::Seconds(s.Int("TECHTRADE_LEASE_TTL_SECONDS"));
+  c.expected_replicas = static_cast<int>(s.Int("TECHTRADE_EXPECTED_REPLICAS"));
   return c;
 }
 
 absl::StatusOr<ServiceConfig> LoadServiceConfig(absl::string_view service, int argc, char** argv) {
   absl::SetProgramUsageMessage(absl::StrCat("techtrade ", service, " service"));
-  absl::ParseCommandLine(argc, argv);  // exits with a message on unknown flags
+  // The spelling a Job's command is written with; abseil's flags know only underscores.
+  std::vector<char*> args(argv, argv + argc);
+  static char kMigrateOnly[] = "--migrate_only";
+  for (char*& arg : args) {
+    if (std::string_view(arg) == "--migrate-only") arg = kMigrateOnly;
+  }
+  args.push_back(nullptr);
+  absl::ParseCommandLine(argc, args.data());  // exits with a message on unknown flags
   // A flag wins over the environment.
   const auto flags = FlagValues();
   return ServiceConfigFrom(service, [&](absl::string_view name) -> std::optional<std::string> {

@@ -52,7 +52,26 @@ struct ServiceConfig {
   // TECHTRADE_RATE_LIMIT_<ROLE> ("<calls per second>/<burst>", 0 = unlimited): how fast each API
   // client of a role may call this process, by role name without its prefix ("CITY_SYSTEM").
   std::map<std::string, RateLimit, std::less<>> rate_limits;
+  // --migrate-only or TECHTRADE_MIGRATE_ONLY=1: apply the migrations and exit (a deployment's
+  // migration Job, run with a role that may change the schema).
+  bool migrate_only = false;
+  // TECHTRADE_MIGRATE_ON_START (true): migrate at start-up; false: only check that the schema has
+  // every migration this binary knows, and refuse to start otherwise.
+  bool migrate_on_start = true;
+  // TECHTRADE_MIGRATION_LOCK_TIMEOUT_SECONDS: how long a migration may wait for a lock.
+  absl::Duration migration_lock_timeout = absl::Seconds(10);
+  // TECHTRADE_LEASE_TTL_SECONDS: how long a leader (the outbox relay, the retention sweeper) that
+  // stopped renewing its lease keeps the other replicas waiting.
+  absl::Duration lease_ttl = absl::Seconds(15);
+  // TECHTRADE_EXPECTED_REPLICAS (0 = no check): how many service processes, of every service,
+  // share this PostgreSQL server at most; start-up refuses if that many times this process's
+  // connections (ConnectionsPerReplica) exceed what the server admits.
+  int expected_replicas = 0;
 };
+
+// The PostgreSQL connections one service process opens at most: its pool, the outbox relay's and
+// the maintenance worker's.
+inline int ConnectionsPerReplica(const ServiceConfig& config) { return config.db_pool_size + 2; }
 
 // Parses argv (absl flags, which win) and the environment. INVALID_ARGUMENT listing every bad
 // value by its setting's name.

@@ -10,6 +10,7 @@ namespace techtrade {
 Maintenance::Maintenance(MaintenanceOptions options)
     : LoopWorker(absl::StrCat("maintenance ", options.service)),
       options_(std::move(options)),
+      lease_({.service = options_.service, .job = "maintenance", .ttl = options_.lease_ttl}),
       last_sweep_(std::chrono::steady_clock::now()),
       last_vacuum_(std::chrono::steady_clock::now()) {}
 
@@ -21,12 +22,12 @@ void Maintenance::Run() {
     const bool sweep_due = now - last_sweep_ > absl::ToChronoNanoseconds(options_.sweep_interval);
     const bool vacuum_maybe_due = !vacuum_refused_ && options_.outbox_rows_deleted != nullptr &&
                                   options_.outbox_rows_deleted() - deleted_at_last_vacuum_ >= 20000;
-    if (!sweep_due && !vacuum_maybe_due) continue;
+    // The sweeper renews its lease between sweeps; the others ask only when a sweep is due.
+    const bool renew_due = conn.has_value() && lease_.Held();
+    if (!sweep_due && !vacuum_maybe_due && !renew_due) continue;
     try {
-      if (!conn.has_value()) {
-        conn.emplace(options_.pg_url);
-        sweeper_ = false;
-      }
+      if (!conn.has_value()) conn.emplace(options_.pg_url);
+      if (renew_due) lease_.KeepAlive(*conn);
       if (vacuum_maybe_due) VacuumIfDue(*conn);
       if (sweep_due) {
         SweepRetention(*conn);
@@ -37,6 +38,7 @@ void Maintenance::Run() {
       conn.reset();
     }
   }
+  if (conn.has_value()) lease_.Release(*conn);
 }
 
 void Maintenance::VacuumIfDue(pqxx::connection& conn) {
@@ -59,14 +61,7 @@ void Maintenance::VacuumIfDue(pqxx::connection& conn) {
 }
 
 void Maintenance::SweepRetention(pqxx::connection& conn) {
-  if (!sweeper_) {
-    pqxx::nontransaction tx(conn);
-    // Session-level: held while this connection lives, so that replicas do not sweep together.
-    sweeper_ = tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))",
-                               absl::StrCat("techtrade_maintenance:", options_.service))[0]
-                   .as<bool>();
-    if (!sweeper_) return;
-  }
+  if (!lease_.KeepAlive(conn)) return;
   struct Sweep {
     const char* table;
     const char* column;
@@ -76,7 +71,8 @@ void Maintenance::SweepRetention(pqxx::connection& conn) {
        {Sweep{"idempotency_keys", "created_at", options_.idempotency_retention},
         Sweep{"inbox", "processed_at", options_.inbox_retention}}) {
     // Small batches: a sweep must never hold locks or I/O long enough for callers to notice.
-    for (int round = 0; round < 100 && !stopping(); ++round) {
+    // The fence: a sweeper whose lease ran out stops between batches.
+    for (int round = 0; round < 100 && !stopping() && lease_.KeepAlive(conn); ++round) {
       pqxx::nontransaction tx(conn);
       pqxx::result r = tx.exec_params(
           absl::StrCat("DELETE FROM ", sweep.table, " WHERE ctid = ANY(ARRAY(SELECT ctid FROM ",

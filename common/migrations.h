@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/db.h"
 
 namespace techtrade {
@@ -18,10 +19,25 @@ struct Migration {
   absl::string_view sql;
 };
 
+struct MigrationOptions {
+  // How long a migration may wait for a lock (the runners' advisory lock, or a table a long
+  // transaction holds) before it fails; zero: as long as it takes. An ALTER TABLE waiting for a
+  // lock queues every later query of that table behind it, so a deployment's migration step
+  // should rather fail and be retried.
+  absl::Duration lock_timeout = absl::ZeroDuration();
+};
+
 // Applies the migrations of `component` not yet recorded in schema_migrations, each in its own
 // transaction, under an advisory lock so that replicas starting together do not race.
 absl::Status ApplyMigrations(PgPool& pool, absl::string_view component,
-                             std::span<const Migration> migrations);
+                             std::span<const Migration> migrations,
+                             const MigrationOptions& options = {});
+
+// OK if every migration of `component` is recorded in schema_migrations; FAILED_PRECONDITION
+// naming the missing ones otherwise (a process started without migrating, before the migration
+// step ran).
+absl::Status CheckMigrated(PgPool& pool, absl::string_view component,
+                           std::span<const Migration> migrations);
 
 // Tables shared by every service: outbox, inbox, inbox dead letters and idempotency keys
 // (component "common", common/migrations/*.sql).

@@ -90,7 +90,9 @@ std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent
 }
 
 OutboxRelay::OutboxRelay(OutboxRelayOptions options, Metrics& metrics)
-    : LoopWorker(absl::StrCat("outbox relay ", options.service)), options_(std::move(options)) {
+    : LoopWorker(absl::StrCat("outbox relay ", options.service)),
+      options_(std::move(options)),
+      lease_({.service = options_.service, .job = "outbox_relay", .ttl = options_.lease_ttl}) {
   auto& reg = metrics.registry();
   prometheus::Labels labels = {{"service", options_.service}, {"topic", options_.topic}};
   published_ = &prometheus::BuildCounter()
@@ -125,7 +127,7 @@ OutboxRelay::OutboxRelay(OutboxRelayOptions options, Metrics& metrics)
                              .Add(labels);
   leader_gauge_ = &prometheus::BuildGauge()
                        .Name("techtrade_outbox_relay_leader")
-                       .Help("1 while this replica holds the relay lock and publishes")
+                       .Help("1 while this replica holds the relay's lease and publishes")
                        .Register(reg)
                        .Add(labels);
 }
@@ -146,7 +148,7 @@ absl::Status OutboxRelay::EnsureTopic(const std::string& topic) {
   if (failed != failed_topics_.end() && absl::Now() < failed->second.retry_at) {
     return failed->second.error;
   }
-  // Only the replica holding the relay lock gets here, and creating a topic that exists is
+  // Only the replica holding the relay lease gets here, and creating a topic that exists is
   // success: a takeover in the middle only asks once more.
   absl::Status created = producer_->CreateTopic(topic, absl::Seconds(10));
   if (!created.ok()) {
@@ -222,11 +224,24 @@ void OutboxRelay::Run() {
     } catch (const std::exception& e) {
       log::Warn("outbox relay: database error; reconnecting", {{"error", e.what()}});
     }
-    leader_ = false;
-    leader_gauge_->Set(0);
+    StepDown(nullptr);
     SleepFor(absl::Seconds(1));
   }
   producer_.reset();
+}
+
+void OutboxRelay::StepDown(pqxx::connection* conn) {
+  if (leader_) {
+    log::Info("outbox relay: this replica stops publishing", {{"topic", options_.topic}});
+  }
+  leader_ = false;
+  leader_gauge_->Set(0);
+  // The leader's gauges speak for the service; a replica that does not publish reports none, so
+  // that an aggregation over replicas is not held up by what one saw when it last led.
+  pending_->Set(0);
+  oldest_pending_age_->Set(0);
+  // Acknowledged rows may go whoever leads (the next leader would only send them again).
+  if (conn != nullptr) DeleteAcknowledged(*conn);
 }
 
 void OutboxRelay::RunConnected(pqxx::connection& conn) {
@@ -237,20 +252,16 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
   // the planner read the whole table and sorted it for every batch — a hundred full scans a
   // second under load; the primary key's order is what the relay wants.
   conn.set_variable("enable_seqscan", "off");
-  const std::string lock_name = absl::StrCat("techtrade_outbox_relay:", options_.service);
   auto last_gauges = std::chrono::steady_clock::now() - std::chrono::hours(1);
   while (!stopping()) {
+    // The fence: no batch starts unless the lease holds by this replica's clock.
+    if (!lease_.KeepAlive(conn)) {
+      if (leader_) StepDown(&conn);
+      // Another replica publishes; local commits are no reason to ask again sooner.
+      SleepFor(std::min(absl::Seconds(1), lease_.retry_interval()));
+      continue;
+    }
     if (!leader_) {
-      pqxx::nontransaction tx(conn);
-      // Session-level lock: held while this connection lives, released if this process dies.
-      bool acquired =
-          tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", lock_name)[0].as<bool>();
-      tx.commit();
-      if (!acquired) {
-        // Another replica publishes; local commits are no reason to ask again sooner.
-        SleepFor(absl::Seconds(1));
-        continue;
-      }
       leader_ = true;
       leader_gauge_->Set(1);
       log::Info("outbox relay: this replica publishes now", {{"topic", options_.topic}});
@@ -279,6 +290,7 @@ void OutboxRelay::RunConnected(pqxx::connection& conn) {
     }
   }
   DeleteAcknowledged(conn);
+  lease_.Release(conn);
 }
 
 pqxx::result OutboxRelay::ReadNextBatch(pqxx::connection& conn) {
@@ -367,7 +379,8 @@ void OutboxRelay::Produce(const pqxx::result& rows, std::vector<BatchRow>& batch
   }
 }
 
-void OutboxRelay::AwaitAcknowledgements(const std::vector<BatchRow>& batch) {
+void OutboxRelay::AwaitAcknowledgements(pqxx::connection& conn,
+                                        const std::vector<BatchRow>& batch) {
   auto outstanding = [&] {
     for (const BatchRow& row : batch) {
       if (row.produced && row.result.code() == absl::StatusCode::kUnknown) return true;
@@ -378,6 +391,11 @@ void OutboxRelay::AwaitAcknowledgements(const std::vector<BatchRow>& batch) {
     producer_->Poll(absl::Milliseconds(50));
     if (stopping() && NowNanos() > hard_stop_at_ns_) {
       producer_->Purge();  // reports the rest as failed; they stay unpublished
+      break;
+    }
+    // Another replica may be granted the lease soon: the rows not acknowledged yet stay for it.
+    if (!lease_.KeepAlive(conn)) {
+      producer_->Purge();
       break;
     }
   }
@@ -436,7 +454,7 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
     producer_->InjectFatalError("failpoint outbox.producer_fatal");
   }
   Produce(rows, batch);
-  AwaitAcknowledgements(batch);
+  AwaitAcknowledgements(conn, batch);
   // Acknowledged, not yet deleted. `error`: the rows stay and are published again (consumers
   // drop the copies by event id).
   if (!failpoint::Hit("outbox.after_ack").ok()) return static_cast<int>(rows.size());

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "common/db.h"
 #include "common/kafka.h"
+#include "common/lease.h"
 #include "common/metrics.h"
 #include "common/worker.h"
 #include "techtrade/common/v1/common.pb.h"
@@ -60,7 +61,7 @@ struct OutboxEvent {
 std::string AppendToOutbox(Tx& tx, absl::string_view producer, const OutboxEvent& event);
 
 struct OutboxRelayOptions {
-  std::string service;  // also names the advisory lock: one active relay per service
+  std::string service;  // also names the lease: one active relay per service (common/lease.h)
   std::string pg_url;
   std::string brokers;
   std::string topic;
@@ -85,10 +86,21 @@ struct OutboxRelayOptions {
   absl::Duration topic_retry_initial = absl::Seconds(1);
   absl::Duration topic_retry_max = absl::Minutes(1);
   KafkaConfig producer_overrides;
+  // The relay's lease: how long a replica that stopped renewing (killed, cut off) keeps the others
+  // from publishing.
+  absl::Duration lease_ttl = absl::Seconds(15);
 };
 
-// Publishes the outbox while this replica holds the service's relay lock (VACUUM and retention
+// Publishes the outbox while this replica holds the service's relay lease (VACUUM and retention
 // sweeps of the shared tables: common/maintenance.h).
+//
+// One publisher at a time, and the handover: the leader checks its lease before every batch and
+// while it waits for acknowledgements, and gives up before the server would grant the lease to
+// another replica (LeaseTerm). A batch the old leader had in flight then may still reach the
+// broker after the new leader read the same rows (they are deleted only once acknowledged): the
+// new leader publishes them again. Each producer sends an aggregate's events in order, so the
+// first copy of every event still arrives in sequence order; the copies are duplicates, which
+// consumers drop by event id (the inbox). A duplicate is acceptable; a lost event is not.
 class OutboxRelay : public LoopWorker {
  public:
   OutboxRelay(OutboxRelayOptions options, Metrics& metrics);
@@ -102,6 +114,8 @@ class OutboxRelay : public LoopWorker {
   void Run() override;
   void OnStopRequested() override;
   void RunConnected(pqxx::connection& conn);
+  // Gauges and the acknowledged rows' deletion when this replica stops publishing.
+  void StepDown(pqxx::connection* conn);
   // Why a row of the batch was not handed to the producer.
   enum class Held {
     kNo,
@@ -131,8 +145,9 @@ class OutboxRelay : public LoopWorker {
   // back the later rows of its aggregate (so that an aggregate's events stay in order), not
   // those of other aggregates; a full queue stops the batch.
   void Produce(const pqxx::result& rows, std::vector<BatchRow>& batch);
-  // Waits for the broker's answers to the produced rows (or the stop's hard deadline).
-  void AwaitAcknowledgements(const std::vector<BatchRow>& batch);
+  // Waits for the broker's answers to the produced rows (or the stop's hard deadline, or the end
+  // of the lease, which it renews meanwhile).
+  void AwaitAcknowledgements(pqxx::connection& conn, const std::vector<BatchRow>& batch);
   // Records what the broker acknowledged (deleted with the next read) and what stays.
   void Settle(const std::vector<BatchRow>& batch);
   void RefreshLagGauges(pqxx::connection& conn);
@@ -152,6 +167,7 @@ class OutboxRelay : public LoopWorker {
   const OutboxRelayOptions options_;
   std::atomic<int64_t> hard_stop_at_ns_{0};
   std::atomic<bool> leader_{false};
+  LeaderLease lease_;
   std::atomic<int64_t> rows_deleted_{0};
   std::unique_ptr<KafkaProducer> producer_;
   absl::flat_hash_set<std::string> created_topics_;

@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/audit_service.h"
 #include "common/cache_keys.h"
+#include "common/database_setup.h"
 #include "common/dead_letter_service.h"
 #include "common/failpoint.h"
 #include "common/field_rules.h"
@@ -391,22 +392,9 @@ absl::StatusOr<Configuration> ConfigureProcess(const ServiceDefinition& definiti
   return Configuration{*std::move(config), *std::move(settings), std::move(redis)};
 }
 
-// The pool, with the common tables' migrations and then the service's applied.
-absl::StatusOr<std::unique_ptr<PgPool>> ConnectAndMigrate(const ServiceConfig& config,
-                                                          const ServiceDefinition& definition) {
-  absl::StatusOr<std::unique_ptr<PgPool>> db =
-      PgPool::Create(config.pg_url, config.db_pool_size, config.db_commit_pipeline_depth);
-  if (!db.ok()) {
-    return absl::Status(db.status().code(),
-                        absl::StrCat("cannot connect to PostgreSQL: ", db.status().message()));
-  }
-  for (const auto& [component, migrations] : {std::pair{std::string("common"), CommonMigrations()},
-                                              std::pair{definition.name, definition.migrations}}) {
-    if (absl::Status s = ApplyMigrations(**db, component, migrations); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("migration failed: ", s.message()));
-    }
-  }
-  return db;
+// The service's schema: the common tables first, then its own.
+std::vector<SchemaComponent> SchemaOf(const ServiceDefinition& definition) {
+  return {{"common", CommonMigrations()}, {definition.name, definition.migrations}};
 }
 
 // Who calls: the registry client (when there is a registry to call), the authenticator of API
@@ -451,15 +439,17 @@ std::vector<std::unique_ptr<Worker>> PlatformWorkers(const ServiceDefinition& de
                          .brokers = config.kafka_brokers,
                          .topic = definition.topic,
                          .min_batch_interval = config.outbox_batch_interval,
-                         .stop_grace = config.shutdown_grace / 2},
+                         .stop_grace = config.shutdown_grace / 2,
+                         .lease_ttl = config.lease_ttl},
       metrics);
   OutboxRelay& relay_ref = *relay;
   platform.push_back(std::move(relay));
-  platform.push_back(std::make_unique<Maintenance>(MaintenanceOptions{
-      .service = definition.name,
-      .pg_url = config.pg_url,
-      .sweep_interval = config.retention_sweep,
-      .outbox_rows_deleted = [&relay_ref] { return relay_ref.rows_deleted(); }}));
+  platform.push_back(std::make_unique<Maintenance>(
+      MaintenanceOptions{.service = definition.name,
+                         .pg_url = config.pg_url,
+                         .sweep_interval = config.retention_sweep,
+                         .outbox_rows_deleted = [&relay_ref] { return relay_ref.rows_deleted(); },
+                         .lease_ttl = config.lease_ttl}));
   return platform;
 }
 
@@ -512,6 +502,7 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
     return 2;
   }
   const ServiceConfig* config = &configured->config;
+  if (config->migrate_only) return MigrateOnly(*config, SchemaOf(definition));
 
   Metrics metrics(definition.name);
   if (config->metrics_port >= 0) {
@@ -520,7 +511,7 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
       return 1;
     }
   }
-  absl::StatusOr<std::unique_ptr<PgPool>> db = ConnectAndMigrate(*config, definition);
+  absl::StatusOr<std::unique_ptr<PgPool>> db = PrepareDatabase(*config, SchemaOf(definition));
   if (!db.ok()) {
     log::Error("database set-up failed", {{"error", db.status().message()}});
     return 1;

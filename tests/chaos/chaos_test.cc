@@ -163,8 +163,8 @@ TEST_F(ChaosChecker, Invariant5CatchesAReadModelThatDiffersFromTheDatabase) {
 // 3: an outbox that does not drain (a row the relay cannot publish: Kafka is not where the
 // service looks — simulated by a row left behind with the relay's lock taken).
 TEST_F(ChaosChecker, Invariant3CatchesAnUndrainedOutbox) {
-  // The relay of the registry publishes whatever appears; hold its advisory lock so it cannot,
-  // by being the lock holder ourselves after stopping the replica.
+  // The relay of the registry publishes whatever appears; the row below is one it cannot
+  // publish.
   // Settled first, so that the only row left is the one put there below.
   ASSERT_TRUE(run_->MakeChecker().Settle());
   ASSERT_TRUE(run_->platform->KillReplica("registry", 0));

@@ -266,6 +266,9 @@ bool Platform::Start() {
                                                  {"TECHTRADE_DB_POOL_SIZE", "6"},
                                                  {"TECHTRADE_GRPC_MAX_THREADS", "32"},
                                                  {"TECHTRADE_SHUTDOWN_GRACE_SECONDS", "2"},
+                                                 // A killed relay leader is replaced within
+                                                 // seconds, as the fault schedule's pace needs.
+                                                 {"TECHTRADE_LEASE_TTL_SECONDS", "3"},
                                                  {"TECHTRADE_LOG_LEVEL", "warn"}};
     if (!options_.failpoints.empty()) common["TECHTRADE_FAILPOINTS"] = options_.failpoints;
     for (const char* s : kServices) {

@@ -1,5 +1,5 @@
 // The outbox relay (common/outbox.h) on its own, against the real database and broker: one relay
-// per service publishes, another takes over through the advisory lock when the leader goes, and
+// per service publishes, another takes over through the lease when the leader goes, and
 // a producer that failed fatally (librdkafka 2.0's idempotence can) is replaced while the rows it
 // did not publish drive the retry. Events go to a scratch topic outside the `techtrade.` ones the
 // event-contract check reads.
@@ -212,11 +212,11 @@ TEST_F(OutboxRelayTest, AnotherReplicaTakesOverWhenTheLeaderGoes) {
   OutboxRelay& second = StartRelay("replica-b");
   Append("deal-1", 5);
   ASSERT_TRUE(PublishedInOrder("deal-1"));
-  // The lock is the service's: the second replica, asking since it started, never got it.
+  // The lease is the service's: the second replica, asking since it started, never got it.
   EXPECT_FALSE(second.leader());
   EXPECT_TRUE(first.leader());
 
-  // The leader goes; its database session, and with it the session-level lock, ends.
+  // The leader stops cleanly, releasing its lease.
   relays_.front()->Stop();
   ASSERT_TRUE(Eventually([&] { return second.leader(); }, absl::Seconds(10)));
   Append("deal-1", 5);
