@@ -96,6 +96,18 @@ bool TokenBucket::Full(const RateLimit& limit, int64_t now_ns) const {
 
 absl::Status RateLimiter::Take(absl::string_view client_id, const RateLimit& limit,
                                absl::Duration* retry_after) {
+  bool taken = false;
+  return TakeFrom(client_id, limit, /*only_if_drawn=*/false, &taken, retry_after);
+}
+
+absl::Status RateLimiter::TakeIfDrawn(absl::string_view client_id, const RateLimit& limit,
+                                      bool* taken, absl::Duration* retry_after) {
+  return TakeFrom(client_id, limit, /*only_if_drawn=*/true, taken, retry_after);
+}
+
+absl::Status RateLimiter::TakeFrom(absl::string_view client_id, const RateLimit& limit,
+                                   bool only_if_drawn, bool* taken, absl::Duration* retry_after) {
+  *taken = false;
   if (retry_after != nullptr) *retry_after = absl::ZeroDuration();
   if (limit.unlimited()) return absl::OkStatus();
   const int64_t now = clock_.MonotonicNanos();
@@ -109,6 +121,9 @@ absl::Status RateLimiter::Take(absl::string_view client_id, const RateLimit& lim
       });
     }
     auto it = buckets_.find(client_id);
+    if (only_if_drawn && (it == buckets_.end() || it->second.bucket.Full(limit, now))) {
+      return absl::OkStatus();
+    }
     if (it == buckets_.end()) {
       if (buckets_.size() >= max_buckets_) MakeRoom(now);
       it = buckets_.emplace(std::string(client_id), Entry{TokenBucket(limit, now), limit}).first;
@@ -117,7 +132,10 @@ absl::Status RateLimiter::Take(absl::string_view client_id, const RateLimit& lim
     wait = it->second.bucket.Take(limit, now);
     empty_.store(buckets_.empty(), std::memory_order_relaxed);
   }
-  if (wait == absl::ZeroDuration()) return absl::OkStatus();
+  if (wait == absl::ZeroDuration()) {
+    *taken = true;
+    return absl::OkStatus();
+  }
   if (retry_after != nullptr) *retry_after = wait;
   return absl::ResourceExhaustedError(absl::StrCat(
       "rate limit: this API client may make ", limit.per_second, " calls a second (bursts of ",
@@ -227,11 +245,13 @@ absl::Status FailedAuthLimiter::Check(absl::string_view peer_host,
   return Refusal(wait);
 }
 
-absl::Status FailedAuthLimiter::Reserve(absl::string_view peer_host, absl::Duration* retry_after) {
+absl::StatusOr<bool> FailedAuthLimiter::Reserve(absl::string_view peer_host,
+                                                absl::Duration* retry_after) {
   if (retry_after != nullptr) *retry_after = absl::ZeroDuration();
-  if (limit_.unlimited()) return absl::OkStatus();
+  if (limit_.unlimited()) return false;
   absl::Duration wait;
-  if (limiter_.Take(PeerBucket(peer_host), limit_, &wait).ok()) return absl::OkStatus();
+  bool taken = false;
+  if (limiter_.TakeIfDrawn(PeerBucket(peer_host), limit_, &taken, &wait).ok()) return taken;
   if (retry_after != nullptr) *retry_after = wait;
   return Refusal(wait);
 }

@@ -73,6 +73,10 @@ class RateLimiter {
   // How long until `client_id` could take a call under `limit`, taking nothing; zero for a client
   // without a bucket (its bucket would be full), without taking the lock while there is none.
   absl::Duration Wait(absl::string_view client_id, const RateLimit& limit) const;
+  // As Take, but only from a bucket that has been drawn on: a client whose bucket is full (or
+  // who has none) takes nothing, and `*taken` says whether a token was taken.
+  absl::Status TakeIfDrawn(absl::string_view client_id, const RateLimit& limit, bool* taken,
+                           absl::Duration* retry_after = nullptr);
   // Gives back the token a Take of `client_id` took (nothing when its bucket has been dropped).
   void Return(absl::string_view client_id, const RateLimit& limit);
   size_t buckets() const;
@@ -81,6 +85,8 @@ class RateLimiter {
   const Clock& clock_;
   const size_t max_buckets_;
   const int sweep_every_;
+  absl::Status TakeFrom(absl::string_view client_id, const RateLimit& limit, bool only_if_drawn,
+                        bool* taken, absl::Duration* retry_after);
   // Makes room for a new bucket; with the lock held.
   void MakeRoom(int64_t now_ns);
 
@@ -119,8 +125,12 @@ class FailedAuthLimiter {
   // OK, or RESOURCE_EXHAUSTED saying when to retry (`retry_after` set to that wait) when the peer
   // has no failure left; takes nothing.
   absl::Status Check(absl::string_view peer_host, absl::Duration* retry_after = nullptr) const;
-  // Before a look-up: takes a token from the peer's budget, or is RESOURCE_EXHAUSTED as Check.
-  absl::Status Reserve(absl::string_view peer_host, absl::Duration* retry_after = nullptr);
+  // Before a look-up: true when a token was taken from the peer's budget, false when the peer has
+  // not failed lately (its budget is full) and nothing was taken, or RESOURCE_EXHAUSTED as Check.
+  // An address that has not failed makes its first look-ups at once, however many: a client's
+  // first calls on a cold replica are never refused, and a guesser gets one look-up's time before
+  // its first failure makes every later look-up reserve.
+  absl::StatusOr<bool> Reserve(absl::string_view peer_host, absl::Duration* retry_after = nullptr);
   // After a reserved look-up that did not fail for the key (it authenticated, or the registry was
   // unreachable): gives the token back.
   void Return(absl::string_view peer_host);

@@ -265,22 +265,26 @@ grpc::Status RpcRunner::Run(grpc::ServerContext* context, absl::string_view meth
   // A remembered key costs no look-up, so a spent budget does not refuse it: one client with a
   // stale key does not lock out the others behind the same address.
   const bool remembered = key.ok() && memo_ != nullptr && memo_->Remembers(*key);
-  // A token taken before the look-up, which a caller guessing keys would otherwise have the server
-  // make at will; taken, not checked, so that look-ups in flight at once cannot share one.
-  const bool reserved = limited && !remembered;
-  if (reserved) {
+  // Once an address has failed, a token is taken before each look-up, which a caller guessing
+  // keys would otherwise have the server make at will; taken, not checked, so that look-ups in
+  // flight at once cannot share one.
+  bool reserved = false;
+  if (limited && !remembered) {
     absl::Duration wait;
-    if (absl::Status allowed = failures_.Reserve(peer, &wait); !allowed.ok()) {
+    absl::StatusOr<bool> taken = failures_.Reserve(peer, &wait);
+    if (!taken.ok()) {
       context->AddTrailingMetadata(kRetryAfterMetadata, absl::StrCat(RetryAfterMillis(wait)));
-      return Finish(method, allowed, started);
+      return Finish(method, taken.status(), started);
     }
+    reserved = *taken;
   }
   if (!key.ok()) return Finish(method, key.status(), started);
   absl::StatusOr<Principal> caller = authenticator_.Authenticate(*key);
   // Only a refused key counts: the registry being unreachable says nothing about the caller.
   const bool failed = absl::IsUnauthenticated(caller.status());
   if (reserved && !failed) failures_.Return(peer);
-  // Forgotten (expired, revoked) since Remembers: a failure all the same.
+  // A look-up that reserved nothing (the address had not failed, or the key was remembered and
+  // has been forgotten since): its failure is counted now.
   if (limited && !reserved && failed) failures_.RecordFailure(peer);
   if (!caller.ok()) return Finish(method, caller.status(), started);
   if (absl::Status allowed = Admit(*context, *caller); !allowed.ok()) {

@@ -15,7 +15,9 @@
 -- Whatever `techtrade` did as the owner before is undone, not inherited: its triggers, policies,
 -- rules, per-database settings, a rewritten trigger function, an unlogged table or sequence. And
 -- the seal refuses to run while `techtrade` is, or can become, a superuser: then it would claim a
--- seal that role can break.
+-- seal that role can break. So it does while code `techtrade` can rewrite would run as the admin
+-- or as the table's owner: an event trigger, an expression (or operator class, domain...) on
+-- audit_log, anything else `techtrade_audit` owns.
 --
 -- This runs as a superuser in a database `techtrade` has written to (CREATE on public, and it
 -- owned the database): nothing here may resolve a name through a schema it can create in
@@ -26,6 +28,9 @@
 -- this file; handing the table back to `techtrade` for it would void the seal.
 SET ROLE NONE;
 SET search_path = pg_catalog, pg_temp;
+-- A service's open transaction that read audit_log holds back the seal's ALTERs: wait for it a
+-- bounded time, then fail (and the start with it) instead of hanging the start.
+SET lock_timeout = '30s';
 
 BEGIN;
 
@@ -42,6 +47,20 @@ BEGIN
     RAISE EXCEPTION 'techtrade: is or can become % (a superuser or CREATEROLE role); '
       'demote it (ALTER ROLE techtrade NOSUPERUSER NOCREATEROLE, revoke the membership) first',
       r.rolname;
+  END LOOP;
+  -- Nothing switches event triggers off, and one fires on the seal's DDL running its function as
+  -- the admin: only triggers and functions a superuser owns may stay (a superuser techtrade
+  -- could have made either).
+  FOR r IN SELECT e.evtname, e.evtowner::pg_catalog.regrole AS owner,
+                  e.evtfoid::pg_catalog.regprocedure AS fn,
+                  p.proowner::pg_catalog.regrole AS fn_owner
+             FROM pg_catalog.pg_event_trigger e
+             JOIN pg_catalog.pg_proc p ON p.oid = e.evtfoid
+            WHERE NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = e.evtowner)
+               OR NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = p.proowner) LOOP
+    RAISE EXCEPTION 'audit_log: event trigger % (owner %, function % of %) would run as the '
+      'admin during the seal; drop it (as the admin) and seal again',
+      r.evtname, r.owner, r.fn, r.fn_owner;
   END LOOP;
 
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'techtrade_audit') THEN
@@ -95,6 +114,36 @@ BEGIN
   FOR r IN SELECT polname FROM pg_catalog.pg_policy
             WHERE polrelid = 'public.audit_log'::pg_catalog.regclass LOOP
     EXECUTE pg_catalog.format('DROP POLICY %I ON public.audit_log', r.polname);
+  END LOOP;
+
+  -- What audit_log and its parts (columns, indexes, constraints, defaults, statistics objects,
+  -- row type) refer to: an expression, operator class, operator, collation or domain there runs
+  -- whenever maintenance (ANALYZE, REINDEX, the rewrite of SET LOGGED below) evaluates it, as
+  -- the table's owner or the admin, so whatever techtrade can redefine must not be among them.
+  -- Built-ins (pg_catalog) are fine. Every dependency type counts, not only 'normal' ones. Run
+  -- after the triggers went, so their functions need no exception; the seal's come back below.
+  FOR r IN WITH RECURSIVE part(classid, objid) AS (
+             SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid,
+                    'public.audit_log'::pg_catalog.regclass::pg_catalog.oid
+             UNION
+             SELECT d.classid, d.objid
+               FROM pg_catalog.pg_depend d JOIN part ON d.refclassid = part.classid
+                                                  AND d.refobjid = part.objid
+              WHERE d.deptype IN ('a', 'i'))
+           SELECT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid) AS what,
+                  pg_catalog.pg_describe_object(d.refclassid, d.refobjid, d.refobjsubid) AS dep
+             FROM pg_catalog.pg_depend d JOIN part ON d.classid = part.classid
+                                                AND d.objid = part.objid
+            WHERE (d.refclassid, d.refobjid) NOT IN (SELECT classid, objid FROM part)
+              AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                       AND d.refobjid = 'public.audit_log_position_seq'::pg_catalog.regclass)
+              AND NOT (d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                       AND d.refobjid = 'public'::pg_catalog.regnamespace)
+              AND (pg_catalog.pg_identify_object(d.refclassid, d.refobjid, d.refobjsubid)).schema
+                    IS DISTINCT FROM 'pg_catalog'
+            ORDER BY 1, 2 LOOP
+    RAISE EXCEPTION 'audit_log: % depends on %; drop it (as the admin) and seal again', r.what,
+      r.dep;
   END LOOP;
 
   -- The functions go to techtrade_audit before they are rewritten, so techtrade cannot replace
@@ -176,5 +225,34 @@ REVOKE ALL ON public.audit_log FROM PUBLIC, techtrade;
 GRANT SELECT, INSERT ON public.audit_log TO techtrade;
 REVOKE ALL ON SEQUENCE public.audit_log_position_seq FROM PUBLIC, techtrade;
 GRANT USAGE ON SEQUENCE public.audit_log_position_seq TO techtrade;
+
+-- techtrade_audit owns exactly what the seal gave it: anything else it owns here (a SECURITY
+-- DEFINER function made while techtrade was a superuser) lets techtrade act as the table's
+-- owner. Indexes and the row type go with the table and have no entry of their own.
+DO $owned$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT pg_catalog.pg_describe_object(s.classid, s.objid, s.objsubid) AS what
+             FROM pg_catalog.pg_shdepend s
+            WHERE s.deptype = 'o'
+              AND s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+              AND s.refobjid = 'techtrade_audit'::pg_catalog.regrole
+              AND s.dbid = (SELECT oid FROM pg_catalog.pg_database
+                             WHERE datname = pg_catalog.current_database())
+              AND NOT (s.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                       AND s.objid IN ('public.audit_log'::pg_catalog.regclass,
+                                       'public.audit_log_position_seq'::pg_catalog.regclass))
+              AND NOT (s.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                       AND s.objid = 'public'::pg_catalog.regnamespace)
+              AND NOT (s.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                       AND s.objid IN ('public.audit_log_refuse_change()'::pg_catalog.regprocedure,
+                                       'public.audit_log_stamp()'::pg_catalog.regprocedure))
+            ORDER BY 1 LOOP
+    RAISE EXCEPTION 'techtrade_audit: owns % besides what the seal gave it; drop it or give it '
+      'another owner (as the admin) and seal again', r.what;
+  END LOOP;
+END
+$owned$;
 
 COMMIT;

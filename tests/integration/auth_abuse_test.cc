@@ -5,10 +5,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <latch>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -195,6 +199,27 @@ TEST_F(AuthAbuseTest, ABurstOfBadKeysFromOneAddressIsRefusedBeforeTheLookUpOther
   absl::SleepFor(absl::Milliseconds(wait_ms + 50));
   s = ListCities(guesser, NewApiKey());
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+}
+
+// A client's first calls on a cold replica look its key up all at once; an address that has not
+// failed is not held to its failure budget for them, however small that is.
+TEST_F(AuthAbuseTest, ManyFirstCallsAtOnceFromAnAddressWithoutFailuresAreAllServed) {
+  ASSERT_NO_FATAL_FAILURE(StartRegistry({{"TECHTRADE_RATE_LIMIT_UNAUTHENTICATED", "0.1/1"}}));
+  constexpr int kCalls = 32;
+  auto channel = registry_->channel();
+  std::latch go(kCalls);
+  std::atomic<int> served = 0;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&, i] {
+      go.arrive_and_wait();
+      grpc::Status s = ListCities(channel, operator_key_);
+      EXPECT_TRUE(s.ok()) << i << ": " << s.error_message();
+      if (s.ok()) ++served;
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(served.load(), kCalls);
 }
 
 // A service forwards its callers' keys to the registry, so bad keys come from its address for

@@ -365,6 +365,146 @@ TEST_F(DatabaseRolesTest, TheSealRefusesWhileTheServicesRoleCanBeASuperuser) {
   EXPECT_EQ(SealError(), "");
 }
 
+// An expression, operator, operator class, collation or domain on audit_log or its parts runs
+// whenever maintenance evaluates it (ANALYZE, REINDEX, the rewrite of the seal's SET LOGGED), as
+// the table's owner or the admin: while techtrade can redefine one, the seal changes nothing.
+TEST_F(DatabaseRolesTest, TheSealRefusesWhatTheServicesRoleCanRedefineOnTheAuditLog) {
+  AsServices(R"sql(
+    CREATE FUNCTION public.planted_text(text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT $1';
+    CREATE FUNCTION public.planted_bool(text) RETURNS boolean IMMUTABLE LANGUAGE sql
+      AS 'SELECT true';
+    CREATE FUNCTION public.planted_eq(text, text) RETURNS boolean IMMUTABLE LANGUAGE sql
+      AS 'SELECT true';
+    CREATE FUNCTION public.planted_cmp(text, text) RETURNS int IMMUTABLE LANGUAGE sql
+      AS 'SELECT pg_catalog.bttextcmp($1, $2)';
+    CREATE OPERATOR public.### (LEFTARG = text, RIGHTARG = text, FUNCTION = public.planted_eq);
+    CREATE COLLATION public.planted_collation FROM "C";
+    CREATE DOMAIN public.planted_domain AS text CHECK (public.planted_bool(VALUE));
+  )sql");
+  // Only a superuser makes an operator class: techtrade as one, once.
+  AsAdmin(name_,
+          "CREATE OPERATOR CLASS public.planted_ops FOR TYPE text USING btree AS OPERATOR 1 <, "
+          "OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >, "
+          "FUNCTION 1 public.planted_cmp(text, text)");
+  struct Plant {
+    std::string sql, refused, undo;
+  };
+  const std::string index = "index public.audit_log_planted";
+  const std::string column = "column planted of table public.audit_log";
+  const std::string drop_index = "DROP INDEX audit_log_planted";
+  const std::string drop_column = "ALTER TABLE audit_log DROP COLUMN planted";
+  const Plant plants[] = {
+      {"CREATE INDEX audit_log_planted ON audit_log (public.planted_text(aggregate_id))",
+       index + " depends on function public.planted_text(text)", drop_index},
+      {"CREATE INDEX audit_log_planted ON audit_log (position) WHERE public.planted_bool(producer)",
+       index + " depends on function public.planted_bool(text)", drop_index},
+      {"ALTER TABLE audit_log ADD CONSTRAINT planted CHECK (public.planted_bool(producer))",
+       "constraint planted on table public.audit_log depends on function public.planted_bool(text)",
+       "ALTER TABLE audit_log DROP CONSTRAINT planted"},
+      {"ALTER TABLE audit_log ALTER COLUMN producer SET DEFAULT public.planted_text('x')",
+       "default value for column producer of table public.audit_log depends on function "
+       "public.planted_text(text)",
+       "ALTER TABLE audit_log ALTER COLUMN producer DROP DEFAULT"},
+      {"ALTER TABLE audit_log ADD COLUMN planted text "
+       "GENERATED ALWAYS AS (public.planted_text(producer)) STORED",
+       "default value for " + column + " depends on function public.planted_text(text)",
+       drop_column},
+      {"CREATE STATISTICS public.planted ON (public.planted_text(producer)) FROM audit_log",
+       "statistics object public.planted depends on function public.planted_text(text)",
+       "DROP STATISTICS public.planted"},
+      {"ALTER TABLE audit_log ADD COLUMN planted public.planted_domain",
+       column + " depends on type public.planted_domain", drop_column},
+      {"CREATE INDEX audit_log_planted ON audit_log (position) WHERE producer ### 'x'",
+       index + " depends on operator public.###(text,text)", drop_index},
+      {"CREATE INDEX audit_log_planted ON audit_log (producer COLLATE public.planted_collation)",
+       index + " depends on collation public.planted_collation", drop_index},
+      {"CREATE INDEX audit_log_planted ON audit_log (producer public.planted_ops)",
+       index + " depends on operator class public.planted_ops for access method btree", drop_index},
+  };
+  for (const Plant& plant : plants) {
+    SCOPED_TRACE(plant.sql);
+    AsServices(plant.sql);
+    EXPECT_THAT(SealError(), HasSubstr(absl::StrCat("audit_log: ", plant.refused,
+                                                    "; drop it (as the admin) and seal again")));
+    EXPECT_EQ(AdminQuery(name_, "SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'"),
+              "techtrade");
+    AsAdmin(name_, plant.undo);
+  }
+  // The migrations' own indexes use built-ins only.
+  EXPECT_EQ(SealError(), "");
+}
+
+// Nothing switches an event trigger off, and one fires on the seal's DDL running its function as
+// the admin: one that techtrade owns, or whose function it owns (made while it was a superuser),
+// stops the seal before any DDL.
+TEST_F(DatabaseRolesTest, TheSealRefusesAnEventTriggerTheServicesRoleCanRewrite) {
+  roles_altered_ = true;
+  AsAdmin("postgres", "ALTER ROLE techtrade SUPERUSER");
+  AsServices(R"sql(
+    CREATE FUNCTION public.planted_event() RETURNS event_trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF pg_catalog.to_regclass('public.planted_ran') IS NULL THEN
+        CREATE TABLE public.planted_ran ();
+      END IF;
+    END $$;
+    CREATE EVENT TRIGGER planted_event ON ddl_command_end EXECUTE FUNCTION public.planted_event();
+  )sql");
+  AsAdmin("postgres", "ALTER ROLE techtrade NOSUPERUSER");
+  EXPECT_THAT(SealError(), HasSubstr("audit_log: event trigger planted_event (owner techtrade, "
+                                     "function public.planted_event() of techtrade)"));
+  EXPECT_EQ(db_->QueryInt("SELECT count(*) FROM pg_class WHERE relname = 'planted_ran'"), 0);
+  EXPECT_EQ(AdminQuery(name_, "SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'"),
+            "techtrade");
+  AsAdmin(name_, "ALTER EVENT TRIGGER planted_event OWNER TO postgres");
+  EXPECT_THAT(SealError(), HasSubstr("audit_log: event trigger planted_event (owner postgres, "
+                                     "function public.planted_event() of techtrade)"));
+  AsAdmin(name_, "DROP EVENT TRIGGER planted_event");
+  EXPECT_EQ(SealError(), "");
+}
+
+// What else techtrade_audit owns acts as the table's owner for whoever may use it: a SECURITY
+// DEFINER function a superuser techtrade gave that role stops the seal.
+TEST_F(DatabaseRolesTest, TheSealRefusesWhatElseTheAuditRoleOwns) {
+  roles_altered_ = true;
+  AsAdmin("postgres", "ALTER ROLE techtrade SUPERUSER");
+  AsServices(R"sql(
+    DO $$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'techtrade_audit') THEN
+        CREATE ROLE techtrade_audit NOLOGIN;
+      END IF;
+    END $$;
+    CREATE FUNCTION public.planted_definer() RETURNS void LANGUAGE sql SECURITY DEFINER
+      AS 'ALTER TABLE public.audit_log DISABLE TRIGGER ALL';
+    ALTER FUNCTION public.planted_definer() OWNER TO techtrade_audit;
+  )sql");
+  AsAdmin("postgres", "ALTER ROLE techtrade NOSUPERUSER");
+  EXPECT_THAT(SealError(), HasSubstr("techtrade_audit: owns function public.planted_definer() "
+                                     "besides what the seal gave it"));
+  EXPECT_EQ(AdminQuery(name_, "SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'"),
+            "techtrade");
+  AsAdmin(name_, "ALTER FUNCTION public.planted_definer() OWNER TO techtrade");
+  EXPECT_EQ(SealError(), "");
+  EXPECT_EQ(ErrorOf("SELECT public.planted_definer()"), kInsufficientPrivilege);
+}
+
+// A service's open transaction holds back the seal's ALTERs: the seal gives up after a bounded
+// wait (the file's 30 s, shortened here) instead of hanging the start.
+TEST_F(DatabaseRolesTest, TheSealWaitsForAServiceTransactionABoundedTime) {
+  pqxx::connection service(db_->url());
+  pqxx::work reading(service);
+  reading.exec("SELECT count(*) FROM audit_log");
+  pqxx::connection admin(UrlAs(db_->url(), "admin", "postgres"));
+  pqxx::nontransaction tx(admin);
+  // Without a lock_timeout of its own the seal would wait for ever; this ends it either way.
+  tx.exec("SET statement_timeout = '10s'");
+  try {
+    tx.exec(absl::StrReplaceAll(SealSql(), {{"lock_timeout = '30s'", "lock_timeout = '1s'"}}));
+    ADD_FAILURE() << "the seal did not wait for the open transaction";
+  } catch (const pqxx::sql_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("canceling statement due to lock timeout"));
+  }
+}
+
 // `stack.sh up` on a PostgreSQL that is already running (a dev stack from an older checkout)
 // demotes techtrade too, not only a fresh start.
 TEST_F(DatabaseRolesTest, StartingARunningPostgresDemotesTheServicesRole) {
