@@ -14,6 +14,11 @@ std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address) {
 std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address, const TlsFiles& tls) {
   grpc::ChannelArguments args;
   args.SetLoadBalancingPolicyName("round_robin");
+  // A server whose pod went away without closing its connections (a node lost) is found out
+  // within a keepalive round while calls wait on it, not after the kernel's retransmissions.
+  // GrpcServer lets clients ping this often (Options::min_client_ping_interval).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
   // A list of literal addresses (ipv4:a:p,b:q) names no host, so there is nothing for the
   // servers' certificates to be checked against: each is checked against the first address,
   // which one certificate must therefore cover for all of them (replicas on one machine).

@@ -87,6 +87,8 @@ class ServiceNamesOption : public grpc::ServerBuilderOption {
 
 // How long a connection past its age may finish the calls it carries.
 constexpr int kConnectionAgeGraceMs = 30'000;
+constexpr int kServerKeepaliveMs = 60'000;
+constexpr int kKeepaliveTimeoutMs = 20'000;
 
 }  // namespace
 
@@ -128,6 +130,15 @@ absl::Status GrpcServer::Start() {
       GRPC_ARG_MAX_CONNECTION_AGE_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options_.max_connection_age)));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, kConnectionAgeGraceMs);
+  // A client whose node went away leaves a connection nothing closes (no FIN, no RST): pinging
+  // it finds out within a keepalive round, instead of the kernel's retransmission timeout.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, kServerKeepaliveMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  // And the same for clients checking on the server (ServiceChannel pings in its calls).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options_.min_client_ping_interval)));
   // The synchronous API with a bounded pool: handlers block on PostgreSQL, so they must not run
   // on callback reactor threads.
   builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);

@@ -52,6 +52,9 @@ class GrpcServer {
     // Connections are closed gracefully after this long, so that clients reconnect: to replicas
     // started since, and with certificates rotated since (a handshake happens only once).
     absl::Duration max_connection_age = absl::Minutes(30);
+    // Clients may ping a connection (HTTP/2 keepalive) this often, calls or not; more often is
+    // answered with GOAWAY. At most ServiceChannel's keepalive time.
+    absl::Duration min_client_ping_interval = absl::Seconds(20);
   };
   explicit GrpcServer(Options options);
   ~GrpcServer();

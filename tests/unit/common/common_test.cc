@@ -25,10 +25,12 @@
 #include "common/command.h"
 #include "common/db.h"
 #include "common/failpoint.h"
+#include "common/grpc_status.h"
 #include "common/ids.h"
 #include "common/metrics.h"
 #include "common/paging.h"
 #include "common/server.h"
+#include "common/tls.h"
 #include "common/validation.h"
 #include "techtrade/bench/v1/echo.grpc.pb.h"
 #include "techtrade/registry/v1/registry.pb.h"
@@ -466,14 +468,85 @@ TEST(MetricsTest, ServesRpcFiguresThenStopsAndFreesItsPort) {
 // Counts the calls it answers.
 class CountingEcho final : public bench::v1::EchoService::Service {
  public:
-  grpc::Status Echo(grpc::ServerContext*, const bench::v1::EchoRequest* request,
+  grpc::Status Echo(grpc::ServerContext* context, const bench::v1::EchoRequest* request,
                     bench::v1::EchoResponse* response) override {
     calls++;
-    response->set_message(request->message());
+    response->set_message(context->peer());
     return grpc::Status::OK;
   }
   std::atomic<int> calls{0};
 };
+
+// A client's connection is closed once it is max_connection_age old, so that the client connects
+// anew (and resolves its target again: the pods a scale-out added get their share of the calls).
+TEST(GrpcServerTest, AgesConnectionsSoThatClientsConnectAgain) {
+  CountingEcho echo;
+  GrpcServer server(
+      {.max_threads = 4, .tls = ProcessTls(), .max_connection_age = absl::Milliseconds(500)});
+  server.AddService(&echo);
+  ASSERT_TRUE(server.Start().ok());
+  auto stub = bench::v1::EchoService::NewStub(
+      ServiceChannel(absl::StrCat("ipv4:127.0.0.1:", server.port())));
+  auto peer = [&] {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    bench::v1::EchoRequest request;
+    bench::v1::EchoResponse response;
+    grpc::Status s = stub->Echo(&context, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response.message();  // the client's address and port: one per connection
+  };
+  const std::string first = peer();
+  EXPECT_EQ(peer(), first);
+  absl::SleepFor(absl::Seconds(2));  // the age, its jitter, and the close
+  const std::string later = peer();
+  EXPECT_FALSE(later.empty());
+  EXPECT_NE(later, first);
+  server.Shutdown(absl::Seconds(1));
+}
+
+// A slow call whose client pings the connection: served while the pings are no more frequent than
+// the server allows, and the connection ends with GOAWAY (too many pings) when they are.
+class SlowEcho final : public bench::v1::EchoService::Service {
+ public:
+  grpc::Status Echo(grpc::ServerContext*, const bench::v1::EchoRequest* request,
+                    bench::v1::EchoResponse* response) override {
+    absl::SleepFor(absl::Seconds(4));
+    response->set_message(request->message());
+    return grpc::Status::OK;
+  }
+};
+
+grpc::Status SlowCallPingingEvery(absl::Duration ping, absl::Duration server_allows) {
+  SlowEcho echo;
+  GrpcServer server(
+      {.max_threads = 4, .tls = ProcessTls(), .min_client_ping_interval = server_allows});
+  server.AddService(&echo);
+  if (absl::Status started = server.Start(); !started.ok()) return ToGrpcStatus(started);
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(absl::ToInt64Milliseconds(ping)));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetInt(GRPC_ARG_HTTP2_MIN_SENT_PING_INTERVAL_WITHOUT_DATA_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(ping)));
+  auto stub = bench::v1::EchoService::NewStub(grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", server.port()), ChannelCredentialsFor(ProcessTls()), args));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  bench::v1::EchoRequest request;
+  bench::v1::EchoResponse response;
+  grpc::Status s = stub->Echo(&context, request, &response);
+  server.Shutdown(absl::Seconds(1));
+  return s;
+}
+
+TEST(GrpcServerTest, ServesClientsThatPingAsOftenAsItAllows) {
+  grpc::Status s = SlowCallPingingEvery(absl::Milliseconds(500), absl::Milliseconds(400));
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // The check has teeth: gRPC's own bound (5 minutes) ends such a client's connection.
+  s = SlowCallPingingEvery(absl::Milliseconds(500), absl::Minutes(5));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
 
 TEST(ServiceChannelTest, SpreadsCallsOverEveryAddressTheTargetNames) {
   CountingEcho first_echo, second_echo;
