@@ -141,31 +141,38 @@ void OutboxRelay::OnStopRequested() {
 }
 
 absl::Status OutboxRelay::EnsureTopic(const std::string& topic) {
-  if (topic == options_.topic || created_topics_.contains(topic)) return absl::OkStatus();
-  auto failed = failed_topics_.find(topic);
+  if (topic == options_.topic) return absl::OkStatus();
   // Asking again at once would cost each batch a broker round trip (up to the timeout) for an
   // answer that does not change within seconds (a missing ACL, a refused name).
-  if (failed != failed_topics_.end() && absl::Now() < failed->second.retry_at) {
+  if (auto failed = failed_topics_.find(topic);
+      failed != failed_topics_.end() && absl::Now() < failed->second.retry_at) {
     return failed->second.error;
   }
+  if (created_topics_.contains(topic)) return absl::OkStatus();
   // Only the replica holding the relay lease gets here, and creating a topic that exists is
   // success: a takeover in the middle only asks once more.
   absl::Status created = producer_->CreateTopic(topic, absl::Seconds(10));
   if (!created.ok()) {
-    const absl::Duration backoff =
-        failed == failed_topics_.end()
-            ? options_.topic_retry_initial
-            : std::min(failed->second.backoff * 2, options_.topic_retry_max);
     log::Warn("outbox: cannot create topic; its aggregates' events wait",
-              {{"topic", topic},
-               {"error", created.ToString()},
-               {"retry_in", absl::FormatDuration(backoff)}});
-    failed_topics_[topic] = TopicFailure{created, backoff, absl::Now() + backoff};
+              {{"topic", topic}, {"error", created.ToString()}});
+    BackOffTopic(topic, created);
     return created;
   }
-  if (failed != failed_topics_.end()) failed_topics_.erase(failed);
   created_topics_.insert(topic);
   return absl::OkStatus();
+}
+
+void OutboxRelay::BackOffTopic(const std::string& topic, const absl::Status& error) {
+  auto failed = failed_topics_.find(topic);
+  const absl::Duration backoff =
+      failed == failed_topics_.end()
+          ? options_.topic_retry_initial
+          : std::min(failed->second.backoff * 2, options_.topic_retry_max);
+  log::Warn("outbox: topic backs off",
+            {{"topic", topic}, {"retry_in", absl::FormatDuration(backoff)}});
+  failed_topics_[topic] = TopicFailure{error, backoff, absl::Now() + backoff};
+  // A topic deleted since it was made is made again: creating one that exists is success.
+  created_topics_.erase(topic);
 }
 
 std::string OutboxRelay::TopicsInBackoff() {
@@ -405,17 +412,30 @@ void OutboxRelay::Settle(const std::vector<BatchRow>& batch) {
   std::vector<std::string> acked;
   int64_t now_us = absl::ToUnixMicros(absl::Now());
   bool retry_soon = false;
+  // Aggregates with a row that stays. Their later rows stay too, even those the broker took: the
+  // outbox never deletes past an event still to be published, so a partner's hash-chained stream
+  // and the service's topic get every event; the copies sent again are dropped by event id.
+  absl::flat_hash_set<std::string> unsettled;
+  absl::flat_hash_map<std::string, absl::Status> refusing;  // topic: the first refusal
   for (const BatchRow& row : batch) {
-    if (row.produced && row.result.ok()) {
+    if (row.produced && row.result.ok() && !unsettled.contains(row.aggregate)) {
       acked.push_back(absl::StrCat(row.position));
       publish_latency_->Observe(static_cast<double>(now_us - row.occurred_us) / 1e6);
+      if (row.topic != options_.topic) failed_topics_.erase(row.topic);
       continue;
     }
-    if (row.produced) failed_->Increment();
+    unsettled.insert(row.aggregate);
+    if (row.produced && !row.result.ok()) {
+      failed_->Increment();
+      // A partner's topic refusing deliveries (an ACL removed, the topic deleted) backs off like
+      // one that cannot be created: its aggregates are not sent again with every batch.
+      if (row.topic != options_.topic && !stopping()) refusing.emplace(row.topic, row.result);
+    }
     // Rows waiting for a topic are paced by its back-off, and the next reads skip them.
     if (row.held != Held::kForTopic) retry_soon = true;
     if (last_unpublished_++ == 0) oldest_unpublished_us_ = row.occurred_us;
   }
+  for (const auto& [topic, error] : refusing) BackOffTopic(topic, error);
   rows_deleted_.fetch_add(static_cast<int64_t>(acked.size()), std::memory_order_relaxed);
   if (!acked.empty()) {
     // Kafka is the log from here on: the rows go, with the next read (or DeleteAcknowledged), which
@@ -440,7 +460,10 @@ int OutboxRelay::PublishBatch(pqxx::connection& conn) {
   std::vector<BatchRow> batch;
   batch.reserve(rows.size());
   for (const auto& r : rows) {
-    batch.push_back(BatchRow{r[0].as<int64_t>(), r[7].as<int64_t>()});
+    batch.push_back(BatchRow{.position = r[0].as<int64_t>(),
+                             .occurred_us = r[7].as<int64_t>(),
+                             .aggregate = r[3].as<std::string>(),
+                             .topic = r[10].is_null() ? options_.topic : r[10].as<std::string>()});
   }
   if (!failpoint::Hit("outbox.drop").ok()) {
     // Breaks the outbox's promise on purpose (for the fault checker's own tests): the rows go

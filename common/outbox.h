@@ -122,16 +122,18 @@ class OutboxRelay : public LoopWorker {
     kForTopic,   // its topic (or one of its aggregate's earlier rows' topic) cannot be created
     kRetrySoon,  // the producer refused it or the batch stopped early
   };
-  // A row of the batch in flight: its position, when it was written, whether the producer took
-  // it, and the broker's answer.
+  // A row of the batch in flight: its position, when it was written, its aggregate and topic,
+  // whether the producer took it, and the broker's answer.
   struct BatchRow {
     int64_t position;
     int64_t occurred_us;
+    std::string aggregate;
+    std::string topic;
     bool produced = false;
     Held held = Held::kNo;
     absl::Status result = absl::UnknownError("not acknowledged");
   };
-  // A topic whose creation failed: the error, and when to ask again.
+  // A topic that could not be created or refused a delivery: the error, and when to try again.
   struct TopicFailure {
     absl::Status error;
     absl::Duration backoff;
@@ -148,7 +150,8 @@ class OutboxRelay : public LoopWorker {
   // Waits for the broker's answers to the produced rows (or the stop's hard deadline, or the end
   // of the lease, which it renews meanwhile).
   void AwaitAcknowledgements(pqxx::connection& conn, const std::vector<BatchRow>& batch);
-  // Records what the broker acknowledged (deleted with the next read) and what stays.
+  // Records what the broker acknowledged (deleted with the next read) and what stays: a row
+  // whose aggregate has an earlier row that stays, stays too.
   void Settle(const std::vector<BatchRow>& batch);
   void RefreshLagGauges(pqxx::connection& conn);
   void DeleteAcknowledged(pqxx::connection& conn);
@@ -157,6 +160,8 @@ class OutboxRelay : public LoopWorker {
   // it; the service's own topic is provisioned with the deployment. A failure is remembered
   // (returned without asking the broker) until its back-off ends.
   absl::Status EnsureTopic(const std::string& topic);
+  // Starts or doubles `topic`'s back-off after `error`; the topic is created again after it.
+  void BackOffTopic(const std::string& topic, const absl::Status& error);
   // The topics whose back-off runs now (a PostgreSQL array literal; "{}": none).
   std::string TopicsInBackoff();
   // Sleeps until a local commit moved the wake-up generation past `seen`, `timeout` passes, or

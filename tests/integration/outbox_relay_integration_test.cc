@@ -25,8 +25,10 @@
 namespace techtrade::testing {
 namespace {
 
-// librdkafka's admin API (the C one: the C++ API has none) creating or deleting `topic`.
-absl::Status AdminTopic(const std::string& brokers, const std::string& topic, bool create) {
+// librdkafka's admin API (the C one: the C++ API has none) creating `topic` (with `config`) or
+// deleting it.
+absl::Status AdminTopic(const std::string& brokers, const std::string& topic, bool create,
+                        const std::map<std::string, std::string>& config = {}) {
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   KafkaConfig settings = KafkaTlsFromEnvironment();
@@ -45,6 +47,9 @@ absl::Status AdminTopic(const std::string& brokers, const std::string& topic, bo
   rd_kafka_DeleteTopic_t* old_topic = nullptr;
   if (create) {
     new_topic = rd_kafka_NewTopic_new(topic.c_str(), 2, 1, error, sizeof error);
+    for (const auto& [name, value] : config) {
+      rd_kafka_NewTopic_set_config(new_topic, name.c_str(), value.c_str());
+    }
     rd_kafka_CreateTopics(rk, &new_topic, 1, nullptr, queue);
   } else {
     old_topic = rd_kafka_DeleteTopic_new(topic.c_str());
@@ -293,6 +298,57 @@ TEST_F(OutboxRelayTest, ATopicThatCannotBeCreatedHoldsBackOnlyItsAggregates) {
   // (Acknowledged rows are deleted with the relay's next read.)
   EXPECT_TRUE(Eventually([&] { return OutboxRows() == waiting; }, absl::Seconds(10)));
   EXPECT_EQ(OutboxRows("aggregateid <> 'deal-held'"), 0);
+}
+
+// A partner's topic that refuses what the relay delivers to it (here: a record size limit below
+// any event; in production a removed ACL or a deleted topic). The relay created the topic, so the
+// rows were produced; the broker's answer is the failure.
+TEST_F(OutboxRelayTest, ADeliveryRefusedOnATopicHoldsItsAggregateAndBacksTheTopicOff) {
+  const std::string refusing = absl::StrCat("test.outbox-relay.refusing.", RandomHex(4));
+  absl::Status created =
+      AdminTopic(stack_.kafka_brokers, refusing, true, {{"max.message.bytes", "16"}});
+  ASSERT_TRUE(created.ok()) << created;
+  OutboxRelay& relay = StartRelay("replica-a");
+  ASSERT_TRUE(Eventually([&] { return relay.leader(); }, absl::Seconds(10)));
+  Metrics& metrics = *metrics_.back();
+
+  Append("deal-refused", 2, refusing);
+  Append("deal-ok", 2);
+  EXPECT_TRUE(PublishedInOrder("deal-ok"));
+  ASSERT_TRUE(Eventually(
+      [&] { return CounterValue(metrics, "techtrade_outbox_publish_failures_total") >= 2; },
+      absl::Seconds(30)));
+  // Event 2's service-topic row reached the broker, but its event 1 has not reached the
+  // partner's topic: the row stays, so that nothing after a missing event is deleted.
+  EXPECT_TRUE(Eventually([&] { return OutboxRows("aggregateid <> 'deal-refused'") == 0; },
+                         absl::Seconds(10)));
+  EXPECT_EQ(OutboxRows("aggregateid = 'deal-refused' AND topic IS NOT NULL"), 2);
+  EXPECT_EQ(OutboxRows("aggregateid = 'deal-refused' AND topic IS NULL AND sequence = 2"), 1);
+
+  // The topic backs off (a second, then two...): the aggregate is not sent again every batch.
+  absl::SleepFor(absl::Seconds(3));
+  int copies = 0;
+  reader_->ReadUntil([](const std::vector<TopicReader::Event>&) { return false; },
+                     absl::Seconds(1));
+  for (const TopicReader::Event& e : reader_->ForAggregate("deal-refused")) {
+    copies += e.envelope.sequence() == 2 ? 1 : 0;
+  }
+  EXPECT_GE(copies, 1);
+  EXPECT_LE(copies, 4) << "event 2 sent again every batch while its topic refused it";
+
+  // The topic made anew (an operator's repair): the relay creates it again when its back-off
+  // ends, and the aggregate's events go, in order, on both topics.
+  ASSERT_TRUE(AdminTopic(stack_.kafka_brokers, refusing, false).ok());
+  EXPECT_TRUE(Eventually([&] { return OutboxRows() == 0; }, absl::Seconds(60)));
+  EXPECT_TRUE(PublishedInOrder("deal-refused"));
+  // The partner's topic holds both events, once each (one key: one partition, in order).
+  absl::StatusOr<std::map<int32_t, int64_t>> ends =
+      KafkaConsumer::EndOffsets(stack_.kafka_brokers, refusing, absl::Seconds(10));
+  ASSERT_TRUE(ends.ok()) << ends.status();
+  int64_t events = 0;
+  for (const auto& [partition, end] : *ends) events += end;
+  EXPECT_EQ(events, 2);
+  (void)AdminTopic(stack_.kafka_brokers, refusing, false);
 }
 
 }  // namespace
