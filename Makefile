@@ -7,7 +7,7 @@ BUILD_TYPE ?= RelWithDebInfo
 STACK := deploy/local/stack.sh
 
 .PHONY: help deps lint build test unit-test test-asan test-tsan chaos up down status run bench format clean \
-        fuzz k8s-tools k8s-check
+        fuzz k8s-tools k8s-check image
 
 help:
 	@echo "make run    - install, build, start the platform (dev instance) and play a short demo"
@@ -21,6 +21,7 @@ help:
 	@echo "make fuzz   - the libFuzzer harnesses (build-fuzz/, clang), FUZZ_SECONDS each (default 60)"
 	@echo "make k8s-check - k8s/ against a real kube-apiserver and etcd on 127.0.0.1 (docs/operations.md)"
 	@echo "make k8s-tools - build (once; cached in ~/.cache/techtrade/k8s-tools) the Go tools it uses"
+	@echo "make image - the container image, without a container engine: an OCI layout in build/image/"
 	@echo "make deps / make build / make unit-test / make format / make clean"
 
 # Cheap when nothing is missing: deps.sh then only compares a stamp (see there), so every build
@@ -173,6 +174,15 @@ k8s-tools:
 
 k8s-check:
 	@tools/k8s/k8s-check.sh
+
+# The container image (docs/operations.md, "Container image") from the built binaries and their
+# libraries, assembled without a container engine: an OCI layout in $(BUILD_DIR)/image/oci/, the
+# same as one tar file, the digest printed last. The same build and commit give the same digest.
+# IMAGE_SOURCE: the org.opencontainers.image.source label (default: the git remote origin).
+IMAGE_SOURCE ?= $(shell git config --get remote.origin.url 2>/dev/null)
+image: build
+	@python3 tools/image/build_image.py --root . --bin-dir $(BUILD_DIR)/bin \
+	  --out $(BUILD_DIR)/image --source "$(IMAGE_SOURCE)"
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

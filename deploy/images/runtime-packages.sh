@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints, one per line and sorted, the Debian packages that provide the shared libraries the given
-# executables load (the whole closure ldd reports). The image's runtime stage installs exactly
-# these, so it never lags behind what the build links, and tests check the same list.
+# executables load (the whole closure ldd reports). The image copies those libraries themselves
+# (tools/image/rootfs.py) and records these packages in it (/var/lib/dpkg/status.d/, with their
+# copyright files) for scanners and licences; tests check the same list.
 # Usage: runtime-packages.sh BINARY...
 set -euo pipefail
 (($# > 0)) || { echo "usage: $0 BINARY..." >&2; exit 2; }
