@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the alert rules (k8s/alerts.yaml) and the Grafana dashboard's queries with promtool:
+# Checks the alert rules (k8s/components/monitoring/alerts.yaml) and the Grafana dashboard's queries with promtool:
 #  - `promtool check rules` on the PrometheusRule's spec.groups, written out as a rules file;
 #  - `promtool test rules` on tests/deploy/alerts_test.yaml, where every alert fires in a case;
 #  - every dashboard query parses: each panel's expr, with Grafana's variables filled in, becomes a
@@ -46,7 +46,7 @@ import yaml
 root, work = sys.argv[1], sys.argv[2]
 failures = []
 
-with open(f"{root}/k8s/alerts.yaml", encoding="utf-8") as f:
+with open(f"{root}/k8s/components/monitoring/alerts.yaml", encoding="utf-8") as f:
     groups = yaml.safe_load(f)["spec"]["groups"]
 with open(f"{work}/alerts.rules.yaml", "w", encoding="utf-8") as f:
     yaml.safe_dump({"groups": groups}, f, sort_keys=False)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make k8s-check`: the manifests against a real kube-apiserver (with etcd), started here on
 # 127.0.0.1 only and stopped on exit. What it proves, in order:
-#   1. the CRDs the manifests use are applied (from the project that publishes them, pinned);
+#   1. the CRDs the manifests use are applied (crds.sh: from the projects that publish them, pinned,
+#      or minimal ones written here where none can be had);
 #   2. `kubectl apply --server-side -k` succeeds with no warning at all (unknown fields, deprecated
 #      APIs and Pod Security "restricted" warnings all count);
 #   3. `kubectl diff --server-side -k` then shows no change (the apply is stable);
@@ -9,7 +10,7 @@
 #      (a server-side dry run: enforcement applies to Pods only, workloads just get warnings);
 #   5. the checker catches broken manifests: an unknown field, a hostNetwork pod and a changed
 #      object must each fail.
-# Usage: tools/k8s/k8s-check.sh [KUSTOMIZATION_DIR...]   (default: k8s/)
+# Usage: tools/k8s/k8s-check.sh [KUSTOMIZATION_DIR...]   (default: every overlay, k8s/overlays/*)
 # K8S_CHECK_PREVIOUS=<git ref> applies each directory as it was at that ref first (an upgrade).
 # K8S_CHECK_KEEP=1 keeps the temp dir (logs, certificates, kubeconfig) for a look afterwards.
 set -euo pipefail
@@ -17,12 +18,6 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 FIELD_MANAGER=techtrade
-# The CRDs of k8s/ (PrometheusRule; PodMonitor beside it for the monitoring manifests), from the
-# prometheus-operator Go module: v0.85.0 is the version the module proxy serves, and the sum pins
-# its content (go also checks it against sum.golang.org).
-PROM_OPERATOR=github.com/prometheus-operator/prometheus-operator@v0.85.0
-PROM_OPERATOR_SUM="h1:M5xLCLEoaW2IJfnuCwFzzpL+jSVQu3KGT84Pye+fW8s="
-PROM_OPERATOR_CRDS=(monitoring.coreos.com_prometheusrules.yaml monitoring.coreos.com_podmonitors.yaml)
 
 say() { echo "==> k8s-check: $*" >&2; }
 die() {
@@ -31,7 +26,9 @@ die() {
 }
 
 dirs=("$@")
-[[ ${#dirs[@]} -gt 0 ]] || dirs=("$REPO/k8s")
+if [[ ${#dirs[@]} -eq 0 ]]; then
+  for d in "$REPO"/k8s/overlays/*/; do dirs+=("${d%/}"); done
+fi
 for i in "${!dirs[@]}"; do
   dirs[i]="$(cd "${dirs[i]}" && pwd)" || die "${dirs[i]}: no such directory"
 done
@@ -165,19 +162,15 @@ ready=1
 say "API server ready ($(kubectl version -o json | python3 -c \
   'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])'))"
 
-# --- 1. CRDs
-go="$(command -v go || echo /usr/local/go/bin/go)" # as build-tools.sh looks for it
-crd_dir="$(cd "$work" && GOTOOLCHAIN=local GOFLAGS=-mod=mod "$go" mod download -json "$PROM_OPERATOR" | python3 -c \
-  'import json,sys; d=json.load(sys.stdin); print(d["Dir"] + "\n" + d["Sum"])')"
-[[ "$(sed -n 2p <<<"$crd_dir")" == "$PROM_OPERATOR_SUM" ]] ||
-  die "$PROM_OPERATOR: sum $(sed -n 2p <<<"$crd_dir") is not the pinned $PROM_OPERATOR_SUM"
-crd_dir="$(sed -n 1p <<<"$crd_dir")/example/prometheus-operator-crd"
+# --- 1. CRDs: those of k8s/'s components, pinned (crds.sh says where each comes from).
+crd_list="$("$HERE/crds.sh")" || die "crds.sh could not provide the CRDs"
+mapfile -t crds <<<"$crd_list"
 crd_args=()
-for f in "${PROM_OPERATOR_CRDS[@]}"; do crd_args+=(-f "$crd_dir/$f"); done
+for f in "${crds[@]}"; do crd_args+=(-f "$f"); done
 # Server-side, as the manifests: some operators' CRDs exceed the 256 KiB last-applied annotation.
 kubectl apply --server-side --field-manager="$FIELD_MANAGER" "${crd_args[@]}" >/dev/null
 kubectl wait --for=condition=Established --timeout=60s "${crd_args[@]}" >/dev/null
-say "CRDs established: ${PROM_OPERATOR_CRDS[*]}"
+say "CRDs established: $(printf '%s ' "${crds[@]##*/}")"
 
 # --- the checks, as functions so that the self-test can run them on broken manifests.
 # Each prints why it failed and returns 1.
@@ -242,13 +235,19 @@ check_pods() { # dir; uses the render of prepare_namespaces
 for dir in "${dirs[@]}"; do
   rel="${dir#"$REPO"/}"
   if [[ -n "${K8S_CHECK_PREVIOUS:-}" ]]; then
-    prev="$work/previous"
-    mkdir -p "$prev"
-    git -C "$REPO" archive "$K8S_CHECK_PREVIOUS" "$rel" | tar -x -C "$prev" ||
-      die "$rel: cannot read it at $K8S_CHECK_PREVIOUS"
-    prepare_namespaces "$prev/$rel" || die "$rel at $K8S_CHECK_PREVIOUS: cannot render it"
-    check_apply "$prev/$rel" || die "$rel at $K8S_CHECK_PREVIOUS: server-side apply"
-    say "$rel: applied its render at $K8S_CHECK_PREVIOUS first"
+    rm -rf "$work/previous"
+    mkdir -p "$work/previous"
+    # The whole k8s/ tree: an overlay refers to the base and components beside it. A release from
+    # before the overlays had one flat kustomization, k8s/, which every overlay upgrades.
+    git -C "$REPO" archive "$K8S_CHECK_PREVIOUS" k8s | tar -x -C "$work/previous" ||
+      die "$rel: cannot read k8s/ at $K8S_CHECK_PREVIOUS"
+    prev_rel="$rel"
+    [[ -f "$work/previous/$rel/kustomization.yaml" ]] || prev_rel=k8s
+    prepare_namespaces "$work/previous/$prev_rel" ||
+      die "$prev_rel at $K8S_CHECK_PREVIOUS: cannot render it"
+    check_apply "$work/previous/$prev_rel" ||
+      die "$prev_rel at $K8S_CHECK_PREVIOUS: server-side apply"
+    say "$rel: applied the render of $prev_rel at $K8S_CHECK_PREVIOUS first"
   fi
   prepare_namespaces "$dir" || die "$rel: cannot render or create its namespaces"
   check_apply "$dir" || die "$rel: server-side apply"
@@ -292,7 +291,8 @@ fi
 if check_pods "$hostnet" 2>/dev/null; then
   die "self-test: a hostNetwork pod was admitted under \"restricted\""
 fi
-scaled="$(broken_overlay scaled '- op: replace
+# `add` sets the field whether or not the Deployment has one (an autoscaled one has none).
+scaled="$(broken_overlay scaled '- op: add
   path: /spec/replicas
   value: 7')"
 if check_diff "$scaled" 2>/dev/null; then
