@@ -339,16 +339,21 @@ void OutboxRelay::Produce(const pqxx::result& rows, std::vector<BatchRow>& batch
   // its partner's topic too: both streams carry one sequence, and the partner's is hash-chained,
   // so neither may run ahead of the other with a gap.
   absl::flat_hash_map<std::string, Held> held;
+  // A row naming its own topic (a partner's stream) waits until that topic exists, and so does
+  // every row of its event: the event's service-topic row, which comes first, included.
+  absl::flat_hash_set<std::string> events_waiting;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (!EnsureTopic(batch[i].topic).ok()) events_waiting.insert(rows[i][1].as<std::string>());
+  }
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
-    std::string aggregate = r[3].as<std::string>();
+    const std::string& aggregate = batch[i].aggregate;
+    const std::string& topic = batch[i].topic;
     if (auto it = held.find(aggregate); it != held.end()) {
       batch[i].held = it->second;
       continue;
     }
-    // A row naming its own topic (a partner's stream) waits until that topic exists.
-    const std::string topic = r[10].is_null() ? options_.topic : r[10].as<std::string>();
-    if (!EnsureTopic(topic).ok()) {
+    if (events_waiting.contains(r[1].as<std::string>())) {
       batch[i].held = held[aggregate] = Held::kForTopic;
       continue;
     }

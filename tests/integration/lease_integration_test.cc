@@ -18,27 +18,10 @@
 #include "common/outbox.h"
 #include "techtrade/common/v1/common.pb.h"
 #include "tests/support/harness.h"
+#include "tests/support/polling.h"
 
 namespace techtrade::testing {
 namespace {
-
-bool Eventually(const std::function<bool()>& condition, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
-}
-
-double GaugeValue(Metrics& metrics, const std::string& name) {
-  double total = 0;
-  for (const prometheus::MetricFamily& family : metrics.registry().Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& m : family.metric) total += m.gauge.value;
-  }
-  return total;
-}
 
 class LeaseTest : public ::testing::Test {
  protected:
