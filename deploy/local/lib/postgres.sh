@@ -177,7 +177,6 @@ BEGIN
 END
 \$\$;
 ALTER ROLE techtrade NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS;
-GRANT EXECUTE ON FUNCTION pg_ls_waldir() TO techtrade;
 GRANT pg_checkpoint TO techtrade;
 SELECT format('CREATE DATABASE %I OWNER techtrade', d)
   FROM unnest(ARRAY[${dbs%,}]) AS d
@@ -186,6 +185,12 @@ SELECT format('CREATE DATABASE %I OWNER techtrade', d)
 EOF
     show_log_tail "${LOGS}/postgres-bootstrap.log"
     die "postgres: creating roles/databases failed"
+  fi
+  # A function's EXECUTE right is a database's own: granted in template1, the databases created
+  # from it (the benchmarks' scratch ones) have it too.
+  if ! pg_admin_psql template1 -c "GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_waldir() TO techtrade"; then
+    show_log_tail "${LOGS}/postgres-bootstrap.log"
+    die "postgres: granting pg_ls_waldir failed"
   fi
 }
 
