@@ -34,6 +34,9 @@ ABSL_FLAG(int, grpc_max_threads, -1,
 ABSL_FLAG(bool, migrate_only, false,
           "apply the database migrations and exit (also --migrate-only; env "
           "TECHTRADE_MIGRATE_ONLY=1)");
+ABSL_FLAG(bool, seal_audit_log, false,
+          "seal the audit log as the admin of the database and exit (also --seal-audit-log; env "
+          "TECHTRADE_SEAL_AUDIT_LOG=1)");
 
 namespace techtrade {
 namespace {
@@ -77,6 +80,16 @@ std::vector<SettingSpec> ClusterSettings() {
   return {
       BoolSetting("TECHTRADE_MIGRATE_ONLY", false,
                   "apply the migrations and exit (--migrate-only)"),
+      StringSetting("TECHTRADE_GRANT_TO_ROLE", "",
+                    "with --migrate-only: the services' role, granted DML on the migrator's "
+                    "tables; empty = none"),
+      BoolSetting("TECHTRADE_SEAL_AUDIT_LOG", false,
+                  "seal the audit log with TECHTRADE_PG_URL (an admin's) and exit "
+                  "(--seal-audit-log)"),
+      StringSetting("TECHTRADE_SEAL_SERVICE_ROLE", "techtrade",
+                    "with --seal-audit-log: the role the services connect as"),
+      StringSetting("TECHTRADE_SEAL_SCHEMA_ROLE", "",
+                    "with --seal-audit-log: the role that migrates; empty = the services' role"),
       BoolSetting("TECHTRADE_MIGRATE_ON_START", true,
                   "migrate at start-up; false: refuse to start unless already migrated"),
       IntegerSetting("TECHTRADE_MIGRATION_LOCK_TIMEOUT_SECONDS", 10, 1, 3600,
@@ -172,6 +185,7 @@ std::map<std::string, std::string, std::less<>> FlagValues() {
   number("TECHTRADE_DB_POOL_SIZE", absl::GetFlag(FLAGS_db_pool_size), -1);
   number("TECHTRADE_GRPC_MAX_THREADS", absl::GetFlag(FLAGS_grpc_max_threads), -1);
   if (absl::GetFlag(FLAGS_migrate_only)) given["TECHTRADE_MIGRATE_ONLY"] = "true";
+  if (absl::GetFlag(FLAGS_seal_audit_log)) given["TECHTRADE_SEAL_AUDIT_LOG"] = "true";
   return given;
 }
 
@@ -219,6 +233,10 @@ absl::StatusOr<ServiceConfig> ServiceConfigFrom(absl::string_view service,
   }
   c.migrate_only = IsTrue(s.String("TECHTRADE_MIGRATE_ONLY"));
   c.migrate_on_start = IsTrue(s.String("TECHTRADE_MIGRATE_ON_START"));
+  c.grant_to_role = s.String("TECHTRADE_GRANT_TO_ROLE");
+  c.seal_audit_log = IsTrue(s.String("TECHTRADE_SEAL_AUDIT_LOG"));
+  c.seal_service_role = s.String("TECHTRADE_SEAL_SERVICE_ROLE");
+  c.seal_schema_role = s.String("TECHTRADE_SEAL_SCHEMA_ROLE");
   c.migration_lock_timeout = absl::Seconds(s.Int("TECHTRADE_MIGRATION_LOCK_TIMEOUT_SECONDS"));
   c.lease_ttl = absl::Seconds(s.Int("TECHTRADE_LEASE_TTL_SECONDS"));
   c.expected_replicas = static_cast<int>(s.Int("TECHTRADE_EXPECTED_REPLICAS"));
@@ -230,8 +248,10 @@ absl::StatusOr<ServiceConfig> LoadServiceConfig(absl::string_view service, int a
   // The spelling a Job's command is written with; abseil's flags know only underscores.
   std::vector<char*> args(argv, argv + argc);
   static char kMigrateOnly[] = "--migrate_only";
+  static char kSealAuditLog[] = "--seal_audit_log";
   for (char*& arg : args) {
     if (std::string_view(arg) == "--migrate-only") arg = kMigrateOnly;
+    if (std::string_view(arg) == "--seal-audit-log") arg = kSealAuditLog;
   }
   args.push_back(nullptr);
   absl::ParseCommandLine(argc, args.data());  // exits with a message on unknown flags

@@ -55,6 +55,15 @@ struct ServiceConfig {
   // --migrate-only or TECHTRADE_MIGRATE_ONLY=1: apply the migrations and exit (a deployment's
   // migration Job, run with a role that may change the schema).
   bool migrate_only = false;
+  // TECHTRADE_GRANT_TO_ROLE ("" = none): the role --migrate-only grants the services' rights on
+  // the tables and sequences the migrating role owns (not audit_log: the seal's).
+  std::string grant_to_role;
+  // --seal-audit-log or TECHTRADE_SEAL_AUDIT_LOG=1: seal the audit log (common/audit_seal.h) as
+  // the admin of TECHTRADE_PG_URL and exit; TECHTRADE_SEAL_SERVICE_ROLE (techtrade) is the
+  // services' role, TECHTRADE_SEAL_SCHEMA_ROLE ("" = the services' role) the migrating one.
+  bool seal_audit_log = false;
+  std::string seal_service_role;
+  std::string seal_schema_role;
   // TECHTRADE_MIGRATE_ON_START (true): migrate at start-up; false: only check that the schema has
   // every migration this binary knows, and refuse to start otherwise.
   bool migrate_on_start = true;

@@ -29,6 +29,54 @@ absl::Status Migrate(const ServiceConfig& config, PgPool& db,
   return absl::OkStatus();
 }
 
+// What the services' role may do with what the migrating role owns, granted after the
+// migrations: DML on every table of public, its sequences, but nothing on audit_log and its
+// sequence, whose rights the seal sets (deploy/sql/seal_audit_log.sql). The role name reaches
+// the statements only through format('%I').
+constexpr char kGrantToServicesSql[] = R"sql(
+DO $grant$
+DECLARE
+  grantee name := pg_catalog.current_setting('techtrade.grant_to_role');
+  r record;
+BEGIN
+  FOR r IN SELECT c.relname, c.relkind
+             FROM pg_catalog.pg_class c
+            WHERE c.relnamespace = 'public'::pg_catalog.regnamespace
+              AND c.relkind IN ('r', 'p', 'S')
+              AND c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER)
+              AND c.relname <> 'audit_log'
+              AND NOT EXISTS (
+                    SELECT FROM pg_catalog.pg_depend d
+                     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                       AND d.objid = c.oid
+                       AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                       AND d.refobjid = pg_catalog.to_regclass('public.audit_log')) LOOP
+    IF r.relkind = 'S' THEN
+      EXECUTE pg_catalog.format('GRANT USAGE, SELECT ON SEQUENCE public.%I TO %I', r.relname,
+                                grantee);
+    ELSE
+      EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.%I TO %I',
+                                r.relname, grantee);
+    END IF;
+  END LOOP;
+END
+$grant$)sql";
+
+absl::Status GrantToServices(PgPool& db, const std::string& role) {
+  if (role.empty()) return absl::OkStatus();
+  TT_ASSIGN_OR_RETURN(PgPool::Lease lease, db.Acquire());
+  try {
+    pqxx::work tx(lease.conn());
+    tx.exec_params("SELECT pg_catalog.set_config('techtrade.grant_to_role', $1, true)", role);
+    tx.exec(kGrantToServicesSql);
+    tx.commit();
+  } catch (const std::exception& e) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("TECHTRADE_GRANT_TO_ROLE: granting ", role, " failed: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
 // The budget against the server, on a connection of its own, before the pool takes its share.
 absl::Status CheckServerBudget(const ServiceConfig& config) {
   if (config.expected_replicas == 0) return absl::OkStatus();
@@ -78,6 +126,7 @@ absl::StatusOr<std::unique_ptr<PgPool>> PrepareDatabase(const ServiceConfig& con
 int MigrateOnly(const ServiceConfig& config, std::span<const SchemaComponent> schema) {
   absl::StatusOr<std::unique_ptr<PgPool>> db = OpenPool(config, 1);
   absl::Status status = db.ok() ? Migrate(config, **db, schema) : db.status();
+  if (status.ok()) status = GrantToServices(**db, config.grant_to_role);
   if (!status.ok()) {
     log::Error("migrate-only: failed", {{"error", status.message()}});
     return 1;

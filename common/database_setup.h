@@ -32,9 +32,10 @@ absl::Status CheckConnectionBudget(int replicas, int per_replica, int max_connec
 absl::StatusOr<std::unique_ptr<PgPool>> PrepareDatabase(const ServiceConfig& config,
                                                         std::span<const SchemaComponent> schema);
 
-// Applies the components' migrations with the configured lock timeout on one connection; the
-// process's exit code: 0 when the schema is current (also when nothing was left to do), 1 with
-// the error logged otherwise.
+// Applies the components' migrations with the configured lock timeout on one connection, then
+// grants config.grant_to_role (when set) DML on the tables and sequences of public the migrating
+// role owns, audit_log and its sequence excepted; the process's exit code: 0 when the schema is
+// current (also when nothing was left to do), 1 with the error logged otherwise.
 int MigrateOnly(const ServiceConfig& config, std::span<const SchemaComponent> schema);
 
 }  // namespace techtrade

@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "common/audit_seal.h"
 #include "common/audit_service.h"
 #include "common/cache_keys.h"
 #include "common/database_setup.h"
@@ -518,6 +519,7 @@ int RunService(int argc, char** argv, const ServiceDefinition& definition) {
   }
   const ServiceConfig* config = &configured->config;
   if (config->migrate_only) return MigrateOnly(*config, SchemaOf(definition));
+  if (config->seal_audit_log) return SealAuditLogOnly(*config);
 
   Metrics metrics(definition.name);
   if (config->metrics_port >= 0) {

@@ -1,31 +1,39 @@
 -- Seals a service database's audit_log against the services' own role (docs/security.md,
 -- "PostgreSQL: roles and the sealed audit log"). Run by a superuser (locally the admin
--- certificate, mapped to postgres) in each service database once the service has applied its
--- migrations; idempotent, so it runs again after every start. Plain SQL without psql commands:
--- stack.sh runs it with psql, the tests and a Kubernetes Job may send it as one statement string.
+-- certificate, mapped to postgres; on Kubernetes `<service> --seal-audit-log`) in each service
+-- database once the service's migrations are applied; idempotent, so it runs again after every
+-- start. Plain SQL without psql commands: stack.sh runs it with psql, the binaries and the tests
+-- send it as one statement string.
 --
--- The services connect as `techtrade`, which created audit_log and so owns it, and an owner may
--- disable or drop the append-only triggers. Afterwards `techtrade` only reads and appends:
--- audit_log, its sequence and indexes and the trigger functions belong to `techtrade_audit`, a
--- role nobody logs in as and nobody is a member of. The database and its public schema go to
--- that role too: the owner of a schema may drop any table in it, and the owner of a database may
--- drop the database. `techtrade` keeps what its migrations need: CREATE on the public schema and
--- ownership of every other table.
+-- Two roles, named by session settings the caller sets before this file runs (set_config, or
+-- PGOPTIONS='-c techtrade.service_role=...'): techtrade.service_role, the role the services
+-- connect as (default `techtrade`), and techtrade.schema_role, the role that migrates (default:
+-- the service role; on Kubernetes a migrator of its own). Below, "the services" and "the
+-- migrator" are these two, which locally are the one role `techtrade`.
 --
--- Whatever `techtrade` did as the owner before is undone, not inherited: its triggers, policies,
+-- The migrator created audit_log and so owns it, and an owner may disable or drop the
+-- append-only triggers. Afterwards the services only read and append, and the migrator has no
+-- right on it at all: audit_log, its sequence and indexes and the trigger functions belong to
+-- `techtrade_audit`, a role nobody logs in as and nobody is a member of. The database and its
+-- public schema go to that role too: the owner of a schema may drop any table in it, and the
+-- owner of a database may drop the database. The migrator keeps what its migrations need: USAGE
+-- and CREATE on the public schema and ownership of every other table.
+--
+-- Whatever either role did as the owner before is undone, not inherited: its triggers, policies,
 -- rules, per-database settings, a rewritten trigger function, an unlogged table or sequence. And
--- the seal refuses to run while `techtrade` is, or can become, a superuser: then it would claim a
--- seal that role can break. So it does while code `techtrade` can rewrite would run as the admin
--- or as the table's owner: an event trigger, an expression (or operator class, domain...) on
+-- the seal refuses to run while either role is, or can become, a superuser: then it would claim
+-- a seal that role can break. So it does while code either can rewrite would run as the admin or
+-- as the table's owner: an event trigger, an expression (or operator class, domain...) on
 -- audit_log, anything else `techtrade_audit` owns.
 --
--- This runs as a superuser in a database `techtrade` has written to (CREATE on public, and it
--- owned the database): nothing here may resolve a name through a schema it can create in
--- (CVE-2018-1058). So the session's role and search_path are fixed first, before anything calls
--- a function, and every function and object below is schema-qualified.
+-- This runs as a superuser in a database the migrator has written to (CREATE on public, and it
+-- may have owned the database): nothing here may resolve a name through a schema it can create
+-- in (CVE-2018-1058). So the session's role and search_path are fixed first, before anything
+-- calls a function, and every function and object below is schema-qualified; the role names
+-- reach statements only through format('%I').
 --
 -- A later migration that alters audit_log (an index, a column) runs as a superuser, followed by
--- this file; handing the table back to `techtrade` for it would void the seal.
+-- this file; handing the table back to the migrator for it would void the seal.
 SET ROLE NONE;
 SET search_path = pg_catalog, pg_temp;
 -- A service's open transaction that read audit_log holds back the seal's ALTERs: wait for it a
@@ -38,18 +46,34 @@ DO $seal$
 DECLARE
   r record;
   top bigint;
+  service_role name := COALESCE(NULLIF(pg_catalog.current_setting('techtrade.service_role', true),
+                                       ''), 'techtrade');
+  schema_role name := COALESCE(NULLIF(pg_catalog.current_setting('techtrade.schema_role', true),
+                                      ''), service_role);
 BEGIN
-  -- A superuser techtrade (or one that can SET ROLE to a superuser, or grant itself roles) can
-  -- undo every step below; say so instead of claiming a seal.
-  FOR r IN SELECT rolname FROM pg_catalog.pg_roles
-            WHERE (rolsuper OR rolcreaterole)
-              AND pg_catalog.pg_has_role('techtrade', oid, 'MEMBER') LOOP
-    RAISE EXCEPTION 'techtrade: is or can become % (a superuser or CREATEROLE role); '
-      'demote it (ALTER ROLE techtrade NOSUPERUSER NOCREATEROLE, revoke the membership) first',
-      r.rolname;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = service_role) THEN
+    RAISE EXCEPTION 'techtrade.service_role: role % does not exist', service_role;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = schema_role) THEN
+    RAISE EXCEPTION 'techtrade.schema_role: role % does not exist', schema_role;
+  END IF;
+  IF 'techtrade_audit' IN (service_role, schema_role) THEN
+    RAISE EXCEPTION 'techtrade.service_role, techtrade.schema_role: not techtrade_audit, the '
+      'sealed log''s owner; name the services'' role and the migrator';
+  END IF;
+  -- A superuser role (or one that can SET ROLE to a superuser, or grant itself roles) can undo
+  -- every step below; say so instead of claiming a seal.
+  FOR r IN SELECT q.name, p.rolname
+             FROM (VALUES (service_role), (schema_role)) AS q(name)
+             JOIN pg_catalog.pg_roles p
+               ON (p.rolsuper OR p.rolcreaterole)
+                  AND pg_catalog.pg_has_role(q.name, p.oid, 'MEMBER') LOOP
+    RAISE EXCEPTION '%: is or can become % (a superuser or CREATEROLE role); '
+      'demote it (ALTER ROLE % NOSUPERUSER NOCREATEROLE, revoke the membership) first',
+      r.name, r.rolname, pg_catalog.quote_ident(r.name);
   END LOOP;
   -- Nothing switches event triggers off, and one fires on the seal's DDL running its function as
-  -- the admin: only triggers and functions a superuser owns may stay (a superuser techtrade
+  -- the admin: only triggers and functions a superuser owns may stay (a superuser migrator
   -- could have made either).
   FOR r IN SELECT e.evtname, e.evtowner::pg_catalog.regrole AS owner,
                   e.evtfoid::pg_catalog.regprocedure AS fn,
@@ -66,7 +90,7 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'techtrade_audit') THEN
     CREATE ROLE techtrade_audit NOLOGIN;
   END IF;
-  -- The role may predate this file (made by a superuser techtrade): nobody logs in as it or
+  -- The role may predate this file (made by a superuser migrator): nobody logs in as it or
   -- holds it.
   ALTER ROLE techtrade_audit NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
     NOBYPASSRLS PASSWORD NULL;
@@ -106,7 +130,7 @@ BEGIN
   EXECUTE pg_catalog.format('ALTER DATABASE %I OWNER TO techtrade_audit',
                             pg_catalog.current_database());
 
-  -- Every trigger goes, so none written by techtrade survives; the seal's own come back below.
+  -- Every trigger goes, so none the migrator wrote survives; the seal's own come back below.
   FOR r IN SELECT tgname FROM pg_catalog.pg_trigger
             WHERE tgrelid = 'public.audit_log'::pg_catalog.regclass AND NOT tgisinternal LOOP
     EXECUTE pg_catalog.format('DROP TRIGGER %I ON public.audit_log', r.tgname);
@@ -119,7 +143,7 @@ BEGIN
   -- What audit_log and its parts (columns, indexes, constraints, defaults, statistics objects,
   -- row type) refer to: an expression, operator class, operator, collation or domain there runs
   -- whenever maintenance (ANALYZE, REINDEX, the rewrite of SET LOGGED below) evaluates it, as
-  -- the table's owner or the admin, so whatever techtrade can redefine must not be among them.
+  -- the table's owner or the admin, so whatever the migrator can redefine must not be among them.
   -- Built-ins (pg_catalog) are fine. Every dependency type counts, not only 'normal' ones. Run
   -- after the triggers went, so their functions need no exception; the seal's come back below.
   FOR r IN WITH RECURSIVE part(classid, objid) AS (
@@ -146,7 +170,7 @@ BEGIN
       r.dep;
   END LOOP;
 
-  -- The functions go to techtrade_audit before they are rewritten, so techtrade cannot replace
+  -- The functions go to techtrade_audit before they are rewritten, so the migrator cannot replace
   -- them in between.
   IF pg_catalog.to_regprocedure('public.audit_log_refuse_change()') IS NOT NULL THEN
     ALTER FUNCTION public.audit_log_refuse_change() OWNER TO techtrade_audit;
@@ -171,14 +195,29 @@ END
 $seal$;
 
 ALTER SCHEMA public OWNER TO techtrade_audit;
-GRANT USAGE, CREATE ON SCHEMA public TO techtrade;
+DO $schema$
+DECLARE
+  service_role name := COALESCE(NULLIF(pg_catalog.current_setting('techtrade.service_role', true),
+                                       ''), 'techtrade');
+  schema_role name := COALESCE(NULLIF(pg_catalog.current_setting('techtrade.schema_role', true),
+                                      ''), service_role);
+BEGIN
+  -- Only the migrator creates here (PUBLIC may hold CREATE in a database from before PG 15).
+  REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+  IF service_role <> schema_role THEN
+    EXECUTE pg_catalog.format('REVOKE CREATE ON SCHEMA public FROM %I', service_role);
+  END IF;
+  EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA public TO %I', service_role);
+  EXECUTE pg_catalog.format('GRANT USAGE, CREATE ON SCHEMA public TO %I', schema_role);
+END
+$schema$;
 
 ALTER TABLE public.audit_log SET LOGGED;
 ALTER SEQUENCE public.audit_log_position_seq SET LOGGED;
 ALTER TABLE public.audit_log DISABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_log NO FORCE ROW LEVEL SECURITY;
 
--- The body is the seal's, whatever techtrade wrote while it owned the function; a fixed
+-- The body is the seal's, whatever the migrator wrote while it owned the function; a fixed
 -- search_path so that it never resolves through public.
 CREATE OR REPLACE FUNCTION public.audit_log_refuse_change() RETURNS trigger
   LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog AS $fn$
@@ -221,13 +260,25 @@ ALTER TABLE public.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
 ALTER TABLE public.audit_log ENABLE ALWAYS TRIGGER audit_log_stamp;
 
 -- Exactly what AppendToOutbox and QueryAudit use (common/audit.cc), whatever was granted before.
-REVOKE ALL ON public.audit_log FROM PUBLIC, techtrade;
-GRANT SELECT, INSERT ON public.audit_log TO techtrade;
-REVOKE ALL ON SEQUENCE public.audit_log_position_seq FROM PUBLIC, techtrade;
-GRANT USAGE ON SEQUENCE public.audit_log_position_seq TO techtrade;
+DO $grant$
+DECLARE
+  service_role name := COALESCE(NULLIF(pg_catalog.current_setting('techtrade.service_role', true),
+                                       ''), 'techtrade');
+  schema_role name := COALESCE(NULLIF(pg_catalog.current_setting('techtrade.schema_role', true),
+                                      ''), service_role);
+BEGIN
+  EXECUTE pg_catalog.format('REVOKE ALL ON public.audit_log FROM PUBLIC, %I, %I', service_role,
+                            schema_role);
+  EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE public.audit_log_position_seq FROM PUBLIC, '
+                            '%I, %I', service_role, schema_role);
+  EXECUTE pg_catalog.format('GRANT SELECT, INSERT ON public.audit_log TO %I', service_role);
+  EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE public.audit_log_position_seq TO %I',
+                            service_role);
+END
+$grant$;
 
 -- techtrade_audit owns exactly what the seal gave it: anything else it owns here (a SECURITY
--- DEFINER function made while techtrade was a superuser) lets techtrade act as the table's
+-- DEFINER function made while the migrator was a superuser) lets that role act as the table's
 -- owner. Indexes and the row type go with the table and have no entry of their own.
 DO $owned$
 DECLARE

@@ -27,8 +27,10 @@ def failures(objects):
             found.append(f"namespace {name}: Pod Security 'restricted' not enforced")
     if not by_kind.get("Namespace"):
         found.append("no Namespace in the render")
-    jobs = [j["spec"]["template"]["spec"]["containers"][0].get("command", [])
-            for j in by_kind.get("Job", {}).values()]
+    # The migration may be a Job's initContainer (prod's: the seal follows as its container).
+    jobs = [c.get("command", []) for j in by_kind.get("Job", {}).values()
+            for c in j["spec"]["template"]["spec"].get("initContainers", []) +
+            j["spec"]["template"]["spec"]["containers"]]
     generated = {n for n, c in by_kind.get("ConfigMap", {}).items()
                  if n.startswith("techtrade-config-")}
     for name, d in by_kind.get("Deployment", {}).items():

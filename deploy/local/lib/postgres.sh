@@ -199,7 +199,10 @@ EOF
 pg_seal_audit_logs() {
   local svc
   for svc in "$@"; do
-    if ! pg_admin_psql "techtrade_${svc}" -f "${ROOT}/deploy/sql/seal_audit_log.sql"; then
+    # The roles named for the session: a database-level default for these settings (which the
+    # database's owner could have set) never applies.
+    if ! PGOPTIONS='-c techtrade.service_role=techtrade -c techtrade.schema_role=techtrade' \
+      pg_admin_psql "techtrade_${svc}" -f "${ROOT}/deploy/sql/seal_audit_log.sql"; then
       show_log_tail "${LOGS}/postgres-bootstrap.log"
       die "postgres: sealing the audit_log of techtrade_${svc} failed"
     fi
