@@ -57,6 +57,13 @@ void EventConsumer::Run() {
     }
     std::vector<std::unique_ptr<RdKafka::Message>> batch;
     while (!stopping()) {
+      // A consumer keeps the TLS files it was made with: closed (committing what it stored) and
+      // made again when they change.
+      if ((*consumer)->TlsFilesChanged()) {
+        log::Info("consumer: replacing Kafka consumer: its TLS files changed",
+                  {{"consumer", options_.consumer}});
+        break;
+      }
       // Whatever has arrived, up to max_batch, without waiting once the first one is there.
       batch.clear();
       for (absl::Duration wait = absl::Milliseconds(200);

@@ -4,16 +4,20 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/tls_files.h"
 
 namespace techtrade {
 namespace {
 
-absl::Status ApplyConfig(RdKafka::Conf& conf, const KafkaConfig& settings) {
+// Sets `settings` on `conf`; the TLS files the client made of it will have loaded.
+absl::StatusOr<KafkaTlsFiles> ApplyConfig(RdKafka::Conf& conf, const KafkaConfig& settings) {
   std::string error;
   // Every client speaks TLS when the environment names the files; `settings` still win.
   KafkaConfig all = KafkaTlsFromEnvironment();
@@ -23,7 +27,14 @@ absl::Status ApplyConfig(RdKafka::Conf& conf, const KafkaConfig& settings) {
       return absl::InvalidArgumentError(absl::StrCat("kafka config ", key, ": ", error));
     }
   }
-  return absl::OkStatus();
+  return KafkaTlsFiles(all, ProcessTls().refresh);
+}
+
+std::string ReadWhole(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ok = !in.bad() && in.is_open();
+  return contents;
 }
 
 int ToMillis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
@@ -45,9 +56,32 @@ KafkaConfig KafkaTlsFromEnvironment() {
   return tls;
 }
 
+KafkaTlsFiles::KafkaTlsFiles(const KafkaConfig& settings, absl::Duration every)
+    : every_(every), next_look_(absl::Now() + every) {
+  for (const char* setting : {"ssl.ca.location", "ssl.certificate.location", "ssl.key.location"}) {
+    auto it = settings.find(setting);
+    if (it == settings.end() || it->second.empty()) continue;
+    bool ok = false;
+    std::string contents = ReadWhole(it->second, ok);
+    loaded_.emplace_back(it->second, ok ? std::move(contents) : std::string());
+  }
+  if (loaded_.empty()) next_look_ = absl::InfiniteFuture();
+}
+
+bool KafkaTlsFiles::Changed(absl::Time now) {
+  if (changed_ || now < next_look_) return changed_;
+  next_look_ = now + every_;
+  for (const auto& [path, contents] : loaded_) {
+    bool ok = false;
+    std::string current = ReadWhole(path, ok);
+    if (ok && current != contents) changed_ = true;
+  }
+  return changed_;
+}
+
 absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(const KafkaConfig& settings) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  TT_RETURN_IF_ERROR(ApplyConfig(*conf, settings));
+  TT_RETURN_IF_ERROR(ApplyConfig(*conf, settings).status());
   return conf;
 }
 
@@ -108,7 +142,7 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(const std::
       {"reconnect.backoff.max.ms", "1000"},
   };
   for (const auto& [key, value] : overrides) settings[key] = value;
-  if (absl::Status s = ApplyConfig(*conf, settings); !s.ok()) return s;
+  TT_ASSIGN_OR_RETURN(producer->tls_files_, ApplyConfig(*conf, settings));
   std::string error;
   conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(producer->callbacks_.get()), error);
   conf->set("event_cb", static_cast<RdKafka::EventCb*>(producer->callbacks_.get()), error);
@@ -192,9 +226,9 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       {"heartbeat.interval.ms", "3000"},
   };
   for (const auto& [key, value] : overrides) settings[key] = value;
-  if (absl::Status s = ApplyConfig(*conf, settings); !s.ok()) return s;
-  std::string error;
   std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
+  TT_ASSIGN_OR_RETURN(consumer->tls_files_, ApplyConfig(*conf, settings));
+  std::string error;
   consumer->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
   if (consumer->consumer_ == nullptr) {
     return absl::InternalError(absl::StrCat("kafka consumer: ", error));
@@ -208,8 +242,10 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
 
 namespace {
 
+// `tls_files` (when given) receives the TLS files the consumer loaded.
 absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> GrouplessConsumer(
-    const std::string& brokers, const KafkaConfig& overrides = {}) {
+    const std::string& brokers, const KafkaConfig& overrides = {},
+    KafkaTlsFiles* tls_files = nullptr) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   // A group id is required by the API even though nothing joins or commits.
   KafkaConfig settings = {
@@ -219,7 +255,8 @@ absl::StatusOr<std::unique_ptr<RdKafka::KafkaConsumer>> GrouplessConsumer(
       {"socket.nagle.disable", "true"},      {"fetch.wait.max.ms", "100"},
   };
   for (const auto& [key, value] : overrides) settings[key] = value;
-  if (absl::Status s = ApplyConfig(*conf, settings); !s.ok()) return s;
+  TT_ASSIGN_OR_RETURN(KafkaTlsFiles loaded, ApplyConfig(*conf, settings));
+  if (tls_files != nullptr) *tls_files = std::move(loaded);
   std::string error;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(
       RdKafka::KafkaConsumer::create(conf.get(), error));
@@ -252,14 +289,15 @@ absl::StatusOr<std::vector<int32_t>> Partitions(RdKafka::KafkaConsumer& consumer
 
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::CreateTail(
     const std::string& brokers, const std::string& topic,
-    const std::map<int32_t, int64_t>& start_offsets) {
+    const std::map<int32_t, int64_t>& start_offsets, const KafkaConfig& overrides) {
   // librdkafka's default for an offset out of range is to jump to the end, skipping silently; the
   // beginning would replay what the reader never meant to read. "error" hands it to the reader
   // (Poll, out_of_range).
-  TT_ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::KafkaConsumer> raw,
-                      GrouplessConsumer(brokers, {{"auto.offset.reset", "error"}}));
+  KafkaConfig settings = {{"auto.offset.reset", "error"}};
+  for (const auto& [key, value] : overrides) settings[key] = value;
   std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
-  consumer->consumer_ = std::move(raw);
+  TT_ASSIGN_OR_RETURN(consumer->consumer_,
+                      GrouplessConsumer(brokers, settings, &consumer->tls_files_));
   std::vector<int32_t> partitions;
   if (absl::StatusOr<std::vector<int32_t>> known =
           Partitions(*consumer->consumer_, topic, absl::Seconds(5));

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -29,6 +30,29 @@ KafkaConfig KafkaTlsFromEnvironment();
 // A librdkafka configuration: KafkaTlsFromEnvironment(), then `settings`. Every client of the
 // project is configured through this, so that none forgets TLS.
 absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeKafkaConf(const KafkaConfig& settings);
+
+// The TLS files a client was made with (ssl.ca.location, ssl.certificate.location,
+// ssl.key.location). librdkafka reads them once, when the client is made, so a renewed
+// certificate (cert-manager rewriting a mounted Secret) reaches the brokers only through a new
+// client: the owners ask TlsFilesChanged() between batches and replace the client when it says so.
+class KafkaTlsFiles {
+ public:
+  // No files: never changed.
+  KafkaTlsFiles() = default;
+  // Remembers the contents of the files `settings` names, looked at again at most every `every`.
+  KafkaTlsFiles(const KafkaConfig& settings, absl::Duration every);
+
+  // Whether a file's contents differ from what the client was made with; once they do, true from
+  // then on. A file that cannot be read (a Secret in the middle of its swap) counts as unchanged
+  // until the next look.
+  bool Changed(absl::Time now);
+
+ private:
+  std::vector<std::pair<std::string, std::string>> loaded_;  // path, contents when made
+  absl::Duration every_ = absl::InfiniteDuration();
+  absl::Time next_look_ = absl::InfiniteFuture();
+  bool changed_ = false;
+};
 
 struct KafkaHeader {
   std::string key;
@@ -66,6 +90,9 @@ class KafkaProducer {
   // Creates `topic` with the brokers' default partition count and replication factor (admin API,
   // on this producer's connections); a topic that exists already is success.
   absl::Status CreateTopic(const std::string& topic, absl::Duration timeout);
+  // The TLS files changed since this producer was made (KafkaTlsFiles): replace it once nothing
+  // is in flight.
+  bool TlsFilesChanged() { return tls_files_.Changed(absl::Now()); }
 
  private:
   class Callbacks;
@@ -73,6 +100,7 @@ class KafkaProducer {
   std::unique_ptr<Callbacks> callbacks_;
   std::unique_ptr<RdKafka::Producer> producer_;
   std::atomic<bool> fatal_{false};
+  KafkaTlsFiles tls_files_;
 };
 
 class KafkaConsumer {
@@ -89,7 +117,7 @@ class KafkaConsumer {
   // out_of_range() says so, for the owner to decide where to read from.
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> CreateTail(
       const std::string& brokers, const std::string& topic,
-      const std::map<int32_t, int64_t>& start_offsets);
+      const std::map<int32_t, int64_t>& start_offsets, const KafkaConfig& overrides = {});
   // The offset after the last message of each partition of `topic`, now.
   static absl::StatusOr<std::map<int32_t, int64_t>> EndOffsets(const std::string& brokers,
                                                                const std::string& topic,
@@ -104,11 +132,15 @@ class KafkaConsumer {
   absl::Status Commit(const RdKafka::Message& message);
   // A tail (CreateTail) met an offset out of range; it fetches no more from that partition.
   bool out_of_range() const { return out_of_range_; }
+  // The TLS files changed since this consumer was made (KafkaTlsFiles): replace it between
+  // messages (a group member's stored offsets are committed when it closes).
+  bool TlsFilesChanged() { return tls_files_.Changed(absl::Now()); }
 
  private:
   KafkaConsumer() = default;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   bool out_of_range_ = false;
+  KafkaTlsFiles tls_files_;
 };
 
 }  // namespace techtrade

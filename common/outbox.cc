@@ -107,7 +107,9 @@ OutboxRelay::OutboxRelay(OutboxRelayOptions options, Metrics& metrics)
                  .Add(labels);
   producer_recreated_ = &prometheus::BuildCounter()
                              .Name("techtrade_outbox_producer_recreated_total")
-                             .Help("Kafka producers replaced after a fatal error")
+                             .Help(
+                                 "Kafka producers replaced after a fatal error or for "
+                                 "renewed TLS files")
                              .Register(reg)
                              .Add(labels);
   publish_latency_ = &prometheus::BuildHistogram()
@@ -192,11 +194,16 @@ std::string OutboxRelay::TopicsInBackoff() {
 }
 
 bool OutboxRelay::EnsureProducer() {
-  if (producer_ != nullptr && !producer_->fatal()) return true;
+  if (producer_ != nullptr && !producer_->fatal() && !producer_->TlsFilesChanged()) return true;
   if (producer_ != nullptr) {
-    // librdkafka 2.0's idempotent producer can fail fatally after a disconnect; a fresh producer
-    // resumes, and the rows that were not acknowledged drive the retry.
-    log::Warn("outbox: replacing Kafka producer after a fatal error");
+    // librdkafka 2.0's idempotent producer can fail fatally after a disconnect, and a producer
+    // keeps the TLS files it was made with: a fresh producer resumes, and the rows that were not
+    // acknowledged drive the retry.
+    if (producer_->fatal()) {
+      log::Warn("outbox: replacing Kafka producer after a fatal error");
+    } else {
+      log::Info("outbox: replacing Kafka producer: its TLS files changed");
+    }
     producer_.reset();
     producer_recreated_->Increment();
   }
@@ -401,6 +408,12 @@ void OutboxRelay::AwaitAcknowledgements(pqxx::connection& conn,
   };
   while (outstanding() && !producer_->fatal()) {
     producer_->Poll(absl::Milliseconds(50));
+    // Renewed files while acknowledgements wait: the brokers may be refusing the certificate this
+    // producer holds (it expired), so the rest is sent again by a producer with the new ones.
+    if (producer_->TlsFilesChanged()) {
+      producer_->Purge();
+      break;
+    }
     if (stopping() && NowNanos() > hard_stop_at_ns_) {
       producer_->Purge();  // reports the rest as failed; they stay unpublished
       break;

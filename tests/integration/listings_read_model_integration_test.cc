@@ -1,11 +1,13 @@
 // The listings read-model follower (services/listings/api/read_model_follower.h) against the
 // real Kafka broker, on a topic of its own and an in-memory database: what it serves when Kafka
-// is away at start-up, and that it never replays events the database does not have.
+// is away at start-up, that it never replays events the database does not have, and that a
+// renewed certificate reaches the brokers without a restart.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,12 +16,14 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/kafka.h"
+#include "common/tls_files.h"
 #include "services/listings/api/read_model_follower.h"
 #include "services/listings/domain/read_model.h"
 #include "techtrade/listings/v1/listings.pb.h"
 #include "tests/support/fake_listings_store.h"
 #include "tests/support/fake_transactor.h"
 #include "tests/support/harness.h"
+#include "tests/support/test_pki.h"
 
 namespace techtrade::testing {
 namespace {
@@ -99,6 +103,7 @@ class ListingsReadModelTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    SetProcessTls(TlsFilesFromEnvironment());
     producer_.reset();
     DeleteTopic(stack_.kafka_brokers, topic_);
   }
@@ -177,6 +182,53 @@ TEST_F(ListingsReadModelTest, ATailFromAnOffsetPastTheEndSaysSoInsteadOfSkipping
         return (*tail)->out_of_range();
       },
       absl::Seconds(30)));
+}
+
+// librdkafka reads its certificate once, when the tail is made. A renewed certificate (a Secret's
+// files swapped as the kubelet does) must reach the brokers without a restart: the tail is
+// replaced, and the next one reads on from where the last one was.
+TEST_F(ListingsReadModelTest, ATailIsReplacedWhenItsTlsFilesChangeAndReadsOn) {
+  ASSERT_TRUE(ProcessTls().enabled()) << "the test stack runs with TLS: source its env file";
+  TlsFiles fast = ProcessTls();
+  fast.refresh = absl::Milliseconds(500);
+  SetProcessTls(fast);
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/tail-tls-", RandomHex(6));
+  SecretDir secret(dir + "/secret");
+  const CertificateAuthority stack_ca = CertificateAuthority::OfStack();
+  const std::string ca_file = ProcessTls().ca;
+  // dev: the identity the stack's ACLs let read the test topics.
+  secret.Publish(stack_ca.Issue("dev", dir, "first"), ca_file);
+  ListingsDb db;
+  ReadModel model;
+  ReadModelFollower follower(model, db, stack_.kafka_brokers, topic_,
+                             {{"ssl.ca.location", secret.ca()},
+                              {"ssl.certificate.location", secret.cert()},
+                              {"ssl.key.location", secret.key()}});
+  ASSERT_TRUE(follower.Load().ok());
+  ASSERT_TRUE(follower.positioned());
+  follower.Start();
+  const std::string first = NewUuid();
+  Produce(first, {Envelope<v1::OfferPublished>(Offer(first, 2, v1::OFFER_STATUS_PUBLISHED))});
+  ASSERT_TRUE(WaitFor([&] { return model.FindOffer(first).has_value(); }, absl::Seconds(30)));
+
+  // A certificate the brokers refuse (a CA they do not trust): taken up within a look at the
+  // files and a poll, after which nothing more arrives.
+  const CertificateAuthority stranger = CertificateAuthority::SelfSigned("stranger", dir);
+  secret.Publish(stranger.Issue("dev", dir, "refused"), ca_file);
+  absl::SleepFor(absl::Seconds(3));
+  const std::string second = NewUuid();
+  Produce(second, {Envelope<v1::OfferPublished>(Offer(second, 2, v1::OFFER_STATUS_PUBLISHED))});
+  absl::SleepFor(absl::Seconds(4));
+  EXPECT_FALSE(model.FindOffer(second).has_value())
+      << "read with a certificate the brokers do not trust: the tail kept the one it was made with";
+
+  // Renewed again, valid: the next tail reads on from where the last one was.
+  secret.Publish(stack_ca.Issue("dev", dir, "renewed"), ca_file);
+  EXPECT_TRUE(WaitFor([&] { return model.FindOffer(second).has_value(); }, absl::Seconds(30)));
+  EXPECT_EQ(model.searchable_offers(), 2u);
+  follower.Stop();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,9 +20,11 @@
 #include "common/metrics.h"
 #include "common/migrations.h"
 #include "common/outbox.h"
+#include "common/tls_files.h"
 #include "techtrade/common/v1/common.pb.h"
 #include "tests/support/harness.h"
 #include "tests/support/polling.h"
+#include "tests/support/test_pki.h"
 
 namespace techtrade::testing {
 namespace {
@@ -107,21 +110,24 @@ class OutboxRelayTest : public ::testing::Test {
   void TearDown() override {
     ASSERT_TRUE(failpoint::Configure("").ok());
     relays_.clear();
+    SetProcessTls(TlsFilesFromEnvironment());
     reader_.reset();
     (void)AdminTopic(stack_.kafka_brokers, topic_, false);
     pool_.reset();
     db_.reset();
   }
 
-  OutboxRelay& StartRelay(const std::string& replica, int batch_size = 500) {
+  OutboxRelay& StartRelay(const std::string& replica, int batch_size = 500,
+                          KafkaConfig producer_overrides = {}) {
     metrics_.push_back(std::make_unique<Metrics>(replica));
-    relays_.push_back(
-        std::make_unique<OutboxRelay>(OutboxRelayOptions{.service = service_,
-                                                         .pg_url = db_->url(),
-                                                         .brokers = stack_.kafka_brokers,
-                                                         .topic = topic_,
-                                                         .batch_size = batch_size},
-                                      *metrics_.back()));
+    relays_.push_back(std::make_unique<OutboxRelay>(
+        OutboxRelayOptions{.service = service_,
+                           .pg_url = db_->url(),
+                           .brokers = stack_.kafka_brokers,
+                           .topic = topic_,
+                           .batch_size = batch_size,
+                           .producer_overrides = std::move(producer_overrides)},
+        *metrics_.back()));
     relays_.back()->Start();
     return *relays_.back();
   }
@@ -322,6 +328,53 @@ TEST_F(OutboxRelayTest, ADeliveryRefusedOnATopicHoldsItsAggregateAndBacksTheTopi
   for (const auto& [partition, end] : *ends) events += end;
   EXPECT_EQ(events, 2);
   (void)AdminTopic(stack_.kafka_brokers, refusing, false);
+}
+
+// librdkafka reads its certificate once, when a producer is made. A renewed certificate (a
+// Secret's files swapped as the kubelet does) must reach the brokers without a restart: the relay
+// replaces its producer, also one whose acknowledgements wait because the brokers refuse it.
+TEST_F(OutboxRelayTest, ReplacesItsProducerWhenItsTlsFilesChange) {
+  ASSERT_TRUE(ProcessTls().enabled()) << "the test stack runs with TLS: source its env file";
+  TlsFiles fast = ProcessTls();
+  fast.refresh = absl::Milliseconds(500);
+  SetProcessTls(fast);
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/relay-tls-", RandomHex(6));
+  SecretDir secret(dir + "/secret");
+  const CertificateAuthority stack_ca = CertificateAuthority::OfStack();
+  // The stack's CA file, which the brokers' certificates are valid under, in every generation.
+  const std::string ca_file = ProcessTls().ca;
+  // dev: the identity the stack's ACLs let write the test topics.
+  secret.Publish(stack_ca.Issue("dev", dir, "first"), ca_file);
+  OutboxRelay& relay = StartRelay("replica-a", 500,
+                                  {{"ssl.ca.location", secret.ca()},
+                                   {"ssl.certificate.location", secret.cert()},
+                                   {"ssl.key.location", secret.key()}});
+  ASSERT_TRUE(Eventually([&] { return relay.leader(); }, absl::Seconds(10)));
+  Metrics& metrics = *metrics_.back();
+  Append("deal-1", 2);
+  ASSERT_TRUE(PublishedInOrder("deal-1"));
+  EXPECT_EQ(CounterValue(metrics, "techtrade_outbox_producer_recreated_total"), 0);
+
+  // A certificate the brokers refuse (a CA they do not trust): the relay takes it up, and its
+  // events wait.
+  const CertificateAuthority stranger = CertificateAuthority::SelfSigned("stranger", dir);
+  secret.Publish(stranger.Issue("dev", dir, "refused"), ca_file);
+  ASSERT_TRUE(Eventually(
+      [&] { return CounterValue(metrics, "techtrade_outbox_producer_recreated_total") >= 1; },
+      absl::Seconds(15)))
+      << "the producer kept the certificate it was made with";
+  Append("deal-1", 2);
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_EQ(OutboxRows(), 2) << "published with a certificate the brokers do not trust";
+
+  // Renewed again, valid: the producer waiting on the refused certificate is replaced, and the
+  // events go, in order.
+  secret.Publish(stack_ca.Issue("dev", dir, "renewed"), ca_file);
+  EXPECT_TRUE(PublishedInOrder("deal-1"));
+  EXPECT_TRUE(Eventually([&] { return OutboxRows() == 0; }, absl::Seconds(10)));
+  EXPECT_GE(CounterValue(metrics, "techtrade_outbox_producer_recreated_total"), 2);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
 
 }  // namespace

@@ -33,40 +33,6 @@ using grpc::health::v1::Health;
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
-// A directory laid out as the kubelet mounts a Secret: tls.crt, tls.key and ca.crt are links
-// into ..data, itself a link to the current generation, swapped in one rename.
-class SecretDir {
- public:
-  explicit SecretDir(const std::string& root) : root_(root) {
-    fs::create_directories(root_);
-    for (const char* name : {"tls.crt", "tls.key", "ca.crt"}) {
-      fs::create_symlink(absl::StrCat("..data/", name), absl::StrCat(root_, "/", name));
-    }
-  }
-  // Makes a new generation holding `files` and the CA, and swaps it in atomically.
-  void Publish(const CertificateFiles& files, const std::string& ca) {
-    const std::string generation = absl::StrCat("..gen", ++generations_);
-    const std::string dir = absl::StrCat(root_, "/", generation);
-    fs::create_directories(dir);
-    fs::copy_file(files.cert, dir + "/tls.crt");
-    fs::copy_file(files.key, dir + "/tls.key");
-    fs::copy_file(ca, dir + "/ca.crt");
-    const std::string next = root_ + "/..data_next";
-    fs::create_symlink(generation, next);
-    fs::rename(next, root_ + "/..data");
-  }
-  TlsFiles Files(absl::Duration refresh) const {
-    return {.ca = root_ + "/ca.crt",
-            .cert = root_ + "/tls.crt",
-            .key = root_ + "/tls.key",
-            .refresh = refresh};
-  }
-
- private:
-  std::string root_;
-  int generations_ = 0;
-};
-
 class TransportSecurityTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -162,6 +163,25 @@ CertificateFiles CertificateAuthority::Issue(const std::string& common_name, con
   Key key = NewKey();
   Cert cert = Sign(key.get(), common_name, ca_cert.get(), ca_key.get(), from, until, false);
   return WriteFiles(dir, file_stem, key.get(), cert.get());
+}
+
+SecretDir::SecretDir(const std::string& root) : root_(root) {
+  std::filesystem::create_directories(root_);
+  for (const char* name : {"tls.crt", "tls.key", "ca.crt"}) {
+    std::filesystem::create_symlink(absl::StrCat("..data/", name), absl::StrCat(root_, "/", name));
+  }
+}
+
+void SecretDir::Publish(const CertificateFiles& files, const std::string& ca) {
+  const std::string generation = absl::StrCat("..gen", ++generations_);
+  const std::string dir = absl::StrCat(root_, "/", generation);
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(files.cert, dir + "/tls.crt");
+  std::filesystem::copy_file(files.key, dir + "/tls.key");
+  std::filesystem::copy_file(ca, dir + "/ca.crt");
+  const std::string next = root_ + "/..data_next";
+  std::filesystem::create_symlink(generation, next);
+  std::filesystem::rename(next, root_ + "/..data");
 }
 
 }  // namespace techtrade::testing

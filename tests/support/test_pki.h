@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/tls_files.h"
 
 namespace techtrade::testing {
 
@@ -34,6 +35,25 @@ struct CertificateAuthority {
   CertificateFiles Issue(const std::string& common_name, const std::string& dir,
                          const std::string& file_stem, absl::Duration from = absl::Minutes(-5),
                          absl::Duration until = absl::Hours(24)) const;
+};
+
+// A directory laid out as the kubelet mounts a Secret: tls.crt, tls.key and ca.crt are links
+// into ..data, itself a link to the current generation, swapped in one rename.
+class SecretDir {
+ public:
+  explicit SecretDir(const std::string& root);
+  // Makes a new generation holding `files` and the CA file `ca`, and swaps it in atomically.
+  void Publish(const CertificateFiles& files, const std::string& ca);
+  std::string ca() const { return root_ + "/ca.crt"; }
+  std::string cert() const { return root_ + "/tls.crt"; }
+  std::string key() const { return root_ + "/tls.key"; }
+  TlsFiles Files(absl::Duration refresh) const {
+    return {.ca = ca(), .cert = cert(), .key = key(), .refresh = refresh};
+  }
+
+ private:
+  std::string root_;
+  int generations_ = 0;
 };
 
 }  // namespace techtrade::testing

@@ -98,7 +98,7 @@ void ReadModelFollower::Run() {
     if (!positioned_ && !Position()) continue;
     if (tail == nullptr) {
       absl::StatusOr<std::unique_ptr<KafkaConsumer>> created =
-          KafkaConsumer::CreateTail(brokers_, topic_, start_offsets_);
+          KafkaConsumer::CreateTail(brokers_, topic_, start_offsets_, tail_overrides_);
       if (!created.ok()) {
         log::Warn("read model: cannot follow the topic yet",
                   {{"error", created.status().ToString()}});
@@ -106,6 +106,12 @@ void ReadModelFollower::Run() {
         continue;
       }
       tail = *std::move(created);
+    }
+    if (tail->TlsFilesChanged()) {
+      // A consumer keeps the TLS files it was made with; the next resumes where this one was.
+      log::Info("read model: replacing Kafka consumer: its TLS files changed");
+      tail.reset();
+      continue;
     }
     std::unique_ptr<RdKafka::Message> message = tail->Poll(absl::Milliseconds(200));
     if (tail->out_of_range()) {

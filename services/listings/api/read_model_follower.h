@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "common/command.h"
+#include "common/kafka.h"
 #include "common/worker.h"
 #include "services/listings/domain/read_model.h"
 #include "services/listings/store/listings_store.h"
@@ -23,13 +24,16 @@ namespace techtrade::listings {
 
 class ReadModelFollower : public LoopWorker {
  public:
+  // `tail_overrides`: librdkafka settings for the tail over its defaults
+  // (KafkaConsumer::CreateTail).
   ReadModelFollower(ReadModel& model, Transactor<store::ListingsStore>& transactor,
-                    std::string brokers, std::string topic)
+                    std::string brokers, std::string topic, KafkaConfig tail_overrides = {})
       : LoopWorker("read-model follower"),
         model_(model),
         transactor_(transactor),
         brokers_(std::move(brokers)),
-        topic_(std::move(topic)) {}
+        topic_(std::move(topic)),
+        tail_overrides_(std::move(tail_overrides)) {}
   ~ReadModelFollower() override { Stop(); }
 
   // Records where the topic ends, then loads the snapshot into the model. Call before serving.
@@ -57,6 +61,7 @@ class ReadModelFollower : public LoopWorker {
   Transactor<store::ListingsStore>& transactor_;
   const std::string brokers_;
   const std::string topic_;
+  const KafkaConfig tail_overrides_;
   std::map<int32_t, int64_t> start_offsets_;  // Run's thread only, once Load has returned
   std::atomic<bool> positioned_{false};
 };

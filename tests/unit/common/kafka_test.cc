@@ -1,12 +1,18 @@
 // The Kafka producer wrapper against librdkafka's built-in mock cluster (no broker process): every
-// produced message is reported exactly once through the delivery callback, with its opaque.
+// produced message is reported exactly once through the delivery callback, with its opaque. And
+// KafkaTlsFiles, which tells a client's owner that the TLS files it was made with changed.
 #include "common/kafka.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace techtrade {
 namespace {
@@ -61,6 +67,72 @@ TEST(KafkaProducerTest, RejectsUnknownSettings) {
   absl::StatusOr<std::unique_ptr<KafkaProducer>> producer = KafkaProducer::Create(
       "127.0.0.1:1", {{"no.such.setting", "1"}}, [](void*, const absl::Status&) {});
   EXPECT_EQ(producer.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A file written whole, as a Secret's files are (a new directory, then the link swapped).
+void WriteFile(const std::string& path, const std::string& contents) {
+  const std::string staged = path + ".new";
+  std::ofstream(staged, std::ios::binary | std::ios::trunc) << contents;
+  std::filesystem::rename(staged, path);
+}
+
+class KafkaTlsFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("kafka-tls-", ::testing::UnitTest::GetInstance()->random_seed(), "-",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    WriteFile(Path("ca.crt"), "ca one");
+    WriteFile(Path("tls.crt"), "certificate one");
+    WriteFile(Path("tls.key"), "key one");
+    settings_ = {{"ssl.ca.location", Path("ca.crt")},
+                 {"ssl.certificate.location", Path("tls.crt")},
+                 {"ssl.key.location", Path("tls.key")}};
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
+  KafkaConfig settings_;
+};
+
+TEST_F(KafkaTlsFilesTest, SaysSoOnceAFileChangesAndLooksOnlyEveryInterval) {
+  KafkaTlsFiles files(settings_, absl::Seconds(10));
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(files.Changed(start + absl::Seconds(11)));
+  WriteFile(Path("tls.crt"), "certificate two");
+  // The next look is 10 s after the last one.
+  EXPECT_FALSE(files.Changed(start + absl::Seconds(12)));
+  EXPECT_TRUE(files.Changed(start + absl::Seconds(22)));
+  // Once changed, changed: the client must be replaced even if the file goes back.
+  WriteFile(Path("tls.crt"), "certificate one");
+  EXPECT_TRUE(files.Changed(start + absl::Seconds(40)));
+}
+
+TEST_F(KafkaTlsFilesTest, EachFileCounts) {
+  for (const std::string name : {"ca.crt", "tls.key"}) {
+    SetUp();
+    KafkaTlsFiles files(settings_, absl::Seconds(1));
+    WriteFile(Path(name), "renewed");
+    EXPECT_TRUE(files.Changed(absl::Now() + absl::Seconds(2))) << name;
+  }
+}
+
+TEST_F(KafkaTlsFilesTest, AFileMissingForAMomentIsNoChange) {
+  KafkaTlsFiles files(settings_, absl::Seconds(1));
+  std::filesystem::remove(Path("tls.key"));
+  EXPECT_FALSE(files.Changed(absl::Now() + absl::Seconds(2)));
+  WriteFile(Path("tls.key"), "key one");
+  EXPECT_FALSE(files.Changed(absl::Now() + absl::Seconds(4)));
+}
+
+TEST_F(KafkaTlsFilesTest, WithoutTlsSettingsNeverChanges) {
+  KafkaTlsFiles none({{"bootstrap.servers", "127.0.0.1:9092"}}, absl::Seconds(1));
+  EXPECT_FALSE(none.Changed(absl::InfiniteFuture()));
+  KafkaTlsFiles unset;
+  EXPECT_FALSE(unset.Changed(absl::InfiniteFuture()));
 }
 
 }  // namespace
