@@ -344,19 +344,39 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::CreateTail(
 absl::StatusOr<std::map<int32_t, int64_t>> KafkaConsumer::EndOffsets(const std::string& brokers,
                                                                      const std::string& topic,
                                                                      absl::Duration timeout) {
-  TT_ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::KafkaConsumer> consumer, GrouplessConsumer(brokers));
-  TT_ASSIGN_OR_RETURN(std::vector<int32_t> partitions, Partitions(*consumer, topic, timeout));
+  TT_ASSIGN_OR_RETURN(std::unique_ptr<TopicEnds> ends, TopicEnds::Create(brokers));
+  return ends->Read(topic, timeout);
+}
+
+absl::StatusOr<std::unique_ptr<TopicEnds>> TopicEnds::Create(const std::string& brokers) {
+  std::unique_ptr<TopicEnds> ends(new TopicEnds());
+  TT_ASSIGN_OR_RETURN(ends->consumer_, GrouplessConsumer(brokers));
+  return ends;
+}
+
+TopicEnds::~TopicEnds() {
+  if (consumer_ != nullptr) consumer_->close();
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> TopicEnds::Read(const std::string& topic,
+                                                           absl::Duration timeout) {
+  // The client's own errors (a broker down) queue up on it until served; serving them here keeps
+  // a long-lived one from accumulating them through an outage.
+  for (int served = 0; served < 100; ++served) {
+    std::unique_ptr<RdKafka::Message> event(consumer_->consume(0));
+    if (event == nullptr || event->err() == RdKafka::ERR__TIMED_OUT) break;
+  }
+  TT_ASSIGN_OR_RETURN(std::vector<int32_t> partitions, Partitions(*consumer_, topic, timeout));
   std::map<int32_t, int64_t> offsets;
   for (int32_t p : partitions) {
     int64_t low = 0, high = 0;
     RdKafka::ErrorCode err =
-        consumer->query_watermark_offsets(topic, p, &low, &high, ToMillis(timeout));
+        consumer_->query_watermark_offsets(topic, p, &low, &high, ToMillis(timeout));
     if (err != RdKafka::ERR_NO_ERROR) {
       return absl::UnavailableError(absl::StrCat("kafka offsets: ", RdKafka::err2str(err)));
     }
     offsets[p] = high;
   }
-  consumer->close();
   return offsets;
 }
 

@@ -120,4 +120,18 @@ class KafkaConsumer {
   bool out_of_range_ = false;
 };
 
+// Where a topic's partitions end, asked as often as needed over one client, so that a periodic
+// check costs a request, not a new connection and TLS handshake.
+class TopicEnds {
+ public:
+  static absl::StatusOr<std::unique_ptr<TopicEnds>> Create(const std::string& brokers);
+  ~TopicEnds();
+  // The offset after the last message of each partition of `topic`, now.
+  absl::StatusOr<std::map<int32_t, int64_t>> Read(const std::string& topic, absl::Duration timeout);
+
+ private:
+  TopicEnds() = default;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+};
+
 }  // namespace techtrade

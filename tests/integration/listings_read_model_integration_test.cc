@@ -1,11 +1,13 @@
 // The listings read-model follower (services/listings/api/read_model_follower.h) against the
 // real Kafka broker, on a topic of its own and an in-memory database: what it serves when Kafka
-// is away at start-up, and that it never replays events the database does not have.
+// is away at start-up, that it never replays events the database does not have, and that how far
+// it is behind shows in its metrics, also once it has stopped.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +22,7 @@
 #include "tests/support/fake_listings_store.h"
 #include "tests/support/fake_transactor.h"
 #include "tests/support/harness.h"
+#include "tests/support/polling.h"
 
 namespace techtrade::testing {
 namespace {
@@ -177,6 +180,44 @@ TEST_F(ListingsReadModelTest, ATailFromAnOffsetPastTheEndSaysSoInsteadOfSkipping
         return (*tail)->out_of_range();
       },
       absl::Seconds(30)));
+}
+
+double UnixSeconds(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
+
+TEST_F(ListingsReadModelTest, AFollowerThatStoppedShowsInItsLagAndItsSyncedMoment) {
+  ListingsDb db;
+  ReadModel model;
+  Metrics metrics("listings");
+  ReadModelFollower follower(model, db, stack_.kafka_brokers, topic_, &metrics);
+  const absl::Time before_load = absl::Now();
+  ASSERT_TRUE(follower.Load().ok());
+  ASSERT_TRUE(follower.positioned());
+  // The snapshot holds everything published before it was taken.
+  EXPECT_GE(GaugeValue(metrics, "techtrade_listings_read_model_synced_timestamp_seconds"),
+            std::floor(UnixSeconds(before_load)));
+  follower.Start();
+  const v1::Offer first = Offer(NewUuid(), 2, v1::OFFER_STATUS_PUBLISHED);
+  Produce(first.id(), {Envelope<v1::OfferPublished>(first)});
+  ASSERT_TRUE(WaitFor([&] { return model.FindOffer(first.id()).has_value(); }, absl::Seconds(30)));
+
+  const absl::Time before_check = absl::Now();
+  follower.CheckLag();
+  EXPECT_EQ(GaugeValue(metrics, "techtrade_listings_read_model_lag_events"), 0);
+  const double synced =
+      GaugeValue(metrics, "techtrade_listings_read_model_synced_timestamp_seconds");
+  EXPECT_GE(synced, UnixSeconds(before_check));
+
+  // The follower stops; the topic goes on.
+  follower.Stop();
+  const std::string key = NewUuid();
+  std::vector<common::v1::EventEnvelope> later;
+  for (int i = 0; i < 4; ++i) {
+    later.push_back(Envelope<v1::OfferPublished>(Offer(NewUuid(), 2, v1::OFFER_STATUS_PUBLISHED)));
+  }
+  Produce(key, later);
+  follower.CheckLag();
+  EXPECT_EQ(GaugeValue(metrics, "techtrade_listings_read_model_lag_events"), 4);
+  EXPECT_EQ(GaugeValue(metrics, "techtrade_listings_read_model_synced_timestamp_seconds"), synced);
 }
 
 }  // namespace
