@@ -19,11 +19,65 @@ bool ClaimInboxEvent(Tx& tx, absl::string_view consumer, absl::string_view event
   return r.affected_rows() == 1;
 }
 
+ConsumerLagGauge::ConsumerLagGauge(Metrics& metrics, std::string consumer_group)
+    : family_(prometheus::BuildGauge()
+                  .Name("techtrade_inbox_consumer_lag")
+                  .Help("Events of a partition assigned to this consumer group member that it "
+                        "has not applied yet (librdkafka's consumer_lag_stored, else "
+                        "consumer_lag), by consumer group, topic and partition")
+                  .Register(metrics.registry())),
+      service_(metrics.service()),
+      consumer_group_(std::move(consumer_group)) {}
+
+ConsumerLagGauge::~ConsumerLagGauge() { Clear(); }
+
+void ConsumerLagGauge::Report(const std::string& statistics_json) {
+  absl::StatusOr<std::vector<PartitionLag>> lags = ConsumerLagFromStatistics(statistics_json);
+  if (!lags.ok()) {
+    log::Warn("consumer: unreadable kafka statistics",
+              {{"consumer_group", consumer_group_}, {"error", lags.status().ToString()}});
+    return;
+  }
+  Set(*lags);
+}
+
+void ConsumerLagGauge::Set(const std::vector<PartitionLag>& lags) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<std::pair<std::string, int32_t>, prometheus::Gauge*> current;
+  for (const PartitionLag& lag : lags) {
+    auto key = std::make_pair(lag.topic, lag.partition);
+    auto it = series_.find(key);
+    prometheus::Gauge* gauge = nullptr;
+    if (it != series_.end()) {
+      gauge = it->second;
+      series_.erase(it);
+    } else {
+      gauge = &family_.Add({{"service", service_},
+                            {"consumer_group", consumer_group_},
+                            {"topic", lag.topic},
+                            {"partition", absl::StrCat(lag.partition)}});
+    }
+    gauge->Set(static_cast<double>(lag.events));
+    current[key] = gauge;
+  }
+  // What is left was in the previous report only.
+  for (const auto& [key, gauge] : series_) family_.Remove(gauge);
+  series_ = std::move(current);
+}
+
+void ConsumerLagGauge::Clear() { Set({}); }
+
 EventConsumer::EventConsumer(EventConsumerOptions options, PgPool& db, EventHandler handler)
     : LoopWorker(absl::StrCat("consumer ", options.consumer)),
       options_(std::move(options)),
       db_(db),
-      handler_(std::move(handler)) {}
+      handler_(std::move(handler)) {
+  if (options_.metrics != nullptr) {
+    auto group = options_.overrides.find("group.id");
+    lag_ = std::make_unique<ConsumerLagGauge>(
+        *options_.metrics, group != options_.overrides.end() ? group->second : options_.consumer);
+  }
+}
 
 EventConsumer::~EventConsumer() { Stop(); }
 
@@ -47,8 +101,13 @@ absl::StatusOr<bool> EventConsumer::ApplyOnce(Tx& tx,
 
 void EventConsumer::Run() {
   while (!stopping()) {
-    absl::StatusOr<std::unique_ptr<KafkaConsumer>> consumer = KafkaConsumer::Create(
-        options_.brokers, options_.consumer, options_.topics, options_.overrides);
+    KafkaConsumer::StatisticsCallback on_statistics;
+    if (lag_ != nullptr) {
+      on_statistics = [this](const std::string& json) { lag_->Report(json); };
+    }
+    absl::StatusOr<std::unique_ptr<KafkaConsumer>> consumer =
+        KafkaConsumer::Create(options_.brokers, options_.consumer, options_.topics,
+                              options_.overrides, std::move(on_statistics));
     if (!consumer.ok()) {
       log::Error("consumer: cannot start",
                  {{"consumer", options_.consumer}, {"error", consumer.status().ToString()}});
@@ -80,6 +139,10 @@ void EventConsumer::Run() {
         Process(**consumer, *message);
       }
     }
+    // Out of the group: no partition is this member's any more.
+    batch.clear();
+    consumer->reset();
+    if (lag_ != nullptr) lag_->Clear();
   }
 }
 

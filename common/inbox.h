@@ -4,9 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -14,6 +17,8 @@
 #include "absl/strings/string_view.h"
 #include "common/db.h"
 #include "common/kafka.h"
+#include "common/kafka_statistics.h"
+#include "common/metrics.h"
 #include "common/worker.h"
 #include "techtrade/common/v1/common.pb.h"
 
@@ -27,6 +32,29 @@ bool ClaimInboxEvent(Tx& tx, absl::string_view consumer, absl::string_view event
 using EventHandler =
     std::function<absl::Status(Tx& tx, const techtrade::common::v1::EventEnvelope& event)>;
 
+// techtrade_inbox_consumer_lag{consumer_group,topic,partition}: the events of each partition a
+// consumer group member is assigned that it has not applied yet, as librdkafka's statistics report
+// them. Only the partitions of the latest report have a series, so a partition revoked by a
+// rebalance, or whose lag became unknown, drops out instead of keeping a stale figure.
+class ConsumerLagGauge {
+ public:
+  ConsumerLagGauge(Metrics& metrics, std::string consumer_group);
+  ~ConsumerLagGauge();  // removes its series
+
+  // One statistics report (KafkaConsumer's StatisticsCallback); an unreadable one changes nothing.
+  void Report(const std::string& statistics_json);
+  void Set(const std::vector<PartitionLag>& lags);
+  // Removes every series: the member left the group.
+  void Clear();
+
+ private:
+  prometheus::Family<prometheus::Gauge>& family_;
+  const std::string service_;
+  const std::string consumer_group_;
+  std::mutex mutex_;
+  std::map<std::pair<std::string, int32_t>, prometheus::Gauge*> series_;  // guarded by mutex_
+};
+
 struct EventConsumerOptions {
   std::string consumer;  // inbox name and Kafka consumer group, e.g. "listings.registry-events"
   std::string brokers;
@@ -39,6 +67,8 @@ struct EventConsumerOptions {
   // database transaction. Empty: every event goes to the handler.
   std::vector<std::string> event_types;
   KafkaConfig overrides;
+  // Where techtrade_inbox_consumer_lag goes (ConsumerLagGauge); none when null.
+  Metrics* metrics = nullptr;
 };
 
 class EventConsumer : public LoopWorker {
@@ -66,6 +96,7 @@ class EventConsumer : public LoopWorker {
   bool Wanted(const techtrade::common::v1::EventEnvelope& event) const;
 
   const EventConsumerOptions options_;
+  std::unique_ptr<ConsumerLagGauge> lag_;  // when options_.metrics is set
   PgPool& db_;
   EventHandler handler_;
   std::function<void()> on_dead_lettered_;

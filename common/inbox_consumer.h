@@ -25,7 +25,8 @@ std::unique_ptr<EventConsumer> InboxConsumer(ServiceEnvironment& env,
       EventConsumerOptions{.consumer = env.settings.String(group_setting),
                            .brokers = env.config.kafka_brokers,
                            .topics = {std::move(topic)},
-                           .event_types = std::move(event_types)},
+                           .event_types = std::move(event_types),
+                           .metrics = &env.metrics},
       env.db, [handle](Tx& tx, const common::v1::EventEnvelope& event) -> absl::Status {
         PgStore store(tx);
         PgUnitOfWork work(tx);

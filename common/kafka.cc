@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
@@ -196,9 +197,58 @@ void KafkaProducer::Purge() {
   producer_->poll(0);
 }
 
+// Serves the handle's main queue — statistics and client-wide errors — on a thread of its own
+// instead of in the owner's consume() calls. Rebalances and messages stay on the consumer queue.
+class KafkaConsumer::StatisticsReader {
+ public:
+  StatisticsReader(rd_kafka_t* handle, StatisticsCallback on_statistics)
+      : handle_(handle),
+        queue_(rd_kafka_queue_new(handle)),
+        on_statistics_(std::move(on_statistics)) {
+    rd_kafka_queue_t* main = rd_kafka_queue_get_main(handle);
+    rd_kafka_queue_forward(main, queue_);
+    rd_kafka_queue_destroy(main);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~StatisticsReader() {
+    stopping_ = true;
+    thread_.join();
+    // Back to the consumer queue, as librdkafka had it, so the handle's close sees it whole.
+    rd_kafka_poll_set_consumer(handle_);
+    rd_kafka_queue_destroy(queue_);
+  }
+
+ private:
+  void Run() {
+    while (!stopping_) {
+      rd_kafka_event_t* event = rd_kafka_queue_poll(queue_, 200);
+      if (event == nullptr) continue;
+      switch (rd_kafka_event_type(event)) {
+        case RD_KAFKA_EVENT_STATS:
+          on_statistics_(rd_kafka_event_stats(event));
+          break;
+        case RD_KAFKA_EVENT_ERROR:
+          log::Warn("kafka consume error", {{"error", rd_kafka_event_error_string(event)}});
+          break;
+        default:
+          break;
+      }
+      rd_kafka_event_destroy(event);
+    }
+  }
+
+  rd_kafka_t* const handle_;
+  rd_kafka_queue_t* const queue_;
+  const StatisticsCallback on_statistics_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+KafkaConsumer::KafkaConsumer() = default;
+
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
     const std::string& brokers, const std::string& group_id, const std::vector<std::string>& topics,
-    const KafkaConfig& overrides) {
+    const KafkaConfig& overrides, StatisticsCallback on_statistics) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   KafkaConfig settings = {
       {"bootstrap.servers", brokers},
@@ -225,6 +275,7 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "3000"},
   };
+  if (on_statistics) settings["statistics.interval.ms"] = "5000";
   for (const auto& [key, value] : overrides) settings[key] = value;
   std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
   TT_ASSIGN_OR_RETURN(consumer->tls_files_, ApplyConfig(*conf, settings));
@@ -232,6 +283,10 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
   consumer->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
   if (consumer->consumer_ == nullptr) {
     return absl::InternalError(absl::StrCat("kafka consumer: ", error));
+  }
+  if (on_statistics) {
+    consumer->statistics_ =
+        std::make_unique<StatisticsReader>(consumer->consumer_->c_ptr(), std::move(on_statistics));
   }
   RdKafka::ErrorCode err = consumer->consumer_->subscribe(topics);
   if (err != RdKafka::ERR_NO_ERROR) {
@@ -327,23 +382,46 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::CreateTail(
 absl::StatusOr<std::map<int32_t, int64_t>> KafkaConsumer::EndOffsets(const std::string& brokers,
                                                                      const std::string& topic,
                                                                      absl::Duration timeout) {
-  TT_ASSIGN_OR_RETURN(std::unique_ptr<RdKafka::KafkaConsumer> consumer, GrouplessConsumer(brokers));
-  TT_ASSIGN_OR_RETURN(std::vector<int32_t> partitions, Partitions(*consumer, topic, timeout));
+  TT_ASSIGN_OR_RETURN(std::unique_ptr<TopicEnds> ends, TopicEnds::Create(brokers));
+  return ends->Read(topic, timeout);
+}
+
+absl::StatusOr<std::unique_ptr<TopicEnds>> TopicEnds::Create(const std::string& brokers) {
+  std::unique_ptr<TopicEnds> ends(new TopicEnds());
+  TT_ASSIGN_OR_RETURN(ends->consumer_, GrouplessConsumer(brokers));
+  return ends;
+}
+
+TopicEnds::~TopicEnds() {
+  if (consumer_ != nullptr) consumer_->close();
+}
+
+absl::StatusOr<std::map<int32_t, int64_t>> TopicEnds::Read(const std::string& topic,
+                                                           absl::Duration timeout) {
+  // The client's own errors (a broker down) queue up on it until served; serving them here keeps
+  // a long-lived one from accumulating them through an outage.
+  for (int served = 0; served < 100; ++served) {
+    std::unique_ptr<RdKafka::Message> event(consumer_->consume(0));
+    if (event == nullptr || event->err() == RdKafka::ERR__TIMED_OUT) break;
+  }
+  TT_ASSIGN_OR_RETURN(std::vector<int32_t> partitions, Partitions(*consumer_, topic, timeout));
   std::map<int32_t, int64_t> offsets;
   for (int32_t p : partitions) {
     int64_t low = 0, high = 0;
     RdKafka::ErrorCode err =
-        consumer->query_watermark_offsets(topic, p, &low, &high, ToMillis(timeout));
+        consumer_->query_watermark_offsets(topic, p, &low, &high, ToMillis(timeout));
     if (err != RdKafka::ERR_NO_ERROR) {
       return absl::UnavailableError(absl::StrCat("kafka offsets: ", RdKafka::err2str(err)));
     }
     offsets[p] = high;
   }
-  consumer->close();
   return offsets;
 }
 
 KafkaConsumer::~KafkaConsumer() {
+  // The statistics thread stops first: what close() reports meanwhile waits in the queue and
+  // goes with the handle.
+  statistics_.reset();
   if (consumer_ != nullptr) consumer_->close();
 }
 

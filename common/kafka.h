@@ -105,11 +105,18 @@ class KafkaProducer {
 
 class KafkaConsumer {
  public:
+  // Called with librdkafka's statistics JSON every `statistics.interval.ms`.
+  using StatisticsCallback = std::function<void(const std::string& json)>;
+
   // A member of consumer group `group_id`, reading `topics` from the earliest offset when the
-  // group has none, committed messages only, offsets committed explicitly.
+  // group has none, committed messages only, offsets committed explicitly. With
+  // `on_statistics`, librdkafka's statistics (every 5 s unless `overrides` set
+  // statistics.interval.ms) reach it on a thread of this consumer's own: they keep coming while
+  // the owner is busy and not polling, which is when a consumer falls behind.
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(
       const std::string& brokers, const std::string& group_id,
-      const std::vector<std::string>& topics, const KafkaConfig& overrides = {});
+      const std::vector<std::string>& topics, const KafkaConfig& overrides = {},
+      StatisticsCallback on_statistics = nullptr);
   // A reader of every partition of `topic` from the given offsets (partition → offset; a partition
   // not listed starts at the beginning), outside any consumer group and committing nothing: each
   // replica of a read model reads the whole stream for itself. An offset out of range (the topic
@@ -137,10 +144,26 @@ class KafkaConsumer {
   bool TlsFilesChanged() { return tls_files_.Changed(absl::Now()); }
 
  private:
-  KafkaConsumer() = default;
+  class StatisticsReader;
+  KafkaConsumer();
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<StatisticsReader> statistics_;  // stopped before consumer_ closes
   bool out_of_range_ = false;
   KafkaTlsFiles tls_files_;
+};
+
+// Where a topic's partitions end, asked as often as needed over one client, so that a periodic
+// check costs a request, not a new connection and TLS handshake.
+class TopicEnds {
+ public:
+  static absl::StatusOr<std::unique_ptr<TopicEnds>> Create(const std::string& brokers);
+  ~TopicEnds();
+  // The offset after the last message of each partition of `topic`, now.
+  absl::StatusOr<std::map<int32_t, int64_t>> Read(const std::string& topic, absl::Duration timeout);
+
+ private:
+  TopicEnds() = default;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
 };
 
 }  // namespace techtrade

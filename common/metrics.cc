@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/tls_files.h"
 
 namespace techtrade {
 
@@ -107,6 +109,32 @@ const prometheus::Histogram::BucketBoundaries& Metrics::LatencyBuckets() {
     return b;
   }();
   return buckets;
+}
+
+CertificateExpiryGauge::CertificateExpiryGauge(Metrics& metrics,
+                                               std::vector<Certificate> certificates)
+    : family_(prometheus::BuildGauge()
+                  .Name("techtrade_tls_certificate_expiry_timestamp_seconds")
+                  .Help("When the certificate this process serves expires (notAfter, Unix "
+                        "seconds), read from its file at every TLS refresh")
+                  .Labels({{"service", metrics.service()}})
+                  .Register(metrics.registry())),
+      certificates_(std::move(certificates)),
+      gauges_(certificates_.size(), nullptr) {}
+
+absl::Status CertificateExpiryGauge::Refresh() {
+  std::vector<std::string> problems;
+  for (size_t i = 0; i < certificates_.size(); ++i) {
+    absl::StatusOr<absl::Time> not_after = CertificateFileNotAfter(certificates_[i].path);
+    if (!not_after.ok()) {
+      problems.push_back(absl::StrCat(certificates_[i].name, ": ", not_after.status().message()));
+      continue;
+    }
+    if (gauges_[i] == nullptr) gauges_[i] = &family_.Add({{"certificate", certificates_[i].name}});
+    gauges_[i]->Set(static_cast<double>(absl::ToUnixSeconds(*not_after)));
+  }
+  if (problems.empty()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrJoin(problems, "; "));
 }
 
 }  // namespace techtrade

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -57,6 +58,27 @@ class Metrics {
   std::mutex rpc_series_mutex_;
   // method → code → series; guarded by rpc_series_mutex_
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, RpcSeries>> rpc_series_;
+};
+
+// techtrade_tls_certificate_expiry_timestamp_seconds{certificate}: when each certificate this
+// process serves expires, from the files themselves, read again on every Refresh (at the cadence
+// gRPC re-reads them: TECHTRADE_TLS_REFRESH_SECONDS), so a rotated file shows its new date.
+class CertificateExpiryGauge {
+ public:
+  struct Certificate {
+    std::string name;  // the `certificate` label: "server", "ca"
+    std::string path;  // PEM file; its first certificate counts
+  };
+  CertificateExpiryGauge(Metrics& metrics, std::vector<Certificate> certificates);
+
+  // Reads every file; one that cannot be read or parsed keeps its last figure (gRPC, too, keeps
+  // serving what it last loaded) and is named in the error.
+  absl::Status Refresh();
+
+ private:
+  prometheus::Family<prometheus::Gauge>& family_;
+  std::vector<Certificate> certificates_;
+  std::vector<prometheus::Gauge*> gauges_;  // by index of certificates_; null until first read
 };
 
 }  // namespace techtrade

@@ -444,7 +444,7 @@ absl::StatusOr<Callers> AuthenticateCallers(const ServiceDefinition& definition,
 }
 
 // The platform's workers: the outbox relay, then maintenance (stopped in that order, after the
-// service's own; common/worker.h).
+// service's own; common/worker.h), and with TLS the certificates' expiry gauge.
 std::vector<std::unique_ptr<Worker>> PlatformWorkers(const ServiceDefinition& definition,
                                                      const ServiceConfig& config,
                                                      Metrics& metrics) {
@@ -466,6 +466,17 @@ std::vector<std::unique_ptr<Worker>> PlatformWorkers(const ServiceDefinition& de
                          .sweep_interval = config.retention_sweep,
                          .outbox_rows_deleted = [&relay_ref] { return relay_ref.rows_deleted(); },
                          .lease_ttl = config.lease_ttl}));
+  if (config.tls.enabled()) {
+    auto expiry = std::make_shared<CertificateExpiryGauge>(
+        metrics, std::vector<CertificateExpiryGauge::Certificate>{{"server", config.tls.cert},
+                                                                  {"ca", config.tls.ca}});
+    platform.push_back(
+        std::make_unique<PeriodicWorker>("tls certificate expiry", config.tls.refresh, [expiry] {
+          if (absl::Status s = expiry->Refresh(); !s.ok()) {
+            log::Warn("tls certificate expiry not refreshed", {{"error", s.ToString()}});
+          }
+        }));
+  }
   return platform;
 }
 

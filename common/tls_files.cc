@@ -6,6 +6,9 @@
 #include <openssl/x509_vfy.h>
 
 #include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -122,6 +125,29 @@ absl::Status CheckTlsFiles(const TlsFiles& files) {
                      X509_verify_cert_error_string(X509_STORE_CTX_get_error(context.get()))));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> CertificateNotAfter(absl::string_view pem) {
+  std::unique_ptr<BIO, BioCloser> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::unique_ptr<X509, X509Closer> cert(
+      bio == nullptr ? nullptr : PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (cert == nullptr) return absl::InvalidArgumentError("no PEM certificate");
+  std::tm not_after{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &not_after) != 1) {
+    return absl::InvalidArgumentError("the certificate's notAfter is not a time");
+  }
+  return absl::FromTimeT(timegm(&not_after));
+}
+
+absl::StatusOr<absl::Time> CertificateFileNotAfter(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot be read"));
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<absl::Time> not_after = CertificateNotAfter(pem);
+  if (!not_after.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", not_after.status().message()));
+  }
+  return not_after;
 }
 
 }  // namespace techtrade

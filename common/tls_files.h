@@ -5,6 +5,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace techtrade {
@@ -34,5 +36,11 @@ void SetProcessTls(TlsFiles files);
 // not belong to the certificate, or the certificate is not valid under the CA; checked at
 // start-up, because gRPC itself would only fail every handshake. OK when TLS is off.
 absl::Status CheckTlsFiles(const TlsFiles& files);
+
+// When the first certificate of the PEM text `pem` expires (its notAfter): a chain's leaf, a CA
+// file's first CA. INVALID_ARGUMENT when `pem` holds no certificate.
+absl::StatusOr<absl::Time> CertificateNotAfter(absl::string_view pem);
+// The same for the file at `path`; NOT_FOUND when it cannot be read.
+absl::StatusOr<absl::Time> CertificateFileNotAfter(const std::string& path);
 
 }  // namespace techtrade

@@ -8,6 +8,7 @@
 #include "common/pg_transactor.h"
 #include "common/registry_client.h"
 #include "common/server.h"
+#include "common/worker.h"
 #include "services/listings/api/listings_service.h"
 #include "services/listings/api/read_model_follower.h"
 #include "services/listings/store/pg_listings_store.h"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   using namespace techtrade;
   using namespace techtrade::listings;
   constexpr char kTopic[] = "techtrade.listings.events.v1";
+  constexpr absl::Duration kReadModelLagCheckInterval = absl::Seconds(5);
   using ListingsTransactor = PgTransactor<store::ListingsStore, store::PgListingsStore>;
   // Owned here so that they outlive the services and workers RunService keeps.
   std::unique_ptr<ReadModel> model;
@@ -45,9 +47,13 @@ int main(int argc, char** argv) {
                             ParseMatchWeights(env.settings.String("TECHTRADE_MATCH_WEIGHTS")));
         model = std::make_unique<ReadModel>(weights);
         transactor = std::make_unique<ListingsTransactor>(env.db);
-        auto follower = std::make_unique<ReadModelFollower>(*model, *transactor,
-                                                            env.config.kafka_brokers, kTopic);
+        auto follower = std::make_unique<ReadModelFollower>(
+            *model, *transactor, env.config.kafka_brokers, kTopic, &env.metrics);
         if (absl::Status s = follower->Load(); !s.ok()) return s;
+        // On a thread of its own, so that a follower that stops or stalls shows in the metrics.
+        env.workers.push_back(
+            std::make_unique<PeriodicWorker>("read-model lag", kReadModelLagCheckInterval,
+                                             [checked = follower.get()] { checked->CheckLag(); }));
         auto service = std::make_unique<ListingsServiceImpl>(*transactor, env.cache, env.runner,
                                                              *env.registry, *model);
         ListingsServiceImpl* handlers = service.get();

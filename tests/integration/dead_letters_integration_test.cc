@@ -11,8 +11,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "common/tls_files.h"
 #include "techtrade/ops/v1/dead_letters.grpc.pb.h"
 #include "tests/support/deal_fixture.h"
+#include "tests/support/polling.h"
 #include "tests/support/tool_runner.h"
 
 namespace techtrade::testing {
@@ -346,6 +348,45 @@ TEST_F(DeadLettersTest, OperatorsOnlyAndBadInputNamesTheField) {
   auto transactions = ops::DeadLetterService::NewStub(transactions_->channel());
   ASSERT_TRUE(transactions->ListDeadLetters(AuthedContext(operator_key_).get(), {}, &listed).ok());
   EXPECT_EQ(listed.dead_letters_size(), 0);
+}
+
+// The value of the first series of `metric` whose line contains every one of `labels`; -1 when
+// there is none.
+double SeriesValue(const std::string& scraped, absl::string_view metric,
+                   const std::vector<std::string>& labels) {
+  for (absl::string_view line : absl::StrSplit(scraped, '\n')) {
+    if (!absl::StartsWith(line, absl::StrCat(metric, "{"))) continue;
+    bool all = true;
+    for (const std::string& label : labels) all = all && absl::StrContains(line, label);
+    double value = -1;
+    if (all && absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &value)) return value;
+  }
+  return -1;
+}
+
+// What the alerts of k8s/components/monitoring/alerts.yaml read, as a listings process exports it:
+// its consumer's lag (none left once it has gone through the registry's events),
+// how current its read model is, and when the certificate it serves expires.
+TEST_F(DeadLettersTest, AListingsProcessExportsWhatTheAlertsRead) {
+  const double started = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  std::string scraped;
+  const std::vector<std::string> lag_labels = {absl::StrCat("consumer_group=\"", consumer_, "\""),
+                                               absl::StrCat("topic=\"", kRegistryTopic, "\"")};
+  const bool seen = Eventually(
+      [&] {
+        scraped = Scrape(metrics_port_);
+        return SeriesValue(scraped, "techtrade_inbox_consumer_lag", lag_labels) == 0 &&
+               SeriesValue(scraped, "techtrade_listings_read_model_synced_timestamp_seconds", {}) >=
+                   started;
+      },
+      absl::Seconds(60));
+  EXPECT_TRUE(seen) << scraped;
+  absl::StatusOr<absl::Time> not_after =
+      CertificateFileNotAfter(ServiceIdentityTls("listings").cert);
+  ASSERT_TRUE(not_after.ok()) << not_after.status();
+  EXPECT_EQ(SeriesValue(scraped, "techtrade_tls_certificate_expiry_timestamp_seconds",
+                        {"certificate=\"server\"", "service=\"listings\""}),
+            absl::ToUnixSeconds(*not_after));
 }
 
 }  // namespace

@@ -1,12 +1,14 @@
 // The listings read-model follower (services/listings/api/read_model_follower.h) against the
 // real Kafka broker, on a topic of its own and an in-memory database: what it serves when Kafka
-// is away at start-up, that it never replays events the database does not have, and that a
-// renewed certificate reaches the brokers without a restart.
+// is away at start-up, that it never replays events the database does not have, that how far
+// it is behind shows in its metrics, also once it has stopped, and that a renewed certificate
+// reaches the brokers without a restart.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -23,6 +25,7 @@
 #include "tests/support/fake_listings_store.h"
 #include "tests/support/fake_transactor.h"
 #include "tests/support/harness.h"
+#include "tests/support/polling.h"
 #include "tests/support/test_pki.h"
 
 namespace techtrade::testing {
@@ -200,7 +203,7 @@ TEST_F(ListingsReadModelTest, ATailIsReplacedWhenItsTlsFilesChangeAndReadsOn) {
   secret.Publish(stack_ca.Issue("dev", dir, "first"), ca_file);
   ListingsDb db;
   ReadModel model;
-  ReadModelFollower follower(model, db, stack_.kafka_brokers, topic_,
+  ReadModelFollower follower(model, db, stack_.kafka_brokers, topic_, /*metrics=*/nullptr,
                              {{"ssl.ca.location", secret.ca()},
                               {"ssl.certificate.location", secret.cert()},
                               {"ssl.key.location", secret.key()}});
@@ -229,6 +232,44 @@ TEST_F(ListingsReadModelTest, ATailIsReplacedWhenItsTlsFilesChangeAndReadsOn) {
   follower.Stop();
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
+}
+
+double UnixSeconds(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
+
+TEST_F(ListingsReadModelTest, AFollowerThatStoppedShowsInItsLagAndItsSyncedMoment) {
+  ListingsDb db;
+  ReadModel model;
+  Metrics metrics("listings");
+  ReadModelFollower follower(model, db, stack_.kafka_brokers, topic_, &metrics);
+  const absl::Time before_load = absl::Now();
+  ASSERT_TRUE(follower.Load().ok());
+  ASSERT_TRUE(follower.positioned());
+  // The snapshot holds everything published before it was taken.
+  EXPECT_GE(GaugeValue(metrics, "techtrade_listings_read_model_synced_timestamp_seconds"),
+            std::floor(UnixSeconds(before_load)));
+  follower.Start();
+  const v1::Offer first = Offer(NewUuid(), 2, v1::OFFER_STATUS_PUBLISHED);
+  Produce(first.id(), {Envelope<v1::OfferPublished>(first)});
+  ASSERT_TRUE(WaitFor([&] { return model.FindOffer(first.id()).has_value(); }, absl::Seconds(30)));
+
+  const absl::Time before_check = absl::Now();
+  follower.CheckLag();
+  EXPECT_EQ(GaugeValue(metrics, "techtrade_listings_read_model_lag_events"), 0);
+  const double synced =
+      GaugeValue(metrics, "techtrade_listings_read_model_synced_timestamp_seconds");
+  EXPECT_GE(synced, UnixSeconds(before_check));
+
+  // The follower stops; the topic goes on.
+  follower.Stop();
+  const std::string key = NewUuid();
+  std::vector<common::v1::EventEnvelope> later;
+  for (int i = 0; i < 4; ++i) {
+    later.push_back(Envelope<v1::OfferPublished>(Offer(NewUuid(), 2, v1::OFFER_STATUS_PUBLISHED)));
+  }
+  Produce(key, later);
+  follower.CheckLag();
+  EXPECT_EQ(GaugeValue(metrics, "techtrade_listings_read_model_lag_events"), 4);
+  EXPECT_EQ(GaugeValue(metrics, "techtrade_listings_read_model_synced_timestamp_seconds"), synced);
 }
 
 }  // namespace

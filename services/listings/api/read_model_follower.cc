@@ -1,7 +1,9 @@
 #include "services/listings/api/read_model_follower.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/kafka.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "techtrade/listings/v1/listings.pb.h"
 
 namespace techtrade::listings {
@@ -9,20 +11,104 @@ namespace {
 
 constexpr absl::Duration kKafkaTimeout = absl::Seconds(5);
 constexpr absl::Duration kRetryPause = absl::Seconds(1);
+// A check that waits longer than this for Kafka is skipped (and the synced timestamp ages).
+constexpr absl::Duration kCheckTimeout = absl::Seconds(2);
 
 }  // namespace
+
+ReadModelFollower::ReadModelFollower(ReadModel& model, Transactor<store::ListingsStore>& transactor,
+                                     std::string brokers, std::string topic, Metrics* metrics,
+                                     KafkaConfig tail_overrides)
+    : LoopWorker("read-model follower"),
+      model_(model),
+      transactor_(transactor),
+      brokers_(std::move(brokers)),
+      topic_(std::move(topic)),
+      tail_overrides_(std::move(tail_overrides)) {
+  if (metrics == nullptr) return;
+  service_ = metrics->service();
+  lag_family_ = &prometheus::BuildGauge()
+                     .Name("techtrade_listings_read_model_lag_events")
+                     .Help(
+                         "Events of the listings topic this replica's read model had not "
+                         "applied at the last check, by partition")
+                     .Register(metrics->registry());
+  synced_family_ = &prometheus::BuildGauge()
+                        .Name("techtrade_listings_read_model_synced_timestamp_seconds")
+                        .Help(
+                            "The latest moment (Unix seconds) before which this replica's "
+                            "read model holds every event published on the listings topic")
+                        .Register(metrics->registry());
+}
+
+ReadModelFollower::~ReadModelFollower() { Stop(); }
 
 absl::Status ReadModelFollower::Load() {
   absl::StatusOr<std::map<int32_t, int64_t>> ends =
       KafkaConsumer::EndOffsets(brokers_, topic_, kKafkaTimeout);
   if (ends.ok()) {
+    std::lock_guard<std::mutex> lock(offsets_mutex_);
     start_offsets_ = *std::move(ends);
     positioned_ = true;
   } else {
     log::Warn("read model: topic end unknown; serving the database's listings until Kafka answers",
               {{"error", ends.status().ToString()}});
   }
-  return LoadSnapshot(model_);
+  const absl::Time snapshot_start = absl::Now();
+  TT_RETURN_IF_ERROR(LoadSnapshot(model_));
+  Loaded(snapshot_start);
+  return absl::OkStatus();
+}
+
+void ReadModelFollower::Loaded(absl::Time at) {
+  std::lock_guard<std::mutex> lock(freshness_mutex_);
+  freshness_.Loaded(at);
+  ExportSynced();
+}
+
+void ReadModelFollower::ExportSynced() {
+  if (synced_family_ == nullptr || !freshness_.synced_as_of().has_value()) return;
+  if (synced_ == nullptr)
+    synced_ = &synced_family_->Add({{"service", service_}, {"topic", topic_}});
+  synced_->Set(absl::ToDoubleSeconds(*freshness_.synced_as_of() - absl::UnixEpoch()));
+}
+
+void ReadModelFollower::CheckLag() {
+  if (!positioned_) return;
+  if (ends_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<TopicEnds>> created = TopicEnds::Create(brokers_);
+    if (!created.ok()) {
+      log::Warn("read model: cannot check the lag", {{"error", created.status().ToString()}});
+      return;
+    }
+    ends_ = *std::move(created);
+  }
+  const absl::Time asked = absl::Now();
+  absl::StatusOr<std::map<int32_t, int64_t>> ends = ends_->Read(topic_, kCheckTimeout);
+  if (!ends.ok()) {
+    log::Warn("read model: topic end unknown; lag not checked",
+              {{"error", ends.status().ToString()}});
+    return;
+  }
+  std::map<int32_t, int64_t> positions;
+  {
+    std::lock_guard<std::mutex> lock(offsets_mutex_);
+    positions = start_offsets_;
+  }
+  std::lock_guard<std::mutex> lock(freshness_mutex_);
+  freshness_.Reached(positions);  // the ends of earlier checks
+  freshness_.EndsSeen(*ends, asked);
+  freshness_.Reached(positions);
+  ExportSynced();
+  if (lag_family_ == nullptr) return;
+  for (const auto& [partition, behind] : freshness_.EventsBehind(positions)) {
+    prometheus::Gauge*& gauge = lag_[partition];
+    if (gauge == nullptr) {
+      gauge = &lag_family_->Add(
+          {{"service", service_}, {"topic", topic_}, {"partition", absl::StrCat(partition)}});
+    }
+    gauge->Set(static_cast<double>(behind));
+  }
 }
 
 absl::Status ReadModelFollower::LoadSnapshot(ReadModel& into) {
@@ -59,14 +145,19 @@ bool ReadModelFollower::Position() {
   // replicas committed meanwhile reached it through no tail: a snapshot taken after the ends
   // were recorded covers everything before them.
   ReadModel fresh;
+  const absl::Time snapshot_start = absl::Now();
   if (absl::Status loaded = LoadSnapshot(fresh); !loaded.ok()) {
     log::Warn("read model: cannot reload the listings", {{"error", loaded.ToString()}});
     SleepFor(kRetryPause);
     return false;
   }
   model_.ReplaceWith(std::move(fresh));
-  start_offsets_ = *std::move(ends);
+  {
+    std::lock_guard<std::mutex> lock(offsets_mutex_);
+    start_offsets_ = *std::move(ends);
+  }
   positioned_ = true;
+  Loaded(snapshot_start);
   log::Info("read model positioned on the topic", {{"partitions", start_offsets_.size()}});
   return true;
 }
@@ -97,8 +188,13 @@ void ReadModelFollower::Run() {
   while (!stopping()) {
     if (!positioned_ && !Position()) continue;
     if (tail == nullptr) {
+      std::map<int32_t, int64_t> from;
+      {
+        std::lock_guard<std::mutex> lock(offsets_mutex_);
+        from = start_offsets_;
+      }
       absl::StatusOr<std::unique_ptr<KafkaConsumer>> created =
-          KafkaConsumer::CreateTail(brokers_, topic_, start_offsets_, tail_overrides_);
+          KafkaConsumer::CreateTail(brokers_, topic_, from, tail_overrides_);
       if (!created.ok()) {
         log::Warn("read model: cannot follow the topic yet",
                   {{"error", created.status().ToString()}});
@@ -123,14 +219,16 @@ void ReadModelFollower::Run() {
       continue;
     }
     if (message == nullptr) continue;
-    // Where to resume if the consumer has to be created again.
-    start_offsets_[message->partition()] = message->offset() + 1;
     techtrade::common::v1::EventEnvelope event;
-    if (!event.ParseFromArray(message->payload(), static_cast<int>(message->len()))) {
+    if (event.ParseFromArray(message->payload(), static_cast<int>(message->len()))) {
+      ApplyEvent(model_, event);
+    } else {
       log::Warn("read model: unreadable event", {{"offset", message->offset()}});
-      continue;
     }
-    ApplyEvent(model_, event);
+    // Where to resume if the consumer has to be created again, and how far the model is: only
+    // once the event is in it.
+    std::lock_guard<std::mutex> lock(offsets_mutex_);
+    start_offsets_[message->partition()] = message->offset() + 1;
   }
 }
 
