@@ -386,9 +386,10 @@ absl::StatusOr<std::map<int32_t, int64_t>> KafkaConsumer::EndOffsets(const std::
   return ends->Read(topic, timeout);
 }
 
-absl::StatusOr<std::unique_ptr<TopicEnds>> TopicEnds::Create(const std::string& brokers) {
+absl::StatusOr<std::unique_ptr<TopicEnds>> TopicEnds::Create(const std::string& brokers,
+                                                             const KafkaConfig& overrides) {
   std::unique_ptr<TopicEnds> ends(new TopicEnds());
-  TT_ASSIGN_OR_RETURN(ends->consumer_, GrouplessConsumer(brokers));
+  TT_ASSIGN_OR_RETURN(ends->consumer_, GrouplessConsumer(brokers, overrides, &ends->tls_files_));
   return ends;
 }
 

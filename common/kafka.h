@@ -156,14 +156,18 @@ class KafkaConsumer {
 // check costs a request, not a new connection and TLS handshake.
 class TopicEnds {
  public:
-  static absl::StatusOr<std::unique_ptr<TopicEnds>> Create(const std::string& brokers);
+  static absl::StatusOr<std::unique_ptr<TopicEnds>> Create(const std::string& brokers,
+                                                           const KafkaConfig& overrides = {});
   ~TopicEnds();
   // The offset after the last message of each partition of `topic`, now.
   absl::StatusOr<std::map<int32_t, int64_t>> Read(const std::string& topic, absl::Duration timeout);
+  // The TLS files changed since this client was made (KafkaTlsFiles): make another.
+  bool TlsFilesChanged() { return tls_files_.Changed(absl::Now()); }
 
  private:
   TopicEnds() = default;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  KafkaTlsFiles tls_files_;
 };
 
 }  // namespace techtrade

@@ -75,8 +75,11 @@ void ReadModelFollower::ExportSynced() {
 
 void ReadModelFollower::CheckLag() {
   if (!positioned_) return;
-  if (ends_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<TopicEnds>> created = TopicEnds::Create(brokers_);
+  // A client keeps the TLS files it was made with: another one for renewed files.
+  if (ends_ == nullptr || ends_->TlsFilesChanged()) {
+    ends_.reset();
+    absl::StatusOr<std::unique_ptr<TopicEnds>> created =
+        TopicEnds::Create(brokers_, tail_overrides_);
     if (!created.ok()) {
       log::Warn("read model: cannot check the lag", {{"error", created.status().ToString()}});
       return;

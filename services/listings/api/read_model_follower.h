@@ -29,7 +29,7 @@ namespace techtrade::listings {
 class ReadModelFollower : public LoopWorker {
  public:
   // With `metrics`, CheckLag exports how far the model is behind (see there). `tail_overrides`:
-  // librdkafka settings for the tail over its defaults (KafkaConsumer::CreateTail).
+  // librdkafka settings over the defaults of the follower's clients (its tail, CheckLag's).
   ReadModelFollower(ReadModel& model, Transactor<store::ListingsStore>& transactor,
                     std::string brokers, std::string topic, Metrics* metrics = nullptr,
                     KafkaConfig tail_overrides = {});
