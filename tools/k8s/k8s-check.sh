@@ -11,7 +11,8 @@
 #   5. the checker catches broken manifests: an unknown field, a hostNetwork pod and a changed
 #      object must each fail.
 # Usage: tools/k8s/k8s-check.sh [KUSTOMIZATION_DIR...]   (default: every overlay, k8s/overlays/*)
-# K8S_CHECK_PREVIOUS=<git ref> applies each directory as it was at that ref first (an upgrade).
+# K8S_CHECK_PREVIOUS=<git ref> applies each directory as it was at that ref first, then deletes its
+# migration Jobs (an upgrade, as docs/operations.md has it).
 # K8S_CHECK_KEEP=1 keeps the temp dir (logs, certificates, kubeconfig) for a look afterwards.
 set -euo pipefail
 
@@ -248,6 +249,10 @@ for dir in "${dirs[@]}"; do
     check_apply "$work/previous/$prev_rel" ||
       die "$prev_rel at $K8S_CHECK_PREVIOUS: server-side apply"
     say "$rel: applied the render of $prev_rel at $K8S_CHECK_PREVIOUS first"
+    # The upgrade as docs/operations.md ("Upgrade") has operators do it: a Job's pod template is
+    # immutable, so the previous release's finished migration Jobs go first.
+    kubectl delete job --all-namespaces -l app.kubernetes.io/component=migration \
+      --wait=true >/dev/null || die "$rel: cannot delete the previous release's migration Jobs"
   fi
   prepare_namespaces "$dir" || die "$rel: cannot render or create its namespaces"
   check_apply "$dir" || die "$rel: server-side apply"
