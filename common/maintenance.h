@@ -3,6 +3,7 @@
 // tables (idempotency records, inbox entries).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,6 +41,10 @@ class Maintenance : public LoopWorker {
   explicit Maintenance(MaintenanceOptions options);
   ~Maintenance() override { Stop(); }
 
+  // False once the outbox turned out not to be this role's to VACUUM (a migrator owns it, or a
+  // VACUUM failed): autovacuum's job alone from then on.
+  bool vacuums_outbox() const { return !vacuum_refused_.load(); }
+
  private:
   void Run() override;
   // VACUUMs the outbox once enough published rows were deleted since the last one.
@@ -52,7 +57,7 @@ class Maintenance : public LoopWorker {
   std::chrono::steady_clock::time_point last_sweep_;
   int64_t deleted_at_last_vacuum_ = 0;
   std::chrono::steady_clock::time_point last_vacuum_;
-  bool vacuum_refused_ = false;  // a VACUUM failed: autovacuum's job alone from then on
+  std::atomic<bool> vacuum_refused_{false};  // see vacuums_outbox()
 };
 
 }  // namespace techtrade

@@ -26,9 +26,11 @@
 #include "common/auth.h"
 #include "common/db.h"
 #include "common/ids.h"
+#include "common/maintenance.h"
 #include "common/outbox.h"
 #include "techtrade/common/v1/common.pb.h"
 #include "tests/support/harness.h"
+#include "tests/support/polling.h"
 #include "tests/support/test_pki.h"
 
 extern char** environ;
@@ -298,6 +300,30 @@ TEST_F(AuditSealRolesTest, TheSealRefusesASuperuserForEitherRoleAndUnknownRoles)
   // Nothing changed hands.
   EXPECT_EQ(AdminQuery("SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'"),
             migrator_);
+}
+
+// Only a table's owner may VACUUM it, and PostgreSQL answers anyone else with a warning, not an
+// error: the services' maintenance, which does not own the migrator's outbox, must see that and
+// leave it to autovacuum, while an owner's goes on vacuuming.
+TEST_F(AuditSealRolesTest, TheServicesMaintenanceLeavesTheMigratorsOutboxToAutovacuum) {
+  const Exit migrated = MigrateAsMigrator();
+  ASSERT_EQ(migrated.code, 0) << migrated.log;
+  auto maintenance_as = [&](const std::string& role) {
+    return std::make_unique<Maintenance>(
+        MaintenanceOptions{.service = "seal-roles-" + role,
+                           .pg_url = UrlAs(role),
+                           .outbox_rows_deleted = [] { return int64_t{20000}; },
+                           .check_interval = absl::Milliseconds(50)});
+  };
+  std::unique_ptr<Maintenance> services = maintenance_as(services_);
+  std::unique_ptr<Maintenance> owner = maintenance_as(migrator_);
+  services->Start();
+  owner->Start();
+  // A VACUUM is due 5 s after start.
+  EXPECT_TRUE(Eventually([&] { return !services->vacuums_outbox(); }, absl::Seconds(20)))
+      << "the services' role went on asking for a VACUUM that PostgreSQL skips";
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_TRUE(owner->vacuums_outbox());
 }
 
 }  // namespace
