@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -406,13 +407,21 @@ void OutboxRelay::AwaitAcknowledgements(pqxx::connection& conn,
     }
     return false;
   };
+  // Renewed TLS files while acknowledgements wait: a producer whose old certificate still works
+  // finishes its batch and is replaced before the next; one the brokers refuse (the old
+  // certificate expired) would wait for ever, so after a grace the rest is sent again by a
+  // producer with the new files.
+  constexpr absl::Duration kTlsRenewalGrace = absl::Seconds(5);
+  std::optional<absl::Time> tls_changed_at;
   while (outstanding() && !producer_->fatal()) {
     producer_->Poll(absl::Milliseconds(50));
-    // Renewed files while acknowledgements wait: the brokers may be refusing the certificate this
-    // producer holds (it expired), so the rest is sent again by a producer with the new ones.
     if (producer_->TlsFilesChanged()) {
-      producer_->Purge();
-      break;
+      const absl::Time now = absl::Now();
+      if (!tls_changed_at.has_value()) tls_changed_at = now;
+      if (now - *tls_changed_at > kTlsRenewalGrace) {
+        producer_->Purge();
+        break;
+      }
     }
     if (stopping() && NowNanos() > hard_stop_at_ns_) {
       producer_->Purge();  // reports the rest as failed; they stay unpublished
