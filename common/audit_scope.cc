@@ -13,6 +13,7 @@ absl::StatusOr<AuditScope> AuditScopeOf(const registry::v1::Principal& caller) {
     case API_CLIENT_ROLE_OPERATOR:
       return AuditScope{.everything = true};
     case API_CLIENT_ROLE_CITY_SYSTEM:
+    case registry::v1::API_CLIENT_ROLE_REGISTRATION_BODY:
       if (!caller.city_id().empty()) return AuditScope{.city_id = caller.city_id()};
       break;
     case API_CLIENT_ROLE_PARTNER:
@@ -24,7 +25,8 @@ absl::StatusOr<AuditScope> AuditScopeOf(const registry::v1::Principal& caller) {
       break;
   }
   return absl::PermissionDeniedError(
-      "the audit log is for operators, city systems and finance partners only");
+      "the audit log is for operators, city systems, registration bodies and finance partners "
+      "only");
 }
 
 bool InAuditScope(const AuditScope& scope, std::span<const std::string> city_ids,

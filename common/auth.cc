@@ -17,6 +17,7 @@ namespace {
 using techtrade::registry::v1::API_CLIENT_ROLE_CITY_SYSTEM;
 using techtrade::registry::v1::API_CLIENT_ROLE_OPERATOR;
 using techtrade::registry::v1::API_CLIENT_ROLE_PARTNER;
+using techtrade::registry::v1::API_CLIENT_ROLE_REGISTRATION_BODY;
 
 bool IsLowerHex(absl::string_view s) {
   for (char c : s) {
@@ -178,8 +179,21 @@ absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view
 
 bool IsOperator(const Principal& caller) { return caller.role() == API_CLIENT_ROLE_OPERATOR; }
 
-std::string CityScope(const Principal& caller) {
-  return caller.role() == API_CLIENT_ROLE_CITY_SYSTEM ? caller.city_id() : std::string();
+absl::StatusOr<std::string> CityScope(const Principal& caller) {
+  switch (caller.role()) {
+    case API_CLIENT_ROLE_OPERATOR:
+      return std::string();
+    case API_CLIENT_ROLE_PARTNER:
+      if (!caller.api_client_id().empty()) return std::string();
+      break;
+    case API_CLIENT_ROLE_CITY_SYSTEM:
+    case API_CLIENT_ROLE_REGISTRATION_BODY:
+      if (!caller.city_id().empty()) return caller.city_id();
+      break;
+    default:
+      break;
+  }
+  return absl::PermissionDeniedError("this API client may read no pilot city's data");
 }
 
 absl::Status RequireAuditor(const Principal& caller) {

@@ -113,9 +113,12 @@ class MemoizingAuthenticator : public Authenticator {
 
 // Who may do what, the same in every service (docs/api.md, "Who may call what").
 bool IsOperator(const Principal& caller);
-// The pilot city a caller's reads are confined to: a city system's own; empty for operators and
-// finance partners, who see every city.
-std::string CityScope(const Principal& caller);
+// The pilot city a caller's reads are confined to: a city system's or registration body's own;
+// empty for operators and
+// finance partners, who are not confined by city (a partner's own scope is its deals). Any other
+// caller, a city system without a city among them, is PERMISSION_DENIED: an empty scope means
+// "every city", so it is never the answer for a caller that was not meant to have it.
+absl::StatusOr<std::string> CityScope(const Principal& caller);
 // PERMISSION_DENIED unless the caller is an operator.
 absl::Status RequireOperator(const Principal& caller);
 // PERMISSION_DENIED unless the caller is an operator or a finance partner (audit reads).

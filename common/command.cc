@@ -32,6 +32,10 @@ common::v1::Actor ActorOf(const registry::v1::Principal& caller) {
     case registry::v1::API_CLIENT_ROLE_PARTNER:
       actor.set_role("partner");
       break;
+    case registry::v1::API_CLIENT_ROLE_REGISTRATION_BODY:
+      actor.set_role("registration_body");
+      actor.set_city_id(caller.city_id());
+      break;
     default:
       // An unauthenticated call (RunForServices): the id, if any, says who it claimed to be.
       actor.set_role("unknown");

@@ -113,6 +113,7 @@ constexpr RoleRateLimit kRateLimitSettings[] = {
     {"OPERATOR", "TECHTRADE_RATE_LIMIT_OPERATOR", "0"},
     {"CITY_SYSTEM", "TECHTRADE_RATE_LIMIT_CITY_SYSTEM", "2000/4000"},
     {"PARTNER", "TECHTRADE_RATE_LIMIT_PARTNER", "2000/4000"},
+    {"REGISTRATION_BODY", "TECHTRADE_RATE_LIMIT_REGISTRATION_BODY", "200/400"},
     // Not a role: failed authentications per peer address (RpcRunner).
     {"UNAUTHENTICATED", "TECHTRADE_RATE_LIMIT_UNAUTHENTICATED", "5/20"}};
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The scenario of `make run`, played against the running dev platform with techtradectl the way
-# an operator, a pilot-city portal and a bank would: a city and its organisations, an offer and a
-# demand matched, a deal negotiated, signed, performed and paid, the fund's subsidy approved and
-# disbursed, and what a finance partner read from Kafka, in order.
+# an operator, a pilot-city portal, a registration body and a bank would: a city and its
+# organisations, an offer and a demand matched, a deal negotiated, signed, registered, performed
+# and paid, the fund's subsidy approved and disbursed, and what a finance partner read from Kafka,
+# in order.
 # Safe to run again: every mutation carries a fixed request_id, so a second run replays.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -141,6 +142,17 @@ ctl "${city_key}" deal sign --request_id demo-sign --deal_id "${deal_id}" --expe
   --registration_number 2026420100000123 --signing_time "${signing_time}" |
   grep -E '^(state|contract\.registration_number|version) '
 
+step "Contract registration (技术合同认定登记): the portal submits, Wuhan's registration body registers"
+body_key="$(issue_key wuhan-registration body --name "Wuhan technology-contract registration office" \
+  --role REGISTRATION_BODY --city_id wuhan-east-lake)"
+ctl "${city_key}" deal submit-registration --request_id demo-registration-submit --deal_id "${deal_id}" \
+  --expected_version 7 --category LICENCE --declared_value "600000.00 CNY" \
+  --document_reference WH-2026-000123 | grep -E '^(registration\.(state|deadline|submissions)) '
+ctl "${body_key}" deal register --request_id demo-registration --deal_id "${deal_id}" \
+  --expected_version 8 --registration_number 4201012026000123 --category LICENCE \
+  --registered_value "580000.00 CNY" |
+  grep -E '^(registration\.(state|registration_number|registered_value)) '
+
 step "The fund: Wuhan East Lake's programme (10 % to 500 000.00, 5 % above; 30 % at signing, 70 % at completion)"
 year="$(date -u +%Y)"
 programme_id="$(ctl "${TECHTRADE_API_KEY}" fund programme create --json --request_id demo-programme \
@@ -167,7 +179,7 @@ ctl "${city_key}" fund application get --id "${application_id}" |
   grep -E '^(status|decision_reason|calculation\.|approved_minor|disbursed_minor) '
 
 step "Performance: two milestones delivered, accepted and paid by the bank"
-version=7
+version=9
 for m in 1 2; do
   ctl "${city_key}" deal deliver --request_id "demo-deliver-${m}" --deal_id "${deal_id}" \
     --expected_version "${version}" --milestone_index "${m}" >/dev/null

@@ -107,6 +107,23 @@ std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
     return absl::StrCat("deal completed, ", Amount(x.deal().paid_total()), " paid in total");
   }
   if (v1::DealCancelled x; any.UnpackTo(&x)) return "deal cancelled: " + x.reason();
+  if (v1::ContractRegistrationSubmitted x; any.UnpackTo(&x)) {
+    const v1::ContractRegistration& r = x.deal().registration();
+    return absl::StrCat("contract submitted for registration in ", r.city_id(), " (submission ",
+                        r.submissions(), ", declared ", Amount(r.declared_value()), ")");
+  }
+  if (v1::ContractRegistered x; any.UnpackTo(&x)) {
+    const v1::ContractRegistration& r = x.deal().registration();
+    return absl::StrCat("contract REGISTERED as ", r.registration_number(), " (",
+                        v1::ContractCategory_Name(r.category()), ", technology value ",
+                        Amount(r.registered_value()), ")");
+  }
+  if (v1::ContractRegistrationRefused x; any.UnpackTo(&x)) {
+    return "contract registration refused: " + x.reason();
+  }
+  if (v1::ContractRegistrationOverdue x; any.UnpackTo(&x)) {
+    return "contract registration OVERDUE: not registered by its deadline";
+  }
   if (fv1::ApplicationDecided x; any.UnpackTo(&x)) {
     const fv1::Application& a = x.application();
     return absl::StrCat("fund application for deal ", a.deal_id().substr(0, 8), " ",

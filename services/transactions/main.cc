@@ -10,6 +10,7 @@
 #include "common/pg_transactor.h"
 #include "common/registry_client.h"
 #include "common/server.h"
+#include "common/worker.h"
 #include "services/transactions/api/listings_client.h"
 #include "services/transactions/api/transactions_service.h"
 #include "services/transactions/store/deals_store.h"
@@ -30,7 +31,10 @@ int main(int argc, char** argv) {
                        "host:port of the listings service, for the listings deals open on"),
                    StringSetting("TECHTRADE_ATTESTATION_KEY", "",
                                  "PEM file of the platform's Ed25519 deal attestation key "
-                                 "(GetDealAttestation; empty: none, the RPC is refused)")},
+                                 "(GetDealAttestation; empty: none, the RPC is refused)"),
+                   IntegerSetting("TECHTRADE_REGISTRATION_SWEEP_SECONDS", 60, 1, 86400,
+                                  "how often a replica flags deals whose contract registration "
+                                  "fell due (ContractRegistrationOverdue)")},
       .build = [&](ServiceEnvironment& env)
           -> absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> {
         RegisterConstraintErrors(store::TransactionsConstraintErrors());
@@ -55,9 +59,23 @@ int main(int argc, char** argv) {
           attestation_key = *std::move(key);
           log::Info("deal attestation key loaded", {{"key_id", attestation_key->key_id()}});
         }
+        auto service = std::make_unique<TransactionsServiceImpl>(
+            *deals, env.cache, env.runner, *env.registry, *listings, attestation_key.get());
+        env.workers.push_back(std::make_unique<PeriodicWorker>(
+            "registration-overdue sweep",
+            absl::Seconds(env.settings.Int("TECHTRADE_REGISTRATION_SWEEP_SECONDS")),
+            [handlers = service.get()] {
+              // Bounded per tick; a backlog drains over the following ticks.
+              absl::StatusOr<int> flagged = handlers->FlagOverdueRegistrations(absl::Now(), 500);
+              if (!flagged.ok()) {
+                log::Warn("the registration-overdue sweep failed",
+                          {{"error", flagged.status().ToString()}});
+              } else if (*flagged > 0) {
+                log::Info("contract registrations flagged overdue", {{"deals", *flagged}});
+              }
+            }));
         std::vector<std::unique_ptr<grpc::Service>> services;
-        services.push_back(std::make_unique<TransactionsServiceImpl>(
-            *deals, env.cache, env.runner, *env.registry, *listings, attestation_key.get()));
+        services.push_back(std::move(service));
         return services;
       }};
   return RunService(argc, argv, definition);

@@ -50,6 +50,28 @@ class FakeDealStore final : public transactions::store::DealStore {
                      const transactions::v1::RecordPaymentRequest& payment) override {
     if (!payments_.emplace(payment.payment_reference(), deal_id).second) duplicate_payment_ = true;
   }
+  void InsertRegistration(const Deal& deal) override {
+    if (!registrations_.emplace(deal.registration().registration_number(), deal.id()).second) {
+      duplicate_registration_ = true;
+    }
+  }
+  std::vector<std::string> RegistrationsDue(int64_t now_us, int limit) override {
+    using google::protobuf::util::TimeUtil;
+    std::vector<std::string> ids;
+    for (const std::string& id : order_) {
+      const Deal& d = deals_.at(id);
+      const auto& r = d.registration();
+      if (!r.has_deadline() || r.overdue() ||
+          r.state() == transactions::v1::REGISTRATION_STATE_REGISTERED ||
+          d.state() == transactions::v1::DEAL_STATE_CANCELLED ||
+          TimeUtil::TimestampToMicroseconds(r.deadline()) > now_us) {
+        continue;
+      }
+      if (static_cast<int>(ids.size()) == limit) break;
+      ids.push_back(id);
+    }
+    return ids;
+  }
   Page<Deal> ListDeals(const transactions::store::DealFilter& f, int64_t after,
                        int limit) override {
     using google::protobuf::util::TimeUtil;
@@ -84,6 +106,10 @@ class FakeDealStore final : public transactions::store::DealStore {
     if (duplicate_payment_) {
       return absl::AlreadyExistsError("payment_reference: this payment is already recorded");
     }
+    if (duplicate_registration_) {
+      return absl::AlreadyExistsError(
+          "registration_number: this number is registered for another contract");
+    }
     if (conflict_) return absl::AbortedError("the deal changed since it was read");
     return absl::OkStatus();
   }
@@ -94,9 +120,11 @@ class FakeDealStore final : public transactions::store::DealStore {
  private:
   std::map<std::string, Deal> deals_;
   std::map<std::string, ChainHead> chains_;
-  std::vector<std::string> order_;               // ids by ordinal - 1
-  std::map<std::string, std::string> payments_;  // reference → deal id
+  std::vector<std::string> order_;                    // ids by ordinal - 1
+  std::map<std::string, std::string> payments_;       // reference → deal id
+  std::map<std::string, std::string> registrations_;  // number → deal id
   bool duplicate_payment_ = false;
+  bool duplicate_registration_ = false;
   bool conflict_ = false;
 };
 

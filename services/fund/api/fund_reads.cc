@@ -24,7 +24,7 @@ using google::protobuf::util::TimeUtil;
 // buyers.
 absl::Status MayRead(const CallContext& call, const v1::Application& a) {
   TT_RETURN_IF_ERROR(CheckApplicationPartnerScope(call.caller, a, "id"));
-  const std::string scope = CityScope(call.caller);
+  TT_ASSIGN_OR_RETURN(const std::string scope, CityScope(call.caller));
   if (scope.empty() || scope == a.applicant().city_id()) return absl::OkStatus();
   return absl::PermissionDeniedError("this application is not for an organisation of your city");
 }
@@ -103,7 +103,7 @@ grpc::Status FundServiceImpl::ListApplications(grpc::ServerContext* context,
                                  .deal_id = request->deal_id(),
                                  .applicant_org_id = request->applicant_org_id(),
                                  .status = request->status()};
-        filter.city_id = CityScope(call.caller);
+        TT_ASSIGN_OR_RETURN(filter.city_id, CityScope(call.caller));
         filter.finance_partner_id = ApplicationPartnerScope(call.caller);
         TT_ASSIGN_OR_RETURN(
             Page<v1::Application> page,
@@ -182,8 +182,8 @@ grpc::Status FundServiceImpl::GetAppraisal(grpc::ServerContext* context,
                                            v1::Appraisal* response) {
   return runner_.Run(
       context, "GetAppraisal", *request, [&](const CallContext& call) -> absl::Status {
-        if (const std::string scope = CityScope(call.caller);
-            !scope.empty() && request->city_id() != scope) {
+        TT_ASSIGN_OR_RETURN(const std::string scope, CityScope(call.caller));
+        if (!scope.empty() && request->city_id() != scope) {
           return absl::PermissionDeniedError("city_id: a city system appraises its own city only");
         }
         TT_RETURN_IF_ERROR(CheckPeriod(request->period_start(), request->period_end(),

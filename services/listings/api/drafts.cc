@@ -15,7 +15,8 @@ store::ListFilter ListFilterFor(const CallContext& call, const v1::ListListingsR
   store::ListFilter filter{request.owner_org_id(), request.city_id()};
   if (!IsOperator(call.caller)) {
     filter.all_drafts = false;
-    filter.drafts_of_city = CityScope(call.caller);
+    // Published listings are for every caller; drafts only for their city's system.
+    filter.drafts_of_city = CityScope(call.caller).value_or("");
   }
   return filter;
 }

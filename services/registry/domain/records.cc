@@ -29,6 +29,9 @@ v1::PilotCity NewPilotCity(const v1::CreatePilotCityRequest& r, absl::Time now) 
   c.set_name(r.name());
   c.set_kind(r.kind());
   c.set_division_code(r.division_code());
+  c.set_contract_registration_days(r.contract_registration_days() != 0
+                                       ? r.contract_registration_days()
+                                       : kDefaultContractRegistrationDays);
   c.set_version(1);
   *c.mutable_create_time() = Ts(now);
   *c.mutable_update_time() = c.create_time();

@@ -12,6 +12,9 @@
 
 namespace techtrade::registry {
 
+// A city's PilotCity.contract_registration_days when its creation names none.
+inline constexpr int kDefaultContractRegistrationDays = 30;
+
 // A new pilot city at version 1, created `now`.
 v1::PilotCity NewPilotCity(const v1::CreatePilotCityRequest& r, absl::Time now);
 

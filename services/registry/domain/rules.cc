@@ -88,10 +88,11 @@ absl::Status ValidateIssueApiKey(const v1::IssueApiKeyRequest& r) {
   TT_RETURN_IF_ERROR(CheckFieldRules(r));
   switch (r.role()) {
     case v1::API_CLIENT_ROLE_CITY_SYSTEM:
+    case v1::API_CLIENT_ROLE_REGISTRATION_BODY:
       return ValidateCityId("city_id", r.city_id());
     default:
       if (!r.city_id().empty()) {
-        return FieldError("city_id", "only CITY_SYSTEM clients have a city");
+        return FieldError("city_id", "only CITY_SYSTEM and REGISTRATION_BODY clients have a city");
       }
       return absl::OkStatus();
   }

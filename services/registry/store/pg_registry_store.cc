@@ -20,7 +20,7 @@ void SetTime(const pqxx::field& f, MutableTimestamp mutable_timestamp) {
 
 const std::string kCityColumns =
     absl::StrCat("id, name, kind, division_code, version, ordinal, ", EpochMicros("create_time"),
-                 ", ", EpochMicros("update_time"));
+                 ", ", EpochMicros("update_time"), ", contract_registration_days");
 
 v1::PilotCity CityFromRow(const pqxx::row& r) {
   v1::PilotCity c;
@@ -31,6 +31,7 @@ v1::PilotCity CityFromRow(const pqxx::row& r) {
   c.set_version(r[4].as<int64_t>());
   SetTime(r[6], [&] { return c.mutable_create_time(); });
   SetTime(r[7], [&] { return c.mutable_update_time(); });
+  c.set_contract_registration_days(r[8].as<int>());
   return c;
 }
 
@@ -92,11 +93,11 @@ Page<T> ToPage(const pqxx::result& rows, int limit, int ordinal_column, FromRow 
 absl::Status PgRegistryStore::InsertPilotCity(const v1::PilotCity& c) {
   const int64_t now_us = TimeUtil::TimestampToMicroseconds(c.create_time());
   tx_.StageWrite(absl::StrCat(
-      "INSERT INTO pilot_cities (id, name, kind, division_code, version, create_time, update_time) "
-      "VALUES (",
+      "INSERT INTO pilot_cities (id, name, kind, division_code, version, create_time, update_time, "
+      "contract_registration_days) VALUES (",
       tx_.quote(c.id()), ", ", tx_.quote(c.name()), ", ", static_cast<int>(c.kind()), ", ",
       tx_.quote(c.division_code()), ", ", c.version(), ", ", TimestampLiteral(now_us), ", ",
-      TimestampLiteral(now_us), ")"));
+      TimestampLiteral(now_us), ", ", c.contract_registration_days(), ")"));
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "common/topics.h"
 #include "common/validation.h"
+#include "services/transactions/api/deal_access.h"
 #include "services/transactions/domain/deal_scope.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
@@ -21,85 +22,10 @@ using google::protobuf::util::TimeUtil;
 namespace reg = techtrade::registry::v1;
 namespace lv1 = techtrade::listings::v1;
 
-constexpr char kProducer[] = "transactions";
 // Deals whose last commit this process keeps a copy of: about 1 KB each.
 constexpr size_t kRecentDeals = 16384;
 
-// The caller acts for `party`: an operator, or the system of the party's own city.
-absl::Status ActsFor(const CallContext& call, const v1::Party& party, absl::string_view role) {
-  if (IsOperator(call.caller)) return absl::OkStatus();
-  if (CityScope(call.caller) == party.city_id()) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat("this API client may not act as the ", role, " (",
-                                                  party.name(), ", pilot city '", party.city_id(),
-                                                  "')"));
-}
-
-const v1::Party& PartyOf(const v1::Deal& deal, v1::PartyRole role) {
-  return role == v1::PARTY_ROLE_BUYER ? deal.buyer() : deal.seller();
-}
-
-absl::string_view RoleName(v1::PartyRole role) {
-  switch (role) {
-    case v1::PARTY_ROLE_BUYER:
-      return "buyer";
-    case v1::PARTY_ROLE_SELLER:
-      return "seller";
-    default:
-      return "operator";
-  }
-}
-
-// Sees the deal: an operator or partner, or the system of a city the deal involves.
-absl::Status MayRead(const CallContext& call, const v1::Deal& deal) {
-  const std::string city = CityScope(call.caller);
-  if (city.empty()) return absl::OkStatus();
-  if (city == deal.city_id() || city == deal.buyer().city_id() || city == deal.seller().city_id() ||
-      (deal.has_broker() && city == deal.broker().city_id())) {
-    return absl::OkStatus();
-  }
-  return absl::PermissionDeniedError("this deal involves no organisation of the caller's city");
-}
-
-// The deal as its events' aggregate: its audit records are in the scope of every city it
-// involves (as MayRead sees it).
-AggregateRef DealAggregate(const v1::Deal& deal) {
-  AggregateRef ref{"deal", deal.id()};
-  // The partner that settles the deal reads its audit records and receives its events on its
-  // own stream, besides the platform's topic.
-  ref.partner_id = deal.finance_partner_id();
-  if (!deal.finance_partner_id().empty()) {
-    ref.also_topic = PartnerDealsTopic(deal.finance_partner_id());
-  }
-  for (const std::string* city : {&deal.city_id(), &deal.buyer().city_id(),
-                                  &deal.seller().city_id(), &deal.broker().city_id()}) {
-    if (!city->empty() && absl::c_find(ref.city_ids, *city) == ref.city_ids.end()) {
-      ref.city_ids.push_back(*city);
-    }
-  }
-  return ref;
-}
-
-// Emits the transition's events, each chained to the one before, the first to the deal's chain
-// head `read` with the deal; returns the head after them (docs/events.md, "Hash chain").
-store::ChainHead EmitAll(UnitOfWork& work, const CallContext& call, const std::string& request_id,
-                         const Transition& t, const store::ChainHead& read) {
-  AggregateRef ref = DealAggregate(t.deal);
-  ref.chained = true;
-  ref.previous_event_hash = read.hash;
-  const std::vector<int64_t> sequences = t.sequences();
-  std::string head = techtrade::EmitAll(
-      work, kProducer, EventCause::OfRequest(request_id, call.traceparent, call.caller), ref,
-      t.events, sequences);
-  if (sequences.empty()) return read;
-  // A deal opened before events were chained starts its chain here.
-  return {std::move(head), read.first_sequence != 0 ? read.first_sequence : sequences.front()};
-}
-
 }  // namespace
-
-absl::Status MayReadDeal(const CallContext& call, const v1::Deal& deal) {
-  return MayRead(call, deal);
-}
 
 TransactionsServiceImpl::TransactionsServiceImpl(Transactor<store::DealStore>& deals, Cache& cache,
                                                  RpcRunner& runner, OrganizationDirectory& registry,
@@ -222,7 +148,8 @@ absl::Status TransactionsServiceImpl::Mutate(
             if (!t.ok()) return t.status();
             // Transition::Record gave the deal a version per event.
             std::string record = t->deal.SerializeAsString();
-            store::ChainHead next = EmitAll(work, call, request_id, *t, chain);
+            store::ChainHead next = EmitDealEvents(
+                work, EventCause::OfRequest(request_id, call.traceparent, call.caller), *t, chain);
             deals.SaveDeal(t->deal, record, deal->version(), next);
             if (extra_writes) extra_writes(deals, t->deal);
             KeepOnCommit(work, t->deal, std::move(record), std::move(next));
@@ -285,27 +212,30 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
       return absl::OkStatus();
     };
     TT_ASSIGN_OR_RETURN(
-        *response, RunIdempotentAfterCheck<v1::Deal>(
-                       deals_, IdempotencyKeyFor(call, request->request_id(), "OpenDeal"), *request,
-                       check_parties_and_listing,
-                       [&](store::DealStore& deals, UnitOfWork& work) -> absl::StatusOr<v1::Deal> {
-                         v1::Deal deal;
-                         deal.set_id(NewUuid());
-                         deal.set_listing_id(request->listing_id());
-                         deal.set_listing_kind(request->listing_kind());
-                         deal.set_city_id(city_id);
-                         *deal.mutable_buyer() = buyer;
-                         *deal.mutable_seller() = seller;
-                         if (!broker.organization_id().empty()) *deal.mutable_broker() = broker;
-                         deal.set_broker_commission_bps(request->broker_commission_bps());
-                         deal.set_finance_partner_id(request->finance_partner_id());
-                         Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
-                         std::string record = t.deal.SerializeAsString();
-                         store::ChainHead chain = EmitAll(work, call, request->request_id(), t, {});
-                         deals.InsertDeal(t.deal, record, chain);
-                         KeepOnCommit(work, t.deal, std::move(record), std::move(chain));
-                         return std::move(t.deal);
-                       }));
+        *response,
+        RunIdempotentAfterCheck<v1::Deal>(
+            deals_, IdempotencyKeyFor(call, request->request_id(), "OpenDeal"), *request,
+            check_parties_and_listing,
+            [&](store::DealStore& deals, UnitOfWork& work) -> absl::StatusOr<v1::Deal> {
+              v1::Deal deal;
+              deal.set_id(NewUuid());
+              deal.set_listing_id(request->listing_id());
+              deal.set_listing_kind(request->listing_kind());
+              deal.set_city_id(city_id);
+              *deal.mutable_buyer() = buyer;
+              *deal.mutable_seller() = seller;
+              if (!broker.organization_id().empty()) *deal.mutable_broker() = broker;
+              deal.set_broker_commission_bps(request->broker_commission_bps());
+              deal.set_finance_partner_id(request->finance_partner_id());
+              Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
+              std::string record = t.deal.SerializeAsString();
+              store::ChainHead chain = EmitDealEvents(
+                  work, EventCause::OfRequest(request->request_id(), call.traceparent, call.caller),
+                  t, {});
+              deals.InsertDeal(t.deal, record, chain);
+              KeepOnCommit(work, t.deal, std::move(record), std::move(chain));
+              return std::move(t.deal);
+            }));
     return absl::OkStatus();
   });
 }
@@ -385,7 +315,10 @@ grpc::Status TransactionsServiceImpl::SignContract(grpc::ServerContext* context,
               }
               return NoPartySuspended(d, call);
             },
-            [&](const v1::Deal& d) { return transactions::SignContract(d, *request, absl::Now()); },
+            [&](const v1::Deal& d) -> absl::StatusOr<Transition> {
+              TT_ASSIGN_OR_RETURN(int days, RegistrationDays(d, call));
+              return transactions::SignContract(d, *request, absl::Now(), days);
+            },
             response);
       });
 }
@@ -532,7 +465,7 @@ grpc::Status TransactionsServiceImpl::GetDeal(grpc::ServerContext* context,
     if (absl::IsNotFound(deal.status())) return DealNotFound("id", request->id());
     if (!deal.ok()) return deal.status();
     TT_RETURN_IF_ERROR(CheckPartnerScope(call.caller, *deal, "id"));
-    TT_RETURN_IF_ERROR(MayRead(call, *deal));
+    TT_RETURN_IF_ERROR(MayReadDeal(call, *deal));
     *response = *std::move(deal);
     return absl::OkStatus();
   });
@@ -556,7 +489,8 @@ grpc::Status TransactionsServiceImpl::ListDeals(grpc::ServerContext* context,
                                      : 0};
     // A city system sees the deals that involve its city: by their listing or by any party
     // (the store's city filter), as GetDeal's MayRead.
-    if (const std::string scope = CityScope(call.caller); !scope.empty()) {
+    TT_ASSIGN_OR_RETURN(const std::string scope, CityScope(call.caller));
+    if (!scope.empty()) {
       if (!filter.city_id.empty() && filter.city_id != scope) {
         return absl::PermissionDeniedError("city_id: a city system lists its own city's deals");
       }

@@ -8,6 +8,7 @@
 #include "common/command.h"
 #include "common/organization_directory.h"
 #include "common/server.h"
+#include "services/transactions/api/deal_access.h"
 #include "services/transactions/api/listing_directory.h"
 #include "services/transactions/domain/deal_rules.h"
 #include "services/transactions/store/deal_store.h"
@@ -15,10 +16,6 @@
 #include "techtrade/transactions/v1/transactions.grpc.pb.h"
 
 namespace techtrade::transactions {
-
-// GetDeal's rule for who may read `deal` beside its partner scope: an operator or partner, or the
-// system of a city the deal involves (else PERMISSION_DENIED).
-absl::Status MayReadDeal(const CallContext& call, const v1::Deal& deal);
 
 class TransactionsServiceImpl final : public v1::TransactionsService::Service {
  public:
@@ -47,6 +44,20 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   grpc::Status GetDeal(grpc::ServerContext*, const v1::GetDealRequest*, v1::Deal*) override;
   grpc::Status ListDeals(grpc::ServerContext*, const v1::ListDealsRequest*,
                          v1::ListDealsResponse*) override;
+  // Contract registration: transactions_registration.cc.
+  grpc::Status SubmitContractRegistration(grpc::ServerContext*,
+                                          const v1::SubmitContractRegistrationRequest*,
+                                          v1::Deal*) override;
+  grpc::Status RegisterContract(grpc::ServerContext*, const v1::RegisterContractRequest*,
+                                v1::Deal*) override;
+  grpc::Status RefuseContractRegistration(grpc::ServerContext*,
+                                          const v1::RefuseContractRegistrationRequest*,
+                                          v1::Deal*) override;
+  // Flags up to `limit` deals whose registration fell due by `now` (ContractRegistrationOverdue),
+  // as the platform; returns how many it flagged. Replicas may run it at once: a deal already
+  // flagged, or changed meanwhile, is decided again on what the database holds.
+  absl::StatusOr<int> FlagOverdueRegistrations(absl::Time now, int limit);
+
   // transactions_attestation.cc.
   grpc::Status GetDealAttestation(grpc::ServerContext*, const v1::GetDealAttestationRequest*,
                                   v1::DealAttestation*) override;
@@ -72,6 +83,8 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   // OK if `partner_id` is an active finance partner of the registry (through the cache), else
   // FAILED_PRECONDITION naming finance_partner_id.
   absl::Status ActiveFinancePartner(const std::string& partner_id, const CallContext& call);
+  // The days within which the seller's pilot city has contracts registered (registry).
+  absl::StatusOr<int> RegistrationDays(const v1::Deal& deal, const CallContext& call);
   // The proposed transfer mode is one the deal's listing admits, as the listing is now.
   absl::Status TransferModeOfListing(const v1::Deal& deal, int mode, const CallContext& call);
 

@@ -62,6 +62,19 @@ absl::Status ValidateSignContract(const v1::SignContractRequest& r, absl::Time n
 std::vector<v1::PartyRole> Signers(const v1::SignContractRequest& r);
 absl::Status ValidatePayment(const v1::RecordPaymentRequest& r);
 
+// ---- Contract registration (docs/deals.md, "Contract registration") ----
+
+// A pilot city's registration deadline when the registry gives none.
+inline constexpr int kDefaultRegistrationDays = 30;
+
+// The category is one of the five; the value is in minor units of a valid currency.
+absl::Status ValidateSubmitRegistration(const v1::SubmitContractRegistrationRequest& r);
+absl::Status ValidateRegisterContract(const v1::RegisterContractRequest& r);
+
+// Whether `deal` is past its registration deadline, unregistered and not yet flagged, and not
+// cancelled: what FlagRegistrationOverdue acts on.
+bool RegistrationOverdue(const v1::Deal& deal, absl::Time now);
+
 // ---- Rules that need more than the deal ----
 
 // A deal on an offer is for one of the transfer modes the offer lists; a deal on a demand for
@@ -86,9 +99,12 @@ absl::StatusOr<Transition> AcceptTerms(const v1::Deal& deal, v1::PartyRole by,
 // Records the signature of each party in Signers(r). With both parties' signatures (the same
 // registration number) the deal is SIGNED (ContractSigned), the contract's signing time being
 // the later signature's; with one, the deal stays AGREED (ContractSignatureRecorded). A signing
-// time before the deal was agreed (less kSigningClockSkew) is INVALID_ARGUMENT.
+// time before the deal was agreed (less kSigningClockSkew) is INVALID_ARGUMENT. A signed deal's
+// registration awaits submission to the seller's city's registration body, due
+// `registration_days` after the signing time.
 absl::StatusOr<Transition> SignContract(const v1::Deal& deal, const v1::SignContractRequest& r,
-                                        absl::Time now);
+                                        absl::Time now,
+                                        int registration_days = kDefaultRegistrationDays);
 absl::StatusOr<Transition> DeliverMilestone(const v1::Deal& deal, int index, absl::Time now);
 absl::StatusOr<Transition> AcceptMilestone(const v1::Deal& deal, int index, absl::Time now);
 absl::StatusOr<Transition> RecordPayment(const v1::Deal& deal, const v1::RecordPaymentRequest& r,
@@ -99,5 +115,28 @@ absl::StatusOr<Transition> OpenDispute(const v1::Deal& deal, v1::PartyRole by,
                                        const std::string& reason, absl::Time now);
 absl::StatusOr<Transition> ResolveDispute(const v1::Deal& deal, const std::string& resolution,
                                           bool cancel, absl::Time now);
+
+// The seller's side submits the signed contract for registration: first, or again after a
+// refusal (ContractRegistrationSubmitted). The declared value is in the deal's currency and at
+// most its price. FAILED_PRECONDITION unless the deal is SIGNED, IN_PERFORMANCE or COMPLETED and
+// its contract is neither awaiting a decision nor registered.
+absl::StatusOr<Transition> SubmitContractRegistration(
+    const v1::Deal& deal, const v1::SubmitContractRegistrationRequest& r, absl::Time now);
+// The registration body registers the submitted contract (ContractRegistered): its number,
+// category and registered value (in the deal's currency, at most its price). `decided_by` is
+// the body's API client id. FAILED_PRECONDITION unless a submission awaits a decision and the
+// deal is not cancelled.
+absl::StatusOr<Transition> RegisterContract(const v1::Deal& deal,
+                                            const v1::RegisterContractRequest& r,
+                                            const std::string& decided_by, absl::Time now);
+// The registration body refuses the submitted contract with a reason
+// (ContractRegistrationRefused); the seller's side may submit a corrected one.
+absl::StatusOr<Transition> RefuseContractRegistration(const v1::Deal& deal,
+                                                      const std::string& reason,
+                                                      const std::string& decided_by,
+                                                      absl::Time now);
+// Flags a deal whose registration deadline passed before it was registered
+// (ContractRegistrationOverdue), once. FAILED_PRECONDITION unless RegistrationOverdue(deal, now).
+absl::StatusOr<Transition> FlagRegistrationOverdue(const v1::Deal& deal, absl::Time now);
 
 }  // namespace techtrade::transactions

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/paging.h"
@@ -50,6 +51,12 @@ class DealStore {
   // A reference recorded before fails the unit with ALREADY_EXISTS naming payment_reference.
   virtual void InsertPayment(const std::string& deal_id,
                              const v1::RecordPaymentRequest& payment) = 0;
+  // Records the registration number of a deal just registered; a number registered before
+  // fails the unit with ALREADY_EXISTS naming registration_number.
+  virtual void InsertRegistration(const v1::Deal& deal) = 0;
+  // Up to `limit` ids of deals whose registration fell due before `now_us` and that are neither
+  // registered nor flagged overdue yet.
+  virtual std::vector<std::string> RegistrationsDue(int64_t now_us, int limit) = 0;
   // Deals in ordinal order after `after`, at most `limit`.
   virtual Page<v1::Deal> ListDeals(const DealFilter& filter, int64_t after, int limit) = 0;
 };

@@ -36,7 +36,10 @@ std::string CityIdsLiteral(const v1::Deal& d) {
 
 std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors() {
   return {{"payments_pkey",
-           absl::AlreadyExistsError("payment_reference: this payment is already recorded")}};
+           absl::AlreadyExistsError("payment_reference: this payment is already recorded")},
+          {"contract_registrations_pkey",
+           absl::AlreadyExistsError(
+               "registration_number: this number is registered for another contract")}};
 }
 
 namespace {
@@ -44,6 +47,16 @@ namespace {
 std::vector<SqlParam> ChainParams(const ChainHead& chain) {
   if (chain.first_sequence == 0) return {SqlNull(), SqlNull()};
   return {SqlBytes(chain.hash), SqlText(chain.first_sequence)};
+}
+// When the deal's registration falls due while the overdue sweep should look at it: the
+// deadline of a deal neither registered, flagged nor cancelled; else NULL.
+SqlParam RegistrationDueParam(const v1::Deal& d) {
+  const v1::ContractRegistration& r = d.registration();
+  if (!r.has_deadline() || r.overdue() || r.state() == v1::REGISTRATION_STATE_REGISTERED ||
+      d.state() == v1::DEAL_STATE_CANCELLED) {
+    return SqlNull();
+  }
+  return SqlText(TimeUtil::TimestampToMicroseconds(r.deadline()));
 }
 }  // namespace
 
@@ -75,18 +88,19 @@ void PgDealStore::SaveDeal(const v1::Deal& d, const std::string& record, int64_t
   // if any did not, the whole statement fails (and the batch's transactions run alone).
   tx_.StageRow(
       "WITH saved (id, read_version, state, version, record, update_time, chain_head, "
-      "chain_start) AS (VALUES ",
+      "chain_start, registration_due) AS (VALUES ",
       "($1::uuid, $2::bigint, $3::smallint, $4::bigint, $5::bytea, "
-      "to_timestamp($6::double precision / 1000000), $7::bytea, $8::bigint)",
+      "to_timestamp($6::double precision / 1000000), $7::bytea, $8::bigint, "
+      "to_timestamp($9::double precision / 1000000))",
       "), changed AS (UPDATE deals SET state = saved.state, version = saved.version, "
       "record = saved.record, update_time = saved.update_time, chain_head = saved.chain_head, "
-      "chain_start = saved.chain_start FROM saved "
+      "chain_start = saved.chain_start, registration_due = saved.registration_due FROM saved "
       "WHERE deals.id = saved.id AND deals.version = saved.read_version RETURNING 1) "
       "SELECT techtrade_expect_rows((SELECT count(*) FROM changed), (SELECT count(*) FROM saved))",
       {SqlText(d.id()), SqlText(read_version), SqlText(static_cast<int64_t>(d.state())),
        SqlText(d.version()), SqlBytes(record),
        SqlText(TimeUtil::TimestampToMicroseconds(d.update_time())), std::move(chain_params[0]),
-       std::move(chain_params[1])});
+       std::move(chain_params[1]), RegistrationDueParam(d)});
 }
 
 absl::StatusOr<v1::Deal> PgDealStore::GetLatestDeal(const std::string& id, ChainHead* chain) {
@@ -111,6 +125,22 @@ void PgDealStore::InsertPayment(const std::string& deal_id, const v1::RecordPaym
       "VALUES (",
       tx_.quote(p.payment_reference()), ", ", UuidLiteral(tx_, deal_id), ", ", p.milestone_index(),
       ", ", tx_.quote(p.amount().currency()), ", ", p.amount().amount_minor(), ")"));
+}
+
+void PgDealStore::InsertRegistration(const v1::Deal& d) {
+  tx_.StageWrite(absl::StrCat(
+      "INSERT INTO contract_registrations (registration_number, deal_id, city_id) VALUES (",
+      tx_.quote(d.registration().registration_number()), ", ", UuidLiteral(tx_, d.id()), ", ",
+      tx_.quote(d.registration().city_id()), ")"));
+}
+
+std::vector<std::string> PgDealStore::RegistrationsDue(int64_t now_us, int limit) {
+  pqxx::result rows = tx_.exec(absl::StrCat(
+      "SELECT id::text FROM deals WHERE registration_due IS NOT NULL AND registration_due <= ",
+      TimestampLiteral(now_us), " ORDER BY registration_due LIMIT ", limit));
+  std::vector<std::string> ids;
+  for (const auto& row : rows) ids.push_back(row[0].as<std::string>());
+  return ids;
 }
 
 std::string ListDealsSql(Tx& tx, const DealFilter& f, int64_t after, int limit) {

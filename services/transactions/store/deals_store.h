@@ -35,6 +35,9 @@ class PgDealStore final : public DealStore {
                 const ChainHead& chain) override;
   // Staged; the payments' primary key refuses a reference recorded before.
   void InsertPayment(const std::string& deal_id, const v1::RecordPaymentRequest& payment) override;
+  // Staged; the registrations' primary key refuses a number registered before.
+  void InsertRegistration(const v1::Deal& deal) override;
+  std::vector<std::string> RegistrationsDue(int64_t now_us, int limit) override;
   Page<v1::Deal> ListDeals(const DealFilter& filter, int64_t after, int limit) override;
 
  private:

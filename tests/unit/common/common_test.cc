@@ -150,6 +150,26 @@ TEST(AuthorizationTest, CityRules) {
   EXPECT_TRUE(RequireWriter(city).ok());
 }
 
+// An empty scope reads every city, so only operators and partners (scoped by their own deals)
+// get one; a caller of no known role, or a city system without a city, reads nothing.
+TEST(AuthorizationTest, CityScopeIsEmptyOnlyForOperatorsAndPartners) {
+  Principal op, city, partner, cityless, unknown;
+  op.set_role(registry::v1::API_CLIENT_ROLE_OPERATOR);
+  city.set_role(registry::v1::API_CLIENT_ROLE_CITY_SYSTEM);
+  city.set_city_id("wuhan-east-lake");
+  partner.set_role(registry::v1::API_CLIENT_ROLE_PARTNER);
+  partner.set_api_client_id("bank-1");
+  cityless.set_role(registry::v1::API_CLIENT_ROLE_CITY_SYSTEM);
+  unknown.set_api_client_id("someone");
+  EXPECT_EQ(CityScope(op).value_or("?"), "");
+  EXPECT_EQ(CityScope(partner).value_or("?"), "");
+  EXPECT_EQ(CityScope(city).value_or("?"), "wuhan-east-lake");
+  EXPECT_EQ(CityScope(cityless).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CityScope(unknown).status().code(), absl::StatusCode::kPermissionDenied);
+  partner.clear_api_client_id();
+  EXPECT_EQ(CityScope(partner).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
 TEST(IdsTest, UuidShapeAndDigest) {
   std::string id = NewUuid();
   EXPECT_EQ(id[14], '4');

@@ -43,6 +43,9 @@ TEST(RegistryRecordsTest, NewPilotCityIsAtVersionOneCreatedNow) {
   EXPECT_EQ(city.version(), 1);
   EXPECT_EQ(Micros(city.create_time()), absl::ToUnixMicros(kNow));
   EXPECT_EQ(Micros(city.update_time()), absl::ToUnixMicros(kNow));
+  EXPECT_EQ(city.contract_registration_days(), kDefaultContractRegistrationDays);
+  r.set_contract_registration_days(45);
+  EXPECT_EQ(NewPilotCity(r, kNow).contract_registration_days(), 45);
 }
 
 TEST(RegistryRecordsTest, NewOrganizationIsPendingAtVersionOne) {

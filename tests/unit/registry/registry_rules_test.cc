@@ -141,6 +141,15 @@ TEST(PilotCityValidationTest, ChecksEveryField) {
   EXPECT_THAT(Message(ValidateCreatePilotCity(r)), StartsWith("id: "));
   r.set_id("1abc");
   EXPECT_THAT(Message(ValidateCreatePilotCity(r)), StartsWith("id: "));
+  r.set_id("sanming");
+  for (int days : {1, 30, 365}) {
+    r.set_contract_registration_days(days);
+    EXPECT_TRUE(ValidateCreatePilotCity(r).ok()) << days;
+  }
+  for (int days : {-1, 366}) {
+    r.set_contract_registration_days(days);
+    EXPECT_THAT(Message(ValidateCreatePilotCity(r)), StartsWith("contract_registration_days: "));
+  }
 }
 
 TEST(IssueApiKeyValidationTest, CityOnlyForCitySystems) {
@@ -157,6 +166,16 @@ TEST(IssueApiKeyValidationTest, CityOnlyForCitySystems) {
   EXPECT_TRUE(ValidateIssueApiKey(r).ok());
   r.set_role(v1::API_CLIENT_ROLE_UNSPECIFIED);
   EXPECT_THAT(Message(ValidateIssueApiKey(r)), StartsWith("role: "));
+}
+
+TEST(IssueApiKeyValidationTest, ARegistrationBodyBelongsToACity) {
+  v1::IssueApiKeyRequest r;
+  r.set_request_id("r1");
+  r.set_name("Sanming technology-contract registration office");
+  r.set_role(v1::API_CLIENT_ROLE_REGISTRATION_BODY);
+  EXPECT_THAT(Message(ValidateIssueApiKey(r)), StartsWith("city_id: "));
+  r.set_city_id("sanming");
+  EXPECT_TRUE(ValidateIssueApiKey(r).ok());
 }
 
 TEST(SuspendValidationTest, NeedsReason) {

@@ -392,6 +392,28 @@ TEST_F(TransactionsHandlersTest, GetDealIsSeenByTheCitiesItInvolvesOnly) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+// A principal the registry never issues (a city system without a city, a role this service does
+// not know) is not read as "every city".
+TEST_F(TransactionsHandlersTest, ACallerWithoutAReadScopeSeesNoDeal) {
+  v1::Deal deal = OpenedDeal();
+  Principal cityless = testing::CitySystemPrincipal("");
+  Principal unknown = testing::OperatorPrincipal();
+  unknown.set_role(reg::API_CLIENT_ROLE_UNSPECIFIED);
+  for (const Principal& p : {cityless, unknown}) {
+    const std::string key = server_.keys().Add(p);
+    v1::GetDealRequest get;
+    get.set_id(deal.id());
+    v1::Deal read;
+    EXPECT_EQ(stub_->GetDeal(testing::CallAs(key).get(), get, &read).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    v1::ListDealsResponse page;
+    EXPECT_EQ(
+        stub_->ListDeals(testing::CallAs(key).get(), v1::ListDealsRequest(), &page).error_code(),
+        grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(page.deals_size(), 0);
+  }
+}
+
 TEST_F(TransactionsHandlersTest, ListDealsPagesAndConfinesACitySystemToItsCity) {
   for (int i = 0; i < 3; ++i) OpenedDeal();
   v1::ListDealsRequest list;
@@ -451,6 +473,148 @@ TEST_F(TransactionsHandlersTest, ADealsEventsNameTheCallerAndTheCitiesItInvolves
     EXPECT_EQ(e.aggregate.id, deal.id());
     EXPECT_THAT(e.aggregate.city_ids, ::testing::UnorderedElementsAre(kSellerCity, kBuyerCity));
   }
+}
+
+// ---- Contract registration (docs/deals.md, "Contract registration") ----
+
+class RegistrationHandlersTest : public TransactionsHandlersTest {
+ protected:
+  RegistrationHandlersTest() {
+    seller_body_key_ = server_.keys().Add(BodyPrincipal(kSellerCity));
+    buyer_body_key_ = server_.keys().Add(BodyPrincipal(kBuyerCity));
+  }
+
+  static Principal BodyPrincipal(const std::string& city) {
+    Principal p;
+    p.set_api_client_id(absl::StrCat("body-", city));
+    p.set_role(reg::API_CLIENT_ROLE_REGISTRATION_BODY);
+    p.set_city_id(city);
+    return p;
+  }
+
+  grpc::Status Submit(const std::string& key, v1::Deal* deal) {
+    v1::SubmitContractRegistrationRequest r;
+    r.set_request_id(NewUuid());
+    r.set_deal_id(deal->id());
+    r.set_expected_version(deal->version());
+    r.set_category(v1::CONTRACT_CATEGORY_LICENCE);
+    *r.mutable_declared_value() = deal->milestones(0).amount();
+    r.set_document_reference("DOC-1");
+    return stub_->SubmitContractRegistration(testing::CallAs(key).get(), r, deal);
+  }
+
+  grpc::Status Register(const std::string& key, v1::Deal* deal,
+                        const std::string& number = "4201012026000001") {
+    v1::RegisterContractRequest r;
+    r.set_request_id(NewUuid());
+    r.set_deal_id(deal->id());
+    r.set_expected_version(deal->version());
+    r.set_registration_number(number);
+    r.set_category(v1::CONTRACT_CATEGORY_LICENCE);
+    r.mutable_registered_value()->set_currency("CNY");
+    r.mutable_registered_value()->set_amount_minor(5'000'00);
+    return stub_->RegisterContract(testing::CallAs(key).get(), r, deal);
+  }
+
+  std::string seller_body_key_, buyer_body_key_;
+};
+
+TEST_F(RegistrationHandlersTest, TheSellersSideSubmitsAndItsCitysBodyDecides) {
+  v1::Deal deal = SignedDeal();
+  EXPECT_EQ(deal.registration().city_id(), kSellerCity);
+  EXPECT_EQ(Submit(buyer_key_, &deal).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // A registration body acts for no party.
+  EXPECT_EQ(Submit(seller_body_key_, &deal).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Submit(seller_key_, &deal).ok());
+  const size_t events = deals_.events().size();
+  // Not the buyer's city's body, not the seller's city's system.
+  for (const std::string& key : {buyer_body_key_, seller_key_, partner_key_}) {
+    v1::Deal answer = deal;
+    EXPECT_EQ(Register(key, &answer).error_code(), grpc::StatusCode::PERMISSION_DENIED) << key;
+  }
+  EXPECT_EQ(deals_.events().size(), events);
+  ASSERT_TRUE(Register(seller_body_key_, &deal).ok());
+  EXPECT_EQ(deal.registration().state(), v1::REGISTRATION_STATE_REGISTERED);
+  EXPECT_EQ(deal.registration().decided_by(), absl::StrCat("body-", kSellerCity));
+  EXPECT_EQ(EventTypes().back(), "techtrade.transactions.v1.ContractRegistered");
+  // The body reads the deals of its city, and moves none of them.
+  v1::GetDealRequest get;
+  get.set_id(deal.id());
+  v1::Deal read;
+  EXPECT_TRUE(stub_->GetDeal(testing::CallAs(seller_body_key_).get(), get, &read).ok());
+  v1::Deal moved = deal;
+  EXPECT_EQ(
+      stub_->DeliverMilestone(testing::CallAs(seller_body_key_).get(), MilestoneOf(deal, 1), &moved)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(RegistrationHandlersTest, ARefusalNamesItsReasonAndAnotherBodysRefusalChangesNothing) {
+  v1::Deal deal = SignedDeal();
+  ASSERT_TRUE(Submit(seller_key_, &deal).ok());
+  v1::RefuseContractRegistrationRequest refuse;
+  refuse.set_request_id(NewUuid());
+  refuse.set_deal_id(deal.id());
+  refuse.set_expected_version(deal.version());
+  refuse.set_reason("the contract names no technology");
+  v1::Deal answer;
+  EXPECT_EQ(
+      stub_->RefuseContractRegistration(testing::CallAs(buyer_body_key_).get(), refuse, &answer)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  refuse.clear_reason();
+  grpc::Status s =
+      stub_->RefuseContractRegistration(testing::CallAs(seller_body_key_).get(), refuse, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), StartsWith("reason"));
+  refuse.set_reason("the contract names no technology");
+  ASSERT_TRUE(
+      stub_->RefuseContractRegistration(testing::CallAs(seller_body_key_).get(), refuse, &deal)
+          .ok());
+  EXPECT_EQ(deal.registration().state(), v1::REGISTRATION_STATE_REFUSED);
+  EXPECT_EQ(EventTypes().back(), "techtrade.transactions.v1.ContractRegistrationRefused");
+  ASSERT_TRUE(Submit(seller_key_, &deal).ok());
+  EXPECT_EQ(deal.registration().submissions(), 2);
+}
+
+TEST_F(RegistrationHandlersTest, ARegistrationNumberBelongsToOneContract) {
+  v1::Deal first = SignedDeal();
+  v1::Deal second = SignedDeal();
+  ASSERT_TRUE(Submit(seller_key_, &first).ok());
+  ASSERT_TRUE(Submit(seller_key_, &second).ok());
+  ASSERT_TRUE(Register(seller_body_key_, &first, "4201012026000009").ok());
+  const size_t events = deals_.events().size();
+  v1::Deal answer = second;
+  grpc::Status s = Register(seller_body_key_, &answer, "4201012026000009");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(s.error_message(), StartsWith("registration_number"));
+  EXPECT_EQ(deals_.events().size(), events);
+  EXPECT_EQ(deals_.state().GetLatestDeal(second.id())->registration().state(),
+            v1::REGISTRATION_STATE_SUBMITTED);
+}
+
+TEST_F(RegistrationHandlersTest, TheCitysDeadlineIsSetAtSigningAndTheSweepFlagsOnce) {
+  reg::PilotCity city;
+  city.set_id(kSellerCity);
+  city.set_contract_registration_days(10);
+  registry_.PutCity(city);
+  const v1::Deal deal = SignedDeal();
+  const absl::Time signed_at =
+      absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(deal.contract().signing_time()));
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(deal.registration().deadline()),
+            absl::ToUnixMicros(signed_at + absl::Hours(24 * 10)));
+  EXPECT_EQ(
+      service_.FlagOverdueRegistrations(signed_at + absl::Hours(24 * 10) - absl::Seconds(1), 100)
+          .value_or(-1),
+      0);
+  EXPECT_EQ(service_.FlagOverdueRegistrations(signed_at + absl::Hours(24 * 10), 100).value_or(-1),
+            1);
+  EXPECT_EQ(service_.FlagOverdueRegistrations(signed_at + absl::Hours(24 * 11), 100).value_or(-1),
+            0);
+  const testing::EmittedEvent flagged = deals_.events().back();
+  EXPECT_EQ(flagged.type, "techtrade.transactions.v1.ContractRegistrationOverdue");
+  EXPECT_EQ(flagged.cause.actor.role(), "system");
+  EXPECT_TRUE(deals_.state().GetLatestDeal(deal.id())->registration().overdue());
 }
 
 }  // namespace
