@@ -95,9 +95,20 @@ std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
     return s;
   }
   if (v1::MilestoneAccepted x; any.UnpackTo(&x)) {
-    return absl::StrCat("PAY ", Amount(x.amount_due()), " from ", Who(x.deal().buyer()), " to ",
-                        Who(x.deal().seller()), " for milestone ", x.milestone().index(), " '",
-                        x.milestone().title(), "' [idempotency key ", x.idempotency_key(), "]");
+    std::string s =
+        absl::StrCat("PAY ", Amount(x.amount_due()), " from ", Who(x.deal().buyer()), " to ",
+                     Who(x.deal().seller()), " for milestone ", x.milestone().index(), " '",
+                     x.milestone().title(), "' [idempotency key ", x.idempotency_key(), "]");
+    // With a broker, the payment is split; the parts sum to it.
+    if (x.instructions_size() > 1) {
+      absl::StrAppend(&s, "; split:");
+      for (const v1::PaymentInstruction& part : x.instructions()) {
+        absl::StrAppend(&s, " ", Amount(part.amount()), " to the ",
+                        part.payee_role() == v1::PARTY_ROLE_BROKER ? "broker " : "seller ",
+                        Who(part.payee()), part.payee_role() == v1::PARTY_ROLE_SELLER ? "," : "");
+      }
+    }
+    return s;
   }
   if (v1::PaymentRecorded x; any.UnpackTo(&x)) {
     return absl::StrCat("payment ", Amount(x.amount()), " recorded, reference ",

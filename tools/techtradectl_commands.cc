@@ -235,6 +235,11 @@ const std::vector<Command>& Commands() {
        "transactions",
        "techtrade.transactions.v1.TransactionsService/ResolveDispute",
        "Resolve a dispute: resume, or --cancel=true."},
+      {{"deal", "allow-broker"},
+       "transactions",
+       "techtrade.transactions.v1.TransactionsService/AllowBroker",
+       "A party (--acting_as BUYER or SELLER) allows the deal's broker to take its steps"
+       " (--allowed=true), or withdraws that (--allowed=false)."},
       {{"deal", "submit-registration"},
        "transactions",
        "techtrade.transactions.v1.TransactionsService/SubmitContractRegistration",

@@ -83,6 +83,13 @@ store::ChainHead EmitDealEvents(UnitOfWork& work, const EventCause& cause, const
   return {std::move(head), read.first_sequence != 0 ? read.first_sequence : sequences.front()};
 }
 
+absl::Status ActsForParty(const CallContext& call, const v1::Deal& deal, v1::PartyRole role) {
+  absl::Status as_party = ActsFor(call, PartyOf(deal, role), RoleName(role));
+  if (as_party.ok() || !BrokerActsFor(deal, role)) return as_party;
+  if (ActsFor(call, deal.broker(), "broker").ok()) return absl::OkStatus();
+  return as_party;
+}
+
 absl::Status DecidesRegistration(const CallContext& call, const v1::Deal& deal) {
   if (IsOperator(call.caller)) return absl::OkStatus();
   const std::string& city = deal.registration().city_id();

@@ -19,6 +19,11 @@ namespace techtrade::transactions {
 // (PERMISSION_DENIED naming `role` otherwise).
 absl::Status ActsFor(const CallContext& call, const v1::Party& party, absl::string_view role);
 
+// The caller takes a step of the deal's buyer or seller (`role`): it acts for that party
+// (ActsFor), or that party allowed the deal's broker to act for it (AllowBroker) and the caller
+// acts for the broker.
+absl::Status ActsForParty(const CallContext& call, const v1::Deal& deal, v1::PartyRole role);
+
 // The deal's buyer or seller.
 const v1::Party& PartyOf(const v1::Deal& deal, v1::PartyRole role);
 absl::string_view RoleName(v1::PartyRole role);

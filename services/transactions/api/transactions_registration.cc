@@ -24,20 +24,20 @@ absl::StatusOr<int> TransactionsServiceImpl::RegistrationDays(const v1::Deal& de
 grpc::Status TransactionsServiceImpl::SubmitContractRegistration(
     grpc::ServerContext* context, const v1::SubmitContractRegistrationRequest* request,
     v1::Deal* response) {
-  return runner_.Run(context, "SubmitContractRegistration", *request,
-                     [&](const CallContext& call) -> absl::Status {
-                       TT_RETURN_IF_ERROR(RequireWriter(call.caller));
-                       TT_RETURN_IF_ERROR(ValidateSubmitRegistration(*request));
-                       return Mutate(
-                           call, "SubmitContractRegistration", request->request_id(),
-                           request->deal_id(), request->expected_version(), *request,
-                           [&](const v1::Deal& d) { return ActsFor(call, d.seller(), "seller"); },
-                           [&](const v1::Deal& d) {
-                             return transactions::SubmitContractRegistration(d, *request,
-                                                                             absl::Now());
-                           },
-                           response);
-                     });
+  return runner_.Run(
+      context, "SubmitContractRegistration", *request,
+      [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+        TT_RETURN_IF_ERROR(ValidateSubmitRegistration(*request));
+        return Mutate(
+            call, "SubmitContractRegistration", request->request_id(), request->deal_id(),
+            request->expected_version(), *request,
+            [&](const v1::Deal& d) { return ActsForParty(call, d, v1::PARTY_ROLE_SELLER); },
+            [&](const v1::Deal& d) {
+              return transactions::SubmitContractRegistration(d, *request, absl::Now());
+            },
+            response);
+      });
 }
 
 grpc::Status TransactionsServiceImpl::RegisterContract(grpc::ServerContext* context,

@@ -226,6 +226,9 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
               *deal.mutable_seller() = seller;
               if (!broker.organization_id().empty()) *deal.mutable_broker() = broker;
               deal.set_broker_commission_bps(request->broker_commission_bps());
+              if (request->has_broker_commission_fixed()) {
+                *deal.mutable_broker_commission_fixed() = request->broker_commission_fixed();
+              }
               deal.set_finance_partner_id(request->finance_partner_id());
               Transition t = transactions::OpenDeal(std::move(deal), absl::Now());
               std::string record = t.deal.SerializeAsString();
@@ -251,8 +254,7 @@ grpc::Status TransactionsServiceImpl::ProposeTerms(grpc::ServerContext* context,
             call, "ProposeTerms", request->request_id(), request->deal_id(),
             request->expected_version(), *request,
             [&](const v1::Deal& d) -> absl::Status {
-              TT_RETURN_IF_ERROR(
-                  ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as())));
+              TT_RETURN_IF_ERROR(ActsForParty(call, d, request->acting_as()));
               return NoPartySuspended(d, call);
             },
             [&](const v1::Deal& d) -> absl::StatusOr<Transition> {
@@ -279,8 +281,7 @@ grpc::Status TransactionsServiceImpl::AcceptTerms(grpc::ServerContext* context,
             call, "AcceptTerms", request->request_id(), request->deal_id(),
             request->expected_version(), *request,
             [&](const v1::Deal& d) -> absl::Status {
-              TT_RETURN_IF_ERROR(
-                  ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as())));
+              TT_RETURN_IF_ERROR(ActsForParty(call, d, request->acting_as()));
               return NoPartySuspended(d, call);
             },
             [&](const v1::Deal& d) {
@@ -305,7 +306,7 @@ grpc::Status TransactionsServiceImpl::SignContract(grpc::ServerContext* context,
               // Each party's own system signs for it; one call signs for both only if its caller
               // acts for both (an operator, or the one city both parties are in).
               for (v1::PartyRole role : Signers(*request)) {
-                absl::Status may = ActsFor(call, PartyOf(d, role), RoleName(role));
+                absl::Status may = ActsForParty(call, d, role);
                 if (!may.ok() && request->acting_as() == v1::PARTY_ROLE_UNSPECIFIED) {
                   return absl::PermissionDeniedError(
                       absl::StrCat("acting_as: unset signs for both parties, and ", may.message(),
@@ -323,6 +324,32 @@ grpc::Status TransactionsServiceImpl::SignContract(grpc::ServerContext* context,
       });
 }
 
+grpc::Status TransactionsServiceImpl::AllowBroker(grpc::ServerContext* context,
+                                                  const v1::AllowBrokerRequest* request,
+                                                  v1::Deal* response) {
+  return runner_.Run(context, "AllowBroker", *request,
+                     [&](const CallContext& call) -> absl::Status {
+                       TT_RETURN_IF_ERROR(RequireWriter(call.caller));
+                       return Mutate(
+                           call, "AllowBroker", request->request_id(), request->deal_id(),
+                           request->expected_version(), *request,
+                           [&](const v1::Deal& d) -> absl::Status {
+                             if (request->acting_as() != v1::PARTY_ROLE_BUYER &&
+                                 request->acting_as() != v1::PARTY_ROLE_SELLER) {
+                               return absl::OkStatus();  // the transition names the field
+                             }
+                             // Only the party itself, never the broker it would empower.
+                             return ActsFor(call, PartyOf(d, request->acting_as()),
+                                            RoleName(request->acting_as()));
+                           },
+                           [&](const v1::Deal& d) {
+                             return transactions::AllowBroker(d, request->acting_as(),
+                                                              request->allowed(), absl::Now());
+                           },
+                           response);
+                     });
+}
+
 grpc::Status TransactionsServiceImpl::DeliverMilestone(grpc::ServerContext* context,
                                                        const v1::MilestoneRequest* request,
                                                        v1::Deal* response) {
@@ -333,7 +360,7 @@ grpc::Status TransactionsServiceImpl::DeliverMilestone(grpc::ServerContext* cont
             call, "DeliverMilestone", request->request_id(), request->deal_id(),
             request->expected_version(), *request,
             [&](const v1::Deal& d) -> absl::Status {
-              TT_RETURN_IF_ERROR(ActsFor(call, d.seller(), "seller"));
+              TT_RETURN_IF_ERROR(ActsForParty(call, d, v1::PARTY_ROLE_SELLER));
               return NoPartySuspended(d, call);
             },
             [&](const v1::Deal& d) {
@@ -353,7 +380,7 @@ grpc::Status TransactionsServiceImpl::AcceptMilestone(grpc::ServerContext* conte
             call, "AcceptMilestone", request->request_id(), request->deal_id(),
             request->expected_version(), *request,
             [&](const v1::Deal& d) -> absl::Status {
-              TT_RETURN_IF_ERROR(ActsFor(call, d.buyer(), "buyer"));
+              TT_RETURN_IF_ERROR(ActsForParty(call, d, v1::PARTY_ROLE_BUYER));
               return NoPartySuspended(d, call);
             },
             [&](const v1::Deal& d) {
@@ -400,7 +427,7 @@ grpc::Status TransactionsServiceImpl::CancelDeal(grpc::ServerContext* context,
               request->acting_as() != v1::PARTY_ROLE_SELLER) {
             return absl::OkStatus();  // the transition names the field
           }
-          return ActsFor(call, PartyOf(d, request->acting_as()), RoleName(request->acting_as()));
+          return ActsForParty(call, d, request->acting_as());
         },
         [&](const v1::Deal& d) {
           return transactions::CancelDeal(d, request->acting_as(), request->reason(), absl::Now());
@@ -422,10 +449,7 @@ grpc::Status TransactionsServiceImpl::OpenDispute(grpc::ServerContext* context,
         return Mutate(
             call, "OpenDispute", request->request_id(), request->deal_id(),
             request->expected_version(), *request,
-            [&](const v1::Deal& d) {
-              return ActsFor(call, PartyOf(d, request->acting_as()),
-                             RoleName(request->acting_as()));
-            },
+            [&](const v1::Deal& d) { return ActsForParty(call, d, request->acting_as()); },
             [&](const v1::Deal& d) {
               return transactions::OpenDispute(d, request->acting_as(), request->reason(),
                                                absl::Now());

@@ -44,6 +44,7 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
   grpc::Status GetDeal(grpc::ServerContext*, const v1::GetDealRequest*, v1::Deal*) override;
   grpc::Status ListDeals(grpc::ServerContext*, const v1::ListDealsRequest*,
                          v1::ListDealsResponse*) override;
+  grpc::Status AllowBroker(grpc::ServerContext*, const v1::AllowBrokerRequest*, v1::Deal*) override;
   // Contract registration: transactions_registration.cc.
   grpc::Status SubmitContractRegistration(grpc::ServerContext*,
                                           const v1::SubmitContractRegistrationRequest*,

@@ -8,6 +8,7 @@
 #include "common/status.h"
 #include "common/validation.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/transactions/domain/commission.h"
 
 namespace techtrade::transactions {
 namespace {
@@ -106,6 +107,16 @@ absl::Status ValidateOpenDeal(const v1::OpenDealRequest& r) {
   }
   if (r.broker_commission_bps() > 0 && r.broker_org_id().empty()) {
     return FieldError("broker_commission_bps", "a commission needs a broker_org_id");
+  }
+  if (r.has_broker_commission_fixed()) {
+    TT_RETURN_IF_ERROR(CheckMoney("broker_commission_fixed", r.broker_commission_fixed()));
+    if (r.broker_org_id().empty()) {
+      return FieldError("broker_commission_fixed", "a commission needs a broker_org_id");
+    }
+    if (r.broker_commission_bps() > 0) {
+      return FieldError("broker_commission_fixed",
+                        "a commission is either broker_commission_bps or a fixed amount");
+    }
   }
   return absl::OkStatus();
 }
@@ -276,6 +287,18 @@ absl::StatusOr<Transition> ProposeTerms(const v1::Deal& deal, const v1::ProposeT
   if (deal.state() != v1::DEAL_STATE_OPEN && deal.state() != v1::DEAL_STATE_NEGOTIATING) {
     return Refuse(deal, "terms can be proposed only while the deal is open or negotiating");
   }
+  // A fixed commission is part of the price it is paid from.
+  if (deal.has_broker_commission_fixed()) {
+    const techtrade::common::v1::Money& fixed = deal.broker_commission_fixed();
+    if (r.price().currency() != fixed.currency()) {
+      return FieldError("price.currency",
+                        absl::StrCat("the broker's fixed commission is in ", fixed.currency()));
+    }
+    if (r.price().amount_minor() < fixed.amount_minor()) {
+      return FieldError("price", absl::StrCat("below the broker's fixed commission (",
+                                              fixed.amount_minor(), " minor units)"));
+    }
+  }
   Transition t = Step(deal, now);
   v1::Terms* terms = t.deal.add_terms();
   terms->set_version(deal.terms_size() + 1);
@@ -440,6 +463,10 @@ absl::StatusOr<Transition> AcceptMilestone(const v1::Deal& deal, int index, absl
     e.mutable_amount_due()->set_currency(accepted.amount().currency());
     e.mutable_amount_due()->set_amount_minor(accepted.amount().amount_minor() -
                                              accepted.paid().amount_minor());
+    for (v1::PaymentInstruction& part :
+         PaymentInstructions(t.deal, index, e.amount_due().amount_minor())) {
+      *e.add_instructions() = std::move(part);
+    }
   }));
   return t;
 }
@@ -547,6 +574,40 @@ absl::StatusOr<Transition> ResolveDispute(const v1::Deal& deal, const std::strin
   t.deal.set_state(cancel ? v1::DEAL_STATE_CANCELLED : deal.dispute().resume_state());
   if (cancel) t.deal.set_cancel_reason(resolution);
   t.Record(New<v1::DisputeResolved>([&](auto& e) { e.set_cancelled(cancel); }));
+  return t;
+}
+
+bool BrokerActsFor(const v1::Deal& deal, v1::PartyRole party) {
+  if (deal.broker().organization_id().empty()) return false;
+  return std::find(deal.broker_acts_for().begin(), deal.broker_acts_for().end(), party) !=
+         deal.broker_acts_for().end();
+}
+
+absl::StatusOr<Transition> AllowBroker(const v1::Deal& deal, v1::PartyRole party, bool allowed,
+                                       absl::Time now) {
+  TT_RETURN_IF_ERROR(CheckParty("acting_as", party));
+  if (deal.broker().organization_id().empty()) {
+    return absl::FailedPreconditionError("the deal has no broker");
+  }
+  if (deal.state() == v1::DEAL_STATE_COMPLETED || deal.state() == v1::DEAL_STATE_CANCELLED) {
+    return Refuse(deal, "its parties take no more steps");
+  }
+  if (BrokerActsFor(deal, party) == allowed) {
+    return absl::FailedPreconditionError(absl::StrCat("the broker ",
+                                                      allowed ? "may act" : "does not act",
+                                                      " for the ", PartyName(party), " already"));
+  }
+  Transition t = Step(deal, now);
+  auto* acts_for = t.deal.mutable_broker_acts_for();
+  if (allowed) {
+    acts_for->Add(party);
+  } else {
+    acts_for->erase(std::remove(acts_for->begin(), acts_for->end(), party), acts_for->end());
+  }
+  t.Record(New<v1::BrokerAuthorityChanged>([&](auto& e) {
+    e.set_party(party);
+    e.set_allowed(allowed);
+  }));
   return t;
 }
 

@@ -62,6 +62,9 @@ absl::Status ValidateSignContract(const v1::SignContractRequest& r, absl::Time n
 std::vector<v1::PartyRole> Signers(const v1::SignContractRequest& r);
 absl::Status ValidatePayment(const v1::RecordPaymentRequest& r);
 
+// Whether `party` (buyer or seller) allowed the deal's broker to take its steps.
+bool BrokerActsFor(const v1::Deal& deal, v1::PartyRole party);
+
 // ---- Contract registration (docs/deals.md, "Contract registration") ----
 
 // A pilot city's registration deadline when the registry gives none.
@@ -115,6 +118,12 @@ absl::StatusOr<Transition> OpenDispute(const v1::Deal& deal, v1::PartyRole by,
                                        const std::string& reason, absl::Time now);
 absl::StatusOr<Transition> ResolveDispute(const v1::Deal& deal, const std::string& resolution,
                                           bool cancel, absl::Time now);
+
+// `party` (BUYER or SELLER) allows the deal's broker to take its steps, or withdraws that
+// (BrokerAuthorityChanged). FAILED_PRECONDITION without a broker, on a completed or cancelled
+// deal, or when nothing would change; INVALID_ARGUMENT naming acting_as for another role.
+absl::StatusOr<Transition> AllowBroker(const v1::Deal& deal, v1::PartyRole party, bool allowed,
+                                       absl::Time now);
 
 // The seller's side submits the signed contract for registration: first, or again after a
 // refusal (ContractRegistrationSubmitted). The declared value is in the deal's currency and at

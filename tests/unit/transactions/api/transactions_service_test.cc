@@ -619,3 +619,77 @@ TEST_F(RegistrationHandlersTest, TheCitysDeadlineIsSetAtSigningAndTheSweepFlagsO
 
 }  // namespace
 }  // namespace techtrade::transactions
+
+namespace techtrade::transactions {
+namespace {
+
+// ---- Brokers: the broker's city system takes a party's steps only once that party allows it ----
+
+class BrokerAuthorityHandlersTest : public TransactionsHandlersTest {
+ protected:
+  BrokerAuthorityHandlersTest() {
+    broker_ = Org("chengdu", reg::ORGANIZATION_KIND_SERVICE_PROVIDER);
+    registry_.Put(broker_);
+  }
+
+  v1::Deal BrokeredDeal() {
+    v1::OpenDealRequest r = OpenRequest();
+    r.set_broker_org_id(broker_.id());
+    r.set_broker_commission_bps(200);
+    v1::Deal deal;
+    grpc::Status s = Open(buyer_key_, r, &deal);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return deal;
+  }
+
+  grpc::Status Allow(const std::string& key, v1::Deal* deal, v1::PartyRole as, bool allowed) {
+    v1::AllowBrokerRequest r;
+    r.set_request_id(NewUuid());
+    r.set_deal_id(deal->id());
+    r.set_expected_version(deal->version());
+    r.set_acting_as(as);
+    r.set_allowed(allowed);
+    return stub_->AllowBroker(testing::CallAs(key).get(), r, deal);
+  }
+
+  grpc::Status ProposeAsSeller(const std::string& key, v1::Deal* deal) {
+    return stub_->ProposeTerms(
+        testing::CallAs(key).get(),
+        testing::TermsRequest(NewUuid(), *deal, v1::PARTY_ROLE_SELLER, 100'000'00), deal);
+  }
+
+  reg::Organization broker_;
+};
+
+TEST_F(BrokerAuthorityHandlersTest, TheBrokersCityActsForTheSellerOnlyWhileTheSellerAllowsIt) {
+  v1::Deal deal = BrokeredDeal();
+  v1::Deal answer = deal;
+  // other_city_key_ is chengdu's system: the broker's city.
+  EXPECT_EQ(ProposeAsSeller(other_city_key_, &answer).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // The broker cannot give itself the authority.
+  answer = deal;
+  EXPECT_EQ(Allow(other_city_key_, &answer, v1::PARTY_ROLE_SELLER, true).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Allow(seller_key_, &deal, v1::PARTY_ROLE_SELLER, true).ok());
+  EXPECT_EQ(EventTypes().back(), "techtrade.transactions.v1.BrokerAuthorityChanged");
+  ASSERT_TRUE(ProposeAsSeller(other_city_key_, &deal).ok());
+  // For the seller only: the buyer's steps stay the buyer's.
+  v1::AcceptTermsRequest accept;
+  accept.set_request_id(NewUuid());
+  accept.set_deal_id(deal.id());
+  accept.set_expected_version(deal.version());
+  accept.set_acting_as(v1::PARTY_ROLE_BUYER);
+  accept.set_terms_version(1);
+  answer = deal;
+  EXPECT_EQ(
+      stub_->AcceptTerms(testing::CallAs(other_city_key_).get(), accept, &answer).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Allow(seller_key_, &deal, v1::PARTY_ROLE_SELLER, false).ok());
+  answer = deal;
+  EXPECT_EQ(ProposeAsSeller(other_city_key_, &answer).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+}  // namespace
+}  // namespace techtrade::transactions

@@ -1,0 +1,93 @@
+// A brokered deal on the real stack: every payment instruction on the finance partner's own
+// stream is split between the seller and the broker, the parts summing to the payment to the
+// fen and the broker's parts to its commission on the price (docs/deals.md, "Brokers and their
+// commission").
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/kafka.h"
+#include "common/topics.h"
+#include "tests/support/deal_fixture.h"
+#include "tests/support/harness.h"
+
+namespace techtrade::testing {
+namespace {
+
+namespace v1 = techtrade::transactions::v1;
+using Stub = v1::TransactionsService::Stub;
+
+class BrokerCommissionTest : public DealFixture {
+ protected:
+  BrokerCommissionTest() : DealFixture("broker_commission_it_") {}
+};
+
+TEST_F(BrokerCommissionTest, ThePartnersStreamSplitsEachPaymentBetweenSellerAndBroker) {
+  const reg::Organization broker =
+      Organization(3, "wuhan-east-lake", reg::ORGANIZATION_KIND_SERVICE_PROVIDER);
+  v1::OpenDealRequest open;
+  open.set_request_id("open-" + NewUuid());
+  open.set_listing_id(offer_id_);
+  open.set_listing_kind(lv1::LISTING_KIND_OFFER);
+  open.set_buyer_org_id(buyer_.id());
+  open.set_seller_org_id(seller_.id());
+  open.set_broker_org_id(broker.id());
+  open.set_broker_commission_bps(333);  // 3.33 %: rounds on every milestone
+  open.set_finance_partner_id(partner_id_);
+  v1::Deal d = Must(&Stub::OpenDeal, open, shenzhen_key_);
+  // The relay creates the partner's topic with the deal's first event; read on from there.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!KafkaConsumer::EndOffsets(stack_.kafka_brokers, PartnerDealsTopic(partner_id_),
+                                    absl::Seconds(2))
+              .ok()) {
+    ASSERT_LT(absl::Now(), deadline) << "the partner's topic was never created";
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  TopicReader reader(stack_.kafka_brokers, PartnerDealsTopic(partner_id_));
+  constexpr int64_t kPrice = 333'333'33;
+  d = Must(&Stub::ProposeTerms, Terms(d, v1::PARTY_ROLE_SELLER, kPrice), wuhan_key_);
+  d = Accept(d, v1::PARTY_ROLE_SELLER, wuhan_key_);
+  d = Accept(d, v1::PARTY_ROLE_BUYER, shenzhen_key_);
+  ASSERT_TRUE(SignAs(d, v1::PARTY_ROLE_UNSPECIFIED, operator_key_, &d).ok());
+  for (int m = 1; m <= d.milestones_size(); ++m) {
+    d = Must(&Stub::DeliverMilestone, Milestone(d, m), wuhan_key_);
+    d = Must(&Stub::AcceptMilestone, Milestone(d, m), shenzhen_key_);
+  }
+  ASSERT_TRUE(reader
+                  .ReadUntil(
+                      [&](auto&) {
+                        int accepted = 0;
+                        for (const auto& e : reader.ForAggregate(d.id())) {
+                          accepted += e.envelope.payload().Is<v1::MilestoneAccepted>();
+                        }
+                        return accepted == d.milestones_size();
+                      },
+                      absl::Seconds(20))
+                  .size() > 0);
+  int64_t broker_total = 0;
+  int instructions = 0;
+  for (const auto& e : reader.ForAggregate(d.id())) {
+    v1::MilestoneAccepted accepted;
+    if (!e.envelope.payload().UnpackTo(&accepted)) continue;
+    ++instructions;
+    ASSERT_EQ(accepted.instructions_size(), 2) << accepted.milestone().index();
+    const v1::PaymentInstruction& seller = accepted.instructions(0);
+    const v1::PaymentInstruction& to_broker = accepted.instructions(1);
+    EXPECT_EQ(seller.payee_role(), v1::PARTY_ROLE_SELLER);
+    EXPECT_EQ(seller.payee().credit_code(), seller_.credit_code());
+    EXPECT_EQ(to_broker.payee_role(), v1::PARTY_ROLE_BROKER);
+    EXPECT_EQ(to_broker.payee().credit_code(), broker.credit_code());
+    EXPECT_EQ(seller.amount().amount_minor() + to_broker.amount().amount_minor(),
+              accepted.amount_due().amount_minor());
+    EXPECT_EQ(to_broker.amount().currency(), "CNY");
+    broker_total += to_broker.amount().amount_minor();
+  }
+  EXPECT_EQ(instructions, 2);
+  // 3.33 % of 333 333.33 is 11 099.9999: 11 099.99, whatever the milestones' rounding.
+  EXPECT_EQ(broker_total, kPrice * 333 / 10000);
+  EXPECT_EQ(broker_total, 1'109'999);
+}
+
+}  // namespace
+}  // namespace techtrade::testing
