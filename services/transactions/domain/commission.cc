@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "services/transactions/domain/deal_rules.h"
+#include "services/transactions/domain/transition_steps.h"
+
 namespace techtrade::transactions {
 namespace {
 
@@ -53,6 +56,42 @@ std::vector<v1::PaymentInstruction> PaymentInstructions(const v1::Deal& deal, in
     out.push_back(std::move(to_broker));
   }
   return out;
+}
+
+using namespace steps;
+
+bool BrokerActsFor(const v1::Deal& deal, v1::PartyRole party) {
+  if (deal.broker().organization_id().empty()) return false;
+  return std::find(deal.broker_acts_for().begin(), deal.broker_acts_for().end(), party) !=
+         deal.broker_acts_for().end();
+}
+
+absl::StatusOr<Transition> AllowBroker(const v1::Deal& deal, v1::PartyRole party, bool allowed,
+                                       absl::Time now) {
+  TT_RETURN_IF_ERROR(CheckParty("acting_as", party));
+  if (deal.broker().organization_id().empty()) {
+    return absl::FailedPreconditionError("the deal has no broker");
+  }
+  if (deal.state() == v1::DEAL_STATE_COMPLETED || deal.state() == v1::DEAL_STATE_CANCELLED) {
+    return Refuse(deal, "its parties take no more steps");
+  }
+  if (BrokerActsFor(deal, party) == allowed) {
+    return absl::FailedPreconditionError(absl::StrCat("the broker ",
+                                                      allowed ? "may act" : "does not act",
+                                                      " for the ", PartyName(party), " already"));
+  }
+  Transition t = Step(deal, now);
+  auto* acts_for = t.deal.mutable_broker_acts_for();
+  if (allowed) {
+    acts_for->Add(party);
+  } else {
+    acts_for->erase(std::remove(acts_for->begin(), acts_for->end(), party), acts_for->end());
+  }
+  t.Record(New<v1::BrokerAuthorityChanged>([&](auto& e) {
+    e.set_party(party);
+    e.set_allowed(allowed);
+  }));
+  return t;
 }
 
 }  // namespace techtrade::transactions

@@ -1,5 +1,6 @@
 // The broker's commission, pure: how each payment that falls due is split between the seller and
-// the deal's broker, to the fen (docs/deals.md, "Brokers and their commission").
+// the deal's broker, to the fen (docs/deals.md, "Brokers and their commission"). commission.cc
+// also holds the broker's authority to act for a party (AllowBroker, deal_rules.h).
 //
 // The commission on the first i milestones together is C(cum_i), where cum_i is their amount and
 // C(x) = ⌊x × bps / 10000⌋ for a rate, or ⌊F × x / price⌋ for a fixed commission F; milestone i
