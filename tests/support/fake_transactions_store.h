@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/transactions/api/listing_directory.h"
+#include "services/transactions/domain/deal_rules.h"
 #include "services/transactions/store/deal_store.h"
 #include "tests/support/fake_transactor.h"
 
@@ -56,17 +57,10 @@ class FakeDealStore final : public transactions::store::DealStore {
     }
   }
   std::vector<std::string> RegistrationsDue(int64_t now_us, int limit) override {
-    using google::protobuf::util::TimeUtil;
     std::vector<std::string> ids;
     for (const std::string& id : order_) {
-      const Deal& d = deals_.at(id);
-      const auto& r = d.registration();
-      if (!r.has_deadline() || r.overdue() ||
-          r.state() == transactions::v1::REGISTRATION_STATE_REGISTERED ||
-          d.state() == transactions::v1::DEAL_STATE_CANCELLED ||
-          TimeUtil::TimestampToMicroseconds(r.deadline()) > now_us) {
-        continue;
-      }
+      const std::optional<absl::Time> due = transactions::RegistrationFlagDue(deals_.at(id));
+      if (!due.has_value() || absl::ToUnixMicros(*due) > now_us) continue;
       if (static_cast<int>(ids.size()) == limit) break;
       ids.push_back(id);
     }

@@ -52,11 +52,18 @@ absl::Status ValidateRegisterContract(const v1::RegisterContractRequest& r) {
   return CheckMoney("registered_value", r.registered_value());
 }
 
-bool RegistrationOverdue(const v1::Deal& deal, absl::Time now) {
+std::optional<absl::Time> RegistrationFlagDue(const v1::Deal& deal) {
   const v1::ContractRegistration& reg = deal.registration();
-  return reg.has_deadline() && !reg.overdue() && reg.state() != v1::REGISTRATION_STATE_REGISTERED &&
-         deal.state() != v1::DEAL_STATE_CANCELLED &&
-         absl::ToUnixMicros(now) >= TimeUtil::TimestampToMicroseconds(reg.deadline());
+  if (!reg.has_deadline() || reg.overdue() || reg.state() == v1::REGISTRATION_STATE_REGISTERED ||
+      deal.state() == v1::DEAL_STATE_CANCELLED) {
+    return std::nullopt;
+  }
+  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(reg.deadline()));
+}
+
+bool RegistrationOverdue(const v1::Deal& deal, absl::Time now) {
+  const std::optional<absl::Time> due = RegistrationFlagDue(deal);
+  return due.has_value() && now >= *due;
 }
 
 absl::StatusOr<Transition> SubmitContractRegistration(

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,8 +75,12 @@ inline constexpr int kDefaultRegistrationDays = 30;
 absl::Status ValidateSubmitRegistration(const v1::SubmitContractRegistrationRequest& r);
 absl::Status ValidateRegisterContract(const v1::RegisterContractRequest& r);
 
-// Whether `deal` is past its registration deadline, unregistered and not yet flagged, and not
-// cancelled: what FlagRegistrationOverdue acts on.
+// When the deal's registration falls due for the overdue flag: its deadline while the deal is
+// neither registered, flagged nor cancelled; nullopt otherwise (also for a deal signed before
+// registration deadlines existed). The store indexes it for the overdue sweep.
+std::optional<absl::Time> RegistrationFlagDue(const v1::Deal& deal);
+
+// Whether RegistrationFlagDue(deal) has come by `now`: what FlagRegistrationOverdue acts on.
 bool RegistrationOverdue(const v1::Deal& deal, absl::Time now);
 
 // ---- Rules that need more than the deal ----

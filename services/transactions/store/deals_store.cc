@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/transactions/domain/deal_rules.h"
 
 namespace techtrade::transactions::store {
 namespace {
@@ -48,15 +49,10 @@ std::vector<SqlParam> ChainParams(const ChainHead& chain) {
   if (chain.first_sequence == 0) return {SqlNull(), SqlNull()};
   return {SqlBytes(chain.hash), SqlText(chain.first_sequence)};
 }
-// When the deal's registration falls due while the overdue sweep should look at it: the
-// deadline of a deal neither registered, flagged nor cancelled; else NULL.
+// The deal's registration_due column (RegistrationFlagDue), NULL when there is none.
 SqlParam RegistrationDueParam(const v1::Deal& d) {
-  const v1::ContractRegistration& r = d.registration();
-  if (!r.has_deadline() || r.overdue() || r.state() == v1::REGISTRATION_STATE_REGISTERED ||
-      d.state() == v1::DEAL_STATE_CANCELLED) {
-    return SqlNull();
-  }
-  return SqlText(TimeUtil::TimestampToMicroseconds(r.deadline()));
+  const std::optional<absl::Time> due = RegistrationFlagDue(d);
+  return due.has_value() ? SqlText(absl::ToUnixMicros(*due)) : SqlNull();
 }
 }  // namespace
 
