@@ -133,6 +133,7 @@ absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view
     record.city_id = cached.value("city", std::string());
     record.active = cached.value("active", false);
     record.client_id = cached.value("client", std::string());
+    record.organization_id = cached.value("org", std::string());
     if (cached.contains("expires")) {
       record.expire_time = absl::FromUnixMicros(cached.value("expires", int64_t{0}));
     }
@@ -147,11 +148,9 @@ absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view
     }
     if (!loaded.ok()) return loaded.status();
     record = *std::move(loaded);
-    nlohmann::json entry{{"hash", record.secret_hash},
-                         {"role", static_cast<int>(record.role)},
-                         {"city", record.city_id},
-                         {"active", record.active},
-                         {"client", record.client_id}};
+    nlohmann::json entry{{"hash", record.secret_hash}, {"role", static_cast<int>(record.role)},
+                         {"city", record.city_id},     {"active", record.active},
+                         {"client", record.client_id}, {"org", record.organization_id}};
     if (record.expire_time != absl::InfiniteFuture()) {
       entry["expires"] = absl::ToUnixMicros(record.expire_time);
     }
@@ -167,6 +166,7 @@ absl::StatusOr<Principal> CachedKeyAuthenticator::Authenticate(absl::string_view
   principal.set_api_client_id(record.client_id.empty() ? key.key_id : record.client_id);
   principal.set_role(record.role);
   principal.set_city_id(record.city_id);
+  principal.set_organization_id(record.organization_id);
   principal.set_api_key_id(key.key_id);
   if (record.expire_time != absl::InfiniteFuture()) {
     const int64_t micros = absl::ToUnixMicros(record.expire_time);

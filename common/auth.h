@@ -49,6 +49,8 @@ struct ApiKeyRecord {
   bool active = false;  // neither the key nor its client revoked
   // The client the key belongs to (empty: the key's own id, as for a client's first key).
   std::string client_id;
+  // ApiClient.organization_id: a registration body's own organisation, else empty.
+  std::string organization_id;
   // From then on the key is refused ("API key expired").
   absl::Time expire_time = absl::InfiniteFuture();
 };

@@ -89,7 +89,8 @@ absl::StatusOr<ApiKeyRecord> RemoteAuthenticator::Load(const ParsedApiKey& key) 
                       .role = principal.role(),
                       .city_id = principal.city_id(),
                       .active = true,
-                      .client_id = principal.api_client_id()};
+                      .client_id = principal.api_client_id(),
+                      .organization_id = principal.organization_id()};
   if (principal.has_api_key_expire_time()) {
     record.expire_time = absl::FromUnixSeconds(principal.api_key_expire_time().seconds()) +
                          absl::Nanoseconds(principal.api_key_expire_time().nanos());

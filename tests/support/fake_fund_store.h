@@ -75,6 +75,17 @@ class FakeFundStore final : public fund::FundStore {
     return absl::OkStatus();
   }
 
+  std::vector<std::string> ProgrammesPayingAutomatically() override {
+    std::vector<std::string> ids;
+    for (const auto& [id, p] : programmes_) {
+      if (p.status() == fund::v1::PROGRAMME_STATUS_ACTIVE &&
+          !p.rules().automatic_awards().empty()) {
+        ids.push_back(id);
+      }
+    }
+    return ids;
+  }
+
   // ---- Deals ----
 
   bool UpsertDeal(const Deal& deal) override {
@@ -134,13 +145,17 @@ class FakeFundStore final : public fund::FundStore {
     });
   }
   absl::Status InsertApplication(const Application& application) override {
-    if (application.status() != fund::v1::APPLICATION_STATUS_REJECTED) {
-      for (const auto& [id, a] : applications_) {
-        if (a.programme_id() == application.programme_id() &&
-            a.deal_id() == application.deal_id() &&
-            a.status() != fund::v1::APPLICATION_STATUS_REJECTED) {
-          return ConstraintError("applications_one_per_programme_deal");
-        }
+    for (const auto& [id, a] : applications_) {
+      if (a.programme_id() != application.programme_id() || a.deal_id() != application.deal_id() ||
+          fund::BeneficiaryOf(a) != fund::BeneficiaryOf(application)) {
+        continue;
+      }
+      if (a.has_award_basis() && application.has_award_basis()) {
+        return ConstraintError("applications_one_award_per_beneficiary");
+      }
+      if (a.status() != fund::v1::APPLICATION_STATUS_REJECTED &&
+          application.status() != fund::v1::APPLICATION_STATUS_REJECTED) {
+        return ConstraintError("applications_one_per_programme_deal");
       }
     }
     applications_[application.id()] = application;
@@ -152,14 +167,35 @@ class FakeFundStore final : public fund::FundStore {
     return absl::OkStatus();
   }
 
+  bool HasAutomaticAwards(const std::string& programme_id, const std::string& deal_id) override {
+    for (const auto& [id, a] : applications_) {
+      if (a.programme_id() == programme_id && a.deal_id() == deal_id && a.has_award_basis()) {
+        return true;
+      }
+    }
+    return false;
+  }
+  int64_t RegisteredTotal(const std::string& programme_id, const std::string& org_id,
+                          fund::v1::Beneficiary beneficiary, int year) override {
+    int64_t total = 0;
+    for (const auto& [id, a] : applications_) {
+      if (a.programme_id() == programme_id && a.applicant().organization_id() == org_id &&
+          a.has_award_basis() && fund::BeneficiaryOf(a) == beneficiary && a.year() == year) {
+        total +=
+            a.award_basis().cumulative_after_minor() - a.award_basis().cumulative_before_minor();
+      }
+    }
+    return total;
+  }
   int64_t AnnualGranted(const std::string& programme_id, const std::string& org_id,
-                        int year) override {
-    auto it = grants_.find({programme_id, org_id, year});
+                        fund::v1::Beneficiary beneficiary, int year) override {
+    auto it = grants_.find({programme_id, org_id, year, beneficiary});
     return it == grants_.end() ? 0 : it->second;
   }
-  absl::Status AddAnnualGrant(const std::string& programme_id, const std::string& org_id, int year,
-                              int64_t delta, int64_t cap) override {
-    int64_t& granted = grants_[{programme_id, org_id, year}];
+  absl::Status AddAnnualGrant(const std::string& programme_id, const std::string& org_id,
+                              fund::v1::Beneficiary beneficiary, int year, int64_t delta,
+                              int64_t cap) override {
+    int64_t& granted = grants_[{programme_id, org_id, year, beneficiary}];
     if (granted + delta > cap) return ConstraintError("annual_grants_within_cap");
     granted += delta;
     return absl::OkStatus();
@@ -361,7 +397,7 @@ class FakeFundStore final : public fund::FundStore {
   std::map<int64_t, std::string> programme_order_;    // ordinal → id
   std::map<int64_t, std::string> application_order_;  // ordinal → id
   int64_t ordinal_ = 0;
-  std::map<std::tuple<std::string, std::string, int>, int64_t> grants_;
+  std::map<std::tuple<std::string, std::string, int, int>, int64_t> grants_;
   std::vector<fund::v1::LedgerEntry> entries_;
   std::map<std::string, fund::StandingRecord> standings_;
 };

@@ -23,7 +23,8 @@ absl::Status Commit(FundStore& store, UnitOfWork& work, const ApplicationTransit
   }
   if (t.grant().delta_minor != 0) {
     TT_RETURN_IF_ERROR(store.AddAnnualGrant(a.programme_id(), a.applicant().organization_id(),
-                                            a.year(), t.grant().delta_minor, t.grant().cap_minor));
+                                            BeneficiaryOf(a), a.year(), t.grant().delta_minor,
+                                            t.grant().cap_minor));
   }
   TT_RETURN_IF_ERROR(store.SaveApplication(a));
   EmitAll(work, kProducer, cause, ApplicationAggregate(a), t.events(), t.sequences());

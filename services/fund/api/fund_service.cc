@@ -1,14 +1,17 @@
 #include "services/fund/api/fund_service.h"
 
 #include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/auth.h"
 #include "common/ids.h"
+#include "common/log.h"
 #include "common/status.h"
 #include "common/validation.h"
 #include "services/fund/api/fund_commands.h"
 #include "services/fund/api/suspension.h"
+#include "services/fund/domain/automatic_awards.h"
 
 namespace techtrade::fund {
 namespace {
@@ -22,9 +25,11 @@ FundServiceImpl::FundServiceImpl(Transactor<FundStore>& transactor, RpcRunner& r
     : transactor_(transactor), registry_(registry), runner_(runner) {}
 
 std::vector<std::string> FundServiceImpl::DealEventTypes() {
-  return {"techtrade.transactions.v1.ContractSigned", "techtrade.transactions.v1.MilestoneAccepted",
-          "techtrade.transactions.v1.DealCompleted",  "techtrade.transactions.v1.DealCancelled",
-          "techtrade.transactions.v1.DisputeOpened",  "techtrade.transactions.v1.DisputeResolved"};
+  return {
+      "techtrade.transactions.v1.ContractSigned",    "techtrade.transactions.v1.MilestoneAccepted",
+      "techtrade.transactions.v1.DealCompleted",     "techtrade.transactions.v1.DealCancelled",
+      "techtrade.transactions.v1.DisputeOpened",     "techtrade.transactions.v1.DisputeResolved",
+      "techtrade.transactions.v1.ContractRegistered"};
 }
 
 grpc::Status FundServiceImpl::CreateProgramme(grpc::ServerContext* context,
@@ -127,8 +132,8 @@ absl::StatusOr<v1::Application> FundServiceImpl::Submit(
     return absl::NotFoundError(absl::StrCat("programme_id: no programme ", request.programme_id()));
   }
   if (!programme.ok()) return programme.status();
-  const int64_t granted =
-      store.AnnualGranted(programme->id(), deal->buyer().organization_id(), SigningYear(*deal));
+  const int64_t granted = store.AnnualGranted(programme->id(), deal->buyer().organization_id(),
+                                              v1::BENEFICIARY_BUYER, SigningYear(*deal));
   ApplicationTransition t =
       fund::SubmitApplication(NewUuid(), *programme, *deal, granted, absl::Now());
   TT_RETURN_IF_ERROR(Commit(
@@ -184,8 +189,8 @@ absl::StatusOr<v1::Application> FundServiceImpl::Review(FundStore& store, UnitOf
   }
   TT_ASSIGN_OR_RETURN(v1::Programme programme,
                       store.GetProgramme(a.programme_id(), FundStore::Lock::kBalances));
-  const int64_t granted =
-      store.AnnualGranted(a.programme_id(), a.applicant().organization_id(), a.year());
+  const int64_t granted = store.AnnualGranted(a.programme_id(), a.applicant().organization_id(),
+                                              BeneficiaryOf(a), a.year());
   return commit(ApproveOnReview(a, request.expected_version(), deal, programme, granted,
                                 request.reason(), absl::Now()));
 }
@@ -218,6 +223,9 @@ absl::Status FundServiceImpl::HandleTransactionsEvent(
   if (!store.UpsertDeal(deal)) return absl::OkStatus();  // an older snapshot: nothing new
   const absl::Time now = absl::Now();
   const EventCause cause = EventCause::OfEvent(event);
+  if (deal.registration().state() == tv1::REGISTRATION_STATE_REGISTERED) {
+    TT_RETURN_IF_ERROR(DecideAutomaticAwards(store, work, deal, cause, now));
+  }
   for (const v1::Application& a : store.OpenApplicationsOfDeal(deal.id())) {
     TT_ASSIGN_OR_RETURN(v1::Programme programme,
                         store.GetProgramme(a.programme_id(), FundStore::Lock::kNone));
@@ -225,6 +233,42 @@ absl::Status FundServiceImpl::HandleTransactionsEvent(
     const bool held = store.IsSuspended(a.applicant().organization_id());
     TT_RETURN_IF_ERROR(
         Commit(store, work, ApplyDealProgress(a, programme, deal, held, now), cause));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FundServiceImpl::DecideAutomaticAwards(FundStore& store, UnitOfWork& work,
+                                                    const tv1::Deal& deal, const EventCause& cause,
+                                                    absl::Time now) {
+  // Decided at the first snapshot that shows the registration (ContractRegistered, or a later
+  // event if that one was missed), once per programme: the unique award per (programme, deal,
+  // beneficiary) backs the check below.
+  for (const std::string& programme_id : store.ProgrammesPayingAutomatically()) {
+    if (store.HasAutomaticAwards(programme_id, deal.id())) continue;
+    // The balances lock serialises the programme's decisions, so each reads the registered
+    // totals and grants the one before it wrote.
+    TT_ASSIGN_OR_RETURN(v1::Programme programme,
+                        store.GetProgramme(programme_id, FundStore::Lock::kBalances));
+    const int year = RegistrationYear(deal);
+    for (const v1::AutomaticAward& award : programme.rules().automatic_awards()) {
+      std::optional<tv1::Party> payee = PayeeOf(deal, award.beneficiary());
+      if (!payee.has_value()) {
+        log::Warn("no automatic award: the registration names no registration body organisation",
+                  {{"deal_id", deal.id()},
+                   {"programme_id", programme_id},
+                   {"beneficiary", v1::Beneficiary_Name(award.beneficiary())}});
+        continue;
+      }
+      const std::string& org = payee->organization_id();
+      ApplicationTransition t = DecideAutomaticAward(
+          NewUuid(), programme, award, deal, *payee,
+          store.RegisteredTotal(programme_id, org, award.beneficiary(), year),
+          store.AnnualGranted(programme_id, org, award.beneficiary(), year), now);
+      // The next award of this programme reads the budget this one left.
+      programme.mutable_balances()->set_available_minor(programme.balances().available_minor() -
+                                                        t.application().approved_minor());
+      TT_RETURN_IF_ERROR(Commit(store, work, t, cause));
+    }
   }
   return absl::OkStatus();
 }

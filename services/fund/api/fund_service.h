@@ -58,6 +58,12 @@ class FundServiceImpl final : public v1::FundService::Service {
   static std::vector<std::string> DealEventTypes();
 
  private:
+  // The awards without an application (免申即享) of every programme paying so, for a registered
+  // deal it has not decided yet: one per beneficiary with a payee, reserved and paid as far as
+  // the deal's progress makes due.
+  static absl::Status DecideAutomaticAwards(FundStore& store, UnitOfWork& work,
+                                            const tv1::Deal& deal, const EventCause& cause,
+                                            absl::Time now);
   // FieldError on city_id unless the registry knows the programme's pilot city.
   absl::Status CheckPilotCity(const CallContext& call, const v1::CreateProgrammeRequest& request);
   // Authorise (the deal's city, the applicant's standing) → load → decide → save → emit.

@@ -1,11 +1,35 @@
 #include "services/fund/domain/application_transition.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "common/status.h"
 #include "common/validation.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/fund/domain/automatic_awards.h"
 
 namespace techtrade::fund {
 namespace {
+
+// The cap of the beneficiary's annual grant row: the automatic award's (none: no bound), or the
+// applications' per-organisation cap.
+int64_t AnnualCapOf(const v1::Programme& programme, v1::Beneficiary beneficiary) {
+  for (const v1::AutomaticAward& award : programme.rules().automatic_awards()) {
+    if (award.beneficiary() != beneficiary) continue;
+    return award.annual_cap_minor() > 0 ? award.annual_cap_minor()
+                                        : std::numeric_limits<int64_t>::max();
+  }
+  return programme.rules().per_organization_annual_cap_minor();
+}
+
+// An application's decision, or an automatic award's.
+void RecordDecision(ApplicationTransition& t) {
+  if (t.application().has_award_basis()) {
+    t.Record<v1::AutomaticAwardDecided>();
+  } else {
+    t.Record<v1::ApplicationDecided>();
+  }
+}
 
 // Pays, in order, each tranche due that the application has not had yet.
 void PayDue(ApplicationTransition& t, const v1::Programme& programme, const tv1::Deal& deal) {
@@ -35,8 +59,8 @@ void Approve(ApplicationTransition& t, const v1::Programme& programme, const tv1
                                                        a.calculation().limited_by()));
   *a.mutable_decide_time() = Timestamp(t.now());
   t.Post(EntryKind::kReserve, amount);
-  t.ChangeGrant(amount, programme.rules().per_organization_annual_cap_minor());
-  t.Record<v1::ApplicationDecided>();
+  t.ChangeGrant(amount, AnnualCapOf(programme, a.beneficiary()));
+  RecordDecision(t);
   PayDue(t, programme, deal);
 }
 
@@ -46,7 +70,7 @@ void Reject(ApplicationTransition& t, v1::RefusalReason reason, const std::strin
   a.set_refusal_reason(reason);
   a.set_decision_reason(message);
   *a.mutable_decide_time() = Timestamp(t.now());
-  t.Record<v1::ApplicationDecided>();
+  RecordDecision(t);
 }
 
 absl::Status CheckReviewable(const v1::Application& a, int64_t expected_version) {
@@ -79,32 +103,54 @@ absl::Status CheckDealApplicable(const tv1::Deal& deal) {
                    "; applications are for signed deals in good standing"));
 }
 
-ApplicationTransition SubmitApplication(const std::string& id, const v1::Programme& programme,
-                                        const tv1::Deal& deal, int64_t annual_granted,
-                                        absl::Time now) {
+// A new application (or automatic award) of `payee` for the deal, before its decision.
+v1::Application NewApplication(const std::string& id, const v1::Programme& programme,
+                               const tv1::Deal& deal, v1::Beneficiary beneficiary,
+                               const tv1::Party& payee, int year, absl::Time now) {
   v1::Application a;
   a.set_id(id);
   a.set_programme_id(programme.id());
   a.set_deal_id(deal.id());
-  *a.mutable_applicant() = deal.buyer();
+  a.set_beneficiary(beneficiary);
+  *a.mutable_applicant() = payee;
   // The deal's partner never changes once the deal is open: every later step of the
   // application (and its events' stream) goes by this copy.
   a.set_finance_partner_id(deal.finance_partner_id());
   a.set_currency(programme.total_budget().currency());
-  a.set_year(SigningYear(deal));
+  a.set_year(year);
   *a.mutable_create_time() = Timestamp(now);
-  const int64_t cap_left = programme.rules().per_organization_annual_cap_minor() - annual_granted;
-  const Decision decision =
-      Decide(programme, deal, cap_left, programme.balances().available_minor(), /*review=*/false);
-  *a.mutable_calculation() = decision.calculation;
-  // The row is written first, waiting for review: entries and events refer to it, and the one
-  // application per (programme, deal) rule applies to it whatever the decision.
+  return a;
+}
+
+// The row is written first, waiting for review: entries and events refer to it, and the one
+// application per (programme, deal, beneficiary) rule applies to it whatever the decision.
+ApplicationTransition Inserting(v1::Application a, absl::Time now) {
   a.set_status(v1::APPLICATION_STATUS_PENDING_REVIEW);
   a.set_version(1);
   v1::Application row = a;
   a.set_version(0);
   ApplicationTransition t(std::move(a), now);
   t.set_inserted(std::move(row));
+  return t;
+}
+
+ApplicationTransition SubmitApplication(const std::string& id, const v1::Programme& programme,
+                                        const tv1::Deal& deal, int64_t annual_granted,
+                                        absl::Time now) {
+  v1::Application a = NewApplication(id, programme, deal, v1::BENEFICIARY_BUYER, deal.buyer(),
+                                     SigningYear(deal), now);
+  if (!programme.rules().automatic_awards().empty()) {
+    ApplicationTransition t = Inserting(std::move(a), now);
+    Reject(t, v1::REFUSAL_REASON_NO_APPLICATIONS,
+           "the programme pays without applications: its awards follow the contract's "
+           "registration");
+    return t;
+  }
+  const int64_t cap_left = programme.rules().per_organization_annual_cap_minor() - annual_granted;
+  const Decision decision =
+      Decide(programme, deal, cap_left, programme.balances().available_minor(), /*review=*/false);
+  *a.mutable_calculation() = decision.calculation;
+  ApplicationTransition t = Inserting(std::move(a), now);
   switch (decision.status) {
     case v1::APPLICATION_STATUS_APPROVED:
       Approve(t, programme, deal, "");
@@ -175,8 +221,7 @@ ApplicationTransition UnwindCancelledDeal(const v1::Application& application,
   if (u.release_minor > 0) t.Post(EntryKind::kRelease, u.release_minor);
   if (u.clawback_minor > 0) t.Post(EntryKind::kClawback, u.clawback_minor);
   if (u.release_minor + u.clawback_minor > 0) {
-    t.ChangeGrant(-(u.release_minor + u.clawback_minor),
-                  programme.rules().per_organization_annual_cap_minor());
+    t.ChangeGrant(-(u.release_minor + u.clawback_minor), AnnualCapOf(programme, a.beneficiary()));
   }
   a.set_released_minor(a.released_minor() + u.release_minor);
   a.set_status(v1::APPLICATION_STATUS_CANCELLED);
@@ -200,6 +245,61 @@ ApplicationTransition ApplyDealProgress(const v1::Application& application,
   }
   if (payments_held) return ApplicationTransition(application, now);
   return PayDueTranches(application, programme, deal, now);
+}
+
+ApplicationTransition DecideAutomaticAward(const std::string& id, const v1::Programme& programme,
+                                           const v1::AutomaticAward& award, const tv1::Deal& deal,
+                                           const tv1::Party& payee, int64_t cumulative_before,
+                                           int64_t granted_this_year, absl::Time now) {
+  const tv1::ContractRegistration& reg = deal.registration();
+  v1::Application a =
+      NewApplication(id, programme, deal, award.beneficiary(), payee, RegistrationYear(deal), now);
+  v1::AwardBasis& basis = *a.mutable_award_basis();
+  basis.set_registration_number(reg.registration_number());
+  basis.set_registered_minor(reg.registered_value().amount_minor());
+  basis.set_cumulative_before_minor(cumulative_before);
+  // An ineligible contract adds nothing to the beneficiary's total in the programme.
+  basis.set_cumulative_after_minor(cumulative_before);
+  std::optional<Refusal> refusal = RegisteredIneligibility(programme, deal);
+  if (!refusal.has_value()) {
+    const AwardCalculation award_calc = CalculateAward(
+        award, cumulative_before, reg.registered_value().amount_minor(), granted_this_year);
+    basis.set_cumulative_after_minor(award_calc.cumulative_after_minor);
+    basis.set_entitlement_minor(award_calc.entitlement_minor);
+    v1::Calculation& c = *a.mutable_calculation();
+    c.set_contract_value_minor(reg.registered_value().amount_minor());
+    c.set_tiered_minor(award_calc.entitlement_minor);
+    c.set_per_deal_cap_minor(award.per_deal_cap_minor());
+    c.set_annual_cap_left_minor(
+        award.annual_cap_minor() > 0
+            ? std::max<int64_t>(award.annual_cap_minor() - granted_this_year, 0)
+            : 0);
+    c.set_available_minor(programme.balances().available_minor());
+    c.set_amount_minor(award_calc.amount_minor);
+    c.set_limited_by(award_calc.limited_by);
+    if (c.available_minor() < c.amount_minor()) {
+      c.set_amount_minor(c.available_minor());
+      c.set_limited_by("budget");
+    }
+    const std::string currency = programme.total_budget().currency();
+    if (c.amount_minor() == 0 && award_calc.entitlement_minor == 0) {
+      refusal = Refusal{v1::REFUSAL_REASON_NOTHING_DUE,
+                        "the bands give nothing more for this contract's registered value"};
+    } else if (c.amount_minor() == 0 && c.limited_by() == "annual cap") {
+      refusal = Refusal{v1::REFUSAL_REASON_ANNUAL_CAP_REACHED,
+                        absl::StrCat("the annual cap of ", award.annual_cap_minor(),
+                                     " minor units for ", a.year(), " is used up")};
+    } else if (c.amount_minor() == 0) {
+      refusal = Refusal{v1::REFUSAL_REASON_BUDGET_EXHAUSTED, "the programme's budget is exhausted"};
+    }
+  }
+  ApplicationTransition t = Inserting(std::move(a), now);
+  if (refusal.has_value()) {
+    Reject(t, refusal->reason, refusal->message);
+  } else {
+    Approve(t, programme, deal, "");
+  }
+  return t;
 }
 
 }  // namespace techtrade::fund

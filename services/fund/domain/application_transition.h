@@ -132,4 +132,15 @@ ApplicationTransition ApplyDealProgress(const v1::Application& application,
                                         const v1::Programme& programme, const tv1::Deal& deal,
                                         bool payments_held, absl::Time now);
 
+// An award without an application (免申即享) from the deal's ContractRegistered: the programme's
+// `award` for `payee`, whose registered total in the programme and registration year was
+// `cumulative_before` and who was granted `granted_this_year` there. Approved (reserved, and
+// what the deal's progress made due paid, as an approved application) or rejected with the
+// reason; either way the row records the basis, so the next contract's cumulative total counts
+// this one (an ineligible one adds nothing).
+ApplicationTransition DecideAutomaticAward(const std::string& id, const v1::Programme& programme,
+                                           const v1::AutomaticAward& award, const tv1::Deal& deal,
+                                           const tv1::Party& payee, int64_t cumulative_before,
+                                           int64_t granted_this_year, absl::Time now);
+
 }  // namespace techtrade::fund

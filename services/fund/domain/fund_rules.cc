@@ -7,6 +7,7 @@
 #include "common/status.h"
 #include "common/validation.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/fund/domain/automatic_awards.h"
 
 namespace techtrade::fund {
 namespace {
@@ -23,6 +24,60 @@ int64_t ShareOf(int64_t value, int64_t numerator, int64_t denominator) {
 
 std::string Fen(int64_t minor, const std::string& currency) {
   return absl::StrCat(minor / 100, ".", minor % 100 < 10 ? "0" : "", minor % 100, " ", currency);
+}
+
+// The amounts of a programme that pays on applications: bands, caps, the review threshold.
+absl::Status ValidateApplicationAmounts(const v1::ProgrammeRules& r) {
+  if (r.bands().empty() || r.bands_size() > kMaxBands) {
+    return FieldError("rules.bands", absl::StrCat("1 to ", kMaxBands, " bands required"));
+  }
+  for (int i = 0; i < r.bands_size(); ++i) {
+    const std::string field = absl::StrCat("rules.bands[", i, "]");
+    const v1::SubsidyBand& band = r.bands(i);
+    if (i == 0 && band.from_minor() != 0) {
+      return FieldError(field + ".from_minor", "the first band starts at 0");
+    }
+    if (i > 0 && band.from_minor() <= r.bands(i - 1).from_minor()) {
+      return FieldError(field + ".from_minor", "band edges must ascend");
+    }
+    if (band.rate_bps() < 0 || band.rate_bps() > kBpsWhole) {
+      return FieldError(field + ".rate_bps", "between 0 and 10000 basis points");
+    }
+  }
+  if (r.per_deal_cap_minor() <= 0) {
+    return FieldError("rules.per_deal_cap_minor", "must be positive");
+  }
+  if (r.per_organization_annual_cap_minor() <= 0) {
+    return FieldError("rules.per_organization_annual_cap_minor", "must be positive");
+  }
+  if (r.auto_approval_threshold_minor() < 0) {
+    return FieldError("rules.auto_approval_threshold_minor", "must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+// A programme that pays without applications: its awards, and none of the applications' amounts
+// (it takes no applications).
+absl::Status ValidateAutomaticAwards(const v1::ProgrammeRules& r) {
+  std::set<int> beneficiaries;
+  for (int i = 0; i < r.automatic_awards_size(); ++i) {
+    const std::string path = absl::StrCat("rules.automatic_awards[", i, "]");
+    TT_RETURN_IF_ERROR(ValidateAutomaticAward(r.automatic_awards(i), path));
+    if (!beneficiaries.insert(r.automatic_awards(i).beneficiary()).second) {
+      return FieldError(path + ".beneficiary", "one award per beneficiary");
+    }
+  }
+  constexpr char kNoApplications[] =
+      "a programme with automatic_awards takes no applications; leave it unset";
+  if (!r.bands().empty()) return FieldError("rules.bands", kNoApplications);
+  if (r.per_deal_cap_minor() != 0) return FieldError("rules.per_deal_cap_minor", kNoApplications);
+  if (r.per_organization_annual_cap_minor() != 0) {
+    return FieldError("rules.per_organization_annual_cap_minor", kNoApplications);
+  }
+  if (r.auto_approval_threshold_minor() != 0) {
+    return FieldError("rules.auto_approval_threshold_minor", kNoApplications);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateRules(const v1::ProgrammeRules& r) {
@@ -53,30 +108,10 @@ absl::Status ValidateRules(const v1::ProgrammeRules& r) {
   if (r.min_contract_value_minor() < 0) {
     return FieldError("rules.min_contract_value_minor", "must not be negative");
   }
-  if (r.bands().empty() || r.bands_size() > kMaxBands) {
-    return FieldError("rules.bands", absl::StrCat("1 to ", kMaxBands, " bands required"));
-  }
-  for (int i = 0; i < r.bands_size(); ++i) {
-    const std::string field = absl::StrCat("rules.bands[", i, "]");
-    const v1::SubsidyBand& band = r.bands(i);
-    if (i == 0 && band.from_minor() != 0) {
-      return FieldError(field + ".from_minor", "the first band starts at 0");
-    }
-    if (i > 0 && band.from_minor() <= r.bands(i - 1).from_minor()) {
-      return FieldError(field + ".from_minor", "band edges must ascend");
-    }
-    if (band.rate_bps() < 0 || band.rate_bps() > kBpsWhole) {
-      return FieldError(field + ".rate_bps", "between 0 and 10000 basis points");
-    }
-  }
-  if (r.per_deal_cap_minor() <= 0) {
-    return FieldError("rules.per_deal_cap_minor", "must be positive");
-  }
-  if (r.per_organization_annual_cap_minor() <= 0) {
-    return FieldError("rules.per_organization_annual_cap_minor", "must be positive");
-  }
-  if (r.auto_approval_threshold_minor() < 0) {
-    return FieldError("rules.auto_approval_threshold_minor", "must not be negative");
+  if (!r.automatic_awards().empty()) {
+    TT_RETURN_IF_ERROR(ValidateAutomaticAwards(r));
+  } else {
+    TT_RETURN_IF_ERROR(ValidateApplicationAmounts(r));
   }
   if (r.tranches().empty()) return FieldError("rules.tranches", "a tranche plan is required");
   int total = 0;
@@ -163,29 +198,42 @@ bool SignedAndStanding(const tv1::Deal& deal) {
          deal.state() == tv1::DEAL_STATE_COMPLETED;
 }
 
-int SigningYear(const tv1::Deal& deal) {
-  const absl::Time signed_at =
-      absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(deal.contract().signing_time()));
-  return static_cast<int>(absl::ToCivilYear(signed_at, absl::FixedTimeZone(8 * 60 * 60)).year());
+namespace {
+
+int ChinaStandardYear(const google::protobuf::Timestamp& t) {
+  const absl::Time at = absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
+  return static_cast<int>(absl::ToCivilYear(at, absl::FixedTimeZone(8 * 60 * 60)).year());
 }
 
-std::optional<Refusal> Ineligibility(const v1::Programme& p, const tv1::Deal& deal) {
+// What a programme's rules measure a deal by: an application by its signing, the buyer's city
+// and the price; an automatic award by its registration: the registration time, its city (the
+// seller's) and the registered value.
+struct Measure {
+  const char* event;  // "signed", "registered"
+  const google::protobuf::Timestamp& time;
+  const char* party;  // whose city the programme must cover
+  const std::string& city_id;
+  const techtrade::common::v1::Money& value;
+};
+
+std::optional<Refusal> IneligibilityBy(const v1::Programme& p, const tv1::Deal& deal,
+                                       const Measure& m) {
   const v1::ProgrammeRules& rules = p.rules();
   if (p.status() != v1::PROGRAMME_STATUS_ACTIVE) {
     return Refusal{v1::REFUSAL_REASON_PROGRAMME_CLOSED, "the programme is closed"};
   }
-  const int64_t signed_us = TimeUtil::TimestampToMicroseconds(deal.contract().signing_time());
-  if (signed_us < TimeUtil::TimestampToMicroseconds(p.start_time()) ||
-      signed_us >= TimeUtil::TimestampToMicroseconds(p.end_time())) {
+  const int64_t at_us = TimeUtil::TimestampToMicroseconds(m.time);
+  if (at_us < TimeUtil::TimestampToMicroseconds(p.start_time()) ||
+      at_us >= TimeUtil::TimestampToMicroseconds(p.end_time())) {
     return Refusal{
         v1::REFUSAL_REASON_OUTSIDE_PERIOD,
-        absl::StrCat("contract signed ", TimeUtil::ToString(deal.contract().signing_time()),
+        absl::StrCat("contract ", m.event, " ", TimeUtil::ToString(m.time),
                      ", outside the programme period ", TimeUtil::ToString(p.start_time()), " – ",
                      TimeUtil::ToString(p.end_time()))};
   }
-  if (!p.city_id().empty() && deal.buyer().city_id() != p.city_id()) {
+  if (!p.city_id().empty() && m.city_id != p.city_id()) {
     return Refusal{v1::REFUSAL_REASON_OUTSIDE_CITY,
-                   absl::StrCat("the buyer is in pilot city '", deal.buyer().city_id(),
+                   absl::StrCat("the ", m.party, " is in pilot city '", m.city_id,
                                 "'; the programme covers '", p.city_id(), "'")};
   }
   const std::optional<tv1::Terms> terms = AgreedTerms(deal);
@@ -202,19 +250,40 @@ std::optional<Refusal> Ineligibility(const v1::Programme& p, const tv1::Deal& de
                    absl::StrCat("buyer kind ", reg::OrganizationKind_Name(deal.buyer().kind()),
                                 " is not eligible")};
   }
-  if (terms->price().currency() != p.total_budget().currency()) {
+  if (m.value.currency() != p.total_budget().currency()) {
     return Refusal{v1::REFUSAL_REASON_CURRENCY,
-                   absl::StrCat("the contract is in ", terms->price().currency(),
+                   absl::StrCat("the contract is in ", m.value.currency(),
                                 ", the programme's budget in ", p.total_budget().currency())};
   }
-  if (terms->price().amount_minor() < rules.min_contract_value_minor()) {
+  if (m.value.amount_minor() < rules.min_contract_value_minor()) {
     return Refusal{v1::REFUSAL_REASON_BELOW_MINIMUM,
-                   absl::StrCat("contract value ",
-                                Fen(terms->price().amount_minor(), terms->price().currency()),
+                   absl::StrCat("contract value ", Fen(m.value.amount_minor(), m.value.currency()),
                                 " is below the minimum ",
-                                Fen(rules.min_contract_value_minor(), terms->price().currency()))};
+                                Fen(rules.min_contract_value_minor(), m.value.currency()))};
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+int SigningYear(const tv1::Deal& deal) { return ChinaStandardYear(deal.contract().signing_time()); }
+
+int RegistrationYear(const tv1::Deal& deal) {
+  return ChinaStandardYear(deal.registration().decide_time());
+}
+
+std::optional<Refusal> Ineligibility(const v1::Programme& p, const tv1::Deal& deal) {
+  const std::optional<tv1::Terms> terms = AgreedTerms(deal);
+  const techtrade::common::v1::Money price =
+      terms.has_value() ? terms->price() : techtrade::common::v1::Money();
+  return IneligibilityBy(
+      p, deal, {"signed", deal.contract().signing_time(), "buyer", deal.buyer().city_id(), price});
+}
+
+std::optional<Refusal> RegisteredIneligibility(const v1::Programme& p, const tv1::Deal& deal) {
+  const tv1::ContractRegistration& r = deal.registration();
+  return IneligibilityBy(
+      p, deal, {"registered", r.decide_time(), "registration", r.city_id(), r.registered_value()});
 }
 
 Decision Decide(const v1::Programme& p, const tv1::Deal& deal, int64_t annual_cap_left,

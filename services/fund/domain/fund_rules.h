@@ -45,6 +45,9 @@ bool SignedAndStanding(const tv1::Deal& deal);
 // The calendar year of the contract's signing in China Standard Time (UTC+8): the annual cap's
 // year.
 int SigningYear(const tv1::Deal& deal);
+// The calendar year of the contract's registration (China Standard Time): the year of an
+// automatic award's cumulative bands and annual cap.
+int RegistrationYear(const tv1::Deal& deal);
 
 struct Refusal {
   v1::RefusalReason reason = v1::REFUSAL_REASON_UNSPECIFIED;
@@ -54,6 +57,11 @@ struct Refusal {
 // Why the programme's rules exclude this signed deal, or nullopt if they admit it (status, period,
 // the buyer's city, transfer mode, buyer kind, currency, minimum contract value).
 std::optional<Refusal> Ineligibility(const v1::Programme& programme, const tv1::Deal& deal);
+// The same rules for an automatic award, measured by the contract's registration: registered
+// within the period, registered in the programme's city (the seller's), the registered value
+// in the programme's currency and at least its minimum.
+std::optional<Refusal> RegisteredIneligibility(const v1::Programme& programme,
+                                               const tv1::Deal& deal);
 
 // The decision for an application: APPROVED (reserve calculation.amount_minor), PENDING_REVIEW
 // (above the auto-approval threshold; nothing reserved) or REJECTED with the refusal.

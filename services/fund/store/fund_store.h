@@ -31,6 +31,11 @@ namespace techtrade::fund {
 
 namespace tv1 = techtrade::transactions::v1;
 
+// Applications recorded before automatic awards name no beneficiary: they pay the buyer.
+inline v1::Beneficiary BeneficiaryOf(const v1::Application& a) {
+  return a.beneficiary() == v1::BENEFICIARY_UNSPECIFIED ? v1::BENEFICIARY_BUYER : a.beneficiary();
+}
+
 // The filters of ListApplications; empty or 0: any.
 struct ApplicationFilter {
   std::string programme_id;
@@ -75,6 +80,8 @@ class FundStore {
   virtual absl::Status InsertProgramme(const v1::Programme& programme) = 0;
   // The record and status; the balances change only through entries.
   virtual absl::Status SaveProgramme(const v1::Programme& programme) = 0;
+  // The ACTIVE programmes with automatic awards (rules.automatic_awards), by id.
+  virtual std::vector<std::string> ProgrammesPayingAutomatically() = 0;
 
   // ---- The fund's projection of deals (from techtrade.transactions.events.v1) ----
 
@@ -100,13 +107,22 @@ class FundStore {
   virtual absl::Status InsertApplication(const v1::Application& application) = 0;
   virtual absl::Status SaveApplication(const v1::Application& application) = 0;
 
-  // What the buyer has been granted by the programme in the year, net of releases and
-  // clawbacks.
+  // Whether the programme decided its automatic awards for the deal (all of a deal's awards in
+  // a programme are decided in one unit).
+  virtual bool HasAutomaticAwards(const std::string& programme_id, const std::string& deal_id) = 0;
+  // The registered total the organisation's automatic awards as `beneficiary` counted in the
+  // programme and year of registration.
+  virtual int64_t RegisteredTotal(const std::string& programme_id, const std::string& org_id,
+                                  v1::Beneficiary beneficiary, int year) = 0;
+
+  // What the organisation has been granted as `beneficiary` (applications: BUYER) by the
+  // programme in the year, net of releases and clawbacks.
   virtual int64_t AnnualGranted(const std::string& programme_id, const std::string& org_id,
-                                int year) = 0;
+                                v1::Beneficiary beneficiary, int year) = 0;
   // Adds `delta` (negative to give back) to it; refused past `cap`.
   virtual absl::Status AddAnnualGrant(const std::string& programme_id, const std::string& org_id,
-                                      int year, int64_t delta, int64_t cap) = 0;
+                                      v1::Beneficiary beneficiary, int year, int64_t delta,
+                                      int64_t cap) = 0;
 
   // ---- Ledger ----
 

@@ -56,7 +56,10 @@ std::vector<std::pair<std::string, absl::Status>> store::FundConstraintErrors() 
            "deal_id: the deal already has an application in this programme that was not "
            "rejected")},
       {"annual_grants_within_cap",
-       absl::FailedPreconditionError("the buyer's annual cap for this programme would be passed")},
+       absl::FailedPreconditionError(
+           "the organisation's annual cap for this programme would be passed")},
+      {"applications_one_award_per_beneficiary",
+       absl::AlreadyExistsError("the programme decided this deal's awards already")},
       {"programme_balances_available_not_negative",
        absl::FailedPreconditionError("the programme's available budget would go negative")},
       {"programme_balances_invariant",
@@ -70,13 +73,24 @@ absl::Status PgFundStore::InsertProgramme(const v1::Programme& p) {
   v1::Programme record = p;
   record.clear_balances();
   tx_.StageWrite(absl::StrCat(
-      "INSERT INTO programmes (id, city_id, status, version, record) VALUES (",
+      "INSERT INTO programmes (id, city_id, status, version, record, pays_automatically) VALUES (",
       UuidLiteral(tx_, p.id()), ", ", tx_.quote(p.city_id()), ", ", static_cast<int>(p.status()),
-      ", ", p.version(), ", ", tx_.quote_raw(record.SerializeAsString()), ")"));
+      ", ", p.version(), ", ", tx_.quote_raw(record.SerializeAsString()), ", ",
+      p.rules().automatic_awards().empty() ? "false" : "true", ")"));
   tx_.StageWrite(absl::StrCat("INSERT INTO programme_balances (programme_id, currency) VALUES (",
                               UuidLiteral(tx_, p.id()), ", ",
                               tx_.quote(p.total_budget().currency()), ")"));
   return absl::OkStatus();
+}
+
+std::vector<std::string> PgFundStore::ProgrammesPayingAutomatically() {
+  std::vector<std::string> ids;
+  for (const auto& row : tx_.ExecPrepared(
+           "fund_programmes_paying_automatically",
+           "SELECT id::text FROM programmes WHERE status = 1 AND pays_automatically ORDER BY id")) {
+    ids.push_back(row[0].as<std::string>());
+  }
+  return ids;
 }
 
 absl::Status PgFundStore::SaveProgramme(const v1::Programme& p) {
@@ -161,12 +175,17 @@ std::string ApplicationValues(Tx& tx, const v1::Application& a) {
 absl::Status PgFundStore::InsertApplication(const v1::Application& a) {
   tx_.StageWrite(absl::StrCat(
       "INSERT INTO applications (id, programme_id, deal_id, applicant_org_id, city_id, currency, "
-      "finance_partner_id, status, approved, disbursed, released, clawed_back, version, record) "
-      "VALUES (",
+      "finance_partner_id, beneficiary, automatic, award_year, counted, status, approved, "
+      "disbursed, released, clawed_back, version, record) VALUES (",
       UuidLiteral(tx_, a.id()), ", ", UuidLiteral(tx_, a.programme_id()), ", ",
       UuidLiteral(tx_, a.deal_id()), ", ", UuidLiteral(tx_, a.applicant().organization_id()), ", ",
       tx_.quote(a.applicant().city_id()), ", ", tx_.quote(a.currency()), ", ",
-      tx_.quote(a.finance_partner_id()), ", ", ApplicationValues(tx_, a), ")"));
+      tx_.quote(a.finance_partner_id()), ", ", static_cast<int>(BeneficiaryOf(a)), ", ",
+      a.has_award_basis() ? absl::StrCat("true, ", a.year(), ", ",
+                                         a.award_basis().cumulative_after_minor() -
+                                             a.award_basis().cumulative_before_minor())
+                          : "false, NULL, NULL",
+      ", ", ApplicationValues(tx_, a), ")"));
   return absl::OkStatus();
 }
 
@@ -218,32 +237,54 @@ Page<v1::Application> PgFundStore::ListApplications(const ApplicationFilter& f, 
   return page;
 }
 
+bool PgFundStore::HasAutomaticAwards(const std::string& programme_id, const std::string& deal_id) {
+  return !tx_.ExecPrepared("fund_has_automatic_awards",
+                           "SELECT 1 FROM applications WHERE programme_id = $1::uuid AND "
+                           "deal_id = $2::uuid AND automatic LIMIT 1",
+                           programme_id, deal_id)
+              .empty();
+}
+
+int64_t PgFundStore::RegisteredTotal(const std::string& programme_id, const std::string& org_id,
+                                     v1::Beneficiary beneficiary, int year) {
+  return tx_
+      .ExecPrepared(
+          "fund_registered_total",
+          "SELECT COALESCE(sum(counted), 0)::bigint FROM applications WHERE programme_id = "
+          "$1::uuid AND applicant_org_id = $2::uuid AND beneficiary = $3 AND award_year = $4 "
+          "AND automatic",
+          programme_id, org_id, static_cast<int>(beneficiary), year)[0][0]
+      .as<int64_t>();
+}
+
 int64_t PgFundStore::AnnualGranted(const std::string& programme_id, const std::string& org_id,
-                                   int year) {
+                                   v1::Beneficiary beneficiary, int year) {
   pqxx::result rows =
       tx_.ExecPrepared("fund_annual_granted",
                        "SELECT granted FROM annual_grants WHERE programme_id = $1::uuid "
-                       "AND organization_id = $2::uuid AND year = $3",
-                       programme_id, org_id, year);
+                       "AND organization_id = $2::uuid AND year = $3 AND beneficiary = $4",
+                       programme_id, org_id, year, static_cast<int>(beneficiary));
   return rows.empty() ? 0 : rows[0][0].as<int64_t>();
 }
 
 absl::Status PgFundStore::AddAnnualGrant(const std::string& programme_id, const std::string& org_id,
-                                         int year, int64_t delta, int64_t cap) {
+                                         v1::Beneficiary beneficiary, int year, int64_t delta,
+                                         int64_t cap) {
   if (delta < 0) {
     // A give-back: the row exists since the grant. (An INSERT … ON CONFLICT would check the
     // proposed negative row against granted >= 0 before finding the conflict.)
     tx_.StageWrite(absl::StrCat("UPDATE annual_grants SET granted = granted + ", delta,
                                 " WHERE programme_id = ", UuidLiteral(tx_, programme_id),
-                                " AND organization_id = ", UuidLiteral(tx_, org_id),
-                                " AND year = ", year));
+                                " AND organization_id = ", UuidLiteral(tx_, org_id), " AND year = ",
+                                year, " AND beneficiary = ", static_cast<int>(beneficiary)));
     return absl::OkStatus();
   }
   tx_.StageWrite(absl::StrCat(
-      "INSERT INTO annual_grants (programme_id, organization_id, year, granted, cap) VALUES (",
-      UuidLiteral(tx_, programme_id), ", ", UuidLiteral(tx_, org_id), ", ", year, ", ", delta, ", ",
-      cap,
-      ") ON CONFLICT (programme_id, organization_id, year) DO UPDATE SET granted = "
+      "INSERT INTO annual_grants (programme_id, organization_id, year, beneficiary, granted, "
+      "cap) VALUES (",
+      UuidLiteral(tx_, programme_id), ", ", UuidLiteral(tx_, org_id), ", ", year, ", ",
+      static_cast<int>(beneficiary), ", ", delta, ", ", cap,
+      ") ON CONFLICT (programme_id, organization_id, year, beneficiary) DO UPDATE SET granted = "
       "annual_grants.granted + EXCLUDED.granted"));
   return absl::OkStatus();
 }

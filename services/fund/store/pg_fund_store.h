@@ -37,6 +37,7 @@ class PgFundStore final : public FundStore {
                                      int limit) override;
   absl::Status InsertProgramme(const v1::Programme& programme) override;
   absl::Status SaveProgramme(const v1::Programme& programme) override;
+  std::vector<std::string> ProgrammesPayingAutomatically() override;
 
   bool UpsertDeal(const tv1::Deal& deal) override;
   std::optional<tv1::Deal> GetDeal(const std::string& id) override;
@@ -49,10 +50,14 @@ class PgFundStore final : public FundStore {
   absl::Status InsertApplication(const v1::Application& application) override;
   absl::Status SaveApplication(const v1::Application& application) override;
 
+  bool HasAutomaticAwards(const std::string& programme_id, const std::string& deal_id) override;
+  int64_t RegisteredTotal(const std::string& programme_id, const std::string& org_id,
+                          v1::Beneficiary beneficiary, int year) override;
   int64_t AnnualGranted(const std::string& programme_id, const std::string& org_id,
-                        int year) override;
-  absl::Status AddAnnualGrant(const std::string& programme_id, const std::string& org_id, int year,
-                              int64_t delta, int64_t cap) override;
+                        v1::Beneficiary beneficiary, int year) override;
+  absl::Status AddAnnualGrant(const std::string& programme_id, const std::string& org_id,
+                              v1::Beneficiary beneficiary, int year, int64_t delta,
+                              int64_t cap) override;
 
   absl::Status AppendEntry(const std::string& programme_id, const std::string& application_id,
                            const Posting& posting) override;

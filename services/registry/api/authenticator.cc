@@ -18,7 +18,8 @@ ApiKeyRecord KeyRecordOf(const StoredApiKey& stored) {
                       .city_id = stored.client.city_id(),
                       .active = stored.client.status() == v1::API_CLIENT_STATUS_ACTIVE &&
                                 !stored.key.has_revoke_time(),
-                      .client_id = stored.client.id()};
+                      .client_id = stored.client.id(),
+                      .organization_id = stored.client.organization_id()};
   if (stored.key.has_expire_time()) {
     record.expire_time = absl::FromUnixMicros(
         google::protobuf::util::TimeUtil::TimestampToMicroseconds(stored.key.expire_time()));

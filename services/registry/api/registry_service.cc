@@ -270,6 +270,15 @@ grpc::Status RegistryServiceImpl::IssueApiKey(grpc::ServerContext* context,
                 store_, IdempotencyKeyFor(call, request->request_id(), "IssueApiKey"), *request,
                 [&](RegistryStore& store,
                     UnitOfWork& work) -> absl::StatusOr<v1::IssueApiKeyResponse> {
+                  if (!request->organization_id().empty()) {
+                    absl::StatusOr<v1::Organization> org =
+                        store.GetOrganization(request->organization_id());
+                    if (absl::IsNotFound(org.status())) {
+                      return FieldError("organization_id", "no such organisation");
+                    }
+                    if (!org.ok()) return org.status();
+                    TT_RETURN_IF_ERROR(CheckBodyOrganization(*request, *org));
+                  }
                   std::string api_key = NewApiKey();
                   TT_ASSIGN_OR_RETURN(ParsedApiKey parsed, ParseApiKey(api_key));
                   v1::IssueApiKeyResponse issued;

@@ -96,6 +96,7 @@ v1::ApiClient NewApiClient(const v1::IssueApiKeyRequest& r, const std::string& i
   c.set_name(r.name());
   c.set_role(r.role());
   c.set_city_id(r.city_id());
+  c.set_organization_id(r.organization_id());
   c.set_status(v1::API_CLIENT_STATUS_ACTIVE);
   c.set_version(1);
   return c;

@@ -86,6 +86,9 @@ absl::Status ValidateSuspendOrganization(const v1::SuspendOrganizationRequest& r
 
 absl::Status ValidateIssueApiKey(const v1::IssueApiKeyRequest& r) {
   TT_RETURN_IF_ERROR(CheckFieldRules(r));
+  if (!r.organization_id().empty() && r.role() != v1::API_CLIENT_ROLE_REGISTRATION_BODY) {
+    return FieldError("organization_id", "only REGISTRATION_BODY clients name an organisation");
+  }
   switch (r.role()) {
     case v1::API_CLIENT_ROLE_CITY_SYSTEM:
     case v1::API_CLIENT_ROLE_REGISTRATION_BODY:
@@ -96,6 +99,19 @@ absl::Status ValidateIssueApiKey(const v1::IssueApiKeyRequest& r) {
       }
       return absl::OkStatus();
   }
+}
+
+absl::Status CheckBodyOrganization(const v1::IssueApiKeyRequest& r, const v1::Organization& org) {
+  if (org.kind() != v1::ORGANIZATION_KIND_GOVERNMENT) {
+    return FieldError("organization_id",
+                      "a registration body's organisation is of kind GOVERNMENT");
+  }
+  if (org.city_id() != r.city_id()) {
+    return FieldError("organization_id",
+                      absl::StrCat("the organisation is in pilot city '", org.city_id(),
+                                   "', the registration body in '", r.city_id(), "'"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateRotateApiKey(const v1::RotateApiKeyRequest& r) { return CheckFieldRules(r); }

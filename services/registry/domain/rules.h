@@ -20,6 +20,9 @@ absl::Status ValidateRegisterOrganization(const v1::RegisterOrganizationRequest&
 absl::Status ValidateUpdateOrganization(const v1::UpdateOrganizationRequest& request);
 absl::Status ValidateSuspendOrganization(const v1::SuspendOrganizationRequest& request);
 absl::Status ValidateIssueApiKey(const v1::IssueApiKeyRequest& request);
+// A registration body's organisation: GOVERNMENT, in the body's city (INVALID_ARGUMENT naming
+// organization_id otherwise).
+absl::Status CheckBodyOrganization(const v1::IssueApiKeyRequest& r, const v1::Organization& org);
 absl::Status ValidateRotateApiKey(const v1::RotateApiKeyRequest& request);
 // A pilot city slug: 2–40 of [a-z0-9-], starting with a letter.
 absl::Status ValidateCityId(absl::string_view field, absl::string_view city_id);

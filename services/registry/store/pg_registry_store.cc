@@ -60,9 +60,9 @@ v1::Organization OrgFromRow(const pqxx::row& r) {
   return o;
 }
 
-const std::string kClientColumns =
-    absl::StrCat("id, name, role, COALESCE(city_id, ''), status, version, ordinal, ",
-                 EpochMicros("create_time"), ", ", EpochMicros("revoke_time"), ", secret_hash");
+const std::string kClientColumns = absl::StrCat(
+    "id, name, role, COALESCE(city_id, ''), status, version, ordinal, ", EpochMicros("create_time"),
+    ", ", EpochMicros("revoke_time"), ", secret_hash, ", "COALESCE(organization_id::text, '')");
 
 v1::ApiClient ClientFromRow(const pqxx::row& r) {
   v1::ApiClient c;
@@ -74,6 +74,7 @@ v1::ApiClient ClientFromRow(const pqxx::row& r) {
   c.set_version(r[5].as<int64_t>());
   SetTime(r[7], [&] { return c.mutable_create_time(); });
   SetTime(r[8], [&] { return c.mutable_revoke_time(); });
+  c.set_organization_id(r[10].as<std::string>());
   return c;
 }
 
@@ -181,11 +182,12 @@ Page<v1::Organization> PgRegistryStore::ListOrganizations(const OrganizationFilt
 absl::StatusOr<v1::ApiClient> PgRegistryStore::InsertApiClient(const v1::ApiClient& c,
                                                                const std::string& secret_hash) {
   pqxx::result rows = tx_.exec_params(
-      "INSERT INTO api_clients (id, name, role, city_id, secret_hash, status, version) "
-      "VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING " +
+      "INSERT INTO api_clients (id, name, role, city_id, secret_hash, status, version, "
+      "organization_id) VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, NULLIF($8, '')::uuid) "
+      "ON CONFLICT (id) DO NOTHING RETURNING " +
           kClientColumns,
       c.id(), c.name(), static_cast<int>(c.role()), c.city_id(), secret_hash,
-      static_cast<int>(c.status()), c.version());
+      static_cast<int>(c.status()), c.version(), c.organization_id());
   if (rows.empty()) return absl::AlreadyExistsError(absl::StrCat("api client ", c.id(), " exists"));
   return ClientFromRow(rows[0]);
 }

@@ -21,6 +21,16 @@ absl::Status ActsFor(const CallContext& call, const v1::Party& party, absl::stri
                                                   "')"));
 }
 
+v1::Party AsParty(const techtrade::registry::v1::Organization& org) {
+  v1::Party party;
+  party.set_organization_id(org.id());
+  party.set_credit_code(org.credit_code());
+  party.set_name(org.name());
+  party.set_city_id(org.city_id());
+  party.set_kind(org.kind());
+  return party;
+}
+
 const v1::Party& PartyOf(const v1::Deal& deal, v1::PartyRole role) {
   return role == v1::PARTY_ROLE_BUYER ? deal.buyer() : deal.seller();
 }
@@ -92,7 +102,9 @@ absl::Status ActsForParty(const CallContext& call, const v1::Deal& deal, v1::Par
 
 absl::Status DecidesRegistration(const CallContext& call, const v1::Deal& deal) {
   if (IsOperator(call.caller)) return absl::OkStatus();
-  const std::string& city = deal.registration().city_id();
+  // The seller's city decides; a deal not signed yet has no registration record to name it.
+  const std::string& city = deal.registration().city_id().empty() ? deal.seller().city_id()
+                                                                  : deal.registration().city_id();
   if (call.caller.role() == reg::API_CLIENT_ROLE_REGISTRATION_BODY && !city.empty() &&
       call.caller.city_id() == city) {
     return absl::OkStatus();

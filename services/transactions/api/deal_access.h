@@ -11,6 +11,7 @@
 #include "common/server.h"
 #include "services/transactions/domain/deal_rules.h"
 #include "services/transactions/store/deal_store.h"
+#include "techtrade/registry/v1/registry.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
 namespace techtrade::transactions {
@@ -23,6 +24,9 @@ absl::Status ActsFor(const CallContext& call, const v1::Party& party, absl::stri
 // (ActsFor), or that party allowed the deal's broker to act for it (AllowBroker) and the caller
 // acts for the broker.
 absl::Status ActsForParty(const CallContext& call, const v1::Deal& deal, v1::PartyRole role);
+
+// A registered organisation as a deal names it.
+v1::Party AsParty(const techtrade::registry::v1::Organization& org);
 
 // The deal's buyer or seller.
 const v1::Party& PartyOf(const v1::Deal& deal, v1::PartyRole role);

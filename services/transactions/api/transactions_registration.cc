@@ -46,12 +46,20 @@ grpc::Status TransactionsServiceImpl::RegisterContract(grpc::ServerContext* cont
   return runner_.Run(
       context, "RegisterContract", *request, [&](const CallContext& call) -> absl::Status {
         TT_RETURN_IF_ERROR(ValidateRegisterContract(*request));
+        // The payee of programmes that pay registration bodies.
+        v1::Party body;
+        if (!call.caller.organization_id().empty()) {
+          TT_ASSIGN_OR_RETURN(techtrade::registry::v1::Organization org,
+                              registry_.GetReferencedOrganization(
+                                  "organization_id", call.caller.organization_id(), call.api_key));
+          body = AsParty(org);
+        }
         return Mutate(
             call, "RegisterContract", request->request_id(), request->deal_id(),
             request->expected_version(), *request,
             [&](const v1::Deal& d) { return DecidesRegistration(call, d); },
             [&](const v1::Deal& d) {
-              return transactions::RegisterContract(d, *request, call.caller.api_client_id(),
+              return transactions::RegisterContract(d, *request, call.caller.api_client_id(), body,
                                                     absl::Now());
             },
             response,

@@ -60,13 +60,7 @@ absl::StatusOr<v1::Party> TransactionsServiceImpl::VerifiedParty(const std::stri
                                                       reg::OrganizationStatus_Name(org->status()),
                                                       "; both parties must be verified"));
   }
-  v1::Party party;
-  party.set_organization_id(org->id());
-  party.set_credit_code(org->credit_code());
-  party.set_name(org->name());
-  party.set_city_id(org->city_id());
-  party.set_kind(org->kind());
-  return party;
+  return AsParty(*org);
 }
 
 absl::Status TransactionsServiceImpl::NoPartySuspended(const v1::Deal& deal,

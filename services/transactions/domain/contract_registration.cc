@@ -114,7 +114,8 @@ absl::Status CheckAwaitsDecision(const v1::Deal& deal) {
 
 absl::StatusOr<Transition> RegisterContract(const v1::Deal& deal,
                                             const v1::RegisterContractRequest& r,
-                                            const std::string& decided_by, absl::Time now) {
+                                            const std::string& decided_by, const v1::Party& body,
+                                            absl::Time now) {
   TT_RETURN_IF_ERROR(CheckAwaitsDecision(deal));
   TT_RETURN_IF_ERROR(CheckContractValue(deal, "registered_value", r.registered_value()));
   Transition t = Step(deal, now);
@@ -126,6 +127,11 @@ absl::StatusOr<Transition> RegisterContract(const v1::Deal& deal,
   *reg->mutable_decide_time() = Ts(now);
   reg->clear_refuse_reason();
   reg->set_decided_by(decided_by);
+  if (body.organization_id().empty()) {
+    reg->clear_body();
+  } else {
+    *reg->mutable_body() = body;
+  }
   t.Record(New<v1::ContractRegistered>());
   return t;
 }

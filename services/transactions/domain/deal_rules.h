@@ -142,7 +142,8 @@ absl::StatusOr<Transition> SubmitContractRegistration(
 // deal is not cancelled.
 absl::StatusOr<Transition> RegisterContract(const v1::Deal& deal,
                                             const v1::RegisterContractRequest& r,
-                                            const std::string& decided_by, absl::Time now);
+                                            const std::string& decided_by, const v1::Party& body,
+                                            absl::Time now);
 // The registration body refuses the submitted contract with a reason
 // (ContractRegistrationRefused); the seller's side may submit a corrected one.
 absl::StatusOr<Transition> RefuseContractRegistration(const v1::Deal& deal,

@@ -95,6 +95,43 @@ inline v1::Programme MakeProgramme() {
   return p;
 }
 
+inline v1::CumulativeBand Rate(int64_t from, int bps) {
+  v1::CumulativeBand b;
+  b.set_from_minor(from);
+  b.set_rate_bps(bps);
+  return b;
+}
+
+inline v1::CumulativeBand PerUnit(int64_t from, int64_t unit, int64_t amount) {
+  v1::CumulativeBand b;
+  b.set_from_minor(from);
+  b.set_unit_minor(unit);
+  b.set_amount_per_unit_minor(amount);
+  return b;
+}
+
+// Sanming: 1 % of the first 100 000.00, 0.5 % to 1 000 000.00, 0.1 % above; 50 000.00 a year.
+inline v1::AutomaticAward SanmingSeller() {
+  v1::AutomaticAward a;
+  a.set_beneficiary(v1::BENEFICIARY_SELLER);
+  *a.add_bands() = Rate(0, 100);
+  *a.add_bands() = Rate(100'000'00, 50);
+  *a.add_bands() = Rate(1'000'000'00, 10);
+  a.set_annual_cap_minor(50'000'00);
+  return a;
+}
+
+// Its registration bodies: 30 000.00 per 100 000 000.00 registered, then 10 000.00 per further
+// 50 000 000.00; 100 000.00 a year.
+inline v1::AutomaticAward SanmingBody() {
+  v1::AutomaticAward a;
+  a.set_beneficiary(v1::BENEFICIARY_REGISTRATION_BODY);
+  *a.add_bands() = PerUnit(0, 100'000'000'00, 30'000'00);
+  *a.add_bands() = PerUnit(100'000'000'00, 50'000'000'00, 10'000'00);
+  a.set_annual_cap_minor(100'000'00);
+  return a;
+}
+
 inline v1::CreateProgrammeRequest MakeRequest() {
   const v1::Programme p = MakeProgramme();
   v1::CreateProgrammeRequest r;
@@ -151,6 +188,50 @@ inline tv1::Deal MakeDeal(int64_t price = 500'000 * kYuan,
   d.mutable_contract()->set_registration_number("2026420100001234");
   *d.mutable_contract()->mutable_signing_time() = At("2026-03-01T02:00:00Z");
   SetMilestones(d, {price * 3 / 10, price - price * 3 / 10});
+  return d;
+}
+
+// Sanming's programme for contracts registered in calendar 2026 (China Standard Time): the seller
+// and registration body awards above, no applications, the whole award at registration.
+inline v1::Programme SanmingProgramme() {
+  v1::Programme p = MakeProgramme();
+  p.set_id("programme-sanming");
+  p.set_name("Sanming technology contract awards 2026");
+  p.set_city_id("sanming");
+  v1::ProgrammeRules& r = *p.mutable_rules();
+  r.clear_bands();
+  r.set_per_deal_cap_minor(0);
+  r.set_per_organization_annual_cap_minor(0);
+  r.set_auto_approval_threshold_minor(0);
+  r.set_min_contract_value_minor(0);
+  SetTranches(r, {{v1::TRANCHE_TRIGGER_SIGNING, 10000}});
+  *r.add_automatic_awards() = SanmingSeller();
+  *r.add_automatic_awards() = SanmingBody();
+  p.mutable_balances()->set_currency("CNY");
+  p.mutable_balances()->set_total_minor(p.total_budget().amount_minor());
+  p.mutable_balances()->set_available_minor(p.total_budget().amount_minor());
+  return p;
+}
+
+// The fixture's deal sold by a Sanming seller, registered there on 1 April 2026 at `registered`
+// by the body `body_org` ("" : a body whose client names no organisation).
+inline tv1::Deal RegisteredDeal(const std::string& id, int64_t registered,
+                                const std::string& body_org = "body-org") {
+  tv1::Deal d = MakeDeal(registered);
+  d.set_id(id);
+  d.mutable_seller()->set_city_id("sanming");
+  tv1::ContractRegistration& reg = *d.mutable_registration();
+  reg.set_state(tv1::REGISTRATION_STATE_REGISTERED);
+  reg.set_city_id("sanming");
+  reg.set_registration_number(absl::StrCat("350400", id));
+  reg.mutable_registered_value()->set_currency("CNY");
+  reg.mutable_registered_value()->set_amount_minor(registered);
+  *reg.mutable_decide_time() = At("2026-04-01T02:00:00Z");
+  if (!body_org.empty()) {
+    reg.mutable_body()->set_organization_id(body_org);
+    reg.mutable_body()->set_city_id("sanming");
+    reg.mutable_body()->set_kind(reg::ORGANIZATION_KIND_GOVERNMENT);
+  }
   return d;
 }
 

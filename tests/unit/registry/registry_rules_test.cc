@@ -178,6 +178,29 @@ TEST(IssueApiKeyValidationTest, ARegistrationBodyBelongsToACity) {
   EXPECT_TRUE(ValidateIssueApiKey(r).ok());
 }
 
+TEST(IssueApiKeyValidationTest, OnlyARegistrationBodyNamesItsGovernmentOrganisation) {
+  v1::IssueApiKeyRequest r;
+  r.set_request_id("r1");
+  r.set_name("Sanming technology-contract registration office");
+  r.set_role(v1::API_CLIENT_ROLE_REGISTRATION_BODY);
+  r.set_city_id("sanming");
+  r.set_organization_id("not-a-uuid");
+  EXPECT_THAT(Message(ValidateIssueApiKey(r)), StartsWith("organization_id: "));
+  r.set_organization_id("3f0c9a8e-1b2c-4d5e-8f90-123456789abc");
+  EXPECT_TRUE(ValidateIssueApiKey(r).ok());
+  v1::Organization office;
+  office.set_kind(v1::ORGANIZATION_KIND_GOVERNMENT);
+  office.set_city_id("sanming");
+  EXPECT_TRUE(CheckBodyOrganization(r, office).ok());
+  office.set_city_id("wuhan");
+  EXPECT_THAT(Message(CheckBodyOrganization(r, office)), StartsWith("organization_id: "));
+  office.set_city_id("sanming");
+  office.set_kind(v1::ORGANIZATION_KIND_ENTERPRISE);
+  EXPECT_THAT(Message(CheckBodyOrganization(r, office)), StartsWith("organization_id: "));
+  r.set_role(v1::API_CLIENT_ROLE_CITY_SYSTEM);
+  EXPECT_THAT(Message(ValidateIssueApiKey(r)), StartsWith("organization_id: "));
+}
+
 TEST(SuspendValidationTest, NeedsReason) {
   v1::SuspendOrganizationRequest r;
   r.set_request_id("r1");

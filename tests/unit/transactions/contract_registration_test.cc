@@ -111,12 +111,12 @@ TEST(RegistrationDeadlineTest, OverdueFromTheDeadlineOnOnceAndNeverForARegistere
             absl::StatusCode::kFailedPrecondition);
   // A late registration is still possible; the flag stays.
   v1::Deal registered = Apply(SubmitContractRegistration(late, Submission(), deadline));
-  registered = Apply(RegisterContract(registered, Registration(), "body-1", deadline));
+  registered = Apply(RegisterContract(registered, Registration(), "body-1", {}, deadline));
   EXPECT_EQ(registered.registration().state(), v1::REGISTRATION_STATE_REGISTERED);
   EXPECT_TRUE(registered.registration().overdue());
   // Registered in time: never overdue.
   v1::Deal in_time = Apply(SubmitContractRegistration(d, Submission(), kNow));
-  in_time = Apply(RegisterContract(in_time, Registration(), "body-1", kNow));
+  in_time = Apply(RegisterContract(in_time, Registration(), "body-1", {}, kNow));
   EXPECT_FALSE(RegistrationOverdue(in_time, deadline + absl::Hours(24 * 365)));
   // Awaiting a decision is not registered: it is flagged too.
   const v1::Deal waiting = Apply(SubmitContractRegistration(d, Submission(), kNow));
@@ -149,7 +149,8 @@ TEST(SubmitRegistrationTest, OnlyASignedContractAndNotTwiceWhileAwaitingOrRegist
   EXPECT_EQ(t.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(t.status().message()), HasSubstr("awaits"));
 
-  const v1::Deal registered = Apply(RegisterContract(submitted, Registration(), "body-1", kNow));
+  const v1::Deal registered =
+      Apply(RegisterContract(submitted, Registration(), "body-1", {}, kNow));
   t = SubmitContractRegistration(registered, Submission(), kNow);
   EXPECT_EQ(t.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(t.status().message()), HasSubstr("3504012026000017"));
@@ -187,9 +188,13 @@ TEST(RegisterContractTest, RegistersTheSubmissionWithTheBodysNumberCategoryAndVa
   const v1::Deal submitted = Apply(SubmitContractRegistration(Signed(), Submission(), kNow));
   v1::RegisterContractRequest r = Registration(60000);  // below the price: allowed
   r.set_category(v1::CONTRACT_CATEGORY_LICENCE);        // the body's category wins
-  absl::StatusOr<Transition> t = RegisterContract(submitted, r, "body-1", kNow);
+  v1::Party body;
+  body.set_organization_id("0b0d0000-0000-4000-8000-000000000001");
+  body.set_name("Sanming Technology Market Office");
+  absl::StatusOr<Transition> t = RegisterContract(submitted, r, "body-1", body, kNow);
   EXPECT_EQ(EventName(t), "ContractRegistered");
   const v1::Deal d = Apply(t);
+  EXPECT_EQ(d.registration().body().organization_id(), body.organization_id());
   EXPECT_EQ(d.registration().state(), v1::REGISTRATION_STATE_REGISTERED);
   EXPECT_EQ(d.registration().registration_number(), "3504012026000017");
   EXPECT_EQ(d.registration().category(), v1::CONTRACT_CATEGORY_LICENCE);
@@ -197,7 +202,7 @@ TEST(RegisterContractTest, RegistersTheSubmissionWithTheBodysNumberCategoryAndVa
   EXPECT_EQ(d.registration().decided_by(), "body-1");
   EXPECT_EQ(d.state(), v1::DEAL_STATE_SIGNED);  // registration runs beside performance
   // Final: no second decision.
-  EXPECT_EQ(RegisterContract(d, r, "body-1", kNow).status().code(),
+  EXPECT_EQ(RegisterContract(d, r, "body-1", {}, kNow).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(RefuseContractRegistration(d, "late", "body-1", kNow).status().code(),
             absl::StatusCode::kFailedPrecondition);
@@ -205,16 +210,16 @@ TEST(RegisterContractTest, RegistersTheSubmissionWithTheBodysNumberCategoryAndVa
 
 TEST(RegisterContractTest, ValueAboveThePriceOrADecisionWithoutASubmissionIsRefused) {
   const v1::Deal d = Signed();
-  EXPECT_EQ(RegisterContract(d, Registration(), "body-1", kNow).status().code(),
+  EXPECT_EQ(RegisterContract(d, Registration(), "body-1", {}, kNow).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(RefuseContractRegistration(d, "no", "body-1", kNow).status().code(),
             absl::StatusCode::kFailedPrecondition);
   const v1::Deal submitted = Apply(SubmitContractRegistration(d, Submission(), kNow));
   absl::StatusOr<Transition> t =
-      RegisterContract(submitted, Registration(kPrice + 1), "body-1", kNow);
+      RegisterContract(submitted, Registration(kPrice + 1), "body-1", {}, kNow);
   EXPECT_THAT(std::string(t.status().message()),
               StartsWith("registered_value: above the contract price"));
-  EXPECT_TRUE(RegisterContract(submitted, Registration(kPrice), "body-1", kNow).ok());
+  EXPECT_TRUE(RegisterContract(submitted, Registration(kPrice), "body-1", {}, kNow).ok());
 }
 
 TEST(RegisterContractTest, ACancelledDealsSubmissionIsNotDecided) {
@@ -222,7 +227,7 @@ TEST(RegisterContractTest, ACancelledDealsSubmissionIsNotDecided) {
   const v1::Deal cancelled =
       Apply(CancelDeal(submitted, v1::PARTY_ROLE_OPERATOR, "withdrawn", kNow));
   ASSERT_EQ(cancelled.state(), v1::DEAL_STATE_CANCELLED);
-  EXPECT_EQ(RegisterContract(cancelled, Registration(), "body-1", kNow).status().code(),
+  EXPECT_EQ(RegisterContract(cancelled, Registration(), "body-1", {}, kNow).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
@@ -243,7 +248,8 @@ TEST(RefuseRegistrationTest, ARefusalKeepsItsReasonAndACorrectionIsSubmittedAgai
   EXPECT_EQ(again.registration().submissions(), 2);
   EXPECT_EQ(again.registration().document_reference(), "SM-DOC-2");
   EXPECT_EQ(again.registration().declared_value().amount_minor(), 90000);
-  const v1::Deal registered = Apply(RegisterContract(again, Registration(90000), "body-1", kNow));
+  const v1::Deal registered =
+      Apply(RegisterContract(again, Registration(90000), "body-1", {}, kNow));
   EXPECT_TRUE(registered.registration().refuse_reason().empty());
   EXPECT_EQ(registered.registration().submissions(), 2);
 }

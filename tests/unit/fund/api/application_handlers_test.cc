@@ -23,7 +23,8 @@ TEST_F(ApplicationHandlers, ASubmissionWithinTheThresholdIsApprovedAndPaysTheSig
   const v1::Balances& b = store().programmes().at(p.id()).balances();
   EXPECT_EQ(b.reserved_minor(), 35'000 * kYuan);
   EXPECT_EQ(b.disbursed_minor(), 15'000 * kYuan);
-  EXPECT_EQ(store().AnnualGranted(p.id(), kBuyerId, 2026), 50'000 * kYuan);
+  EXPECT_EQ(store().AnnualGranted(p.id(), kBuyerId, fund::v1::BENEFICIARY_BUYER, 2026),
+            50'000 * kYuan);
   ASSERT_EQ(events().size(), 3u);  // ProgrammeCreated, then the application's two steps
   EXPECT_EQ(events()[1].aggregate.type, "application");
   EXPECT_EQ(events()[1].aggregate.id, a.id());

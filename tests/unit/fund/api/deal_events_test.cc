@@ -88,7 +88,8 @@ TEST_F(DealEvents, ACancellationReleasesTheReservationAndClawsBack) {
   const v1::Balances& b = store().programmes().begin()->second.balances();
   EXPECT_EQ(b.reserved_minor(), 0);
   EXPECT_EQ(b.clawed_back_minor(), 15'000 * kYuan);
-  EXPECT_EQ(store().AnnualGranted(a.programme_id(), kBuyerId, 2026), 0);
+  EXPECT_EQ(store().AnnualGranted(a.programme_id(), kBuyerId, fund::v1::BENEFICIARY_BUYER, 2026),
+            0);
   ASSERT_EQ(events().size(), 5u);
   EXPECT_EQ(events()[3].type, v1::ReservationReleased::descriptor()->full_name());
   EXPECT_EQ(events()[4].type, v1::ClawbackRaised::descriptor()->full_name());

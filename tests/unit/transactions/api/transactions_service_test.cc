@@ -549,6 +549,15 @@ TEST_F(RegistrationHandlersTest, TheSellersSideSubmitsAndItsCitysBodyDecides) {
       grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// The seller's city's body asking to decide a deal not signed yet hears why it cannot, not that
+// it may not.
+TEST_F(RegistrationHandlersTest, TheSellersBodyOnAnUnsignedDealIsToldItAwaitsNoDecision) {
+  v1::Deal deal = OpenedDeal();
+  grpc::Status s = Register(seller_body_key_, &deal);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_EQ(Register(buyer_body_key_, &deal).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST_F(RegistrationHandlersTest, ARefusalNamesItsReasonAndAnotherBodysRefusalChangesNothing) {
   v1::Deal deal = SignedDeal();
   ASSERT_TRUE(Submit(seller_key_, &deal).ok());
