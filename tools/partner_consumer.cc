@@ -142,6 +142,20 @@ std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
                         techtrade::FormatMoney(a.currency(), a.approved_minor()), " — ",
                         a.decision_reason());
   }
+  if (fv1::AutomaticAwardDecided x; any.UnpackTo(&x)) {
+    const fv1::Application& a = x.application();
+    const fv1::AwardBasis& basis = a.award_basis();
+    return absl::StrCat(
+        "fund award without application for deal ", a.deal_id().substr(0, 8), " to the ",
+        fv1::Beneficiary_Name(a.beneficiary()), " ", Who(a.applicant()), ": ",
+        fv1::ApplicationStatus_Name(a.status()), " ",
+        techtrade::FormatMoney(a.currency(), a.approved_minor()), " on registration ",
+        basis.registration_number(), " (registered total ",
+        techtrade::FormatMoney(a.currency(), basis.cumulative_before_minor()), " -> ",
+        techtrade::FormatMoney(a.currency(), basis.cumulative_after_minor()), ", bands give ",
+        techtrade::FormatMoney(a.currency(), basis.entitlement_minor()), ") — ",
+        a.decision_reason());
+  }
   if (fv1::TrancheDisbursed x; any.UnpackTo(&x)) {
     return absl::StrCat("PAY subsidy ", Amount(x.amount()), " from the fund to ", Who(x.payee()),
                         ", tranche '", x.disbursement().tranche(), "' [idempotency key ",

@@ -99,7 +99,9 @@ const std::vector<Command>& Commands() {
       {{"key", "issue"},
        "registry",
        "techtrade.registry.v1.RegistryService/IssueApiKey",
-       "Issue an API key for a city system, partner or operator; the secret is shown once."},
+       "Issue an API key for a city system, registration body (--organization_id: the GOVERNMENT "
+       "organisation it is, the payee of automatic awards), partner or operator; the secret is "
+       "shown once."},
       {{"key", "revoke"},
        "registry",
        "techtrade.registry.v1.RegistryService/RevokeApiKey",
