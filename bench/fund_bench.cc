@@ -45,6 +45,9 @@ ABSL_FLAG(int, one_client_deals, 500, "signed deals applied for by one client al
 ABSL_FLAG(int, budget_seconds, 15, "time bound of the measured application scenario");
 ABSL_FLAG(int, buyers, 50, "distinct buyers the deals are spread over");
 ABSL_FLAG(int, ledger_entries, 1000000, "ledger entries bulk-loaded for the reconcile scenario");
+ABSL_FLAG(int, auto_deals, 2000, "registered deals decided without application, measured");
+ABSL_FLAG(int, auto_warmup_deals, 200, "registered deals decided before measuring");
+ABSL_FLAG(int, sellers, 50, "distinct sellers the registered deals are spread over");
 ABSL_FLAG(int, reconcile_runs, 3, "Reconcile calls timed per figure (the median is reported)");
 
 namespace techtrade::bench {
@@ -73,9 +76,11 @@ constexpr int64_t kLedgerRelease = kLedgerApproved - kLedgerSigning - kLedgerMil
 constexpr int64_t kLedgerVersion = 4;  // submitted+decided, 2 tranches, released
 constexpr char kLedgerApplicant[] = "0b0b0b0b-0000-4000-8000-00000000beef";
 
-// Publishes a ContractSigned event per deal the way the transactions outbox relay does (envelope,
-// headers, keyed by deal id) and waits for every acknowledgement; false on any failure.
-bool PublishSigned(const std::string& brokers, const std::vector<tv1::Deal>& deals) {
+// Publishes a ContractSigned (or, `registered`, a ContractRegistered) event per deal the way the
+// transactions outbox relay does (envelope, headers, keyed by deal id) and waits for every
+// acknowledgement; false on any failure.
+bool PublishDealEvents(const std::string& brokers, const std::vector<tv1::Deal>& deals,
+                       bool registered = false) {
   std::atomic<int64_t> delivered{0}, failed{0};
   absl::StatusOr<std::unique_ptr<KafkaProducer>> producer =
       KafkaProducer::Create(brokers, {{"linger.ms", "5"}},
@@ -85,20 +90,28 @@ bool PublishSigned(const std::string& brokers, const std::vector<tv1::Deal>& dea
     return false;
   }
   for (const tv1::Deal& deal : deals) {
-    tv1::ContractSigned event;
-    *event.mutable_deal() = deal;
-    event.set_idempotency_key(absl::StrCat(deal.id(), ":", deal.version()));
-    *event.mutable_payment_schedule() = deal.milestones();
     techtrade::common::v1::EventEnvelope envelope;
+    if (registered) {
+      tv1::ContractRegistered event;
+      *event.mutable_deal() = deal;
+      event.set_idempotency_key(absl::StrCat(deal.id(), ":", deal.version()));
+      envelope.mutable_payload()->PackFrom(event);
+    } else {
+      tv1::ContractSigned event;
+      *event.mutable_deal() = deal;
+      event.set_idempotency_key(absl::StrCat(deal.id(), ":", deal.version()));
+      *event.mutable_payment_schedule() = deal.milestones();
+      envelope.mutable_payload()->PackFrom(event);
+    }
     envelope.set_event_id(NewUuid());
-    envelope.set_event_type(event.GetDescriptor()->full_name());
+    std::string type = envelope.payload().type_url();
+    envelope.set_event_type(type.substr(type.rfind('/') + 1));
     envelope.set_aggregate_type("deal");
     envelope.set_aggregate_id(deal.id());
     envelope.set_sequence(deal.version());
     *envelope.mutable_occurred_at() = Ts(absl::Now());
     envelope.set_producer("transactions");
-    envelope.set_causation_request_id("fund-bench-sign-" + deal.id());
-    envelope.mutable_payload()->PackFrom(event);
+    envelope.set_causation_request_id("fund-bench-" + deal.id());
     const std::vector<KafkaHeader> headers = {{"event_id", envelope.event_id()},
                                               {"event_type", envelope.event_type()},
                                               {"aggregate_type", envelope.aggregate_type()},
@@ -349,7 +362,7 @@ int Main(BenchRun& run) {
   for (int i = 0; i < deals_warmup + deals_one_client + deals_measured; ++i) {
     deals.push_back(SignedDeal(buyer_ids[i % buyers], i % buyers + 1, now));
   }
-  if (!PublishSigned(stack.kafka_brokers, deals)) return 1;
+  if (!PublishDealEvents(stack.kafka_brokers, deals)) return 1;
   if (!WaitForDeals(db, static_cast<int64_t>(deals.size()), absl::Seconds(60))) {
     std::cerr << "fund log: " << fund.log_path() << "\n";
     return 1;
@@ -510,6 +523,86 @@ int Main(BenchRun& run) {
                           approved + ledger_applications, " applications");
     results.push_back(r);
   }
+  // --- Awards without an application: registrations published as the transactions service
+  // would, each deciding a seller's and a registration body's award (reserve + signing tranche)
+  // in the fund's consumer; timed from the first publish to the last award row.
+  v1::Programme auto_programme;
+  {
+    v1::CreateProgrammeRequest r = Programme("Bench awards", kMaxAmountMinor, now);
+    v1::ProgrammeRules* rules = r.mutable_rules();
+    rules->clear_bands();
+    rules->set_per_deal_cap_minor(0);
+    rules->set_per_organization_annual_cap_minor(0);
+    rules->set_auto_approval_threshold_minor(0);
+    for (auto [beneficiary, bps] :
+         {std::pair{v1::BENEFICIARY_SELLER, 100}, {v1::BENEFICIARY_REGISTRATION_BODY, 10}}) {
+      v1::AutomaticAward* award = rules->add_automatic_awards();
+      award->set_beneficiary(beneficiary);
+      v1::CumulativeBand* band = award->add_bands();
+      band->set_rate_bps(bps);
+    }
+    grpc::Status s = stubs[0]->CreateProgramme(AuthedContext(key).get(), r, &auto_programme);
+    if (!s.ok()) {
+      std::cerr << "CreateProgramme (automatic): " << s.error_message() << "\n";
+      return 1;
+    }
+  }
+  const int sellers = std::max(1, absl::GetFlag(FLAGS_sellers));
+  std::vector<std::string> seller_ids;
+  for (int i = 0; i < sellers; ++i) seller_ids.push_back(NewUuid());
+  const std::string body_id = NewUuid();
+  auto registered = [&](int n) {
+    std::vector<tv1::Deal> batch;
+    for (int i = 0; i < n; ++i)
+      batch.push_back(RegisteredDeal(seller_ids[i % sellers], body_id, now));
+    return batch;
+  };
+  const std::string count_awards =
+      absl::StrCat("SELECT count(*) FROM applications WHERE automatic AND programme_id = '",
+                   auto_programme.id(), "'");
+  // Decisions in the database once `expected` are there (bounded); the seconds it took from
+  // `start`, or a negative number on time-out.
+  auto awards_after = [&](int64_t expected, absl::Time start, absl::Duration timeout) {
+    while (absl::Now() - start < timeout) {
+      if (db.QueryInt(count_awards) >= expected) return absl::ToDoubleSeconds(absl::Now() - start);
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return -1.0;
+  };
+  const int auto_warmup = absl::GetFlag(FLAGS_auto_warmup_deals);
+  const int auto_measured = absl::GetFlag(FLAGS_auto_deals);
+  double auto_seconds = -1;
+  {
+    const std::vector<tv1::Deal> warmup = registered(auto_warmup);
+    const absl::Time start = absl::Now();
+    if (!PublishDealEvents(stack.kafka_brokers, warmup, /*registered=*/true) ||
+        awards_after(2 * auto_warmup, start, absl::Seconds(60)) < 0) {
+      std::cerr << "automatic awards (warm-up) not decided; fund log: " << fund.log_path() << "\n";
+      return 1;
+    }
+    const std::vector<tv1::Deal> measured = registered(auto_measured);
+    const absl::Time measured_start = absl::Now();
+    if (PublishDealEvents(stack.kafka_brokers, measured, /*registered=*/true)) {
+      auto_seconds =
+          awards_after(2 * (auto_warmup + auto_measured), measured_start, absl::Seconds(120));
+    }
+  }
+  const int64_t auto_decisions = 2 * static_cast<int64_t>(auto_measured);
+  const double auto_per_s = auto_seconds > 0 ? auto_decisions / auto_seconds : 0;
+  {
+    ScenarioResult r;
+    r.name = "fund.auto_decisions";
+    r.calls = auto_decisions;
+    r.errors = auto_seconds > 0 ? 0 : 1;
+    r.qps = auto_per_s;
+    r.note = absl::StrCat(auto_measured, " ContractRegistered events → ", auto_decisions,
+                          " awards (seller + body), each reserved and its signing tranche paid; ",
+                          sellers, " sellers, one programme; publish → last ledger row");
+    results.push_back(r);
+    std::fprintf(stderr, "bench: %lld automatic awards decided in %.2f s (%.0f/s)\n",
+                 static_cast<long long>(auto_decisions), auto_seconds, auto_per_s);
+  }
+
   stubs.clear();  // closes the channels
   fund.Terminate();
   registry.Terminate();
@@ -520,6 +613,7 @@ int Main(BenchRun& run) {
   const bool submit_clean = submit_result.errors == 0 && submit_result.calls > 0;
   const double raw = find("fund.raw_insert").qps;
   figures.push_back({"fund.applications_per_s", per_s, ">= 200", per_s >= 200 && submit_clean});
+  figures.push_back({"fund.auto_decisions_per_s", auto_per_s, ">= 200", auto_per_s >= 200});
   figures.push_back({"fund.applications_vs_raw_insert", raw > 0 ? per_s / raw : 0, "info", true});
   figures.push_back({"fund.applications_p99_ms", submit_result.p99_ms, "info", true});
   figures.push_back(

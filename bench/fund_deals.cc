@@ -74,4 +74,25 @@ tv1::Deal SignedDeal(const std::string& buyer_org_id, int buyer_number, absl::Ti
   return d;
 }
 
+tv1::Deal RegisteredDeal(const std::string& seller_org_id, const std::string& body_org_id,
+                         absl::Time now) {
+  tv1::Deal d = SignedDeal(NewUuid(), 1, now - absl::Hours(1));
+  d.mutable_seller()->set_organization_id(seller_org_id);
+  tv1::ContractRegistration* r = d.mutable_registration();
+  r->set_state(tv1::REGISTRATION_STATE_REGISTERED);
+  r->set_city_id(kCity);
+  r->set_submissions(1);
+  r->set_category(tv1::CONTRACT_CATEGORY_LICENCE);
+  *r->mutable_declared_value() = Cny(kContractValue);
+  r->set_registration_number("BENCH-REG-" + d.id().substr(0, 8));
+  *r->mutable_registered_value() = Cny(kContractValue);
+  *r->mutable_decide_time() = Ts(now - absl::Minutes(1));
+  r->mutable_body()->set_organization_id(body_org_id);
+  r->mutable_body()->set_name("Bench registration body");
+  r->mutable_body()->set_city_id(kCity);
+  r->mutable_body()->set_kind(reg::ORGANIZATION_KIND_GOVERNMENT);
+  d.set_version(7);  // … signed, submitted, registered
+  return d;
+}
+
 }  // namespace techtrade::bench

@@ -23,4 +23,9 @@ techtrade::common::v1::Money Cny(int64_t minor);
 techtrade::transactions::v1::Deal SignedDeal(const std::string& buyer_org_id, int buyer_number,
                                              absl::Time now);
 
+// The same deal sold by `seller_org_id` and registered an hour later in kCity at its full price
+// by the body `body_org_id` (as at its ContractRegistered).
+techtrade::transactions::v1::Deal RegisteredDeal(const std::string& seller_org_id,
+                                                 const std::string& body_org_id, absl::Time now);
+
 }  // namespace techtrade::bench
