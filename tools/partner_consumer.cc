@@ -118,6 +118,25 @@ std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
     return absl::StrCat("deal completed, ", Amount(x.deal().paid_total()), " paid in total");
   }
   if (v1::DealCancelled x; any.UnpackTo(&x)) return "deal cancelled: " + x.reason();
+  if (v1::MilestoneFunded x; any.UnpackTo(&x)) {
+    return absl::StrCat("escrow HELD for milestone ", x.milestone().index(), ": ",
+                        Amount(x.amount()), " (your reference ", x.funding_reference(), ")");
+  }
+  if (v1::EscrowReleased x; any.UnpackTo(&x)) {
+    std::string parts;
+    for (const v1::PaymentInstruction& p : x.instructions()) {
+      absl::StrAppend(&parts, parts.empty() ? "" : "; ", Amount(p.amount()), " to ",
+                      Who(p.payee()));
+    }
+    return absl::StrCat("RELEASE escrow of milestone ", x.milestone().index(), ": ",
+                        Amount(x.amount()), " — ", parts, " [idempotency key ", x.idempotency_key(),
+                        "]");
+  }
+  if (v1::EscrowRefunded x; any.UnpackTo(&x)) {
+    return absl::StrCat("REFUND escrow of milestone ", x.milestone().index(), ": ",
+                        Amount(x.amount()), " to ", Who(x.payee()), " [idempotency key ",
+                        x.idempotency_key(), "]");
+  }
   if (v1::ContractRegistrationSubmitted x; any.UnpackTo(&x)) {
     const v1::ContractRegistration& r = x.deal().registration();
     return absl::StrCat("contract submitted for registration in ", r.city_id(), " (submission ",

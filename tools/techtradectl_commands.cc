@@ -225,6 +225,11 @@ const std::vector<Command>& Commands() {
        "transactions",
        "techtrade.transactions.v1.TransactionsService/RecordPayment",
        "Record a finance partner's payment (once per --payment_reference)."},
+      {{"deal", "fund-milestone"},
+       "transactions",
+       "techtrade.transactions.v1.TransactionsService/RecordMilestoneFunding",
+       "The finance partner holds an escrowed milestone's amount (--milestone_index, --amount, "
+       "--funding_reference); it may then be delivered."},
       {{"deal", "cancel"},
        "transactions",
        "techtrade.transactions.v1.TransactionsService/CancelDeal",

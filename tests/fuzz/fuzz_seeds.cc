@@ -81,6 +81,10 @@ const std::vector<std::vector<std::string>> kRequests = {
      R"(request_id: "req-10" deal_id: "50000000-0000-4000-8000-000000000000" expected_version: 9
         milestone_index: 1 amount { currency: "CNY" amount_minor: 30000000 }
         payment_reference: "ICBC-20261206-0001")"},
+    {"record_milestone_funding", "techtrade.transactions.v1.RecordMilestoneFundingRequest",
+     R"(request_id: "req-10b" deal_id: "50000000-0000-4000-8000-000000000000"
+        expected_version: 6 milestone_index: 1 amount { currency: "CNY" amount_minor: 30000000 }
+        funding_reference: "ICBC-ESCROW-0001")"},
     {"create_programme", "techtrade.fund.v1.CreateProgrammeRequest",
      R"(request_id: "req-11" name: "东湖科技成果转化专项资金" city_id: "wuhan-east-lake"
         start_time { seconds: 1767225600 } end_time { seconds: 1798761600 }

@@ -26,6 +26,7 @@
 #include "services/listings/domain/rules.h"
 #include "services/registry/domain/rules.h"
 #include "services/transactions/domain/deal_rules.h"
+#include "services/transactions/domain/escrow.h"
 #include "tests/fuzz/listing_samples.h"
 #include "tests/fuzz/request_types.h"
 
@@ -127,6 +128,9 @@ const absl::flat_hash_map<std::string, Validator>& ServiceValidators() {
       }),
       For<txn::v1::RecordPaymentRequest>(
           [](const auto& r) { CheckRejection("ValidatePayment", txn::ValidatePayment(r)); }),
+      For<txn::v1::RecordMilestoneFundingRequest>([](const auto& r) {
+        CheckRejection("ValidateMilestoneFunding", txn::ValidateMilestoneFunding(r));
+      }),
       For<fnd::v1::CreateProgrammeRequest>([](const auto& r) {
         absl::Status s = fnd::ValidateCreateProgramme(r);
         CheckRejection("ValidateCreateProgramme", s);

@@ -366,13 +366,17 @@ void CollectFields(const pb::Descriptor* type, std::vector<Step> prefix,
   }
 }
 
-// Whether an INVALID_ARGUMENT message names `path`: it starts with it; or, for a request that
+// Whether an INVALID_ARGUMENT message names `path`: it starts with it, or with the list the
+// path's last item is in ("a[0].b: at most 20 items" for a[0].b[0]); or, for a request that
 // could not be parsed (the only answer that cannot say which item), it names the path without
 // indices among the places the field's type occurs ("a.b or c.b: not valid UTF-8").
 bool NamesField(const std::string& message, const std::string& path) {
-  if (absl::StartsWith(message, path) && message.size() > path.size() &&
-      absl::string_view(":.[").find(message[path.size()]) != absl::string_view::npos) {
-    return true;
+  const std::string list = std::regex_replace(path, std::regex(R"(\[\d+\]$)"), "");
+  for (const std::string& named : {path, list}) {
+    if (absl::StartsWith(message, named) && message.size() > named.size() &&
+        absl::string_view(":.[").find(message[named.size()]) != absl::string_view::npos) {
+      return true;
+    }
   }
   const std::string bare = std::regex_replace(path, std::regex(R"(\[\d+\])"), "");
   const size_t colon = message.find(": ");

@@ -37,13 +37,8 @@ TEST_F(BrokerCommissionTest, ThePartnersStreamSplitsEachPaymentBetweenSellerAndB
   open.set_finance_partner_id(partner_id_);
   v1::Deal d = Must(&Stub::OpenDeal, open, shenzhen_key_);
   // The relay creates the partner's topic with the deal's first event; read on from there.
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (!KafkaConsumer::EndOffsets(stack_.kafka_brokers, PartnerDealsTopic(partner_id_),
-                                    absl::Seconds(2))
-              .ok()) {
-    ASSERT_LT(absl::Now(), deadline) << "the partner's topic was never created";
-    absl::SleepFor(absl::Milliseconds(200));
-  }
+  WaitForPartnerTopic();
+  if (HasFatalFailure()) return;
   TopicReader reader(stack_.kafka_brokers, PartnerDealsTopic(partner_id_));
   constexpr int64_t kPrice = 333'333'33;
   d = Must(&Stub::ProposeTerms, Terms(d, v1::PARTY_ROLE_SELLER, kPrice), wuhan_key_);

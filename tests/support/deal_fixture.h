@@ -16,6 +16,8 @@
 #include "absl/strings/str_format.h"
 #include "common/auth.h"
 #include "common/ids.h"
+#include "common/kafka.h"
+#include "common/topics.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/registry/domain/credit_code.h"
 #include "techtrade/listings/v1/listings.grpc.pb.h"
@@ -246,6 +248,18 @@ class DealFixture : public ::testing::Test {
     }
     EXPECT_EQ(d.state(), tv1::DEAL_STATE_SIGNED);
     return d;
+  }
+
+  // Waits (bounded) until the relay has created the finance partner's own topic, which it does
+  // with the first event of a deal naming the partner; a reader started after it reads on.
+  void WaitForPartnerTopic() {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (!KafkaConsumer::EndOffsets(stack_.kafka_brokers, PartnerDealsTopic(partner_id_),
+                                      absl::Seconds(2))
+                .ok()) {
+      ASSERT_LT(absl::Now(), deadline) << "the partner's topic was never created";
+      absl::SleepFor(absl::Milliseconds(200));
+    }
   }
 
   std::vector<std::string> EventTypes(TopicReader& reader, const tv1::Deal& deal, size_t expected) {

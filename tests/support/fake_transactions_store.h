@@ -56,6 +56,14 @@ class FakeDealStore final : public transactions::store::DealStore {
       duplicate_registration_ = true;
     }
   }
+  void AppendEscrowMovement(const std::string& deal_id,
+                            const transactions::EscrowMovement& m) override {
+    escrow_movements_.push_back({deal_id, m});
+  }
+  const std::vector<std::pair<std::string, transactions::EscrowMovement>>& escrow_movements()
+      const {
+    return escrow_movements_;
+  }
   std::vector<std::string> RegistrationsDue(int64_t now_us, int limit) override {
     std::vector<std::string> ids;
     for (const std::string& id : order_) {
@@ -120,6 +128,7 @@ class FakeDealStore final : public transactions::store::DealStore {
   bool duplicate_payment_ = false;
   bool duplicate_registration_ = false;
   bool conflict_ = false;
+  std::vector<std::pair<std::string, transactions::EscrowMovement>> escrow_movements_;
 };
 
 using FakeDeals = FakeTransactor<transactions::store::DealStore, FakeDealStore>;

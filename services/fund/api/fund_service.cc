@@ -26,10 +26,10 @@ FundServiceImpl::FundServiceImpl(Transactor<FundStore>& transactor, RpcRunner& r
 
 std::vector<std::string> FundServiceImpl::DealEventTypes() {
   return {
-      "techtrade.transactions.v1.ContractSigned",    "techtrade.transactions.v1.MilestoneAccepted",
-      "techtrade.transactions.v1.DealCompleted",     "techtrade.transactions.v1.DealCancelled",
-      "techtrade.transactions.v1.DisputeOpened",     "techtrade.transactions.v1.DisputeResolved",
-      "techtrade.transactions.v1.ContractRegistered"};
+      "techtrade.transactions.v1.ContractSigned",     "techtrade.transactions.v1.MilestoneAccepted",
+      "techtrade.transactions.v1.DealCompleted",      "techtrade.transactions.v1.DealCancelled",
+      "techtrade.transactions.v1.DisputeOpened",      "techtrade.transactions.v1.DisputeResolved",
+      "techtrade.transactions.v1.ContractRegistered", "techtrade.transactions.v1.EscrowReleased"};
 }
 
 grpc::Status FundServiceImpl::CreateProgramme(grpc::ServerContext* context,

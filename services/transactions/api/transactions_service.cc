@@ -13,6 +13,7 @@
 #include "common/validation.h"
 #include "services/transactions/api/deal_access.h"
 #include "services/transactions/domain/deal_scope.h"
+#include "services/transactions/domain/escrow.h"
 #include "techtrade/registry/v1/registry.pb.h"
 
 namespace techtrade::transactions {
@@ -145,6 +146,9 @@ absl::Status TransactionsServiceImpl::Mutate(
             store::ChainHead next = EmitDealEvents(
                 work, EventCause::OfRequest(request_id, call.traceparent, call.caller), *t, chain);
             deals.SaveDeal(t->deal, record, deal->version(), next);
+            for (const EscrowMovement& m : EscrowMovements(*deal, t->deal)) {
+              deals.AppendEscrowMovement(t->deal.id(), m);
+            }
             if (extra_writes) extra_writes(deals, t->deal);
             KeepOnCommit(work, t->deal, std::move(record), std::move(next));
             return std::move(t->deal);
@@ -404,6 +408,26 @@ grpc::Status TransactionsServiceImpl::RecordPayment(grpc::ServerContext* context
             [&](store::DealStore& deals, const v1::Deal& d) {
               deals.InsertPayment(d.id(), *request);
             });
+      });
+}
+
+grpc::Status TransactionsServiceImpl::RecordMilestoneFunding(
+    grpc::ServerContext* context, const v1::RecordMilestoneFundingRequest* request,
+    v1::Deal* response) {
+  return runner_.Run(
+      context, "RecordMilestoneFunding", *request, [&](const CallContext& call) -> absl::Status {
+        if (call.caller.role() != reg::API_CLIENT_ROLE_PARTNER && !IsOperator(call.caller)) {
+          return absl::PermissionDeniedError("escrow funding is recorded by a finance partner");
+        }
+        TT_RETURN_IF_ERROR(ValidateMilestoneFunding(*request));
+        return Mutate(
+            call, "RecordMilestoneFunding", request->request_id(), request->deal_id(),
+            request->expected_version(), *request,
+            [&](const v1::Deal& d) { return NoPartySuspended(d, call); },
+            [&](const v1::Deal& d) {
+              return transactions::RecordMilestoneFunding(d, *request, absl::Now());
+            },
+            response);
       });
 }
 

@@ -9,6 +9,7 @@
 #include "common/validation.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/transactions/domain/commission.h"
+#include "services/transactions/domain/escrow.h"
 #include "services/transactions/domain/transition_steps.h"
 
 namespace techtrade::transactions {
@@ -23,13 +24,6 @@ bool IsLicence(int mode) {
          mode == listings::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE;
 }
 
-v1::Milestone* FindMilestone(v1::Deal& deal, int index) {
-  for (auto& m : *deal.mutable_milestones()) {
-    if (m.index() == index) return &m;
-  }
-  return nullptr;
-}
-
 // When the deal was agreed, in microseconds since the epoch. A deal agreed before agree_time was
 // recorded falls back to when its agreed terms were proposed (agreement came after), then to its
 // opening.
@@ -40,14 +34,6 @@ int64_t AgreedAtMicros(const v1::Deal& deal) {
     return TimeUtil::TimestampToMicroseconds(deal.terms(static_cast<int>(v - 1)).propose_time());
   }
   return TimeUtil::TimestampToMicroseconds(deal.create_time());
-}
-
-absl::Status CheckMilestoneIndex(const v1::Deal& deal, int index) {
-  if (index < 1 || index > deal.milestones_size()) {
-    return FieldError("milestone_index",
-                      absl::StrCat("the deal has milestones 1–", deal.milestones_size()));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -278,6 +264,7 @@ absl::StatusOr<Transition> AcceptTerms(const v1::Deal& deal, v1::PartyRole by,
       *m->mutable_due_time() = agreed.milestones(i).due_time();
       m->set_state(v1::MILESTONE_STATE_PENDING);
       m->mutable_paid()->set_currency(agreed.price().currency());
+      if (agreed.milestones(i).escrow()) m->set_escrow(v1::ESCROW_STATE_AWAITING_FUNDS);
     }
     t.deal.mutable_paid_total()->set_currency(agreed.price().currency());
     t.deal.mutable_paid_total()->set_amount_minor(0);
@@ -357,6 +344,7 @@ absl::StatusOr<Transition> DeliverMilestone(const v1::Deal& deal, int index, abs
     return absl::FailedPreconditionError(absl::StrCat("milestone_index: milestone ", index, " is ",
                                                       v1::MilestoneState_Name(m->state())));
   }
+  TT_RETURN_IF_ERROR(CheckFundedForDelivery(*m));
   m->set_state(v1::MILESTONE_STATE_DELIVERED);
   *m->mutable_deliver_time() = Ts(now);
   t.deal.set_state(v1::DEAL_STATE_IN_PERFORMANCE);
@@ -379,6 +367,10 @@ absl::StatusOr<Transition> AcceptMilestone(const v1::Deal& deal, int index, absl
   }
   m->set_state(v1::MILESTONE_STATE_ACCEPTED);
   *m->mutable_accept_time() = Ts(now);
+  if (m->escrow() == v1::ESCROW_STATE_HELD) {
+    ReleaseEscrow(t, index, now);
+    return t;
+  }
   const v1::Milestone accepted = *m;
   t.Record(New<v1::MilestoneAccepted>([&](auto& e) {
     *e.mutable_milestone() = accepted;
@@ -428,13 +420,7 @@ absl::StatusOr<Transition> RecordPayment(const v1::Deal& deal, const v1::RecordP
     *e.mutable_amount() = r.amount();
     e.set_payment_reference(r.payment_reference());
   }));
-  const bool all_paid =
-      std::all_of(t.deal.milestones().begin(), t.deal.milestones().end(),
-                  [](const v1::Milestone& x) { return x.state() == v1::MILESTONE_STATE_PAID; });
-  if (all_paid) {
-    t.deal.set_state(v1::DEAL_STATE_COMPLETED);
-    t.Record(New<v1::DealCompleted>());
-  }
+  CompleteIfAllPaid(t);
   return t;
 }
 
@@ -467,6 +453,7 @@ absl::StatusOr<Transition> CancelDeal(const v1::Deal& deal, v1::PartyRole by,
     e.set_cancelled_by(by);
     e.set_reason(reason);
   }));
+  RefundHeldEscrow(t);
   return t;
 }
 
@@ -496,6 +483,7 @@ absl::StatusOr<Transition> ResolveDispute(const v1::Deal& deal, const std::strin
   t.deal.set_state(cancel ? v1::DEAL_STATE_CANCELLED : deal.dispute().resume_state());
   if (cancel) t.deal.set_cancel_reason(resolution);
   t.Record(New<v1::DisputeResolved>([&](auto& e) { e.set_cancelled(cancel); }));
+  if (cancel) RefundHeldEscrow(t);
   return t;
 }
 

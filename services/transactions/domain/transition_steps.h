@@ -45,10 +45,35 @@ std::unique_ptr<Event> New(const std::function<void(Event&)>& fill = nullptr) {
   return e;
 }
 
+inline v1::Milestone* FindMilestone(v1::Deal& deal, int index) {
+  for (auto& m : *deal.mutable_milestones()) {
+    if (m.index() == index) return &m;
+  }
+  return nullptr;
+}
+
+// INVALID_ARGUMENT naming milestone_index unless the deal has that milestone.
+inline absl::Status CheckMilestoneIndex(const v1::Deal& deal, int index) {
+  if (index < 1 || index > deal.milestones_size()) {
+    return FieldError("milestone_index",
+                      absl::StrCat("the deal has milestones 1–", deal.milestones_size()));
+  }
+  return absl::OkStatus();
+}
+
 // The deal as a change starts from it: updated `now`, no event yet.
 inline Transition Step(v1::Deal deal, absl::Time now) {
   *deal.mutable_update_time() = Ts(now);
   return Transition{std::move(deal), {}};
+}
+
+// Every milestone paid (directly or from escrow): the deal completes (DealCompleted).
+inline void CompleteIfAllPaid(Transition& t) {
+  for (const v1::Milestone& m : t.deal.milestones()) {
+    if (m.state() != v1::MILESTONE_STATE_PAID) return;
+  }
+  t.deal.set_state(v1::DEAL_STATE_COMPLETED);
+  t.Record(New<v1::DealCompleted>());
 }
 
 }  // namespace techtrade::transactions::steps

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/paging.h"
+#include "services/transactions/domain/escrow.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
 namespace techtrade::transactions::store {
@@ -54,6 +55,9 @@ class DealStore {
   // Records the registration number of a deal just registered; a number registered before
   // fails the unit with ALREADY_EXISTS naming registration_number.
   virtual void InsertRegistration(const v1::Deal& deal) = 0;
+  // Records one change of the deal's escrow (EscrowMovements); the database keeps the deal's
+  // escrow balances from them and fails the unit on a movement that would not reconcile.
+  virtual void AppendEscrowMovement(const std::string& deal_id, const EscrowMovement& movement) = 0;
   // Up to `limit` ids of deals whose registration fell due before `now_us` and that are neither
   // registered nor flagged overdue yet.
   virtual std::vector<std::string> RegistrationsDue(int64_t now_us, int limit) = 0;

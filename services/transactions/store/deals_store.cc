@@ -38,6 +38,16 @@ std::string CityIdsLiteral(const v1::Deal& d) {
 std::vector<std::pair<std::string, absl::Status>> TransactionsConstraintErrors() {
   return {{"payments_pkey",
            absl::AlreadyExistsError("payment_reference: this payment is already recorded")},
+          {"escrow_movements_pkey",
+           absl::FailedPreconditionError("this escrow movement was recorded already")},
+          {"escrow_movements_one_outcome",
+           absl::FailedPreconditionError("the escrowed amount was released or refunded already")},
+          {"escrow_movements_funded_first",
+           absl::InternalError("escrow: a release or refund of an amount never funded")},
+          {"escrow_balances_conserved",
+           absl::InternalError("escrow: funded would differ from released + refunded + held")},
+          {"escrow_balances_held_not_negative",
+           absl::InternalError("escrow: more would leave escrow than it holds")},
           {"contract_registrations_pkey",
            absl::AlreadyExistsError(
                "registration_number: this number is registered for another contract")}};
@@ -128,6 +138,14 @@ void PgDealStore::InsertRegistration(const v1::Deal& d) {
       "INSERT INTO contract_registrations (registration_number, deal_id, city_id) VALUES (",
       tx_.quote(d.registration().registration_number()), ", ", UuidLiteral(tx_, d.id()), ", ",
       tx_.quote(d.registration().city_id()), ")"));
+}
+
+void PgDealStore::AppendEscrowMovement(const std::string& deal_id, const EscrowMovement& m) {
+  tx_.StageWrite(absl::StrCat(
+      "INSERT INTO escrow_movements (deal_id, milestone_index, kind, amount, currency, reference) "
+      "VALUES (",
+      UuidLiteral(tx_, deal_id), ", ", m.milestone_index, ", ", tx_.quote(m.kind), ", ",
+      m.amount_minor, ", ", tx_.quote(m.currency), ", ", tx_.quote(m.reference), ")"));
 }
 
 std::vector<std::string> PgDealStore::RegistrationsDue(int64_t now_us, int limit) {

@@ -37,6 +37,8 @@ class PgDealStore final : public DealStore {
   void InsertPayment(const std::string& deal_id, const v1::RecordPaymentRequest& payment) override;
   // Staged; the registrations' primary key refuses a number registered before.
   void InsertRegistration(const v1::Deal& deal) override;
+  // Staged; the escrow tables' checks refuse a movement that breaks conservation.
+  void AppendEscrowMovement(const std::string& deal_id, const EscrowMovement& movement) override;
   std::vector<std::string> RegistrationsDue(int64_t now_us, int limit) override;
   Page<v1::Deal> ListDeals(const DealFilter& filter, int64_t after, int limit) override;
 

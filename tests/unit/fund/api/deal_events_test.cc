@@ -95,5 +95,14 @@ TEST_F(DealEvents, ACancellationReleasesTheReservationAndClawsBack) {
   EXPECT_EQ(events()[4].type, v1::ClawbackRaised::descriptor()->full_name());
 }
 
+// A registration decides the automatic awards; an escrow release pays a milestone (and its
+// tranche) without a MilestoneAccepted: the consumer must subscribe to both.
+TEST_F(DealEvents, TheConsumerReadsRegistrationsAndEscrowReleases) {
+  EXPECT_THAT(FundServiceImpl::DealEventTypes(),
+              ::testing::IsSupersetOf({"techtrade.transactions.v1.ContractRegistered",
+                                       "techtrade.transactions.v1.EscrowReleased",
+                                       "techtrade.transactions.v1.MilestoneAccepted"}));
+}
+
 }  // namespace
 }  // namespace techtrade::fund::test

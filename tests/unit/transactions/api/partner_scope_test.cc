@@ -122,6 +122,30 @@ TEST_F(PartnerScopeTest, AnotherPartnersPaymentIsNotFoundAndChangesNothing) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
 }
 
+TEST_F(PartnerScopeTest, AnotherPartnersEscrowFundingIsNotFoundAndChangesNothing) {
+  v1::Deal deal = OpenedDeal(partner_a_);
+  const size_t events = deals_.events().size();
+  v1::RecordMilestoneFundingRequest r;
+  r.set_request_id("fund-1");
+  r.set_deal_id(deal.id());
+  r.set_expected_version(deal.version());
+  r.set_milestone_index(1);
+  r.mutable_amount()->set_currency("CNY");
+  r.mutable_amount()->set_amount_minor(100);
+  r.set_funding_reference("ESCROW-1");
+  v1::Deal answer;
+  grpc::Status s = stub_->RecordMilestoneFunding(testing::CallAs(partner_b_key_).get(), r, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), absl::StrCat("deal_id: no deal ", deal.id()));
+  s = stub_->RecordMilestoneFunding(testing::CallAs(city_key_).get(), r, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(deals_.events().size(), events);
+  EXPECT_TRUE(deals_.state().escrow_movements().empty());
+  // The named partner is refused by the deal's state only (an open deal holds no escrow).
+  s = stub_->RecordMilestoneFunding(testing::CallAs(partner_a_key_).get(), r, &answer);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+}
+
 TEST_F(PartnerScopeTest, ListDealsShowsAPartnerItsOwnDealsOnly) {
   v1::Deal a1 = OpenedDeal(partner_a_);
   v1::Deal b1 = OpenedDeal(partner_b_);
