@@ -118,6 +118,10 @@ std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
     return absl::StrCat("deal completed, ", Amount(x.deal().paid_total()), " paid in total");
   }
   if (v1::DealCancelled x; any.UnpackTo(&x)) return "deal cancelled: " + x.reason();
+  if (v1::DealMarkedFraudulent x; any.UnpackTo(&x)) {
+    return absl::StrCat("deal found FRAUDULENT (", x.deal().fraud().evidence_reference(),
+                        "): ", x.deal().fraud().reason());
+  }
   if (v1::MilestoneFunded x; any.UnpackTo(&x)) {
     return absl::StrCat("escrow HELD for milestone ", x.milestone().index(), ": ",
                         Amount(x.amount()), " (your reference ", x.funding_reference(), ")");
@@ -179,6 +183,18 @@ std::string Describe(const techtrade::common::v1::EventEnvelope& e) {
     return absl::StrCat("PAY subsidy ", Amount(x.amount()), " from the fund to ", Who(x.payee()),
                         ", tranche '", x.disbursement().tranche(), "' [idempotency key ",
                         x.idempotency_key(), "]");
+  }
+  if (fv1::ClawbackRecovered x; any.UnpackTo(&x)) {
+    return absl::StrCat("clawback RECOVERED: ", Amount(x.amount()), " (reference ",
+                        x.recovery_reference(), "); still owed ",
+                        techtrade::FormatMoney(x.application().currency(),
+                                               x.application().clawed_back_minor() -
+                                                   x.application().recovered_minor() -
+                                                   x.application().written_off_minor()));
+  }
+  if (fv1::ClawbackWrittenOff x; any.UnpackTo(&x)) {
+    return absl::StrCat("clawback WRITTEN OFF: ", Amount(x.amount()),
+                        " — stop collecting; reason: ", x.reason());
   }
   if (fv1::ReservationReleased x; any.UnpackTo(&x)) {
     return absl::StrCat("fund reservation released: ", Amount(x.amount()));

@@ -1,5 +1,7 @@
 #include "tools/techtradectl_commands.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "techtrade/fund/v1/fund.pb.h"
@@ -225,6 +227,11 @@ const std::vector<Command>& Commands() {
        "transactions",
        "techtrade.transactions.v1.TransactionsService/RecordPayment",
        "Record a finance partner's payment (once per --payment_reference)."},
+      {{"deal", "mark-fraudulent"},
+       "transactions",
+       "techtrade.transactions.v1.TransactionsService/MarkDealFraudulent",
+       "Operators: a completed deal found fraudulent (--reason, --evidence_reference); the fund "
+       "claws back what it paid."},
       {{"deal", "fund-milestone"},
        "transactions",
        "techtrade.transactions.v1.TransactionsService/RecordMilestoneFunding",
@@ -311,6 +318,14 @@ const std::vector<Command>& Commands() {
        "fund",
        "techtrade.fund.v1.FundService/ListApplications",
        "List applications."},
+      {{"fund", "application", "recover"},
+       "fund",
+       "techtrade.fund.v1.FundService/RecordClawbackRecovery",
+       "A finance partner got part of a clawback back (--amount, --recovery_reference)."},
+      {{"fund", "application", "write-off"},
+       "fund",
+       "techtrade.fund.v1.FundService/WriteOffClawback",
+       "Operators: give up what is still owed of a clawback (--reason); the budget bears it."},
       {{"fund", "ledger"},
        "fund",
        "techtrade.fund.v1.FundService/ListLedgerEntries",
@@ -383,10 +398,12 @@ std::string Usage() {
       "money is \"80000.00 CNY\" or \"CNY 80,000.00\", with the currency's own decimals (JPY 0,\n"
       "KWD 3); times are RFC 3339 (2026-11-23T10:00:00Z)\n\n"
       "commands (techtradectl <command> --help lists its fields):\n";
+  // The help column starts two spaces after the longest command.
+  size_t width = 0;
+  for (const Command& c : Commands()) width = std::max(width, absl::StrJoin(c.words, " ").size());
   for (const Command& c : Commands()) {
     std::string words = absl::StrJoin(c.words, " ");
-    absl::StrAppend(&out, "  ", words, std::string(words.size() < 26 ? 26 - words.size() : 1, ' '),
-                    c.help, "\n");
+    absl::StrAppend(&out, "  ", words, std::string(width + 2 - words.size(), ' '), c.help, "\n");
   }
   absl::StrAppend(&out,
                   "\nexit codes: 0 ok, 2 usage, 3 invalid argument, 4 not found, 5 already "

@@ -11,12 +11,14 @@
 #include "common/validation.h"
 #include "services/fund/api/fund_commands.h"
 #include "services/fund/api/suspension.h"
+#include "services/fund/domain/application_scope.h"
 #include "services/fund/domain/automatic_awards.h"
 
 namespace techtrade::fund {
 namespace {
 
 constexpr int kMaxReasonChars = 500;
+namespace reg = techtrade::registry::v1;
 
 }  // namespace
 
@@ -25,11 +27,15 @@ FundServiceImpl::FundServiceImpl(Transactor<FundStore>& transactor, RpcRunner& r
     : transactor_(transactor), registry_(registry), runner_(runner) {}
 
 std::vector<std::string> FundServiceImpl::DealEventTypes() {
-  return {
-      "techtrade.transactions.v1.ContractSigned",     "techtrade.transactions.v1.MilestoneAccepted",
-      "techtrade.transactions.v1.DealCompleted",      "techtrade.transactions.v1.DealCancelled",
-      "techtrade.transactions.v1.DisputeOpened",      "techtrade.transactions.v1.DisputeResolved",
-      "techtrade.transactions.v1.ContractRegistered", "techtrade.transactions.v1.EscrowReleased"};
+  return {"techtrade.transactions.v1.ContractSigned",
+          "techtrade.transactions.v1.MilestoneAccepted",
+          "techtrade.transactions.v1.DealCompleted",
+          "techtrade.transactions.v1.DealCancelled",
+          "techtrade.transactions.v1.DisputeOpened",
+          "techtrade.transactions.v1.DisputeResolved",
+          "techtrade.transactions.v1.ContractRegistered",
+          "techtrade.transactions.v1.EscrowReleased",
+          "techtrade.transactions.v1.DealMarkedFraudulent"};
 }
 
 grpc::Status FundServiceImpl::CreateProgramme(grpc::ServerContext* context,
@@ -211,6 +217,67 @@ grpc::Status FundServiceImpl::RejectApplication(grpc::ServerContext* context,
   });
 }
 
+absl::Status FundServiceImpl::SettleReceivable(
+    const CallContext& call, const std::string& method, const std::string& request_id,
+    const std::string& id, const google::protobuf::Message& request,
+    const std::function<absl::StatusOr<ApplicationTransition>(const v1::Application&)>& settle,
+    v1::Application* response) {
+  TT_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  TT_RETURN_IF_ERROR(CheckUuid("id", id));
+  TT_ASSIGN_OR_RETURN(
+      *response,
+      RunIdempotent<v1::Application>(
+          transactor_, IdempotencyKeyFor(call, request_id, method), request,
+          [&](FundStore& store, UnitOfWork& work) -> absl::StatusOr<v1::Application> {
+            absl::StatusOr<v1::Application> a = store.GetApplication(id, true);
+            if (absl::IsNotFound(a.status())) return ApplicationNotFound("id", id);
+            if (!a.ok()) return a.status();
+            // Another partner's application is NOT_FOUND, as an unknown one.
+            TT_RETURN_IF_ERROR(CheckApplicationPartnerScope(call.caller, *a, "id"));
+            TT_ASSIGN_OR_RETURN(ApplicationTransition t, settle(*a));
+            TT_RETURN_IF_ERROR(Commit(
+                store, work, t, EventCause::OfRequest(request_id, call.traceparent, call.caller)));
+            return t.application();
+          }));
+  return absl::OkStatus();
+}
+
+grpc::Status FundServiceImpl::RecordClawbackRecovery(
+    grpc::ServerContext* context, const v1::RecordClawbackRecoveryRequest* request,
+    v1::Application* response) {
+  return runner_.Run(
+      context, "RecordClawbackRecovery", *request, [&](const CallContext& call) -> absl::Status {
+        if (call.caller.role() != reg::API_CLIENT_ROLE_PARTNER && !IsOperator(call.caller)) {
+          return absl::PermissionDeniedError("recoveries are reported by a finance partner");
+        }
+        TT_RETURN_IF_ERROR(CheckMoney("amount", request->amount()));
+        return SettleReceivable(
+            call, "RecordClawbackRecovery", request->request_id(), request->id(), *request,
+            [&](const v1::Application& a) {
+              return fund::RecordClawbackRecovery(a, request->expected_version(), request->amount(),
+                                                  request->recovery_reference(), absl::Now());
+            },
+            response);
+      });
+}
+
+grpc::Status FundServiceImpl::WriteOffClawback(grpc::ServerContext* context,
+                                               const v1::WriteOffClawbackRequest* request,
+                                               v1::Application* response) {
+  return runner_.Run(
+      context, "WriteOffClawback", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireOperator(call.caller));
+        TT_RETURN_IF_ERROR(CheckText("reason", request->reason(), 1, kMaxReasonChars));
+        return SettleReceivable(
+            call, "WriteOffClawback", request->request_id(), request->id(), *request,
+            [&](const v1::Application& a) {
+              return fund::WriteOffClawback(a, request->expected_version(), request->reason(),
+                                            absl::Now());
+            },
+            response);
+      });
+}
+
 absl::Status FundServiceImpl::HandleTransactionsEvent(
     FundStore& store, UnitOfWork& work, const techtrade::common::v1::EventEnvelope& event) {
   // Every transactions event carries the whole deal after the change as its field 1
@@ -223,7 +290,8 @@ absl::Status FundServiceImpl::HandleTransactionsEvent(
   if (!store.UpsertDeal(deal)) return absl::OkStatus();  // an older snapshot: nothing new
   const absl::Time now = absl::Now();
   const EventCause cause = EventCause::OfEvent(event);
-  if (deal.registration().state() == tv1::REGISTRATION_STATE_REGISTERED) {
+  // A deal found fraudulent earns no new award; the loop below claws back the ones it had.
+  if (deal.registration().state() == tv1::REGISTRATION_STATE_REGISTERED && !deal.has_fraud()) {
     TT_RETURN_IF_ERROR(DecideAutomaticAwards(store, work, deal, cause, now));
   }
   for (const v1::Application& a : store.OpenApplicationsOfDeal(deal.id())) {

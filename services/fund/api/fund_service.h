@@ -7,6 +7,9 @@
 // programme's balances.
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "common/command.h"
 #include "common/organization_directory.h"
 #include "common/server.h"
@@ -39,6 +42,12 @@ class FundServiceImpl final : public v1::FundService::Service {
                                  v1::Application*) override;
   grpc::Status GetApplication(grpc::ServerContext*, const v1::GetApplicationRequest*,
                               v1::Application*) override;
+  grpc::Status RecordClawbackRecovery(grpc::ServerContext* context,
+                                      const v1::RecordClawbackRecoveryRequest* request,
+                                      v1::Application* response) override;
+  grpc::Status WriteOffClawback(grpc::ServerContext* context,
+                                const v1::WriteOffClawbackRequest* request,
+                                v1::Application* response) override;
   grpc::Status ListApplications(grpc::ServerContext*, const v1::ListApplicationsRequest*,
                                 v1::ListApplicationsResponse*) override;
   grpc::Status ListLedgerEntries(grpc::ServerContext*, const v1::ListLedgerEntriesRequest*,
@@ -58,6 +67,13 @@ class FundServiceImpl final : public v1::FundService::Service {
   static std::vector<std::string> DealEventTypes();
 
  private:
+  // A clawback receivable settled by `settle` (a recovery or a write-off) under the request's
+  // idempotency key, within the caller's partner scope.
+  absl::Status SettleReceivable(
+      const CallContext& call, const std::string& method, const std::string& request_id,
+      const std::string& id, const google::protobuf::Message& request,
+      const std::function<absl::StatusOr<ApplicationTransition>(const v1::Application&)>& settle,
+      v1::Application* response);
   // The awards without an application (免申即享) of every programme paying so, for a registered
   // deal it has not decided yet: one per beneficiary with a payee, reserved and paid as far as
   // the deal's progress makes due.

@@ -237,12 +237,93 @@ ApplicationTransition UnwindCancelledDeal(const v1::Application& application,
   return t;
 }
 
+ApplicationTransition ClawBackForFraud(const v1::Application& application,
+                                       const v1::Programme& programme,
+                                       const tv1::FraudFinding& fraud, absl::Time now) {
+  ApplicationTransition t(application, now);
+  v1::Application& a = t.mutable_application();
+  if (a.status() != v1::APPLICATION_STATUS_APPROVED &&
+      a.status() != v1::APPLICATION_STATUS_COMPLETED) {
+    return t;
+  }
+  const int64_t release = std::max<int64_t>(ReservedFor(a), 0);
+  const int64_t clawback = std::max<int64_t>(a.disbursed_minor() - a.clawed_back_minor(), 0);
+  if (release > 0) t.Post(EntryKind::kRelease, release);
+  if (clawback > 0) t.Post(EntryKind::kClawback, clawback);
+  if (release + clawback > 0) {
+    t.ChangeGrant(-(release + clawback), AnnualCapOf(programme, a.beneficiary()));
+  }
+  a.set_released_minor(a.released_minor() + release);
+  a.set_clawed_back_minor(a.clawed_back_minor() + clawback);
+  a.set_status(v1::APPLICATION_STATUS_CLAWED_BACK);
+  a.set_decision_reason(absl::StrCat("the deal was found fraudulent (", fraud.evidence_reference(),
+                                     "): ", fraud.reason()));
+  if (release > 0) {
+    auto& released = t.Record<v1::ReservationReleased>();
+    *released.mutable_amount() = MoneyOf(a.currency(), release);
+  }
+  if (clawback > 0 || release == 0) {
+    auto& raised = t.Record<v1::ClawbackRaised>();
+    *raised.mutable_debtor() = a.applicant();
+    *raised.mutable_amount() = MoneyOf(a.currency(), clawback);
+  }
+  return t;
+}
+
+int64_t OutstandingReceivable(const v1::Application& a) {
+  return a.clawed_back_minor() - a.recovered_minor() - a.written_off_minor();
+}
+
+absl::StatusOr<ApplicationTransition> RecordClawbackRecovery(
+    const v1::Application& application, int64_t expected_version,
+    const techtrade::common::v1::Money& amount, const std::string& reference, absl::Time now) {
+  TT_RETURN_IF_ERROR(CheckVersionIsCurrent(expected_version, application.version()));
+  const int64_t owed = OutstandingReceivable(application);
+  if (owed <= 0) {
+    return absl::FailedPreconditionError("id: nothing is owed back on this application");
+  }
+  if (amount.currency() != application.currency()) {
+    return FieldError("amount.currency",
+                      absl::StrCat("the receivable is in ", application.currency()));
+  }
+  if (amount.amount_minor() > owed) {
+    return FieldError("amount", absl::StrCat("more than the ", owed, " still owed"));
+  }
+  ApplicationTransition t(application, now);
+  v1::Application& a = t.mutable_application();
+  t.Post(EntryKind::kRecovery, amount.amount_minor());
+  a.set_recovered_minor(a.recovered_minor() + amount.amount_minor());
+  auto& recovered = t.Record<v1::ClawbackRecovered>();
+  *recovered.mutable_amount() = amount;
+  recovered.set_recovery_reference(reference);
+  return t;
+}
+
+absl::StatusOr<ApplicationTransition> WriteOffClawback(const v1::Application& application,
+                                                       int64_t expected_version,
+                                                       const std::string& reason, absl::Time now) {
+  TT_RETURN_IF_ERROR(CheckVersionIsCurrent(expected_version, application.version()));
+  const int64_t owed = OutstandingReceivable(application);
+  if (owed <= 0) {
+    return absl::FailedPreconditionError("id: nothing is owed back on this application");
+  }
+  ApplicationTransition t(application, now);
+  v1::Application& a = t.mutable_application();
+  t.Post(EntryKind::kWriteOff, owed);
+  a.set_written_off_minor(a.written_off_minor() + owed);
+  auto& written_off = t.Record<v1::ClawbackWrittenOff>();
+  *written_off.mutable_amount() = MoneyOf(a.currency(), owed);
+  written_off.set_reason(reason);
+  return t;
+}
+
 ApplicationTransition ApplyDealProgress(const v1::Application& application,
                                         const v1::Programme& programme, const tv1::Deal& deal,
                                         bool payments_held, absl::Time now) {
   if (deal.state() == tv1::DEAL_STATE_CANCELLED) {
     return UnwindCancelledDeal(application, programme, now);
   }
+  if (deal.has_fraud()) return ClawBackForFraud(application, programme, deal.fraud(), now);
   if (payments_held) return ApplicationTransition(application, now);
   return PayDueTranches(application, programme, deal, now);
 }

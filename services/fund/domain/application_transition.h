@@ -125,9 +125,31 @@ ApplicationTransition PayDueTranches(const v1::Application& application,
 ApplicationTransition UnwindCancelledDeal(const v1::Application& application,
                                           const v1::Programme& programme, absl::Time now);
 
+// The deal was found fraudulent after completion: what is still reserved is released, every fen
+// paid out and not yet clawed back becomes a receivable (ClawbackRaised), the annual grant is
+// given back; the application is CLAWED_BACK. Unchanged unless APPROVED or COMPLETED.
+ApplicationTransition ClawBackForFraud(const v1::Application& application,
+                                       const v1::Programme& programme,
+                                       const tv1::FraudFinding& fraud, absl::Time now);
+
+// What is still owed of the application's clawback: clawed back − recovered − written off.
+int64_t OutstandingReceivable(const v1::Application& application);
+
+// A finance partner got `amount` of the receivable back (ClawbackRecovered): ABORTED unless
+// `expected_version` is current; FAILED_PRECONDITION when nothing is owed; INVALID_ARGUMENT
+// naming amount above what is owed or in another currency.
+absl::StatusOr<ApplicationTransition> RecordClawbackRecovery(
+    const v1::Application& application, int64_t expected_version,
+    const techtrade::common::v1::Money& amount, const std::string& reference, absl::Time now);
+
+// An operator gives up what is still owed (ClawbackWrittenOff); the budget bears it.
+absl::StatusOr<ApplicationTransition> WriteOffClawback(const v1::Application& application,
+                                                       int64_t expected_version,
+                                                       const std::string& reason, absl::Time now);
+
 // What a newer snapshot of the deal does to one of its open applications: a cancelled deal
-// unwinds it; otherwise the due tranches are paid unless `payments_held` (the applicant is
-// suspended: its reinstatement pays them).
+// unwinds it, a deal found fraudulent claws it back; otherwise the due tranches are paid unless
+// `payments_held` (the applicant is suspended: its reinstatement pays them).
 ApplicationTransition ApplyDealProgress(const v1::Application& application,
                                         const v1::Programme& programme, const tv1::Deal& deal,
                                         bool payments_held, absl::Time now);

@@ -29,12 +29,14 @@ enum class EntryKind {
   kReserve,   // an approval commits part of the available budget
   kDisburse,  // a tranche is paid out of the reservation
   kRelease,   // a cancellation gives the unspent reservation back
-  kClawback,  // a cancellation claims back what was paid
+  kClawback,  // a cancellation or a fraud finding claims back what was paid
+  kRecovery,  // part of a clawback receivable came back: it was not paid out after all
+  kWriteOff,  // what is still owed of a receivable is given up: the budget bears it
 };
 
-inline constexpr EntryKind kEntryKinds[] = {EntryKind::kFund, EntryKind::kReserve,
-                                            EntryKind::kDisburse, EntryKind::kRelease,
-                                            EntryKind::kClawback};
+inline constexpr EntryKind kEntryKinds[] = {
+    EntryKind::kFund,     EntryKind::kReserve,  EntryKind::kDisburse, EntryKind::kRelease,
+    EntryKind::kClawback, EntryKind::kRecovery, EntryKind::kWriteOff};
 
 struct AccountPair {
   Account debit;
@@ -53,6 +55,10 @@ constexpr AccountPair AccountsOf(EntryKind kind) {
       return {Account::kAvailable, Account::kReserved};
     case EntryKind::kClawback:
       return {Account::kAvailable, Account::kClawedBack};
+    case EntryKind::kRecovery:
+      return {Account::kClawedBack, Account::kDisbursed};
+    case EntryKind::kWriteOff:
+      return {Account::kClawedBack, Account::kAvailable};
   }
   return {Account::kAvailable, Account::kClawedBack};  // unreachable: the switch is exhaustive
 }

@@ -101,13 +101,16 @@ v1::ReconcileResponse PgFundStore::Reconcile(const std::string& programme_id,
       "sum(amount) FILTER (WHERE kind = 'reserve') AS reserved, "
       "sum(amount) FILTER (WHERE kind = 'disburse') AS disbursed, "
       "sum(amount) FILTER (WHERE kind = 'release') AS released, "
-      "sum(amount) FILTER (WHERE kind = 'clawback') AS clawed_back "
+      "sum(amount) FILTER (WHERE kind = 'clawback') AS clawed_back, "
+      "sum(amount) FILTER (WHERE kind = 'recovery') AS recovered, "
+      "sum(amount) FILTER (WHERE kind = 'write_off') AS written_off "
       "FROM ledger_entries WHERE application_id IS NOT NULL",
       programme_id.empty() ? ""
                            : absl::StrCat(" AND programme_id = ", UuidLiteral(tx_, programme_id)),
       " GROUP BY application_id) s ON s.application_id = a.id "
       "WHERE (a.approved <> coalesce(s.reserved, 0) OR a.disbursed <> coalesce(s.disbursed, 0) "
-      "OR a.released <> coalesce(s.released, 0) OR a.clawed_back <> coalesce(s.clawed_back, 0)) "
+      "OR a.released <> coalesce(s.released, 0) OR a.clawed_back <> coalesce(s.clawed_back, 0) "
+      "OR a.recovered <> coalesce(s.recovered, 0) OR a.written_off <> coalesce(s.written_off, 0)) "
       "AND ",
       PartnerCondition(tx_, "a.finance_partner_id", finance_partner_id), application_filter,
       " ORDER BY a.ordinal"));

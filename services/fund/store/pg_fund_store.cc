@@ -45,6 +45,10 @@ const char* store::StoredKind(EntryKind kind) {
       return "release";
     case EntryKind::kClawback:
       return "clawback";
+    case EntryKind::kRecovery:
+      return "recovery";
+    case EntryKind::kWriteOff:
+      return "write_off";
   }
   return "clawback";  // unreachable: the switch is exhaustive
 }
@@ -55,6 +59,8 @@ std::vector<std::pair<std::string, absl::Status>> store::FundConstraintErrors() 
        absl::AlreadyExistsError(
            "deal_id: the deal already has an application in this programme that was not "
            "rejected")},
+      {"applications_receivable_settled_within",
+       absl::FailedPreconditionError("amount: more than is still owed of the clawback")},
       {"annual_grants_within_cap",
        absl::FailedPreconditionError(
            "the organisation's annual cap for this programme would be passed")},
@@ -168,7 +174,8 @@ namespace {
 std::string ApplicationValues(Tx& tx, const v1::Application& a) {
   return absl::StrCat(static_cast<int>(a.status()), ", ", a.approved_minor(), ", ",
                       a.disbursed_minor(), ", ", a.released_minor(), ", ", a.clawed_back_minor(),
-                      ", ", a.version(), ", ", tx.quote_raw(a.SerializeAsString()));
+                      ", ", a.recovered_minor(), ", ", a.written_off_minor(), ", ", a.version(),
+                      ", ", tx.quote_raw(a.SerializeAsString()));
 }
 }  // namespace
 
@@ -176,7 +183,7 @@ absl::Status PgFundStore::InsertApplication(const v1::Application& a) {
   tx_.StageWrite(absl::StrCat(
       "INSERT INTO applications (id, programme_id, deal_id, applicant_org_id, city_id, currency, "
       "finance_partner_id, beneficiary, automatic, award_year, counted, status, approved, "
-      "disbursed, released, clawed_back, version, record) VALUES (",
+      "disbursed, released, clawed_back, recovered, written_off, version, record) VALUES (",
       UuidLiteral(tx_, a.id()), ", ", UuidLiteral(tx_, a.programme_id()), ", ",
       UuidLiteral(tx_, a.deal_id()), ", ", UuidLiteral(tx_, a.applicant().organization_id()), ", ",
       tx_.quote(a.applicant().city_id()), ", ", tx_.quote(a.currency()), ", ",
@@ -192,7 +199,7 @@ absl::Status PgFundStore::InsertApplication(const v1::Application& a) {
 absl::Status PgFundStore::SaveApplication(const v1::Application& a) {
   tx_.StageWrite(
       absl::StrCat("UPDATE applications SET (status, approved, disbursed, released, "
-                   "clawed_back, version, record) = (",
+                   "clawed_back, recovered, written_off, version, record) = (",
                    ApplicationValues(tx_, a), ") WHERE id = ", UuidLiteral(tx_, a.id())));
   return absl::OkStatus();
 }

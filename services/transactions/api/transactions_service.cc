@@ -431,6 +431,24 @@ grpc::Status TransactionsServiceImpl::RecordMilestoneFunding(
       });
 }
 
+grpc::Status TransactionsServiceImpl::MarkDealFraudulent(
+    grpc::ServerContext* context, const v1::MarkDealFraudulentRequest* request,
+    v1::Deal* response) {
+  return runner_.Run(
+      context, "MarkDealFraudulent", *request, [&](const CallContext& call) -> absl::Status {
+        TT_RETURN_IF_ERROR(RequireOperator(call.caller));
+        return Mutate(
+            call, "MarkDealFraudulent", request->request_id(), request->deal_id(),
+            request->expected_version(), *request, [](const v1::Deal&) { return absl::OkStatus(); },
+            [&](const v1::Deal& d) {
+              return transactions::MarkDealFraudulent(d, request->reason(),
+                                                      request->evidence_reference(),
+                                                      call.caller.api_client_id(), absl::Now());
+            },
+            response);
+      });
+}
+
 grpc::Status TransactionsServiceImpl::CancelDeal(grpc::ServerContext* context,
                                                  const v1::CancelDealRequest* request,
                                                  v1::Deal* response) {

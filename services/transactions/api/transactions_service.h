@@ -37,6 +37,9 @@ class TransactionsServiceImpl final : public v1::TransactionsService::Service {
                                v1::Deal*) override;
   grpc::Status RecordPayment(grpc::ServerContext*, const v1::RecordPaymentRequest*,
                              v1::Deal*) override;
+  grpc::Status MarkDealFraudulent(grpc::ServerContext* context,
+                                  const v1::MarkDealFraudulentRequest* request,
+                                  v1::Deal* response) override;
   grpc::Status RecordMilestoneFunding(grpc::ServerContext* context,
                                       const v1::RecordMilestoneFundingRequest* request,
                                       v1::Deal* response) override;

@@ -474,6 +474,26 @@ absl::StatusOr<Transition> OpenDispute(const v1::Deal& deal, v1::PartyRole by,
   return t;
 }
 
+absl::StatusOr<Transition> MarkDealFraudulent(const v1::Deal& deal, const std::string& reason,
+                                              const std::string& evidence_reference,
+                                              const std::string& marked_by, absl::Time now) {
+  if (deal.state() != v1::DEAL_STATE_COMPLETED) {
+    return Refuse(deal, "a completed deal is marked fraudulent; a running one is cancelled");
+  }
+  if (deal.has_fraud()) {
+    return absl::FailedPreconditionError(absl::StrCat("the deal was marked fraudulent already (",
+                                                      deal.fraud().evidence_reference(), ")"));
+  }
+  Transition t = Step(deal, now);
+  v1::FraudFinding& fraud = *t.deal.mutable_fraud();
+  fraud.set_reason(reason);
+  fraud.set_evidence_reference(evidence_reference);
+  fraud.set_marked_by(marked_by);
+  *fraud.mutable_mark_time() = Ts(now);
+  t.Record(New<v1::DealMarkedFraudulent>());
+  return t;
+}
+
 absl::StatusOr<Transition> ResolveDispute(const v1::Deal& deal, const std::string& resolution,
                                           bool cancel, absl::Time now) {
   TT_RETURN_IF_ERROR(CheckText("resolution", resolution, 1, 2000));

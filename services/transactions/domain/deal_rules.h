@@ -121,6 +121,12 @@ absl::StatusOr<Transition> CancelDeal(const v1::Deal& deal, v1::PartyRole by,
                                       const std::string& reason, absl::Time now);
 absl::StatusOr<Transition> OpenDispute(const v1::Deal& deal, v1::PartyRole by,
                                        const std::string& reason, absl::Time now);
+// An operator found the COMPLETED deal fraudulent (DealMarkedFraudulent): `deal.fraud` records
+// the reason, the evidence and who marked it; the deal stays COMPLETED. FAILED_PRECONDITION on
+// any other state, or when it was marked already.
+absl::StatusOr<Transition> MarkDealFraudulent(const v1::Deal& deal, const std::string& reason,
+                                              const std::string& evidence_reference,
+                                              const std::string& marked_by, absl::Time now);
 absl::StatusOr<Transition> ResolveDispute(const v1::Deal& deal, const std::string& resolution,
                                           bool cancel, absl::Time now);
 
