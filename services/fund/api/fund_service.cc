@@ -328,10 +328,11 @@ absl::Status FundServiceImpl::DecideAutomaticAwards(FundStore& store, UnitOfWork
         continue;
       }
       const std::string& org = payee->organization_id();
-      ApplicationTransition t = DecideAutomaticAward(
-          NewUuid(), programme, award, deal, *payee,
-          store.RegisteredTotal(programme_id, org, award.beneficiary(), year),
-          store.AnnualGranted(programme_id, org, award.beneficiary(), year), now);
+      ApplicationTransition t =
+          DecideAutomaticAward(NewUuid(), programme, award, deal, *payee,
+                               store.RegisteredTotal(programme_id, org, award.beneficiary(), year),
+                               store.AnnualGranted(programme_id, org, award.beneficiary(), year),
+                               store.IsSuspended(org), now);
       // The next award of this programme reads the budget this one left.
       programme.mutable_balances()->set_available_minor(programme.balances().available_minor() -
                                                         t.application().approved_minor());

@@ -49,7 +49,7 @@ void PayDue(ApplicationTransition& t, const v1::Programme& programme, const tv1:
 
 // Reserves the calculated amount, then pays what the deal has already made due.
 void Approve(ApplicationTransition& t, const v1::Programme& programme, const tv1::Deal& deal,
-             const std::string& reason) {
+             const std::string& reason, bool payments_held = false) {
   v1::Application& a = t.mutable_application();
   const int64_t amount = a.calculation().amount_minor();
   a.set_status(v1::APPLICATION_STATUS_APPROVED);
@@ -61,7 +61,8 @@ void Approve(ApplicationTransition& t, const v1::Programme& programme, const tv1
   t.Post(EntryKind::kReserve, amount);
   t.ChangeGrant(amount, AnnualCapOf(programme, a.beneficiary()));
   RecordDecision(t);
-  PayDue(t, programme, deal);
+  // A suspended payee's tranches wait for its reinstatement (api/suspension.h).
+  if (!payments_held) PayDue(t, programme, deal);
 }
 
 void Reject(ApplicationTransition& t, v1::RefusalReason reason, const std::string& message) {
@@ -331,7 +332,8 @@ ApplicationTransition ApplyDealProgress(const v1::Application& application,
 ApplicationTransition DecideAutomaticAward(const std::string& id, const v1::Programme& programme,
                                            const v1::AutomaticAward& award, const tv1::Deal& deal,
                                            const tv1::Party& payee, int64_t cumulative_before,
-                                           int64_t granted_this_year, absl::Time now) {
+                                           int64_t granted_this_year, bool payments_held,
+                                           absl::Time now) {
   const tv1::ContractRegistration& reg = deal.registration();
   v1::Application a =
       NewApplication(id, programme, deal, award.beneficiary(), payee, RegistrationYear(deal), now);
@@ -378,7 +380,7 @@ ApplicationTransition DecideAutomaticAward(const std::string& id, const v1::Prog
   if (refusal.has_value()) {
     Reject(t, refusal->reason, refusal->message);
   } else {
-    Approve(t, programme, deal, "");
+    Approve(t, programme, deal, "", payments_held);
   }
   return t;
 }

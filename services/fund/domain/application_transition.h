@@ -159,10 +159,12 @@ ApplicationTransition ApplyDealProgress(const v1::Application& application,
 // `cumulative_before` and who was granted `granted_this_year` there. Approved (reserved, and
 // what the deal's progress made due paid, as an approved application) or rejected with the
 // reason; either way the row records the basis, so the next contract's cumulative total counts
-// this one (an ineligible one adds nothing).
+// this one (an ineligible one adds nothing). `payments_held`: the payee is suspended, so nothing
+// is paid yet (its reinstatement pays what is due).
 ApplicationTransition DecideAutomaticAward(const std::string& id, const v1::Programme& programme,
                                            const v1::AutomaticAward& award, const tv1::Deal& deal,
                                            const tv1::Party& payee, int64_t cumulative_before,
-                                           int64_t granted_this_year, absl::Time now);
+                                           int64_t granted_this_year, bool payments_held,
+                                           absl::Time now);
 
 }  // namespace techtrade::fund

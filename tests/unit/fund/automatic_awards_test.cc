@@ -136,7 +136,8 @@ TEST(AutomaticAwardDecisionTest, ApprovesReservesAndPaysWhatTheDealMadeDue) {
   const v1::Programme p = SanmingProgramme();
   const tv1::Deal d = RegisteredDeal("d2", 539'999'88);
   const ApplicationTransition t =
-      DecideAutomaticAward("award-1", p, SanmingSeller(), d, d.seller(), 60'000'37, 600'00, kNow);
+      DecideAutomaticAward("award-1", p, SanmingSeller(), d, d.seller(), 60'000'37, 600'00,
+                           /*payments_held=*/false, kNow);
   const v1::Application& a = t.application();
   EXPECT_EQ(a.status(), v1::APPLICATION_STATUS_COMPLETED);  // one tranche at signing: paid
   EXPECT_EQ(a.beneficiary(), v1::BENEFICIARY_SELLER);
@@ -157,34 +158,50 @@ TEST(AutomaticAwardDecisionTest, ApprovesReservesAndPaysWhatTheDealMadeDue) {
 TEST(AutomaticAwardDecisionTest, TheAnnualCapLeftBindsAndARowOfNothingStillCounts) {
   const v1::Programme p = SanmingProgramme();
   const tv1::Deal d = RegisteredDeal("d3", 99'500'000'00);
-  const ApplicationTransition seller = DecideAutomaticAward("award-3", p, SanmingSeller(), d,
-                                                            d.seller(), 600'000'25, 3'500'00, kNow);
+  const ApplicationTransition seller =
+      DecideAutomaticAward("award-3", p, SanmingSeller(), d, d.seller(), 600'000'25, 3'500'00,
+                           /*payments_held=*/false, kNow);
   EXPECT_EQ(seller.application().approved_minor(), 46'500'00);
   EXPECT_EQ(seller.application().calculation().limited_by(), "annual cap");
   // The body's first two contracts were worth nothing yet, but were counted.
   const tv1::Deal d1 = RegisteredDeal("d1", 60'000'37);
   const ApplicationTransition nothing =
-      DecideAutomaticAward("award-1b", p, SanmingBody(), d1, d1.registration().body(), 0, 0, kNow);
+      DecideAutomaticAward("award-1b", p, SanmingBody(), d1, d1.registration().body(), 0, 0,
+                           /*payments_held=*/false, kNow);
   EXPECT_EQ(nothing.application().status(), v1::APPLICATION_STATUS_REJECTED);
   EXPECT_EQ(nothing.application().refusal_reason(), v1::REFUSAL_REASON_NOTHING_DUE);
   EXPECT_EQ(nothing.application().award_basis().cumulative_after_minor(), 60'000'37);
   EXPECT_TRUE(nothing.postings().empty());
   // A cap used up: refused as such.
-  const ApplicationTransition capped = DecideAutomaticAward(
-      "award-4", p, SanmingSeller(), d, d.seller(), 100'100'000'25, 50'000'00, kNow);
+  const ApplicationTransition capped =
+      DecideAutomaticAward("award-4", p, SanmingSeller(), d, d.seller(), 100'100'000'25, 50'000'00,
+                           /*payments_held=*/false, kNow);
   EXPECT_EQ(capped.application().refusal_reason(), v1::REFUSAL_REASON_ANNUAL_CAP_REACHED);
+}
+
+TEST(AutomaticAwardDecisionTest, ASuspendedPayeeIsReservedForButNotPaidYet) {
+  const v1::Programme p = SanmingProgramme();
+  const tv1::Deal d = RegisteredDeal("d2", 539'999'88);
+  const ApplicationTransition t =
+      DecideAutomaticAward("award-1", p, SanmingSeller(), d, d.seller(), 60'000'37, 600'00,
+                           /*payments_held=*/true, kNow);
+  EXPECT_EQ(t.application().status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(t.application().approved_minor(), 2'900'00);
+  EXPECT_EQ(t.application().disbursed_minor(), 0);
+  EXPECT_THAT(Types(t), ::testing::ElementsAre("AutomaticAwardDecided"));
 }
 
 TEST(AutomaticAwardDecisionTest, TheBudgetBindsLast) {
   v1::Programme p = SanmingProgramme();
   p.mutable_balances()->set_available_minor(1'000'00);
   const tv1::Deal d = RegisteredDeal("d2", 539'999'88);
-  const ApplicationTransition t =
-      DecideAutomaticAward("award-1", p, SanmingSeller(), d, d.seller(), 60'000'37, 0, kNow);
+  const ApplicationTransition t = DecideAutomaticAward("award-1", p, SanmingSeller(), d, d.seller(),
+                                                       60'000'37, 0, /*payments_held=*/false, kNow);
   EXPECT_EQ(t.application().approved_minor(), 1'000'00);
   EXPECT_EQ(t.application().calculation().limited_by(), "budget");
   p.mutable_balances()->set_available_minor(0);
-  EXPECT_EQ(DecideAutomaticAward("award-2", p, SanmingSeller(), d, d.seller(), 0, 0, kNow)
+  EXPECT_EQ(DecideAutomaticAward("award-2", p, SanmingSeller(), d, d.seller(), 0, 0,
+                                 /*payments_held=*/false, kNow)
                 .application()
                 .refusal_reason(),
             v1::REFUSAL_REASON_BUDGET_EXHAUSTED);
@@ -195,15 +212,16 @@ TEST(AutomaticAwardDecisionTest, AContractRegisteredElsewhereIsRefusedAndAddsNot
   p.mutable_balances()->set_available_minor(1'000'000'00);
   tv1::Deal d = RegisteredDeal("d9", 500'000'00);
   d.mutable_registration()->set_city_id("wuhan");
-  const ApplicationTransition t =
-      DecideAutomaticAward("award-9", p, SanmingSeller(), d, d.seller(), 10'00, 0, kNow);
+  const ApplicationTransition t = DecideAutomaticAward("award-9", p, SanmingSeller(), d, d.seller(),
+                                                       10'00, 0, /*payments_held=*/false, kNow);
   EXPECT_EQ(t.application().refusal_reason(), v1::REFUSAL_REASON_OUTSIDE_CITY);
   EXPECT_THAT(t.application().decision_reason(), ::testing::HasSubstr("registration"));
   EXPECT_EQ(t.application().award_basis().cumulative_after_minor(), 10'00);
   // Registered after the programme's period.
   d = RegisteredDeal("d10", 500'000'00);
   *d.mutable_registration()->mutable_decide_time() = At("2027-01-05T02:00:00Z");
-  EXPECT_EQ(DecideAutomaticAward("award-10", p, SanmingSeller(), d, d.seller(), 0, 0, kNow)
+  EXPECT_EQ(DecideAutomaticAward("award-10", p, SanmingSeller(), d, d.seller(), 0, 0,
+                                 /*payments_held=*/false, kNow)
                 .application()
                 .refusal_reason(),
             v1::REFUSAL_REASON_OUTSIDE_PERIOD);

@@ -1,6 +1,7 @@
 // Awards without an application through the fund's deal-event consumer, on in-memory storage:
 // the Sanming table of docs/fund.md decided from three registrations of one seller, once each
 // however often the events come, and no body award where the registration names no payee.
+#include "services/fund/api/suspension.h"
 #include "tests/unit/fund/api/fund_handler_fixture.h"
 
 namespace techtrade::fund::test {
@@ -25,6 +26,18 @@ class AutomaticAwards : public FundHandlerTest {
     return transactor_.Run([&](FundStore& store, UnitOfWork& work) {
       return FundServiceImpl::HandleTransactionsEvent(store, work, DealEvent(deal));
     });
+  }
+  absl::Status Standing(const std::string& org, bool suspended, int64_t sequence) {
+    techtrade::common::v1::EventEnvelope event;
+    event.set_aggregate_id(org);
+    event.set_sequence(sequence);
+    if (suspended) {
+      event.mutable_payload()->PackFrom(reg::OrganizationSuspended());
+    } else {
+      event.mutable_payload()->PackFrom(reg::OrganizationReinstated());
+    }
+    return transactor_.Run(
+        [&](FundStore& store, UnitOfWork& work) { return ApplyRegistryEvent(store, work, event); });
   }
   // The award of `deal` to `beneficiary`, or an empty one.
   v1::Application AwardOf(const std::string& deal_id, v1::Beneficiary beneficiary) {
@@ -78,6 +91,20 @@ TEST_F(AutomaticAwards, AnUnregisteredDealAndABodyWithoutOrganisationGetNoAward)
   ASSERT_TRUE(Consume(registered).ok());
   ASSERT_EQ(store().applications().size(), 1u);
   EXPECT_EQ(AwardOf(kDealId, v1::BENEFICIARY_SELLER).disbursed_minor(), 3'000'00);
+}
+
+// Regression: the award of a suspended seller was paid at once.
+TEST_F(AutomaticAwards, ASuspendedSellersAwardWaitsForItsReinstatement) {
+  ASSERT_TRUE(Standing("seller-org", /*suspended=*/true, 4).ok());
+  tv1::Deal d = RegisteredDeal(kDealId, 60'000'37);
+  d.set_version(10);
+  ASSERT_TRUE(Consume(d).ok());
+  v1::Application seller = AwardOf(kDealId, v1::BENEFICIARY_SELLER);
+  EXPECT_EQ(seller.status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(seller.approved_minor(), 600'00);
+  EXPECT_EQ(seller.disbursed_minor(), 0);
+  ASSERT_TRUE(Standing("seller-org", /*suspended=*/false, 5).ok());
+  EXPECT_EQ(AwardOf(kDealId, v1::BENEFICIARY_SELLER).disbursed_minor(), 600'00);
 }
 
 TEST_F(AutomaticAwards, AnApplicationToTheProgrammeIsRefused) {
