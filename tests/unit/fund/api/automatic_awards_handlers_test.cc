@@ -1,7 +1,6 @@
 // Awards without an application through the fund's deal-event consumer, on in-memory storage:
 // the Sanming table of docs/fund.md decided from three registrations of one seller, once each
 // however often the events come, and no body award where the registration names no payee.
-#include "services/fund/api/suspension.h"
 #include "tests/unit/fund/api/fund_handler_fixture.h"
 
 namespace techtrade::fund::test {
@@ -26,18 +25,6 @@ class AutomaticAwards : public FundHandlerTest {
     return transactor_.Run([&](FundStore& store, UnitOfWork& work) {
       return FundServiceImpl::HandleTransactionsEvent(store, work, DealEvent(deal));
     });
-  }
-  absl::Status Standing(const std::string& org, bool suspended, int64_t sequence) {
-    techtrade::common::v1::EventEnvelope event;
-    event.set_aggregate_id(org);
-    event.set_sequence(sequence);
-    if (suspended) {
-      event.mutable_payload()->PackFrom(reg::OrganizationSuspended());
-    } else {
-      event.mutable_payload()->PackFrom(reg::OrganizationReinstated());
-    }
-    return transactor_.Run(
-        [&](FundStore& store, UnitOfWork& work) { return ApplyRegistryEvent(store, work, event); });
   }
   // The award of `deal` to `beneficiary`, or an empty one.
   v1::Application AwardOf(const std::string& deal_id, v1::Beneficiary beneficiary) {

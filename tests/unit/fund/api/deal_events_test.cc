@@ -1,6 +1,5 @@
 // The fund's consumers on in-memory storage: deal events pay due tranches (or wait while the
 // applicant is suspended), and the registry's reinstatement pays what was held.
-#include "services/fund/api/suspension.h"
 #include "tests/unit/fund/api/fund_handler_fixture.h"
 
 namespace techtrade::fund::test {
@@ -12,18 +11,6 @@ class DealEvents : public FundHandlerTest {
     return transactor_.Run([&](FundStore& store, UnitOfWork& work) {
       return FundServiceImpl::HandleTransactionsEvent(store, work, DealEvent(deal));
     });
-  }
-  absl::Status Standing(bool suspended, int64_t sequence) {
-    techtrade::common::v1::EventEnvelope event;
-    event.set_aggregate_id(kBuyerId);
-    event.set_sequence(sequence);
-    if (suspended) {
-      event.mutable_payload()->PackFrom(reg::OrganizationSuspended());
-    } else {
-      event.mutable_payload()->PackFrom(reg::OrganizationReinstated());
-    }
-    return transactor_.Run(
-        [&](FundStore& store, UnitOfWork& work) { return ApplyRegistryEvent(store, work, event); });
   }
   // The fixture's deal completed, at version 9.
   static tv1::Deal Completed() {
@@ -67,12 +54,12 @@ TEST_F(DealEvents, AnOlderSnapshotChangesNothing) {
 
 TEST_F(DealEvents, TranchesWaitWhileTheApplicantIsSuspendedAndArePaidOnReinstatement) {
   const v1::Application a = Approved();
-  ASSERT_TRUE(Standing(/*suspended=*/true, 4).ok());
+  ASSERT_TRUE(Standing(kBuyerId, /*suspended=*/true, 4).ok());
   ASSERT_TRUE(Consume(Completed()).ok());
   EXPECT_EQ(store().applications()[0].disbursed_minor(), 15'000 * kYuan);
   EXPECT_EQ(events().size(), 3u);
-  ASSERT_TRUE(Standing(/*suspended=*/true, 3).ok());  // older: nothing
-  ASSERT_TRUE(Standing(/*suspended=*/false, 5).ok());
+  ASSERT_TRUE(Standing(kBuyerId, /*suspended=*/true, 3).ok());  // older: nothing
+  ASSERT_TRUE(Standing(kBuyerId, /*suspended=*/false, 5).ok());
   EXPECT_FALSE(store().IsSuspended(kBuyerId));
   EXPECT_EQ(store().applications()[0].status(), v1::APPLICATION_STATUS_COMPLETED);
   ASSERT_EQ(events().size(), 4u);

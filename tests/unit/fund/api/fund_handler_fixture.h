@@ -12,6 +12,7 @@
 
 #include "common/command.h"
 #include "services/fund/api/fund_service.h"
+#include "services/fund/api/suspension.h"
 #include "tests/support/fake_directories.h"
 #include "tests/support/fake_fund_store.h"
 #include "tests/support/fake_transactor.h"
@@ -86,6 +87,20 @@ class FundHandlerTest : public ::testing::Test {
   }
 
   ::techtrade::testing::FakeFundStore& store() { return transactor_.state(); }
+
+  // The registry's suspension (or reinstatement) of `org` as the fund's consumer applies it.
+  absl::Status Standing(const std::string& org, bool suspended, int64_t sequence) {
+    techtrade::common::v1::EventEnvelope event;
+    event.set_aggregate_id(org);
+    event.set_sequence(sequence);
+    if (suspended) {
+      event.mutable_payload()->PackFrom(reg::OrganizationSuspended());
+    } else {
+      event.mutable_payload()->PackFrom(reg::OrganizationReinstated());
+    }
+    return transactor_.Run(
+        [&](FundStore& store, UnitOfWork& work) { return ApplyRegistryEvent(store, work, event); });
+  }
   std::vector<EmittedEvent> events() const { return transactor_.events(); }
 
   grpc::Status CreateProgramme(const std::string& key, const v1::CreateProgrammeRequest& request,
