@@ -80,6 +80,20 @@ absl::Status ValidateAutomaticAwards(const v1::ProgrammeRules& r) {
   return absl::OkStatus();
 }
 
+// Known organisation kinds, each listed once.
+absl::Status CheckKinds(const std::string& field,
+                        const google::protobuf::RepeatedField<int>& kinds) {
+  std::set<int> seen;
+  for (int i = 0; i < kinds.size(); ++i) {
+    const int kind = kinds.Get(i);
+    if (kind == reg::ORGANIZATION_KIND_UNSPECIFIED || !reg::OrganizationKind_IsValid(kind) ||
+        !seen.insert(kind).second) {
+      return FieldError(absl::StrCat(field, "[", i, "]"), "a known organisation kind, listed once");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateRules(const v1::ProgrammeRules& r) {
   if (r.eligible_transfer_modes().empty()) {
     return FieldError("rules.eligible_transfer_modes", "at least one transfer mode required");
@@ -93,18 +107,11 @@ absl::Status ValidateRules(const v1::ProgrammeRules& r) {
                         "a known transfer mode, listed once");
     }
   }
-  seen.clear();
   if (r.eligible_buyer_kinds().empty()) {
     return FieldError("rules.eligible_buyer_kinds", "at least one organisation kind required");
   }
-  for (int i = 0; i < r.eligible_buyer_kinds_size(); ++i) {
-    const int kind = r.eligible_buyer_kinds(i);
-    if (kind == reg::ORGANIZATION_KIND_UNSPECIFIED || !reg::OrganizationKind_IsValid(kind) ||
-        !seen.insert(kind).second) {
-      return FieldError(absl::StrCat("rules.eligible_buyer_kinds[", i, "]"),
-                        "a known organisation kind, listed once");
-    }
-  }
+  TT_RETURN_IF_ERROR(CheckKinds("rules.eligible_buyer_kinds", r.eligible_buyer_kinds()));
+  TT_RETURN_IF_ERROR(CheckKinds("rules.eligible_seller_kinds", r.eligible_seller_kinds()));
   if (r.min_contract_value_minor() < 0) {
     return FieldError("rules.min_contract_value_minor", "must not be negative");
   }
@@ -248,6 +255,12 @@ std::optional<Refusal> IneligibilityBy(const v1::Programme& p, const tv1::Deal& 
   if (!Contains(rules.eligible_buyer_kinds(), deal.buyer().kind())) {
     return Refusal{v1::REFUSAL_REASON_BUYER_KIND,
                    absl::StrCat("buyer kind ", reg::OrganizationKind_Name(deal.buyer().kind()),
+                                " is not eligible")};
+  }
+  if (!rules.eligible_seller_kinds().empty() &&
+      !Contains(rules.eligible_seller_kinds(), deal.seller().kind())) {
+    return Refusal{v1::REFUSAL_REASON_SELLER_KIND,
+                   absl::StrCat("seller kind ", reg::OrganizationKind_Name(deal.seller().kind()),
                                 " is not eligible")};
   }
   if (m.value.currency() != p.total_budget().currency()) {

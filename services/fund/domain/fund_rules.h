@@ -55,7 +55,8 @@ struct Refusal {
 };
 
 // Why the programme's rules exclude this signed deal, or nullopt if they admit it (status, period,
-// the buyer's city, transfer mode, buyer kind, currency, minimum contract value).
+// the buyer's city, transfer mode, buyer kind, seller kind (when the rules name some), currency,
+// minimum contract value).
 std::optional<Refusal> Ineligibility(const v1::Programme& programme, const tv1::Deal& deal);
 // The same rules for an automatic award, measured by the contract's registration: registered
 // within the period, registered in the programme's city (the seller's), the registered value

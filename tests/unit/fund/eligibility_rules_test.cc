@@ -196,10 +196,36 @@ TEST(FundEligibilityTest, BuyerKindNotEligible) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->reason, v1::REFUSAL_REASON_BUYER_KIND);
   EXPECT_THAT(r->message, HasSubstr("ORGANIZATION_KIND_UNSPECIFIED"));
-  // The seller's kind is irrelevant.
+  // Without eligible_seller_kinds the seller's kind is irrelevant.
   tv1::Deal seller_enterprise = MakeDeal();
   seller_enterprise.mutable_seller()->set_kind(reg::ORGANIZATION_KIND_GOVERNMENT);
   EXPECT_FALSE(Ineligibility(MakeProgramme(), seller_enterprise).has_value());
+}
+
+TEST(FundEligibilityTest, SellerKindsWhenTheProgrammeNamesThem) {
+  v1::Programme p = MakeProgramme();
+  p.mutable_rules()->add_eligible_seller_kinds(reg::ORGANIZATION_KIND_UNIVERSITY);
+  p.mutable_rules()->add_eligible_seller_kinds(reg::ORGANIZATION_KIND_RESEARCH_INSTITUTE);
+  for (int kind = 0; kind <= 7; ++kind) {
+    tv1::Deal d = MakeDeal();
+    d.mutable_seller()->set_kind(static_cast<reg::OrganizationKind>(kind));
+    const std::optional<Refusal> r = Ineligibility(p, d);
+    const bool admitted = kind == reg::ORGANIZATION_KIND_UNIVERSITY ||
+                          kind == reg::ORGANIZATION_KIND_RESEARCH_INSTITUTE;
+    EXPECT_EQ(!r.has_value(), admitted) << kind;
+    if (r.has_value()) {
+      EXPECT_EQ(r->reason, v1::REFUSAL_REASON_SELLER_KIND) << kind;
+      EXPECT_THAT(r->message, HasSubstr("seller kind"));
+    }
+  }
+  // The same rule for awards without an application, measured by the registration.
+  tv1::Deal registered = RegisteredDeal("d1", 100'000'00);
+  registered.mutable_seller()->set_kind(reg::ORGANIZATION_KIND_ENTERPRISE);
+  v1::Programme sanming = SanmingProgramme();
+  sanming.mutable_rules()->add_eligible_seller_kinds(reg::ORGANIZATION_KIND_UNIVERSITY);
+  const std::optional<Refusal> r = RegisteredIneligibility(sanming, registered);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->reason, v1::REFUSAL_REASON_SELLER_KIND);
 }
 
 TEST(FundEligibilityTest, CurrencyMismatch) {

@@ -143,6 +143,13 @@ TEST(FundValidateProgrammeTest, EveryFieldErrorNamesTheField) {
       {"rules.eligible_transfer_modes[3]",
        [&](auto& r) { rules(r)->add_eligible_transfer_modes(static_cast<lv1::TransferMode>(99)); }},
       {"rules.eligible_buyer_kinds", [&](auto& r) { rules(r)->clear_eligible_buyer_kinds(); }},
+      {"rules.eligible_seller_kinds[0]",
+       [&](auto& r) { rules(r)->add_eligible_seller_kinds(reg::ORGANIZATION_KIND_UNSPECIFIED); }},
+      {"rules.eligible_seller_kinds[1]",
+       [&](auto& r) {
+         rules(r)->add_eligible_seller_kinds(reg::ORGANIZATION_KIND_UNIVERSITY);
+         rules(r)->add_eligible_seller_kinds(reg::ORGANIZATION_KIND_UNIVERSITY);
+       }},
       {"rules.eligible_buyer_kinds[0]",
        [&](auto& r) { rules(r)->set_eligible_buyer_kinds(0, reg::ORGANIZATION_KIND_UNSPECIFIED); }},
       {"rules.eligible_buyer_kinds[1]",
