@@ -1,7 +1,7 @@
 // What the services other than the registry read from it on a caller's behalf: an
-// organisation's current record, a pilot city and a finance partner. RegistryClient
-// (common/registry_client.h) reads them through the shared cache and the registry's API; handler
-// tests use an in-memory directory (tests/support/fake_directories.h).
+// organisation's current record, a pilot city, a finance partner and a technology manager.
+// RegistryClient (common/registry_client.h) reads them through the shared cache and the registry's
+// API; handler tests use an in-memory directory (tests/support/fake_directories.h).
 #pragma once
 
 #include <string>
@@ -31,6 +31,12 @@ class OrganizationDirectory {
   // it is none (unknown, revoked, or not a partner).
   virtual absl::StatusOr<techtrade::registry::v1::FinancePartner> GetFinancePartner(
       const std::string& partner_id, const std::string& caller_api_key) = 0;
+  // The technology manager a request names in `field`, as the registry has it now (never a
+  // cached copy: a revoked certificate stops at once). An unknown id is INVALID_ARGUMENT naming
+  // the field.
+  virtual absl::StatusOr<techtrade::registry::v1::TechnologyManager> GetTechnologyManager(
+      absl::string_view field, const std::string& manager_id,
+      const std::string& caller_api_key) = 0;
 };
 
 }  // namespace techtrade

@@ -66,6 +66,22 @@ absl::StatusOr<v1::FinancePartner> RegistryClient::GetFinancePartner(
       });
 }
 
+absl::StatusOr<v1::TechnologyManager> RegistryClient::GetTechnologyManager(
+    absl::string_view field, const std::string& manager_id, const std::string& caller_api_key) {
+  grpc::ClientContext context;
+  SetCallCredentials(context, caller_api_key, deadline_);
+  v1::GetTechnologyManagerRequest request;
+  request.set_id(manager_id);
+  v1::TechnologyManager manager;
+  grpc::Status s = stub_->GetTechnologyManager(&context, request, &manager);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+    return FieldError(field,
+                      absl::StrCat("no technology manager ", manager_id, " in the registry"));
+  }
+  if (!s.ok()) return StatusFromGrpc(s, "registry (GetTechnologyManager)");
+  return manager;
+}
+
 absl::StatusOr<v1::Organization> RegistryClient::GetReferencedOrganization(
     absl::string_view field, const std::string& organization_id,
     const std::string& caller_api_key) {

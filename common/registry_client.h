@@ -34,6 +34,9 @@ class RegistryClient final : public OrganizationDirectory {
       const std::string& city_id, const std::string& caller_api_key) override;
   absl::StatusOr<techtrade::registry::v1::FinancePartner> GetFinancePartner(
       const std::string& partner_id, const std::string& caller_api_key) override;
+  absl::StatusOr<techtrade::registry::v1::TechnologyManager> GetTechnologyManager(
+      absl::string_view field, const std::string& manager_id,
+      const std::string& caller_api_key) override;
 
   techtrade::registry::v1::RegistryService::Stub& stub() { return *stub_; }
   absl::Duration deadline() const { return deadline_; }

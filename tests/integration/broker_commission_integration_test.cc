@@ -1,8 +1,10 @@
 // A brokered deal on the real stack: every payment instruction on the finance partner's own
 // stream is split between the seller and the broker, the parts summing to the payment to the
 // fen and the broker's parts to its commission on the price (docs/deals.md, "Brokers and their
-// commission").
+// commission"); a certified technology manager of the registry brokers for their organisation until
+// the certificate is revoked.
 #include <gmock/gmock.h>
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
@@ -82,6 +84,71 @@ TEST_F(BrokerCommissionTest, ThePartnersStreamSplitsEachPaymentBetweenSellerAndB
   // 3.33 % of 333 333.33 is 11 099.9999: 11 099.99, whatever the milestones' rounding.
   EXPECT_EQ(broker_total, kPrice * 333 / 10000);
   EXPECT_EQ(broker_total, 1'109'999);
+}
+
+TEST_F(BrokerCommissionTest, ACertifiedTechnologyManagerBrokersUntilTheCertificateIsRevoked) {
+  using google::protobuf::util::TimeUtil;
+  const reg::Organization office =
+      Organization(3, "wuhan-east-lake", reg::ORGANIZATION_KIND_SERVICE_PROVIDER);
+  reg::RegisterTechnologyManagerRequest r;
+  r.set_request_id("manager-" + NewUuid());
+  r.set_name("Li Wei");
+  r.set_certificate_number("TM-420100-2026-0042");
+  r.set_certifying_authority("Hubei Provincial Department of Science and Technology");
+  r.set_organization_id(office.id());
+  *r.mutable_certificate_expire_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now() + absl::Hours(24 * 365)));
+  reg::TechnologyManager manager;
+  grpc::Status s =
+      registry_stub_->RegisterTechnologyManager(AuthedContext(wuhan_key_).get(), r, &manager);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  // The same certificate again, under another request: one registration per certificate.
+  r.set_request_id("manager-" + NewUuid());
+  reg::TechnologyManager twice;
+  s = registry_stub_->RegisterTechnologyManager(AuthedContext(operator_key_).get(), r, &twice);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+
+  auto open_request = [&] {
+    v1::OpenDealRequest open;
+    open.set_request_id("open-" + NewUuid());
+    open.set_listing_id(offer_id_);
+    open.set_listing_kind(lv1::LISTING_KIND_OFFER);
+    open.set_buyer_org_id(buyer_.id());
+    open.set_seller_org_id(seller_.id());
+    open.set_broker_manager_id(manager.id());
+    open.set_broker_commission_bps(200);
+    open.set_finance_partner_id(partner_id_);
+    return open;
+  };
+  const v1::Deal d = Must(&Stub::OpenDeal, open_request(), shenzhen_key_);
+  EXPECT_EQ(d.broker().organization_id(), office.id());
+  EXPECT_EQ(d.broker().credit_code(), office.credit_code());
+  EXPECT_EQ(d.broker_manager().id(), manager.id());
+  EXPECT_EQ(d.broker_manager().certificate_number(), "TM-420100-2026-0042");
+  // As stored: read back from the database, not the response.
+  v1::GetDealRequest get;
+  get.set_id(d.id());
+  v1::Deal read;
+  s = stub_->GetDeal(AuthedContext(operator_key_).get(), get, &read);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(read.broker_manager().SerializeAsString(), d.broker_manager().SerializeAsString());
+
+  reg::RevokeTechnologyManagerRequest revoke;
+  revoke.set_request_id("revoke-" + NewUuid());
+  revoke.set_id(manager.id());
+  revoke.set_expected_version(manager.version());
+  revoke.set_reason("certificate withdrawn by the authority");
+  s = registry_stub_->RevokeTechnologyManager(AuthedContext(operator_key_).get(), revoke, &manager);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  // At once: the transactions service reads the manager from the registry, never a cached copy.
+  v1::Deal refused;
+  s = stub_->OpenDeal(AuthedContext(shenzhen_key_).get(), open_request(), &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr("broker_manager_id: "));
+  // The deal it brokered keeps its broker.
+  s = stub_->GetDeal(AuthedContext(operator_key_).get(), get, &read);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(read.broker().organization_id(), office.id());
 }
 
 }  // namespace

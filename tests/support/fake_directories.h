@@ -26,6 +26,10 @@ class FakeOrganizationDirectory final : public OrganizationDirectory {
     std::lock_guard lock(mutex_);
     partners_[partner.id()] = partner;
   }
+  void PutManager(const techtrade::registry::v1::TechnologyManager& manager) {
+    std::lock_guard lock(mutex_);
+    managers_[manager.id()] = manager;
+  }
   // A partner revoked in the registry: no longer found.
   void RemovePartner(const std::string& id) {
     std::lock_guard lock(mutex_);
@@ -75,12 +79,24 @@ class FakeOrganizationDirectory final : public OrganizationDirectory {
     }
     return it->second;
   }
+  absl::StatusOr<techtrade::registry::v1::TechnologyManager> GetTechnologyManager(
+      absl::string_view field, const std::string& manager_id, const std::string&) override {
+    std::lock_guard lock(mutex_);
+    if (unavailable_) return absl::UnavailableError("registry unreachable");
+    auto it = managers_.find(manager_id);
+    if (it == managers_.end()) {
+      return FieldError(field,
+                        absl::StrCat("no technology manager ", manager_id, " in the registry"));
+    }
+    return it->second;
+  }
 
  private:
   std::mutex mutex_;
   std::map<std::string, techtrade::registry::v1::Organization> organizations_;
   std::map<std::string, techtrade::registry::v1::PilotCity> cities_;
   std::map<std::string, techtrade::registry::v1::FinancePartner> partners_;
+  std::map<std::string, techtrade::registry::v1::TechnologyManager> managers_;
   bool unavailable_ = false;
 };
 

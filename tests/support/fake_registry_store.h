@@ -147,6 +147,36 @@ class FakeRegistryStore final : public registry::RegistryStore {
       stored.clear_expire_time();
     }
   }
+  absl::Status InsertTechnologyManager(const registry::v1::TechnologyManager& m) override {
+    for (const auto& [id, row] : managers_) {
+      if (row.record.certificate_number() == m.certificate_number()) {
+        return ConstraintError("technology_managers_certificate_number_key");
+      }
+    }
+    managers_[m.id()] = {m, ++ordinal_};
+    return absl::OkStatus();
+  }
+  absl::StatusOr<registry::v1::TechnologyManager> GetTechnologyManager(const std::string& id,
+                                                                       bool) override {
+    auto it = managers_.find(id);
+    if (it == managers_.end()) {
+      return absl::NotFoundError(absl::StrCat("technology manager ", id, " not found"));
+    }
+    return it->second.record;
+  }
+  void SaveTechnologyManager(const registry::v1::TechnologyManager& m) override {
+    managers_[m.id()].record = m;
+  }
+  Page<registry::v1::TechnologyManager> ListTechnologyManagers(
+      const registry::TechnologyManagerFilter& f, int64_t after, int limit) override {
+    return PageOf(managers_, after, limit, [&](const registry::v1::TechnologyManager& m) {
+      return (f.organization_id.empty() || m.organization_id() == f.organization_id) &&
+             (f.city_id.empty() || m.city_id() == f.city_id) &&
+             (f.status == registry::v1::TECHNOLOGY_MANAGER_STATUS_UNSPECIFIED ||
+              m.status() == f.status);
+    });
+  }
+
   std::vector<registry::v1::ApiKey> RevokeApiKeys(const std::string& client_id) override {
     std::vector<registry::v1::ApiKey> revoked = ListUnrevokedApiKeys(client_id);
     for (registry::v1::ApiKey& key : revoked) {
@@ -206,6 +236,7 @@ class FakeRegistryStore final : public registry::RegistryStore {
   std::map<std::string, Row<registry::v1::PilotCity>> cities_;
   std::map<std::string, Row<registry::v1::Organization>> organizations_;
   std::map<std::string, bool> ever_verified_;
+  std::map<std::string, Row<registry::v1::TechnologyManager>> managers_;
   std::map<std::string, Row<registry::v1::ApiClient>> clients_;
   std::map<std::string, Row<registry::v1::ApiKey>> keys_;
   std::map<std::string, std::string> secret_hashes_;  // by client id and by key id

@@ -70,6 +70,19 @@ class RegistryServiceImpl final : public v1::RegistryService::Service {
   grpc::Status GetFinancePartner(grpc::ServerContext* context,
                                  const v1::GetFinancePartnerRequest* request,
                                  v1::FinancePartner* response) override;
+  // technology_managers.cc
+  grpc::Status RegisterTechnologyManager(grpc::ServerContext* context,
+                                         const v1::RegisterTechnologyManagerRequest* request,
+                                         v1::TechnologyManager* response) override;
+  grpc::Status GetTechnologyManager(grpc::ServerContext* context,
+                                    const v1::GetTechnologyManagerRequest* request,
+                                    v1::TechnologyManager* response) override;
+  grpc::Status ListTechnologyManagers(grpc::ServerContext* context,
+                                      const v1::ListTechnologyManagersRequest* request,
+                                      v1::ListTechnologyManagersResponse* response) override;
+  grpc::Status RevokeTechnologyManager(grpc::ServerContext* context,
+                                       const v1::RevokeTechnologyManagerRequest* request,
+                                       v1::TechnologyManager* response) override;
 
  private:
   // Verify, suspend and reinstate share everything but the action and the event.

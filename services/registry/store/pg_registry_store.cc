@@ -78,6 +78,29 @@ v1::ApiClient ClientFromRow(const pqxx::row& r) {
   return c;
 }
 
+const std::string kManagerColumns = absl::StrCat(
+    "id::text, name, certificate_number, certifying_authority, organization_id::text, city_id, "
+    "status, revocation_reason, version, ordinal, ",
+    EpochMicros("certificate_expire_time"), ", ", EpochMicros("create_time"), ", ",
+    EpochMicros("update_time"));
+
+v1::TechnologyManager ManagerFromRow(const pqxx::row& r) {
+  v1::TechnologyManager m;
+  m.set_id(r[0].as<std::string>());
+  m.set_name(r[1].as<std::string>());
+  m.set_certificate_number(r[2].as<std::string>());
+  m.set_certifying_authority(r[3].as<std::string>());
+  m.set_organization_id(r[4].as<std::string>());
+  m.set_city_id(r[5].as<std::string>());
+  m.set_status(static_cast<v1::TechnologyManagerStatus>(r[6].as<int>()));
+  m.set_revocation_reason(r[7].as<std::string>());
+  m.set_version(r[8].as<int64_t>());
+  SetTime(r[10], [&] { return m.mutable_certificate_expire_time(); });
+  SetTime(r[11], [&] { return m.mutable_create_time(); });
+  SetTime(r[12], [&] { return m.mutable_update_time(); });
+  return m;
+}
+
 template <class T, class FromRow>
 Page<T> ToPage(const pqxx::result& rows, int limit, int ordinal_column, FromRow from_row) {
   Page<T> page;
@@ -177,6 +200,55 @@ Page<v1::Organization> PgRegistryStore::ListOrganizations(const OrganizationFilt
       after, f.city_id, static_cast<int>(f.kind), static_cast<int>(f.status), f.credit_code,
       limit + 1);
   return ToPage<v1::Organization>(rows, limit, 11, OrgFromRow);
+}
+
+absl::Status PgRegistryStore::InsertTechnologyManager(const v1::TechnologyManager& m) {
+  const int64_t now_us = TimeUtil::TimestampToMicroseconds(m.create_time());
+  tx_.exec_params(
+      absl::StrCat(
+          "INSERT INTO technology_managers (id, name, certificate_number, certifying_authority, "
+          "certificate_expire_time, organization_id, city_id, status, version, create_time, "
+          "update_time) VALUES ($1::uuid, $2, $3, $4, ",
+          m.has_certificate_expire_time()
+              ? TimestampLiteral(TimeUtil::TimestampToMicroseconds(m.certificate_expire_time()))
+              : std::string("NULL"),
+          ", $5::uuid, $6, $7, $8, ", TimestampLiteral(now_us), ", ", TimestampLiteral(now_us),
+          ")"),
+      m.id(), m.name(), m.certificate_number(), m.certifying_authority(), m.organization_id(),
+      m.city_id(), static_cast<int>(m.status()), m.version());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::TechnologyManager> PgRegistryStore::GetTechnologyManager(const std::string& id,
+                                                                            bool lock) {
+  pqxx::result rows = tx_.exec_params("SELECT " + kManagerColumns +
+                                          " FROM technology_managers WHERE id = $1::uuid" +
+                                          (lock ? " FOR UPDATE" : ""),
+                                      id);
+  if (rows.empty()) {
+    return absl::NotFoundError(absl::StrCat("technology manager ", id, " not found"));
+  }
+  return ManagerFromRow(rows[0]);
+}
+
+void PgRegistryStore::SaveTechnologyManager(const v1::TechnologyManager& m) {
+  tx_.exec_params(
+      absl::StrCat("UPDATE technology_managers SET status = $2, revocation_reason = $3, "
+                   "version = $4, update_time = ",
+                   TimestampLiteral(TimeUtil::TimestampToMicroseconds(m.update_time())),
+                   " WHERE id = $1::uuid"),
+      m.id(), static_cast<int>(m.status()), m.revocation_reason(), m.version());
+}
+
+Page<v1::TechnologyManager> PgRegistryStore::ListTechnologyManagers(
+    const TechnologyManagerFilter& f, int64_t after, int limit) {
+  pqxx::result rows = tx_.exec_params(
+      "SELECT " + kManagerColumns +
+          " FROM technology_managers WHERE ordinal > $1 "
+          "AND ($2 = '' OR organization_id::text = $2) AND ($3 = '' OR city_id = $3) "
+          "AND ($4 = 0 OR status = $4) ORDER BY ordinal LIMIT $5",
+      after, f.organization_id, f.city_id, static_cast<int>(f.status), limit + 1);
+  return ToPage<v1::TechnologyManager>(rows, limit, 9, ManagerFromRow);
 }
 
 absl::StatusOr<v1::ApiClient> PgRegistryStore::InsertApiClient(const v1::ApiClient& c,

@@ -26,6 +26,13 @@ class PgRegistryStore final : public RegistryStore {
   Page<v1::Organization> ListOrganizations(const OrganizationFilter& filter, int64_t after,
                                            int limit) override;
 
+  absl::Status InsertTechnologyManager(const v1::TechnologyManager& manager) override;
+  absl::StatusOr<v1::TechnologyManager> GetTechnologyManager(const std::string& id,
+                                                             bool lock) override;
+  void SaveTechnologyManager(const v1::TechnologyManager& manager) override;
+  Page<v1::TechnologyManager> ListTechnologyManagers(const TechnologyManagerFilter& filter,
+                                                     int64_t after, int limit) override;
+
   absl::StatusOr<v1::ApiClient> InsertApiClient(const v1::ApiClient& client,
                                                 const std::string& secret_hash) override;
   absl::StatusOr<StoredApiClient> GetApiClient(const std::string& id) override;

@@ -12,6 +12,9 @@ std::vector<std::pair<std::string, absl::Status>> RegistryConstraintErrors() {
            "credit_code: an organisation with this code is already registered")},
       {"organizations_city_id_fkey", FieldError("city_id", "unknown pilot city")},
       {"api_clients_city_id_fkey", FieldError("city_id", "unknown pilot city")},
+      {"technology_managers_certificate_number_key",
+       absl::AlreadyExistsError(
+           "certificate_number: a technology manager with this certificate is already registered")},
   };
 }
 

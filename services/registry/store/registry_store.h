@@ -31,6 +31,12 @@ struct LockedOrganization {
   bool ever_verified = false;  // reinstating returns a once-verified organisation to VERIFIED
 };
 
+struct TechnologyManagerFilter {
+  std::string organization_id;
+  std::string city_id;
+  v1::TechnologyManagerStatus status = v1::TECHNOLOGY_MANAGER_STATUS_UNSPECIFIED;
+};
+
 // An API client with the SHA-256 of its secret.
 struct StoredApiClient {
   v1::ApiClient client;
@@ -73,6 +79,17 @@ class RegistryStore {
   virtual void SaveOrganization(const v1::Organization& org) = 0;
   virtual Page<v1::Organization> ListOrganizations(const OrganizationFilter& filter, int64_t after,
                                                    int limit) = 0;
+
+  // Technology managers. ALREADY_EXISTS (technology_managers_certificate_number_key) for a
+  // certificate number already registered.
+  virtual absl::Status InsertTechnologyManager(const v1::TechnologyManager& manager) = 0;
+  // NOT_FOUND for an unknown id; `lock` holds the manager until the transaction ends.
+  virtual absl::StatusOr<v1::TechnologyManager> GetTechnologyManager(const std::string& id,
+                                                                     bool lock) = 0;
+  // Writes the status, revocation reason, version and update time.
+  virtual void SaveTechnologyManager(const v1::TechnologyManager& manager) = 0;
+  virtual Page<v1::TechnologyManager> ListTechnologyManagers(const TechnologyManagerFilter& filter,
+                                                             int64_t after, int limit) = 0;
 
   // API clients. The stored record is returned: its create and revoke times are the store's.
   // ALREADY_EXISTS if the id is taken (only the bootstrap key can collide: ids are random).

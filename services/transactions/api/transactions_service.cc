@@ -175,14 +175,28 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
     keys.push_back(FinancePartnerCacheKey(request->finance_partner_id()));
     cache_.Prefetch(keys);
     v1::Party buyer, seller, broker;
+    v1::BrokerManager broker_manager;
     std::string city_id;  // the listing's
     auto check_parties_and_listing = [&]() -> absl::Status {
       TT_ASSIGN_OR_RETURN(buyer, VerifiedParty("buyer_org_id", request->buyer_org_id(), call));
       TT_ASSIGN_OR_RETURN(seller, VerifiedParty("seller_org_id", request->seller_org_id(), call));
       // Either party's system may open the inquiry.
       if (!ActsFor(call, buyer, "buyer").ok()) TT_RETURN_IF_ERROR(ActsFor(call, seller, "seller"));
-      if (!request->broker_org_id().empty()) {
-        TT_ASSIGN_OR_RETURN(broker, VerifiedParty("broker_org_id", request->broker_org_id(), call));
+      std::string broker_org_id = request->broker_org_id();
+      if (!request->broker_manager_id().empty()) {
+        TT_ASSIGN_OR_RETURN(reg::TechnologyManager manager,
+                            registry_.GetTechnologyManager(
+                                "broker_manager_id", request->broker_manager_id(), call.api_key));
+        TT_ASSIGN_OR_RETURN(broker_org_id, BrokerOfManager(*request, manager, absl::Now()));
+        broker_manager.set_id(manager.id());
+        broker_manager.set_name(manager.name());
+        broker_manager.set_certificate_number(manager.certificate_number());
+      }
+      if (!broker_org_id.empty()) {
+        TT_ASSIGN_OR_RETURN(
+            broker,
+            VerifiedParty(request->broker_org_id().empty() ? "broker_manager_id" : "broker_org_id",
+                          broker_org_id, call));
       }
       TT_RETURN_IF_ERROR(ActiveFinancePartner(request->finance_partner_id(), call));
       absl::StatusOr<ListingFacts> listing =
@@ -223,6 +237,7 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
               *deal.mutable_buyer() = buyer;
               *deal.mutable_seller() = seller;
               if (!broker.organization_id().empty()) *deal.mutable_broker() = broker;
+              if (!broker_manager.id().empty()) *deal.mutable_broker_manager() = broker_manager;
               deal.set_broker_commission_bps(request->broker_commission_bps());
               if (request->has_broker_commission_fixed()) {
                 *deal.mutable_broker_commission_fixed() = request->broker_commission_fixed();

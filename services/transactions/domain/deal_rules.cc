@@ -59,13 +59,19 @@ absl::Status ValidateOpenDeal(const v1::OpenDealRequest& r) {
     return FieldError("broker_commission_bps",
                       absl::StrCat("0–", kMaxBrokerCommissionBps, " basis points"));
   }
-  if (r.broker_commission_bps() > 0 && r.broker_org_id().empty()) {
-    return FieldError("broker_commission_bps", "a commission needs a broker_org_id");
+  if (!r.broker_manager_id().empty()) {
+    TT_RETURN_IF_ERROR(CheckUuid("broker_manager_id", r.broker_manager_id()));
+  }
+  const bool brokered = !r.broker_org_id().empty() || !r.broker_manager_id().empty();
+  if (r.broker_commission_bps() > 0 && !brokered) {
+    return FieldError("broker_commission_bps",
+                      "a commission needs a broker (broker_org_id or broker_manager_id)");
   }
   if (r.has_broker_commission_fixed()) {
     TT_RETURN_IF_ERROR(CheckMoney("broker_commission_fixed", r.broker_commission_fixed()));
-    if (r.broker_org_id().empty()) {
-      return FieldError("broker_commission_fixed", "a commission needs a broker_org_id");
+    if (!brokered) {
+      return FieldError("broker_commission_fixed",
+                        "a commission needs a broker (broker_org_id or broker_manager_id)");
     }
     if (r.broker_commission_bps() > 0) {
       return FieldError("broker_commission_fixed",
@@ -73,6 +79,34 @@ absl::Status ValidateOpenDeal(const v1::OpenDealRequest& r) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> BrokerOfManager(const v1::OpenDealRequest& r,
+                                            const techtrade::registry::v1::TechnologyManager& m,
+                                            absl::Time now) {
+  namespace reg = techtrade::registry::v1;
+  if (m.status() != reg::TECHNOLOGY_MANAGER_STATUS_CERTIFIED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "broker_manager_id: technology manager ", m.id(), " is ",
+        reg::TechnologyManagerStatus_Name(m.status()), " (", m.revocation_reason(), ")"));
+  }
+  if (m.has_certificate_expire_time() &&
+      TimeUtil::TimestampToMicroseconds(m.certificate_expire_time()) <= absl::ToUnixMicros(now)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("broker_manager_id: the certificate of technology manager ", m.id(),
+                     " expired at ", TimeUtil::ToString(m.certificate_expire_time())));
+  }
+  if (!r.broker_org_id().empty() && r.broker_org_id() != m.organization_id()) {
+    return FieldError("broker_org_id",
+                      absl::StrCat("must be the technology manager's organisation ",
+                                   m.organization_id(), ", or left out"));
+  }
+  if (m.organization_id() == r.buyer_org_id() || m.organization_id() == r.seller_org_id()) {
+    return FieldError("broker_manager_id",
+                      "the technology manager's organisation is a party; a broker must be neither "
+                      "the buyer nor the seller");
+  }
+  return m.organization_id();
 }
 
 absl::Status ValidateTerms(const v1::ProposeTermsRequest& r) {

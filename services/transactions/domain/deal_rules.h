@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
+#include "techtrade/registry/v1/registry.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
 
 namespace techtrade::transactions {
@@ -53,6 +54,13 @@ inline constexpr int kMaxBrokerCommissionBps = 3000;
 inline constexpr absl::Duration kSigningClockSkew = absl::Minutes(1);
 
 absl::Status ValidateOpenDeal(const v1::OpenDealRequest& r);
+// The broker organisation of a deal that `r` opens with technology manager `manager`
+// (broker_manager_id): the manager's organisation, provided the certificate is CERTIFIED and
+// unexpired at `now` (FAILED_PRECONDITION naming broker_manager_id otherwise), broker_org_id is
+// empty or names that organisation, and it is neither party (INVALID_ARGUMENT otherwise).
+absl::StatusOr<std::string> BrokerOfManager(
+    const v1::OpenDealRequest& r, const techtrade::registry::v1::TechnologyManager& manager,
+    absl::Time now);
 // Price, transfer mode, licence scope and territory (licences only), milestones (1–20, positive,
 // the deal's one currency, summing to the price, each with a due time).
 absl::Status ValidateTerms(const v1::ProposeTermsRequest& r);

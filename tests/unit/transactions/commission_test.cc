@@ -129,7 +129,7 @@ TEST(CommissionTest, OpenDealTakesARateOrAFixedAmountWithABroker) {
   r.mutable_broker_commission_fixed()->set_currency("CNY");
   r.mutable_broker_commission_fixed()->set_amount_minor(50000);
   EXPECT_THAT(std::string(ValidateOpenDeal(r).message()),
-              StartsWith("broker_commission_fixed: a commission needs a broker_org_id"));
+              StartsWith("broker_commission_fixed: a commission needs a broker (broker_org_id or"));
   r.set_broker_org_id("00000000-0000-4000-8000-000000000004");
   EXPECT_TRUE(ValidateOpenDeal(r).ok());
   r.set_broker_commission_bps(200);

@@ -364,6 +364,58 @@ TEST(ValidateOpenDealTest, PartiesAndBroker) {
   EXPECT_THAT(std::string(ValidateOpenDeal(kind).message()), StartsWith("listing_kind:"));
 }
 
+TEST(ValidateOpenDealTest, ATechnologyManagerIsABrokerForTheCommission) {
+  v1::OpenDealRequest r;
+  r.set_listing_id("0b2f5a36-3c87-4b1c-9d1e-5f0c8c7e1a11");
+  r.set_listing_kind(lv1::LISTING_KIND_OFFER);
+  r.set_buyer_org_id("1b2f5a36-3c87-4b1c-9d1e-5f0c8c7e1a11");
+  r.set_seller_org_id("2b2f5a36-3c87-4b1c-9d1e-5f0c8c7e1a11");
+  r.set_broker_commission_bps(200);
+  r.set_broker_manager_id("4b2f5a36-3c87-4b1c-9d1e-5f0c8c7e1a11");
+  EXPECT_TRUE(ValidateOpenDeal(r).ok());
+  r.set_broker_manager_id("not-a-uuid");
+  EXPECT_THAT(std::string(ValidateOpenDeal(r).message()), StartsWith("broker_manager_id:"));
+}
+
+TEST(BrokerOfManagerTest, ACertifiedUnexpiredManagerBrokersForTheirOrganisationOnly) {
+  namespace reg = techtrade::registry::v1;
+  v1::OpenDealRequest r;
+  r.set_buyer_org_id("buyer");
+  r.set_seller_org_id("seller");
+  reg::TechnologyManager m;
+  m.set_id("m1");
+  m.set_organization_id("office");
+  m.set_status(reg::TECHNOLOGY_MANAGER_STATUS_CERTIFIED);
+  EXPECT_EQ(BrokerOfManager(r, m, kNow).value(), "office");  // no expiry
+  // The certificate's expiry: still valid a microsecond before it, not at it.
+  *m.mutable_certificate_expire_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(kNow) + 1);
+  EXPECT_EQ(BrokerOfManager(r, m, kNow).value(), "office");
+  absl::StatusOr<std::string> b = BrokerOfManager(r, m, kNow + absl::Microseconds(1));
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(b.status().message()), StartsWith("broker_manager_id:"));
+  m.clear_certificate_expire_time();
+  // Naming the organisation too is allowed, another one is not.
+  r.set_broker_org_id("office");
+  EXPECT_EQ(BrokerOfManager(r, m, kNow).value(), "office");
+  r.set_broker_org_id("elsewhere");
+  EXPECT_THAT(std::string(BrokerOfManager(r, m, kNow).status().message()),
+              StartsWith("broker_org_id:"));
+  r.clear_broker_org_id();
+  for (const char* party : {"buyer", "seller"}) {
+    reg::TechnologyManager own = m;
+    own.set_organization_id(party);
+    b = BrokerOfManager(r, own, kNow);
+    EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument) << party;
+    EXPECT_THAT(std::string(b.status().message()), StartsWith("broker_manager_id:")) << party;
+  }
+  m.set_status(reg::TECHNOLOGY_MANAGER_STATUS_REVOKED);
+  m.set_revocation_reason("withdrawn");
+  b = BrokerOfManager(r, m, kNow);
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(b.status().message()), HasSubstr("REVOKED (withdrawn)"));
+}
+
 TEST(ValidateContractTest, NumberAndDate) {
   EXPECT_TRUE(ValidateSignContract(Contract(), kNow).ok());
   v1::SignContractRequest r = Contract();

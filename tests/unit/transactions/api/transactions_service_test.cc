@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "common/auth.h"
 #include "common/ids.h"
 #include "tests/support/deal_parties.h"
@@ -698,6 +700,76 @@ TEST_F(BrokerAuthorityHandlersTest, TheBrokersCityActsForTheSellerOnlyWhileTheSe
   answer = deal;
   EXPECT_EQ(ProposeAsSeller(other_city_key_, &answer).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// A certified technology manager as the broker: the deal's broker is the manager's
+// organisation, and the deal records the manager; a revoked or expired certificate, another
+// organisation or a party's own manager is refused and opens nothing.
+TEST_F(BrokerAuthorityHandlersTest, ATechnologyManagerBrokersForTheirOrganisation) {
+  reg::TechnologyManager manager;
+  manager.set_id(NewUuid());
+  manager.set_name("Li Wei");
+  manager.set_certificate_number("TM-2026-0001");
+  manager.set_organization_id(broker_.id());
+  manager.set_city_id("chengdu");
+  manager.set_status(reg::TECHNOLOGY_MANAGER_STATUS_CERTIFIED);
+  *manager.mutable_certificate_expire_time() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now() + absl::Hours(240)));
+  registry_.PutManager(manager);
+
+  v1::OpenDealRequest r = OpenRequest();
+  r.set_broker_manager_id(manager.id());
+  r.set_broker_commission_bps(150);
+  v1::Deal deal;
+  grpc::Status s = Open(buyer_key_, r, &deal);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(deal.broker().organization_id(), broker_.id());
+  EXPECT_EQ(deal.broker().city_id(), "chengdu");
+  EXPECT_EQ(deal.broker_manager().id(), manager.id());
+  EXPECT_EQ(deal.broker_manager().certificate_number(), "TM-2026-0001");
+  EXPECT_EQ(deal.broker_commission_bps(), 150);
+
+  const reg::Organization other_broker = Org("chengdu", reg::ORGANIZATION_KIND_SERVICE_PROVIDER);
+  registry_.Put(other_broker);
+  const size_t events = EventTypes().size();
+  struct Case {
+    std::string name;
+    std::function<void(reg::TechnologyManager&, v1::OpenDealRequest&)> change;
+    grpc::StatusCode code;
+    std::string prefix;
+  };
+  const std::vector<Case> cases = {
+      {"revoked",
+       [](auto& m, auto&) {
+         m.set_status(reg::TECHNOLOGY_MANAGER_STATUS_REVOKED);
+         m.set_revocation_reason("withdrawn");
+       },
+       grpc::StatusCode::FAILED_PRECONDITION, "broker_manager_id: "},
+      {"expired",
+       [](auto& m, auto&) {
+         *m.mutable_certificate_expire_time() =
+             TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(absl::Now() - absl::Hours(1)));
+       },
+       grpc::StatusCode::FAILED_PRECONDITION, "broker_manager_id: "},
+      {"another broker organisation",
+       [&](auto&, auto& req) { req.set_broker_org_id(other_broker.id()); },
+       grpc::StatusCode::INVALID_ARGUMENT, "broker_org_id: "},
+      {"the seller's own manager", [&](auto& m, auto&) { m.set_organization_id(seller_.id()); },
+       grpc::StatusCode::INVALID_ARGUMENT, "broker_manager_id: "},
+      {"unknown manager", [](auto&, auto& req) { req.set_broker_manager_id(NewUuid()); },
+       grpc::StatusCode::INVALID_ARGUMENT, "broker_manager_id: "},
+  };
+  for (const Case& c : cases) {
+    reg::TechnologyManager m = manager;
+    v1::OpenDealRequest req = OpenRequest();
+    req.set_broker_manager_id(manager.id());
+    c.change(m, req);
+    registry_.PutManager(m);
+    s = Open(buyer_key_, req, &deal);
+    EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();
+    EXPECT_THAT(s.error_message(), StartsWith(c.prefix)) << c.name;
+  }
+  EXPECT_EQ(EventTypes().size(), events);
 }
 
 }  // namespace
