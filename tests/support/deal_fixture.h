@@ -47,6 +47,9 @@ class DealFixture : public ::testing::Test {
     std::map<std::string, std::string> common = {{"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
                                                  {"TECHTRADE_REDIS_URL", stack_.redis_url},
                                                  {"TECHTRADE_DB_POOL_SIZE", "8"},
+                                                 // A process killed by a test hands its relay's
+                                                 // lease on within seconds.
+                                                 {"TECHTRADE_LEASE_TTL_SECONDS", "3"},
                                                  // for LargestConsumerBatch
                                                  {"TECHTRADE_LOG_LEVEL", "debug"}};
     auto env = [&](int db, std::map<std::string, std::string> extra) {

@@ -30,6 +30,7 @@ class PlatformFixture : public DealFixture {
         {"TECHTRADE_KAFKA_BROKERS", stack_.kafka_brokers},
         {"TECHTRADE_REDIS_URL", stack_.redis_url},
         {"TECHTRADE_DB_POOL_SIZE", "8"},
+        {"TECHTRADE_LEASE_TTL_SECONDS", "3"},
         {"TECHTRADE_LOG_LEVEL", "debug"},
         {"TECHTRADE_PG_URL", fund_db_->url()},
         {"TECHTRADE_REGISTRY_ADDR", registry_->address()},
