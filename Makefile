@@ -99,7 +99,7 @@ test-asan test-tsan: deps
 	  echo "==> configuring (-DTECHTRADE_SANITIZE=$(SAN_CMAKE)) in build-$(SAN)/"; \
 	  cmake -S . -B build-$(SAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	    -DTECHTRADE_SANITIZE=$(SAN_CMAKE) -DTECHTRADE_BUILD_BENCH=OFF > /dev/null; fi
-	@echo "==> building build-$(SAN)/ (a first build takes five to ten minutes on 2 cores)"
+	@echo "==> building build-$(SAN)/ (a first build takes a while: every target again, instrumented)"
 	@cmake --build build-$(SAN)
 	@echo "==> starting the $(SAN) stack"
 	@TECHTRADE_INSTANCE=$(SAN) TECHTRADE_SKIP_DEPS=1 TECHTRADE_NO_SERVICES=1 $(STACK) up
