@@ -28,15 +28,9 @@ class BrokerCommissionTest : public DealFixture {
 TEST_F(BrokerCommissionTest, ThePartnersStreamSplitsEachPaymentBetweenSellerAndBroker) {
   const reg::Organization broker =
       Organization(3, "wuhan-east-lake", reg::ORGANIZATION_KIND_SERVICE_PROVIDER);
-  v1::OpenDealRequest open;
-  open.set_request_id("open-" + NewUuid());
-  open.set_listing_id(offer_id_);
-  open.set_listing_kind(lv1::LISTING_KIND_OFFER);
-  open.set_buyer_org_id(buyer_.id());
-  open.set_seller_org_id(seller_.id());
+  v1::OpenDealRequest open = OpenRequest();
   open.set_broker_org_id(broker.id());
   open.set_broker_commission_bps(333);  // 3.33 %: rounds on every milestone
-  open.set_finance_partner_id(partner_id_);
   v1::Deal d = Must(&Stub::OpenDeal, open, shenzhen_key_);
   // The relay creates the partner's topic with the deal's first event; read on from there.
   WaitForPartnerTopic();
@@ -109,15 +103,9 @@ TEST_F(BrokerCommissionTest, ACertifiedTechnologyManagerBrokersUntilTheCertifica
   EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
 
   auto open_request = [&] {
-    v1::OpenDealRequest open;
-    open.set_request_id("open-" + NewUuid());
-    open.set_listing_id(offer_id_);
-    open.set_listing_kind(lv1::LISTING_KIND_OFFER);
-    open.set_buyer_org_id(buyer_.id());
-    open.set_seller_org_id(seller_.id());
+    v1::OpenDealRequest open = OpenRequest();
     open.set_broker_manager_id(manager.id());
     open.set_broker_commission_bps(200);
-    open.set_finance_partner_id(partner_id_);
     return open;
   };
   const v1::Deal d = Must(&Stub::OpenDeal, open_request(), shenzhen_key_);

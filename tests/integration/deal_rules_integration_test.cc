@@ -236,12 +236,8 @@ TEST_F(DealRulesTest, AnotherCitysDraftIsNoListingToOpenADealOn) {
   lv1::Offer draft;
   grpc::Status s = listings_stub_->CreateOffer(AuthedContext(wuhan_key_).get(), create, &draft);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  v1::OpenDealRequest open;
+  v1::OpenDealRequest open = OpenRequest();
   open.set_listing_id(draft.id());
-  open.set_listing_kind(lv1::LISTING_KIND_OFFER);
-  open.set_buyer_org_id(buyer_.id());
-  open.set_seller_org_id(seller_.id());
-  open.set_finance_partner_id(partner_id_);
   v1::Deal out;
   // The owner's city is told it is a draft; Shenzhen, as of a listing that does not exist.
   open.set_request_id("open-draft-wuhan");
@@ -362,13 +358,8 @@ TEST_F(DealRulesTest, ACitySeesTheDealsOfItsOrganisationsWhereverTheListingIs) {
   const reg::Organization broker = Organization(8, "hefei", reg::ORGANIZATION_KIND_ENTERPRISE);
   v1::Deal cross;  // a Wuhan offer bought by a Shenzhen enterprise
   ASSERT_TRUE(Open(&cross, shenzhen_key_).ok());
-  v1::OpenDealRequest brokered;
+  v1::OpenDealRequest brokered = OpenRequest();
   brokered.set_request_id("open-brokered");
-  brokered.set_listing_id(offer_id_);
-  brokered.set_listing_kind(lv1::LISTING_KIND_OFFER);
-  brokered.set_buyer_org_id(buyer_.id());
-  brokered.set_seller_org_id(seller_.id());
-  brokered.set_finance_partner_id(partner_id_);
   brokered.set_broker_org_id(broker.id());
   brokered.set_broker_commission_bps(300);
   v1::Deal with_broker = Must(&Stub::OpenDeal, brokered, operator_key_);

@@ -65,15 +65,9 @@ class EscrowTest : public DealFixture {
 TEST_F(EscrowTest, AMilestoneIsFundedThenReleasedAnotherRefundedOnCancellation) {
   const reg::Organization broker =
       Organization(3, "wuhan-east-lake", reg::ORGANIZATION_KIND_SERVICE_PROVIDER);
-  v1::OpenDealRequest open;
-  open.set_request_id("open-" + NewUuid());
-  open.set_listing_id(offer_id_);
-  open.set_listing_kind(lv1::LISTING_KIND_OFFER);
-  open.set_buyer_org_id(buyer_.id());
-  open.set_seller_org_id(seller_.id());
+  v1::OpenDealRequest open = OpenRequest();
   open.set_broker_org_id(broker.id());
   open.set_broker_commission_bps(333);
-  open.set_finance_partner_id(partner_id_);
   v1::Deal d = Must(&Stub::OpenDeal, open, shenzhen_key_);
   WaitForPartnerTopic();
   if (HasFatalFailure()) return;

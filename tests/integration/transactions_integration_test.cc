@@ -242,13 +242,7 @@ TEST_F(TransactionsTest, ABacklogOfCompletionsAppliedAsOneBatchTransfersTheOffer
 // the buyer was suspended: the deal had been opened, so the retry gets it back instead of a
 // refusal decided on what changed since.
 TEST_F(TransactionsTest, ARetryOfAnOpenDealThatSucceededGetsItsAnswerAfterAPartyChanged) {
-  v1::OpenDealRequest open;
-  open.set_request_id("open-" + NewUuid());
-  open.set_listing_id(offer_id_);
-  open.set_listing_kind(lv1::LISTING_KIND_OFFER);
-  open.set_buyer_org_id(buyer_.id());
-  open.set_seller_org_id(seller_.id());
-  open.set_finance_partner_id(partner_id_);
+  const v1::OpenDealRequest open = OpenRequest();
   v1::Deal opened;
   grpc::Status s = stub_->OpenDeal(AuthedContext(shenzhen_key_).get(), open, &opened);
   ASSERT_TRUE(s.ok()) << s.error_message();
@@ -475,13 +469,8 @@ TEST_F(TransactionsTest, BadInputGetsTheSpecificCodeAndChangesNothing) {
   s = stub_->RecordPayment(AuthedContext(wuhan_key_).get(), Payment(signed_deal, 1, "X-1"), &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   // Buyer and seller the same organisation.
-  v1::OpenDealRequest self;
+  v1::OpenDealRequest self = OpenRequest(seller_.id());
   self.set_request_id("self");
-  self.set_listing_id(offer_id_);
-  self.set_listing_kind(lv1::LISTING_KIND_OFFER);
-  self.set_buyer_org_id(seller_.id());
-  self.set_seller_org_id(seller_.id());
-  self.set_finance_partner_id(partner_id_);
   s = stub_->OpenDeal(AuthedContext(operator_key_).get(), self, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), StartsWith("seller_org_id:"));

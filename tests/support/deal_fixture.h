@@ -164,8 +164,8 @@ class DealFixture : public ::testing::Test {
     return offer.id();
   }
 
-  // Opens a deal on the offer, bought by `buyer_id` (default: buyer_).
-  grpc::Status Open(tv1::Deal* deal, const std::string& key, const std::string& buyer_id = "") {
+  // A deal on the offer, bought by `buyer_id` (default: buyer_), financed by partner_id_.
+  tv1::OpenDealRequest OpenRequest(const std::string& buyer_id = "") const {
     tv1::OpenDealRequest r;
     r.set_request_id("open-" + NewUuid());
     r.set_listing_id(offer_id_);
@@ -173,7 +173,12 @@ class DealFixture : public ::testing::Test {
     r.set_buyer_org_id(buyer_id.empty() ? buyer_.id() : buyer_id);
     r.set_seller_org_id(seller_.id());
     r.set_finance_partner_id(partner_id_);
-    return stub_->OpenDeal(AuthedContext(key).get(), r, deal);
+    return r;
+  }
+
+  // Opens OpenRequest(buyer_id).
+  grpc::Status Open(tv1::Deal* deal, const std::string& key, const std::string& buyer_id = "") {
+    return stub_->OpenDeal(AuthedContext(key).get(), OpenRequest(buyer_id), deal);
   }
 
   static tv1::ProposeTermsRequest Terms(const tv1::Deal& deal, tv1::PartyRole by, int64_t price) {
