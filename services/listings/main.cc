@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
                                  "consumer group of the registry's suspensions"),
                    StringSetting("TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
                                  "listings.transactions-events",
-                                 "consumer group of the completed deals")},
+                                 "consumer group of the deal events listings follow")},
       .build = [&](ServiceEnvironment& env)
           -> absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> {
         TT_ASSIGN_OR_RETURN(MatchWeights weights,
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
             }));
         env.workers.push_back(InboxConsumer<store::PgListingsStore>(
             env, "TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER", "techtrade.transactions.events.v1",
-            {"techtrade.transactions.v1.DealCompleted"},
+            DealEventsListingsFollow(),
             [handlers](store::ListingsStore& listings, UnitOfWork& work,
                        const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleTransactionsEvent(listings, work, event);

@@ -460,11 +460,13 @@ std::vector<Violation> Checker::CheckLedger() {
 std::vector<Violation> Checker::CheckListings() {
   std::vector<Violation> out;
   std::vector<std::string> hidden_orgs;
-  auto expected = [&](const char* table, const char* owner) {
+  // `listed`: the statuses search shows (docs/listings.md).
+  auto expected = [&](const char* table, const char* owner, const char* listed) {
     std::map<std::string, int64_t> m;
     for (const auto& row : Query(platform_.DbUrl("listings"),
                                  absl::StrCat("SELECT t.id::text, t.version FROM ", table,
-                                              " t WHERE t.status = 2 AND NOT EXISTS (SELECT 1 "
+                                              " t WHERE t.status IN (", listed,
+                                              ") AND NOT EXISTS (SELECT 1 "
                                               "FROM organization_visibility v WHERE v.hidden AND "
                                               "v.organization_id = t.",
                                               owner, ")"))) {
@@ -476,8 +478,8 @@ std::vector<Violation> Checker::CheckListings() {
   const absl::Time deadline = absl::Now() + options_.listings_timeout;
   do {
     diff.clear();
-    const auto offers = expected("offers", "owner_org_id");
-    const auto demands = expected("demands", "seeker_org_id");
+    const auto offers = expected("offers", "owner_org_id", "2, 3");  // published, negotiating
+    const auto demands = expected("demands", "seeker_org_id", "2");
     for (int i = 0; i < platform_.replicas() && diff.empty(); ++i) {
       auto stub = lv1::ListingsService::NewStub(platform_.Channel("listings", i));
       for (lv1::ListingKind kind : {lv1::LISTING_KIND_OFFER, lv1::LISTING_KIND_DEMAND}) {
@@ -511,7 +513,7 @@ std::vector<Violation> Checker::CheckListings() {
           auto it = got.find(id);
           if (it == got.end()) {
             diff = absl::StrCat("listings#", i, ": ", what, " ", id, " v", v,
-                                " is published and visible in the database but not searchable");
+                                " is listed and visible in the database but not searchable");
           } else if (it->second != v) {
             diff = absl::StrCat("listings#", i, ": ", what, " ", id, " is v", v,
                                 " in the database but v", it->second, " in the read model");
@@ -522,7 +524,7 @@ std::vector<Violation> Checker::CheckListings() {
           if (!diff.empty()) break;
           if (!want.contains(id)) {
             diff = absl::StrCat("listings#", i, ": ", what, " ", id, " v", v,
-                                " is searchable but not published and visible in the database");
+                                " is searchable but not listed and visible in the database");
           }
         }
         checked["listings compared"] += static_cast<int64_t>(want.size());

@@ -184,6 +184,16 @@ TEST_P(PlatformE2E, TheStoryEndsTheSameWhicheverServiceCrashes) {
   ASSERT_GT(matches.matches_size(), 0);
   EXPECT_EQ(matches.matches(0).id(), offer_id_);
 
+  // The offer as the deal finds it: its later events are the deal's doing.
+  lv1::GetListingRequest get_offer;
+  get_offer.set_id(offer_id_);
+  lv1::Offer offer;
+  ASSERT_TRUE(Retry(*listings_stub_, &lv1::ListingsService::Stub::GetOffer, get_offer, &offer,
+                    operator_key_)
+                  .ok());
+  ASSERT_EQ(offer.status(), lv1::OFFER_STATUS_PUBLISHED);
+  const int64_t offer_version = offer.version();
+
   // The deal: the seller asks 100 000.00, the buyer counters 80 000.00, both accept, sign.
   tv1::OpenDealRequest open;
   open.set_request_id("e2e-open");
@@ -279,13 +289,15 @@ TEST_P(PlatformE2E, TheStoryEndsTheSameWhicheverServiceCrashes) {
   EXPECT_EQ(after.balances().reserved_minor(), 0);
   EXPECT_EQ(after.balances().available_minor(), 1'000'000'00 - kSubsidy);
   EXPECT_TRUE(Reconcile(programme.id()).balanced());
-  lv1::GetListingRequest get_offer;
-  get_offer.set_id(offer_id_);
-  lv1::Offer offer;
-  ASSERT_TRUE(Retry(*listings_stub_, &lv1::ListingsService::Stub::GetOffer, get_offer, &offer,
-                    operator_key_)
-                  .ok());
-  EXPECT_EQ(offer.status(), lv1::OFFER_STATUS_PUBLISHED);  // a licence leaves it on offer
+  // An exclusive licence takes the offer off the market once listings has the completion.
+  for (absl::Time deadline = absl::Now() + absl::Seconds(60);
+       absl::Now() < deadline && offer.status() != lv1::OFFER_STATUS_TRANSFERRED;
+       absl::SleepFor(absl::Milliseconds(100))) {
+    ASSERT_TRUE(Retry(*listings_stub_, &lv1::ListingsService::Stub::GetOffer, get_offer, &offer,
+                      operator_key_)
+                    .ok());
+  }
+  EXPECT_EQ(offer.status(), lv1::OFFER_STATUS_TRANSFERRED);
 
   // Every event on every topic, as a partner reads it.
   Outcome outcome;
@@ -308,6 +320,20 @@ TEST_P(PlatformE2E, TheStoryEndsTheSameWhicheverServiceCrashes) {
   listings_events.ReadUntil(
       [&](auto&) { return listings_events.ForAggregate(demand.id()).size() >= 2; },
       absl::Seconds(60));
+  auto offer_events = [&] {  // after offer_version: sequence → (event id, type)
+    std::map<int64_t, std::pair<std::string, std::string>> by_sequence;
+    for (const auto& e : listings_events.ForAggregate(offer_id_)) {
+      if (e.envelope.sequence() <= offer_version) continue;
+      auto [it, inserted] =
+          by_sequence.emplace(e.envelope.sequence(),
+                              std::pair{e.envelope.event_id(), ShortType(e.envelope.event_type())});
+      if (!inserted && it->second.first != e.envelope.event_id()) {
+        ++outcome.duplicates_with_other_ids;
+      }
+    }
+    return by_sequence;
+  };
+  listings_events.ReadUntil([&](auto&) { return offer_events().size() >= 2; }, absl::Seconds(60));
   // Anything late (a second copy of an event) arrives within this.
   for (TopicReader* r : {&deal_events, &fund_events, &listings_events}) {
     r->ReadUntil([](auto&) { return false; }, absl::Seconds(1));
@@ -324,6 +350,16 @@ TEST_P(PlatformE2E, TheStoryEndsTheSameWhicheverServiceCrashes) {
   EXPECT_THAT(outcome.application_events,
               ElementsAre("ApplicationDecided", "TrancheDisbursed", "TrancheDisbursed"));
   EXPECT_THAT(outcome.demand_events, ElementsAre("DemandCreated", "DemandPublished"));
+  // The offer followed its deal, each step once.
+  const auto offer_steps = offer_events();
+  EXPECT_THAT(
+      offer_steps,
+      ElementsAre(::testing::Pair(offer_version + 1,
+                                  ::testing::Field(&std::pair<std::string, std::string>::second,
+                                                   "OfferNegotiationStarted")),
+                  ::testing::Pair(offer_version + 2,
+                                  ::testing::Field(&std::pair<std::string, std::string>::second,
+                                                   "OfferTransferred"))));
   EXPECT_EQ(outcome.duplicates_with_other_ids, 0) << "an event was produced twice";
   EXPECT_EQ(outcome.gaps, 0);
   // No event of the story is left behind in an outbox.

@@ -184,8 +184,6 @@ TEST_F(TransactionsTest, ABacklogOfCompletionsAppliedAsOneBatchTransfersTheOffer
   TopicReader listings_events(stack_.kafka_brokers, "techtrade.listings.events.v1");
   lv1::GetListingRequest get;
   get.set_id(offer_id_);
-  lv1::Offer before;
-  ASSERT_TRUE(listings_stub_->GetOffer(AuthedContext(operator_key_).get(), get, &before).ok());
   reg::Organization second_buyer = Organization(3, "shenzhen", reg::ORGANIZATION_KIND_ENTERPRISE);
   // Two assignment deals, each performed up to its last payment.
   std::vector<v1::Deal> deals;
@@ -198,6 +196,14 @@ TEST_F(TransactionsTest, ABacklogOfCompletionsAppliedAsOneBatchTransfersTheOffer
     d = Must(&Stub::AcceptMilestone, Milestone(d, 2), shenzhen_key_);
     deals.push_back(d);
   }
+  // Both deals open: the offer is under negotiation, as of the version the completions find.
+  lv1::Offer before;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(20);
+       absl::Now() < deadline && before.status() != lv1::OFFER_STATUS_UNDER_NEGOTIATION;
+       absl::SleepFor(absl::Milliseconds(50))) {
+    ASSERT_TRUE(listings_stub_->GetOffer(AuthedContext(operator_key_).get(), get, &before).ok());
+  }
+  ASSERT_EQ(before.status(), lv1::OFFER_STATUS_UNDER_NEGOTIATION);
   {
     ShutDown("listings");
     for (v1::Deal& d : deals) {
@@ -270,6 +276,79 @@ TEST_F(TransactionsTest, ARetryOfAnOpenDealThatSucceededGetsItsAnswerAfterAParty
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(again.id(), opened.id());
   EXPECT_EQ(again.version(), opened.version());
+}
+
+// Listings follows the offer's deals: under negotiation while one is open (still found, and
+// open to a second buyer), published again once the last one was cancelled — each step once.
+TEST_F(TransactionsTest, AnOfferIsUnderNegotiationWhileItsDealsAreOpen) {
+  using Stub = v1::TransactionsService::Stub;
+  TopicReader listings_events(stack_.kafka_brokers, "techtrade.listings.events.v1");
+  lv1::GetListingRequest get;
+  get.set_id(offer_id_);
+  lv1::Offer offer;
+  auto offer_reaches = [&](lv1::OfferStatus status) {
+    for (absl::Time deadline = absl::Now() + absl::Seconds(20); absl::Now() < deadline;
+         absl::SleepFor(absl::Milliseconds(50))) {
+      if (listings_stub_->GetOffer(AuthedContext(operator_key_).get(), get, &offer).ok() &&
+          offer.status() == status) {
+        return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(offer_reaches(lv1::OFFER_STATUS_PUBLISHED));
+  const int64_t published_version = offer.version();
+  v1::Deal first;
+  ASSERT_TRUE(Open(&first, shenzhen_key_).ok());
+  ASSERT_TRUE(offer_reaches(lv1::OFFER_STATUS_UNDER_NEGOTIATION));
+  // Still in search, as it is now.
+  lv1::SearchRequest search;
+  search.set_kind(lv1::LISTING_KIND_OFFER);
+  search.set_query("battery");
+  lv1::SearchResponse found;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10); absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(50))) {
+    ASSERT_TRUE(listings_stub_->Search(AuthedContext(operator_key_).get(), search, &found).ok());
+    if (found.hits_size() == 1 &&
+        found.hits(0).offer().status() == lv1::OFFER_STATUS_UNDER_NEGOTIATION) {
+      break;
+    }
+  }
+  ASSERT_EQ(found.hits_size(), 1);
+  EXPECT_EQ(found.hits(0).offer().status(), lv1::OFFER_STATUS_UNDER_NEGOTIATION);
+  // A second buyer may still open a deal on it.
+  const reg::Organization second_buyer =
+      Organization(3, "shenzhen", reg::ORGANIZATION_KIND_ENTERPRISE);
+  v1::Deal second;
+  grpc::Status s = Open(&second, shenzhen_key_, second_buyer.id());
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  for (v1::Deal* d : {&first, &second}) {
+    v1::CancelDealRequest cancel;
+    cancel.set_request_id("cancel-" + d->id());
+    cancel.set_deal_id(d->id());
+    cancel.set_expected_version(d->version());
+    cancel.set_acting_as(v1::PARTY_ROLE_BUYER);
+    cancel.set_reason("went elsewhere");
+    *d = Must(&Stub::CancelDeal, cancel, shenzhen_key_);
+  }
+  ASSERT_TRUE(offer_reaches(lv1::OFFER_STATUS_PUBLISHED));
+  EXPECT_EQ(offer.version(), published_version + 2);
+  auto steps = [&] {
+    std::map<int64_t, std::string> by_sequence;
+    for (const auto& e : listings_events.ForAggregate(offer_id_)) {
+      if (e.envelope.sequence() > published_version) {
+        by_sequence[e.envelope.sequence()] = e.envelope.event_type();
+      }
+    }
+    return by_sequence;
+  };
+  listings_events.ReadUntil([&](auto&) { return steps().size() >= 2; }, absl::Seconds(20));
+  listings_events.ReadUntil([](auto&) { return false; }, absl::Seconds(1));  // any extra one
+  EXPECT_THAT(
+      steps(),
+      ElementsAre(
+          ::testing::Pair(published_version + 1, "techtrade.listings.v1.OfferNegotiationStarted"),
+          ::testing::Pair(published_version + 2, "techtrade.listings.v1.OfferNegotiationEnded")));
 }
 
 TEST_F(TransactionsTest, ACancelledDeal) {

@@ -31,7 +31,7 @@ class DealPartiesTest : public ::testing::Test {
     listings_.Put(listings::v1::LISTING_KIND_OFFER, offer_id_,
                   {.owner_org_id = seller_.id(),
                    .city_id = kSellerCity,
-                   .published = true,
+                   .open_to_deals = true,
                    .transfer_modes = {listings::v1::TRANSFER_MODE_EXCLUSIVE_LICENSE}});
   }
 

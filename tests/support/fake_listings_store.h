@@ -39,14 +39,27 @@ class FakeListingsStore final : public listings::store::ListingsStore {
     return List(demands_, filter, after, limit);
   }
 
-  void ForEachPublished(const std::function<void(const Offer&)>& on_offer,
-                        const std::function<void(const Demand&)>& on_demand) override {
+  void ForEachListed(const std::function<void(const Offer&)>& on_offer,
+                     const std::function<void(const Demand&)>& on_demand) override {
     for (const auto& [ordinal, row] : offers_.rows) {
-      if (row.record.status() == listings::v1::OFFER_STATUS_PUBLISHED) on_offer(row.record);
+      if (row.record.status() == listings::v1::OFFER_STATUS_PUBLISHED ||
+          row.record.status() == listings::v1::OFFER_STATUS_UNDER_NEGOTIATION) {
+        on_offer(row.record);
+      }
     }
     for (const auto& [ordinal, row] : demands_.rows) {
       if (row.record.status() == listings::v1::DEMAND_STATUS_PUBLISHED) on_demand(row.record);
     }
+  }
+
+  int RecordListingDeal(const listings::DealNews& news) override {
+    auto [it, added] = listing_deals_.try_emplace({news.listing_id, news.deal_id}, news);
+    if (!added && it->second.deal_version < news.deal_version) it->second = news;
+    int open = 0;
+    for (const auto& [key, deal] : listing_deals_) {
+      if (key.first == news.listing_id && deal.open) ++open;
+    }
+    return open;
   }
 
   std::optional<Visibility> GetVisibility(const std::string& organization_id) override {
@@ -128,6 +141,8 @@ class FakeListingsStore final : public listings::store::ListingsStore {
   Table<Offer> offers_;
   Table<Demand> demands_;
   std::map<std::string, Visibility> visibility_;
+  std::map<std::pair<std::string, std::string>, listings::DealNews>
+      listing_deals_;  // listing, deal
   int64_t last_ordinal_ = 0;
 };
 

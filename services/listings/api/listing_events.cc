@@ -46,20 +46,34 @@ absl::Status ListingsServiceImpl::HandleRegistryEvent(
 absl::Status ListingsServiceImpl::HandleTransactionsEvent(
     store::ListingsStore& store, UnitOfWork& work,
     const techtrade::common::v1::EventEnvelope& event) {
-  techtrade::transactions::v1::DealCompleted completed;
-  if (!event.payload().UnpackTo(&completed)) return absl::OkStatus();
-  std::optional<std::string> offer_id = OfferTransferredBy(completed.deal());
-  if (!offer_id) return absl::OkStatus();
-  absl::StatusOr<v1::Offer> offer = store.GetOffer(*offer_id, /*lock=*/true);
+  std::optional<DealNews> news = DealNewsOf(event);
+  if (!news) return absl::OkStatus();
+  const EventCause cause = EventCause::OfEvent(event);
+  if (news->listing_kind == v1::LISTING_KIND_DEMAND) {
+    absl::StatusOr<v1::Demand> demand = store.GetDemand(news->listing_id, /*lock=*/true);
+    if (absl::IsNotFound(demand.status())) return absl::OkStatus();  // not one of ours
+    if (!demand.ok()) return demand.status();
+    std::optional<DemandChange> change = FollowDeal(*std::move(demand), *news, absl::Now());
+    if (!change) return absl::OkStatus();
+    store.SaveDemand(change->listing);
+    work.Emit(kProducer, cause, {"demand", change->listing.id(), {change->listing.city_id()}},
+              change->listing.version(), *change->event);
+    work.OnCommit([this, d = change->listing] {
+      model_.ApplyDemand(d);
+      cache_.Invalidate(DemandCacheKey(d.id()));
+    });
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::Offer> offer = store.GetOffer(news->listing_id, /*lock=*/true);
   if (absl::IsNotFound(offer.status())) return absl::OkStatus();  // not one of ours
   if (!offer.ok()) return offer.status();
-  std::optional<OfferChange> change =
-      TransferOffer(*std::move(offer), completed.deal().id(), absl::Now());
+  // Under the offer's row lock, so that two deals' events count each other.
+  const int open_deals = store.RecordListingDeal(*news);
+  std::optional<OfferChange> change = FollowDeal(*std::move(offer), *news, open_deals, absl::Now());
   if (!change) return absl::OkStatus();
   store.SaveOffer(change->listing);
-  work.Emit(kProducer, EventCause::OfEvent(event),
-            {"offer", change->listing.id(), {change->listing.city_id()}}, change->listing.version(),
-            *change->event);
+  work.Emit(kProducer, cause, {"offer", change->listing.id(), {change->listing.city_id()}},
+            change->listing.version(), *change->event);
   work.OnCommit([this, o = change->listing] {
     model_.ApplyOffer(o);
     cache_.Invalidate(OfferCacheKey(o.id()));

@@ -55,7 +55,8 @@ class ListingsServiceImpl final : public v1::ListingsService::Service {
   // events are ignored.
   absl::Status HandleRegistryEvent(store::ListingsStore& store, UnitOfWork& work,
                                    const techtrade::common::v1::EventEnvelope& event);
-  // A completed deal for an offer under an assignment transfers the offer (TRANSFERRED, final).
+  // A listing follows its deals (FollowDeal): an offer is under negotiation while one is open and
+  // leaves the market when a completed deal takes it; a completed deal fulfils a demand.
   absl::Status HandleTransactionsEvent(store::ListingsStore& store, UnitOfWork& work,
                                        const techtrade::common::v1::EventEnvelope& event);
 

@@ -120,7 +120,7 @@ absl::Status ReadModelFollower::LoadSnapshot(ReadModel& into) {
     listings.ForEachVisibility([&](const std::string& org, const store::Visibility& v) {
       into.SetOrganizationHidden(org, v.hidden, v.registry_sequence);
     });
-    listings.ForEachPublished(
+    listings.ForEachListed(
         [&](const v1::Offer& o) {
           into.ApplyOffer(o);
           ++offers;
@@ -173,10 +173,13 @@ bool ReadModelFollower::ApplyEvent(ReadModel& model,
   if (v1::OfferPublished e; payload.UnpackTo(&e)) return model.ApplyOffer(e.offer());
   if (v1::OfferWithdrawn e; payload.UnpackTo(&e)) return model.ApplyOffer(e.offer());
   if (v1::OfferTransferred e; payload.UnpackTo(&e)) return model.ApplyOffer(e.offer());
+  if (v1::OfferNegotiationStarted e; payload.UnpackTo(&e)) return model.ApplyOffer(e.offer());
+  if (v1::OfferNegotiationEnded e; payload.UnpackTo(&e)) return model.ApplyOffer(e.offer());
   if (v1::DemandCreated e; payload.UnpackTo(&e)) return model.ApplyDemand(e.demand());
   if (v1::DemandUpdated e; payload.UnpackTo(&e)) return model.ApplyDemand(e.demand());
   if (v1::DemandPublished e; payload.UnpackTo(&e)) return model.ApplyDemand(e.demand());
   if (v1::DemandWithdrawn e; payload.UnpackTo(&e)) return model.ApplyDemand(e.demand());
+  if (v1::DemandFulfilled e; payload.UnpackTo(&e)) return model.ApplyDemand(e.demand());
   if (v1::OrganizationListingsHidden e; payload.UnpackTo(&e)) {
     return model.SetOrganizationHidden(e.organization_id(), true, e.registry_sequence());
   }

@@ -196,26 +196,97 @@ absl::StatusOr<DemandChange> WithdrawListing(v1::Demand current, const std::stri
   return Withdraw(std::move(current), reason, now);
 }
 
-std::optional<std::string> OfferTransferredBy(const techtrade::transactions::v1::Deal& deal) {
-  if (deal.listing_kind() != v1::LISTING_KIND_OFFER || deal.agreed_terms_version() < 1 ||
-      deal.agreed_terms_version() > deal.terms_size()) {
+std::optional<DealNews> DealNewsOf(const techtrade::common::v1::EventEnvelope& event) {
+  namespace tv1 = techtrade::transactions::v1;
+  const google::protobuf::Any& payload = event.payload();
+  const tv1::Deal* deal = nullptr;
+  DealNews news;
+  tv1::DealOpened opened;
+  tv1::DealCompleted completed;
+  tv1::DealCancelled cancelled;
+  tv1::DisputeResolved resolved;
+  if (payload.UnpackTo(&opened)) {
+    deal = &opened.deal();
+    news.open = true;
+  } else if (payload.UnpackTo(&completed)) {
+    deal = &completed.deal();
+    news.completed = true;
+  } else if (payload.UnpackTo(&cancelled)) {
+    deal = &cancelled.deal();
+  } else if (payload.UnpackTo(&resolved) && resolved.cancelled()) {
+    deal = &resolved.deal();
+  } else {
     return std::nullopt;
   }
-  const auto& terms = deal.terms(static_cast<int>(deal.agreed_terms_version() - 1));
-  if (terms.transfer_mode() != v1::TRANSFER_MODE_ASSIGNMENT) return std::nullopt;
-  return deal.listing_id();
+  news.deal_id = deal->id();
+  news.deal_version = deal->version();
+  news.listing_id = deal->listing_id();
+  news.listing_kind = deal->listing_kind();
+  const int64_t agreed = deal->agreed_terms_version();
+  if (agreed >= 1 && agreed <= deal->terms_size()) {
+    news.mode = deal->terms(static_cast<int>(agreed - 1)).transfer_mode();
+  }
+  return news;
 }
 
-std::optional<OfferChange> TransferOffer(v1::Offer current, const std::string& deal_id,
-                                         absl::Time now) {
-  if (!Advance(current, ListingAction::kTransfer).ok()) return std::nullopt;
-  // Not Touch: a transfer is not a caller's change, and leaves `visible` as it was stored.
+const std::vector<std::string>& DealEventsListingsFollow() {
+  namespace tv1 = techtrade::transactions::v1;
+  static const auto* const kTypes = new std::vector<std::string>{
+      tv1::DealOpened::descriptor()->full_name(), tv1::DealCompleted::descriptor()->full_name(),
+      tv1::DealCancelled::descriptor()->full_name(),
+      tv1::DisputeResolved::descriptor()->full_name()};
+  return *kTypes;
+}
+
+bool TakesOfferOffMarket(v1::TransferMode mode) {
+  return mode == v1::TRANSFER_MODE_ASSIGNMENT || mode == v1::TRANSFER_MODE_EXCLUSIVE_LICENSE ||
+         mode == v1::TRANSFER_MODE_EQUITY;
+}
+
+std::optional<OfferChange> FollowDeal(v1::Offer current, const DealNews& news, int open_deals,
+                                      absl::Time now) {
+  ListingAction action;
+  std::unique_ptr<google::protobuf::Message> event;
+  if (news.completed && TakesOfferOffMarket(news.mode)) {
+    action = ListingAction::kTransfer;
+  } else if (open_deals > 0 && current.status() == v1::OFFER_STATUS_PUBLISHED) {
+    action = ListingAction::kStartNegotiation;
+  } else if (open_deals == 0 && current.status() == v1::OFFER_STATUS_UNDER_NEGOTIATION) {
+    action = ListingAction::kEndNegotiation;
+  } else {
+    return std::nullopt;
+  }
+  if (!Advance(current, action).ok()) return std::nullopt;
+  // Not Touch: a deal's progress is not a caller's change, and leaves `visible` as it was stored.
   current.set_version(current.version() + 1);
   *current.mutable_update_time() = At(now);
-  auto event = std::make_unique<v1::OfferTransferred>();
-  *event->mutable_offer() = current;
-  event->set_deal_id(deal_id);
+  auto with_offer = [&](auto message) {
+    *message->mutable_offer() = current;
+    message->set_deal_id(news.deal_id);
+    event = std::move(message);
+  };
+  switch (action) {
+    case ListingAction::kTransfer:
+      with_offer(std::make_unique<v1::OfferTransferred>());
+      break;
+    case ListingAction::kStartNegotiation:
+      with_offer(std::make_unique<v1::OfferNegotiationStarted>());
+      break;
+    default:
+      with_offer(std::make_unique<v1::OfferNegotiationEnded>());
+      break;
+  }
   return OfferChange{std::move(current), std::move(event)};
+}
+
+std::optional<DemandChange> FollowDeal(v1::Demand current, const DealNews& news, absl::Time now) {
+  if (!news.completed || !Advance(current, ListingAction::kTransfer).ok()) return std::nullopt;
+  current.set_version(current.version() + 1);
+  *current.mutable_update_time() = At(now);
+  auto event = std::make_unique<v1::DemandFulfilled>();
+  *event->mutable_demand() = current;
+  event->set_deal_id(news.deal_id);
+  return DemandChange{std::move(current), std::move(event)};
 }
 
 std::optional<VisibilityChange> ChangeVisibility(const std::optional<Visibility>& current,

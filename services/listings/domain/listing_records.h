@@ -9,12 +9,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "services/listings/domain/rules.h"
+#include "techtrade/common/v1/common.pb.h"
 #include "techtrade/listings/v1/listings.pb.h"
 #include "techtrade/registry/v1/registry.pb.h"
 #include "techtrade/transactions/v1/transactions.pb.h"
@@ -61,14 +63,40 @@ absl::StatusOr<OfferChange> WithdrawListing(v1::Offer current, const std::string
 absl::StatusOr<DemandChange> WithdrawListing(v1::Demand current, const std::string& reason,
                                              absl::Time now);
 
-// The offer a completed deal transfers: the deal's listing if it is an offer sold by assignment
-// under the agreed terms; nullopt for any other deal.
-std::optional<std::string> OfferTransferredBy(const techtrade::transactions::v1::Deal& deal);
+// What a transactions event tells the listing its deal is on.
+struct DealNews {
+  std::string deal_id;
+  int64_t deal_version = 0;
+  std::string listing_id;
+  v1::ListingKind listing_kind = v1::LISTING_KIND_UNSPECIFIED;
+  bool open = false;       // the deal goes on after this event
+  bool completed = false;  // this event completed it
+  // The transfer mode of its agreed terms; UNSPECIFIED before both parties agreed.
+  v1::TransferMode mode = v1::TRANSFER_MODE_UNSPECIFIED;
+};
 
-// TRANSFERRED (final) by deal `deal_id`. nullopt when the offer is past that (already
-// transferred, or withdrawn meanwhile): the deal stands and the listing stays as it is.
-std::optional<OfferChange> TransferOffer(v1::Offer current, const std::string& deal_id,
-                                         absl::Time now);
+// The news in DealOpened (open), DealCompleted, DealCancelled and DisputeResolved by cancelling
+// (ended); nullopt for every other event, which leaves a deal's openness as it was.
+std::optional<DealNews> DealNewsOf(const techtrade::common::v1::EventEnvelope& event);
+// The full names of the event types DealNewsOf reads, which the listings' consumer subscribes to.
+const std::vector<std::string>& DealEventsListingsFollow();
+
+// Whether a deal completed under `mode` takes its offer off the market: an assignment, an
+// exclusive licence or a contribution for equity do; a non-exclusive licence, joint development
+// or a technical service leave it for the next buyer.
+bool TakesOfferOffMarket(v1::TransferMode mode);
+
+// The offer after `news` of one of its deals, with `open_deals` of its deals open once the news
+// is recorded: a completion that takes it off the market transfers it (TRANSFERRED, final,
+// OfferTransferred); otherwise a published offer with an open deal is UNDER_NEGOTIATION
+// (OfferNegotiationStarted) and one under negotiation with none is PUBLISHED again
+// (OfferNegotiationEnded). nullopt when its status does not change, also when it is past that
+// (withdrawn or transferred meanwhile): the deal stands and the listing stays as it is.
+std::optional<OfferChange> FollowDeal(v1::Offer current, const DealNews& news, int open_deals,
+                                      absl::Time now);
+// A published demand whose deal completed is FULFILLED (final, DemandFulfilled); nullopt for
+// any other news or status.
+std::optional<DemandChange> FollowDeal(v1::Demand current, const DealNews& news, absl::Time now);
 
 // Whether an organisation's listings are hidden because the registry suspended it.
 struct Visibility {

@@ -134,7 +134,10 @@ bool ReadModel::ApplyOffer(const v1::Offer& offer) {
     hot.price_low = hot.price_high = offer.asking_price().amount_minor();
     hot.currency = Intern(offer.asking_price().currency());
   }
-  return Apply(offers_, offer.status() == v1::OFFER_STATUS_PUBLISHED, hot, std::move(doc),
+  // An offer under negotiation stays in search and matching: others may still make an offer.
+  const bool listed = offer.status() == v1::OFFER_STATUS_PUBLISHED ||
+                      offer.status() == v1::OFFER_STATUS_UNDER_NEGOTIATION;
+  return Apply(offers_, listed, hot, std::move(doc),
                absl::StrCat(offer.title(), "\n", offer.abstract()));
 }
 

@@ -1,4 +1,4 @@
-// The listings read model: every published offer and demand in memory, with an inverted index for
+// The listings read model: every listed offer and demand in memory, with an inverted index for
 // keyword relevance (BM25 over title and text) and compact attributes for filtering and
 // matchmaking. Each replica keeps its own, rebuilt at start-up and kept current from the
 // service's event stream, so searches and matches never wait for the database.
@@ -37,8 +37,8 @@ class ReadModel {
   explicit ReadModel(MatchWeights weights = {}) : weights_(weights) {}
 
   // Takes the listing as of its version: older or equal versions than the one held are ignored
-  // (events may arrive twice or late). Only PUBLISHED listings are searchable. Returns whether
-  // it changed anything.
+  // (events may arrive twice or late). Only PUBLISHED listings and offers UNDER_NEGOTIATION are
+  // searchable. Returns whether it changed anything.
   bool ApplyOffer(const v1::Offer& offer);
   bool ApplyDemand(const v1::Demand& demand);
   // Hides or shows every listing of an organisation; `sequence` orders the changes (a lower one

@@ -252,6 +252,9 @@ absl::StatusOr<v1::OfferStatus> NextOfferStatus(v1::OfferStatus current, Listing
     case ListingAction::kStartNegotiation:
       if (current == S::OFFER_STATUS_PUBLISHED) return S::OFFER_STATUS_UNDER_NEGOTIATION;
       return refuse("only a published offer can go into negotiation");
+    case ListingAction::kEndNegotiation:
+      if (current == S::OFFER_STATUS_UNDER_NEGOTIATION) return S::OFFER_STATUS_PUBLISHED;
+      return refuse("only an offer under negotiation can end it");
     case ListingAction::kTransfer:
       if (current == S::OFFER_STATUS_PUBLISHED || current == S::OFFER_STATUS_UNDER_NEGOTIATION) {
         return S::OFFER_STATUS_TRANSFERRED;
@@ -292,6 +295,7 @@ absl::StatusOr<v1::DemandStatus> NextDemandStatus(v1::DemandStatus current, List
       if (current == S::DEMAND_STATUS_PUBLISHED) return S::DEMAND_STATUS_EXPIRED;
       return refuse("only a published demand can expire");
     case ListingAction::kStartNegotiation:
+    case ListingAction::kEndNegotiation:
       return refuse("demands are not negotiated, deals are");
   }
   return refuse("unknown action");

@@ -56,7 +56,15 @@ absl::Status ValidateDemandDraft(const v1::DemandDraft& draft, absl::string_view
 v1::OfferDraft NormalizeOfferDraft(v1::OfferDraft draft);
 v1::DemandDraft NormalizeDemandDraft(v1::DemandDraft draft);
 
-enum class ListingAction { kUpdate, kPublish, kWithdraw, kStartNegotiation, kTransfer, kExpire };
+enum class ListingAction {
+  kUpdate,
+  kPublish,
+  kWithdraw,
+  kStartNegotiation,  // a first deal opened on a published offer
+  kEndNegotiation,    // its last open deal ended without taking it off the market
+  kTransfer,          // a completed deal transferred the offer or fulfilled the demand
+  kExpire,
+};
 
 // The status after `action`, or FAILED_PRECONDITION naming the rule. Updates keep the status.
 absl::StatusOr<v1::OfferStatus> NextOfferStatus(v1::OfferStatus current, ListingAction action);

@@ -44,9 +44,15 @@ class ListingsStore {
   virtual absl::StatusOr<v1::Demand> GetDemand(const std::string& id, bool lock) = 0;
   virtual Page<v1::Demand> ListDemands(const ListFilter& filter, int64_t after, int limit) = 0;
 
-  // Every published listing, for rebuilding the read model.
-  virtual void ForEachPublished(const std::function<void(const v1::Offer&)>& on_offer,
-                                const std::function<void(const v1::Demand&)>& on_demand) = 0;
+  // Every listing search and matching show (published offers and those under negotiation,
+  // published demands), for rebuilding the read model.
+  virtual void ForEachListed(const std::function<void(const v1::Offer&)>& on_offer,
+                             const std::function<void(const v1::Demand&)>& on_demand) = 0;
+
+  // Records whether the deal of `news` is open, unless an event of it at a later version was
+  // recorded already, and returns how many of the listing's deals are open now. The caller holds
+  // the listing's row lock.
+  virtual int RecordListingDeal(const DealNews& news) = 0;
 
   // Locked until the unit of work ends; nullopt if the registry never hid the organisation.
   virtual std::optional<Visibility> GetVisibility(const std::string& organization_id) = 0;

@@ -90,14 +90,29 @@ Page<v1::Demand> PgListingsStore::ListDemands(const ListFilter& filter, int64_t 
   return List<v1::Demand>(tx_, kDemands, filter, after, limit);
 }
 
-void PgListingsStore::ForEachPublished(const std::function<void(const v1::Offer&)>& on_offer,
-                                       const std::function<void(const v1::Demand&)>& on_demand) {
-  for (const auto& row : tx_.exec("SELECT record FROM offers WHERE status = 2 ORDER BY ordinal")) {
+void PgListingsStore::ForEachListed(const std::function<void(const v1::Offer&)>& on_offer,
+                                    const std::function<void(const v1::Demand&)>& on_demand) {
+  for (const auto& row :
+       tx_.exec("SELECT record FROM offers WHERE status IN (2, 3) ORDER BY ordinal")) {
     on_offer(ParseRecord<v1::Offer>(row[0]));
   }
   for (const auto& row : tx_.exec("SELECT record FROM demands WHERE status = 2 ORDER BY ordinal")) {
     on_demand(ParseRecord<v1::Demand>(row[0]));
   }
+}
+
+int PgListingsStore::RecordListingDeal(const DealNews& news) {
+  tx_.ExecPrepared("listings_deal_record",
+                   "INSERT INTO listing_deals (listing_id, deal_id, deal_version, open) "
+                   "VALUES ($1::uuid, $2::uuid, $3, $4) ON CONFLICT (listing_id, deal_id) DO "
+                   "UPDATE SET deal_version = EXCLUDED.deal_version, open = EXCLUDED.open, "
+                   "update_time = now() WHERE listing_deals.deal_version < EXCLUDED.deal_version",
+                   news.listing_id, news.deal_id, news.deal_version, news.open);
+  return tx_
+      .ExecPrepared("listings_deal_count_open",
+                    "SELECT count(*) FROM listing_deals WHERE listing_id = $1::uuid AND open",
+                    news.listing_id)[0][0]
+      .as<int>();
 }
 
 std::optional<Visibility> PgListingsStore::GetVisibility(const std::string& organization_id) {

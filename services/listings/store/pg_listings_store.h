@@ -28,8 +28,10 @@ class PgListingsStore final : public ListingsStore {
   absl::StatusOr<v1::Demand> GetDemand(const std::string& id, bool lock) override;
   Page<v1::Demand> ListDemands(const ListFilter& filter, int64_t after, int limit) override;
 
-  void ForEachPublished(const std::function<void(const v1::Offer&)>& on_offer,
-                        const std::function<void(const v1::Demand&)>& on_demand) override;
+  void ForEachListed(const std::function<void(const v1::Offer&)>& on_offer,
+                     const std::function<void(const v1::Demand&)>& on_demand) override;
+
+  int RecordListingDeal(const DealNews& news) override;
 
   std::optional<Visibility> GetVisibility(const std::string& organization_id) override;
   void SaveVisibility(const std::string& organization_id, const Visibility& visibility) override;

@@ -14,7 +14,9 @@ namespace techtrade::transactions {
 struct ListingFacts {
   std::string owner_org_id;
   std::string city_id;
-  bool published = false;
+  // A deal may open on it: published, or an offer under negotiation (deals do not exclude each
+  // other before one completes).
+  bool open_to_deals = false;
   bool draft = false;  // seen only by operators and the owner's city (docs/listings.md)
   std::vector<int> transfer_modes;  // an offer's allowed, a demand's acceptable (empty: any)
 };

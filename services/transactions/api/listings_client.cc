@@ -39,7 +39,8 @@ absl::StatusOr<ListingFacts> ListingsClient::Get(lv1::ListingKind kind, const st
     if (!offer.ok()) return offer.status();
     return ListingFacts{offer->owner_org_id(),
                         offer->city_id(),
-                        offer->status() == lv1::OFFER_STATUS_PUBLISHED,
+                        offer->status() == lv1::OFFER_STATUS_PUBLISHED ||
+                            offer->status() == lv1::OFFER_STATUS_UNDER_NEGOTIATION,
                         offer->status() == lv1::OFFER_STATUS_DRAFT,
                         {offer->transfer_modes().begin(), offer->transfer_modes().end()}};
   }

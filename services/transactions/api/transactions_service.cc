@@ -210,7 +210,7 @@ grpc::Status TransactionsServiceImpl::OpenDeal(grpc::ServerContext* context,
         return FieldError("listing_id",
                           absl::StrCat("no such ", lv1::ListingKind_Name(request->listing_kind())));
       }
-      if (!listing->published) {
+      if (!listing->open_to_deals) {
         return absl::FailedPreconditionError("listing_id: the listing is not published");
       }
       const bool offer = request->listing_kind() == lv1::LISTING_KIND_OFFER;

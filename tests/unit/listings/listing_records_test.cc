@@ -132,6 +132,7 @@ TEST(ListingRecordsTest, AWithdrawalCarriesItsReason) {
 tv1::Deal Deal(v1::ListingKind kind, v1::TransferMode agreed_mode, int64_t agreed_version) {
   tv1::Deal deal;
   deal.set_id("deal-1");
+  deal.set_version(7);
   deal.set_listing_id("offer-1");
   deal.set_listing_kind(kind);
   deal.add_terms()->set_transfer_mode(v1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
@@ -140,33 +141,186 @@ tv1::Deal Deal(v1::ListingKind kind, v1::TransferMode agreed_mode, int64_t agree
   return deal;
 }
 
-TEST(ListingRecordsTest, OnlyAnAgreedAssignmentOfAnOfferTransfersIt) {
-  EXPECT_EQ(OfferTransferredBy(Deal(v1::LISTING_KIND_OFFER, v1::TRANSFER_MODE_ASSIGNMENT, 2)),
-            "offer-1");
-  EXPECT_EQ(OfferTransferredBy(Deal(v1::LISTING_KIND_OFFER, v1::TRANSFER_MODE_ASSIGNMENT, 1)),
-            std::nullopt);
-  EXPECT_EQ(OfferTransferredBy(Deal(v1::LISTING_KIND_DEMAND, v1::TRANSFER_MODE_ASSIGNMENT, 2)),
-            std::nullopt);
-  EXPECT_EQ(OfferTransferredBy(Deal(v1::LISTING_KIND_OFFER, v1::TRANSFER_MODE_ASSIGNMENT, 3)),
-            std::nullopt);
-  EXPECT_EQ(OfferTransferredBy(Deal(v1::LISTING_KIND_OFFER, v1::TRANSFER_MODE_ASSIGNMENT, 0)),
-            std::nullopt);
+template <class Event>
+techtrade::common::v1::EventEnvelope Envelope(const Event& e) {
+  techtrade::common::v1::EventEnvelope envelope;
+  envelope.mutable_payload()->PackFrom(e);
+  return envelope;
 }
 
-TEST(ListingRecordsTest, ATransferIsFinalAndKeepsVisibilityAsStored) {
-  v1::Offer published =
+template <class Event>
+std::optional<DealNews> NewsOf(const tv1::Deal& deal) {
+  Event e;
+  *e.mutable_deal() = deal;
+  return DealNewsOf(Envelope(e));
+}
+
+TEST(ListingRecordsTest, TheEventsThatOpenOrEndADealAreNewsForItsListing) {
+  const tv1::Deal agreed = Deal(v1::LISTING_KIND_OFFER, v1::TRANSFER_MODE_ASSIGNMENT, 2);
+  std::optional<DealNews> opened = NewsOf<tv1::DealOpened>(agreed);
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(opened->deal_id, "deal-1");
+  EXPECT_EQ(opened->deal_version, 7);
+  EXPECT_EQ(opened->listing_id, "offer-1");
+  EXPECT_EQ(opened->listing_kind, v1::LISTING_KIND_OFFER);
+  EXPECT_TRUE(opened->open);
+  EXPECT_FALSE(opened->completed);
+
+  std::optional<DealNews> completed = NewsOf<tv1::DealCompleted>(agreed);
+  ASSERT_TRUE(completed.has_value());
+  EXPECT_FALSE(completed->open);
+  EXPECT_TRUE(completed->completed);
+  EXPECT_EQ(completed->mode, v1::TRANSFER_MODE_ASSIGNMENT);  // the agreed version's, not the first
+
+  std::optional<DealNews> cancelled = NewsOf<tv1::DealCancelled>(agreed);
+  ASSERT_TRUE(cancelled.has_value());
+  EXPECT_FALSE(cancelled->open);
+  EXPECT_FALSE(cancelled->completed);
+
+  tv1::DisputeResolved resolved;
+  *resolved.mutable_deal() = agreed;
+  EXPECT_FALSE(DealNewsOf(Envelope(resolved)).has_value());  // the deal goes on
+  resolved.set_cancelled(true);
+  std::optional<DealNews> ended = DealNewsOf(Envelope(resolved));
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_FALSE(ended->open);
+  EXPECT_FALSE(ended->completed);
+
+  // The listings' consumer subscribes to exactly these.
+  EXPECT_THAT(DealEventsListingsFollow(),
+              ::testing::UnorderedElementsAre("techtrade.transactions.v1.DealOpened",
+                                              "techtrade.transactions.v1.DealCompleted",
+                                              "techtrade.transactions.v1.DealCancelled",
+                                              "techtrade.transactions.v1.DisputeResolved"));
+  EXPECT_FALSE(NewsOf<tv1::TermsProposed>(agreed).has_value());
+  EXPECT_FALSE(NewsOf<tv1::ContractSigned>(agreed).has_value());
+  EXPECT_FALSE(NewsOf<tv1::DealMarkedFraudulent>(agreed).has_value());
+  EXPECT_FALSE(DealNewsOf(Envelope(v1::OfferPublished())).has_value());
+
+  // No agreed terms (or a version past them): no mode.
+  for (int64_t version : {0, 3}) {
+    std::optional<DealNews> news = NewsOf<tv1::DealCancelled>(
+        Deal(v1::LISTING_KIND_OFFER, v1::TRANSFER_MODE_ASSIGNMENT, version));
+    ASSERT_TRUE(news.has_value());
+    EXPECT_EQ(news->mode, v1::TRANSFER_MODE_UNSPECIFIED) << version;
+  }
+}
+
+TEST(ListingRecordsTest, AssignmentExclusiveLicenceAndEquityTakeAnOfferOffTheMarket) {
+  for (int m = v1::TransferMode_MIN; m <= v1::TransferMode_MAX; ++m) {
+    const auto mode = static_cast<v1::TransferMode>(m);
+    const bool takes = mode == v1::TRANSFER_MODE_ASSIGNMENT ||
+                       mode == v1::TRANSFER_MODE_EXCLUSIVE_LICENSE ||
+                       mode == v1::TRANSFER_MODE_EQUITY;
+    EXPECT_EQ(TakesOfferOffMarket(mode), takes) << v1::TransferMode_Name(mode);
+  }
+}
+
+DealNews Opened() { return {.deal_id = "deal-1", .deal_version = 1, .open = true}; }
+DealNews Cancelled() { return {.deal_id = "deal-1", .deal_version = 5}; }
+DealNews Completed(v1::TransferMode mode) {
+  return {.deal_id = "deal-1", .deal_version = 9, .completed = true, .mode = mode};
+}
+
+v1::Offer OfferIn(v1::OfferStatus status) {
+  v1::Offer offer =
       PublishListing(Draft(), Owner(reg::ORGANIZATION_STATUS_VERIFIED), kNow)->listing;
-  published.set_visible(false);
-  std::optional<OfferChange> c = TransferOffer(published, "deal-1", kLater);
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->listing.status(), v1::OFFER_STATUS_TRANSFERRED);
+  offer.set_status(status);
+  offer.set_visible(false);  // kept as stored: a deal's progress is not the owner's change
+  return offer;
+}
+
+// The status FollowDeal leaves, or UNSPECIFIED for no change.
+v1::OfferStatus After(v1::OfferStatus status, const DealNews& news, int open_deals) {
+  std::optional<OfferChange> c = FollowDeal(OfferIn(status), news, open_deals, kLater);
+  if (!c.has_value()) return v1::OFFER_STATUS_UNSPECIFIED;
   EXPECT_EQ(c->listing.version(), 3);
+  EXPECT_EQ(Micros(c->listing.update_time()), absl::ToUnixMicros(kLater));
   EXPECT_FALSE(c->listing.visible());
-  auto* event = dynamic_cast<v1::OfferTransferred*>(c->event.get());
+  return c->listing.status();
+}
+
+TEST(ListingRecordsTest, AnOfferIsUnderNegotiationWhileADealIsOpenAndLeavesWhenOneTakesIt) {
+  using S = v1::OfferStatus;
+  constexpr S kNone = v1::OFFER_STATUS_UNSPECIFIED;
+  constexpr S kPublished = v1::OFFER_STATUS_PUBLISHED;
+  constexpr S kNegotiating = v1::OFFER_STATUS_UNDER_NEGOTIATION;
+  constexpr S kTransferred = v1::OFFER_STATUS_TRANSFERRED;
+  const DealNews licence = Completed(v1::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE);
+  const DealNews assignment = Completed(v1::TRANSFER_MODE_ASSIGNMENT);
+
+  EXPECT_EQ(After(kPublished, Opened(), 1), kNegotiating);
+  EXPECT_EQ(After(kNegotiating, Opened(), 2), kNone);     // another buyer joins: still negotiating
+  EXPECT_EQ(After(kNegotiating, Cancelled(), 1), kNone);  // one of two ended
+  EXPECT_EQ(After(kNegotiating, Cancelled(), 0), kPublished);
+  EXPECT_EQ(After(kNegotiating, licence, 1), kNone);       // licensed; another deal still open
+  EXPECT_EQ(After(kNegotiating, licence, 0), kPublished);  // licensed, on the market for the next
+  EXPECT_EQ(After(kNegotiating, assignment, 1), kTransferred);  // whatever else was open
+  EXPECT_EQ(After(kNegotiating, assignment, 0), kTransferred);
+  // A deal opened before its offer followed deals: the same outcomes from PUBLISHED.
+  EXPECT_EQ(After(kPublished, assignment, 0), kTransferred);
+  EXPECT_EQ(After(kPublished, licence, 0), kNone);
+  EXPECT_EQ(After(kPublished, Cancelled(), 0), kNone);
+
+  // Every other status stays as it is, whatever the news: the deal stands, the listing is past it.
+  for (S status : {v1::OFFER_STATUS_DRAFT, v1::OFFER_STATUS_WITHDRAWN, v1::OFFER_STATUS_EXPIRED,
+                   v1::OFFER_STATUS_TRANSFERRED}) {
+    for (const DealNews& news : {Opened(), Cancelled(), licence, assignment}) {
+      for (int open_deals : {0, 1, 2}) {
+        EXPECT_EQ(After(status, news, open_deals), kNone)
+            << v1::OfferStatus_Name(status) << " " << open_deals;
+      }
+    }
+  }
+}
+
+TEST(ListingRecordsTest, EachChangeOfAnOfferByItsDealsNamesTheDeal) {
+  std::optional<OfferChange> started =
+      FollowDeal(OfferIn(v1::OFFER_STATUS_PUBLISHED), Opened(), 1, kLater);
+  ASSERT_TRUE(started.has_value());
+  auto* s = dynamic_cast<v1::OfferNegotiationStarted*>(started->event.get());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->deal_id(), "deal-1");
+  EXPECT_EQ(s->offer().SerializeAsString(), started->listing.SerializeAsString());
+
+  std::optional<OfferChange> ended = FollowDeal(started->listing, Cancelled(), 0, kLater);
+  ASSERT_TRUE(ended.has_value());
+  auto* e = dynamic_cast<v1::OfferNegotiationEnded*>(ended->event.get());
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->deal_id(), "deal-1");
+  EXPECT_EQ(e->offer().version(), 4);
+
+  std::optional<OfferChange> transferred =
+      FollowDeal(started->listing, Completed(v1::TRANSFER_MODE_EQUITY), 0, kLater);
+  ASSERT_TRUE(transferred.has_value());
+  auto* t = dynamic_cast<v1::OfferTransferred*>(transferred->event.get());
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->deal_id(), "deal-1");
+  EXPECT_EQ(t->offer().status(), v1::OFFER_STATUS_TRANSFERRED);
+}
+
+TEST(ListingRecordsTest, ACompletedDealFulfilsAPublishedDemandOnce) {
+  v1::Demand demand;
+  demand.set_id("demand-1");
+  demand.set_status(v1::DEMAND_STATUS_PUBLISHED);
+  demand.set_version(2);
+  std::optional<DemandChange> c =
+      FollowDeal(demand, Completed(v1::TRANSFER_MODE_TECHNICAL_SERVICE), kLater);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->listing.status(), v1::DEMAND_STATUS_FULFILLED);
+  EXPECT_EQ(c->listing.version(), 3);
+  auto* event = dynamic_cast<v1::DemandFulfilled*>(c->event.get());
   ASSERT_NE(event, nullptr);
   EXPECT_EQ(event->deal_id(), "deal-1");
-  EXPECT_FALSE(TransferOffer(c->listing, "deal-2", kLater).has_value());
-  EXPECT_FALSE(TransferOffer(Draft(), "deal-1", kLater).has_value());
+  EXPECT_EQ(event->demand().status(), v1::DEMAND_STATUS_FULFILLED);
+  EXPECT_FALSE(FollowDeal(c->listing, Completed(v1::TRANSFER_MODE_ASSIGNMENT), kLater).has_value());
+  EXPECT_FALSE(FollowDeal(demand, Opened(), kLater).has_value());
+  EXPECT_FALSE(FollowDeal(demand, Cancelled(), kLater).has_value());
+  for (v1::DemandStatus status :
+       {v1::DEMAND_STATUS_DRAFT, v1::DEMAND_STATUS_WITHDRAWN, v1::DEMAND_STATUS_EXPIRED}) {
+    demand.set_status(status);
+    EXPECT_FALSE(FollowDeal(demand, Completed(v1::TRANSFER_MODE_ASSIGNMENT), kLater).has_value());
+  }
 }
 
 TEST(ListingRecordsTest, VisibilityFollowsOnlyNewerRegistryEvents) {

@@ -202,13 +202,14 @@ TEST(OfferStatusTest, EveryTransition) {
       {{v1::OFFER_STATUS_DRAFT, A::kWithdraw}, v1::OFFER_STATUS_WITHDRAWN},
       {{v1::OFFER_STATUS_PUBLISHED, A::kWithdraw}, v1::OFFER_STATUS_WITHDRAWN},
       {{v1::OFFER_STATUS_PUBLISHED, A::kStartNegotiation}, v1::OFFER_STATUS_UNDER_NEGOTIATION},
+      {{v1::OFFER_STATUS_UNDER_NEGOTIATION, A::kEndNegotiation}, v1::OFFER_STATUS_PUBLISHED},
       {{v1::OFFER_STATUS_PUBLISHED, A::kTransfer}, v1::OFFER_STATUS_TRANSFERRED},
       {{v1::OFFER_STATUS_UNDER_NEGOTIATION, A::kTransfer}, v1::OFFER_STATUS_TRANSFERRED},
       {{v1::OFFER_STATUS_PUBLISHED, A::kExpire}, v1::OFFER_STATUS_EXPIRED},
   };
   for (int s = v1::OFFER_STATUS_DRAFT; s <= v1::OFFER_STATUS_EXPIRED; ++s) {
-    for (A a :
-         {A::kUpdate, A::kPublish, A::kWithdraw, A::kStartNegotiation, A::kTransfer, A::kExpire}) {
+    for (A a : {A::kUpdate, A::kPublish, A::kWithdraw, A::kStartNegotiation, A::kEndNegotiation,
+                A::kTransfer, A::kExpire}) {
       auto it = allowed.find({static_cast<S>(s), a});
       absl::StatusOr<S> next = NextOfferStatus(static_cast<S>(s), a);
       if (it == allowed.end()) {
@@ -239,8 +240,8 @@ TEST(DemandStatusTest, EveryTransition) {
       {{v1::DEMAND_STATUS_PUBLISHED, A::kExpire}, v1::DEMAND_STATUS_EXPIRED},
   };
   for (int s = v1::DEMAND_STATUS_DRAFT; s <= v1::DEMAND_STATUS_EXPIRED; ++s) {
-    for (A a :
-         {A::kUpdate, A::kPublish, A::kWithdraw, A::kStartNegotiation, A::kTransfer, A::kExpire}) {
+    for (A a : {A::kUpdate, A::kPublish, A::kWithdraw, A::kStartNegotiation, A::kEndNegotiation,
+                A::kTransfer, A::kExpire}) {
       auto it = allowed.find({static_cast<S>(s), a});
       absl::StatusOr<S> next = NextDemandStatus(static_cast<S>(s), a);
       if (it == allowed.end()) {

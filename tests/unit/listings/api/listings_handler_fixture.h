@@ -118,9 +118,27 @@ class ListingsHandlerTest : public ::testing::Test {
     return published;
   }
 
-  // The stored offer, as the store holds it now.
+  // A published demand of owner_, by the Wuhan system.
+  lv1::Demand PublishedDemand() {
+    lv1::CreateDemandRequest r;
+    r.set_request_id(NewUuid());
+    r.set_seeker_org_id(owner_);
+    *r.mutable_demand() = GoodDemand();
+    lv1::Demand draft, published;
+    grpc::Status s = stub_->CreateDemand(CallAs(wuhan_key_).get(), r, &draft);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    s = stub_->PublishDemand(CallAs(wuhan_key_).get(), ChangeRequest(NewUuid(), draft.id(), 1),
+                             &published);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return published;
+  }
+
+  // The stored offer or demand, as the store holds it now.
   std::optional<lv1::Offer> StoredOffer(const std::string& id) {
     return transactor_.state().offer(id);
+  }
+  std::optional<lv1::Demand> StoredDemand(const std::string& id) {
+    return transactor_.state().demand(id);
   }
 
   ListingsTransactor transactor_;

@@ -30,20 +30,28 @@ class ListingsReadsAndEventsTest : public ListingsHandlerTest {
     }
     return event;
   }
-  static EventEnvelope DealCompleted(const std::string& offer_id, lv1::TransferMode mode) {
-    tv1::DealCompleted completed;
-    tv1::Deal* deal = completed.mutable_deal();
-    deal->set_id(NewUuid());
-    deal->set_listing_id(offer_id);
-    deal->set_listing_kind(lv1::LISTING_KIND_OFFER);
-    deal->add_terms()->set_transfer_mode(lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE);
+  // Event `Event` of deal `deal_id` (a new one if empty) at `version` on an offer (or a demand).
+  template <class Event>
+  static EventEnvelope DealEvent(const std::string& listing_id, lv1::TransferMode mode,
+                                 std::string deal_id = "", int64_t version = 9,
+                                 lv1::ListingKind kind = lv1::LISTING_KIND_OFFER) {
+    Event e;
+    tv1::Deal* deal = e.mutable_deal();
+    deal->set_id(deal_id.empty() ? NewUuid() : std::move(deal_id));
+    deal->set_version(version);
+    deal->set_listing_id(listing_id);
+    deal->set_listing_kind(kind);
+    deal->add_terms()->set_transfer_mode(lv1::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE);
     deal->add_terms()->set_transfer_mode(mode);
     deal->set_agreed_terms_version(2);
     EventEnvelope event;
     event.set_aggregate_id(deal->id());
     event.set_causation_request_id("complete-1");
-    event.mutable_payload()->PackFrom(completed);
+    event.mutable_payload()->PackFrom(e);
     return event;
+  }
+  static EventEnvelope DealCompleted(const std::string& offer_id, lv1::TransferMode mode) {
+    return DealEvent<tv1::DealCompleted>(offer_id, mode);
   }
   grpc::Status GetOffer(const std::string& key, const std::string& id, lv1::Offer* out) {
     lv1::GetListingRequest request;
@@ -167,13 +175,62 @@ TEST_F(ListingsReadsAndEventsTest, AnAssignmentTransfersTheOfferOnce) {
   EXPECT_EQ(transactor_.events().size(), 3u);
 }
 
-TEST_F(ListingsReadsAndEventsTest, ALicenceOrAnotherServicesListingTransfersNothing) {
+TEST_F(ListingsReadsAndEventsTest, ANonExclusiveLicenceOrAnotherServicesListingTransfersNothing) {
   const lv1::Offer published = PublishedOffer();
   ASSERT_TRUE(
-      Consume(DealCompleted(published.id(), lv1::TRANSFER_MODE_EXCLUSIVE_LICENSE), false).ok());
+      Consume(DealCompleted(published.id(), lv1::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE), false).ok());
   ASSERT_TRUE(Consume(DealCompleted(NewUuid(), lv1::TRANSFER_MODE_ASSIGNMENT), false).ok());
   EXPECT_EQ(StoredOffer(published.id())->status(), lv1::OFFER_STATUS_PUBLISHED);
   EXPECT_EQ(transactor_.events().size(), 2u);
+}
+
+TEST_F(ListingsReadsAndEventsTest, AnOfferIsUnderNegotiationUntilItsLastOpenDealEnds) {
+  const lv1::Offer published = PublishedOffer();
+  const std::string first = NewUuid(), second = NewUuid();
+  const auto mode = lv1::TRANSFER_MODE_NON_EXCLUSIVE_LICENSE;
+  auto status = [&] { return StoredOffer(published.id())->status(); };
+  ASSERT_TRUE(Consume(DealEvent<tv1::DealOpened>(published.id(), mode, first, 1), false).ok());
+  EXPECT_EQ(status(), lv1::OFFER_STATUS_UNDER_NEGOTIATION);
+  // Still in search and matching, as it is: others may still make an offer.
+  ASSERT_TRUE(model_.FindOffer(published.id()).has_value());
+  EXPECT_EQ(model_.FindOffer(published.id())->status(), lv1::OFFER_STATUS_UNDER_NEGOTIATION);
+  ASSERT_TRUE(Consume(DealEvent<tv1::DealOpened>(published.id(), mode, second, 1), false).ok());
+  // A redelivered older event of the first deal cannot reopen it once it ended.
+  ASSERT_TRUE(Consume(DealEvent<tv1::DealCancelled>(published.id(), mode, first, 4), false).ok());
+  ASSERT_TRUE(Consume(DealEvent<tv1::DealOpened>(published.id(), mode, first, 1), false).ok());
+  EXPECT_EQ(status(), lv1::OFFER_STATUS_UNDER_NEGOTIATION);  // the second is open
+  ASSERT_TRUE(Consume(DealEvent<tv1::DealCompleted>(published.id(), mode, second, 12), false).ok());
+  EXPECT_EQ(status(), lv1::OFFER_STATUS_PUBLISHED);  // licensed, on the market for the next
+  const std::vector<EmittedEvent> events = transactor_.events();
+  ASSERT_EQ(events.size(), 4u);  // created, published, negotiation started and ended
+  EXPECT_EQ(events[2].type, "techtrade.listings.v1.OfferNegotiationStarted");
+  EXPECT_EQ(events[2].sequence, 3);
+  EXPECT_EQ(events[3].type, "techtrade.listings.v1.OfferNegotiationEnded");
+  EXPECT_EQ(events[3].sequence, 4);
+  lv1::OfferNegotiationEnded ended;
+  ASSERT_TRUE(ended.ParseFromString(events[3].payload));
+  EXPECT_EQ(ended.deal_id(), second);
+  EXPECT_EQ(ended.offer().status(), lv1::OFFER_STATUS_PUBLISHED);
+}
+
+TEST_F(ListingsReadsAndEventsTest, ACompletedDealFulfilsItsDemand) {
+  const lv1::Demand demand = PublishedDemand();
+  const size_t before = transactor_.events().size();
+  const auto mode = lv1::TRANSFER_MODE_TECHNICAL_SERVICE;
+  ASSERT_TRUE(
+      Consume(DealEvent<tv1::DealOpened>(demand.id(), mode, "", 1, lv1::LISTING_KIND_DEMAND), false)
+          .ok());
+  EXPECT_EQ(StoredDemand(demand.id())->status(), lv1::DEMAND_STATUS_PUBLISHED);
+  ASSERT_TRUE(
+      Consume(DealEvent<tv1::DealCompleted>(demand.id(), mode, "", 9, lv1::LISTING_KIND_DEMAND),
+              false)
+          .ok());
+  EXPECT_EQ(StoredDemand(demand.id())->status(), lv1::DEMAND_STATUS_FULFILLED);
+  const std::vector<EmittedEvent> events = transactor_.events();
+  ASSERT_EQ(events.size(), before + 1);
+  EXPECT_EQ(events.back().type, "techtrade.listings.v1.DemandFulfilled");
+  EXPECT_EQ(events.back().aggregate.type, "demand");
+  EXPECT_FALSE(model_.FindDemand(demand.id()).has_value());  // out of search and matching
 }
 
 }  // namespace
