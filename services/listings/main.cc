@@ -38,8 +38,11 @@ int main(int argc, char** argv) {
                    // The consumer groups are the inboxes' names; tests give each run its own.
                    StringSetting("TECHTRADE_LISTINGS_REGISTRY_CONSUMER", "listings.registry-events",
                                  "consumer group of the registry's suspensions"),
+                   // A group of its own reads the deal topic from its retained start, so the
+                   // deals already open are counted from their DealOpened (docs/operations.md,
+                   // "Upgrade").
                    StringSetting("TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
-                                 "listings.transactions-events",
+                                 "listings.deal-lifecycle",
                                  "consumer group of the deal events listings follow")},
       .build = [&](ServiceEnvironment& env)
           -> absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> {

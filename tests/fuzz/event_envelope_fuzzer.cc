@@ -38,10 +38,13 @@ void ApplyToReadModel(techtrade::listings::ReadModel& model,
   if (lv1::OfferPublished e; payload.UnpackTo(&e)) offer = e.offer();
   if (lv1::OfferWithdrawn e; payload.UnpackTo(&e)) offer = e.offer();
   if (lv1::OfferTransferred e; payload.UnpackTo(&e)) offer = e.offer();
+  if (lv1::OfferNegotiationStarted e; payload.UnpackTo(&e)) offer = e.offer();
+  if (lv1::OfferNegotiationEnded e; payload.UnpackTo(&e)) offer = e.offer();
   if (lv1::DemandCreated e; payload.UnpackTo(&e)) demand = e.demand();
   if (lv1::DemandUpdated e; payload.UnpackTo(&e)) demand = e.demand();
   if (lv1::DemandPublished e; payload.UnpackTo(&e)) demand = e.demand();
   if (lv1::DemandWithdrawn e; payload.UnpackTo(&e)) demand = e.demand();
+  if (lv1::DemandFulfilled e; payload.UnpackTo(&e)) demand = e.demand();
   if (lv1::OrganizationListingsHidden e; payload.UnpackTo(&e)) {
     model.SetOrganizationHidden(e.organization_id(), true, e.registry_sequence());
   }

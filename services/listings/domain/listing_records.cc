@@ -249,9 +249,10 @@ std::optional<OfferChange> FollowDeal(v1::Offer current, const DealNews& news, i
   std::unique_ptr<google::protobuf::Message> event;
   if (news.completed && TakesOfferOffMarket(news.mode)) {
     action = ListingAction::kTransfer;
-  } else if (open_deals > 0 && current.status() == v1::OFFER_STATUS_PUBLISHED) {
+  } else if (news.open && open_deals > 0 && current.status() == v1::OFFER_STATUS_PUBLISHED) {
     action = ListingAction::kStartNegotiation;
-  } else if (open_deals == 0 && current.status() == v1::OFFER_STATUS_UNDER_NEGOTIATION) {
+  } else if (!news.open && open_deals == 0 &&
+             current.status() == v1::OFFER_STATUS_UNDER_NEGOTIATION) {
     action = ListingAction::kEndNegotiation;
   } else {
     return std::nullopt;

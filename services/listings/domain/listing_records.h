@@ -88,10 +88,12 @@ bool TakesOfferOffMarket(v1::TransferMode mode);
 
 // The offer after `news` of one of its deals, with `open_deals` of its deals open once the news
 // is recorded: a completion that takes it off the market transfers it (TRANSFERRED, final,
-// OfferTransferred); otherwise a published offer with an open deal is UNDER_NEGOTIATION
-// (OfferNegotiationStarted) and one under negotiation with none is PUBLISHED again
-// (OfferNegotiationEnded). nullopt when its status does not change, also when it is past that
-// (withdrawn or transferred meanwhile): the deal stands and the listing stays as it is.
+// OfferTransferred); otherwise a deal opening on a published offer puts it UNDER_NEGOTIATION
+// (OfferNegotiationStarted), and a deal ending with none left open puts one under negotiation
+// back to PUBLISHED (OfferNegotiationEnded). (A deal that ends never starts a negotiation: an
+// offer republished while other deals were open waits for the next deal to open.) nullopt when its
+// status does not change, also when it is past that (withdrawn or transferred meanwhile): the deal
+// stands and the listing stays as it is.
 std::optional<OfferChange> FollowDeal(v1::Offer current, const DealNews& news, int open_deals,
                                       absl::Time now);
 // A published demand whose deal completed is FULFILLED (final, DemandFulfilled); nullopt for

@@ -261,6 +261,11 @@ TEST(ListingRecordsTest, AnOfferIsUnderNegotiationWhileADealIsOpenAndLeavesWhenO
   EXPECT_EQ(After(kPublished, assignment, 0), kTransferred);
   EXPECT_EQ(After(kPublished, licence, 0), kNone);
   EXPECT_EQ(After(kPublished, Cancelled(), 0), kNone);
+  // The news decides the direction, not the count alone: an offer republished while deals were
+  // open is not put under negotiation by one of them ending, nor taken out of it by one opening.
+  EXPECT_EQ(After(kPublished, Cancelled(), 1), kNone);
+  EXPECT_EQ(After(kPublished, licence, 1), kNone);
+  EXPECT_EQ(After(kNegotiating, Opened(), 0), kNone);
 
   // Every other status stays as it is, whatever the news: the deal stands, the listing is past it.
   for (S status : {v1::OFFER_STATUS_DRAFT, v1::OFFER_STATUS_WITHDRAWN, v1::OFFER_STATUS_EXPIRED,
