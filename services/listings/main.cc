@@ -43,7 +43,10 @@ int main(int argc, char** argv) {
                    // "Upgrade").
                    StringSetting("TECHTRADE_LISTINGS_TRANSACTIONS_CONSUMER",
                                  "listings.deal-lifecycle",
-                                 "consumer group of the deal events listings follow")},
+                                 "consumer group of the deal events listings follow"),
+                   IntegerSetting("TECHTRADE_LISTING_EXPIRY_SWEEP_SECONDS", 60, 1, 86400,
+                                  "how often a replica expires the demands whose deadline "
+                                  "passed (DemandExpired)")},
       .build = [&](ServiceEnvironment& env)
           -> absl::StatusOr<std::vector<std::unique_ptr<grpc::Service>>> {
         TT_ASSIGN_OR_RETURN(MatchWeights weights,
@@ -75,6 +78,14 @@ int main(int argc, char** argv) {
             [handlers](store::ListingsStore& listings, UnitOfWork& work,
                        const techtrade::common::v1::EventEnvelope& event) {
               return handlers->HandleTransactionsEvent(listings, work, event);
+            }));
+        env.workers.push_back(std::make_unique<PeriodicWorker>(
+            "listing-expiry sweep",
+            absl::Seconds(env.settings.Int("TECHTRADE_LISTING_EXPIRY_SWEEP_SECONDS")), [handlers] {
+              // Bounded per tick; a backlog drains over the following ticks.
+              if (int expired = handlers->ExpireDueDemands(absl::Now(), 500); expired > 0) {
+                log::Info("demands expired at their deadline", {{"demands", expired}});
+              }
             }));
         std::vector<std::unique_ptr<grpc::Service>> services;
         services.push_back(std::move(service));

@@ -45,6 +45,7 @@ void ApplyToReadModel(techtrade::listings::ReadModel& model,
   if (lv1::DemandPublished e; payload.UnpackTo(&e)) demand = e.demand();
   if (lv1::DemandWithdrawn e; payload.UnpackTo(&e)) demand = e.demand();
   if (lv1::DemandFulfilled e; payload.UnpackTo(&e)) demand = e.demand();
+  if (lv1::DemandExpired e; payload.UnpackTo(&e)) demand = e.demand();
   if (lv1::OrganizationListingsHidden e; payload.UnpackTo(&e)) {
     model.SetOrganizationHidden(e.organization_id(), true, e.registry_sequence());
   }

@@ -9,10 +9,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "common/auth.h"
 #include "common/ids.h"
 #include "common/kafka.h"
 #include "common/trace.h"
+#include "google/protobuf/util/time_util.h"
 #include "services/registry/domain/credit_code.h"
 #include "techtrade/listings/v1/listings.grpc.pb.h"
 #include "techtrade/registry/v1/registry.grpc.pb.h"
@@ -438,6 +440,84 @@ TEST_F(ListingsTest, MatchmakingExplainsWhyAnOfferFitsADemand) {
   EXPECT_THAT(reasons["ipc"], HasSubstr("main group H01M 10"));
   EXPECT_THAT(reasons["price"], HasSubstr("within the budget"));
   EXPECT_THAT(reasons["transfer_mode"], HasSubstr("both accept"));
+}
+
+TEST_F(ListingsTest, TwoReplicasSweepingExpireEachDemandOnce) {
+  TopicReader reader(stack_.kafka_brokers, kListingsTopic);
+  listings_->Terminate();
+  listings_env_["TECHTRADE_LISTING_EXPIRY_SWEEP_SECONDS"] = "1";
+  StartListings(/*again=*/true);
+  std::map<std::string, std::string> replica_env = ListingsEnv();
+  replica_env["TECHTRADE_LISTING_EXPIRY_SWEEP_SECONDS"] = "1";
+  ServiceProcess replica("listings", replica_env);
+  ASSERT_TRUE(replica.WaitUntilServing()) << replica.log_path();
+
+  reg::Organization seeker = Organization(31);
+  constexpr int kDemands = 8;
+  // Far enough ahead to publish them all first; the same moment for all, so both replicas' sweeps
+  // find the same due demands.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  std::vector<std::string> ids;
+  for (int i = 0; i < kDemands; ++i) {
+    v1::CreateDemandRequest req;
+    req.set_request_id(absl::StrCat("expiring-", i));
+    req.set_seeker_org_id(seeker.id());
+    v1::DemandDraft* d = req.mutable_demand();
+    d->set_title(absl::StrCat("储能电站锂电池健康状态在线估计 ", i));
+    d->set_problem("需要基于深度学习的锂电池健康状态估计方法。");
+    d->add_fields("energy-storage");
+    d->set_min_readiness_level(5);
+    *d->mutable_deadline() =
+        google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(deadline));
+    v1::Demand draft, published;
+    grpc::Status s = stub_->CreateDemand(AuthedContext(operator_key_).get(), req, &draft);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    v1::ChangeListingRequest publish;
+    publish.set_request_id(absl::StrCat("publish-expiring-", i));
+    publish.set_id(draft.id());
+    publish.set_expected_version(draft.version());
+    s = stub_->PublishDemand(AuthedContext(operator_key_).get(), publish, &published);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ids.push_back(draft.id());
+  }
+  ASSERT_LT(absl::Now(), deadline) << "the demands were published too slowly to test the sweep";
+
+  auto expired_events = [&](const std::string& id) {
+    int n = 0;
+    for (const auto& e : reader.ForAggregate(id)) {
+      n += e.envelope.payload().Is<v1::DemandExpired>() ? 1 : 0;
+    }
+    return n;
+  };
+  auto all_expired = [&](const auto&) {
+    return std::all_of(ids.begin(), ids.end(),
+                       [&](const std::string& id) { return expired_events(id) >= 1; });
+  };
+  reader.ReadUntil(all_expired, absl::Seconds(30));
+  ASSERT_TRUE(all_expired(0)) << "not every demand expired";
+  // Several more sweeps of both replicas change nothing.
+  absl::SleepFor(absl::Seconds(3));
+  reader.ReadUntil([](const auto&) { return false; }, absl::Seconds(1));
+  for (const std::string& id : ids) {
+    EXPECT_EQ(expired_events(id), 1) << id;
+    const auto events = reader.ForAggregate(id);
+    EXPECT_EQ(events.back().envelope.sequence(), 3) << id;  // created, published, expired
+    v1::GetListingRequest get;
+    get.set_id(id);
+    v1::Demand read;
+    ASSERT_TRUE(stub_->GetDemand(AuthedContext(operator_key_).get(), get, &read).ok());
+    EXPECT_EQ(read.status(), v1::DEMAND_STATUS_EXPIRED);
+  }
+  // Out of search on both replicas.
+  auto replica_stub = v1::ListingsService::NewStub(replica.channel());
+  for (v1::ListingsService::Stub* s : {stub_.get(), replica_stub.get()}) {
+    v1::SearchRequest search;
+    search.set_kind(v1::LISTING_KIND_DEMAND);
+    search.set_query("储能电站");
+    v1::SearchResponse found;
+    ASSERT_TRUE(s->Search(AuthedContext(operator_key_).get(), search, &found).ok());
+    EXPECT_EQ(found.hits_size(), 0);
+  }
 }
 
 }  // namespace

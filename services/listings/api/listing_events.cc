@@ -1,7 +1,7 @@
 // The listings' reaction to other services' events, each in the consumer's unit of work (its
 // inbox transaction): load → decide (domain/listing_records.h) → save → emit.
 #include "absl/time/clock.h"
-#include "common/cache_keys.h"
+#include "common/log.h"
 #include "services/listings/api/listings_service.h"
 #include "services/listings/domain/listing_records.h"
 #include "techtrade/registry/v1/registry.pb.h"
@@ -56,12 +56,7 @@ absl::Status ListingsServiceImpl::HandleTransactionsEvent(
     std::optional<DemandChange> change = FollowDeal(*std::move(demand), *news, absl::Now());
     if (!change) return absl::OkStatus();
     store.SaveDemand(change->listing);
-    work.Emit(kProducer, cause, {"demand", change->listing.id(), {change->listing.city_id()}},
-              change->listing.version(), *change->event);
-    work.OnCommit([this, d = change->listing] {
-      model_.ApplyDemand(d);
-      cache_.Invalidate(DemandCacheKey(d.id()));
-    });
+    Announce(work, cause, *change);
     return absl::OkStatus();
   }
   absl::StatusOr<v1::Offer> offer = store.GetOffer(news->listing_id, /*lock=*/true);
@@ -72,13 +67,32 @@ absl::Status ListingsServiceImpl::HandleTransactionsEvent(
   std::optional<OfferChange> change = FollowDeal(*std::move(offer), *news, open_deals, absl::Now());
   if (!change) return absl::OkStatus();
   store.SaveOffer(change->listing);
-  work.Emit(kProducer, cause, {"offer", change->listing.id(), {change->listing.city_id()}},
-            change->listing.version(), *change->event);
-  work.OnCommit([this, o = change->listing] {
-    model_.ApplyOffer(o);
-    cache_.Invalidate(OfferCacheKey(o.id()));
-  });
+  Announce(work, cause, *change);
   return absl::OkStatus();
+}
+
+int ListingsServiceImpl::ExpireDueDemands(absl::Time now, size_t limit) {
+  int expired = 0;
+  for (const std::string& id : model_.DemandsDueToExpire(now, limit)) {
+    const absl::Status status =
+        transactor_.Run([&](store::ListingsStore& store, UnitOfWork& work) -> absl::Status {
+          // The read model may lag: the demand as stored decides, under its row lock.
+          absl::StatusOr<v1::Demand> demand = store.GetDemand(id, /*lock=*/true);
+          if (absl::IsNotFound(demand.status())) return absl::OkStatus();
+          if (!demand.ok()) return demand.status();
+          std::optional<DemandChange> change = ExpireListing(*std::move(demand), now);
+          if (!change) return absl::OkStatus();  // expired by another replica, or changed
+          store.SaveDemand(change->listing);
+          Announce(work, EventCause::OfSystem(kProducer), *change);
+          work.OnCommit([&expired] { ++expired; });
+          return absl::OkStatus();
+        });
+    if (!status.ok()) {
+      log::Warn("expiring a demand failed; the next sweep retries it",
+                {{"demand_id", id}, {"error", status.ToString()}});
+    }
+  }
+  return expired;
 }
 
 }  // namespace techtrade::listings

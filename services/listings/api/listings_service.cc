@@ -83,17 +83,9 @@ struct ListingsServiceImpl::Ops {
   using Draft = typename Kind::Draft;
   using Result = ListingChange<Record>;
 
-  // Saves nothing itself: emits the change's event, and once the unit commits, this replica's
-  // read model and the cache see the change at once (the other replicas through the event).
   static void Announce(ListingsServiceImpl& s, UnitOfWork& work, const CallContext& call,
                        const std::string& request_id, const Result& change) {
-    const Record& r = change.listing;
-    work.Emit(kProducer, EventCause::OfRequest(request_id, call.traceparent, call.caller),
-              {Kind::kName, r.id(), {r.city_id()}}, r.version(), *change.event);
-    work.OnCommit([&s, r] {
-      Kind::Apply(s.model_, r);
-      s.cache_.Invalidate(Kind::CacheKey(r.id()));
-    });
+    s.Announce(work, EventCause::OfRequest(request_id, call.traceparent, call.caller), change);
   }
 
   template <class Request>
@@ -213,6 +205,30 @@ struct ListingsServiceImpl::Ops {
     return r;
   }
 };
+
+namespace {
+
+template <class Kind, class Record>
+void AnnounceListing(ReadModel& model, Cache& cache, UnitOfWork& work, const EventCause& cause,
+                     const ListingChange<Record>& change) {
+  const Record& r = change.listing;
+  work.Emit(kProducer, cause, {Kind::kName, r.id(), {r.city_id()}}, r.version(), *change.event);
+  work.OnCommit([&model, &cache, r] {
+    Kind::Apply(model, r);
+    cache.Invalidate(Kind::CacheKey(r.id()));
+  });
+}
+
+}  // namespace
+
+void ListingsServiceImpl::Announce(UnitOfWork& work, const EventCause& cause,
+                                   const OfferChange& change) {
+  AnnounceListing<OfferKind>(model_, cache_, work, cause, change);
+}
+void ListingsServiceImpl::Announce(UnitOfWork& work, const EventCause& cause,
+                                   const DemandChange& change) {
+  AnnounceListing<DemandKind>(model_, cache_, work, cause, change);
+}
 
 ListingsServiceImpl::ListingsServiceImpl(Transactor<store::ListingsStore>& transactor, Cache& cache,
                                          RpcRunner& runner, OrganizationDirectory& registry,

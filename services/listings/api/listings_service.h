@@ -9,6 +9,7 @@
 #include "common/metrics.h"
 #include "common/organization_directory.h"
 #include "common/server.h"
+#include "services/listings/domain/listing_records.h"
 #include "services/listings/domain/read_model.h"
 #include "services/listings/store/listings_store.h"
 #include "techtrade/listings/v1/listings.grpc.pb.h"
@@ -60,10 +61,20 @@ class ListingsServiceImpl final : public v1::ListingsService::Service {
   absl::Status HandleTransactionsEvent(store::ListingsStore& store, UnitOfWork& work,
                                        const techtrade::common::v1::EventEnvelope& event);
 
+  // Expires each published demand whose deadline has passed, at most `limit` of them, each in a
+  // unit of work of its own under the demand's row lock, so that replicas sweeping at once expire
+  // it once. Returns how many this call expired.
+  int ExpireDueDemands(absl::Time now, size_t limit);
+
   template <class Kind>
   struct Ops;  // the code offers and demands share
 
  private:
+  // Saves nothing itself: emits the change's event, and once the unit commits, this replica's
+  // read model and the cache see the change at once (the other replicas through the event).
+  void Announce(UnitOfWork& work, const EventCause& cause, const OfferChange& change);
+  void Announce(UnitOfWork& work, const EventCause& cause, const DemandChange& change);
+
   Transactor<store::ListingsStore>& transactor_;
   Cache& cache_;
   OrganizationDirectory& registry_;

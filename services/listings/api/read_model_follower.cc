@@ -180,6 +180,7 @@ bool ReadModelFollower::ApplyEvent(ReadModel& model,
   if (v1::DemandPublished e; payload.UnpackTo(&e)) return model.ApplyDemand(e.demand());
   if (v1::DemandWithdrawn e; payload.UnpackTo(&e)) return model.ApplyDemand(e.demand());
   if (v1::DemandFulfilled e; payload.UnpackTo(&e)) return model.ApplyDemand(e.demand());
+  if (v1::DemandExpired e; payload.UnpackTo(&e)) return model.ApplyDemand(e.demand());
   if (v1::OrganizationListingsHidden e; payload.UnpackTo(&e)) {
     return model.SetOrganizationHidden(e.organization_id(), true, e.registry_sequence());
   }

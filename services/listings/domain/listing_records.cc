@@ -184,7 +184,27 @@ absl::StatusOr<OfferChange> PublishListing(v1::Offer current, const reg::Organiz
 }
 absl::StatusOr<DemandChange> PublishListing(v1::Demand current, const reg::Organization& owner,
                                             absl::Time now) {
+  TT_RETURN_IF_ERROR(NextDemandStatus(current.status(), ListingAction::kPublish).status());
+  // Published past its deadline, it would expire at the next sweep.
+  if (current.has_deadline() &&
+      TimeUtil::TimestampToMicroseconds(current.deadline()) <= absl::ToUnixMicros(now)) {
+    return absl::FailedPreconditionError(
+        "deadline: the demand's deadline has passed; give it a new one before publishing");
+  }
   return Publish(std::move(current), owner, now);
+}
+
+std::optional<DemandChange> ExpireListing(v1::Demand current, absl::Time now) {
+  if (!current.has_deadline() ||
+      TimeUtil::TimestampToMicroseconds(current.deadline()) > absl::ToUnixMicros(now) ||
+      !Advance(current, ListingAction::kExpire).ok()) {
+    return std::nullopt;
+  }
+  current.set_version(current.version() + 1);
+  *current.mutable_update_time() = At(now);
+  auto event = std::make_unique<v1::DemandExpired>();
+  *event->mutable_demand() = current;
+  return DemandChange{std::move(current), std::move(event)};
 }
 
 absl::StatusOr<OfferChange> WithdrawListing(v1::Offer current, const std::string& reason,

@@ -49,13 +49,19 @@ absl::StatusOr<DemandChange> UpdateListing(v1::Demand current, const v1::DemandD
 // FAILED_PRECONDITION unless `owner` (as the registry has it now) is VERIFIED.
 absl::Status RequirePublishable(const techtrade::registry::v1::Organization& owner);
 
-// PUBLISHED as of `now`, by a publishable `owner`.
+// PUBLISHED as of `now`, by a publishable `owner`; a demand whose deadline has passed is
+// FAILED_PRECONDITION naming the deadline.
 absl::StatusOr<OfferChange> PublishListing(v1::Offer current,
                                            const techtrade::registry::v1::Organization& owner,
                                            absl::Time now);
 absl::StatusOr<DemandChange> PublishListing(v1::Demand current,
                                             const techtrade::registry::v1::Organization& owner,
                                             absl::Time now);
+
+// A published demand whose deadline is at or before `now` is EXPIRED (DemandExpired); nullopt
+// for one without a deadline, one whose deadline is still ahead, or one no longer published.
+// (Offers carry no deadline.)
+std::optional<DemandChange> ExpireListing(v1::Demand current, absl::Time now);
 
 // WITHDRAWN; the event carries `reason`.
 absl::StatusOr<OfferChange> WithdrawListing(v1::Offer current, const std::string& reason,

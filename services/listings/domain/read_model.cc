@@ -147,6 +147,7 @@ bool ReadModel::ApplyDemand(const v1::Demand& demand) {
   doc.id = demand.id();
   doc.version = demand.version();
   doc.publish_us = TimeUtil::TimestampToMicroseconds(demand.publish_time());
+  if (demand.has_deadline()) doc.expire_us = TimeUtil::TimestampToMicroseconds(demand.deadline());
   std::vector<uint32_t> packed;
   ParseCodes(demand.ipc_codes(), &doc.ipc_text, &packed);
   PackInto(packed, hot.ipc, hot.ipc_count);
@@ -166,6 +167,22 @@ bool ReadModel::ApplyDemand(const v1::Demand& demand) {
   }
   return Apply(demands_, demand.status() == v1::DEMAND_STATUS_PUBLISHED, hot, std::move(doc),
                absl::StrCat(demand.title(), "\n", demand.problem()));
+}
+
+std::vector<std::string> ReadModel::DemandsDueToExpire(absl::Time now, size_t limit) const {
+  const int64_t now_us = absl::ToUnixMicros(now);
+  std::vector<std::pair<int64_t, uint32_t>> due;  // (deadline, slot)
+  std::shared_lock lock(mutex_);
+  for (uint32_t s = 0; s < demands_.docs.size(); ++s) {
+    const int64_t at = demands_.docs[s].expire_us;
+    if (demands_.hot[s].live && at != 0 && at <= now_us) due.emplace_back(at, s);
+  }
+  const size_t n = std::min(limit, due.size());
+  std::partial_sort(due.begin(), due.begin() + n, due.end());
+  std::vector<std::string> ids;
+  ids.reserve(n);
+  for (size_t i = 0; i < n; ++i) ids.push_back(demands_.docs[due[i].second].id);
+  return ids;
 }
 
 bool ReadModel::SetOrganizationHidden(const std::string& organization_id, bool hidden,

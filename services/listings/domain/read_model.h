@@ -14,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "services/listings/domain/rules.h"
 #include "techtrade/listings/v1/listings.pb.h"
 
@@ -59,6 +60,9 @@ class ReadModel {
   std::optional<v1::Offer> FindOffer(const std::string& id) const;
   std::optional<v1::Demand> FindDemand(const std::string& id) const;
   size_t searchable_offers() const;
+  // Up to `limit` ids of published demands whose deadline is at or before `now`, earliest first:
+  // the candidates of the expiry sweep, which decides each under the demand's row lock.
+  std::vector<std::string> DemandsDueToExpire(absl::Time now, size_t limit) const;
   bool IsHidden(const std::string& organization_id) const;
 
  private:
@@ -86,6 +90,7 @@ class ReadModel {
     std::vector<std::string> ipc_text;  // canonical codes
     int64_t version = 0;
     int64_t publish_us = 0;
+    int64_t expire_us = 0;  // a demand's deadline; 0: none
   };
   struct Corpus {
     std::vector<Hot> hot;   // by slot; a changed listing moves to a new slot

@@ -328,6 +328,62 @@ TEST(ListingRecordsTest, ACompletedDealFulfilsAPublishedDemandOnce) {
   }
 }
 
+v1::Demand DemandDue(v1::DemandStatus status, absl::Time deadline) {
+  v1::Demand demand;
+  demand.set_id("demand-1");
+  demand.set_status(status);
+  demand.set_version(4);
+  *demand.mutable_deadline() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(deadline));
+  return demand;
+}
+
+TEST(ListingRecordsTest, APublishedDemandExpiresAtItsDeadlineOnce) {
+  std::optional<DemandChange> c =
+      ExpireListing(DemandDue(v1::DEMAND_STATUS_PUBLISHED, kLater), kLater);  // at the deadline
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->listing.status(), v1::DEMAND_STATUS_EXPIRED);
+  EXPECT_EQ(c->listing.version(), 5);
+  EXPECT_EQ(Micros(c->listing.update_time()), absl::ToUnixMicros(kLater));
+  auto* event = dynamic_cast<v1::DemandExpired*>(c->event.get());
+  ASSERT_NE(event, nullptr);
+  EXPECT_EQ(event->demand().status(), v1::DEMAND_STATUS_EXPIRED);
+  EXPECT_EQ(event->demand().version(), 5);
+  // A second sweep finds it expired already.
+  EXPECT_FALSE(ExpireListing(c->listing, kLater + absl::Hours(1)).has_value());
+}
+
+TEST(ListingRecordsTest, OnlyAPublishedDemandPastItsDeadlineExpires) {
+  // A microsecond before its deadline it is still on the market.
+  EXPECT_FALSE(
+      ExpireListing(DemandDue(v1::DEMAND_STATUS_PUBLISHED, kLater), kLater - absl::Microseconds(1))
+          .has_value());
+  v1::Demand without_deadline = DemandDue(v1::DEMAND_STATUS_PUBLISHED, kNow);
+  without_deadline.clear_deadline();
+  EXPECT_FALSE(ExpireListing(without_deadline, kLater).has_value());
+  for (v1::DemandStatus status : {v1::DEMAND_STATUS_DRAFT, v1::DEMAND_STATUS_WITHDRAWN,
+                                  v1::DEMAND_STATUS_FULFILLED, v1::DEMAND_STATUS_EXPIRED}) {
+    EXPECT_FALSE(ExpireListing(DemandDue(status, kNow), kLater).has_value())
+        << v1::DemandStatus_Name(status);
+  }
+}
+
+TEST(ListingRecordsTest, ADemandPastItsDeadlineIsNotPublishedUntilItHasANewOne) {
+  const reg::Organization owner = Owner(reg::ORGANIZATION_STATUS_VERIFIED);
+  absl::StatusOr<DemandChange> late =
+      PublishListing(DemandDue(v1::DEMAND_STATUS_EXPIRED, kNow), owner, kLater);
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(late.status().message()), ::testing::StartsWith("deadline:"));
+  // The status rule is named first: a published demand is refused as published.
+  absl::StatusOr<DemandChange> again =
+      PublishListing(DemandDue(v1::DEMAND_STATUS_PUBLISHED, kNow), owner, kLater);
+  EXPECT_THAT(std::string(again.status().message()),
+              ::testing::HasSubstr("DEMAND_STATUS_PUBLISHED"));
+  absl::StatusOr<DemandChange> renewed =
+      PublishListing(DemandDue(v1::DEMAND_STATUS_EXPIRED, kLater + absl::Hours(24)), owner, kLater);
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_EQ(renewed->listing.status(), v1::DEMAND_STATUS_PUBLISHED);
+}
+
 TEST(ListingRecordsTest, VisibilityFollowsOnlyNewerRegistryEvents) {
   std::optional<VisibilityChange> hidden = ChangeVisibility(std::nullopt, "org-1", true, 7);
   ASSERT_TRUE(hidden.has_value());

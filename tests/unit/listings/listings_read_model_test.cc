@@ -87,6 +87,36 @@ TEST(ReadModelTest, HiddenOwnersLeaveSearchAndMatching) {
   EXPECT_EQ(m.MatchOffers(d, 10).size(), 1u);
 }
 
+TEST(ReadModelTest, DemandsDueToExpireAreThePublishedOnesPastTheirDeadlineEarliestFirst) {
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  auto demand = [](const std::string& id, absl::Time deadline, int64_t version = 1,
+                   v1::DemandStatus status = v1::DEMAND_STATUS_PUBLISHED) {
+    v1::Demand d;
+    d.set_id(id);
+    d.set_seeker_org_id("org-" + id);
+    d.set_title("lithium battery");
+    d.set_status(status);
+    d.set_version(version);
+    *d.mutable_deadline() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(deadline));
+    return d;
+  };
+  ReadModel m;
+  m.ApplyDemand(demand("late", now - absl::Hours(1)));
+  m.ApplyDemand(demand("earliest", now - absl::Hours(2)));
+  m.ApplyDemand(demand("at-now", now));
+  m.ApplyDemand(demand("ahead", now + absl::Seconds(1)));
+  v1::Demand open_ended = demand("open-ended", now);
+  open_ended.clear_deadline();
+  m.ApplyDemand(open_ended);
+  m.ApplyDemand(demand("withdrawn", now - absl::Hours(3)));
+  m.ApplyDemand(demand("withdrawn", now - absl::Hours(3), 2, v1::DEMAND_STATUS_WITHDRAWN));
+  EXPECT_THAT(m.DemandsDueToExpire(now, 10), ElementsAre("earliest", "late", "at-now"));
+  EXPECT_THAT(m.DemandsDueToExpire(now, 2), ElementsAre("earliest", "late"));
+  // Once expired (its event applied), a demand is no longer a candidate.
+  m.ApplyDemand(demand("earliest", now - absl::Hours(2), 2, v1::DEMAND_STATUS_EXPIRED));
+  EXPECT_THAT(m.DemandsDueToExpire(now, 10), ElementsAre("late", "at-now"));
+}
+
 TEST(ReadModelTest, FiltersCombine) {
   ReadModel m;
   v1::Offer a = MakeOffer("a", "battery a");

@@ -233,5 +233,55 @@ TEST_F(ListingsReadsAndEventsTest, ACompletedDealFulfilsItsDemand) {
   EXPECT_FALSE(model_.FindDemand(demand.id()).has_value());  // out of search and matching
 }
 
+TEST_F(ListingsReadsAndEventsTest, TheSweepExpiresEachDemandPastItsDeadlineOnce) {
+  const lv1::Demand first = PublishedDemand();
+  const lv1::Demand second = PublishedDemand();
+  const lv1::Demand draft = [&] {
+    lv1::CreateDemandRequest r;
+    r.set_request_id(NewUuid());
+    r.set_seeker_org_id(owner_);
+    *r.mutable_demand() = GoodDemand();
+    lv1::Demand created;
+    EXPECT_TRUE(stub_->CreateDemand(CallAs(wuhan_key_).get(), r, &created).ok());
+    return created;
+  }();
+  // A second replica on the same store, whose read model also holds both demands.
+  listings::ReadModel other_model;
+  listings::ListingsServiceImpl other(transactor_, server_.cache(), server_.runner(), directory_,
+                                      other_model);
+  other_model.ApplyDemand(first);
+  other_model.ApplyDemand(second);
+  const size_t before = transactor_.events().size();
+  const absl::Time past_deadline = absl::Now() + absl::Hours(24 * 91);
+
+  EXPECT_EQ(service_->ExpireDueDemands(absl::Now(), 10), 0);   // deadlines ahead
+  EXPECT_EQ(service_->ExpireDueDemands(past_deadline, 1), 1);  // bounded per sweep
+  EXPECT_EQ(service_->ExpireDueDemands(past_deadline, 10), 1);
+  EXPECT_EQ(service_->ExpireDueDemands(past_deadline, 10), 0);
+  // The other replica's model has not seen the events: the store decides, nothing twice.
+  EXPECT_EQ(other_model.DemandsDueToExpire(past_deadline, 10).size(), 2u);
+  EXPECT_EQ(other.ExpireDueDemands(past_deadline, 10), 0);
+
+  for (const lv1::Demand* d : {&first, &second}) {
+    EXPECT_EQ(StoredDemand(d->id())->status(), lv1::DEMAND_STATUS_EXPIRED);
+    EXPECT_FALSE(model_.FindDemand(d->id()).has_value());  // out of search and matching
+  }
+  EXPECT_EQ(StoredDemand(draft.id())->status(), lv1::DEMAND_STATUS_DRAFT);
+  const std::vector<EmittedEvent> events = transactor_.events();
+  ASSERT_EQ(events.size(), before + 2);
+  for (size_t i = before; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].type, "techtrade.listings.v1.DemandExpired");
+    EXPECT_EQ(events[i].aggregate.type, "demand");
+    EXPECT_EQ(events[i].sequence, 3);  // created 1, published 2, expired 3
+    EXPECT_EQ(events[i].cause.actor.role(), "system");
+  }
+  // Read through the API (and its cache), it is expired.
+  lv1::GetListingRequest get;
+  get.set_id(first.id());
+  lv1::Demand read;
+  ASSERT_TRUE(stub_->GetDemand(CallAs(wuhan_key_).get(), get, &read).ok());
+  EXPECT_EQ(read.status(), lv1::DEMAND_STATUS_EXPIRED);
+}
+
 }  // namespace
 }  // namespace techtrade::testing
