@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "tests/support/settings_lookup.h"
 
@@ -47,7 +48,7 @@ TEST(AuditSealSettingsTest, ReadsTheRolesAndTheMode) {
 }
 
 TEST(AuditSealSqlTest, IsTheFileByteForByte) {
-  std::ifstream in(std::string(TECHTRADE_SOURCE_DIR) + "/deploy/sql/seal_audit_log.sql",
+  std::ifstream in(absl::StrCat(TECHTRADE_SOURCE_DIR, "/deploy/sql/seal_audit_log.sql"),
                    std::ios::binary);
   std::stringstream file;
   file << in.rdbuf();
