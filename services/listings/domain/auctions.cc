@@ -136,8 +136,13 @@ absl::Status ValidateAuctionTerms(const v1::Auction& a, absl::string_view prefix
   }
   if (!a.has_deposit()) return Invalid(prefix, "deposit", "is required");
   if (absl::Status s = CheckAmount(prefix, "deposit", a.deposit(), currency, 1); !s.ok()) return s;
-  if (a.deposit().amount_minor() > a.start_price().amount_minor()) {
-    return Invalid(prefix, "deposit", "must not exceed the start price");
+  // It counts toward the price, so it must not exceed the least the lot can sell for.
+  const int64_t least_price =
+      dutch ? a.reserve_price().amount_minor() : a.start_price().amount_minor();
+  if (a.deposit().amount_minor() > least_price) {
+    return Invalid(
+        prefix, "deposit",
+        dutch ? "must not exceed the reserve price (Dutch)" : "must not exceed the start price");
   }
   if (absl::Status s =
           CheckText(absl::StrCat(prefix, "finance_partner_id"), a.finance_partner_id(), 1, 64);
@@ -148,8 +153,16 @@ absl::Status ValidateAuctionTerms(const v1::Auction& a, absl::string_view prefix
     return Invalid(prefix, "publicity_days",
                    absl::StrCat("must lie within 0..", kMaxPublicityDays));
   }
-  if (!a.has_open_time()) return Invalid(prefix, "open_time", "is required");
-  if (!a.has_close_time()) return Invalid(prefix, "close_time", "is required");
+  for (const auto& [field, t] : {std::pair<const char*, const google::protobuf::Timestamp*>{
+                                     "open_time", a.has_open_time() ? &a.open_time() : nullptr},
+                                 {"close_time", a.has_close_time() ? &a.close_time() : nullptr}}) {
+    if (t == nullptr) return Invalid(prefix, field, "is required");
+    if (t->seconds() < TimeUtil::kTimestampMinSeconds ||
+        t->seconds() > TimeUtil::kTimestampMaxSeconds || t->nanos() < 0 ||
+        t->nanos() > 999'999'999) {
+      return Invalid(prefix, field, "must lie within 0001-01-01 .. 9999-12-31");
+    }
+  }
   const absl::Time open = TimeOf(a.open_time());
   const absl::Time close = TimeOf(a.close_time());
   if (close <= open) return Invalid(prefix, "close_time", "must be after open_time");
@@ -185,7 +198,8 @@ absl::StatusOr<BidDecision> PlaceBid(v1::Auction a, const BidRequest& r, absl::T
   if (r.bidder_org_id == a.seller_org_id()) {
     return absl::FailedPreconditionError("bidder_org_id: the seller cannot bid on its own auction");
   }
-  if (!r.deposit || r.deposit->status() != v1::DEPOSIT_STATUS_PAID ||
+  if (!r.deposit || r.deposit->bidder_org_id() != r.bidder_org_id ||
+      r.deposit->auction_id() != a.id() || r.deposit->status() != v1::DEPOSIT_STATUS_PAID ||
       r.deposit->amount().currency() != a.deposit().currency() ||
       r.deposit->amount().amount_minor() < a.deposit().amount_minor()) {
     return absl::FailedPreconditionError(
@@ -326,7 +340,14 @@ std::vector<v1::AuctionDeposit> SettleDeposits(const v1::Auction& a,
   }
   const bool has_winner =
       a.status() == v1::AUCTION_STATUS_AWARDED || a.status() == v1::AUCTION_STATUS_CONCLUDED;
+  const bool annulled = a.status() == v1::AUCTION_STATUS_ANNULLED;
   for (v1::AuctionDeposit d : deposits) {
+    // An annulment during publicity gives back the winner's deposit, applied at the award.
+    if (d.status() == v1::DEPOSIT_STATUS_APPLIED && annulled) {
+      d.set_status(v1::DEPOSIT_STATUS_RELEASED);
+      settled.push_back(std::move(d));
+      continue;
+    }
     if (d.status() != v1::DEPOSIT_STATUS_PAID) continue;
     d.set_status(has_winner && d.bidder_org_id() == a.winner_org_id()
                      ? v1::DEPOSIT_STATUS_APPLIED

@@ -19,7 +19,8 @@ namespace techtrade::listings {
 
 // The terms of `auction` as a seller announces them, each failure INVALID_ARGUMENT naming its
 // field under `prefix`: one currency throughout, the fields its format needs (and none it does
-// not), a deposit and a finance partner, open before close and close in the future at `now`.
+// not), a deposit no larger than the least the lot can sell for, a finance partner, valid times,
+// open before close and close in the future at `now`.
 absl::Status ValidateAuctionTerms(const v1::Auction& auction, absl::string_view prefix,
                                   absl::Time now);
 
@@ -74,8 +75,9 @@ std::optional<CloseOutcome> CloseAuction(v1::Auction auction, const std::vector<
                                          absl::Time now);
 
 // What becomes of each PAID deposit once `auction` is decided: the winner's is APPLIED toward the
-// price; the others (all of them for a failed or annulled auction) are RELEASED. Deposits already
-// settled are left out. Empty while the auction is OPEN.
+// price; the others (all of them for a failed or annulled auction) are RELEASED; an annulment also
+// releases the deposit APPLIED at the award. Deposits settled already are left out otherwise.
+// Empty while the auction is OPEN.
 std::vector<v1::AuctionDeposit> SettleDeposits(const v1::Auction& auction,
                                                const std::vector<v1::AuctionDeposit>& deposits);
 

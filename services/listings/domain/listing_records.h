@@ -102,8 +102,8 @@ bool TakesOfferOffMarket(v1::TransferMode mode);
 // stands and the listing stays as it is.
 std::optional<OfferChange> FollowDeal(v1::Offer current, const DealNews& news, int open_deals,
                                       absl::Time now);
-// A published demand whose deal completed is FULFILLED (final, DemandFulfilled); nullopt for
-// any other news or status.
+// A published demand whose deal completed is FULFILLED (final, DemandFulfilled), and so is an
+// expired one (its deal opened before the deadline); nullopt for any other news or status.
 std::optional<DemandChange> FollowDeal(v1::Demand current, const DealNews& news, absl::Time now);
 
 // Whether an organisation's listings are hidden because the registry suspended it.

@@ -289,8 +289,11 @@ absl::StatusOr<v1::DemandStatus> NextDemandStatus(v1::DemandStatus current, List
       }
       return refuse("only a draft or published demand can be withdrawn");
     case ListingAction::kTransfer:
-      if (current == S::DEMAND_STATUS_PUBLISHED) return S::DEMAND_STATUS_FULFILLED;
-      return refuse("only a published demand can be fulfilled");
+      // A deal opened before the deadline may complete after it: the need was met all the same.
+      if (current == S::DEMAND_STATUS_PUBLISHED || current == S::DEMAND_STATUS_EXPIRED) {
+        return S::DEMAND_STATUS_FULFILLED;
+      }
+      return refuse("only a published or expired demand can be fulfilled");
     case ListingAction::kExpire:
       if (current == S::DEMAND_STATUS_PUBLISHED) return S::DEMAND_STATUS_EXPIRED;
       return refuse("only a published demand can expire");

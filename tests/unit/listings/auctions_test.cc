@@ -126,8 +126,12 @@ TEST(AuctionTermsTest, EachBadTermIsRefusedNamingItsField) {
       {v1::AUCTION_FORMAT_ENGLISH, [](auto& a) { a.clear_start_price(); }, "auction.start_price"},
       {v1::AUCTION_FORMAT_ENGLISH, [](auto& a) { a.mutable_start_price()->set_amount_minor(0); },
        "auction.start_price"},
-      {v1::AUCTION_FORMAT_ENGLISH, [](auto& a) { a.mutable_reserve_price()->set_currency("USD"); },
-       "auction.reserve_price"},
+      {v1::AUCTION_FORMAT_ENGLISH,
+       [](auto& a) {
+         *a.mutable_reserve_price() = Cny(11'000);
+         a.mutable_reserve_price()->set_currency("USD");
+       },
+       "auction.reserve_price.currency"},
       {v1::AUCTION_FORMAT_ENGLISH, [](auto& a) { a.clear_min_increment(); },
        "auction.min_increment"},
       {v1::AUCTION_FORMAT_ENGLISH, [](auto& a) { a.set_soft_close_seconds(-1); },
@@ -155,6 +159,14 @@ TEST(AuctionTermsTest, EachBadTermIsRefusedNamingItsField) {
        "auction.publicity_days"},
       {v1::AUCTION_FORMAT_SEALED_FIRST_PRICE, [](auto& a) { a.clear_open_time(); },
        "auction.open_time"},
+      {v1::AUCTION_FORMAT_SEALED_FIRST_PRICE,
+       [](auto& a) { a.mutable_open_time()->set_seconds(-62'135'596'801); }, "auction.open_time"},
+      {v1::AUCTION_FORMAT_SEALED_FIRST_PRICE,
+       [](auto& a) { a.mutable_close_time()->set_seconds(INT64_MAX); }, "auction.close_time"},
+      {v1::AUCTION_FORMAT_SEALED_FIRST_PRICE,
+       [](auto& a) { a.mutable_close_time()->set_nanos(-1); }, "auction.close_time"},
+      {v1::AUCTION_FORMAT_DUTCH, [](auto& a) { *a.mutable_deposit() = Cny(6'001); },
+       "auction.deposit"},
       {v1::AUCTION_FORMAT_SEALED_FIRST_PRICE, [](auto& a) { *a.mutable_close_time() = At(kOpen); },
        "auction.close_time"},
       {v1::AUCTION_FORMAT_SEALED_FIRST_PRICE,
@@ -197,6 +209,13 @@ TEST(AuctionBidTest, BidsAreTakenOnlyWhileTheAuctionIsOpenAndFromDepositHolders)
   BidRequest released = Bid("b1", 10'000);
   released.deposit = Paid("b1", v1::DEPOSIT_STATUS_RELEASED);
   EXPECT_EQ(CodeOf(PlaceBid(a, released, kOpen)), absl::StatusCode::kFailedPrecondition);
+  BidRequest someone_elses = Bid("b1", 10'000);
+  someone_elses.deposit = Paid("b2");
+  EXPECT_THAT(std::string(PlaceBid(a, someone_elses, kOpen).status().message()),
+              StartsWith("bidder_org_id"));
+  BidRequest another_auctions = Bid("b1", 10'000);
+  another_auctions.deposit->set_auction_id("auction-2");
+  EXPECT_EQ(CodeOf(PlaceBid(a, another_auctions, kOpen)), absl::StatusCode::kFailedPrecondition);
   BidRequest short_deposit = Bid("b1", 10'000);
   short_deposit.deposit->mutable_amount()->set_amount_minor(99'999);
   EXPECT_EQ(CodeOf(PlaceBid(a, short_deposit, kOpen)), absl::StatusCode::kFailedPrecondition);
@@ -440,6 +459,7 @@ TEST(SealedAuctionTest, SecondPriceWithOneBidderPaysTheReserveOrTheStartPrice) {
   *a.mutable_reserve_price() = Cny(13'000);
   Bidding reserved = PlaceAll(a, {Bid("b1", 14'000)}, kOpen);
   c = CloseAuction(reserved.auction, reserved.bids, kClose);
+  ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->auction.winning_price().amount_minor(), 1'300'000);  // the reserve
   // A runner-up below the reserve: the winner pays the reserve.
   Bidding two = PlaceAll(a, {Bid("b1", 14'000), Bid("b2", 12'000)}, kOpen);
@@ -472,15 +492,24 @@ TEST(AuctionDepositTest, TheWinnersDepositIsAppliedAndEveryOtherReleased) {
               d.bidder_org_id() == "b2" ? v1::DEPOSIT_STATUS_APPLIED : v1::DEPOSIT_STATUS_RELEASED)
         << d.bidder_org_id();
   }
-  // Annulled during publicity, or failed: every deposit goes back.
+  // Annulled during publicity: the deposit applied at the award goes back too, and nothing
+  // else is settled twice.
   absl::StatusOr<v1::Auction> annulled = AnnulAuction(won->auction, "collusion found", kClose);
   ASSERT_TRUE(annulled.ok());
-  for (const v1::AuctionDeposit& d : SettleDeposits(*annulled, deposits)) {
-    EXPECT_EQ(d.status(), v1::DEPOSIT_STATUS_RELEASED);
-  }
-  std::optional<CloseOutcome> failed = CloseAuction(a, {}, kClose);
-  for (const v1::AuctionDeposit& d : SettleDeposits(failed->auction, deposits)) {
-    EXPECT_EQ(d.status(), v1::DEPOSIT_STATUS_RELEASED);
+  std::vector<v1::AuctionDeposit> after_award = settled;
+  after_award.push_back(deposits.back());
+  std::vector<v1::AuctionDeposit> given_back = SettleDeposits(*annulled, after_award);
+  ASSERT_EQ(given_back.size(), 1u);
+  EXPECT_EQ(given_back[0].bidder_org_id(), "b2");
+  EXPECT_EQ(given_back[0].status(), v1::DEPOSIT_STATUS_RELEASED);
+  // Annulled while open, or failed: every paid deposit goes back.
+  for (const v1::Auction& undecided :
+       {*AnnulAuction(a, "the lot's patent lapsed", kOpen), CloseAuction(a, {}, kClose)->auction}) {
+    std::vector<v1::AuctionDeposit> released = SettleDeposits(undecided, deposits);
+    ASSERT_EQ(released.size(), 3u) << v1::AuctionStatus_Name(undecided.status());
+    for (const v1::AuctionDeposit& d : released) {
+      EXPECT_EQ(d.status(), v1::DEPOSIT_STATUS_RELEASED);
+    }
   }
 }
 

@@ -321,11 +321,16 @@ TEST(ListingRecordsTest, ACompletedDealFulfilsAPublishedDemandOnce) {
   EXPECT_FALSE(FollowDeal(c->listing, Completed(v1::TRANSFER_MODE_ASSIGNMENT), kLater).has_value());
   EXPECT_FALSE(FollowDeal(demand, Opened(), kLater).has_value());
   EXPECT_FALSE(FollowDeal(demand, Cancelled(), kLater).has_value());
-  for (v1::DemandStatus status :
-       {v1::DEMAND_STATUS_DRAFT, v1::DEMAND_STATUS_WITHDRAWN, v1::DEMAND_STATUS_EXPIRED}) {
+  for (v1::DemandStatus status : {v1::DEMAND_STATUS_DRAFT, v1::DEMAND_STATUS_WITHDRAWN}) {
     demand.set_status(status);
     EXPECT_FALSE(FollowDeal(demand, Completed(v1::TRANSFER_MODE_ASSIGNMENT), kLater).has_value());
   }
+  // A deal opened before the demand's deadline and completed after it still fulfils it.
+  demand.set_status(v1::DEMAND_STATUS_EXPIRED);
+  std::optional<DemandChange> late =
+      FollowDeal(demand, Completed(v1::TRANSFER_MODE_ASSIGNMENT), kLater);
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->listing.status(), v1::DEMAND_STATUS_FULFILLED);
 }
 
 v1::Demand DemandDue(v1::DemandStatus status, absl::Time deadline) {
